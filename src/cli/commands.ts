@@ -1,0 +1,185 @@
+/**
+ * Actions of the `vod` subcommands other than serve/demo. Each gets the CLI context and its
+ * parsed flags; user errors are thrown as UserError for main() to report.
+ */
+import { listTitles } from '../origin/catalog.js';
+import { startOriginServer } from '../origin/origin-server.js';
+import { startEdgeServer } from '../edge-cache/edge-server.js';
+import { EncodeQueue, type EncodeJobStatus } from '../ingest/encode-queue.js';
+import { startEncodeWorker, stopEncodeWorker } from '../ingest/encode-worker.js';
+import { ensureRedis, type RedisHandle } from '../ingest/redis-server.js';
+import { uploadMaster, type UploadResult } from '../ingest/upload.js';
+import { UserError } from '../util/errors.js';
+import type { CliContext } from './context.js';
+import { createEncodeProgressView } from './encode-progress.js';
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(sig);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+/** Playback and player URLs of a title on the public edge. */
+export function titleUrls(ctx: CliContext, titleId: string): { playbackUrl: string; playerUrl: string } {
+  return {
+    playbackUrl: `${ctx.config.publicEdgeUrl}/vod/${titleId}/master.m3u8`,
+    playerUrl: `${ctx.config.publicEdgeUrl}/player/?title=${titleId}`,
+  };
+}
+
+/**
+ * Uploads one master and, unless `wait` is false, shows its encode until it is published.
+ * Shared by `vod upload` and `vod demo` (which passes its own Redis and queue).
+ * @returns the upload result and the final job status (undefined when not waited for).
+ * @throws UserError when the master is invalid, Redis is unreachable or the encode fails for good.
+ */
+export async function uploadAndWait(
+  ctx: CliContext,
+  file: string,
+  opts: { title?: string; wait: boolean },
+  shared?: { redis: RedisHandle; queue: EncodeQueue },
+): Promise<UploadResult> {
+  let redis = shared?.redis;
+  let queue = shared?.queue;
+  const openQueue = async () => {
+    redis ??= await ensureRedis(ctx.config, ctx.log);
+    queue ??= new EncodeQueue(redis, ctx.config);
+    return queue;
+  };
+  try {
+    const result = await uploadMaster({ file, ...(opts.title ? { title: opts.title } : {}) }, { store: ctx.store, queue: openQueue, paths: ctx.paths });
+    const { playbackUrl, playerUrl } = titleUrls(ctx, result.titleId);
+    const v = result.probe.video!;
+    process.stdout.write(
+      `Title id:     ${result.titleId}\nTitle:        ${result.title}\nMaster:       ${v.width}x${v.height} ${v.codecName}, ${result.probe.durationS.toFixed(1)} s${result.probe.audio ? `, audio ${result.probe.audio.codecName}` : ', no audio'}\n`,
+    );
+    if (result.state === 'published') {
+      process.stdout.write(`State:        already published\nPlayback URL: ${playbackUrl}\nPlayer:       ${playerUrl}\n`);
+      return result;
+    }
+    process.stdout.write(`State:        ${result.enqueued ? 'queued' : `already queued (${result.state})`}\n`);
+    if (!opts.wait) {
+      process.stdout.write(`Playback URL: ${playbackUrl} (once published; follow with: vod status ${result.titleId})\n`);
+      return result;
+    }
+    const view = createEncodeProgressView(result.title.slice(0, 24));
+    let final: EncodeJobStatus;
+    try {
+      final = await queue!.waitUntilFinished(result.titleId, (s) => view.update(s));
+    } finally {
+      view.stop();
+    }
+    if (final.state !== 'completed') {
+      throw new UserError(`Encoding ${result.titleId} failed after ${final.attemptsMade} attempt(s): ${firstLine(final.failedReason)}`, { exitCode: 1 });
+    }
+    process.stdout.write(`State:        published\nPlayback URL: ${playbackUrl}\nPlayer:       ${playerUrl}\n`);
+    return result;
+  } finally {
+    if (!shared) await queue?.close();
+  }
+}
+
+function firstLine(text: string | undefined): string {
+  return (text ?? 'unknown reason').split('\n')[0]!;
+}
+
+export async function runUpload(ctx: CliContext, file: string, opts: { title?: string; wait: boolean }): Promise<void> {
+  await uploadAndWait(ctx, file, opts);
+}
+
+export async function runWorker(ctx: CliContext, opts: { concurrency: number }): Promise<void> {
+  const redis = await ensureRedis(ctx.config, ctx.log);
+  const worker = await startEncodeWorker({ redis, config: ctx.config, store: ctx.store, paths: ctx.paths, concurrency: opts.concurrency, log: ctx.log });
+  ctx.log.info({ redis: redis.description, concurrency: opts.concurrency, store: ctx.store.root }, 'worker ready');
+  const sig = await untilSignal();
+  ctx.log.info({ signal: sig }, 'worker stopping; running encodes are cancelled and will be retried');
+  await stopEncodeWorker(worker);
+}
+
+export async function runStatus(ctx: CliContext, titleId: string | undefined, opts: { json?: boolean }): Promise<void> {
+  const redis = await ensureRedis(ctx.config, ctx.log);
+  const queue = new EncodeQueue(redis, ctx.config);
+  try {
+    const published = await listTitles(ctx.store);
+    if (titleId) {
+      const job = await queue.status(titleId);
+      const record = published.find((t) => t.titleId === titleId);
+      if (!job && !record) throw new UserError(`No upload or published title has the id ${titleId}.`);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ job, published: record ?? null }, null, 2)}\n`);
+        return;
+      }
+      const lines = [`Title id:  ${titleId}`, `Title:     ${record?.title ?? job?.title}`];
+      if (record) lines.push(`Published: ${record.publishedAt} (${record.renditions.length} renditions, encode ${record.encodeTimeS.toFixed(1)} s)`, `Playback:  ${titleUrls(ctx, titleId).playbackUrl}`);
+      if (job) {
+        lines.push(`Job state: ${job.state}${job.progress ? ` (${job.progress.stage} ${job.progress.percent.toFixed(1)}%${job.progress.rendition ? `, ${job.progress.rendition}` : ''})` : ''}`);
+        lines.push(`Attempts:  ${job.attemptsMade}/${job.attempts}`);
+        if (job.failedReason) lines.push(`Failure:   ${job.failedReason.split('\n').join('\n           ')}`);
+      }
+      process.stdout.write(`${lines.join('\n')}\n`);
+      return;
+    }
+    const jobs = await queue.list();
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify({ jobs, published }, null, 2)}\n`);
+      return;
+    }
+    const rows = jobs.map((j) => [
+      j.titleId,
+      j.state,
+      j.progress ? `${j.progress.percent.toFixed(0)}% ${j.progress.stage}` : '',
+      `${j.attemptsMade}/${j.attempts}`,
+      j.title.slice(0, 30),
+      firstLine(j.failedReason ?? '').replace('unknown reason', '').slice(0, 60),
+    ]);
+    process.stdout.write(`Jobs (${rows.length}):\n${table(['TITLE ID', 'STATE', 'PROGRESS', 'TRIES', 'TITLE', 'FAILURE'], rows)}\n`);
+    process.stdout.write(
+      `Published titles (${published.length}):\n${table(
+        ['TITLE ID', 'RENDITIONS', 'DURATION', 'TITLE'],
+        published.map((t) => [t.titleId, String(t.renditions.filter((r) => r.kind === 'video').length), `${t.durationS.toFixed(1)} s`, t.title]),
+      )}\n`,
+    );
+  } finally {
+    await queue.close();
+  }
+}
+
+function table(header: string[], rows: string[][]): string {
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
+export async function runOrigin(ctx: CliContext, opts: { port?: number; host?: string }): Promise<void> {
+  const server = await startOriginServer({ store: ctx.store, log: ctx.log, host: opts.host ?? ctx.config.host, port: opts.port ?? ctx.config.originPort }).catch(wrapListenError);
+  process.stdout.write(`Origin serving ${ctx.store.root} at ${server.url} (catalog: ${server.url}/titles)\n`);
+  await untilSignal();
+  await server.close();
+}
+
+export async function runEdge(ctx: CliContext, opts: { origin: string; cacheBytes: number; port?: number; host?: string }): Promise<void> {
+  const server = await startEdgeServer({
+    originUrl: opts.origin,
+    cacheBytes: opts.cacheBytes,
+    log: ctx.log,
+    host: opts.host ?? ctx.config.host,
+    port: opts.port ?? ctx.config.edgePort,
+  }).catch(wrapListenError);
+  process.stdout.write(`Edge at ${server.url} filling from ${opts.origin}, ${opts.cacheBytes} bytes of memory cache\nPlayer:  ${server.url}/player/\nMetrics: ${server.url}/metrics\n`);
+  await untilSignal();
+  await server.close();
+}
+
+/** Turns "port in use" into a user error. */
+export function wrapListenError(err: unknown): never {
+  const msg = (err as Error).message ?? String(err);
+  if (/already in use/.test(msg)) throw new UserError(`Cannot listen: ${msg}; pick another port with --port.`, { exitCode: 1 });
+  throw err;
+}

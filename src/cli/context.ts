@@ -1,0 +1,29 @@
+/**
+ * What every `vod` command needs, built once from the environment and the global flags.
+ */
+import { loadConfig, storeDir, type VodConfig } from '../config.js';
+import { resolveFfmpegPaths, type FfmpegPaths } from '../encoder/ffmpeg.js';
+import { FsObjectStore } from '../origin/fs-object-store.js';
+import { createLogger, type Logger } from '../util/logger.js';
+
+export interface GlobalFlags {
+  dataDir?: string;
+  logLevel?: string;
+}
+
+export interface CliContext {
+  readonly config: VodConfig;
+  readonly log: Logger;
+  readonly store: FsObjectStore;
+  readonly paths: FfmpegPaths;
+}
+
+/**
+ * Builds the command context: env + flags → config (validated), logger, store, ffmpeg paths.
+ * @throws UserError for invalid environment variables.
+ */
+export function createContext(env: NodeJS.ProcessEnv, flags: GlobalFlags): CliContext {
+  const config = loadConfig({ ...env, ...(flags.dataDir ? { VOD_DATA_DIR: flags.dataDir } : {}) });
+  const log = createLogger(flags.logLevel ?? env.LOG_LEVEL ?? 'info');
+  return { config, log, store: new FsObjectStore(storeDir(config)), paths: resolveFfmpegPaths(config) };
+}

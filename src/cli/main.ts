@@ -1,0 +1,134 @@
+/**
+ * The `vod` command line (commander). The only place that reads process.argv and the
+ * environment, and the only place that exits. User errors end in one sentence on stderr and
+ * a non-zero exit code, never a stack trace.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import bytes from 'bytes';
+import { UserError } from '../util/errors.js';
+import { createContext, type GlobalFlags } from './context.js';
+import { runDemo, runServe } from './serve-command.js';
+import { runEdge, runOrigin, runStatus, runUpload, runWorker } from './commands.js';
+
+function parseBytes(value: string): number {
+  const n = bytes.parse(value);
+  if (n === null || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive size such as 512MB, 2GB or 1048576 (bytes).');
+  return n;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1.');
+  return n;
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a TCP port from 0 to 65535.');
+  return n;
+}
+
+function parseHttpUrl(value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('expected an http:// or https:// URL.');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidArgumentError('expected an http:// or https:// URL.');
+  return value.replace(/\/+$/, '');
+}
+
+/** Builds the program; exported so tests can check `--help` without spawning. */
+export function buildProgram(env: NodeJS.ProcessEnv): Command {
+  const program = new Command('vod')
+    .description('Adaptive-bitrate VOD pipeline and caching CDN edge: upload masters, encode HLS ladders, serve them through edges.')
+    .option('--data-dir <dir>', 'data folder for the object store and the embedded Redis (env VOD_DATA_DIR; default <project>/data)')
+    .addOption(new Option('--log-level <level>', 'log level of the JSON logs on stderr (env LOG_LEVEL)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']))
+    .showHelpAfterError('(run vod --help for usage)')
+    .exitOverride();
+
+  const ctx = () => createContext(env, program.opts<GlobalFlags>());
+
+  program
+    .command('upload')
+    .description('Check a master file, store it and queue its encode; shows the encode progress until the title is published.')
+    .argument('<file>', 'master (mezzanine) video file: MP4, MOV, MKV, WebM, ...')
+    .option('-t, --title <title>', 'title shown in the catalog (default: the file name)')
+    .option('--no-wait', 'return as soon as the encode is queued')
+    .addHelpText('after', '\nThe title id is derived from the file content: uploading the same file twice encodes it once.\nNeeds a running worker (vod worker, or vod serve) to make progress.')
+    .action(async (file: string, opts: { title?: string; wait: boolean }) => runUpload(ctx(), file, opts));
+
+  program
+    .command('worker')
+    .description('Run encode jobs from the queue until stopped (Ctrl-C finishes cleanly; an interrupted job is retried).')
+    .option('-c, --concurrency <n>', 'encode jobs run at once by this worker', parsePositiveInt, 1)
+    .action(async (opts: { concurrency: number }) => runWorker(ctx(), opts));
+
+  program
+    .command('status')
+    .description('Show encode jobs (state, progress, attempts, failure reason) and published titles.')
+    .argument('[title]', 'a title id: show that title only')
+    .option('--json', 'print JSON instead of a table')
+    .action(async (titleId: string | undefined, opts: { json?: boolean }) => runStatus(ctx(), titleId, opts));
+
+  program
+    .command('origin')
+    .description('Serve the catalog (/titles) and published titles (/vod/<title>/...) from the object store.')
+    .option('-p, --port <port>', 'TCP port (env VOD_ORIGIN_PORT; default 8080)', parsePort)
+    .option('--host <host>', 'address to bind (env VOD_HOST; default 127.0.0.1)')
+    .action(async (opts: { port?: number; host?: string }) => runOrigin(ctx(), opts));
+
+  program
+    .command('edge')
+    .description('Run a caching edge that fills from the origin; serves /vod/, /titles, /metrics and the player page.')
+    .option('--origin <url>', 'origin (or parent edge) to fill from', parseHttpUrl, 'http://127.0.0.1:8080')
+    .option('--cache-bytes <size>', 'memory cache size, e.g. 512MB, 2GB (binary units: 1MB = 1048576 bytes)', parseBytes, bytes.parse('512MB')!)
+    .option('-p, --port <port>', 'TCP port (env VOD_EDGE_PORT; default 8081)', parsePort)
+    .option('--host <host>', 'address to bind (env VOD_HOST; default 127.0.0.1)')
+    .action(async (opts: { origin: string; cacheBytes: number; port?: number; host?: string }) => runEdge(ctx(), opts));
+
+  const serveOptions = (cmd: Command) =>
+    cmd
+      .option('--origin-port <port>', 'origin TCP port (default 8080)', parsePort)
+      .option('--edge-port <port>', 'edge TCP port (default 8081)', parsePort)
+      .option('--cache-bytes <size>', 'edge memory cache size', parseBytes, bytes.parse('512MB')!)
+      .option('-c, --concurrency <n>', 'encode jobs run at once by the worker', parsePositiveInt, 1);
+
+  serveOptions(program.command('serve'))
+    .description('Start everything on this machine: Redis (if REDIS_URL is unset), one worker, the origin, the edge and the player page.')
+    .action(async (opts) => runServe(ctx(), opts));
+
+  serveOptions(program.command('demo'))
+    .description('vod serve, then upload the shared Big Buck Bunny clip and print the URL to watch it.')
+    .option('--all', 'also upload the other clips in ../shared/media')
+    .option('--media <dir>', 'folder of the shared clips (default <project>/../shared/media)')
+    .option('--exit', 'exit once the uploads are published instead of serving until Ctrl-C')
+    .action(async (opts) => runDemo(ctx(), opts));
+
+  return program;
+}
+
+/** Runs the CLI and exits the process with the command's status. */
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram(process.env);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (and help for --help, exit code 0).
+    return err.exitCode;
+  }
+  if (err instanceof UserError) {
+    process.stderr.write(`vod: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  process.stderr.write(`vod: unexpected error: ${e?.message ?? String(err)}\n${process.env.LOG_LEVEL === 'debug' ? `${e?.stack}\n` : '(set LOG_LEVEL=debug for the stack trace)\n'}`);
+  return 1;
+}

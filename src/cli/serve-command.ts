@@ -1,0 +1,111 @@
+/**
+ * `vod serve` (everything on one machine) and `vod demo` (serve + upload the shared clips).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../config.js';
+import { startEdgeServer } from '../edge-cache/edge-server.js';
+import { EncodeQueue } from '../ingest/encode-queue.js';
+import { startEncodeWorker, stopEncodeWorker } from '../ingest/encode-worker.js';
+import { ensureRedis, type RedisHandle } from '../ingest/redis-server.js';
+import { titleIdFromFile } from '../ingest/title-id.js';
+import { startOriginServer, type RunningServer } from '../origin/origin-server.js';
+import { UserError } from '../util/errors.js';
+import { titleUrls, untilSignal, uploadAndWait, wrapListenError } from './commands.js';
+import type { CliContext } from './context.js';
+
+export interface ServeOptions {
+  originPort?: number;
+  edgePort?: number;
+  cacheBytes: number;
+  concurrency: number;
+}
+
+/** The shared Big Buck Bunny clip `vod demo` uploads first. */
+export const DEMO_CLIP = 'bbb_anim_1280x720_24fps_10s_aac.mp4';
+const DEMO_TITLES: Record<string, string> = {
+  'bbb_anim_1280x720_24fps_10s_aac.mp4': 'Big Buck Bunny',
+  'intel_liveaction_car_detection_768x432_12.5fps_30s_aac.mp4': 'Car Detection (Intel)',
+  'tos_liveaction_battle_800x332_24fps_70s_vp8_vorbis.webm': 'Tears of Steel (battle)',
+};
+
+interface Stack {
+  redis: RedisHandle;
+  queue: EncodeQueue;
+  origin: RunningServer;
+  edge: RunningServer;
+  stop(): Promise<void>;
+}
+
+async function startStack(ctx: CliContext, opts: ServeOptions): Promise<Stack> {
+  const redis = await ensureRedis(ctx.config, ctx.log);
+  const started: { close(): Promise<void> }[] = [];
+  try {
+    const worker = await startEncodeWorker({ redis, config: ctx.config, store: ctx.store, paths: ctx.paths, concurrency: opts.concurrency, log: ctx.log });
+    started.push({ close: () => stopEncodeWorker(worker) });
+    const origin = await startOriginServer({ store: ctx.store, log: ctx.log, host: ctx.config.host, port: opts.originPort ?? ctx.config.originPort }).catch(wrapListenError);
+    started.push(origin);
+    const edge = await startEdgeServer({ originUrl: origin.url, cacheBytes: opts.cacheBytes, log: ctx.log, host: ctx.config.host, port: opts.edgePort ?? ctx.config.edgePort }).catch(wrapListenError);
+    started.push(edge);
+    const queue = new EncodeQueue(redis, ctx.config);
+    started.push(queue);
+    const stop = async () => {
+      for (const s of started.reverse()) await s.close().catch(() => {});
+      // Only the redis-server this process started is stopped (its AOF keeps the queue).
+      await redis.stopIfStartedHere();
+    };
+    return { redis, queue, origin, edge, stop };
+  } catch (err) {
+    for (const s of started.reverse()) await s.close().catch(() => {});
+    await redis.stopIfStartedHere();
+    throw err;
+  }
+}
+
+function printStack(stack: Stack): void {
+  process.stdout.write(
+    [
+      `Redis:   ${stack.redis.description}${stack.redis.startedHere ? ' (started here)' : ''}`,
+      `Origin:  ${stack.origin.url}`,
+      `Edge:    ${stack.edge.url} (metrics: ${stack.edge.url}/metrics)`,
+      `Player:  ${stack.edge.url}/player/`,
+      '',
+    ].join('\n'),
+  );
+}
+
+export async function runServe(ctx: CliContext, opts: ServeOptions): Promise<void> {
+  const stack = await startStack(ctx, opts);
+  printStack(stack);
+  process.stdout.write('Upload with: vod upload FILE --title "Name"   (Ctrl-C stops everything)\n');
+  await untilSignal();
+  await stack.stop();
+}
+
+export async function runDemo(ctx: CliContext, opts: ServeOptions & { all?: boolean; media?: string; exit?: boolean }): Promise<void> {
+  const mediaDir = path.resolve(opts.media ?? path.join(PROJECT_ROOT, '..', 'shared', 'media'));
+  const names = opts.all ? Object.keys(DEMO_TITLES) : [DEMO_CLIP];
+  for (const name of names) {
+    try {
+      await fs.access(path.join(mediaDir, name));
+    } catch {
+      throw new UserError(`The demo clip ${name} is not in ${mediaDir}; pass --media DIR with the shared media folder.`);
+    }
+  }
+  const stack = await startStack(ctx, opts);
+  // Printed URLs point at the edge this demo started.
+  const demoCtx: CliContext = { ...ctx, config: { ...ctx.config, publicEdgeUrl: stack.edge.url.replace('127.0.0.1', 'localhost') } };
+  try {
+    printStack(stack);
+    for (const name of names) {
+      await uploadAndWait(demoCtx, path.join(mediaDir, name), { title: DEMO_TITLES[name], wait: true }, { redis: stack.redis, queue: stack.queue });
+    }
+    const first = await titleIdFromFile(path.join(mediaDir, names[0]!));
+    process.stdout.write(`\nWatch it: ${titleUrls(demoCtx, first).playerUrl}\n`);
+    if (opts.exit) return;
+    process.stdout.write('Serving until Ctrl-C.\n');
+    await untilSignal();
+  } finally {
+    await stack.stop();
+  }
+}

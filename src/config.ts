@@ -1,0 +1,107 @@
+/**
+ * All configuration of vod-edge in one typed object, validated once (zod) with a clear
+ * error. Each field says which module uses it, its unit and its default. Only CLI entry
+ * points call `loadConfig` with `process.env`; everything else receives a `VodConfig`.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { UserError } from './util/errors.js';
+
+/** Root of the project checkout (the folder holding package.json). */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface VodConfig {
+  /** ingest, origin: folder holding the object store (`store/`) and Redis's data (`redis/`). Default `<project>/data`. Env `VOD_DATA_DIR`. */
+  readonly dataDir: string;
+  /** ingest: Redis to use; unset = `vod` starts its own redis-server under `dataDir/redis`. Env `REDIS_URL`. */
+  readonly redisUrl: string | undefined;
+  /** encoder: ffmpeg binary; default the one shipped by @ffmpeg-installer/ffmpeg. Env `FFMPEG_PATH`. */
+  readonly ffmpegPath: string | undefined;
+  /** encoder: ffprobe binary; default the one shipped by @ffprobe-installer/ffprobe. Env `FFPROBE_PATH`. */
+  readonly ffprobePath: string | undefined;
+  /** encoder: HLS target segment duration in seconds (DESIGN.md: 4 s). Env `VOD_SEGMENT_DURATION_S`. */
+  readonly segmentDurationS: number;
+  /** encoder: libx264 preset for final encodes. Default `veryfast`. Env `VOD_X264_PRESET`. */
+  readonly x264Preset: string;
+  /**
+   * ingest worker: BullMQ lock duration in ms. The worker renews the lock every half of it
+   * while ffmpeg runs in a child process, so long encodes are never reported stalled; a
+   * worker that dies loses its lock after this long and the job is retried. Default 60000.
+   * Env `VOD_WORKER_LOCK_MS`.
+   */
+  readonly workerLockDurationMs: number;
+  /** ingest worker: how often (ms) workers look for stalled jobs. Default 30000. Env `VOD_STALLED_INTERVAL_MS`. */
+  readonly stalledIntervalMs: number;
+  /** ingest: attempts per encode job (1 = no retry). Default 3. Env `VOD_JOB_ATTEMPTS`. */
+  readonly jobAttempts: number;
+  /** ingest: first retry delay in ms, doubled each retry (BullMQ exponential backoff). Default 5000. Env `VOD_RETRY_BACKOFF_MS`. */
+  readonly retryBackoffMs: number;
+  /** origin: TCP port of `vod origin`. Default 8080. Env `VOD_ORIGIN_PORT`. */
+  readonly originPort: number;
+  /** edge: TCP port of `vod edge`. Default 8081. Env `VOD_EDGE_PORT`. */
+  readonly edgePort: number;
+  /** host the servers bind to. Default 127.0.0.1. Env `VOD_HOST`. */
+  readonly host: string;
+  /** ingest CLI: the edge's URL as viewers reach it, for printed playback URLs. Default `http://localhost:<edgePort>`. Env `VOD_EDGE_URL`. */
+  readonly publicEdgeUrl: string;
+}
+
+const intFromEnv = (min: number) => z.coerce.number().int().min(min);
+
+const envSchema = z.object({
+  VOD_DATA_DIR: z.string().min(1).optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .optional(),
+  FFMPEG_PATH: z.string().min(1).optional(),
+  FFPROBE_PATH: z.string().min(1).optional(),
+  VOD_SEGMENT_DURATION_S: intFromEnv(1).max(30).default(4),
+  VOD_X264_PRESET: z
+    .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'])
+    .default('veryfast'),
+  VOD_WORKER_LOCK_MS: intFromEnv(1000).default(60_000),
+  VOD_STALLED_INTERVAL_MS: intFromEnv(500).default(30_000),
+  VOD_JOB_ATTEMPTS: intFromEnv(1).max(20).default(3),
+  VOD_RETRY_BACKOFF_MS: intFromEnv(0).default(5_000),
+  VOD_ORIGIN_PORT: intFromEnv(0).max(65535).default(8080),
+  VOD_EDGE_PORT: intFromEnv(0).max(65535).default(8081),
+  VOD_HOST: z.string().min(1).default('127.0.0.1'),
+  VOD_EDGE_URL: z.url({ protocol: /^https?$/ }).optional(),
+});
+
+/**
+ * Builds the configuration from environment variables (empty strings count as unset).
+ * @throws UserError naming the first bad variable and why it is bad.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): VodConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UserError(`Environment variable ${String(issue.path[0])} is invalid: ${issue.message}.`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    dataDir: path.resolve(e.VOD_DATA_DIR ?? path.join(PROJECT_ROOT, 'data')),
+    redisUrl: e.REDIS_URL,
+    ffmpegPath: e.FFMPEG_PATH,
+    ffprobePath: e.FFPROBE_PATH,
+    segmentDurationS: e.VOD_SEGMENT_DURATION_S,
+    x264Preset: e.VOD_X264_PRESET,
+    workerLockDurationMs: e.VOD_WORKER_LOCK_MS,
+    stalledIntervalMs: e.VOD_STALLED_INTERVAL_MS,
+    jobAttempts: e.VOD_JOB_ATTEMPTS,
+    retryBackoffMs: e.VOD_RETRY_BACKOFF_MS,
+    originPort: e.VOD_ORIGIN_PORT,
+    edgePort: e.VOD_EDGE_PORT,
+    host: e.VOD_HOST,
+    publicEdgeUrl: (e.VOD_EDGE_URL ?? `http://localhost:${e.VOD_EDGE_PORT}`).replace(/\/+$/, ''),
+  });
+}
+
+/** Folder of the object store inside the data directory. */
+export const storeDir = (config: Pick<VodConfig, 'dataDir'>): string => path.join(config.dataDir, 'store');
+/** Folder of the embedded Redis's data (AOF, socket, pid file) inside the data directory. */
+export const redisDir = (config: Pick<VodConfig, 'dataDir'>): string => path.join(config.dataDir, 'redis');

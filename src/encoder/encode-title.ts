@@ -1,0 +1,206 @@
+/**
+ * Encodes one title from its master into a folder holding the full HLS package:
+ * probe → bitrate ladder → one ffmpeg process per rendition → measure → multivariant
+ * playlist and title record. The caller (the ingest worker) publishes the folder
+ * atomically; this module never touches the object store.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from '../util/logger.js';
+import { silentLogger } from '../util/logger.js';
+import {
+  MULTIVARIANT_PLAYLIST_NAME,
+  TITLE_RECORD_NAME,
+  type AudioRenditionRecord,
+  type TitleRecord,
+  type VideoRenditionRecord,
+} from '../origin/catalog.js';
+import { aacCodecString, avcCodecString } from './codecs.js';
+import type { FfmpegPaths } from './ffmpeg.js';
+import { fixedLadderFor, type LadderRung } from './fixed-ladder.js';
+import { measureMediaPlaylist, writeMultivariantPlaylist, type AudioRenditionEntry } from './hls-packager.js';
+import { inspectMaster } from './master-check.js';
+import { encodeAudioRendition, encodeVideoRendition, MEDIA_PLAYLIST_NAME } from './rendition.js';
+
+/** AAC-LC stereo at 128 kbit/s: Apple HLS Authoring Specification §3 (audio) lists it for stereo. */
+export const AUDIO_BITRATE_BPS = 128_000;
+export const AUDIO_GROUP_ID = 'audio-aac';
+
+export interface EncodeTitleInput {
+  readonly titleId: string;
+  /** Human title shown in the catalog. */
+  readonly title: string;
+  readonly masterPath: string;
+  /** Original file name of the master, for the record. */
+  readonly masterFileName: string;
+  /** Empty folder to write the package into. */
+  readonly outDir: string;
+  readonly segmentDurationS: number;
+  readonly x264Preset: string;
+  /** Rungs to encode; default the fixed ladder fitted to the master. */
+  readonly ladder?: readonly LadderRung[];
+  /** Which ladder `ladder` is, for the record. Default 'fixed'. */
+  readonly ladderKind?: 'fixed' | 'per-title';
+}
+
+export type EncodeStage = 'probe' | 'encode' | 'package';
+
+export interface EncodeProgress {
+  readonly stage: EncodeStage;
+  /** Fraction of the whole title done, in [0, 1]. */
+  readonly fraction: number;
+  /** Rendition being encoded (its folder name), during the encode stage. */
+  readonly rendition?: string;
+}
+
+export interface EncodeTitleOptions {
+  readonly onProgress?: (progress: EncodeProgress) => void;
+  readonly signal?: AbortSignal;
+  readonly log?: Logger;
+}
+
+/** Folder name of a video rendition: `video_<height>p_<kbit/s>k`. */
+export const videoRenditionName = (rung: LadderRung): string => `video_${rung.height}p_${Math.round(rung.bitrateBps / 1000)}k`;
+const AUDIO_RENDITION_NAME = `audio_aac_${AUDIO_BITRATE_BPS / 1000}k`;
+
+/** Output frame rate: the master's average rate, or 24 fps when the master does not state a usable one. */
+export function outputFrameRate(masterFrameRate: number): number {
+  return masterFrameRate > 1 && masterFrameRate <= 120 ? masterFrameRate : 24;
+}
+
+/**
+ * Encodes a title.
+ * @returns the title record, also written as `title.json` in `outDir`, beside
+ *          `master.m3u8` and one folder per rendition.
+ * @throws InvalidMasterError when the master cannot be encoded; FfmpegError when ffmpeg
+ *         fails; EncodeCancelledError when `signal` aborts.
+ */
+export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, options: EncodeTitleOptions = {}): Promise<TitleRecord> {
+  const log = options.log ?? silentLogger;
+  const started = performance.now();
+  const report = (p: EncodeProgress) => options.onProgress?.(p);
+  report({ stage: 'probe', fraction: 0 });
+
+  const probed = await inspectMaster(input.masterPath, paths);
+  const video = probed.video!;
+  const ladder = input.ladder ?? fixedLadderFor(video);
+  const frameRate = outputFrameRate(video.frameRate);
+  const sampleRateHz = probed.audio && [44_100, 48_000].includes(probed.audio.sampleRateHz) ? probed.audio.sampleRateHz : 48_000;
+  log.info({ titleId: input.titleId, durationS: probed.durationS, rungs: ladder.length, audio: Boolean(probed.audio) }, 'encoding title');
+
+  // Progress weights: a rendition costs about its pixel rate; audio about a tenth of the smallest rung.
+  const weights = ladder.map((r) => r.width * r.height);
+  const audioWeight = probed.audio ? Math.min(...weights) * 0.1 : 0;
+  const totalWeight = weights.reduce((a, b) => a + b, 0) + audioWeight;
+  let doneWeight = 0;
+  const runFor = (name: string, weight: number) => ({
+    durationS: probed.durationS,
+    signal: options.signal,
+    onProgress: (f: number) => report({ stage: 'encode' as const, rendition: name, fraction: (0.98 * (doneWeight + f * weight)) / totalWeight }),
+  });
+
+  const videoNames: string[] = [];
+  for (const [i, rung] of ladder.entries()) {
+    const name = videoRenditionName(rung);
+    videoNames.push(name);
+    await encodeVideoRendition(
+      { masterPath: input.masterPath, outDir: path.join(input.outDir, name), rung, frameRate, segmentDurationS: input.segmentDurationS, x264Preset: input.x264Preset },
+      paths,
+      runFor(name, weights[i]!),
+    );
+    doneWeight += weights[i]!;
+    log.debug({ rendition: name }, 'rendition encoded');
+  }
+  if (probed.audio) {
+    await encodeAudioRendition(
+      { masterPath: input.masterPath, outDir: path.join(input.outDir, AUDIO_RENDITION_NAME), bitrateBps: AUDIO_BITRATE_BPS, sampleRateHz, segmentDurationS: input.segmentDurationS },
+      paths,
+      runFor(AUDIO_RENDITION_NAME, audioWeight),
+    );
+    doneWeight += audioWeight;
+  }
+  report({ stage: 'package', fraction: 0.98 });
+
+  const renditions: (VideoRenditionRecord | AudioRenditionRecord)[] = [];
+  let audioRecord: AudioRenditionRecord | undefined;
+  if (probed.audio) {
+    const dir = path.join(input.outDir, AUDIO_RENDITION_NAME);
+    const m = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
+    const init = await fs.readFile(path.join(dir, m.initUri ?? 'init.mp4'));
+    audioRecord = {
+      kind: 'audio',
+      uri: `${AUDIO_RENDITION_NAME}/${MEDIA_PLAYLIST_NAME}`,
+      channels: 2,
+      sampleRateHz,
+      targetBitrateBps: AUDIO_BITRATE_BPS,
+      peakBitrateBps: Math.round(m.peakBitrateBps),
+      averageBitrateBps: Math.round(m.averageBitrateBps),
+      codecs: aacCodecString(init),
+      segmentCount: m.segments.length,
+    };
+  }
+  for (const [i, rung] of ladder.entries()) {
+    const dir = path.join(input.outDir, videoNames[i]!);
+    const m = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
+    const init = await fs.readFile(path.join(dir, m.initUri ?? 'init.mp4'));
+    renditions.push({
+      kind: 'video',
+      uri: `${videoNames[i]}/${MEDIA_PLAYLIST_NAME}`,
+      width: rung.width,
+      height: rung.height,
+      frameRate,
+      targetBitrateBps: rung.bitrateBps,
+      peakBitrateBps: Math.round(m.peakBitrateBps),
+      averageBitrateBps: Math.round(m.averageBitrateBps),
+      codecs: avcCodecString(init),
+      segmentCount: m.segments.length,
+    });
+  }
+  if (audioRecord) renditions.push(audioRecord);
+
+  const audioEntries: AudioRenditionEntry[] = audioRecord
+    ? [{ groupId: AUDIO_GROUP_ID, name: 'Main', uri: audioRecord.uri, channels: audioRecord.channels }]
+    : [];
+  const playlist = writeMultivariantPlaylist(
+    renditions
+      .filter((r): r is VideoRenditionRecord => r.kind === 'video')
+      .map((v) => ({
+        uri: v.uri,
+        // RFC 8216 §4.3.4.2: BANDWIDTH covers every rendition played together (video + audio).
+        bandwidthBps: v.peakBitrateBps + (audioRecord?.peakBitrateBps ?? 0),
+        averageBandwidthBps: v.averageBitrateBps + (audioRecord?.averageBitrateBps ?? 0),
+        width: v.width,
+        height: v.height,
+        frameRate: v.frameRate,
+        codecs: audioRecord ? [v.codecs, audioRecord.codecs] : [v.codecs],
+        ...(audioRecord ? { audioGroupId: AUDIO_GROUP_ID } : {}),
+      })),
+    audioEntries,
+  );
+  await fs.writeFile(path.join(input.outDir, MULTIVARIANT_PLAYLIST_NAME), playlist);
+
+  const record: TitleRecord = {
+    titleId: input.titleId,
+    title: input.title,
+    publishedAt: new Date().toISOString(),
+    durationS: probed.durationS,
+    playlist: MULTIVARIANT_PLAYLIST_NAME,
+    ladder: input.ladderKind ?? 'fixed',
+    segmentDurationS: input.segmentDurationS,
+    master: {
+      fileName: input.masterFileName,
+      sizeBytes: probed.sizeBytes,
+      formatName: probed.formatName,
+      videoCodec: video.codecName,
+      width: video.width,
+      height: video.height,
+      frameRate: video.frameRate,
+      ...(probed.audio ? { audioCodec: probed.audio.codecName } : {}),
+    },
+    renditions,
+    encodeTimeS: (performance.now() - started) / 1000,
+  };
+  await fs.writeFile(path.join(input.outDir, TITLE_RECORD_NAME), `${JSON.stringify(record, null, 2)}\n`);
+  report({ stage: 'package', fraction: 1 });
+  return record;
+}

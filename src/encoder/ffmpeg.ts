@@ -1,0 +1,291 @@
+/**
+ * The one module that runs ffmpeg and ffprobe (DESIGN.md: nothing else spawns them).
+ *
+ * Commands are built with fluent-ffmpeg and run on the binaries shipped by
+ * @ffmpeg-installer/ffmpeg and @ffprobe-installer/ffprobe unless FFMPEG_PATH / FFPROBE_PATH
+ * say otherwise. fluent-ffmpeg is archived upstream; this module works around its known
+ * defects instead of trusting them:
+ * - progress: fluent's `percent` is computed from input timemarks and is often wrong; we
+ *   ask ffmpeg for `-progress pipe:1` and divide its `out_time` by the probed duration;
+ * - cancellation: fluent's `kill()` only signals a process it still knows about; we keep
+ *   the child process and end it ourselves (SIGTERM, then SIGKILL after a grace period),
+ *   and only settle once it has exited;
+ * - errors: fluent's error drops ffmpeg's output; every `FfmpegError` ends with the last
+ *   lines ffmpeg wrote to stderr.
+ */
+import { execFile, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { promisify } from 'node:util';
+import ffmpegFactory from 'fluent-ffmpeg';
+import type { VodConfig } from '../config.js';
+import { EncodeCancelledError, FfmpegError } from '../util/errors.js';
+
+const require = createRequire(import.meta.url);
+const execFileAsync = promisify(execFile);
+
+/** How many of ffmpeg's last stderr lines an error carries. */
+const OUTPUT_TAIL_LINES = 12;
+/** Grace period between SIGTERM and SIGKILL when cancelling an encode, in ms. */
+const KILL_GRACE_MS = 2_000;
+
+export interface FfmpegPaths {
+  readonly ffmpegPath: string;
+  readonly ffprobePath: string;
+}
+
+/**
+ * Resolves the ffmpeg/ffprobe binaries: the config's overrides, else the npm-shipped ones.
+ * @throws Error if the npm-shipped binary package is missing (run `npm ci`).
+ */
+export function resolveFfmpegPaths(config: Pick<VodConfig, 'ffmpegPath' | 'ffprobePath'>): FfmpegPaths {
+  const ffmpegPath = config.ffmpegPath ?? (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+  const ffprobePath = config.ffprobePath ?? (require('@ffprobe-installer/ffprobe') as { path: string }).path;
+  return { ffmpegPath, ffprobePath };
+}
+
+export interface VideoStreamInfo {
+  readonly codecName: string;
+  /** Coded width and height in pixels. */
+  readonly width: number;
+  readonly height: number;
+  /** Display width and height in pixels (coded size corrected by the sample aspect ratio). */
+  readonly displayWidth: number;
+  readonly displayHeight: number;
+  /** Average frame rate in frames per second (ffprobe's avg_frame_rate, else r_frame_rate). */
+  readonly frameRate: number;
+  readonly pixelFormat: string | undefined;
+}
+
+export interface AudioStreamInfo {
+  readonly codecName: string;
+  readonly channels: number;
+  readonly sampleRateHz: number;
+}
+
+export interface ProbeResult {
+  /** Container duration in seconds (format duration, else the longest stream's). */
+  readonly durationS: number;
+  readonly formatName: string;
+  readonly sizeBytes: number;
+  /** First video stream, if any (attached pictures such as cover art are ignored). */
+  readonly video: VideoStreamInfo | undefined;
+  /** First audio stream, if any. */
+  readonly audio: AudioStreamInfo | undefined;
+}
+
+function parseRational(text: string | undefined): number {
+  if (!text) return 0;
+  const [num, den] = text.split('/').map(Number);
+  if (den === undefined) return Number.isFinite(num) ? num! : 0;
+  return den > 0 && Number.isFinite(num) ? num! / den : 0;
+}
+
+/**
+ * Probes a media file with ffprobe (`-show_format -show_streams`).
+ * @returns duration (s), container, size (bytes) and the first video and audio streams.
+ * @throws FfmpegError when ffprobe cannot read the file; the message carries ffprobe's output.
+ */
+export function probe(file: string, paths: FfmpegPaths): Promise<ProbeResult> {
+  return new Promise((resolve, reject) => {
+    const command = ffmpegFactory(file);
+    command.setFfprobePath(paths.ffprobePath);
+    command.ffprobe((err: Error | null, data: ffmpegFactory.FfprobeData) => {
+      if (err) {
+        const lines = String(err.message)
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l.length > 0 && !/^ffprobe (version|exited)|^\s*(built with|configuration|lib\w+ )/.test(l));
+        reject(new FfmpegError(`ffprobe could not read ${file}`, lines.slice(-OUTPUT_TAIL_LINES), null));
+        return;
+      }
+      const streams = data.streams ?? [];
+      const v = streams.find((s) => s.codec_type === 'video' && !(s.disposition?.attached_pic === 1));
+      const a = streams.find((s) => s.codec_type === 'audio');
+      const streamDurations = streams.map((s) => Number(s.duration)).filter((d) => Number.isFinite(d));
+      const formatDuration = Number(data.format?.duration);
+      const durationS = Number.isFinite(formatDuration) && formatDuration > 0 ? formatDuration : Math.max(0, ...streamDurations);
+      let video: VideoStreamInfo | undefined;
+      if (v && v.width && v.height) {
+        const sar = parseRational(v.sample_aspect_ratio) || 1;
+        const displayWidth = sar >= 1 ? Math.round(v.width * sar) : v.width;
+        const displayHeight = sar >= 1 ? v.height : Math.round(v.height / sar);
+        video = {
+          codecName: v.codec_name ?? 'unknown',
+          width: v.width,
+          height: v.height,
+          displayWidth,
+          displayHeight,
+          frameRate: parseRational(v.avg_frame_rate) || parseRational(v.r_frame_rate),
+          pixelFormat: v.pix_fmt,
+        };
+      }
+      const audio: AudioStreamInfo | undefined = a
+        ? { codecName: a.codec_name ?? 'unknown', channels: a.channels ?? 0, sampleRateHz: Number(a.sample_rate) || 0 }
+        : undefined;
+      resolve({
+        durationS,
+        formatName: data.format?.format_name ?? 'unknown',
+        sizeBytes: Number(data.format?.size) || 0,
+        video,
+        audio,
+      });
+    });
+  });
+}
+
+export interface PacketInfo {
+  /** Presentation timestamp in seconds. */
+  readonly ptsS: number;
+  readonly keyframe: boolean;
+  readonly sizeBytes: number;
+}
+
+/**
+ * Lists the packets of one stream (`v:0` by default) with ffprobe `-show_packets`.
+ * Used to check keyframe alignment of published segments (an init segment followed by a
+ * media segment, concatenated, is a playable fMP4 file).
+ * @throws FfmpegError when ffprobe fails.
+ */
+export async function probePackets(file: string, paths: FfmpegPaths, stream = 'v:0'): Promise<PacketInfo[]> {
+  try {
+    const { stdout } = await execFileAsync(
+      paths.ffprobePath,
+      ['-v', 'error', '-select_streams', stream, '-show_entries', 'packet=pts_time,flags,size', '-of', 'csv=p=0', file],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    return stdout
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((line) => {
+        const [pts, size, flags] = line.split(',');
+        return { ptsS: Number(pts), sizeBytes: Number(size), keyframe: (flags ?? '').includes('K') };
+      });
+  } catch (err) {
+    const stderr = String((err as { stderr?: string }).stderr ?? (err as Error).message);
+    throw new FfmpegError(`ffprobe could not list packets of ${file}`, stderr.trim().split('\n').slice(-OUTPUT_TAIL_LINES), null);
+  }
+}
+
+export interface FfmpegInput {
+  /** File path, or a lavfi graph when `format` is `lavfi`. */
+  readonly source: string;
+  readonly format?: string;
+  readonly options?: readonly string[];
+}
+
+export interface FfmpegJob {
+  readonly inputs: readonly FfmpegInput[];
+  /** Output options (codec, filters, muxer options), in ffmpeg's argument order. */
+  readonly outputOptions: readonly string[];
+  /** Output file path. */
+  readonly output: string;
+}
+
+export interface RunOptions {
+  /** Duration of the output in seconds, for progress; 0 or absent = no progress callbacks. */
+  readonly durationS?: number;
+  /** Called with the fraction done in [0, 1] and ffmpeg's `out_time` in seconds. */
+  readonly onProgress?: (fraction: number, outTimeS: number) => void;
+  /** Aborting ends the ffmpeg process; the promise then rejects with EncodeCancelledError. */
+  readonly signal?: AbortSignal;
+  /** Called with the child's pid once ffmpeg has started (tests use it to check cancellation). */
+  readonly onStart?: (pid: number | undefined) => void;
+}
+
+/** Parses ffmpeg's `-progress` `out_time=HH:MM:SS.micro` value into seconds; NaN if unparsable. */
+export function parseOutTime(value: string): number {
+  const m = /^(-?)(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$/.exec(value.trim());
+  if (!m) return Number.NaN;
+  const s = Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]);
+  return m[1] === '-' ? -s : s;
+}
+
+/**
+ * Runs one ffmpeg command to completion.
+ * @throws FfmpegError (with ffmpeg's last stderr lines) when ffmpeg fails;
+ *         EncodeCancelledError when `signal` aborts (the process has exited by then).
+ */
+export function runFfmpeg(job: FfmpegJob, paths: FfmpegPaths, options: RunOptions = {}): Promise<void> {
+  const { signal, onProgress, durationS = 0 } = options;
+  if (signal?.aborted) return Promise.reject(new EncodeCancelledError(abortReason(signal)));
+
+  return new Promise<void>((resolve, reject) => {
+    const command = ffmpegFactory();
+    command.setFfmpegPath(paths.ffmpegPath);
+    for (const input of job.inputs) {
+      command.input(input.source);
+      if (input.format) command.inputFormat(input.format);
+      // Spread arguments: fluent-ffmpeg then passes each one as is (an array gets split on spaces).
+      if (input.options?.length) command.inputOptions(...input.options);
+    }
+    command.outputOptions('-y', '-nostdin', '-nostats', '-progress', 'pipe:1', ...job.outputOptions);
+    command.output(job.output);
+
+    const tail: string[] = [];
+    let child: ChildProcess | undefined;
+    let cancelled = false;
+    let killTimer: NodeJS.Timeout | undefined;
+
+    const onAbort = () => {
+      cancelled = true;
+      if (child && child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        killTimer = setTimeout(() => child?.kill('SIGKILL'), KILL_GRACE_MS);
+        killTimer.unref();
+      }
+    };
+
+    const finish = (err: Error | null) => {
+      signal?.removeEventListener('abort', onAbort);
+      const settle = () => {
+        if (killTimer) clearTimeout(killTimer);
+        if (cancelled) reject(new EncodeCancelledError(abortReason(signal)));
+        else if (err) reject(new FfmpegError(`ffmpeg failed writing ${job.output}: ${firstLine(err.message)}`, tail.slice(), child?.exitCode ?? null));
+        else resolve();
+      };
+      // fluent-ffmpeg reports the end on the child's 'exit'; make sure it really has exited.
+      if (child && child.exitCode === null && child.signalCode === null) child.once('exit', settle);
+      else settle();
+    };
+
+    command.on('start', () => {
+      child = (command as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+      options.onStart?.(child?.pid);
+      if (cancelled) onAbort();
+      let pending = '';
+      child?.stdout?.setEncoding('utf8');
+      child?.stdout?.on('data', (chunk: string) => {
+        pending += chunk;
+        let nl: number;
+        while ((nl = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
+          if (onProgress && durationS > 0 && line.startsWith('out_time=')) {
+            const t = parseOutTime(line.slice('out_time='.length));
+            if (Number.isFinite(t) && t >= 0) onProgress(Math.min(1, t / durationS), t);
+          }
+        }
+      });
+    });
+    command.on('stderr', (line: string) => {
+      tail.push(line);
+      if (tail.length > OUTPUT_TAIL_LINES) tail.shift();
+    });
+    command.on('error', (err: Error) => finish(err));
+    command.on('end', () => finish(null));
+
+    signal?.addEventListener('abort', onAbort, { once: true });
+    command.run();
+  });
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}
+
+function abortReason(signal: AbortSignal | undefined): string {
+  const reason: unknown = signal?.reason;
+  if (reason instanceof Error) return reason.message;
+  if (typeof reason === 'string' && reason) return reason;
+  return 'the encode was cancelled';
+}

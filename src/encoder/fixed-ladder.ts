@@ -1,0 +1,79 @@
+/**
+ * The fixed bitrate ladder: the reference every per-title ladder is measured against.
+ *
+ * Rungs are the H.264 rungs of Apple's "HLS Authoring Specification for Apple Devices"
+ * (section 2, video bit-rate ladder for 16:9 content, 30 fps and below). Each rung is a
+ * bounding box: the source is scaled to fit inside it keeping its display aspect ratio,
+ * and rungs that would upscale the source are dropped.
+ */
+
+export interface LadderRung {
+  /** Output frame width and height in pixels (even numbers; square pixels). */
+  readonly width: number;
+  readonly height: number;
+  /** Target average video bitrate in bits per second. */
+  readonly bitrateBps: number;
+}
+
+/** Apple HLS Authoring Specification, section 2 (16:9 H.264 ladder), as bounding boxes. */
+export const APPLE_FIXED_LADDER: readonly LadderRung[] = Object.freeze([
+  { width: 416, height: 234, bitrateBps: 145_000 },
+  { width: 640, height: 360, bitrateBps: 365_000 },
+  { width: 768, height: 432, bitrateBps: 730_000 },
+  { width: 768, height: 432, bitrateBps: 1_100_000 },
+  { width: 960, height: 540, bitrateBps: 2_000_000 },
+  { width: 1280, height: 720, bitrateBps: 3_000_000 },
+  { width: 1280, height: 720, bitrateBps: 4_500_000 },
+  { width: 1920, height: 1080, bitrateBps: 6_000_000 },
+  { width: 1920, height: 1080, bitrateBps: 7_800_000 },
+]);
+
+export interface SourceDimensions {
+  /** Display width and height of the master in pixels (sample aspect ratio applied). */
+  readonly displayWidth: number;
+  readonly displayHeight: number;
+}
+
+/** Rounds to the nearest even number of pixels, at least 2 (4:2:0 chroma needs even sizes). */
+export function toEven(pixels: number): number {
+  return Math.max(2, Math.round(pixels / 2) * 2);
+}
+
+/**
+ * Scales the source to fit inside a `boxWidth` x `boxHeight` box, keeping its aspect ratio.
+ * @returns even output dimensions in pixels, and `upscales` when the fit is larger than the source.
+ */
+export function fitToBox(
+  source: SourceDimensions,
+  boxWidth: number,
+  boxHeight: number,
+): { width: number; height: number; upscales: boolean } {
+  const scale = Math.min(boxWidth / source.displayWidth, boxHeight / source.displayHeight);
+  const width = toEven(source.displayWidth * scale);
+  const height = toEven(source.displayHeight * scale);
+  return { width, height, upscales: width > toEven(source.displayWidth) || height > toEven(source.displayHeight) };
+}
+
+/**
+ * The fixed ladder for one master: every rung of `ladder` fitted to the source's aspect
+ * ratio, dropping rungs that would upscale. A source smaller than the lowest rung gets one
+ * rung at its own size and the lowest rung's bitrate.
+ * @param source display size of the master in pixels.
+ * @returns rungs in ascending bitrate order; never empty.
+ * @throws RangeError when the source dimensions are not positive.
+ */
+export function fixedLadderFor(source: SourceDimensions, ladder: readonly LadderRung[] = APPLE_FIXED_LADDER): LadderRung[] {
+  if (!(source.displayWidth > 0 && source.displayHeight > 0)) {
+    throw new RangeError(`source dimensions must be positive, got ${source.displayWidth}x${source.displayHeight}`);
+  }
+  const rungs: LadderRung[] = [];
+  for (const rung of ladder) {
+    const fit = fitToBox(source, rung.width, rung.height);
+    if (!fit.upscales) rungs.push({ width: fit.width, height: fit.height, bitrateBps: rung.bitrateBps });
+  }
+  if (rungs.length === 0) {
+    const lowest = [...ladder].sort((a, b) => a.bitrateBps - b.bitrateBps)[0]!;
+    rungs.push({ width: toEven(source.displayWidth), height: toEven(source.displayHeight), bitrateBps: lowest.bitrateBps });
+  }
+  return rungs.sort((a, b) => a.bitrateBps - b.bitrateBps);
+}

@@ -1,0 +1,167 @@
+/**
+ * HLS packaging that is ours to do: measuring the renditions ffmpeg wrote and writing the
+ * multivariant playlist from those measurements (RFC 8216). ffmpeg writes each media
+ * playlist; the multivariant playlist's BANDWIDTH and AVERAGE-BANDWIDTH come from the real
+ * segment sizes, never from the encoder's targets.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import HLS from 'hls-parser';
+
+export interface MeasuredSegment {
+  /** Segment URI relative to its media playlist. */
+  readonly uri: string;
+  /** EXTINF duration in seconds. */
+  readonly durationS: number;
+  readonly sizeBytes: number;
+}
+
+export interface MeasuredMediaPlaylist {
+  readonly targetDurationS: number;
+  readonly segments: readonly MeasuredSegment[];
+  /** Sum of the EXTINF durations, seconds. */
+  readonly totalDurationS: number;
+  /** Peak segment bit rate, bits/s (RFC 8216 §4.3.4.2). */
+  readonly peakBitrateBps: number;
+  /** Average segment bit rate, bits/s (RFC 8216 §4.3.4.2). */
+  readonly averageBitrateBps: number;
+  /** Init segment (EXT-X-MAP) URI relative to the media playlist, if any. */
+  readonly initUri: string | undefined;
+}
+
+/**
+ * Peak and average segment bit rates of a media playlist, per RFC 8216 §4.3.4.2:
+ * the peak is "the largest bit rate of any contiguous set of segments whose total duration
+ * is between 0.5 and 1.5 times the target duration", a set's bit rate being its summed
+ * sizes over its summed durations; the average is all segment bytes over the total duration.
+ * When no set fits the window (a title shorter than half a target duration), the peak is the
+ * largest single-segment bit rate.
+ * @param segments durations in seconds and sizes in bytes.
+ * @param targetDurationS EXT-X-TARGETDURATION in seconds.
+ * @returns bit rates in bits per second (0 for an empty list).
+ */
+export function segmentBitrates(
+  segments: readonly { durationS: number; sizeBytes: number }[],
+  targetDurationS: number,
+): { peakBitrateBps: number; averageBitrateBps: number } {
+  let totalBytes = 0;
+  let totalS = 0;
+  for (const s of segments) {
+    totalBytes += s.sizeBytes;
+    totalS += s.durationS;
+  }
+  const averageBitrateBps = totalS > 0 ? (totalBytes * 8) / totalS : 0;
+  const lo = 0.5 * targetDurationS;
+  const hi = 1.5 * targetDurationS;
+  let peak = 0;
+  let singlePeak = 0;
+  for (let i = 0; i < segments.length; i++) {
+    let bytes = 0;
+    let dur = 0;
+    const first = segments[i]!;
+    if (first.durationS > 0) singlePeak = Math.max(singlePeak, (first.sizeBytes * 8) / first.durationS);
+    for (let j = i; j < segments.length; j++) {
+      bytes += segments[j]!.sizeBytes;
+      dur += segments[j]!.durationS;
+      if (dur > hi) break;
+      if (dur >= lo && dur > 0) peak = Math.max(peak, (bytes * 8) / dur);
+    }
+  }
+  return { peakBitrateBps: peak > 0 ? peak : singlePeak, averageBitrateBps };
+}
+
+/**
+ * Parses a media playlist written by ffmpeg (hls-parser) and measures its segment files.
+ * @param playlistPath path of the media playlist on disk; segments are resolved beside it.
+ * @throws Error when the playlist is not a media playlist or a segment file is missing.
+ */
+export async function measureMediaPlaylist(playlistPath: string): Promise<MeasuredMediaPlaylist> {
+  const text = await fs.readFile(playlistPath, 'utf8');
+  const parsed = HLS.parse(text);
+  if (parsed.isMasterPlaylist) throw new Error(`${playlistPath} is a multivariant playlist, expected a media playlist`);
+  const dir = path.dirname(playlistPath);
+  const segments: MeasuredSegment[] = [];
+  for (const seg of parsed.segments) {
+    const stat = await fs.stat(path.join(dir, seg.uri));
+    segments.push({ uri: seg.uri, durationS: seg.duration, sizeBytes: stat.size });
+  }
+  if (segments.length === 0) throw new Error(`${playlistPath} lists no segments`);
+  const { peakBitrateBps, averageBitrateBps } = segmentBitrates(segments, parsed.targetDuration);
+  return {
+    targetDurationS: parsed.targetDuration,
+    segments,
+    totalDurationS: segments.reduce((sum, s) => sum + s.durationS, 0),
+    peakBitrateBps,
+    averageBitrateBps,
+    initUri: parsed.segments[0]?.map?.uri,
+  };
+}
+
+export interface VariantStreamEntry {
+  /** Media playlist URI relative to the multivariant playlist. */
+  readonly uri: string;
+  /** BANDWIDTH: peak bit rate of this variant plus its audio, bits/s. */
+  readonly bandwidthBps: number;
+  /** AVERAGE-BANDWIDTH: average bit rate of this variant plus its audio, bits/s. */
+  readonly averageBandwidthBps: number;
+  readonly width: number;
+  readonly height: number;
+  /** Frames per second. */
+  readonly frameRate: number;
+  /** RFC 6381 codec strings of every rendition played with this variant. */
+  readonly codecs: readonly string[];
+  readonly audioGroupId?: string;
+}
+
+export interface AudioRenditionEntry {
+  readonly groupId: string;
+  readonly name: string;
+  readonly uri: string;
+  readonly channels: number;
+  readonly language?: string;
+}
+
+const quote = (s: string) => {
+  if (/["\r\n]/.test(s)) throw new Error(`quoted-string may not contain quotes or line breaks: ${JSON.stringify(s)}`);
+  return `"${s}"`;
+};
+
+/**
+ * Writes a multivariant playlist (RFC 8216 §4.3.4): EXT-X-INDEPENDENT-SEGMENTS (§4.3.5.1,
+ * applies to every media playlist), one EXT-X-MEDIA per audio rendition (§4.3.4.1) and one
+ * EXT-X-STREAM-INF per variant (§4.3.4.2) with BANDWIDTH, AVERAGE-BANDWIDTH, CODECS,
+ * RESOLUTION, FRAME-RATE and AUDIO. Version 7 matches the media playlists ffmpeg writes.
+ * @param variants in the order they should be listed (ascending bandwidth by convention).
+ * @returns the playlist text, ending with a newline.
+ * @throws Error when a variant names an audio group that is not defined.
+ */
+export function writeMultivariantPlaylist(variants: readonly VariantStreamEntry[], audio: readonly AudioRenditionEntry[] = []): string {
+  const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  const groups = new Set(audio.map((a) => a.groupId));
+  audio.forEach((a, i) => {
+    const attrs = [
+      'TYPE=AUDIO',
+      `GROUP-ID=${quote(a.groupId)}`,
+      `NAME=${quote(a.name)}`,
+      ...(a.language ? [`LANGUAGE=${quote(a.language)}`] : []),
+      `DEFAULT=${i === 0 ? 'YES' : 'NO'}`,
+      'AUTOSELECT=YES',
+      `CHANNELS=${quote(String(a.channels))}`,
+      `URI=${quote(a.uri)}`,
+    ];
+    lines.push(`#EXT-X-MEDIA:${attrs.join(',')}`);
+  });
+  for (const v of variants) {
+    if (v.audioGroupId && !groups.has(v.audioGroupId)) throw new Error(`variant ${v.uri} names undefined audio group ${v.audioGroupId}`);
+    const attrs = [
+      `BANDWIDTH=${Math.ceil(v.bandwidthBps)}`,
+      `AVERAGE-BANDWIDTH=${Math.ceil(v.averageBandwidthBps)}`,
+      `CODECS=${quote(v.codecs.join(','))}`,
+      `RESOLUTION=${v.width}x${v.height}`,
+      `FRAME-RATE=${v.frameRate.toFixed(3)}`,
+      ...(v.audioGroupId ? [`AUDIO=${quote(v.audioGroupId)}`] : []),
+    ];
+    lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, v.uri);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,101 @@
+/**
+ * Checks that a master file can be encoded before anything is stored or queued, and
+ * turns every way it cannot into one clear sentence (InvalidMasterError).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { FfmpegError, InvalidMasterError } from '../util/errors.js';
+import { probe, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
+
+/**
+ * Walks the top-level boxes of an ISO base media file (ISO/IEC 14496-12 §4.2: 32-bit size
+ * and type, size 1 = 64-bit largesize follows, size 0 = to end of file) and reports whether
+ * the last box runs past the end of the file: the signature of a truncated MP4/MOV whose
+ * `moov` came first (ffprobe still reads such a file; its media data is missing).
+ * @returns `isoBmff`: whether the file starts with an ISO BMFF box; `problem`: undefined for
+ *          a complete file, otherwise a description of the box that is cut short.
+ */
+export async function checkIsoBmff(file: string): Promise<{ isoBmff: boolean; problem?: string }> {
+  const problem = await findTruncatedBox(file);
+  if (problem === NOT_ISO_BMFF) return { isoBmff: false };
+  return problem ? { isoBmff: true, problem } : { isoBmff: true };
+}
+
+const NOT_ISO_BMFF = '\0not-iso-bmff';
+/** Box types an MP4/MOV file starts with in practice. */
+const FIRST_BOX_TYPES = new Set(['ftyp', 'moov', 'mdat', 'free', 'wide', 'skip', 'pnot']);
+
+async function findTruncatedBox(file: string): Promise<string | undefined> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const { size: fileSize } = await handle.stat();
+    const header = Buffer.alloc(16);
+    let offset = 0;
+    let first = true;
+    while (offset < fileSize) {
+      const { bytesRead } = await handle.read(header, 0, 16, offset);
+      if (bytesRead < 8) return first ? NOT_ISO_BMFF : `a box header at byte ${offset} is cut short`;
+      const type = header.toString('latin1', 4, 8);
+      if (first && !FIRST_BOX_TYPES.has(type)) return NOT_ISO_BMFF;
+      if (!/^[\x20-\x7e]{4}$/.test(type)) return `byte ${offset} holds no valid box`;
+      first = false;
+      let boxSize = header.readUInt32BE(0);
+      if (boxSize === 1) {
+        if (bytesRead < 16) return `the '${type}' box header at byte ${offset} is cut short`;
+        boxSize = Number(header.readBigUInt64BE(8));
+      } else if (boxSize === 0) {
+        return undefined; // extends to the end of the file by definition
+      }
+      if (boxSize < 8) return `the '${type}' box at byte ${offset} has an impossible size`;
+      if (offset + boxSize > fileSize) {
+        return `the '${type}' box at byte ${offset} needs ${offset + boxSize} bytes but the file has ${fileSize}`;
+      }
+      offset += boxSize;
+    }
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Inspects a master: it must exist, be non-empty, be readable by ffprobe, hold a video
+ * stream with a duration, and (for MP4/MOV) not be truncated.
+ * @returns the probe of the master.
+ * @throws InvalidMasterError with one sentence naming the file and the problem.
+ */
+export async function inspectMaster(file: string, paths: FfmpegPaths): Promise<ProbeResult> {
+  const name = path.basename(file);
+  let st;
+  try {
+    st = await fs.stat(file);
+  } catch {
+    throw new InvalidMasterError(`${file} does not exist.`);
+  }
+  if (!st.isFile()) throw new InvalidMasterError(`${file} is not a file.`);
+  if (st.size === 0) throw new InvalidMasterError(`${name} is empty (0 bytes).`);
+
+  const iso = await checkIsoBmff(file);
+  if (iso.problem) throw new InvalidMasterError(`${name} is truncated: ${iso.problem}.`);
+
+  let result: ProbeResult;
+  try {
+    result = await probe(file, paths);
+  } catch (err) {
+    if (err instanceof FfmpegError) {
+      const reason = err.ffmpegOutputTail.at(-1)?.replace(/^.*?:\s*/, '') ?? 'unknown format';
+      const kind = iso.isoBmff && /moov atom not found/i.test(err.message) ? 'a truncated or unfinished MP4 (no moov box)' : 'not a media file ffprobe can read';
+      throw new InvalidMasterError(`${name} is ${kind} (${reason}).`, { cause: err });
+    }
+    throw err;
+  }
+  if (!result.video) {
+    const what = result.audio ? 'it is audio only' : 'it holds no audio or video';
+    throw new InvalidMasterError(`${name} has no video stream (${what}); a master needs video.`);
+  }
+  if (!(result.durationS > 0)) throw new InvalidMasterError(`${name} has no duration; it may be truncated or a still image.`);
+  if (result.video.displayWidth < 16 || result.video.displayHeight < 16) {
+    throw new InvalidMasterError(`${name} has a ${result.video.width}x${result.video.height} video stream, too small to encode.`);
+  }
+  return result;
+}

@@ -1,0 +1,115 @@
+/**
+ * Encodes one rendition of a title into CMAF fMP4 HLS: one ffmpeg process per rendition
+ * (DESIGN.md: one process writing several renditions with -var_stream_map in fmp4 mode
+ * crashes the bundled 2018 ffmpeg). Video renditions are video-only; audio is its own
+ * rendition. Every video rendition gets keyframes at the same timestamps — every
+ * `segmentDurationS` seconds, with scene-cut keyframes off and a closed, fixed GOP — so
+ * segment boundaries line up across the ladder and switching is seamless
+ * (Apple HLS Authoring Specification §1.10, "Keyframes" and §1.9 segment alignment).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+import type { LadderRung } from './fixed-ladder.js';
+
+/** File names inside a rendition folder; fixed so URLs are predictable. */
+export const MEDIA_PLAYLIST_NAME = 'index.m3u8';
+export const INIT_SEGMENT_NAME = 'init.mp4';
+export const SEGMENT_PATTERN = 'seg_%05d.m4s';
+
+export interface VideoRenditionSpec {
+  readonly masterPath: string;
+  /** Folder to write index.m3u8, init.mp4 and the segments into (created if missing). */
+  readonly outDir: string;
+  readonly rung: LadderRung;
+  /** Output frame rate in frames per second (the master's, constant). */
+  readonly frameRate: number;
+  /** Target segment duration in seconds; keyframes are forced at every multiple of it. */
+  readonly segmentDurationS: number;
+  /** libx264 preset. */
+  readonly x264Preset: string;
+}
+
+/**
+ * Peak rate and decoder buffer relative to the target bitrate (capped VBR). Apple's HLS
+ * Authoring Specification §2.4 asks that a VOD rendition's peak stay within 200% of its
+ * average; 1.5x maxrate with a 2 s-equivalent buffer keeps well inside that.
+ */
+const MAXRATE_FACTOR = 1.5;
+const BUFSIZE_FACTOR = 2;
+
+/** Builds ffmpeg output options for a video rendition (exported for tests of the command line). */
+export function videoRenditionOptions(spec: VideoRenditionSpec): string[] {
+  const { rung, frameRate, segmentDurationS } = spec;
+  const gop = Math.max(1, Math.round(frameRate * segmentDurationS));
+  const fps = Number(frameRate.toFixed(3));
+  return [
+    '-map', '0:v:0', '-an', '-sn', '-dn',
+    '-vf', `scale=${rung.width}:${rung.height}:flags=bicubic,setsar=1`,
+    '-r', String(fps),
+    '-c:v', 'libx264', '-profile:v', 'high', '-preset', spec.x264Preset, '-pix_fmt', 'yuv420p',
+    '-b:v', String(rung.bitrateBps),
+    '-maxrate', String(Math.round(rung.bitrateBps * MAXRATE_FACTOR)),
+    '-bufsize', String(Math.round(rung.bitrateBps * BUFSIZE_FACTOR)),
+    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
+    '-force_key_frames', `expr:gte(t,n_forced*${segmentDurationS})`,
+    '-x264-params', 'open-gop=0',
+    ...hlsMuxerOptions(spec.outDir, segmentDurationS),
+  ];
+}
+
+export interface AudioRenditionSpec {
+  readonly masterPath: string;
+  readonly outDir: string;
+  /** AAC bitrate in bits per second. */
+  readonly bitrateBps: number;
+  /** Output sample rate in Hz (the master's when it is 44.1 or 48 kHz, else 48 kHz). */
+  readonly sampleRateHz: number;
+  readonly segmentDurationS: number;
+}
+
+/** Builds ffmpeg output options for the AAC-LC stereo audio rendition. */
+export function audioRenditionOptions(spec: AudioRenditionSpec): string[] {
+  return [
+    '-map', '0:a:0', '-vn', '-sn', '-dn',
+    '-c:a', 'aac', '-b:a', String(spec.bitrateBps), '-ac', '2', '-ar', String(spec.sampleRateHz),
+    ...hlsMuxerOptions(spec.outDir, spec.segmentDurationS),
+  ];
+}
+
+function hlsMuxerOptions(outDir: string, segmentDurationS: number): string[] {
+  return [
+    '-f', 'hls',
+    '-hls_time', String(segmentDurationS),
+    '-hls_playlist_type', 'vod',
+    '-hls_segment_type', 'fmp4',
+    '-hls_fmp4_init_filename', INIT_SEGMENT_NAME,
+    '-hls_segment_filename', path.join(outDir, SEGMENT_PATTERN),
+  ];
+}
+
+/**
+ * Encodes a video rendition.
+ * @throws FfmpegError or EncodeCancelledError from `runFfmpeg`.
+ */
+export async function encodeVideoRendition(spec: VideoRenditionSpec, paths: FfmpegPaths, run: RunOptions = {}): Promise<void> {
+  await fs.mkdir(spec.outDir, { recursive: true });
+  await runFfmpeg(
+    { inputs: [{ source: spec.masterPath }], outputOptions: videoRenditionOptions(spec), output: path.join(spec.outDir, MEDIA_PLAYLIST_NAME) },
+    paths,
+    run,
+  );
+}
+
+/**
+ * Encodes the audio rendition.
+ * @throws FfmpegError or EncodeCancelledError from `runFfmpeg`.
+ */
+export async function encodeAudioRendition(spec: AudioRenditionSpec, paths: FfmpegPaths, run: RunOptions = {}): Promise<void> {
+  await fs.mkdir(spec.outDir, { recursive: true });
+  await runFfmpeg(
+    { inputs: [{ source: spec.masterPath }], outputOptions: audioRenditionOptions(spec), output: path.join(spec.outDir, MEDIA_PLAYLIST_NAME) },
+    paths,
+    run,
+  );
+}

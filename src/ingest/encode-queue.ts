@@ -1,0 +1,152 @@
+/**
+ * The encode queue (BullMQ on Redis): enqueueing, status and waiting. Only this module and
+ * the encode worker touch BullMQ. One job per title, its job id the title id, so a second
+ * upload of the same master finds the first job instead of encoding again.
+ */
+import { Queue, type Job, type JobsOptions } from 'bullmq';
+import type { VodConfig } from '../config.js';
+import type { RedisHandle } from './redis-server.js';
+import {
+  ENCODE_JOB_NAME,
+  ENCODE_QUEUE_NAME,
+  encodeProgressSchema,
+  type EncodeJobData,
+  type EncodeJobProgress,
+  type EncodeJobResult,
+} from './job-schema.js';
+
+export type EncodeJobState = 'waiting' | 'active' | 'delayed' | 'completed' | 'failed' | 'prioritized' | 'waiting-children' | 'unknown';
+
+export interface EncodeJobStatus {
+  readonly titleId: string;
+  readonly title: string;
+  readonly state: EncodeJobState;
+  readonly progress: EncodeJobProgress | undefined;
+  /** Attempts made so far and allowed in all. */
+  readonly attemptsMade: number;
+  readonly attempts: number;
+  /** Why the last attempt failed (first line), if it did. */
+  readonly failedReason: string | undefined;
+  /** ms since the epoch. */
+  readonly createdAtMs: number;
+  readonly finishedAtMs: number | undefined;
+}
+
+export interface EnqueueResult {
+  /** False when a job for this title already existed (and was left as is or retried). */
+  readonly created: boolean;
+  readonly state: EncodeJobState;
+}
+
+export class EncodeQueue {
+  private readonly queue: Queue<EncodeJobData, EncodeJobResult>;
+  private readonly jobOptions: JobsOptions;
+
+  /**
+   * @param redis where the queue lives.
+   * @param config attempts and backoff for new jobs.
+   * @param queueName BullMQ queue name; tests use a random one per test.
+   */
+  constructor(redis: RedisHandle, config: Pick<VodConfig, 'jobAttempts' | 'retryBackoffMs'>, queueName = ENCODE_QUEUE_NAME) {
+    this.queue = new Queue(queueName, { connection: redis.createClient() });
+    this.jobOptions = {
+      attempts: config.jobAttempts,
+      // BullMQ exponential backoff: delay * 2^(attemptsMade - 1).
+      backoff: { type: 'exponential', delay: config.retryBackoffMs },
+      removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+      removeOnFail: { age: 30 * 24 * 3600 },
+    };
+  }
+
+  get name(): string {
+    return this.queue.name;
+  }
+
+  /**
+   * Enqueues the encode of a title, once: an existing waiting/active job is left alone, a
+   * failed one is retried, a completed one is left (the title is published).
+   */
+  async enqueue(data: EncodeJobData): Promise<EnqueueResult> {
+    const existing = await this.queue.getJob(data.titleId);
+    if (existing) {
+      const state = (await existing.getState()) as EncodeJobState;
+      if (state === 'failed') {
+        await existing.retry('failed');
+        return { created: false, state: 'waiting' };
+      }
+      return { created: false, state };
+    }
+    const job = await this.queue.add(ENCODE_JOB_NAME, data, { ...this.jobOptions, jobId: data.titleId });
+    await job.updateProgress({ stage: 'queued', percent: 0 } satisfies EncodeJobProgress);
+    return { created: true, state: 'waiting' };
+  }
+
+  /** Status of one title's job, or undefined when the queue has no job for it. */
+  async status(titleId: string): Promise<EncodeJobStatus | undefined> {
+    const job = await this.queue.getJob(titleId);
+    return job ? toStatus(job, (await job.getState()) as EncodeJobState) : undefined;
+  }
+
+  /** Status of the most recent jobs in every state, newest first. */
+  async list(limit = 50): Promise<EncodeJobStatus[]> {
+    const jobs = await this.queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'failed', 'completed'], 0, limit - 1, false);
+    const out: EncodeJobStatus[] = [];
+    for (const job of jobs.filter((j): j is Job<EncodeJobData, EncodeJobResult> => Boolean(j))) {
+      out.push(toStatus(job, (await job.getState()) as EncodeJobState));
+    }
+    return out.sort((a, b) => b.createdAtMs - a.createdAtMs).slice(0, limit);
+  }
+
+  /**
+   * Polls a title's job until it completes or fails for good (no attempts left, or unrecoverable).
+   * @param onUpdate called with every status seen.
+   * @returns the final status.
+   * @throws Error when the job disappears, or `signal` aborts.
+   */
+  async waitUntilFinished(
+    titleId: string,
+    onUpdate: (status: EncodeJobStatus) => void,
+    options: { pollMs?: number; signal?: AbortSignal } = {},
+  ): Promise<EncodeJobStatus> {
+    const pollMs = options.pollMs ?? 250;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const status = await this.status(titleId);
+      if (!status) throw new Error(`the encode job of title ${titleId} is gone from the queue`);
+      onUpdate(status);
+      if (status.state === 'completed') return status;
+      // BullMQ moves a job to 'failed' only for good (a retry goes to 'delayed' or 'waiting').
+      if (status.state === 'failed') return status;
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  /** Counts of jobs per state. */
+  async counts(): Promise<Record<string, number>> {
+    return this.queue.getJobCounts('active', 'waiting', 'delayed', 'failed', 'completed');
+  }
+
+  /** Removes every job and the queue's keys (tests and `vod status --obliterate` style cleanups). */
+  async obliterate(): Promise<void> {
+    await this.queue.obliterate({ force: true });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+function toStatus(job: Job<EncodeJobData, EncodeJobResult>, state: EncodeJobState): EncodeJobStatus {
+  const parsed = encodeProgressSchema.safeParse(job.progress);
+  return {
+    titleId: job.data.titleId,
+    title: job.data.title,
+    state,
+    progress: parsed.success ? parsed.data : undefined,
+    attemptsMade: job.attemptsMade,
+    attempts: job.opts.attempts ?? 1,
+    failedReason: job.failedReason || undefined,
+    createdAtMs: job.timestamp,
+    finishedAtMs: job.finishedOn,
+  };
+}

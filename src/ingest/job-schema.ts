@@ -1,0 +1,43 @@
+/**
+ * The encode job: what `vod upload` enqueues and `vod worker` runs. Validated with zod on
+ * both sides, so a job written by another version or by hand fails with a clear reason.
+ */
+import { z } from 'zod';
+import { TITLE_ID_PATTERN } from '../origin/catalog.js';
+
+export const ENCODE_QUEUE_NAME = 'vod-encode';
+export const ENCODE_JOB_NAME = 'encode-title';
+
+export const encodeJobSchema = z.object({
+  titleId: z.string().regex(TITLE_ID_PATTERN),
+  /** Human title for the catalog. */
+  title: z.string().min(1).max(200),
+  /** Store key of the uploaded master (`masters/<titleId>/master<ext>`). */
+  masterKey: z.string().min(1),
+  /** The file name the master was uploaded from. */
+  masterFileName: z.string().min(1),
+  ladder: z.enum(['fixed']).default('fixed'),
+  /** ISO 8601 upload time. */
+  uploadedAt: z.string(),
+});
+
+export type EncodeJobData = z.infer<typeof encodeJobSchema>;
+
+/** What the worker reports through BullMQ's job progress. */
+export const encodeProgressSchema = z.object({
+  stage: z.enum(['queued', 'probe', 'encode', 'package', 'publish', 'done']),
+  /** Percent of the whole title, 0..100. */
+  percent: z.number().min(0).max(100),
+  rendition: z.string().optional(),
+});
+
+export type EncodeJobProgress = z.infer<typeof encodeProgressSchema>;
+
+/** What a completed job returns. */
+export interface EncodeJobResult {
+  readonly titleId: string;
+  /** False when another worker had already published the title. */
+  readonly published: boolean;
+  readonly renditions: number;
+  readonly encodeTimeS: number;
+}

@@ -1,0 +1,208 @@
+/**
+ * The job queue's Redis: `REDIS_URL` when set, otherwise a redis-server that `vod` starts
+ * itself as a detached child process with its data under `<dataDir>/redis` (append-only file
+ * on, so queued jobs survive a restart), listening on a unix socket there, and shared by
+ * every `vod` process that uses the same data directory.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Redis, type RedisOptions } from 'ioredis';
+import { redisDir, type VodConfig } from '../config.js';
+import { ServiceUnavailableError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import { silentLogger } from '../util/logger.js';
+
+/** How long to wait for a redis-server we started to answer PING, ms. */
+const START_TIMEOUT_MS = 10_000;
+/** How long a connection attempt to an existing Redis may take, ms. */
+const CONNECT_TIMEOUT_MS = 3_000;
+/** A start lock older than this is left over from a crashed process, ms. */
+const STALE_LOCK_MS = 20_000;
+/** Unix socket paths are limited to 108 bytes on Linux (sun_path in unix(7)). */
+const MAX_SOCKET_PATH = 100;
+
+/** Where to reach Redis: a URL or a unix socket path. */
+export type RedisEndpoint = { readonly url: string } | { readonly socketPath: string };
+
+export interface RedisHandle {
+  readonly endpoint: RedisEndpoint;
+  /** Human description for logs and `--help`-style output. */
+  readonly description: string;
+  /** True when this process started the redis-server. */
+  readonly startedHere: boolean;
+  /** Creates a client; BullMQ workers need `maxRetriesPerRequest: null` (the default here). */
+  createClient(options?: RedisOptions): Redis;
+  /** Stops the redis-server if this process started it (SHUTDOWN keeps the AOF); else no-op. */
+  stopIfStartedHere(): Promise<void>;
+}
+
+/** ioredis options for an endpoint. */
+export function redisOptions(endpoint: RedisEndpoint, extra: RedisOptions = {}): RedisOptions & { path?: string } {
+  return 'socketPath' in endpoint ? { path: endpoint.socketPath, ...extra } : { ...extra };
+}
+
+function makeClient(endpoint: RedisEndpoint, extra: RedisOptions): Redis {
+  const options = { maxRetriesPerRequest: null, ...extra };
+  return 'url' in endpoint ? new Redis(endpoint.url, options) : new Redis(redisOptions(endpoint, options));
+}
+
+function describe(endpoint: RedisEndpoint): string {
+  if ('socketPath' in endpoint) return `redis-server on unix socket ${endpoint.socketPath}`;
+  const u = new URL(endpoint.url);
+  if (u.password) u.password = '***';
+  return `Redis at ${u.toString()}`;
+}
+
+/**
+ * Sends one PING with a short timeout and no retries.
+ * @returns undefined when Redis answered, else the connection error message.
+ */
+export async function pingRedis(endpoint: RedisEndpoint, timeoutMs = CONNECT_TIMEOUT_MS): Promise<string | undefined> {
+  const client = makeClient(endpoint, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.ping();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message || String(err);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * Connects to the configured Redis, starting the embedded redis-server when REDIS_URL is unset.
+ * @throws ServiceUnavailableError when REDIS_URL cannot be reached, when redis-server is not
+ *         installed (naming the Debian package), or when it does not start.
+ */
+export async function ensureRedis(config: Pick<VodConfig, 'redisUrl' | 'dataDir'>, log: Logger = silentLogger): Promise<RedisHandle> {
+  if (config.redisUrl) {
+    const endpoint = { url: config.redisUrl };
+    const err = await pingRedis(endpoint);
+    if (err) throw new ServiceUnavailableError(`Cannot reach ${describe(endpoint)} (REDIS_URL): ${err}.`);
+    return handle(endpoint, false);
+  }
+  const dir = redisDir(config);
+  const socketPath = path.join(dir, 'redis.sock');
+  if (socketPath.length > MAX_SOCKET_PATH) {
+    throw new ServiceUnavailableError(`The data directory path is too long for Redis's unix socket (${socketPath}); use a shorter VOD_DATA_DIR or set REDIS_URL.`);
+  }
+  const endpoint = { socketPath };
+  if ((await pingRedis(endpoint, 1_000)) === undefined) return handle(endpoint, false);
+
+  await fs.mkdir(dir, { recursive: true });
+  const lockPath = path.join(dir, 'start.lock');
+  const gotLock = await acquireLock(lockPath);
+  if (!gotLock) {
+    // Another vod process is starting it: wait for it to answer.
+    if (await waitForPing(endpoint, START_TIMEOUT_MS)) return handle(endpoint, false);
+    throw new ServiceUnavailableError(`Another vod process is starting redis-server in ${dir} but it did not answer within ${START_TIMEOUT_MS / 1000} s.`);
+  }
+  try {
+    if ((await pingRedis(endpoint, 1_000)) === undefined) return handle(endpoint, false);
+    await spawnRedis(dir, socketPath, log);
+    if (!(await waitForPing(endpoint, START_TIMEOUT_MS))) {
+      const tail = await fs.readFile(path.join(dir, 'redis.log'), 'utf8').catch(() => '');
+      const last = tail.trim().split('\n').at(-1) ?? '';
+      throw new ServiceUnavailableError(`redis-server did not start in ${dir}${last ? `: ${last}` : ''}.`);
+    }
+    log.info({ socketPath }, 'started redis-server');
+    return handle(endpoint, true);
+  } finally {
+    await fs.rm(lockPath, { force: true });
+  }
+}
+
+async function acquireLock(lockPath: string): Promise<boolean> {
+  try {
+    await (await fs.open(lockPath, 'wx')).close();
+    return true;
+  } catch {
+    const st = await fs.stat(lockPath).catch(() => undefined);
+    if (st && Date.now() - st.mtimeMs > STALE_LOCK_MS) {
+      await fs.rm(lockPath, { force: true });
+      return acquireLock(lockPath);
+    }
+    return false;
+  }
+}
+
+function spawnRedis(dir: string, socketPath: string, log: Logger): Promise<void> {
+  const args = [
+    '--port', '0',
+    '--unixsocket', socketPath,
+    '--unixsocketperm', '700',
+    '--dir', dir,
+    '--appendonly', 'yes',
+    '--appendfsync', 'everysec',
+    '--save', '',
+    // BullMQ requires keys never be evicted.
+    '--maxmemory-policy', 'noeviction',
+    '--pidfile', path.join(dir, 'redis.pid'),
+    '--logfile', path.join(dir, 'redis.log'),
+    '--daemonize', 'no',
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn('redis-server', args, { detached: true, stdio: 'ignore' });
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') {
+        reject(new ServiceUnavailableError('redis-server is not installed: install the Debian package redis-server (apt-get install redis-server) or set REDIS_URL to a running Redis.'));
+      } else {
+        reject(new ServiceUnavailableError(`Could not start redis-server: ${err.message}.`));
+      }
+    });
+    child.once('spawn', () => {
+      log.debug({ pid: child.pid }, 'spawned redis-server');
+      child.unref();
+      resolve();
+    });
+  });
+}
+
+async function waitForPing(endpoint: RedisEndpoint, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await pingRedis(endpoint, 500)) === undefined) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
+function handle(endpoint: RedisEndpoint, startedHere: boolean): RedisHandle {
+  return {
+    endpoint,
+    description: describe(endpoint),
+    startedHere,
+    createClient: (options = {}) => makeClient(endpoint, options),
+    stopIfStartedHere: async () => {
+      if (!startedHere) return;
+      await shutdownRedis(endpoint);
+    },
+  };
+}
+
+/** Sends SHUTDOWN (the AOF is kept) and waits until the server stops answering. */
+export async function shutdownRedis(endpoint: RedisEndpoint): Promise<void> {
+  const client = makeClient(endpoint, { maxRetriesPerRequest: 0, retryStrategy: () => null, lazyConnect: true });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await client.call('SHUTDOWN').catch(() => {});
+  } catch {
+    // already gone
+  } finally {
+    client.disconnect();
+  }
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline && (await pingRedis(endpoint, 300)) === undefined) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

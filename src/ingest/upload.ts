@@ -1,0 +1,71 @@
+/**
+ * `vod upload`'s work: check the master, name it by content, store it, enqueue its encode.
+ * Nothing is stored or queued until the master has passed every check.
+ */
+import path from 'node:path';
+import type { FfmpegPaths, ProbeResult } from '../encoder/ffmpeg.js';
+import { inspectMaster } from '../encoder/master-check.js';
+import { MASTERS_PREFIX, MULTIVARIANT_PLAYLIST_NAME, VOD_PREFIX } from '../origin/catalog.js';
+import type { ObjectStore } from '../origin/object-store.js';
+import type { EncodeQueue, EncodeJobState } from './encode-queue.js';
+import { titleIdFromFile } from './title-id.js';
+
+export interface UploadRequest {
+  /** Path of the master on this machine. */
+  readonly file: string;
+  /** Human title; default the file name without extension. */
+  readonly title?: string;
+}
+
+export interface UploadResult {
+  readonly titleId: string;
+  readonly title: string;
+  readonly probe: ProbeResult;
+  /** 'published': already encoded, nothing queued; otherwise the job's state. */
+  readonly state: 'published' | EncodeJobState;
+  /** True when this upload created the encode job. */
+  readonly enqueued: boolean;
+}
+
+/** Store key of a master: `masters/<titleId>/master<ext>` (extension lower-cased, kept for tools). */
+export function masterKey(titleId: string, fileName: string): string {
+  const ext = path.extname(fileName).toLowerCase();
+  return `${MASTERS_PREFIX}/${titleId}/master${/^\.[a-z0-9]{1,8}$/.test(ext) ? ext : ''}`;
+}
+
+/**
+ * Uploads a master.
+ * @throws InvalidMasterError (nothing stored or queued) when the file cannot be encoded;
+ *         whatever `deps.queue` throws (an unreachable Redis) before the master is stored.
+ */
+export async function uploadMaster(
+  request: UploadRequest,
+  deps: {
+    store: ObjectStore;
+    /** Opens the queue; called only once the master has passed its checks and is not yet published. */
+    queue: () => Promise<EncodeQueue>;
+    paths: FfmpegPaths;
+    onHashProgress?: (bytes: number) => void;
+  },
+): Promise<UploadResult> {
+  const probe = await inspectMaster(request.file, deps.paths);
+  const fileName = path.basename(request.file);
+  const title = (request.title ?? path.parse(fileName).name).trim() || fileName;
+  const titleId = await titleIdFromFile(request.file, deps.onHashProgress);
+
+  if (await deps.store.exists(`${VOD_PREFIX}/${titleId}/${MULTIVARIANT_PLAYLIST_NAME}`)) {
+    return { titleId, title, probe, state: 'published', enqueued: false };
+  }
+  const queue = await deps.queue();
+  const key = masterKey(titleId, fileName);
+  if (!(await deps.store.exists(key))) await deps.store.putFile(key, request.file);
+  const { created, state } = await queue.enqueue({
+    titleId,
+    title,
+    masterKey: key,
+    masterFileName: fileName,
+    ladder: 'fixed',
+    uploadedAt: new Date().toISOString(),
+  });
+  return { titleId, title, probe, state, enqueued: created };
+}

@@ -1,0 +1,105 @@
+/**
+ * The title catalog: one `title.json` per published title, inside the title's own folder
+ * so it is published in the same atomic step as the playlists and segments.
+ */
+import { z } from 'zod';
+import type { ObjectStore } from './object-store.js';
+
+/** Store prefix of published titles; URL path `/vod/<titleId>/...` maps to key `vod/<titleId>/...`. */
+export const VOD_PREFIX = 'vod';
+/** Store prefix of uploaded masters: `masters/<titleId>/master<ext>`. */
+export const MASTERS_PREFIX = 'masters';
+export const TITLE_RECORD_NAME = 'title.json';
+export const MULTIVARIANT_PLAYLIST_NAME = 'master.m3u8';
+
+/** Title ids are the first 16 hex digits of the master's SHA-256 (see ingest/title-id.ts). */
+export const TITLE_ID_PATTERN = /^[0-9a-f]{16}$/;
+
+const videoRendition = z.object({
+  kind: z.literal('video'),
+  /** Media playlist URI relative to the multivariant playlist. */
+  uri: z.string(),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  frameRate: z.number().positive(),
+  /** Encoder target, bits/s. */
+  targetBitrateBps: z.number().positive(),
+  /** Measured peak segment bit rate, bits/s (RFC 8216 §4.3.4.2). */
+  peakBitrateBps: z.number().nonnegative(),
+  /** Measured average bit rate, bits/s. */
+  averageBitrateBps: z.number().nonnegative(),
+  codecs: z.string(),
+  segmentCount: z.number().int().positive(),
+});
+
+const audioRendition = z.object({
+  kind: z.literal('audio'),
+  uri: z.string(),
+  channels: z.number().int().positive(),
+  sampleRateHz: z.number().int().positive(),
+  targetBitrateBps: z.number().positive(),
+  peakBitrateBps: z.number().nonnegative(),
+  averageBitrateBps: z.number().nonnegative(),
+  codecs: z.string(),
+  segmentCount: z.number().int().positive(),
+});
+
+export const titleRecordSchema = z.object({
+  titleId: z.string().regex(TITLE_ID_PATTERN),
+  title: z.string(),
+  /** ISO 8601 time of publication. */
+  publishedAt: z.string(),
+  durationS: z.number().nonnegative(),
+  /** Multivariant playlist URI relative to the title folder. */
+  playlist: z.string(),
+  ladder: z.enum(['fixed', 'per-title']),
+  segmentDurationS: z.number().positive(),
+  master: z.object({
+    fileName: z.string(),
+    sizeBytes: z.number().int().nonnegative(),
+    formatName: z.string(),
+    videoCodec: z.string(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    frameRate: z.number().nonnegative(),
+    audioCodec: z.string().optional(),
+  }),
+  renditions: z.array(z.discriminatedUnion('kind', [videoRendition, audioRendition])),
+  /** Wall-clock time the encode took, seconds. */
+  encodeTimeS: z.number().nonnegative(),
+});
+
+export type TitleRecord = z.infer<typeof titleRecordSchema>;
+export type VideoRenditionRecord = z.infer<typeof videoRendition>;
+export type AudioRenditionRecord = z.infer<typeof audioRendition>;
+
+/** Store key of a title's record. */
+export const titleRecordKey = (titleId: string): string => `${VOD_PREFIX}/${titleId}/${TITLE_RECORD_NAME}`;
+
+/**
+ * Reads one published title's record.
+ * @returns undefined when the title is not published.
+ * @throws ZodError when the stored record is malformed.
+ */
+export async function readTitle(store: ObjectStore, titleId: string): Promise<TitleRecord | undefined> {
+  if (!TITLE_ID_PATTERN.test(titleId)) return undefined;
+  const bytes = await store.get(titleRecordKey(titleId));
+  return bytes ? titleRecordSchema.parse(JSON.parse(bytes.toString('utf8'))) : undefined;
+}
+
+/**
+ * Lists every published title, newest first. Records that fail validation are skipped
+ * (reported through `onInvalid`) rather than hiding the rest of the catalog.
+ */
+export async function listTitles(store: ObjectStore, onInvalid?: (titleId: string, err: unknown) => void): Promise<TitleRecord[]> {
+  const titles: TitleRecord[] = [];
+  for (const id of await store.list(VOD_PREFIX)) {
+    try {
+      const record = await readTitle(store, id);
+      if (record) titles.push(record);
+    } catch (err) {
+      onInvalid?.(id, err);
+    }
+  }
+  return titles.sort((a, b) => b.publishedAt.localeCompare(a.publishedAt));
+}
