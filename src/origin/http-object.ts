@@ -66,7 +66,16 @@ export function resolveRange(header: string | undefined, sizeBytes: number): Ran
   if (header.length > 1024) return { kind: 'full' };
   const parsed = rangeParser(sizeBytes, header, { combine: true });
   if (parsed === -2) return { kind: 'full' }; // malformed
-  if (parsed === -1) return { kind: 'unsatisfiable' };
+  if (parsed === -1) {
+    // range-parser also says -1 for a syntactically invalid spec such as `bytes=9-1`
+    // (last-pos < first-pos, RFC 9110 §14.1.1); such a header is ignored, not answered 416.
+    const specs = header.slice(header.indexOf('=') + 1).split(',');
+    const invalid = specs.some((spec) => {
+      const m = /^\s*(\d+)-(\d+)\s*$/.exec(spec);
+      return m !== null && Number(m[2]) < Number(m[1]);
+    });
+    return invalid ? { kind: 'full' } : { kind: 'unsatisfiable' };
+  }
   if (parsed.type !== 'bytes' || parsed.length !== 1) return { kind: 'full' };
   const r = parsed[0]!;
   return { kind: 'partial', start: r.start, end: r.end };
@@ -92,6 +101,6 @@ export function vodKeyFromPath(pathname: string): VodPathResult {
     }
   }
   const key = decoded.join('/');
-  if (decoded.length < 3 || !isValidKey(key)) return { ok: false, status: 400, reason: 'invalid path' };
+  if (decoded.length < 3 || decoded.some((p) => p.includes('/')) || !isValidKey(key)) return { ok: false, status: 400, reason: 'invalid path' };
   return { ok: true, key };
 }

@@ -1,0 +1,100 @@
+/**
+ * End to end: a real title (the shared Big Buck Bunny clip and a short synthetic master),
+ * encoded by a real worker from a real queue, played by hls.js in headless Chromium through
+ * a real edge in front of a real origin.
+ */
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { uploadMaster } from '../../src/ingest/upload.js';
+import { launchChromium } from '../helpers/browser.js';
+import { createTestStack, sharedMedia, type TestStack } from '../helpers/test-stack.js';
+
+let stack: TestStack;
+let browser: Browser;
+
+async function publish(file: string, title: string): Promise<string> {
+  const result = await uploadMaster({ file, title }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
+  const final = await stack.queue.waitUntilFinished(result.titleId, () => {});
+  expect(final.state, final.failedReason).toBe('completed');
+  return result.titleId;
+}
+
+beforeAll(async () => {
+  stack = await createTestStack();
+  await stack.startWorker();
+  await stack.startServers();
+  browser = await launchChromium();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe('playback through the edge', () => {
+  it('plays Big Buck Bunny in Chromium with hls.js: time advances, no fatal error, a repeated segment is a HIT', async () => {
+    const titleId = await publish(sharedMedia('bbb_anim_1280x720_24fps_10s_aac.mp4'), 'Big Buck Bunny');
+    const page = await browser.newPage();
+    const consoleErrors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') consoleErrors.push(m.text());
+    });
+    const edgeUrl = stack.edge!.url;
+    await page.goto(`${edgeUrl}/player/?title=${titleId}`);
+
+    // The catalog lists the title and the player starts it.
+    await page.waitForSelector(`button[data-title-id="${titleId}"]`);
+    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 3, undefined, { timeout: 60_000 });
+    const state = await page.evaluate(() => {
+      const s = (window as unknown as { vodPlayer: { levels: unknown[]; switches: unknown[]; errors: { fatal: boolean }[]; fatalError: string | null } }).vodPlayer;
+      return { levels: s.levels.length, switches: s.switches.length, fatal: s.errors.filter((e) => e.fatal), fatalError: s.fatalError };
+    });
+    expect(state.levels).toBe(7); // 1280x720 source: Apple ladder up to 1280x720@4500k
+    expect(state.switches).toBeGreaterThan(0);
+    expect(state.fatal).toEqual([]);
+    expect(state.fatalError).toBeNull();
+    // Readouts are live.
+    await expect.poll(() => page.textContent('#rendition')).toMatch(/^\d+x\d+$/);
+    expect(await page.textContent('#bandwidth')).toMatch(/bit\/s/);
+    expect(consoleErrors).toEqual([]);
+    await page.close();
+
+    // The first segment of the lowest rung has been fetched through the edge: it is cached now.
+    const segmentUrl = `${edgeUrl}/vod/${titleId}/video_234p_145k/seg_00000.m4s`;
+    const first = await fetch(segmentUrl);
+    await first.arrayBuffer();
+    const second = await fetch(segmentUrl);
+    expect(second.status).toBe(200);
+    expect(second.headers.get('x-cache')).toBe('HIT');
+    expect(second.headers.get('content-type')).toBe('video/mp4');
+  });
+
+  it('plays the 2.4:1 VP8/Vorbis WebM clip', async () => {
+    const titleId = await publish(sharedMedia('tos_liveaction_battle_800x332_24fps_70s_vp8_vorbis.webm'), 'Tears of Steel');
+    const page = await browser.newPage();
+    await page.goto(`${stack.edge!.url}/player/?title=${titleId}`);
+    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 3, undefined, { timeout: 60_000 });
+    const { levels, fatal, width, height } = await page.evaluate(() => {
+      const s = (window as unknown as { vodPlayer: { levels: { width: number; height: number }[]; errors: { fatal: boolean }[] } }).vodPlayer;
+      const v = document.querySelector('video') as HTMLVideoElement;
+      return { levels: s.levels, fatal: s.errors.filter((e) => e.fatal), width: v.videoWidth, height: v.videoHeight };
+    });
+    expect(fatal).toEqual([]);
+    expect(levels.map((l) => `${l.width}x${l.height}`)).toEqual(['416x172', '640x266', '768x318', '768x318']);
+    expect(width / height).toBeCloseTo(800 / 332, 1);
+    await page.close();
+  });
+
+  it('plays the 12.5 fps live-action clip', async () => {
+    const titleId = await publish(sharedMedia('intel_liveaction_car_detection_768x432_12.5fps_30s_aac.mp4'), 'Car detection');
+    const page = await browser.newPage();
+    await page.goto(`${stack.edge!.url}/player/?title=${titleId}`);
+    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 3, undefined, { timeout: 60_000 });
+    const fatal = await page.evaluate(() => (window as unknown as { vodPlayer: { errors: { fatal: boolean }[] } }).vodPlayer.errors.filter((e) => e.fatal));
+    expect(fatal).toEqual([]);
+    await page.close();
+  });
+});
+
+export const here = path.dirname(import.meta.filename);

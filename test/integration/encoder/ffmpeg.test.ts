@@ -1,0 +1,102 @@
+/**
+ * The ffmpeg module against the real bundled ffmpeg: progress from out_time, cancellation
+ * that really ends the process, and errors that carry ffmpeg's own words.
+ */
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseOutTime, probe, resolveFfmpegPaths, runFfmpeg, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
+import { encodeVideoRendition } from '../../../src/encoder/rendition.js';
+import { EncodeCancelledError, FfmpegError } from '../../../src/util/errors.js';
+import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
+
+let paths: FfmpegPaths;
+let dir: string;
+let master: string;
+
+beforeAll(async () => {
+  paths = resolveFfmpegPaths({ ffmpegPath: undefined, ffprobePath: undefined });
+  dir = await makeTempDir();
+  master = await makeSyntheticMaster({ path: path.join(dir, 'master.mp4'), durationS: 6 }, paths);
+});
+
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('parseOutTime', () => {
+  it('parses ffmpeg -progress out_time values', () => {
+    expect(parseOutTime('00:00:01.500000')).toBe(1.5);
+    expect(parseOutTime('01:02:03.250000')).toBe(3723.25);
+    expect(parseOutTime('-00:00:00.040000')).toBeCloseTo(-0.04);
+    expect(parseOutTime('N/A')).toBeNaN();
+  });
+});
+
+describe('probe', () => {
+  it('reads duration, video and audio of a master', async () => {
+    const p = await probe(master, paths);
+    expect(p.durationS).toBeCloseTo(6, 1);
+    expect(p.video).toMatchObject({ codecName: 'h264', width: 640, height: 360, displayWidth: 640, displayHeight: 360, frameRate: 24 });
+    expect(p.audio).toMatchObject({ codecName: 'aac', channels: 2, sampleRateHz: 48_000 });
+  });
+});
+
+describe('runFfmpeg', () => {
+  it('reports progress computed from out_time against the duration, rising to the end', async () => {
+    const fractions: number[] = [];
+    await encodeVideoRendition(
+      { masterPath: master, outDir: path.join(dir, 'r0'), rung: { width: 416, height: 234, bitrateBps: 145_000 }, frameRate: 24, segmentDurationS: 4, x264Preset: 'veryfast' },
+      paths,
+      { durationS: 6, onProgress: (f) => fractions.push(f) },
+    );
+    expect(fractions.length).toBeGreaterThan(0);
+    for (let i = 1; i < fractions.length; i++) expect(fractions[i]).toBeGreaterThanOrEqual(fractions[i - 1]!);
+    expect(Math.max(...fractions)).toBeGreaterThan(0.9);
+    expect(Math.max(...fractions)).toBeLessThanOrEqual(1);
+  });
+
+  it('cancelling really ends the ffmpeg process', async () => {
+    const controller = new AbortController();
+    let pid: number | undefined;
+    const run = runFfmpeg(
+      {
+        // Ten minutes of 720p at a slow preset: far longer than the test.
+        inputs: [{ source: 'testsrc2=size=1280x720:rate=30:duration=600', format: 'lavfi' }],
+        outputOptions: ['-c:v', 'libx264', '-preset', 'slow', '-f', 'mp4'],
+        output: path.join(dir, 'long.mp4'),
+      },
+      paths,
+      {
+        signal: controller.signal,
+        durationS: 600,
+        onStart: (p) => {
+          pid = p;
+        },
+        onProgress: () => controller.abort('test cancels'),
+      },
+    );
+    await expect(run).rejects.toBeInstanceOf(EncodeCancelledError);
+    expect(pid).toBeGreaterThan(0);
+    expect(isAlive(pid!)).toBe(false);
+  });
+
+  it('fails with the last lines ffmpeg wrote', async () => {
+    const err = await runFfmpeg({ inputs: [{ source: master }], outputOptions: ['-c:v', 'no_such_encoder'], output: path.join(dir, 'x.mp4') }, paths).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FfmpegError);
+    const e = err as FfmpegError;
+    expect(e.ffmpegOutputTail.join('\n')).toMatch(/Unknown encoder 'no_such_encoder'/);
+    expect(e.message).toMatch(/ffmpeg said:[\s\S]*Unknown encoder/);
+  });
+
+  it('fails cleanly on an input that does not exist', async () => {
+    const err = await runFfmpeg({ inputs: [{ source: path.join(dir, 'missing.mp4') }], outputOptions: [], output: path.join(dir, 'y.mp4') }, paths).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FfmpegError);
+    expect((err as FfmpegError).message).toMatch(/No such file or directory/);
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * Upload → real queue (embedded redis-server) → real worker → published title, checked with
+ * a playlist library (hls-parser) and ffprobe: segment durations, keyframes at the same
+ * timestamps at every segment start in every rendition, bandwidths against the real bytes.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import HLS from 'hls-parser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { probePackets } from '../../../src/encoder/ffmpeg.js';
+import { readTitle } from '../../../src/origin/catalog.js';
+import { uploadMaster } from '../../../src/ingest/upload.js';
+import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
+import { createTestStack, type TestStack } from '../../helpers/test-stack.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
+
+/** Three 4 s segments. */
+const DURATION_S = 12;
+let stack: TestStack;
+let master: string;
+let titleId: string;
+let titleDir: string;
+
+beforeAll(async () => {
+  // Short locks: an encode that outlives them must still not be reported stalled.
+  stack = await createTestStack({ env: { VOD_WORKER_LOCK_MS: '1000', VOD_STALLED_INTERVAL_MS: '1000', VOD_X264_PRESET: 'medium' } });
+  const dir = await makeTempDir();
+  master = await makeSyntheticMaster({ path: path.join(dir, 'synthetic.mp4'), durationS: DURATION_S, width: 640, height: 360 }, stack.paths);
+  await stack.startWorker();
+  const result = await uploadMaster({ file: master, title: 'Synthetic' }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
+  expect(result.enqueued).toBe(true);
+  titleId = result.titleId;
+  const final = await stack.queue.waitUntilFinished(titleId, () => {});
+  expect(final.state, final.failedReason).toBe('completed');
+  titleDir = stack.store.localPath(`vod/${titleId}`);
+});
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const parseMedia = async (rel: string) => {
+  const p = HLS.parse(await fs.readFile(path.join(titleDir, rel), 'utf8'));
+  if (p.isMasterPlaylist) throw new Error(`${rel} is not a media playlist`);
+  return p;
+};
+
+describe('encode pipeline', () => {
+  it('publishes a multivariant playlist with measured bandwidths, resolutions, frame rate, codecs and audio', async () => {
+    const mv = HLS.parse(await fs.readFile(path.join(titleDir, 'master.m3u8'), 'utf8'));
+    if (!mv.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+    expect(mv.independentSegments).toBe(true);
+    expect(mv.variants.map((v) => `${v.resolution?.width}x${v.resolution?.height}`)).toEqual(['416x234', '640x360']);
+    const audioPlaylist = await parseMedia(mv.variants[0]!.audio[0]!.uri);
+    const audioBytes = await Promise.all(audioPlaylist.segments.map((s) => fs.stat(path.join(titleDir, 'audio_aac_128k', s.uri)).then((st) => st.size)));
+    const audioDur = audioPlaylist.segments.reduce((a, s) => a + s.duration, 0);
+    const audioAvg = (audioBytes.reduce((a, b) => a + b, 0) * 8) / audioDur;
+
+    for (const v of mv.variants) {
+      expect(v.codecs).toMatch(/^avc1\.64[0-9a-f]{4},mp4a\.40\.2$/);
+      expect(v.frameRate).toBe(24);
+      expect(v.audio[0]?.groupId).toBe('audio-aac');
+      const media = await parseMedia(v.uri);
+      const dir = path.join(titleDir, path.dirname(v.uri));
+      const sizes = await Promise.all(media.segments.map((s) => fs.stat(path.join(dir, s.uri)).then((st) => st.size)));
+      const dur = media.segments.reduce((a, s) => a + s.duration, 0);
+      const measuredAvg = (sizes.reduce((a, b) => a + b, 0) * 8) / dur + audioAvg;
+      expect(Math.abs(v.averageBandwidth! - measuredAvg) / measuredAvg).toBeLessThan(0.1);
+      expect(v.bandwidth).toBeGreaterThanOrEqual(v.averageBandwidth!);
+    }
+  });
+
+  it('writes VOD media playlists of 4 s segments with an init segment', async () => {
+    for (const rel of ['video_234p_145k/index.m3u8', 'video_360p_365k/index.m3u8', 'audio_aac_128k/index.m3u8']) {
+      const media = await parseMedia(rel);
+      expect(media.playlistType).toBe('VOD');
+      expect(media.endlist).toBe(true);
+      expect(media.targetDuration).toBe(4);
+      expect(media.segments[0]!.map?.uri).toBe('init.mp4');
+      const durations = media.segments.map((s) => s.duration);
+      expect(durations.slice(0, -1).every((d) => Math.abs(d - 4) < 0.05), `${rel}: ${durations}`).toBe(true);
+      expect(durations.reduce((a, b) => a + b, 0)).toBeCloseTo(DURATION_S, 0);
+    }
+  });
+
+  it('starts every segment of every rendition with a keyframe, at the same timestamps', async () => {
+    const starts: Record<string, number[]> = {};
+    const work = await makeTempDir();
+    for (const name of ['video_234p_145k', 'video_360p_365k']) {
+      const media = await parseMedia(`${name}/index.m3u8`);
+      const init = await fs.readFile(path.join(titleDir, name, 'init.mp4'));
+      starts[name] = [];
+      for (const seg of media.segments) {
+        const joined = path.join(work, `${name}-${seg.uri}.mp4`);
+        await fs.writeFile(joined, Buffer.concat([init, await fs.readFile(path.join(titleDir, name, seg.uri))]));
+        const packets = await probePackets(joined, stack.paths);
+        expect(packets.length).toBeGreaterThan(0);
+        expect(packets[0]!.keyframe, `${name}/${seg.uri} starts with a keyframe`).toBe(true);
+        starts[name]!.push(Math.min(...packets.map((p) => p.ptsS)));
+      }
+    }
+    expect(starts.video_234p_145k).toHaveLength(3);
+    expect(starts.video_360p_365k).toEqual(starts.video_234p_145k);
+  });
+
+  it('stores a title record consistent with the playlists, and an encode longer than the lock never stalled', async () => {
+    const record = await readTitle(stack.store, titleId);
+    expect(record).toBeDefined();
+    expect(record!.title).toBe('Synthetic');
+    expect(record!.renditions.filter((r) => r.kind === 'video').map((r) => r.uri)).toEqual(['video_234p_145k/index.m3u8', 'video_360p_365k/index.m3u8']);
+    const job = await stack.queue.status(titleId);
+    expect(job?.attemptsMade).toBe(1);
+    expect(record!.encodeTimeS).toBeGreaterThan(1); // longer than VOD_WORKER_LOCK_MS
+    // Nothing left in staging, the master kept under its content id.
+    expect(await stack.store.list('masters')).toEqual([titleId]);
+  });
+
+  it('does not encode the same master twice, under any file name', async () => {
+    const copy = path.join(await makeTempDir(), 'renamed copy.mov');
+    await fs.copyFile(master, copy);
+    const again = await uploadMaster({ file: copy }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
+    expect(again).toMatchObject({ titleId, state: 'published', enqueued: false });
+    expect((await stack.queue.counts()).waiting).toBe(0);
+  });
+});

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { ENTRY_OVERHEAD_BYTES, freshnessLifetimeS, MemoryTier, type CachedObject } from '../../../src/edge-cache/memory-tier.js';
+
+const obj = (bytes: number): CachedObject => ({
+  body: Buffer.alloc(bytes),
+  contentType: 'video/mp4',
+  etag: undefined,
+  lastModified: undefined,
+  cacheControl: 'public, max-age=60',
+  storedAtMs: 0,
+});
+
+describe('freshnessLifetimeS (RFC 9111 §4.2.1)', () => {
+  it('reads s-maxage before max-age and refuses private/no-store/no-cache', () => {
+    expect(freshnessLifetimeS('public, max-age=31536000, immutable')).toBe(31_536_000);
+    expect(freshnessLifetimeS('max-age=10, s-maxage=99')).toBe(99);
+    expect(freshnessLifetimeS('private, max-age=10')).toBe(0);
+    expect(freshnessLifetimeS('no-store')).toBe(0);
+    expect(freshnessLifetimeS('no-cache, max-age=5')).toBe(0);
+    expect(freshnessLifetimeS('')).toBe(0);
+    expect(freshnessLifetimeS(undefined)).toBe(0);
+  });
+});
+
+describe('MemoryTier', () => {
+  it('stays within its byte budget, evicting the least recently used', () => {
+    const perEntry = 1000 + 2 + ENTRY_OVERHEAD_BYTES;
+    const tier = new MemoryTier(perEntry * 3);
+    for (const k of ['/a', '/b', '/c']) expect(tier.set(k, obj(1000), 60)).toBe(true);
+    tier.get('/a'); // /b is now least recently used
+    tier.set('/d', obj(1000), 60);
+    expect(tier.get('/b')).toBeUndefined();
+    expect(tier.get('/a')).toBeDefined();
+    expect(tier.size()).toEqual({ bytes: perEntry * 3, objects: 3 });
+  });
+
+  it('never admits an object larger than the tier, nor one with no freshness', () => {
+    const tier = new MemoryTier(4096);
+    expect(tier.set('/big', obj(5000), 60)).toBe(false);
+    expect(tier.set('/nocache', obj(10), 0)).toBe(false);
+    expect(tier.size().objects).toBe(0);
+  });
+
+  it('rejects a non-positive size', () => {
+    expect(() => new MemoryTier(0)).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, toEven } from '../../../src/encoder/fixed-ladder.js';
+
+const dims = (rungs: { width: number; height: number; bitrateBps: number }[]) => rungs.map((r) => `${r.width}x${r.height}@${r.bitrateBps / 1000}k`);
+
+describe('fixedLadderFor', () => {
+  it('gives a 1080p 16:9 source the whole Apple ladder', () => {
+    expect(fixedLadderFor({ displayWidth: 1920, displayHeight: 1080 })).toHaveLength(APPLE_FIXED_LADDER.length);
+  });
+
+  it('never goes above the source resolution', () => {
+    expect(dims(fixedLadderFor({ displayWidth: 1280, displayHeight: 720 }))).toEqual([
+      '416x234@145k',
+      '640x360@365k',
+      '768x432@730k',
+      '768x432@1100k',
+      '960x540@2000k',
+      '1280x720@3000k',
+      '1280x720@4500k',
+    ]);
+    expect(dims(fixedLadderFor({ displayWidth: 768, displayHeight: 432 }))).toEqual(['416x234@145k', '640x360@365k', '768x432@730k', '768x432@1100k']);
+  });
+
+  it("keeps a 2.4:1 source's aspect ratio inside each rung's box", () => {
+    const rungs = fixedLadderFor({ displayWidth: 800, displayHeight: 332 });
+    expect(dims(rungs)).toEqual(['416x172@145k', '640x266@365k', '768x318@730k', '768x318@1100k']);
+    for (const r of rungs) expect(r.width / r.height).toBeCloseTo(800 / 332, 1);
+  });
+
+  it('fits a portrait (9:16) source by height', () => {
+    const rungs = fixedLadderFor({ displayWidth: 1080, displayHeight: 1920 });
+    expect(rungs[0]).toEqual({ width: 132, height: 234, bitrateBps: 145_000 });
+    expect(rungs.every((r) => r.width % 2 === 0 && r.height % 2 === 0)).toBe(true);
+    expect(rungs.at(-1)).toMatchObject({ width: 608, height: 1080 });
+  });
+
+  it('gives a source smaller than the lowest rung one rung at its own size', () => {
+    expect(fixedLadderFor({ displayWidth: 320, displayHeight: 180 })).toEqual([{ width: 320, height: 180, bitrateBps: 145_000 }]);
+  });
+
+  it('rejects empty dimensions', () => {
+    expect(() => fixedLadderFor({ displayWidth: 0, displayHeight: 720 })).toThrow(RangeError);
+  });
+});
+
+describe('fitToBox / toEven', () => {
+  it('rounds to even pixels, at least 2', () => {
+    expect(toEven(172.5)).toBe(172);
+    expect(toEven(173.1)).toBe(174);
+    expect(toEven(0.2)).toBe(2);
+  });
+
+  it('reports upscaling', () => {
+    expect(fitToBox({ displayWidth: 640, displayHeight: 360 }, 1280, 720).upscales).toBe(true);
+    expect(fitToBox({ displayWidth: 640, displayHeight: 360 }, 640, 360).upscales).toBe(false);
+  });
+});
