@@ -4,6 +4,7 @@
  * upload of the same master finds the first job instead of encoding again.
  */
 import { Queue, type Job, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { VodConfig } from '../config.js';
 import type { RedisHandle } from './redis-server.js';
 import {
@@ -40,6 +41,8 @@ export interface EnqueueResult {
 
 export class EncodeQueue {
   private readonly queue: Queue<EncodeJobData, EncodeJobResult>;
+  /** BullMQ leaves connections it was given open; this one is ours to close. */
+  private readonly client: Redis;
   private readonly jobOptions: JobsOptions;
 
   /**
@@ -48,7 +51,8 @@ export class EncodeQueue {
    * @param queueName BullMQ queue name; tests use a random one per test.
    */
   constructor(redis: RedisHandle, config: Pick<VodConfig, 'jobAttempts' | 'retryBackoffMs'>, queueName = ENCODE_QUEUE_NAME) {
-    this.queue = new Queue(queueName, { connection: redis.createClient() });
+    this.client = redis.createClient();
+    this.queue = new Queue(queueName, { connection: this.client });
     this.jobOptions = {
       attempts: config.jobAttempts,
       // BullMQ exponential backoff: delay * 2^(attemptsMade - 1).
@@ -133,6 +137,7 @@ export class EncodeQueue {
 
   async close(): Promise<void> {
     await this.queue.close();
+    this.client.disconnect();
   }
 }
 

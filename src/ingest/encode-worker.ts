@@ -107,11 +107,12 @@ export async function processEncodeJob(
 export async function startEncodeWorker(options: EncodeWorkerOptions): Promise<Worker<EncodeJobData, EncodeJobResult>> {
   const log = options.log ?? silentLogger;
   await options.store.sweepStaging(STALE_STAGING_MS);
+  const client = options.redis.createClient();
   const worker = new Worker<EncodeJobData, EncodeJobResult>(
     options.queueName ?? ENCODE_QUEUE_NAME,
     (job, _token, signal) => processEncodeJob(job, options, signal),
     {
-      connection: options.redis.createClient(),
+      connection: client,
       concurrency: options.concurrency ?? 1,
       lockDuration: options.config.workerLockDurationMs,
       stalledInterval: options.config.stalledIntervalMs,
@@ -120,6 +121,8 @@ export async function startEncodeWorker(options: EncodeWorkerOptions): Promise<W
   );
   worker.on('failed', (job, err) => log.warn({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message.split('\n')[0] }, 'encode attempt failed'));
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+  // BullMQ leaves a connection it was given open.
+  worker.on('closed', () => client.disconnect());
   await worker.waitUntilReady();
   return worker;
 }

@@ -66,13 +66,18 @@ export async function pingRedis(endpoint: RedisEndpoint, timeoutMs = CONNECT_TIM
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  client.on('error', () => {});
+  // ioredis rejects connect() with a generic "Connection is closed"; the socket's own error
+  // (ECONNREFUSED, ENOTFOUND, ...) arrives on the 'error' event first.
+  let socketError: string | undefined;
+  client.on('error', (err: Error) => {
+    socketError ??= err.message;
+  });
   try {
     await client.connect();
     await client.ping();
     return undefined;
   } catch (err) {
-    return (err as Error).message || String(err);
+    return (socketError ?? ((err as Error).message || String(err))).replace(/\.+$/, '');
   } finally {
     client.disconnect();
   }

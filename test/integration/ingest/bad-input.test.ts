@@ -1,0 +1,84 @@
+/**
+ * Bad input through the real CLI: one clear sentence, a non-zero exit, nothing stored,
+ * nothing queued (the queue's Redis is not even started).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveFfmpegPaths } from '../../../src/encoder/ffmpeg.js';
+import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
+import { runCli } from '../../helpers/run-cli.js';
+import { listFiles, makeTempDir } from '../../helpers/temp-dir.js';
+
+let inputs: string;
+let goodMaster: string;
+
+beforeAll(async () => {
+  const paths = resolveFfmpegPaths({ ffmpegPath: undefined, ffprobePath: undefined });
+  inputs = await makeTempDir();
+  goodMaster = await makeSyntheticMaster({ path: path.join(inputs, 'good.mp4'), durationS: 3 }, paths);
+  await fs.writeFile(path.join(inputs, 'zero.mp4'), '');
+  await fs.writeFile(path.join(inputs, 'notes.mp4'), 'These are my notes, not a video.\n'.repeat(20));
+  const good = await fs.readFile(goodMaster);
+  // moov first (faststart), media data cut off half way.
+  await fs.writeFile(path.join(inputs, 'truncated.mp4'), good.subarray(0, Math.floor(good.length / 2)));
+  // moov last (no faststart), cut before the moov: "moov atom not found".
+  const noFaststart = await makeSyntheticMaster({ path: path.join(inputs, 'moov-last.mov'), durationS: 3 }, paths).then(() => fs.readFile(path.join(inputs, 'moov-last.mov')));
+  await fs.writeFile(path.join(inputs, 'unfinished.mp4'), noFaststart.subarray(0, 2000));
+  await makeSyntheticMaster({ path: path.join(inputs, 'audio-only.mp4'), durationS: 3, audioOnly: true }, paths);
+});
+
+const cases: [string, RegExp][] = [
+  ['missing.mp4', /^vod: .*missing\.mp4 does not exist\.$/],
+  ['zero.mp4', /^vod: zero\.mp4 is empty \(0 bytes\)\.$/],
+  ['notes.mp4', /^vod: notes\.mp4 is not a media file ffprobe can read \(.+\)\.$/],
+  ['truncated.mp4', /^vod: truncated\.mp4 is truncated: the 'mdat' box at byte \d+ needs \d+ bytes but the file has \d+\.$/],
+  ['unfinished.mp4', /^vod: unfinished\.mp4 is (truncated|a truncated or unfinished MP4).*\.$/],
+  ['audio-only.mp4', /^vod: audio-only\.mp4 has no video stream \(it is audio only\); a master needs video\.$/],
+];
+
+describe('vod upload with bad input', () => {
+  for (const [name, message] of cases) {
+    it(`refuses ${name} with one sentence, exit 2, nothing stored or queued`, async () => {
+      const dataDir = await makeTempDir();
+      const r = await runCli(['--data-dir', dataDir, 'upload', path.join(inputs, name)]);
+      expect(r.code).toBe(2);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines, r.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+      expect(await listFiles(dataDir)).toEqual([]);
+    });
+  }
+
+  it('refuses a bad flag with a clear message', async () => {
+    const r = await runCli(['upload', goodMaster, '--colour', 'blue']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/unknown option '--colour'/);
+  });
+
+  it('refuses a bad cache size and a malformed origin URL on vod edge', async () => {
+    const a = await runCli(['edge', '--cache-bytes', 'lots']);
+    expect(a.code).not.toBe(0);
+    expect(a.stderr).toMatch(/--cache-bytes.*'lots' is invalid/);
+    const b = await runCli(['edge', '--origin', 'ftp:/nowhere']);
+    expect(b.code).not.toBe(0);
+    expect(b.stderr).toMatch(/--origin.*is invalid.*http/);
+  });
+
+  it('says when Redis cannot be reached, and stores nothing', async () => {
+    const dataDir = await makeTempDir();
+    const r = await runCli(['--data-dir', dataDir, 'upload', goodMaster], { env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toMatch(/^vod: Cannot reach Redis at redis:\/\/127\.0\.0\.1:1\/? \(REDIS_URL\): .*ECONNREFUSED.*\.$/);
+    expect(await listFiles(dataDir)).toEqual([]);
+  });
+
+  it('names the Debian package when redis-server is not installed', async () => {
+    const dataDir = await makeTempDir();
+    const r = await runCli(['--data-dir', dataDir, 'upload', goodMaster], { env: { PATH: '/nonexistent' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('vod: redis-server is not installed: install the Debian package redis-server (apt-get install redis-server) or set REDIS_URL to a running Redis.');
+    expect(await listFiles(path.join(dataDir, 'store'))).toEqual([]);
+  });
+});
