@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what vod-edge needs on a fresh Debian 12 machine with Node 20, as root:
+# Debian's redis-server (the job queue) and chromium (end-to-end tests), then the npm
+# packages from package-lock.json (ffmpeg and ffprobe come from npm).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if ((${#missing[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install ${missing[*]} with apt-get (or install them yourself)." >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]} from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "setup: installing npm packages (npm ci)"
+npm ci --no-audit --no-fund --loglevel=error
