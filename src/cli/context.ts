@@ -20,10 +20,11 @@ export interface CliContext {
 
 /**
  * Builds the command context: env + flags → config (validated), logger, store, ffmpeg paths.
+ * The log level is `--log-level`, else LOG_LEVEL, else the command's default.
  * @throws UserError for invalid environment variables.
  */
-export function createContext(env: NodeJS.ProcessEnv, flags: GlobalFlags): CliContext {
+export function createContext(env: NodeJS.ProcessEnv, flags: GlobalFlags, defaultLogLevel = 'info'): CliContext {
   const config = loadConfig({ ...env, ...(flags.dataDir ? { VOD_DATA_DIR: flags.dataDir } : {}) });
-  const log = createLogger(flags.logLevel ?? env.LOG_LEVEL ?? 'info');
+  const log = createLogger(flags.logLevel ?? env.LOG_LEVEL ?? defaultLogLevel);
   return { config, log, store: new FsObjectStore(storeDir(config)), paths: resolveFfmpegPaths(config) };
 }

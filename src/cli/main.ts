@@ -48,7 +48,9 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .showHelpAfterError('(run vod --help for usage)')
     .exitOverride();
 
-  const ctx = () => createContext(env, program.opts<GlobalFlags>());
+  // Commands that draw a progress bar log only warnings unless asked, so JSON lines do not
+  // interleave with the bar; servers and workers log at info.
+  const ctx = (defaultLogLevel = 'info') => createContext(env, program.opts<GlobalFlags>(), defaultLogLevel);
 
   program
     .command('upload')
@@ -57,7 +59,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('-t, --title <title>', 'title shown in the catalog (default: the file name)')
     .option('--no-wait', 'return as soon as the encode is queued')
     .addHelpText('after', '\nThe title id is derived from the file content: uploading the same file twice encodes it once.\nNeeds a running worker (vod worker, or vod serve) to make progress.')
-    .action(async (file: string, opts: { title?: string; wait: boolean }) => runUpload(ctx(), file, opts));
+    .action(async (file: string, opts: { title?: string; wait: boolean }) => runUpload(ctx('warn'), file, opts));
 
   program
     .command('worker')
@@ -70,7 +72,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .description('Show encode jobs (state, progress, attempts, failure reason) and published titles.')
     .argument('[title]', 'a title id: show that title only')
     .option('--json', 'print JSON instead of a table')
-    .action(async (titleId: string | undefined, opts: { json?: boolean }) => runStatus(ctx(), titleId, opts));
+    .action(async (titleId: string | undefined, opts: { json?: boolean }) => runStatus(ctx('warn'), titleId, opts));
 
   program
     .command('origin')
@@ -104,7 +106,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--all', 'also upload the other clips in ../shared/media')
     .option('--media <dir>', 'folder of the shared clips (default <project>/../shared/media)')
     .option('--exit', 'exit once the uploads are published instead of serving until Ctrl-C')
-    .action(async (opts) => runDemo(ctx(), opts));
+    .action(async (opts) => runDemo(ctx('warn'), opts));
 
   return program;
 }
