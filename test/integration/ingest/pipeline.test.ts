@@ -51,7 +51,7 @@ describe('encode pipeline', () => {
     if (!mv.isMasterPlaylist) throw new Error('expected a multivariant playlist');
     expect(mv.independentSegments).toBe(true);
     expect(mv.variants.map((v) => `${v.resolution?.width}x${v.resolution?.height}`)).toEqual(['416x234', '640x360']);
-    const audioPlaylist = await parseMedia(mv.variants[0]!.audio[0]!.uri);
+    const audioPlaylist = await parseMedia(mv.variants[0]!.audio[0]!.uri!);
     const audioBytes = await Promise.all(audioPlaylist.segments.map((s) => fs.stat(path.join(titleDir, 'audio_aac_128k', s.uri)).then((st) => st.size)));
     const audioDur = audioPlaylist.segments.reduce((a, s) => a + s.duration, 0);
     const audioAvg = (audioBytes.reduce((a, b) => a + b, 0) * 8) / audioDur;
