@@ -1,0 +1,47 @@
+/**
+ * The explicit registry from policy name to factory (as Caffeine's simulator keeps one), used
+ * by `vod edge --policy` and `vod bench hit-ratio --policies`.
+ */
+import { ArcPolicy } from './arc.js';
+import { BeladyPolicy } from './belady.js';
+import type { CachePolicy, PolicyOptions } from './cache-policy.js';
+import { FifoPolicy } from './fifo.js';
+import { GdsfPolicy } from './gdsf.js';
+import { LfuPolicy } from './lfu.js';
+import { LruPolicy } from './lru.js';
+import { S3FifoPolicy } from './s3fifo.js';
+import { SievePolicy } from './sieve.js';
+import { WTinyLfuPolicy } from './w-tinylfu.js';
+
+export interface PolicyEntry {
+  readonly create: (options: PolicyOptions) => CachePolicy;
+  /** Needs each request's next-access time: simulator only, never the live edge. */
+  readonly offline: boolean;
+  readonly description: string;
+}
+
+export const POLICIES: Readonly<Record<string, PolicyEntry>> = Object.freeze({
+  lru: { create: (o) => new LruPolicy(o), offline: false, description: 'least recently used' },
+  fifo: { create: (o) => new FifoPolicy(o), offline: false, description: 'first in, first out' },
+  lfu: { create: (o) => new LfuPolicy(o), offline: false, description: 'least frequently used (in-cache counts)' },
+  arc: { create: (o) => new ArcPolicy(o), offline: false, description: 'ARC, Megiddo & Modha FAST 2003 (byte-sized)' },
+  s3fifo: { create: (o) => new S3FifoPolicy(o), offline: false, description: 'S3-FIFO, Yang et al. SOSP 2023' },
+  sieve: { create: (o) => new SievePolicy(o), offline: false, description: 'SIEVE, Zhang et al. NSDI 2024' },
+  'w-tinylfu': { create: (o) => new WTinyLfuPolicy(o), offline: false, description: 'W-TinyLFU, Einziger et al. ACM ToS 2017 (Caffeine)' },
+  gdsf: { create: (o) => new GdsfPolicy(o), offline: false, description: 'Greedy-Dual-Size-Frequency, Cherkasova 1998 (size-aware)' },
+  belady: { create: (o) => new BeladyPolicy(o), offline: true, description: "Belady's MIN with bypass (offline bound)" },
+});
+
+export const POLICY_NAMES = Object.keys(POLICIES);
+export const ONLINE_POLICY_NAMES = POLICY_NAMES.filter((n) => !POLICIES[n]!.offline);
+
+/**
+ * Creates a policy by name.
+ * @throws RangeError naming the known policies for an unknown name.
+ */
+export function createPolicy(name: string, options: PolicyOptions): CachePolicy {
+  const entry = POLICIES[name];
+  if (!entry) throw new RangeError(`unknown cache policy '${name}'; known: ${POLICY_NAMES.join(', ')}`);
+  if (!(options.capacityBytes > 0)) throw new RangeError(`cache capacity must be positive, got ${options.capacityBytes}`);
+  return entry.create(options);
+}

@@ -1,0 +1,207 @@
+/**
+ * Each policy against sequences computed by hand (unit sizes unless stated), plus the
+ * properties every policy shares.
+ */
+import { describe, expect, it } from 'vitest';
+import { ArcPolicy } from '../../../../src/edge-cache/policies/arc.js';
+import { BeladyPolicy } from '../../../../src/edge-cache/policies/belady.js';
+import type { CachePolicy } from '../../../../src/edge-cache/policies/cache-policy.js';
+import { FifoPolicy } from '../../../../src/edge-cache/policies/fifo.js';
+import { GdsfPolicy } from '../../../../src/edge-cache/policies/gdsf.js';
+import { LfuPolicy } from '../../../../src/edge-cache/policies/lfu.js';
+import { LruPolicy } from '../../../../src/edge-cache/policies/lru.js';
+import { createPolicy, ONLINE_POLICY_NAMES, POLICY_NAMES } from '../../../../src/edge-cache/policies/policy-registry.js';
+import { S3FifoPolicy } from '../../../../src/edge-cache/policies/s3fifo.js';
+import { SievePolicy } from '../../../../src/edge-cache/policies/sieve.js';
+import { FrequencySketch, WTinyLfuPolicy } from '../../../../src/edge-cache/policies/w-tinylfu.js';
+
+/** Runs unit-size requests; returns 'H' for hits and '-' for misses. */
+const run = (p: CachePolicy, ids: number[], size = 1) => ids.map((id) => (p.access(id, size) ? 'H' : '-')).join('');
+
+describe('LRU and FIFO', () => {
+  it('LRU evicts the least recently used', () => {
+    const p = new LruPolicy({ capacityBytes: 3 });
+    expect(run(p, [1, 2, 3, 1, 4, 2, 1])).toBe('---H--H');
+  });
+
+  it('FIFO evicts the oldest insertion, whatever was hit', () => {
+    const p = new FifoPolicy({ capacityBytes: 3 });
+    // 4 evicts 1 although 1 was just hit; 1 comes back evicting 2; 2 comes back evicting 3.
+    expect(run(p, [1, 2, 3, 1, 4, 1, 2])).toBe('---H---');
+    expect([1, 2, 3, 4].map((id) => p.contains(id))).toEqual([true, true, false, true]);
+  });
+});
+
+describe('SIEVE', () => {
+  it('moves the hand from the tail toward the head, clearing visited bits', () => {
+    const [A, B, C, D, E, F] = [0, 1, 2, 3, 4, 5];
+    const p = new SievePolicy({ capacityBytes: 3 });
+    run(p, [A, B, C]); // queue head→tail: C B A
+    expect(p.access(A, 1)).toBe(true); // A visited
+    p.access(D, 1); // hand at A (visited: clear, keep) → B unvisited: evicted; hand → C
+    expect([p.contains(A), p.contains(B), p.contains(C), p.contains(D)]).toEqual([true, false, true, true]);
+    expect(p.handPosition).toBe(C);
+    p.access(E, 1); // hand at C: evicted; hand → D
+    expect(p.contains(C)).toBe(false);
+    expect(p.handPosition).toBe(D);
+    expect(p.access(A, 1)).toBe(true);
+    p.access(F, 1); // hand at D: evicted; A survives again
+    expect([p.contains(A), p.contains(D), p.contains(E), p.contains(F)]).toEqual([true, false, true, true]);
+  });
+
+  it('wraps the hand to the tail after passing the head', () => {
+    const p = new SievePolicy({ capacityBytes: 2 });
+    run(p, [1, 2, 1, 2]); // both visited
+    p.access(3, 1); // clears 1 and 2, wraps to the tail (1) and evicts it
+    expect([p.contains(1), p.contains(2), p.contains(3)]).toEqual([false, true, true]);
+  });
+});
+
+describe('S3-FIFO (libCacheSim S3FIFO.c semantics)', () => {
+  it('fills S then M, sends one-hit objects to the ghost, brings ghost hits into M, promotes freq ≥ 2', () => {
+    // 20 bytes: S = 2, M = 18, G = 18.
+    const p = new S3FifoPolicy({ capacityBytes: 20 });
+    run(p, Array.from({ length: 20 }, (_, i) => i)); // 0,1 → S (then S is full) and 2..19 → M
+    expect(p.queueOf(0)).toBe('small');
+    expect(p.queueOf(2)).toBe('main');
+    p.access(20, 1); // evict from S: 0 (freq 0) → ghost; 20 → S
+    expect(p.queueOf(0)).toBe('ghost');
+    expect(p.contains(0)).toBe(false);
+    expect(p.access(0, 1)).toBe(false); // ghost hit is still a miss…
+    expect(p.queueOf(0)).toBe('main'); // …but the object goes straight to M
+    expect(p.queueOf(1)).toBe('ghost'); // 1 was evicted from S to make room
+    p.access(21, 1); // M (19) is over its 18: evict M's tail, 2 (freq 0)
+    expect(p.contains(2)).toBe(false);
+    expect(p.queueOf(21)).toBe('small');
+    p.access(21, 1);
+    p.access(21, 1); // 21 has freq 2
+    p.access(22, 1); // evict from S: 20 (freq 0) → ghost
+    expect(p.queueOf(20)).toBe('ghost');
+    p.access(23, 1); // evict from S: 21 (freq 2) → M, then 22 (freq 0) → ghost
+    expect(p.queueOf(21)).toBe('main');
+    expect(p.queueOf(22)).toBe('ghost');
+    expect(p.access(3, 1)).toBe(true); // 3 in M gets freq 1
+    p.access(24, 1); // M over its share: 3 (freq 1) reinserted with freq 0, 4 evicted
+    expect(p.contains(3)).toBe(true);
+    expect(p.contains(4)).toBe(false);
+    expect(p.usedBytes).toBeLessThanOrEqual(20);
+  });
+
+  it('never admits an object as large as the small queue', () => {
+    const p = new S3FifoPolicy({ capacityBytes: 100 });
+    expect(p.access(1, 10)).toBe(false);
+    expect(p.contains(1)).toBe(false);
+    p.access(2, 9);
+    expect(p.contains(2)).toBe(true);
+  });
+});
+
+describe('ARC', () => {
+  it('adapts p on ghost hits and moves objects between T1, T2, B1 and B2 (FAST 2003 Fig. 4)', () => {
+    const [A, B, C, D, E] = [0, 1, 2, 3, 4];
+    const p = new ArcPolicy({ capacityBytes: 4 });
+    run(p, [A, B, C, D]);
+    expect(p.access(A, 1)).toBe(true);
+    expect(p.listOf(A)).toBe('T2');
+    p.access(E, 1); // REPLACE: |T1| = 3 > p = 0 → B (T1's LRU) to B1
+    expect(p.listOf(B)).toBe('B1');
+    expect(p.access(B, 1)).toBe(false); // B1 hit: p = 1; REPLACE moves C to B1; B → T2
+    expect(p.targetT1Bytes).toBe(1);
+    expect(p.listOf(B)).toBe('T2');
+    expect(p.listOf(C)).toBe('B1');
+    p.access(C, 1); // B1 hit: p = 2; |T1| = 2 is not > p → T2's LRU (A) to B2
+    expect(p.targetT1Bytes).toBe(2);
+    expect(p.listOf(A)).toBe('B2');
+    p.access(A, 1); // B2 hit: p = 1; |T1| = 2 > 1 → D to B1
+    expect(p.targetT1Bytes).toBe(1);
+    expect(p.listOf(D)).toBe('B1');
+    expect(p.listOf(A)).toBe('T2');
+    expect(p.objectCount).toBe(4);
+  });
+});
+
+describe('LFU, GDSF, Belady', () => {
+  it('LFU evicts the least frequently used', () => {
+    const p = new LfuPolicy({ capacityBytes: 2 });
+    expect(run(p, [1, 1, 2, 3, 1, 2])).toBe('-H--H-');
+    expect(p.contains(3)).toBe(false); // 2 came back and took 3's place (both freq 1, 3 older)
+  });
+
+  it('GDSF evicts by frequency per byte, inflated by the last eviction', () => {
+    const p = new GdsfPolicy({ capacityBytes: 10 });
+    p.access(1, 5); // H = 1/5
+    p.access(2, 5); // H = 1/5
+    p.access(2, 5); // H = 2/5
+    p.access(3, 1); // needs 1 byte: evicts 1 (lowest H)
+    expect([p.contains(1), p.contains(2), p.contains(3)]).toEqual([false, true, true]);
+    p.access(4, 5); // L = 0.2; H(3) = 0.2 + 1 = 1.2, H(2) = 0.4: evicts 2
+    expect([p.contains(2), p.contains(3), p.contains(4)]).toEqual([false, true, true]);
+  });
+
+  it('Belady evicts the farthest next use and bypasses objects not needed soon', () => {
+    const p = new BeladyPolicy({ capacityBytes: 2 });
+    const ids = [1, 2, 3, 1, 2];
+    const next = [3, 4, Infinity, Infinity, Infinity];
+    expect(ids.map((id, i) => (p.access(id, 1, next[i]) ? 'H' : '-')).join('')).toBe('---HH');
+    expect(new LruPolicy({ capacityBytes: 2 }).access(1, 1)).toBe(false);
+  });
+});
+
+describe('W-TinyLFU', () => {
+  it('keeps a frequently used set through a scan that flushes LRU', () => {
+    const hot = Array.from({ length: 50 }, (_, i) => i);
+    const scan = Array.from({ length: 1000 }, (_, i) => 1000 + i);
+    const seq = [...hot, ...hot, ...hot, ...hot, ...hot, ...scan, ...hot];
+    const lru = new LruPolicy({ capacityBytes: 100 });
+    const tiny = new WTinyLfuPolicy({ capacityBytes: 100, expectedObjects: 1100 });
+    const lastHits = (p: CachePolicy) => run(p, seq).slice(-50).split('H').length - 1;
+    expect(lastHits(lru)).toBe(0);
+    expect(lastHits(tiny)).toBeGreaterThanOrEqual(45);
+  });
+
+  it('counts in a 4-bit count-min sketch that halves periodically', () => {
+    const s = new FrequencySketch(16);
+    for (let i = 0; i < 20; i++) s.increment(7);
+    expect(s.frequency(7)).toBe(15); // saturates
+    expect(s.frequency(8)).toBeLessThanOrEqual(1);
+    for (let i = 0; i < 200; i++) s.increment(1000 + i); // 10 × width additions trigger a halving
+    expect(s.frequency(7)).toBeLessThan(15);
+  });
+});
+
+describe('every policy', () => {
+  it('never admits an object larger than the cache and never exceeds its capacity', () => {
+    for (const name of POLICY_NAMES) {
+      const p = createPolicy(name, { capacityBytes: 1000 });
+      expect(p.access(1, 1001, 5), name).toBe(false);
+      expect(p.contains(1), name).toBe(false);
+      let seed = 42;
+      for (let i = 0; i < 5000; i++) {
+        seed = (seed * 1103515245 + 12345) % 2 ** 31;
+        const id = seed % 300;
+        p.access(id, 1 + (id % 97), i + 1 + (seed % 50));
+        expect(p.usedBytes, name).toBeLessThanOrEqual(1000);
+      }
+    }
+  });
+
+  it('reports evictions and purges through onEvict', () => {
+    for (const name of ONLINE_POLICY_NAMES) {
+      const evicted: number[] = [];
+      const p = createPolicy(name, { capacityBytes: 100, onEvict: (id) => evicted.push(id) });
+      for (let i = 0; i < 50; i++) p.access(i, 5);
+      const cached = Array.from({ length: 50 }, (_, i) => i).filter((i) => p.contains(i));
+      // Every id that was admitted and is gone was reported (ids never admitted are not).
+      for (const id of evicted) expect(p.contains(id), name).toBe(false);
+      expect(p.objectCount, name).toBe(cached.length);
+      expect(p.remove(cached[0]!), name).toBe(true);
+      expect(evicted.at(-1), name).toBe(cached[0]);
+      expect(p.remove(cached[0]!), name).toBe(false);
+    }
+  });
+
+  it('refuses unknown names and empty caches', () => {
+    expect(() => createPolicy('mru', { capacityBytes: 10 })).toThrow(/unknown cache policy 'mru'; known: lru/);
+    expect(() => createPolicy('lru', { capacityBytes: 0 })).toThrow(RangeError);
+  });
+});
