@@ -9,6 +9,8 @@ import { UserError } from '../util/errors.js';
 import { createContext, type GlobalFlags } from './context.js';
 import { runDemo, runServe } from './serve-command.js';
 import { runEdge, runOrigin, runStatus, runUpload, runWorker } from './commands.js';
+import { runHitRatioBench, runWorkloadExport, WORKLOAD_HELP } from './bench-commands.js';
+import { POLICY_NAMES } from '../edge-cache/policies/policy-registry.js';
 
 function parseBytes(value: string): number {
   const n = bytes.parse(value);
@@ -19,6 +21,24 @@ function parseBytes(value: string): number {
 function parsePositiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1.');
+  return n;
+}
+
+function parseNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number of at least 0.');
+  return n;
+}
+
+function parsePositiveNumber(value: string): number {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a positive number.');
+  return n;
+}
+
+function parseNonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number of at least 0.');
   return n;
 }
 
@@ -107,6 +127,37 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--media <dir>', 'folder of the shared clips (default <project>/../shared/media)')
     .option('--exit', 'exit once the uploads are published instead of serving until Ctrl-C')
     .action(async (opts) => runDemo(ctx('warn'), opts));
+
+  const bench = program.command('bench').description('Benchmarks: cache hit ratio by policy and size (simulated or live).');
+  const traceOptions = (cmd: Command) =>
+    cmd
+      .option('--trace <file>', 'request trace: CSV (time,obj_id,obj_size), libCacheSim oracleGeneral (.bin) or an edge access log (.jsonl)')
+      .option('--workload <name>', "synthetic workload instead of a trace: 'vod'")
+      .option('--csv-id-column <n>', 'CSV: 1-based column of the object id (default 2)', parsePositiveInt)
+      .option('--csv-size-column <n>', 'CSV: 1-based column of the size in bytes, 0 = no sizes (default 3)', parseNonNegativeInt)
+      .option('--csv-time-column <n>', 'CSV: 1-based column of the time, 0 = row number (default 1)', parseNonNegativeInt)
+      .option('--csv-no-header', 'CSV: the first row is data')
+      .option('--csv-delimiter <c>', 'CSV: field delimiter (default ,)')
+      .option('--seed <n>', 'vod workload: PRNG seed', parseNonNegativeInt)
+      .option('--titles <n>', 'vod workload: catalog size', parsePositiveInt)
+      .option('--days <n>', 'vod workload: simulated days', parsePositiveNumber)
+      .option('--sessions-per-day <n>', 'vod workload: sessions per day', parsePositiveInt)
+      .option('--zipf-alpha <a>', 'vod workload: Zipf exponent of title popularity', parseNonNegativeNumber);
+
+  traceOptions(bench.command('hit-ratio'))
+    .description('Simulate cache policies over a trace at several cache sizes; prints a table and writes CSV, JSON and an SVG plot.')
+    .option('--policies <list>', `comma-separated policies, or 'all' (${POLICY_NAMES.join(', ')})`, 'all')
+    .option('--sizes <list>', 'cache sizes: percentages of the unique bytes (5%), fractions (0.05) or bytes (64MB)', '0.1%,1%,5%,10%,25%')
+    .option('--out <dir>', 'folder for the result files', 'bench/results')
+    .option('--name <name>', 'base name of the result files (default: from the trace)')
+    .addHelpText('after', `\n${WORKLOAD_HELP}`)
+    .action(async (opts) => runHitRatioBench(opts));
+
+  traceOptions(bench.command('workload'))
+    .description('Write the synthetic VOD workload as a CSV trace (time,obj_id,obj_size).')
+    .requiredOption('--out <file>', 'CSV file to write')
+    .addHelpText('after', `\n${WORKLOAD_HELP}`)
+    .action(async (opts) => runWorkloadExport(opts));
 
   return program;
 }

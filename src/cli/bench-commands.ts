@@ -1,0 +1,105 @@
+/**
+ * `vod bench ...`: hit-ratio simulation over real traces or the synthetic VOD workload,
+ * writing the synthetic workload out as a trace, and live replay against a running edge.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import bytes from 'bytes';
+import cliProgress from 'cli-progress';
+import { formatHitRatioTable, parseCacheSizes, runHitRatioGrid, writeHitRatioReport } from '../edge-cache/bench/hit-ratio-report.js';
+import { readTrace, type CsvTraceOptions } from '../edge-cache/bench/trace-readers.js';
+import type { Trace } from '../edge-cache/bench/trace.js';
+import { generateVodWorkload, VOD_WORKLOAD_DEFAULTS, type VodWorkloadOptions } from '../edge-cache/bench/vod-workload.js';
+import { POLICIES, POLICY_NAMES } from '../edge-cache/policies/policy-registry.js';
+import { UserError } from '../util/errors.js';
+
+export interface TraceSourceFlags {
+  trace?: string;
+  workload?: string;
+  csvIdColumn?: number;
+  csvSizeColumn?: number;
+  csvTimeColumn?: number;
+  csvNoHeader?: boolean;
+  csvDelimiter?: string;
+  seed?: number;
+  titles?: number;
+  days?: number;
+  sessionsPerDay?: number;
+  zipfAlpha?: number;
+}
+
+/** Loads the trace named by --trace, or generates --workload vod with its flags. */
+export async function loadTraceSource(flags: TraceSourceFlags): Promise<Trace> {
+  if (flags.trace && flags.workload) throw new UserError('Give either --trace FILE or --workload vod, not both.');
+  if (flags.trace) {
+    const csv: CsvTraceOptions = {
+      ...(flags.csvIdColumn !== undefined ? { idColumn: flags.csvIdColumn } : {}),
+      ...(flags.csvSizeColumn !== undefined ? { sizeColumn: flags.csvSizeColumn } : {}),
+      ...(flags.csvTimeColumn !== undefined ? { timeColumn: flags.csvTimeColumn } : {}),
+      ...(flags.csvNoHeader ? { hasHeader: false } : {}),
+      ...(flags.csvDelimiter ? { delimiter: flags.csvDelimiter } : {}),
+    };
+    try {
+      await fs.access(flags.trace);
+    } catch {
+      throw new UserError(`Trace file ${flags.trace} does not exist.`);
+    }
+    try {
+      return await readTrace(flags.trace, csv);
+    } catch (err) {
+      throw new UserError(`Cannot read trace ${flags.trace}: ${(err as Error).message}.`);
+    }
+  }
+  if (flags.workload === 'vod') {
+    const o: VodWorkloadOptions = {
+      ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+      ...(flags.titles !== undefined ? { titles: flags.titles } : {}),
+      ...(flags.days !== undefined ? { days: flags.days } : {}),
+      ...(flags.sessionsPerDay !== undefined ? { sessionsPerDay: flags.sessionsPerDay } : {}),
+      ...(flags.zipfAlpha !== undefined ? { zipfAlpha: flags.zipfAlpha } : {}),
+    };
+    return generateVodWorkload(o);
+  }
+  if (flags.workload) throw new UserError(`Unknown workload '${flags.workload}'; the only one is 'vod'.`);
+  throw new UserError('Give a trace with --trace FILE or a synthetic one with --workload vod.');
+}
+
+export function parsePolicyList(text: string): string[] {
+  const names = text === 'all' ? POLICY_NAMES : text.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) if (!POLICIES[n]) throw new UserError(`Unknown policy '${n}'; known: ${POLICY_NAMES.join(', ')}.`);
+  return names;
+}
+
+export async function runHitRatioBench(flags: TraceSourceFlags & { policies: string; sizes: string; out: string; name?: string }): Promise<void> {
+  const policies = parsePolicyList(flags.policies);
+  let sizes;
+  try {
+    sizes = parseCacheSizes(flags.sizes, (s) => bytes.parse(s));
+  } catch (err) {
+    throw new UserError(`--sizes: ${(err as Error).message}.`);
+  }
+  const trace = await loadTraceSource(flags);
+  if (trace.requests === 0) throw new UserError(`The trace ${trace.name} has no requests.`);
+  process.stderr.write(`${trace.name}: ${trace.requests.toLocaleString('en')} requests, ${trace.uniqueObjects.toLocaleString('en')} objects, ${bytes.format(trace.uniqueBytes)} unique\n`);
+  const bar = new cliProgress.SingleBar({ format: 'simulating |{bar}| {value}/{total} runs | {what}', stream: process.stderr, noTTYOutput: false }, cliProgress.Presets.shades_classic);
+  bar.start(policies.length * sizes.length, 0, { what: '' });
+  const rows = runHitRatioGrid(trace, policies, sizes, (done, _total, row) => bar.update(done, { what: `${row.policy} @ ${bytes.format(row.capacityBytes)}` }));
+  bar.stop();
+  process.stdout.write(`${formatHitRatioTable(rows)}\n`);
+  const base = flags.name ?? path.basename(trace.name).replace(/\.(csv|bin|jsonl|log)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+  const files = await writeHitRatioReport(flags.out, `hit-ratio-${base}`, trace, rows);
+  process.stdout.write(`Wrote ${files.csv}, ${files.json} and ${files.svg}\n`);
+}
+
+export async function runWorkloadExport(flags: TraceSourceFlags & { out: string }): Promise<void> {
+  const trace = await loadTraceSource({ ...flags, workload: 'vod' });
+  const lines = ['time,obj_id,obj_size'];
+  for (let i = 0; i < trace.requests; i++) lines.push(`${trace.times[i]!.toFixed(3)},${trace.sourceIds[trace.ids[i]!]},${trace.sizes[i]}`);
+  await fs.mkdir(path.dirname(path.resolve(flags.out)), { recursive: true });
+  await fs.writeFile(flags.out, `${lines.join('\n')}\n`);
+  process.stdout.write(`Wrote ${trace.requests.toLocaleString('en')} requests (${trace.uniqueObjects.toLocaleString('en')} objects, ${bytes.format(trace.uniqueBytes)} unique) to ${flags.out}\n`);
+}
+
+export const WORKLOAD_HELP = `Synthetic VOD workload defaults: ${Object.entries(VOD_WORKLOAD_DEFAULTS)
+  .map(([k, v]) => `${k}=${v}`)
+  .join(', ')} (see src/edge-cache/bench/vod-workload.ts for the basis of each).`;

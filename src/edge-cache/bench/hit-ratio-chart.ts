@@ -1,0 +1,46 @@
+/**
+ * The hit-ratio plot: object hit ratio and byte hit ratio against cache size, one line per
+ * policy, Belady dashed as the reference ceiling. Built as a Vega-Lite spec and rendered to
+ * SVG by Vega in Node (no browser, no canvas).
+ */
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import type { HitRatioRow } from './hit-ratio-report.js';
+
+/** Vega-Lite spec of the two-panel chart (exported so tests can inspect it). */
+export function hitRatioChartSpec(rows: readonly HitRatioRow[], title: string): TopLevelSpec {
+  const values = rows.flatMap((r) => [
+    { policy: r.policy, sizePercent: r.capacityFraction * 100, capacityBytes: r.capacityBytes, metric: 'object hit ratio', value: r.hitRatio, offline: r.policy === 'belady' },
+    { policy: r.policy, sizePercent: r.capacityFraction * 100, capacityBytes: r.capacityBytes, metric: 'byte hit ratio', value: r.byteHitRatio, offline: r.policy === 'belady' },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: title, fontSize: 13 },
+    data: { values },
+    facet: { column: { field: 'metric', type: 'nominal', title: null, sort: ['object hit ratio', 'byte hit ratio'] } },
+    spec: {
+      width: 380,
+      height: 260,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'sizePercent', type: 'quantitative', scale: { type: 'log', nice: false, padding: 12 }, title: 'cache size (% of unique bytes, log scale)' },
+        y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, title: 'ratio', axis: { format: '%' } },
+        color: { field: 'policy', type: 'nominal', title: 'policy' },
+        strokeDash: { field: 'offline', type: 'nominal', legend: null, scale: { domain: [false, true], range: [[1, 0], [6, 4]] } },
+        tooltip: [{ field: 'policy' }, { field: 'sizePercent', title: 'size %' }, { field: 'value', format: '.4f' }],
+      },
+    },
+    config: { background: 'white' },
+  } as TopLevelSpec;
+}
+
+/** Renders the chart to an SVG string. */
+export async function renderHitRatioSvg(rows: readonly HitRatioRow[], title: string): Promise<string> {
+  const { spec } = compile(hitRatioChartSpec(rows, title));
+  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}

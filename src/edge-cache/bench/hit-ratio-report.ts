@@ -1,0 +1,110 @@
+/**
+ * `vod bench hit-ratio`: runs a grid of policies × cache sizes over one trace, and writes the
+ * results as CSV, JSON and an SVG plot. Statistics come from the simulator; this module
+ * only arranges and reports them.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { POLICIES } from '../policies/policy-registry.js';
+import { renderHitRatioSvg } from './hit-ratio-chart.js';
+import { simulate, type SimulationResult } from './simulator.js';
+import { nextAccessIndices, type Trace } from './trace.js';
+
+export interface HitRatioRow extends SimulationResult {
+  /** Cache size as a fraction of the trace's unique bytes. */
+  readonly capacityFraction: number;
+}
+
+/** A cache size: a fraction of the trace's unique bytes (`5%`, `0.05`) or bytes (`64MB`, parsed by the caller). */
+export type CacheSize = { readonly fraction: number } | { readonly bytes: number };
+
+/**
+ * Parses `--sizes`: comma-separated percentages (`1%`), fractions below 1 (`0.05`) or byte
+ * sizes handled by `parseBytes` (`64MB`).
+ * @throws RangeError naming the first bad item.
+ */
+export function parseCacheSizes(text: string, parseBytes: (s: string) => number | null): CacheSize[] {
+  return text.split(',').map((raw) => {
+    const s = raw.trim();
+    const pct = /^(\d+(?:\.\d+)?)%$/.exec(s);
+    if (pct) {
+      const f = Number(pct[1]) / 100;
+      if (f > 0 && f <= 1) return { fraction: f };
+    } else if (/^0?\.\d+$/.test(s)) {
+      return { fraction: Number(s) };
+    } else {
+      const b = parseBytes(s);
+      if (b !== null && b > 0) return { bytes: b };
+    }
+    throw new RangeError(`cache size '${s}' is not a percentage (5%), a fraction (0.05) or a byte size (64MB)`);
+  });
+}
+
+/** Resolves a size to bytes (at least 1) for a trace. */
+export function capacityFor(size: CacheSize, trace: Trace): number {
+  return 'bytes' in size ? size.bytes : Math.max(1, Math.floor(size.fraction * trace.uniqueBytes));
+}
+
+/**
+ * Runs every policy at every size.
+ * @param onStep called after each simulation with steps done and total.
+ */
+export function runHitRatioGrid(trace: Trace, policies: readonly string[], sizes: readonly CacheSize[], onStep?: (done: number, total: number, row: HitRatioRow) => void): HitRatioRow[] {
+  const needsOracle = policies.some((p) => POLICIES[p]?.offline);
+  const nextAccess = needsOracle ? nextAccessIndices(trace) : undefined;
+  const rows: HitRatioRow[] = [];
+  const total = policies.length * sizes.length;
+  for (const size of sizes) {
+    const capacityBytes = capacityFor(size, trace);
+    for (const policy of policies) {
+      const r = simulate(trace, policy, capacityBytes, nextAccess ? { nextAccess } : {});
+      const row = { ...r, capacityFraction: capacityBytes / trace.uniqueBytes };
+      rows.push(row);
+      onStep?.(rows.length, total, row);
+    }
+  }
+  return rows;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+/** Formats the grid as a text table: one row per policy, one column per size, cells "hit% / byte hit%". */
+export function formatHitRatioTable(rows: readonly HitRatioRow[]): string {
+  const sizes = [...new Set(rows.map((r) => r.capacityBytes))];
+  const policies = [...new Set(rows.map((r) => r.policy))];
+  const header = ['policy', ...sizes.map((b) => { const r = rows.find((x) => x.capacityBytes === b)!; return `${(r.capacityFraction * 100).toPrecision(3)}% (${humanBytes(b)})`; })];
+  const body = policies.map((p) => [p, ...sizes.map((b) => { const r = rows.find((x) => x.policy === p && x.capacityBytes === b)!; return `${pct(r.hitRatio)} / ${pct(r.byteHitRatio)}`; })]);
+  const all = [header, ...body];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), ...body.map(line), '(cells: object hit ratio / byte hit ratio)'].join('\n');
+}
+
+/** Formats bytes in binary units (KiB, MiB, GiB). */
+export function humanBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n >= 100 || i === 0 ? Math.round(n) : n.toFixed(1)} ${units[i]}`;
+}
+
+const CSV_COLUMNS = ['trace', 'policy', 'capacityBytes', 'capacityFraction', 'requests', 'hits', 'hitRatio', 'byteHitRatio', 'requestedBytes', 'originEgressBytes', 'requestsPerSecond'] as const;
+
+/** Writes `<base>.csv`, `<base>.json` and `<base>.svg` into `dir`; returns their paths. */
+export async function writeHitRatioReport(dir: string, base: string, trace: Trace, rows: readonly HitRatioRow[]): Promise<{ csv: string; json: string; svg: string }> {
+  await fs.mkdir(dir, { recursive: true });
+  const csv = path.join(dir, `${base}.csv`);
+  const json = path.join(dir, `${base}.json`);
+  const svg = path.join(dir, `${base}.svg`);
+  const quote = (v: unknown) => (typeof v === 'string' && /[",\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : String(v));
+  await fs.writeFile(csv, [CSV_COLUMNS.join(','), ...rows.map((r) => CSV_COLUMNS.map((c) => quote(r[c])).join(','))].join('\n') + '\n');
+  await fs.writeFile(
+    json,
+    `${JSON.stringify({ trace: { name: trace.name, requests: trace.requests, uniqueObjects: trace.uniqueObjects, uniqueBytes: trace.uniqueBytes }, generatedAt: new Date().toISOString(), rows }, null, 2)}\n`,
+  );
+  await fs.writeFile(svg, await renderHitRatioSvg(rows, `${trace.name}: ${trace.requests.toLocaleString('en')} requests, ${humanBytes(trace.uniqueBytes)} unique`));
+  return { csv, json, svg };
+}
