@@ -103,3 +103,43 @@ export async function runWorkloadExport(flags: TraceSourceFlags & { out: string 
 export const WORKLOAD_HELP = `Synthetic VOD workload defaults: ${Object.entries(VOD_WORKLOAD_DEFAULTS)
   .map(([k, v]) => `${k}=${v}`)
   .join(', ')} (see src/edge-cache/bench/vod-workload.ts for the basis of each).`;
+
+export async function runSyntheticOrigin(opts: { port: number; host: string }): Promise<void> {
+  const { startSyntheticOrigin } = await import('../edge-cache/bench/replay.js');
+  const { wrapListenError, untilSignal } = await import('./commands.js');
+  const server = await startSyntheticOrigin(opts.host, opts.port).catch(wrapListenError);
+  process.stdout.write(`Synthetic bench origin at ${server.url}: GET /vod/bench/<name>?size=N answers N bytes.\nRun an edge in front of it: vod edge --origin ${server.url} --policy s3fifo --cache-bytes 64MB\n`);
+  await untilSignal();
+  await server.close();
+}
+
+export async function runReplay(flags: TraceSourceFlags & { edge: string; rate: number; maxSeconds: number; requests?: number; concurrency: number }): Promise<void> {
+  const { replayTrace } = await import('../edge-cache/bench/replay.js');
+  const { simulate } = await import('../edge-cache/bench/simulator.js');
+  const { TraceBuilder } = await import('../edge-cache/bench/trace.js');
+  const trace = await loadTraceSource(flags);
+  let health: { policy?: string; cacheBytes?: number };
+  try {
+    health = (await (await fetch(`${flags.edge}/healthz`)).json()) as typeof health;
+  } catch (err) {
+    throw new UserError(`Cannot reach the edge at ${flags.edge}: ${(err as Error).message}.`, { exitCode: 1 });
+  }
+  const total = Math.min(trace.requests, flags.requests ?? trace.requests);
+  process.stderr.write(`replaying ${total.toLocaleString('en')} requests of ${trace.name} at up to ${flags.rate} req/s against ${flags.edge} (policy ${health.policy}, ${bytes.format(health.cacheBytes ?? 0)})\n`);
+  const bar = new cliProgress.SingleBar({ format: 'replay |{bar}| {value}/{total} requests | {eta_formatted} left', stream: process.stderr }, cliProgress.Presets.shades_classic);
+  bar.start(total, 0);
+  const result = await replayTrace({ edgeUrl: flags.edge, trace, ratePerS: flags.rate, maxSeconds: flags.maxSeconds, maxRequests: total, concurrency: flags.concurrency, onProgress: (d) => bar.update(d) });
+  bar.stop();
+  // The simulator on exactly the prefix that was replayed, same policy and size.
+  const prefix = new TraceBuilder(result.requests);
+  for (let i = 0; i < result.requests; i++) prefix.add(trace.ids[i]!, trace.sizes[i]!, trace.times[i]!);
+  const policy = health.policy === 'lru-cache' ? 'lru' : health.policy ?? 'lru';
+  const sim = simulate(prefix.build(trace.name), policy, health.cacheBytes ?? 1);
+  const lines = [
+    `requests replayed: ${result.requests} (${result.stoppedBy === 'time' ? 'stopped by --max-seconds' : 'whole trace'}), errors: ${result.errors}, ${result.elapsedS.toFixed(1)} s`,
+    `edge hit ratio (from its /metrics): ${(result.hitRatio * 100).toFixed(2)}%   origin offload: ${(result.originOffload * 100).toFixed(2)}%`,
+    `simulator (${policy}, same prefix and size): ${(sim.hitRatio * 100).toFixed(2)}%`,
+    `difference: ${((result.hitRatio - sim.hitRatio) * 100).toFixed(2)} percentage points${health.policy === 'lru-cache' ? ' (the edge runs lru-cache, which also charges per-entry overhead; use --policy lru for a like-for-like run)' : ''}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

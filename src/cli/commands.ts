@@ -164,15 +164,16 @@ export async function runOrigin(ctx: CliContext, opts: { port?: number; host?: s
   await server.close();
 }
 
-export async function runEdge(ctx: CliContext, opts: { origin: string; cacheBytes: number; port?: number; host?: string }): Promise<void> {
+export async function runEdge(ctx: CliContext, opts: { origin: string; cacheBytes: number; policy: string; port?: number; host?: string }): Promise<void> {
   const server = await startEdgeServer({
     originUrl: opts.origin,
     cacheBytes: opts.cacheBytes,
+    policy: opts.policy,
     log: ctx.log,
     host: opts.host ?? ctx.config.host,
     port: opts.port ?? ctx.config.edgePort,
   }).catch(wrapListenError);
-  process.stdout.write(`Edge at ${server.url} filling from ${opts.origin}, ${opts.cacheBytes} bytes of memory cache\nPlayer:  ${server.url}/player/\nMetrics: ${server.url}/metrics\n`);
+  process.stdout.write(`Edge at ${server.url} filling from ${opts.origin}, ${opts.cacheBytes} bytes of memory cache (${opts.policy})\nPlayer:  ${server.url}/player/\nMetrics: ${server.url}/metrics\n`);
   await untilSignal();
   await server.close();
 }

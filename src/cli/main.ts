@@ -9,8 +9,8 @@ import { UserError } from '../util/errors.js';
 import { createContext, type GlobalFlags } from './context.js';
 import { runDemo, runServe } from './serve-command.js';
 import { runEdge, runOrigin, runStatus, runUpload, runWorker } from './commands.js';
-import { runHitRatioBench, runWorkloadExport, WORKLOAD_HELP } from './bench-commands.js';
-import { POLICY_NAMES } from '../edge-cache/policies/policy-registry.js';
+import { runHitRatioBench, runReplay, runSyntheticOrigin, runWorkloadExport, WORKLOAD_HELP } from './bench-commands.js';
+import { ONLINE_POLICY_NAMES, POLICY_NAMES } from '../edge-cache/policies/policy-registry.js';
 
 function parseBytes(value: string): number {
   const n = bytes.parse(value);
@@ -106,9 +106,10 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .description('Run a caching edge that fills from the origin; serves /vod/, /titles, /metrics and the player page.')
     .option('--origin <url>', 'origin (or parent edge) to fill from', parseHttpUrl, 'http://127.0.0.1:8080')
     .option('--cache-bytes <size>', 'memory cache size, e.g. 512MB, 2GB (binary units: 1MB = 1048576 bytes)', parseBytes, bytes.parse('512MB')!)
+    .addOption(new Option('--policy <name>', 'eviction policy of the memory cache: lru-cache (the lru-cache package) or one the simulator runs').choices(['lru-cache', ...ONLINE_POLICY_NAMES]).default('lru-cache'))
     .option('-p, --port <port>', 'TCP port (env VOD_EDGE_PORT; default 8081)', parsePort)
     .option('--host <host>', 'address to bind (env VOD_HOST; default 127.0.0.1)')
-    .action(async (opts: { origin: string; cacheBytes: number; port?: number; host?: string }) => runEdge(ctx(), opts));
+    .action(async (opts: { origin: string; cacheBytes: number; policy: string; port?: number; host?: string }) => runEdge(ctx(), opts));
 
   const serveOptions = (cmd: Command) =>
     cmd
@@ -158,6 +159,22 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .requiredOption('--out <file>', 'CSV file to write')
     .addHelpText('after', `\n${WORKLOAD_HELP}`)
     .action(async (opts) => runWorkloadExport(opts));
+
+  bench
+    .command('origin')
+    .description('Run the synthetic origin for replays: GET /vod/bench/<name>?size=N answers N bytes.')
+    .option('-p, --port <port>', 'TCP port', parsePort, 8090)
+    .option('--host <host>', 'address to bind', '127.0.0.1')
+    .action(async (opts: { port: number; host: string }) => runSyntheticOrigin(opts));
+
+  traceOptions(bench.command('replay'))
+    .description('Drive a running vod edge (in front of vod bench origin) with a trace and compare its hit ratio, read from its /metrics, with the simulator.')
+    .requiredOption('--edge <url>', 'base URL of the edge', parseHttpUrl)
+    .option('--rate <n>', 'requests per second at most', parsePositiveNumber, 500)
+    .option('--max-seconds <s>', 'stop after this many seconds', parsePositiveNumber, 120)
+    .option('--requests <n>', 'replay only the first N requests', parsePositiveInt)
+    .option('--concurrency <n>', 'requests in flight (1 keeps the trace order exactly)', parsePositiveInt, 1)
+    .action(async (opts) => runReplay(opts));
 
   return program;
 }

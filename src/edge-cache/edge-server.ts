@@ -18,7 +18,7 @@ import { contentTypeFor, resolveRange, vodKeyFromPath } from '../origin/http-obj
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { EdgeMetrics } from './edge-metrics.js';
-import { freshnessLifetimeS, MemoryTier, type CachedObject } from './memory-tier.js';
+import { freshnessLifetimeS, MemoryTier, PolicyMemoryTier, type CacheTier, type CachedObject } from './memory-tier.js';
 
 const require = createRequire(import.meta.url);
 
@@ -27,6 +27,12 @@ export interface EdgeServerOptions {
   readonly originUrl: string;
   /** Memory tier capacity in bytes. */
   readonly cacheBytes: number;
+  /**
+   * Eviction policy of the memory tier: 'lru-cache' (default, the lru-cache package) or a
+   * policy of the registry (lru, fifo, lfu, arc, s3fifo, sieve, w-tinylfu, gdsf), the same
+   * code `vod bench hit-ratio` simulates.
+   */
+  readonly policy?: string;
   /** Upstream fill timeout in ms (connect + whole body). Default 15000. */
   readonly fillTimeoutMs?: number;
   /** Folder of the player page; default `<project>/player-demo`. */
@@ -45,7 +51,7 @@ class UpstreamStatusError extends Error {
 
 export class EdgeServer {
   readonly metrics: EdgeMetrics;
-  readonly memory: MemoryTier;
+  readonly memory: CacheTier;
   private readonly originUrl: string;
   private readonly fillTimeoutMs: number;
   private readonly log: Logger;
@@ -57,7 +63,7 @@ export class EdgeServer {
     const origin = new URL(options.originUrl);
     if (origin.protocol !== 'http:' && origin.protocol !== 'https:') throw new TypeError(`origin must be an http(s) URL, got ${options.originUrl}`);
     this.originUrl = origin.toString().replace(/\/+$/, '');
-    this.memory = new MemoryTier(options.cacheBytes);
+    this.memory = !options.policy || options.policy === 'lru-cache' ? new MemoryTier(options.cacheBytes) : new PolicyMemoryTier(options.policy, options.cacheBytes);
     this.metrics = new EdgeMetrics(() => this.memory.size());
     this.fillTimeoutMs = options.fillTimeoutMs ?? 15_000;
     this.log = options.log ?? silentLogger;
@@ -97,7 +103,7 @@ export class EdgeServer {
     }
     this.metrics.requests.inc({ cache: 'miss' });
     this.metrics.misses.inc();
-    const result = await this.fill(key);
+    const result = await this.fill(key, url);
     if ('status' in result) {
       res.setHeader('X-Cache', 'MISS');
       sendStatus(res, result.status, result.reason);
@@ -106,22 +112,28 @@ export class EdgeServer {
     this.sendObject(req, res, result.object, 'MISS');
   }
 
-  /** Fetches an object from upstream once, however many requests wait for it. */
-  private fill(key: string): Promise<FillResult> {
+  /**
+   * Fetches an object from upstream once, however many requests wait for it.
+   * @param key cache key (the path); @param upstreamPath path and query sent upstream.
+   */
+  private async fill(key: string, upstreamPath: string): Promise<FillResult> {
     const pending = this.inFlight.get(key);
     if (pending) {
       this.metrics.coalesced.inc();
-      return pending;
+      const result = await pending;
+      // A coalesced request is one more access for the tier's policy (the simulator sees it too).
+      if ('object' in result && result.cacheable) this.memory.get(key);
+      return result;
     }
-    const promise = this.fetchUpstream(key).finally(() => this.inFlight.delete(key));
+    const promise = this.fetchUpstream(key, upstreamPath).finally(() => this.inFlight.delete(key));
     this.inFlight.set(key, promise);
     return promise;
   }
 
-  private async fetchUpstream(key: string): Promise<FillResult> {
+  private async fetchUpstream(key: string, upstreamPath: string): Promise<FillResult> {
     const started = performance.now();
     try {
-      const upstream = await fetch(this.originUrl + key, { signal: AbortSignal.timeout(this.fillTimeoutMs), redirect: 'manual' });
+      const upstream = await fetch(this.originUrl + upstreamPath, { signal: AbortSignal.timeout(this.fillTimeoutMs), redirect: 'manual' });
       if (upstream.status === 404) {
         await upstream.body?.cancel();
         return { status: 404, reason: 'not found' };
@@ -204,7 +216,7 @@ export class EdgeServer {
     app.use(corsMiddleware);
     app.get('/', (_req, res) => res.redirect(302, '/player/'));
     app.get('/healthz', (_req, res) => {
-      res.json({ ok: true, cache: this.memory.size() });
+      res.json({ ok: true, policy: this.memory.policyName, cacheBytes: this.memory.maxBytes, cache: this.memory.size() });
     });
     app.get('/metrics', async (_req, res) => {
       res.setHeader('Content-Type', this.metrics.registry.contentType);

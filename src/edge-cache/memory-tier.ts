@@ -1,9 +1,15 @@
 /**
- * The edge's memory tier: an LRU (lru-cache) bounded in bytes. An object larger than the
- * whole tier is never admitted (as libCacheSim does). Expiry follows the object's
- * Cache-Control max-age (RFC 9111 §4.2.1), through lru-cache's per-entry TTL.
+ * The edge's memory tier, bounded in bytes, in two implementations behind one interface:
+ * - `MemoryTier` (default): an LRU from lru-cache, charging each entry its body plus
+ *   ENTRY_OVERHEAD_BYTES; expiry through lru-cache's per-entry TTL;
+ * - `PolicyMemoryTier` (`vod edge --policy NAME`): any policy of the registry — the same code
+ *   the hit-ratio simulator runs — charging body bytes only, as the simulator does.
+ * Either way an object larger than the whole tier is never admitted (as libCacheSim does),
+ * and freshness follows the object's Cache-Control (RFC 9111 §4.2.1).
  */
 import { LRUCache } from 'lru-cache';
+import type { CachePolicy } from './policies/cache-policy.js';
+import { createPolicy, POLICIES } from './policies/policy-registry.js';
 
 export interface CachedObject {
   readonly body: Buffer;
@@ -30,7 +36,24 @@ export function freshnessLifetimeS(cacheControl: string | null | undefined): num
   return s ? Number(s[1]) : 0;
 }
 
-export class MemoryTier {
+/** What the edge needs from a memory tier. */
+export interface CacheTier {
+  /** Name of the eviction policy ('lru-cache' for the default tier). */
+  readonly policyName: string;
+  readonly maxBytes: number;
+  /** The cached, fresh object for a request, or undefined (a miss). Counts as an access. */
+  get(key: string): CachedObject | undefined;
+  /**
+   * Offers an object fetched after a miss for `ttlS` seconds.
+   * @returns true when the tier admitted it.
+   */
+  set(key: string, value: CachedObject, ttlS: number): boolean;
+  delete(key: string): boolean;
+  size(): { bytes: number; objects: number };
+}
+
+export class MemoryTier implements CacheTier {
+  readonly policyName = 'lru-cache';
   private readonly lru: LRUCache<string, CachedObject>;
   readonly maxBytes: number;
 
@@ -68,5 +91,83 @@ export class MemoryTier {
   /** Current bytes held (bodies plus overhead) and object count. */
   size(): { bytes: number; objects: number } {
     return { bytes: this.lru.calculatedSize, objects: this.lru.size };
+  }
+}
+
+/**
+ * A memory tier run by a cache policy from the registry. URLs get dense ids in order of first
+ * appearance (ids are never reused, so ghost entries stay meaningful; the id map grows with
+ * the number of distinct URLs seen). Each request reaches the policy exactly once: at lookup
+ * on a hit, after the fill on a miss — the order the simulator uses.
+ */
+export class PolicyMemoryTier implements CacheTier {
+  readonly policyName: string;
+  readonly maxBytes: number;
+  private readonly policy: CachePolicy;
+  private readonly ids = new Map<string, number>();
+  private readonly bodies = new Map<number, CachedObject & { expiresAtMs: number }>();
+  private bytes = 0;
+  private readonly nowMs: () => number;
+
+  /**
+   * @param policyName a registry name (online policies only).
+   * @param maxBytes capacity in body bytes.
+   * @param nowMs injectable clock for expiry (tests).
+   * @throws RangeError for an unknown or offline policy, or a non-positive size.
+   */
+  constructor(policyName: string, maxBytes: number, nowMs: () => number = Date.now) {
+    if (POLICIES[policyName]?.offline) throw new RangeError(`${policyName} needs the future and cannot run on a live edge`);
+    this.policyName = policyName;
+    this.maxBytes = maxBytes;
+    this.nowMs = nowMs;
+    this.policy = createPolicy(policyName, {
+      capacityBytes: maxBytes,
+      expectedObjects: 1 << 14,
+      onEvict: (id) => {
+        const b = this.bodies.get(id);
+        if (b) {
+          this.bytes -= b.body.length;
+          this.bodies.delete(id);
+        }
+      },
+    });
+  }
+
+  get(key: string): CachedObject | undefined {
+    const id = this.ids.get(key);
+    if (id === undefined) return undefined;
+    const entry = this.bodies.get(id);
+    if (!entry) return undefined;
+    if (entry.expiresAtMs <= this.nowMs()) {
+      this.policy.remove(id); // onEvict drops the body; the refill is a miss
+      return undefined;
+    }
+    this.policy.access(id, entry.body.length);
+    return entry;
+  }
+
+  set(key: string, value: CachedObject, ttlS: number): boolean {
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      id = this.ids.size;
+      this.ids.set(key, id);
+    }
+    if (ttlS <= 0) return false;
+    this.policy.access(id, value.body.length);
+    if (!this.policy.contains(id)) return false;
+    const previous = this.bodies.get(id);
+    if (previous) this.bytes -= previous.body.length;
+    this.bodies.set(id, { ...value, expiresAtMs: this.nowMs() + ttlS * 1000 });
+    this.bytes += value.body.length;
+    return true;
+  }
+
+  delete(key: string): boolean {
+    const id = this.ids.get(key);
+    return id !== undefined && this.policy.remove(id);
+  }
+
+  size(): { bytes: number; objects: number } {
+    return { bytes: this.bytes, objects: this.bodies.size };
   }
 }

@@ -45,3 +45,28 @@ describe('MemoryTier', () => {
     expect(() => new MemoryTier(0)).toThrow(RangeError);
   });
 });
+
+describe('PolicyMemoryTier', () => {
+  it('runs a registry policy, drops evicted bodies and expires by the injected clock', async () => {
+    const { PolicyMemoryTier } = await import('../../../src/edge-cache/memory-tier.js');
+    let now = 0;
+    const tier = new PolicyMemoryTier('sieve', 2000, () => now);
+    expect(tier.get('/a')).toBeUndefined(); // a miss: the edge fills, then offers the object
+    expect(tier.set('/a', obj(1000), 60)).toBe(true);
+    expect(tier.set('/b', obj(1000), 60)).toBe(true);
+    expect(tier.get('/a')).toBeDefined(); // visited
+    expect(tier.set('/c', obj(1000), 60)).toBe(true); // SIEVE evicts /b (unvisited)
+    expect(tier.get('/b')).toBeUndefined();
+    expect(tier.size()).toEqual({ bytes: 2000, objects: 2 });
+    now = 61_000;
+    expect(tier.get('/a')).toBeUndefined(); // expired: removed, the refill is a miss
+    expect(tier.size().objects).toBe(1);
+    expect(tier.set('/big', obj(5000), 60)).toBe(false);
+  });
+
+  it('refuses offline and unknown policies', async () => {
+    const { PolicyMemoryTier } = await import('../../../src/edge-cache/memory-tier.js');
+    expect(() => new PolicyMemoryTier('belady', 100)).toThrow(/cannot run on a live edge/);
+    expect(() => new PolicyMemoryTier('nope', 100)).toThrow(/unknown cache policy/);
+  });
+});
