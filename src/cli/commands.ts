@@ -164,11 +164,12 @@ export async function runOrigin(ctx: CliContext, opts: { port?: number; host?: s
   await server.close();
 }
 
-export async function runEdge(ctx: CliContext, opts: { origin: string; cacheBytes: number; policy: string; port?: number; host?: string }): Promise<void> {
+export async function runEdge(ctx: CliContext, opts: { origin: string; cacheBytes: number; policy: string; accessLog?: string; port?: number; host?: string }): Promise<void> {
   const server = await startEdgeServer({
     originUrl: opts.origin,
     cacheBytes: opts.cacheBytes,
     policy: opts.policy,
+    ...(opts.accessLog ? { accessLogPath: opts.accessLog } : {}),
     log: ctx.log,
     host: opts.host ?? ctx.config.host,
     port: opts.port ?? ctx.config.edgePort,

@@ -107,9 +107,10 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--origin <url>', 'origin (or parent edge) to fill from', parseHttpUrl, 'http://127.0.0.1:8080')
     .option('--cache-bytes <size>', 'memory cache size, e.g. 512MB, 2GB (binary units: 1MB = 1048576 bytes)', parseBytes, bytes.parse('512MB')!)
     .addOption(new Option('--policy <name>', 'eviction policy of the memory cache: lru-cache (the lru-cache package) or one the simulator runs').choices(['lru-cache', ...ONLINE_POLICY_NAMES]).default('lru-cache'))
+    .option('--access-log <file>', 'append a JSON-lines access log of /vod/ requests (replayable: vod bench hit-ratio --trace FILE.jsonl)')
     .option('-p, --port <port>', 'TCP port (env VOD_EDGE_PORT; default 8081)', parsePort)
     .option('--host <host>', 'address to bind (env VOD_HOST; default 127.0.0.1)')
-    .action(async (opts: { origin: string; cacheBytes: number; policy: string; port?: number; host?: string }) => runEdge(ctx(), opts));
+    .action(async (opts: { origin: string; cacheBytes: number; policy: string; accessLog?: string; port?: number; host?: string }) => runEdge(ctx(), opts));
 
   const serveOptions = (cmd: Command) =>
     cmd

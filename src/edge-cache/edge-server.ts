@@ -12,6 +12,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import express from 'express';
+import { pino } from 'pino';
 import { PROJECT_ROOT } from '../config.js';
 import { corsMiddleware, CORS_EXPOSED_HEADERS, listen, type RunningServer } from '../origin/origin-server.js';
 import { contentTypeFor, resolveRange, vodKeyFromPath } from '../origin/http-object.js';
@@ -35,6 +36,12 @@ export interface EdgeServerOptions {
   readonly policy?: string;
   /** Upstream fill timeout in ms (connect + whole body). Default 15000. */
   readonly fillTimeoutMs?: number;
+  /**
+   * File to append an access log to: one JSON object per /vod/ request, `{"time": s since the
+   * epoch, "path", "bytes": object size, "status", "cache": "HIT"|"MISS"}` — the format
+   * `vod bench hit-ratio --trace FILE.jsonl` replays. Written asynchronously (pino's sonic-boom destination).
+   */
+  readonly accessLogPath?: string;
   /** Folder of the player page; default `<project>/player-demo`. */
   readonly playerDir?: string;
   readonly log?: Logger;
@@ -57,6 +64,7 @@ export class EdgeServer {
   private readonly log: Logger;
   private readonly inFlight = new Map<string, Promise<FillResult>>();
   private readonly app: express.Express;
+  private readonly accessLog: ReturnType<typeof pino.destination> | undefined;
 
   /** @throws TypeError when originUrl is not an http(s) URL. */
   constructor(options: EdgeServerOptions) {
@@ -68,6 +76,21 @@ export class EdgeServer {
     this.fillTimeoutMs = options.fillTimeoutMs ?? 15_000;
     this.log = options.log ?? silentLogger;
     this.app = this.createControlApp(options.playerDir ?? path.join(PROJECT_ROOT, 'player-demo'));
+    this.accessLog = options.accessLogPath ? pino.destination({ dest: options.accessLogPath, append: true, mkdir: true, sync: false }) : undefined;
+  }
+
+  /** Flushes and closes the access log. */
+  close(): Promise<void> {
+    const log = this.accessLog;
+    if (!log) return Promise.resolve();
+    return new Promise((resolve) => {
+      log.once('close', () => resolve());
+      log.end();
+    });
+  }
+
+  private logAccess(key: string, bytes: number, status: number, cache: 'HIT' | 'MISS'): void {
+    this.accessLog?.write(`{"time":${Date.now() / 1000},"path":${JSON.stringify(key)},"bytes":${bytes},"status":${status},"cache":"${cache}"}\n`);
   }
 
   /** The node:http request listener: lean path for /vod/ GET and HEAD, express for the rest. */
@@ -99,6 +122,7 @@ export class EdgeServer {
       this.metrics.requests.inc({ cache: 'hit' });
       this.metrics.hits.inc();
       this.sendObject(req, res, cached, 'HIT');
+      this.logAccess(key, cached.body.length, res.statusCode, 'HIT');
       return;
     }
     this.metrics.requests.inc({ cache: 'miss' });
@@ -107,9 +131,11 @@ export class EdgeServer {
     if ('status' in result) {
       res.setHeader('X-Cache', 'MISS');
       sendStatus(res, result.status, result.reason);
+      this.logAccess(key, 0, result.status, 'MISS');
       return;
     }
     this.sendObject(req, res, result.object, 'MISS');
+    this.logAccess(key, result.object.body.length, res.statusCode, 'MISS');
   }
 
   /**
@@ -265,5 +291,12 @@ function sendStatus(res: http.ServerResponse, status: number, reason: string): v
 export async function startEdgeServer(options: EdgeServerOptions & { host: string; port: number }): Promise<RunningServer & { edge: EdgeServer }> {
   const edge = new EdgeServer(options);
   const running = await listen(edge.handle, options.host, options.port);
-  return { ...running, edge };
+  return {
+    ...running,
+    edge,
+    close: async () => {
+      await running.close();
+      await edge.close();
+    },
+  };
 }

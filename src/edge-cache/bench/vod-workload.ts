@@ -24,7 +24,7 @@ import { TraceBuilder, type Trace } from './trace.js';
 export interface VodWorkloadOptions {
   /** PRNG seed. Default 1. */
   readonly seed?: number;
-  /** Titles in the catalog at the start. Default 2000. */
+  /** Titles in the catalog at the start. Default 500 (an edge's share of a catalog; assumption). */
   readonly titles?: number;
   /** Simulated days. Default 1. */
   readonly days?: number;
@@ -63,7 +63,7 @@ export interface VodWorkloadOptions {
 
 export const VOD_WORKLOAD_DEFAULTS: Required<VodWorkloadOptions> = Object.freeze({
   seed: 1,
-  titles: 2000,
+  titles: 500,
   days: 1,
   sessionsPerDay: 4000,
   zipfAlpha: 0.8,

@@ -10,6 +10,7 @@ import { startEdgeServer, type EdgeServer } from '../../../src/edge-cache/edge-s
 import { FsObjectStore } from '../../../src/origin/fs-object-store.js';
 import { createOriginApp, listen, type RunningServer } from '../../../src/origin/origin-server.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
+import { readAccessLogTrace } from '../../../src/edge-cache/bench/trace-readers.js';
 
 const TITLE = '0123456789abcdef';
 const SEGMENTS = 30;
@@ -113,6 +114,18 @@ describe('edge server', () => {
     const titles = await fetch(`${edge.url}/titles`);
     expect(titles.status).toBe(200);
     expect(titles.headers.get('x-cache')).toBe('MISS');
+  });
+
+  it('writes an access log that reads back as a trace', async () => {
+    const logPath = path.join(await makeTempDir(), 'logs', 'access.jsonl');
+    const logged = await startEdgeServer({ originUrl: origin.url, cacheBytes: 1024 * 1024, host: '127.0.0.1', port: 0, accessLogPath: logPath });
+    for (const i of [5, 6, 5]) await fetch(`${logged.url}/vod/${TITLE}/v/seg_${i}.m4s`).then((r) => r.arrayBuffer());
+    await logged.close();
+    const lines = (await fs.readFile(logPath, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { path: string; bytes: number; cache: string; status: number });
+    expect(lines.map((l) => l.cache)).toEqual(['MISS', 'MISS', 'HIT']);
+    expect(lines[0]).toMatchObject({ path: `/vod/${TITLE}/v/seg_5.m4s`, bytes: body(5).length, status: 200 });
+    const trace = await readAccessLogTrace(logPath);
+    expect(Array.from(trace.ids)).toEqual([0, 1, 0]);
   });
 
   it('keeps serving cached objects with the origin down, and fails misses fast with 502', async () => {
