@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import bytes from 'bytes';
 import cliProgress from 'cli-progress';
-import { formatHitRatioTable, parseCacheSizes, runHitRatioGrid, writeHitRatioReport } from '../edge-cache/bench/hit-ratio-report.js';
+import { formatEgressTable, formatHitRatioTable, parseCacheSizes, runHitRatioGrid, writeHitRatioReport } from '../edge-cache/bench/hit-ratio-report.js';
 import { readTrace, type CsvTraceOptions } from '../edge-cache/bench/trace-readers.js';
 import type { Trace } from '../edge-cache/bench/trace.js';
 import { generateVodWorkload, VOD_WORKLOAD_DEFAULTS, type VodWorkloadOptions } from '../edge-cache/bench/vod-workload.js';
@@ -26,6 +26,13 @@ export interface TraceSourceFlags {
   days?: number;
   sessionsPerDay?: number;
   zipfAlpha?: number;
+  newReleasesPerDay?: number;
+  medianTitleMinutes?: number;
+  segmentDuration?: number;
+  completionRate?: number;
+  meanAbandonMinutes?: number;
+  switchProbability?: number;
+  diurnalAmplitude?: number;
 }
 
 /** Loads the trace named by --trace, or generates --workload vod with its flags. */
@@ -57,7 +64,16 @@ export async function loadTraceSource(flags: TraceSourceFlags): Promise<Trace> {
       ...(flags.days !== undefined ? { days: flags.days } : {}),
       ...(flags.sessionsPerDay !== undefined ? { sessionsPerDay: flags.sessionsPerDay } : {}),
       ...(flags.zipfAlpha !== undefined ? { zipfAlpha: flags.zipfAlpha } : {}),
+      ...(flags.newReleasesPerDay !== undefined ? { newReleasesPerDay: flags.newReleasesPerDay } : {}),
+      ...(flags.medianTitleMinutes !== undefined ? { medianTitleMinutes: flags.medianTitleMinutes } : {}),
+      ...(flags.segmentDuration !== undefined ? { segmentDurationS: flags.segmentDuration } : {}),
+      ...(flags.completionRate !== undefined ? { completionRate: flags.completionRate } : {}),
+      ...(flags.meanAbandonMinutes !== undefined ? { meanAbandonMinutes: flags.meanAbandonMinutes } : {}),
+      ...(flags.switchProbability !== undefined ? { switchProbability: flags.switchProbability } : {}),
+      ...(flags.diurnalAmplitude !== undefined ? { diurnalAmplitude: flags.diurnalAmplitude } : {}),
     };
+    if (o.completionRate !== undefined && o.completionRate > 1) throw new UserError('--completion-rate is a fraction from 0 to 1.');
+    if (o.switchProbability !== undefined && o.switchProbability > 1) throw new UserError('--switch-probability is a probability from 0 to 1.');
     return generateVodWorkload(o);
   }
   if (flags.workload) throw new UserError(`Unknown workload '${flags.workload}'; the only one is 'vod'.`);
@@ -85,8 +101,8 @@ export async function runHitRatioBench(flags: TraceSourceFlags & { policies: str
   bar.start(policies.length * sizes.length, 0, { what: '' });
   const rows = runHitRatioGrid(trace, policies, sizes, (done, _total, row) => bar.update(done, { what: `${row.policy} @ ${bytes.format(row.capacityBytes)}` }));
   bar.stop();
-  process.stdout.write(`${formatHitRatioTable(rows)}\n`);
-  const base = flags.name ?? path.basename(trace.name).replace(/\.(csv|bin|jsonl|log)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+  process.stdout.write(`${formatHitRatioTable(rows)}\n\n${formatEgressTable(rows)}\n`);
+  const base = flags.name ?? (flags.workload ? `vod-workload-seed${flags.seed ?? 1}` : path.basename(trace.name)).replace(/\.(csv|bin|jsonl|log)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
   const files = await writeHitRatioReport(flags.out, `hit-ratio-${base}`, trace, rows);
   process.stdout.write(`Wrote ${files.csv}, ${files.json} and ${files.svg}\n`);
 }

@@ -144,7 +144,14 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
       .option('--titles <n>', 'vod workload: catalog size', parsePositiveInt)
       .option('--days <n>', 'vod workload: simulated days', parsePositiveNumber)
       .option('--sessions-per-day <n>', 'vod workload: sessions per day', parsePositiveInt)
-      .option('--zipf-alpha <a>', 'vod workload: Zipf exponent of title popularity', parseNonNegativeNumber);
+      .option('--zipf-alpha <a>', 'vod workload: Zipf exponent of title popularity', parseNonNegativeNumber)
+      .option('--new-releases-per-day <f>', 'vod workload: new titles per day as a fraction of the catalog', parseNonNegativeNumber)
+      .option('--median-title-minutes <m>', 'vod workload: median title duration, minutes', parsePositiveNumber)
+      .option('--segment-duration <s>', 'vod workload: segment duration, seconds', parsePositiveNumber)
+      .option('--completion-rate <f>', 'vod workload: fraction of sessions watched to the end', parseNonNegativeNumber)
+      .option('--mean-abandon-minutes <m>', 'vod workload: mean watch time of sessions that abandon, minutes', parsePositiveNumber)
+      .option('--switch-probability <p>', 'vod workload: chance per segment of a one-rung switch', parseNonNegativeNumber)
+      .option('--diurnal-amplitude <a>', 'vod workload: peak-to-mean amplitude of the daily load curve (0 = flat)', parseNonNegativeNumber);
 
   traceOptions(bench.command('hit-ratio'))
     .description('Simulate cache policies over a trace at several cache sizes; prints a table and writes CSV, JSON and an SVG plot.')

@@ -80,6 +80,17 @@ export function formatHitRatioTable(rows: readonly HitRatioRow[]): string {
   return [line(header), ...body.map(line), '(cells: object hit ratio / byte hit ratio)'].join('\n');
 }
 
+/** Formats origin egress (bytes fetched for misses) per policy and size. */
+export function formatEgressTable(rows: readonly HitRatioRow[]): string {
+  const sizes = [...new Set(rows.map((r) => r.capacityBytes))];
+  const policies = [...new Set(rows.map((r) => r.policy))];
+  const header = ['origin egress', ...sizes.map((b) => humanBytes(b))];
+  const body = policies.map((p) => [p, ...sizes.map((b) => humanBytes(rows.find((x) => x.policy === p && x.capacityBytes === b)!.originEgressBytes))]);
+  const all = [header, ...body];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => r[i]!.length)));
+  return all.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
+
 /** Formats bytes in binary units (KiB, MiB, GiB). */
 export function humanBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
