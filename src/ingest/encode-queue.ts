@@ -85,10 +85,15 @@ export class EncodeQueue {
     return { created: true, state: 'waiting' };
   }
 
-  /** Status of one title's job, or undefined when the queue has no job for it. */
+  /**
+   * Status of one title's job, or undefined when the queue has no job for it. The state is
+   * read before the job's fields, so a final state ('completed', 'failed') never comes with
+   * the attempt count or reason of an earlier attempt.
+   */
   async status(titleId: string): Promise<EncodeJobStatus | undefined> {
+    const state = (await this.queue.getJobState(titleId)) as EncodeJobState;
     const job = await this.queue.getJob(titleId);
-    return job ? toStatus(job, (await job.getState()) as EncodeJobState) : undefined;
+    return job ? toStatus(job, state) : undefined;
   }
 
   /** Status of the most recent jobs in every state, newest first. */

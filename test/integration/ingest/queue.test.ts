@@ -41,9 +41,9 @@ describe('encode queue', () => {
     const { titleId } = await uploadMaster({ file: master, title: 'Will fail' }, deps);
     await stack.startWorker();
     const states: string[] = [];
-    const final = await stack.queue.waitUntilFinished(titleId, (s) => states.push(s.state), { pollMs: 20 });
+    const final = await stack.queue.waitUntilFinished(titleId, (s) => states.push(s.state), { pollMs: 20 }).finally(() => fs.rm(failFlag, { force: true }));
     expect(final.state).toBe('failed');
-    expect(final.attemptsMade).toBe(2);
+    expect(final.attemptsMade, final.failedReason).toBe(2);
     expect(final.failedReason).toMatch(/^ffmpeg failed writing .*index\.m3u8[\s\S]*ffmpeg said:[\s\S]*simulated encoder failure/);
     expect(states).toContain('delayed'); // the backoff between the two attempts
     expect(await stack.store.list('vod')).toEqual([]);
@@ -53,8 +53,7 @@ describe('encode queue', () => {
     const status = await stack.queue.status(titleId);
     expect(status).toMatchObject({ state: 'failed', attemptsMade: 2, attempts: 2 });
 
-    // Uploading the file again retries the failed job.
-    await fs.rm(failFlag);
+    // Uploading the file again retries the failed job (the flag is gone: ffmpeg works again).
     const again = await uploadMaster({ file: master, title: 'Will fail' }, deps);
     expect(again).toMatchObject({ titleId, enqueued: false });
     const retried = await stack.queue.waitUntilFinished(titleId, () => {});
