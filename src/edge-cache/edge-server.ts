@@ -1,14 +1,19 @@
 /**
- * `vod edge`: a caching edge in front of the origin.
+ * `vod edge`: a caching edge in front of the origin or of parent edges.
  *
- * Cache hits take a lean path on node:http (no express routing per request: the edge
- * benchmark in issue 4 showed express's routing costs most of the throughput on small
- * objects); everything else — the catalog, /metrics, /healthz and the player page — goes
- * through an express app. Misses fill from the origin, one upstream fetch per object however
- * many clients ask at once (request coalescing), and the object then answers every client,
- * byte ranges included, from memory.
+ * Cache hits take a lean path on node:http (no express routing per request: express's
+ * routing cost most of the throughput on small objects, see the edge benchmark); everything
+ * else — catalog, /metrics, /healthz, admin and the player page — goes through express.
+ *
+ * A request for /vod/... (optionally behind a signed-URL token, /s/<token>/vod/...) is
+ * answered from the memory tier, else the disk tier, else by a fill from the upstreams
+ * (parents in order, then the origin; circuit breakers; fail-over). Concurrent misses for one
+ * object share one fill, whose bytes stream to every waiting client as they arrive (request
+ * coalescing / collapsed forwarding). When every upstream fails, an expired copy is served
+ * within its stale-if-error window (RFC 5861 §4), else 502/504.
  */
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import express from 'express';
@@ -18,14 +23,25 @@ import { corsMiddleware, CORS_EXPOSED_HEADERS, listen, type RunningServer } from
 import { contentTypeFor, resolveRange, vodKeyFromPath } from '../origin/http-object.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
+import type { CircuitBreakerOptions } from './circuit-breaker.js';
+import { DiskTier } from './disk-tier.js';
 import { EdgeMetrics } from './edge-metrics.js';
 import { freshnessLifetimeS, MemoryTier, PolicyMemoryTier, type CacheTier, type CachedObject } from './memory-tier.js';
+import { UpstreamPool, type StreamingFill } from './upstream-pool.js';
+import { normalizeIp, TOKEN_PREFIX, verifySignedPath } from './url-signing.js';
 
 const require = createRequire(import.meta.url);
 
+/** Longest request target accepted; longer ones get 414 (RFC 9110 §15.5.15). */
+export const MAX_URL_BYTES = 4096;
+/** Largest request header section accepted by node:http; larger get 431 (RFC 6585 §5). */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
 export interface EdgeServerOptions {
-  /** Base URL of the origin (or parent edge) to fill from, e.g. http://127.0.0.1:8080. */
-  readonly originUrl: string;
+  /** Base URL of the origin, filled from after the parents. */
+  readonly originUrl?: string;
+  /** Parent edges, tried in order before the origin. */
+  readonly parentUrls?: readonly string[];
   /** Memory tier capacity in bytes. */
   readonly cacheBytes: number;
   /**
@@ -34,69 +50,105 @@ export interface EdgeServerOptions {
    * code `vod bench hit-ratio` simulates.
    */
   readonly policy?: string;
-  /** Upstream fill timeout in ms (connect + whole body). Default 15000. */
+  /** Disk tier folder; none when absent. */
+  readonly diskCacheDir?: string;
+  /** Disk tier capacity in bytes (required with diskCacheDir). */
+  readonly diskBytes?: number;
+  /** Upstream timeout for headers and for each gap in the body, ms. Default 15000. */
   readonly fillTimeoutMs?: number;
+  readonly breaker?: CircuitBreakerOptions;
+  /** HMAC key of signed URLs; tokens are checked when set. */
+  readonly signingKey?: string;
+  /** Refuse unsigned /vod/ requests (403). Needs signingKey. Default false. */
+  readonly requireSignature?: boolean;
+  /** Bearer token for /admin routes; without one, only loopback clients may use them. */
+  readonly adminToken?: string;
+  /** Name in Via headers and metrics. Default `<hostname>:<port>` once listening. */
+  readonly name?: string;
   /**
    * File to append an access log to: one JSON object per /vod/ request, `{"time": s since the
-   * epoch, "path", "bytes": object size, "status", "cache": "HIT"|"MISS"}` — the format
-   * `vod bench hit-ratio --trace FILE.jsonl` replays. Written asynchronously (pino's sonic-boom destination).
+   * epoch, "path", "bytes": object size, "status", "cache"}` — the format
+   * `vod bench hit-ratio --trace FILE.jsonl` replays. Written asynchronously (pino's sonic-boom).
    */
   readonly accessLogPath?: string;
   /** Folder of the player page; default `<project>/player-demo`. */
   readonly playerDir?: string;
   readonly log?: Logger;
+  /** Clock for token expiry, ms. Default Date.now. */
+  readonly nowMs?: () => number;
 }
 
-/** Outcome of a fill: the object, or the status to answer with. */
-type FillResult = { readonly object: CachedObject; readonly cacheable: boolean } | { readonly status: number; readonly reason: string };
-
-class UpstreamStatusError extends Error {
-  constructor(readonly status: number) {
-    super(`upstream answered ${status}`);
-  }
-}
+type CacheOutcome = 'HIT' | 'MISS' | 'STALE';
 
 export class EdgeServer {
   readonly metrics: EdgeMetrics;
   readonly memory: CacheTier;
-  private readonly originUrl: string;
-  private readonly fillTimeoutMs: number;
+  readonly disk: DiskTier | undefined;
+  readonly upstreams: UpstreamPool;
+  name: string;
   private readonly log: Logger;
-  private readonly inFlight = new Map<string, Promise<FillResult>>();
+  private readonly inFlight = new Map<string, Promise<FillOutcome>>();
   private readonly app: express.Express;
   private readonly accessLog: ReturnType<typeof pino.destination> | undefined;
+  private readonly options: EdgeServerOptions;
+  private readonly nowMs: () => number;
+  /** Requests per title since start, for prefill by history. */
+  readonly titleRequests = new Map<string, number>();
 
-  /** @throws TypeError when originUrl is not an http(s) URL. */
+  /** @throws TypeError for bad upstream URLs; RangeError for bad sizes or policies. */
   constructor(options: EdgeServerOptions) {
-    const origin = new URL(options.originUrl);
-    if (origin.protocol !== 'http:' && origin.protocol !== 'https:') throw new TypeError(`origin must be an http(s) URL, got ${options.originUrl}`);
-    this.originUrl = origin.toString().replace(/\/+$/, '');
-    this.memory = !options.policy || options.policy === 'lru-cache' ? new MemoryTier(options.cacheBytes) : new PolicyMemoryTier(options.policy, options.cacheBytes);
-    this.metrics = new EdgeMetrics(() => this.memory.size());
-    this.fillTimeoutMs = options.fillTimeoutMs ?? 15_000;
+    this.options = options;
+    this.nowMs = options.nowMs ?? Date.now;
+    this.name = options.name ?? os.hostname();
     this.log = options.log ?? silentLogger;
+    const onEvict = () => this.metrics.evictions.inc();
+    this.memory =
+      !options.policy || options.policy === 'lru-cache'
+        ? new MemoryTier(options.cacheBytes, onEvict)
+        : new PolicyMemoryTier(options.policy, options.cacheBytes, Date.now, onEvict);
+    if (options.diskCacheDir) {
+      if (!options.diskBytes) throw new RangeError('a disk cache needs a size (--disk-bytes)');
+      this.disk = new DiskTier(options.diskCacheDir, options.diskBytes);
+    }
+    if (options.requireSignature && !options.signingKey) throw new RangeError('--require-signature needs a signing key');
+    this.upstreams = new UpstreamPool([...(options.parentUrls ?? []), ...(options.originUrl ? [options.originUrl] : [])], {
+      fillTimeoutMs: options.fillTimeoutMs ?? 15_000,
+      viaName: () => this.name,
+      ...(options.breaker ? { breaker: options.breaker } : {}),
+    });
+    this.metrics = new EdgeMetrics({
+      cacheSize: () => this.memory.size(),
+      diskSize: () => this.disk?.size() ?? { bytes: 0, objects: 0 },
+      breakers: () => this.upstreams.states(),
+    });
     this.app = this.createControlApp(options.playerDir ?? path.join(PROJECT_ROOT, 'player-demo'));
     this.accessLog = options.accessLogPath ? pino.destination({ dest: options.accessLogPath, append: true, mkdir: true, sync: false }) : undefined;
   }
 
-  /** Flushes and closes the access log. */
-  close(): Promise<void> {
-    const log = this.accessLog;
-    if (!log) return Promise.resolve();
-    return new Promise((resolve) => {
-      log.once('close', () => resolve());
-      log.end();
-    });
+  /** Opens the disk tier (rebuilding its index). Call before serving. */
+  async open(): Promise<void> {
+    if (this.disk) {
+      const { objects, bytes } = await this.disk.open();
+      this.log.info({ objects, bytes, dir: this.disk.dir }, 'disk cache opened');
+    }
   }
 
-  private logAccess(key: string, bytes: number, status: number, cache: 'HIT' | 'MISS'): void {
-    this.accessLog?.write(`{"time":${Date.now() / 1000},"path":${JSON.stringify(key)},"bytes":${bytes},"status":${status},"cache":"${cache}"}\n`);
+  /** Flushes the access log and closes upstream connections. */
+  async close(): Promise<void> {
+    this.upstreams.close();
+    await this.disk?.close();
+    const log = this.accessLog;
+    if (log) await new Promise<void>((resolve) => { log.once('close', () => resolve()); log.end(); });
   }
 
   /** The node:http request listener: lean path for /vod/ GET and HEAD, express for the rest. */
   readonly handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = req.url ?? '/';
-    if ((req.method === 'GET' || req.method === 'HEAD') && url.startsWith('/vod/')) {
+    if (url.length > MAX_URL_BYTES) {
+      sendStatus(res, 414, 'URI too long');
+      return;
+    }
+    if ((req.method === 'GET' || req.method === 'HEAD') && (url.startsWith('/vod/') || url.startsWith(TOKEN_PREFIX))) {
       this.serveVod(req, res, url).catch((err: unknown) => {
         this.log.error({ err: String(err), url }, 'edge error');
         if (!res.headersSent) sendStatus(res, 500, 'internal error');
@@ -109,102 +161,199 @@ export class EdgeServer {
 
   private async serveVod(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> {
     const q = url.indexOf('?');
-    const pathname = q >= 0 ? url.slice(0, q) : url;
+    let pathname = q >= 0 ? url.slice(0, q) : url;
+    const query = q >= 0 ? url.slice(q) : '';
+    if (pathname.startsWith(TOKEN_PREFIX)) {
+      if (!this.options.signingKey) {
+        sendStatus(res, 404, 'signed URLs are not enabled on this edge');
+        return;
+      }
+      const check = verifySignedPath(pathname, this.options.signingKey, this.nowMs() / 1000, normalizeIp(req.socket.remoteAddress));
+      if (!check.ok) {
+        this.metrics.forbidden.inc();
+        sendStatus(res, 403, check.reason);
+        return;
+      }
+      pathname = check.path;
+    } else if (this.options.requireSignature) {
+      this.metrics.forbidden.inc();
+      sendStatus(res, 403, 'a signed URL is required');
+      return;
+    }
     const resolved = vodKeyFromPath(pathname);
     if (!resolved.ok) {
       sendStatus(res, resolved.status, resolved.reason);
       return;
     }
-    // The cache key is the path alone: query strings (tokens, cache busters) never split entries.
+    // The cache key is the path alone: tokens and query strings never split entries.
     const key = pathname;
+    this.countTitle(key);
+
     const cached = this.memory.get(key);
     if (cached) {
-      this.metrics.requests.inc({ cache: 'hit' });
-      this.metrics.hits.inc();
+      this.metrics.hit();
       this.sendObject(req, res, cached, 'HIT');
       this.logAccess(key, cached.body.length, res.statusCode, 'HIT');
       return;
     }
-    this.metrics.requests.inc({ cache: 'miss' });
-    this.metrics.misses.inc();
-    const result = await this.fill(key, url);
-    if ('status' in result) {
-      res.setHeader('X-Cache', 'MISS');
-      sendStatus(res, result.status, result.reason);
-      this.logAccess(key, 0, result.status, 'MISS');
+    if (this.disk?.has(key)) {
+      const fromDisk = await this.disk.get(key);
+      if (fromDisk) {
+        this.metrics.hit();
+        this.metrics.diskHits.inc();
+        this.memory.set(key, fromDisk, Math.max(1, (fromDisk.expiresAtMs - this.nowMs()) / 1000));
+        this.sendObject(req, res, fromDisk, 'HIT');
+        this.logAccess(key, fromDisk.body.length, res.statusCode, 'HIT');
+        return;
+      }
+    }
+    this.metrics.miss();
+    const outcome = await this.fill(key, pathname + query);
+    if (outcome.kind === 'fill') {
+      this.sendFill(req, res, outcome.fill);
+      this.logAccess(key, outcome.fill.headers.contentLength ?? 0, res.statusCode, 'MISS');
       return;
     }
-    this.sendObject(req, res, result.object, 'MISS');
-    this.logAccess(key, result.object.body.length, res.statusCode, 'MISS');
+    if (outcome.status >= 500) {
+      const stale = this.memory.getStale(key);
+      if (stale && withinStaleIfError(stale, this.nowMs())) {
+        this.metrics.staleServed.inc();
+        this.sendObject(req, res, stale, 'STALE');
+        this.logAccess(key, stale.body.length, res.statusCode, 'STALE');
+        return;
+      }
+    }
+    res.setHeader('X-Cache', 'MISS');
+    sendStatus(res, outcome.status, outcome.reason);
+    this.logAccess(key, 0, outcome.status, 'MISS');
+  }
+
+  private countTitle(key: string): void {
+    const title = key.split('/')[2];
+    if (title) this.titleRequests.set(title, (this.titleRequests.get(title) ?? 0) + 1);
   }
 
   /**
-   * Fetches an object from upstream once, however many requests wait for it.
-   * @param key cache key (the path); @param upstreamPath path and query sent upstream.
+   * Starts or joins the fill of `key` (one upstream fetch however many requests wait).
+   * @param upstreamPath path and query sent upstream (the query reaches the origin; the token does not).
    */
-  private async fill(key: string, upstreamPath: string): Promise<FillResult> {
+  fill(key: string, upstreamPath: string): Promise<FillOutcome> {
     const pending = this.inFlight.get(key);
     if (pending) {
       this.metrics.coalesced.inc();
-      const result = await pending;
-      // A coalesced request is one more access for the tier's policy (the simulator sees it too).
-      if ('object' in result && result.cacheable) this.memory.get(key);
-      return result;
+      return pending.then((o) => {
+        // A coalesced request is one more access for the tier's policy (the simulator sees it too).
+        if (o.kind === 'fill') o.fill.whenStored(() => this.memory.get(key));
+        return o;
+      });
     }
-    const promise = this.fetchUpstream(key, upstreamPath).finally(() => this.inFlight.delete(key));
+    const started = performance.now();
+    const promise = this.upstreams.fetch(upstreamPath).then((answer): FillOutcome => {
+      if (answer.kind === 'status') {
+        this.inFlight.delete(key);
+        if (answer.status >= 500) this.log.warn({ key, reason: answer.reason }, 'fill failed');
+        return answer;
+      }
+      const fill = answer.fill;
+      const finish = () => {
+        this.inFlight.delete(key);
+      };
+      fill.settled(
+        () => {
+          finish();
+          const body = fill.body();
+          this.metrics.filled(body.length);
+          this.metrics.fillSeconds.observe((performance.now() - started) / 1000);
+          const object: CachedObject = {
+            body,
+            contentType: fill.headers.contentType ?? contentTypeFor(key),
+            etag: fill.headers.etag,
+            lastModified: fill.headers.lastModified,
+            cacheControl: fill.headers.cacheControl,
+            storedAtMs: this.nowMs(),
+            via: `${fill.headers.via ? `${fill.headers.via}, ` : ''}1.1 ${this.name}`,
+          };
+          const ttlS = freshnessLifetimeS(object.cacheControl);
+          this.memory.set(key, object, ttlS);
+          if (this.disk && ttlS > 0) {
+            this.disk.set(key, object, this.nowMs() + ttlS * 1000).catch((err: unknown) => this.log.warn({ key, err: String(err) }, 'disk write failed'));
+          }
+          fill.object = object;
+          fill.emit('stored');
+        },
+        (err) => {
+          finish();
+          this.log.warn({ key, err: err.message }, 'fill broke off');
+        },
+      );
+      return { kind: 'fill', fill };
+    });
     this.inFlight.set(key, promise);
     return promise;
   }
 
-  private async fetchUpstream(key: string, upstreamPath: string): Promise<FillResult> {
-    const started = performance.now();
-    try {
-      const upstream = await fetch(this.originUrl + upstreamPath, { signal: AbortSignal.timeout(this.fillTimeoutMs), redirect: 'manual' });
-      if (upstream.status === 404) {
-        await upstream.body?.cancel();
-        return { status: 404, reason: 'not found' };
-      }
-      if (upstream.status !== 200) {
-        await upstream.body?.cancel();
-        throw new UpstreamStatusError(upstream.status);
-      }
-      const body = Buffer.from(await upstream.arrayBuffer());
-      this.metrics.bytesFilled.inc(body.length);
-      const cacheControl = upstream.headers.get('cache-control') ?? '';
-      const object: CachedObject = {
-        body,
-        contentType: upstream.headers.get('content-type') ?? contentTypeFor(key),
-        etag: upstream.headers.get('etag') ?? undefined,
-        lastModified: upstream.headers.get('last-modified') ?? undefined,
-        cacheControl,
-        storedAtMs: Date.now(),
-      };
-      const cacheable = this.memory.set(key, object, freshnessLifetimeS(cacheControl));
-      this.log.debug({ key, bytes: body.length, cacheable, ms: Math.round(performance.now() - started) }, 'filled');
-      return { object, cacheable };
-    } catch (err) {
-      const e = err as Error;
-      if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-        this.log.warn({ key, timeoutMs: this.fillTimeoutMs }, 'fill timed out');
-        return { status: 504, reason: 'upstream timed out' };
-      }
-      this.log.warn({ key, err: e instanceof UpstreamStatusError ? e.message : String((e as { cause?: unknown }).cause ?? e) }, 'fill failed');
-      return { status: 502, reason: 'upstream unavailable' };
+  /** Answers a request from a fill: streams as bytes arrive, or waits for the whole body when a range or validator needs it. */
+  private sendFill(req: http.IncomingMessage, res: http.ServerResponse, fill: StreamingFill): void {
+    const needsWhole = req.headers.range !== undefined || req.headers['if-none-match'] !== undefined;
+    if (fill.done || needsWhole) {
+      fill.settled(
+        () => fill.whenStored(() => this.sendObject(req, res, fill.object!, 'MISS', fill)),
+        () => sendStatus(res, 502, 'upstream broke off'),
+      );
+      return;
     }
+    const h = fill.headers;
+    res.statusCode = 200;
+    res.setHeader('Content-Type', h.contentType ?? 'application/octet-stream');
+    res.setHeader('Cache-Control', h.cacheControl);
+    if (h.etag) res.setHeader('ETag', h.etag);
+    if (h.lastModified) res.setHeader('Last-Modified', h.lastModified);
+    if (h.contentLength !== undefined) res.setHeader('Content-Length', h.contentLength);
+    res.setHeader('Accept-Ranges', 'bytes');
+    this.setCommonHeaders(res, 'MISS', `${h.via ? `${h.via}, ` : ''}1.1 ${this.name}`, fill);
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    for (const c of fill.chunks) res.write(c);
+    let sent = fill.bytes;
+    const onData = (c: Buffer) => {
+      sent += c.length;
+      res.write(c);
+    };
+    fill.on('data', onData);
+    res.once('close', () => fill.off('data', onData));
+    fill.settled(
+      () => {
+        fill.off('data', onData);
+        this.metrics.served(sent);
+        res.end();
+      },
+      () => {
+        fill.off('data', onData);
+        res.destroy();
+      },
+    );
   }
 
-  /** Answers from a cached object: conditional GET, one byte range, HEAD; counts bytes served. */
-  private sendObject(req: http.IncomingMessage, res: http.ServerResponse, object: CachedObject, cache: 'HIT' | 'MISS'): void {
+  private setCommonHeaders(res: http.ServerResponse, cache: CacheOutcome, via: string | undefined, fill?: StreamingFill): void {
+    res.setHeader('X-Cache', cache);
+    if (via) res.setHeader('Via', via);
+    if (fill) res.setHeader('X-Cache-Fill', `${fill.source.name} ${fill.headers.upstreamCache ?? 'ORIGIN'}`);
+    res.setHeader('Access-Control-Allow-Origin', '*');
+    res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSED_HEADERS);
+  }
+
+  /** Answers from a whole object: conditional GET, one byte range, HEAD; counts bytes served. */
+  private sendObject(req: http.IncomingMessage, res: http.ServerResponse, object: CachedObject, cache: CacheOutcome, fill?: StreamingFill): void {
     const size = object.body.length;
     res.setHeader('Content-Type', object.contentType);
     res.setHeader('Cache-Control', object.cacheControl);
     if (object.etag) res.setHeader('ETag', object.etag);
     if (object.lastModified) res.setHeader('Last-Modified', object.lastModified);
     res.setHeader('Accept-Ranges', 'bytes');
-    res.setHeader('Age', String(Math.max(0, Math.floor((Date.now() - object.storedAtMs) / 1000))));
-    res.setHeader('X-Cache', cache);
-    res.setHeader('Access-Control-Allow-Origin', '*');
-    res.setHeader('Access-Control-Expose-Headers', CORS_EXPOSED_HEADERS);
+    res.setHeader('Age', String(Math.max(0, Math.floor((this.nowMs() - object.storedAtMs) / 1000))));
+    this.setCommonHeaders(res, cache, object.via ?? `1.1 ${this.name}`, fill);
 
     const inm = req.headers['if-none-match'];
     if (inm && object.etag && inm.split(',').some((t) => t.trim() === object.etag || t.trim() === '*')) {
@@ -232,8 +381,40 @@ export class EdgeServer {
       res.end();
       return;
     }
-    this.metrics.bytesServed.inc(body.length);
+    this.metrics.served(body.length);
     res.end(body);
+  }
+
+  private logAccess(key: string, bytes: number, status: number, cache: CacheOutcome): void {
+    this.accessLog?.write(`{"time":${this.nowMs() / 1000},"path":${JSON.stringify(key)},"bytes":${bytes},"status":${status},"cache":"${cache}"}\n`);
+  }
+
+  /**
+   * Removes objects from both tiers: one path, or every object of a title.
+   * @returns how many keys were removed.
+   */
+  purge(target: { path?: string; titleId?: string }): number {
+    const keys = new Set<string>();
+    if (target.path) keys.add(target.path);
+    if (target.titleId) {
+      const prefix = `/vod/${target.titleId}/`;
+      for (const k of this.memory.keysWithPrefix(prefix)) keys.add(k);
+      for (const k of this.disk?.keysWithPrefix(prefix) ?? []) keys.add(k);
+    }
+    let removed = 0;
+    for (const k of keys) {
+      const a = this.memory.delete(k);
+      const b = this.disk?.delete(k) ?? false;
+      if (a || b) removed++;
+    }
+    this.metrics.purged.inc(removed);
+    return removed;
+  }
+
+  private adminAllowed(req: express.Request): boolean {
+    if (this.options.adminToken) return req.headers.authorization === `Bearer ${this.options.adminToken}`;
+    const ip = normalizeIp(req.socket.remoteAddress);
+    return ip === '127.0.0.1' || ip === '::1';
   }
 
   private createControlApp(playerDir: string): express.Express {
@@ -242,7 +423,15 @@ export class EdgeServer {
     app.use(corsMiddleware);
     app.get('/', (_req, res) => res.redirect(302, '/player/'));
     app.get('/healthz', (_req, res) => {
-      res.json({ ok: true, policy: this.memory.policyName, cacheBytes: this.memory.maxBytes, cache: this.memory.size() });
+      res.json({
+        ok: true,
+        name: this.name,
+        policy: this.memory.policyName,
+        cacheBytes: this.memory.maxBytes,
+        cache: this.memory.size(),
+        disk: this.disk ? { ...this.disk.size(), maxBytes: this.disk.maxBytes } : null,
+        upstreams: this.upstreams.states(),
+      });
     });
     app.get('/metrics', async (_req, res) => {
       res.setHeader('Content-Type', this.metrics.registry.contentType);
@@ -250,17 +439,37 @@ export class EdgeServer {
     });
     // The catalog is passed through uncached: it changes whenever a title is published.
     app.get(['/titles', '/titles/:titleId'], async (req, res) => {
-      try {
-        const upstream = await fetch(this.originUrl + req.originalUrl, { signal: AbortSignal.timeout(this.fillTimeoutMs) });
-        res.status(upstream.status);
-        res.setHeader('Content-Type', upstream.headers.get('content-type') ?? 'application/json');
-        res.setHeader('Cache-Control', 'no-cache');
-        res.setHeader('X-Cache', 'MISS');
-        res.send(Buffer.from(await upstream.arrayBuffer()));
-      } catch {
-        res.status(502).setHeader('X-Cache', 'MISS');
-        res.json({ error: 'origin unavailable' });
+      const answer = await this.upstreams.fetch(req.originalUrl);
+      res.setHeader('X-Cache', 'MISS');
+      res.setHeader('Cache-Control', 'no-cache');
+      if (answer.kind === 'status') {
+        res.status(answer.status).json({ error: answer.status >= 500 ? 'origin unavailable' : 'not found' });
+        return;
       }
+      const fill = answer.fill;
+      const body = await new Promise<Buffer | undefined>((resolve) => fill.settled(() => resolve(fill.body()), () => resolve(undefined)));
+      if (!body) {
+        res.status(502).json({ error: 'origin unavailable' });
+        return;
+      }
+      res.setHeader('Content-Type', fill.headers.contentType ?? 'application/json');
+      res.send(body);
+    });
+    app.post('/admin/purge', express.json({ limit: '4kb' }), (req, res) => {
+      if (!this.adminAllowed(req)) {
+        res.status(403).json({ error: 'admin routes need the admin token (or a loopback client)' });
+        return;
+      }
+      const body = (req.body ?? {}) as { path?: unknown; titleId?: unknown };
+      const target = {
+        ...(typeof body.path === 'string' ? { path: body.path } : {}),
+        ...(typeof body.titleId === 'string' && /^[0-9a-f]{16}$/.test(body.titleId) ? { titleId: body.titleId } : {}),
+      };
+      if (!target.path && !target.titleId) {
+        res.status(400).json({ error: 'give {"path": "/vod/..."} or {"titleId": "<16 hex digits>"}' });
+        return;
+      }
+      res.json({ removed: this.purge(target) });
     });
     const hlsDist = path.dirname(require.resolve('hls.js/dist/hls.min.js'));
     app.use('/player/vendor', express.static(hlsDist, { index: false, maxAge: '1h' }));
@@ -278,6 +487,16 @@ export class EdgeServer {
   }
 }
 
+export type FillOutcome = { readonly kind: 'fill'; readonly fill: StreamingFill } | { readonly kind: 'status'; readonly status: number; readonly reason: string };
+
+/** Whether an expired object may still be served because its upstream failed (RFC 5861 §4 stale-if-error). */
+export function withinStaleIfError(object: CachedObject, nowMs: number): boolean {
+  const m = /(?:^|[\s,])stale-if-error=(\d+)/i.exec(object.cacheControl);
+  if (!m) return false;
+  const freshUntil = object.storedAtMs + freshnessLifetimeS(object.cacheControl) * 1000;
+  return nowMs <= freshUntil + Number(m[1]) * 1000;
+}
+
 function sendStatus(res: http.ServerResponse, status: number, reason: string): void {
   const body = JSON.stringify({ error: reason });
   res.statusCode = status;
@@ -290,7 +509,9 @@ function sendStatus(res: http.ServerResponse, status: number, reason: string): v
 /** Starts `vod edge` on host:port (0 = a free port). */
 export async function startEdgeServer(options: EdgeServerOptions & { host: string; port: number }): Promise<RunningServer & { edge: EdgeServer }> {
   const edge = new EdgeServer(options);
-  const running = await listen(edge.handle, options.host, options.port);
+  await edge.open();
+  const running = await listen(edge.handle, options.host, options.port, { maxHeaderSize: MAX_HEADER_BYTES });
+  if (!options.name) edge.name = `${os.hostname()}:${new URL(running.url).port}`;
   return {
     ...running,
     edge,

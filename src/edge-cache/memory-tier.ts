@@ -19,6 +19,8 @@ export interface CachedObject {
   readonly cacheControl: string;
   /** When the object entered the cache, ms since the epoch (for the Age header). */
   readonly storedAtMs: number;
+  /** Via header to answer with: the upstream's Via plus this edge (RFC 9110 §7.6.3). */
+  readonly via?: string;
 }
 
 /** Bookkeeping bytes charged per entry on top of its body (key, headers, LRU node). */
@@ -43,6 +45,10 @@ export interface CacheTier {
   readonly maxBytes: number;
   /** The cached, fresh object for a request, or undefined (a miss). Counts as an access. */
   get(key: string): CachedObject | undefined;
+  /** The object even if its freshness has run out (for stale-if-error), without counting an access. */
+  getStale(key: string): CachedObject | undefined;
+  /** Keys held whose path starts with `prefix` (purge by title). */
+  keysWithPrefix(prefix: string): string[];
   /**
    * Offers an object fetched after a miss for `ttlS` seconds.
    * @returns true when the tier admitted it.
@@ -57,8 +63,11 @@ export class MemoryTier implements CacheTier {
   private readonly lru: LRUCache<string, CachedObject>;
   readonly maxBytes: number;
 
-  /** @param maxBytes capacity in bytes, bodies plus ENTRY_OVERHEAD_BYTES each; must be > 0. */
-  constructor(maxBytes: number) {
+  /**
+   * @param maxBytes capacity in bytes, bodies plus ENTRY_OVERHEAD_BYTES each; must be > 0.
+   * @param onEvict called for each object evicted to make room.
+   */
+  constructor(maxBytes: number, onEvict?: () => void) {
     if (!(maxBytes > 0)) throw new RangeError(`cache size must be positive, got ${maxBytes}`);
     this.maxBytes = maxBytes;
     this.lru = new LRUCache<string, CachedObject>({
@@ -66,11 +75,22 @@ export class MemoryTier implements CacheTier {
       sizeCalculation: (v, k) => v.body.length + k.length + ENTRY_OVERHEAD_BYTES,
       ttlAutopurge: false,
       allowStale: false,
+      // Expired entries stay until evicted or replaced, for stale-if-error.
+      noDeleteOnStaleGet: true,
+      ...(onEvict ? { dispose: (_v: CachedObject, _k: string, reason: string) => reason === 'evict' && onEvict() } : {}),
     });
   }
 
   get(key: string): CachedObject | undefined {
     return this.lru.get(key);
+  }
+
+  getStale(key: string): CachedObject | undefined {
+    return this.lru.get(key, { allowStale: true, updateAgeOnGet: false });
+  }
+
+  keysWithPrefix(prefix: string): string[] {
+    return [...this.lru.keys()].filter((k) => k.startsWith(prefix));
   }
 
   /**
@@ -115,7 +135,7 @@ export class PolicyMemoryTier implements CacheTier {
    * @param nowMs injectable clock for expiry (tests).
    * @throws RangeError for an unknown or offline policy, or a non-positive size.
    */
-  constructor(policyName: string, maxBytes: number, nowMs: () => number = Date.now) {
+  constructor(policyName: string, maxBytes: number, nowMs: () => number = Date.now, onEvict?: () => void) {
     if (POLICIES[policyName]?.offline) throw new RangeError(`${policyName} needs the future and cannot run on a live edge`);
     this.policyName = policyName;
     this.maxBytes = maxBytes;
@@ -128,6 +148,7 @@ export class PolicyMemoryTier implements CacheTier {
         if (b) {
           this.bytes -= b.body.length;
           this.bodies.delete(id);
+          onEvict?.();
         }
       },
     });
@@ -138,12 +159,19 @@ export class PolicyMemoryTier implements CacheTier {
     if (id === undefined) return undefined;
     const entry = this.bodies.get(id);
     if (!entry) return undefined;
-    if (entry.expiresAtMs <= this.nowMs()) {
-      this.policy.remove(id); // onEvict drops the body; the refill is a miss
-      return undefined;
-    }
+    // An expired body stays (for stale-if-error) until the refill replaces it or the policy evicts it.
+    if (entry.expiresAtMs <= this.nowMs()) return undefined;
     this.policy.access(id, entry.body.length);
     return entry;
+  }
+
+  getStale(key: string): CachedObject | undefined {
+    const id = this.ids.get(key);
+    return id === undefined ? undefined : this.bodies.get(id);
+  }
+
+  keysWithPrefix(prefix: string): string[] {
+    return [...this.ids].filter(([k, id]) => k.startsWith(prefix) && this.bodies.has(id)).map(([k]) => k);
   }
 
   set(key: string, value: CachedObject, ttlS: number): boolean {

@@ -161,12 +161,14 @@ export interface RunningServer {
  * @param port 0 picks a free port.
  * @throws UserError-style Error with a clear message when the port is taken.
  */
-export function listen(handler: http.RequestListener, host: string, port: number): Promise<RunningServer> {
-  const server = http.createServer(handler);
+export function listen(handler: http.RequestListener, host: string, port: number, serverOptions: http.ServerOptions = {}): Promise<RunningServer> {
+  const server = http.createServer(serverOptions, handler);
   // Slow-client and header limits (slowloris): Node's defaults made explicit.
   server.headersTimeout = 30_000;
   server.requestTimeout = 120_000;
   server.keepAliveTimeout = 5_000;
+  // A connection idle this long is closed (slow or stuck clients).
+  server.timeout = 60_000;
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use`) : err);

@@ -59,8 +59,11 @@ describe('PolicyMemoryTier', () => {
     expect(tier.get('/b')).toBeUndefined();
     expect(tier.size()).toEqual({ bytes: 2000, objects: 2 });
     now = 61_000;
-    expect(tier.get('/a')).toBeUndefined(); // expired: removed, the refill is a miss
-    expect(tier.size().objects).toBe(1);
+    expect(tier.get('/a')).toBeUndefined(); // expired: a miss, the edge refills it…
+    expect(tier.getStale('/a')).toBeDefined(); // …but the old copy stays for stale-if-error
+    expect(tier.set('/a', obj(1000), 60)).toBe(true);
+    expect(tier.get('/a')).toBeDefined();
+    expect(tier.keysWithPrefix('/').sort()).toEqual(['/a', '/c']);
     expect(tier.set('/big', obj(5000), 60)).toBe(false);
   });
 
