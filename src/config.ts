@@ -43,6 +43,10 @@ export interface VodConfig {
   readonly edgePort: number;
   /** host the servers bind to. Default 127.0.0.1. Env `VOD_HOST`. */
   readonly host: string;
+  /** edge, steering, `vod sign`: HMAC key of signed playback URLs. Env `VOD_SIGNING_KEY`. */
+  readonly signingKey: string | undefined;
+  /** edge: bearer token for /admin routes (purge, prefill); unset = loopback clients only. Env `VOD_ADMIN_TOKEN`. */
+  readonly adminToken: string | undefined;
   /** ingest CLI: the edge's URL as viewers reach it, for printed playback URLs. Default `http://localhost:<edgePort>`. Env `VOD_EDGE_URL`. */
   readonly publicEdgeUrl: string;
 }
@@ -69,6 +73,8 @@ const envSchema = z.object({
   VOD_EDGE_PORT: intFromEnv(0).max(65535).default(8081),
   VOD_HOST: z.string().min(1).default('127.0.0.1'),
   VOD_EDGE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  VOD_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  VOD_ADMIN_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
 });
 
 /**
@@ -97,6 +103,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): VodConfig {
     originPort: e.VOD_ORIGIN_PORT,
     edgePort: e.VOD_EDGE_PORT,
     host: e.VOD_HOST,
+    signingKey: e.VOD_SIGNING_KEY,
+    adminToken: e.VOD_ADMIN_TOKEN,
     publicEdgeUrl: (e.VOD_EDGE_URL ?? `http://localhost:${e.VOD_EDGE_PORT}`).replace(/\/+$/, ''),
   });
 }

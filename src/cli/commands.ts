@@ -164,17 +164,47 @@ export async function runOrigin(ctx: CliContext, opts: { port?: number; host?: s
   await server.close();
 }
 
-export async function runEdge(ctx: CliContext, opts: { origin: string; cacheBytes: number; policy: string; accessLog?: string; port?: number; host?: string }): Promise<void> {
+export interface EdgeFlags {
+  origin: string;
+  parent: string[];
+  cacheBytes: number;
+  policy: string;
+  diskCache?: string;
+  diskBytes?: number;
+  fillTimeout: number;
+  signingKey?: string;
+  requireSignature?: boolean;
+  adminToken?: string;
+  name?: string;
+  accessLog?: string;
+  port?: number;
+  host?: string;
+}
+
+export async function runEdge(ctx: CliContext, opts: EdgeFlags): Promise<void> {
+  if (opts.diskCache && !opts.diskBytes) throw new UserError('--disk-cache needs --disk-bytes (the size of the disk tier).');
+  const signingKey = opts.signingKey ?? ctx.config.signingKey;
+  if (opts.requireSignature && !signingKey) throw new UserError('--require-signature needs a signing key (--signing-key or VOD_SIGNING_KEY).');
   const server = await startEdgeServer({
     originUrl: opts.origin,
+    parentUrls: opts.parent,
     cacheBytes: opts.cacheBytes,
     policy: opts.policy,
+    fillTimeoutMs: opts.fillTimeout,
+    ...(opts.diskCache ? { diskCacheDir: opts.diskCache, diskBytes: opts.diskBytes! } : {}),
+    ...(signingKey ? { signingKey } : {}),
+    ...(opts.requireSignature ? { requireSignature: true } : {}),
+    ...((opts.adminToken ?? ctx.config.adminToken) ? { adminToken: (opts.adminToken ?? ctx.config.adminToken)! } : {}),
+    ...(opts.name ? { name: opts.name } : {}),
     ...(opts.accessLog ? { accessLogPath: opts.accessLog } : {}),
     log: ctx.log,
     host: opts.host ?? ctx.config.host,
     port: opts.port ?? ctx.config.edgePort,
   }).catch(wrapListenError);
-  process.stdout.write(`Edge at ${server.url} filling from ${opts.origin}, ${opts.cacheBytes} bytes of memory cache (${opts.policy})\nPlayer:  ${server.url}/player/\nMetrics: ${server.url}/metrics\n`);
+  const upstreams = [...opts.parent, opts.origin].join(' then ');
+  process.stdout.write(
+    `Edge ${server.edge.name} at ${server.url} filling from ${upstreams}; memory ${opts.cacheBytes} bytes (${opts.policy})${opts.diskCache ? `, disk ${opts.diskBytes} bytes in ${opts.diskCache}` : ''}${signingKey ? ', signed URLs checked' : ''}\nPlayer:  ${server.url}/player/\nMetrics: ${server.url}/metrics\n`,
+  );
   await untilSignal();
   await server.close();
 }

@@ -8,7 +8,8 @@ import bytes from 'bytes';
 import { UserError } from '../util/errors.js';
 import { createContext, type GlobalFlags } from './context.js';
 import { runDemo, runServe } from './serve-command.js';
-import { runEdge, runOrigin, runStatus, runUpload, runWorker } from './commands.js';
+import { runEdge, runOrigin, runStatus, runUpload, runWorker, type EdgeFlags } from './commands.js';
+import { runPrefill, runPurge, runSign, runSteer } from './edge-commands.js';
 import { runHitRatioBench, runReplay, runSyntheticOrigin, runWorkloadExport, WORKLOAD_HELP } from './bench-commands.js';
 import { ONLINE_POLICY_NAMES, POLICY_NAMES } from '../edge-cache/policies/policy-registry.js';
 
@@ -101,16 +102,64 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--host <host>', 'address to bind (env VOD_HOST; default 127.0.0.1)')
     .action(async (opts: { port?: number; host?: string }) => runOrigin(ctx(), opts));
 
-  program
+  const edge = program
     .command('edge')
-    .description('Run a caching edge that fills from the origin; serves /vod/, /titles, /metrics and the player page.')
-    .option('--origin <url>', 'origin (or parent edge) to fill from', parseHttpUrl, 'http://127.0.0.1:8080')
+    .description('Run a caching edge that fills from parents and the origin; serves /vod/, /titles, /metrics, /healthz, /admin and the player page.')
+    .option('--origin <url>', 'origin to fill from (after the parents)', parseHttpUrl, 'http://127.0.0.1:8080')
+    .option('--parent <url>', 'parent edge to fill from before the origin; repeat for several, tried in order', (v: string, acc: string[]) => [...acc, parseHttpUrl(v)], [] as string[])
     .option('--cache-bytes <size>', 'memory cache size, e.g. 512MB, 2GB (binary units: 1MB = 1048576 bytes)', parseBytes, bytes.parse('512MB')!)
     .addOption(new Option('--policy <name>', 'eviction policy of the memory cache: lru-cache (the lru-cache package) or one the simulator runs').choices(['lru-cache', ...ONLINE_POLICY_NAMES]).default('lru-cache'))
+    .option('--disk-cache <dir>', 'disk tier folder (survives restarts)')
+    .option('--disk-bytes <size>', 'disk tier size, e.g. 20GB (required with --disk-cache)', parseBytes)
+    .option('--fill-timeout <ms>', 'upstream timeout for headers and for each gap in a body, ms', parsePositiveInt, 15_000)
+    .option('--signing-key <key>', 'check signed URLs (/s/<token>/vod/...) with this HMAC key (env VOD_SIGNING_KEY)')
+    .option('--require-signature', 'refuse unsigned /vod/ requests with 403')
+    .option('--admin-token <token>', 'bearer token for /admin/purge and /admin/prefill (env VOD_ADMIN_TOKEN; default: loopback clients only)')
+    .option('--name <name>', 'name in Via headers (default <hostname>:<port>)')
     .option('--access-log <file>', 'append a JSON-lines access log of /vod/ requests (replayable: vod bench hit-ratio --trace FILE.jsonl)')
     .option('-p, --port <port>', 'TCP port (env VOD_EDGE_PORT; default 8081)', parsePort)
     .option('--host <host>', 'address to bind (env VOD_HOST; default 127.0.0.1)')
-    .action(async (opts: { origin: string; cacheBytes: number; policy: string; accessLog?: string; port?: number; host?: string }) => runEdge(ctx(), opts));
+    .action(async (opts: EdgeFlags) => runEdge(ctx(), opts));
+
+  edge
+    .command('prefill')
+    .description("Ask a running edge to fill whole titles now: the most requested in its history, or the newest in the origin's catalog.")
+    .requiredOption('--edge <url>', 'base URL of the edge', parseHttpUrl)
+    .option('--titles <n>', 'how many titles', parsePositiveInt, 10)
+    .addOption(new Option('--source <source>', 'where the titles come from').choices(['history', 'catalog']).default('history'))
+    .option('--admin-token <token>', 'the edge\'s admin token (env VOD_ADMIN_TOKEN)')
+    .action(async (opts: { edge: string; titles: number; source: string; adminToken?: string }) => runPrefill(ctx('warn'), opts));
+
+  edge
+    .command('purge')
+    .description('Remove a title (all its objects) or one path from a running edge\'s memory and disk tiers.')
+    .requiredOption('--edge <url>', 'base URL of the edge', parseHttpUrl)
+    .option('--title <id>', 'title id to purge')
+    .option('--path <path>', 'one path to purge, e.g. /vod/<id>/master.m3u8')
+    .option('--admin-token <token>', 'the edge\'s admin token (env VOD_ADMIN_TOKEN)')
+    .action(async (opts: { edge: string; title?: string; path?: string; adminToken?: string }) => runPurge(ctx('warn'), opts));
+
+  program
+    .command('sign')
+    .description('Issue a signed playback URL by hand (what vod steer issues for players).')
+    .requiredOption('--path <path>', 'what to play, e.g. /vod/<title id>/master.m3u8')
+    .option('--prefix <prefix>', 'path prefix the token grants (default: the folder of --path)')
+    .option('--ttl <seconds>', 'lifetime of the token', parsePositiveInt, 3600)
+    .option('--ip <address>', 'bind the token to this client address')
+    .option('--key <key>', 'HMAC key (env VOD_SIGNING_KEY)')
+    .option('--edge <url>', 'edge base URL to put in front', parseHttpUrl)
+    .action(async (opts: { path: string; prefix?: string; ttl: number; ip?: string; key?: string; edge?: string }) => runSign(ctx('warn'), opts));
+
+  program
+    .command('steer')
+    .description('Steering service: health-checks edges, ranks them per title by rendezvous hashing, answers /play/<title> and HLS Content Steering.')
+    .requiredOption('--edges <urls>', 'comma-separated edge base URLs', (v: string) => v.split(',').map((u) => parseHttpUrl(u.trim())))
+    .option('--replicas <n>', 'edges that serve each title first', parsePositiveInt, 2)
+    .option('--signing-key <key>', 'sign playback URLs with this key (env VOD_SIGNING_KEY)')
+    .option('--health-interval <ms>', 'health-check period, ms', parsePositiveInt, 1000)
+    .option('-p, --port <port>', 'TCP port', parsePort, 8070)
+    .option('--host <host>', 'address to bind (env VOD_HOST; default 127.0.0.1)')
+    .action(async (opts: { edges: string[]; replicas: number; signingKey?: string; healthInterval: number; port: number; host?: string }) => runSteer(ctx(), opts));
 
   const serveOptions = (cmd: Command) =>
     cmd

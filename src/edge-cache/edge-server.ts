@@ -29,6 +29,7 @@ import { EdgeMetrics } from './edge-metrics.js';
 import { freshnessLifetimeS, MemoryTier, PolicyMemoryTier, type CacheTier, type CachedObject } from './memory-tier.js';
 import { UpstreamPool, type StreamingFill } from './upstream-pool.js';
 import { normalizeIp, TOKEN_PREFIX, verifySignedPath } from './url-signing.js';
+import { prefillTitles } from './prefill.js';
 
 const require = createRequire(import.meta.url);
 
@@ -390,6 +391,25 @@ export class EdgeServer {
   }
 
   /**
+   * Makes sure one path is cached (memory, disk or a new fill) without counting a viewer request.
+   * @returns the object's bytes, or undefined when it cannot be had.
+   */
+  async fillPath(pathname: string): Promise<Buffer | undefined> {
+    const key = pathname;
+    const cached = this.memory.getStale(key);
+    if (cached && this.memory.get(key)) return cached.body;
+    const fromDisk = this.disk?.has(key) ? await this.disk.get(key) : undefined;
+    if (fromDisk) {
+      this.memory.set(key, fromDisk, Math.max(1, (fromDisk.expiresAtMs - this.nowMs()) / 1000));
+      return fromDisk.body;
+    }
+    const outcome = await this.fill(key, pathname);
+    if (outcome.kind !== 'fill') return undefined;
+    const fill = outcome.fill;
+    return new Promise((resolve) => fill.settled(() => fill.whenStored(() => resolve(fill.object?.body)), () => resolve(undefined)));
+  }
+
+  /**
    * Removes objects from both tiers: one path, or every object of a title.
    * @returns how many keys were removed.
    */
@@ -470,6 +490,30 @@ export class EdgeServer {
         return;
       }
       res.json({ removed: this.purge(target) });
+    });
+    app.post('/admin/prefill', express.json({ limit: '4kb' }), async (req, res) => {
+      if (!this.adminAllowed(req)) {
+        res.status(403).json({ error: 'admin routes need the admin token (or a loopback client)' });
+        return;
+      }
+      const body = (req.body ?? {}) as { titles?: unknown; source?: unknown; titleIds?: unknown };
+      const count = typeof body.titles === 'number' && body.titles > 0 ? Math.min(1000, Math.floor(body.titles)) : 10;
+      let titleIds: string[];
+      if (Array.isArray(body.titleIds)) {
+        titleIds = body.titleIds.filter((t): t is string => typeof t === 'string' && /^[0-9a-f]{16}$/.test(t));
+      } else if (body.source === 'catalog') {
+        const answer = await this.upstreams.fetch('/titles');
+        const text = answer.kind === 'body' ? await new Promise<Buffer | undefined>((r) => answer.fill.settled(() => r(answer.fill.body()), () => r(undefined))) : undefined;
+        if (!text) {
+          res.status(502).json({ error: 'could not read the catalog upstream' });
+          return;
+        }
+        titleIds = ((JSON.parse(text.toString('utf8')) as { titles?: { titleId: string }[] }).titles ?? []).map((t) => t.titleId).slice(0, count);
+      } else {
+        titleIds = [...this.titleRequests.entries()].sort((a, b) => b[1] - a[1]).map(([t]) => t).filter((t) => /^[0-9a-f]{16}$/.test(t)).slice(0, count);
+      }
+      const result = await prefillTitles({ fillPath: (p) => this.fillPath(p) }, titleIds);
+      res.json(result);
     });
     const hlsDist = path.dirname(require.resolve('hls.js/dist/hls.min.js'));
     app.use('/player/vendor', express.static(hlsDist, { index: false, maxAge: '1h' }));

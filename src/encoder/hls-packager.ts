@@ -111,6 +111,8 @@ export interface VariantStreamEntry {
   /** RFC 6381 codec strings of every rendition played with this variant. */
   readonly codecs: readonly string[];
   readonly audioGroupId?: string;
+  /** HLS Content Steering pathway this variant belongs to (PATHWAY-ID). */
+  readonly pathwayId?: string;
 }
 
 export interface AudioRenditionEntry {
@@ -135,16 +137,25 @@ const quote = (s: string) => {
  * @returns the playlist text, ending with a newline.
  * @throws Error when a variant names an audio group that is not defined.
  */
-export function writeMultivariantPlaylist(variants: readonly VariantStreamEntry[], audio: readonly AudioRenditionEntry[] = []): string {
+export function writeMultivariantPlaylist(
+  variants: readonly VariantStreamEntry[],
+  audio: readonly AudioRenditionEntry[] = [],
+  contentSteering?: { readonly serverUri: string; readonly pathwayId: string },
+): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
+  // HLS Content Steering (Apple, "HLS Content Steering Specification"; RFC 8216bis §4.4.6.6).
+  if (contentSteering) lines.push(`#EXT-X-CONTENT-STEERING:SERVER-URI=${quote(contentSteering.serverUri)},PATHWAY-ID=${quote(contentSteering.pathwayId)}`);
   const groups = new Set(audio.map((a) => a.groupId));
-  audio.forEach((a, i) => {
+  const firstOfGroup = new Set<string>();
+  audio.forEach((a) => {
+    const isDefault = !firstOfGroup.has(a.groupId);
+    firstOfGroup.add(a.groupId);
     const attrs = [
       'TYPE=AUDIO',
       `GROUP-ID=${quote(a.groupId)}`,
       `NAME=${quote(a.name)}`,
       ...(a.language ? [`LANGUAGE=${quote(a.language)}`] : []),
-      `DEFAULT=${i === 0 ? 'YES' : 'NO'}`,
+      `DEFAULT=${isDefault ? 'YES' : 'NO'}`,
       'AUTOSELECT=YES',
       `CHANNELS=${quote(String(a.channels))}`,
       `URI=${quote(a.uri)}`,
@@ -160,6 +171,7 @@ export function writeMultivariantPlaylist(variants: readonly VariantStreamEntry[
       `RESOLUTION=${v.width}x${v.height}`,
       `FRAME-RATE=${v.frameRate.toFixed(3)}`,
       ...(v.audioGroupId ? [`AUDIO=${quote(v.audioGroupId)}`] : []),
+      ...(v.pathwayId ? [`PATHWAY-ID=${quote(v.pathwayId)}`] : []),
     ];
     lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, v.uri);
   }

@@ -1,0 +1,65 @@
+/**
+ * Edge operations from the command line: prefill, purge, URL signing, and the steering service.
+ */
+import { startSteeringServer } from '../edge-cache/steering.js';
+import { signedPath } from '../edge-cache/url-signing.js';
+import { UserError } from '../util/errors.js';
+import { untilSignal, wrapListenError } from './commands.js';
+import type { CliContext } from './context.js';
+
+async function callAdmin(ctx: CliContext, edge: string, route: string, body: unknown, adminToken: string | undefined): Promise<unknown> {
+  const token = adminToken ?? ctx.config.adminToken;
+  let res: Response;
+  try {
+    res = await fetch(`${edge}${route}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new UserError(`Cannot reach the edge at ${edge}: ${(err as Error).message}.`, { exitCode: 1 });
+  }
+  const json = (await res.json().catch(() => ({}))) as { error?: string };
+  if (!res.ok) throw new UserError(`The edge refused ${route}: ${json.error ?? res.status}.`, { exitCode: 1 });
+  return json;
+}
+
+export async function runPrefill(ctx: CliContext, opts: { edge: string; titles: number; source: string; adminToken?: string }): Promise<void> {
+  process.stderr.write(`prefilling up to ${opts.titles} titles (${opts.source}) on ${opts.edge}…\n`);
+  const r = (await callAdmin(ctx, opts.edge, '/admin/prefill', { titles: opts.titles, source: opts.source }, opts.adminToken)) as { titles: string[]; objects: number; bytes: number; failures: number };
+  process.stdout.write(`Filled ${r.objects} objects (${r.bytes} bytes) of ${r.titles.length} titles${r.failures ? `, ${r.failures} failed` : ''}: ${r.titles.join(', ') || '(none)'}\n`);
+}
+
+export async function runPurge(ctx: CliContext, opts: { edge: string; title?: string; path?: string; adminToken?: string }): Promise<void> {
+  if (!opts.title && !opts.path) throw new UserError('Give --title ID or --path /vod/....');
+  if (opts.title && !/^[0-9a-f]{16}$/.test(opts.title)) throw new UserError(`--title: ${opts.title} is not a title id (16 hex digits).`);
+  const r = (await callAdmin(ctx, opts.edge, '/admin/purge', { ...(opts.title ? { titleId: opts.title } : {}), ...(opts.path ? { path: opts.path } : {}) }, opts.adminToken)) as { removed: number };
+  process.stdout.write(`Removed ${r.removed} objects from ${opts.edge}\n`);
+}
+
+export async function runSign(ctx: CliContext, opts: { path: string; prefix?: string; ttl: number; ip?: string; key?: string; edge?: string }): Promise<void> {
+  const key = opts.key ?? ctx.config.signingKey;
+  if (!key) throw new UserError('Give the signing key with --key or VOD_SIGNING_KEY.');
+  if (!opts.path.startsWith('/vod/')) throw new UserError('--path must start with /vod/.');
+  const prefix = opts.prefix ?? opts.path.slice(0, opts.path.lastIndexOf('/') + 1);
+  if (!opts.path.startsWith(prefix)) throw new UserError('--prefix must be a prefix of --path.');
+  const expiresAtS = Math.floor(Date.now() / 1000) + opts.ttl;
+  const p = signedPath(opts.path, { pathPrefix: prefix, expiresAtS, ...(opts.ip ? { clientIp: opts.ip } : {}) }, key);
+  process.stdout.write(`${opts.edge ?? ''}${p}\n`);
+}
+
+export async function runSteer(ctx: CliContext, opts: { edges: string[]; replicas: number; signingKey?: string; healthInterval: number; port: number; host?: string }): Promise<void> {
+  const signingKey = opts.signingKey ?? ctx.config.signingKey;
+  const server = await startSteeringServer({
+    edges: opts.edges,
+    replicas: opts.replicas,
+    healthIntervalMs: opts.healthInterval,
+    ...(signingKey ? { signingKey } : {}),
+    log: ctx.log,
+    host: opts.host ?? ctx.config.host,
+    port: opts.port,
+  }).catch(wrapListenError);
+  process.stdout.write(`Steering ${opts.edges.length} edges at ${server.url}: GET /play/<title>, /play/<title>/master.m3u8, /steering/<title>\n`);
+  await untilSignal();
+  await server.close();
+}
