@@ -35,7 +35,7 @@ export class DiskTier {
   readonly maxBytes: number;
   private readonly index: LRUCache<string, IndexEntry>;
   private readonly nowMs: () => number;
-  /** Files being removed; awaited by close(). */
+  /** Writes and removals in progress; awaited by idle() and close(). */
   private readonly pending = new Set<Promise<unknown>>();
 
   /**
@@ -127,7 +127,13 @@ export class DiskTier {
    * Writes an object (aside, then renamed into place).
    * @returns false when it is larger than the tier.
    */
-  async set(key: string, value: CachedObject, expiresAtMs: number): Promise<boolean> {
+  set(key: string, value: CachedObject, expiresAtMs: number): Promise<boolean> {
+    const p = this.write(key, value, expiresAtMs);
+    this.track(p);
+    return p;
+  }
+
+  private async write(key: string, value: CachedObject, expiresAtMs: number): Promise<boolean> {
     if (value.body.length > this.maxBytes) return false;
     const meta: DiskMeta = {
       key,
@@ -164,9 +170,13 @@ export class DiskTier {
     return { bytes: this.index.calculatedSize, objects: this.index.size };
   }
 
-  /** Waits for pending file removals. */
+  /** Waits until pending writes and removals have finished. */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
   async close(): Promise<void> {
-    await Promise.all([...this.pending]);
+    await this.idle();
   }
 }
 

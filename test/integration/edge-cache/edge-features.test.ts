@@ -1,0 +1,134 @@
+/**
+ * Disk tier warm restart, signed URLs, prefill and steering, against a real origin serving a
+ * small hand-written HLS title.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startEdgeServer } from '../../../src/edge-cache/edge-server.js';
+import { startSteeringServer } from '../../../src/edge-cache/steering.js';
+import { signedPath } from '../../../src/edge-cache/url-signing.js';
+import HLS from 'hls-parser';
+import { FsObjectStore } from '../../../src/origin/fs-object-store.js';
+import { startOriginServer, type RunningServer } from '../../../src/origin/origin-server.js';
+import { listFiles, makeTempDir } from '../../helpers/temp-dir.js';
+
+const T = '0123456789abcdef';
+const KEY = 'signing-key-for-tests-only';
+let origin: RunningServer;
+const closers: { close(): Promise<void> }[] = [];
+afterEach(async () => {
+  for (const c of closers.splice(0).reverse()) await c.close().catch(() => {});
+});
+
+beforeAll(async () => {
+  const store = new FsObjectStore(await makeTempDir());
+  const s = await store.stage(`vod/${T}`);
+  await fs.mkdir(path.join(s.dir, 'video_360p_365k'));
+  await fs.writeFile(
+    path.join(s.dir, 'master.m3u8'),
+    '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH=400000,AVERAGE-BANDWIDTH=380000,CODECS="avc1.64001e",RESOLUTION=640x360,FRAME-RATE=24.000\nvideo_360p_365k/index.m3u8\n',
+  );
+  await fs.writeFile(
+    path.join(s.dir, 'video_360p_365k', 'index.m3u8'),
+    '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:4.0,\nseg_00000.m4s\n#EXTINF:2.0,\nseg_00001.m4s\n#EXT-X-ENDLIST\n',
+  );
+  for (const f of ['init.mp4', 'seg_00000.m4s', 'seg_00001.m4s']) await fs.writeFile(path.join(s.dir, 'video_360p_365k', f), Buffer.alloc(50_000, f.length));
+  await s.commit();
+  origin = await startOriginServer({ store, host: '127.0.0.1', port: 0 });
+});
+
+afterAll(async () => {
+  await origin?.close();
+});
+
+const seg = `/vod/${T}/video_360p_365k/seg_00000.m4s`;
+
+describe('disk tier', () => {
+  it('survives a restart (warm restart from the files on disk) and stays within its size', async () => {
+    const dir = await makeTempDir();
+    const first = await startEdgeServer({ originUrl: origin.url, cacheBytes: 1024 * 1024, diskCacheDir: dir, diskBytes: 120_000, host: '127.0.0.1', port: 0 });
+    for (const f of ['seg_00000.m4s', 'seg_00001.m4s', 'init.mp4']) expect((await fetch(`${first.url}/vod/${T}/video_360p_365k/${f}`)).status).toBe(200);
+    await first.edge.disk!.idle(); // disk writes are asynchronous
+    expect(first.edge.disk!.size().bytes).toBeLessThanOrEqual(120_000); // 3 × 50 kB do not fit: the oldest went
+    await first.close();
+    // A half-written file left in tmp/ must never be served.
+    await fs.writeFile(path.join(dir, 'tmp', 'partial'), 'half');
+
+    const unreachable = 'http://127.0.0.1:9'; // nothing listens: only the disk can answer
+    const second = await startEdgeServer({ originUrl: unreachable, cacheBytes: 1024 * 1024, diskCacheDir: dir, diskBytes: 120_000, host: '127.0.0.1', port: 0 });
+    closers.push(second);
+    const hit = await fetch(`${second.url}/vod/${T}/video_360p_365k/init.mp4`);
+    expect(hit.status).toBe(200);
+    expect(hit.headers.get('x-cache')).toBe('HIT');
+    expect((await hit.arrayBuffer()).byteLength).toBe(50_000);
+    expect((await fetch(`${second.url}/vod/${T}/video_360p_365k/seg_00000.m4s`)).status).toBe(502); // evicted earlier
+    expect(await listFiles(path.join(dir, 'tmp'))).toEqual([]);
+    const metrics = await (await fetch(`${second.url}/metrics`)).text();
+    expect(metrics).toMatch(/^vod_edge_disk_hits_total 1$/m);
+  });
+});
+
+describe('signed URLs at the edge', () => {
+  it('serves a valid token, refuses tampered or expired ones, and keeps the token out of the cache key', async () => {
+    const edge = await startEdgeServer({ originUrl: origin.url, cacheBytes: 1024 * 1024, signingKey: KEY, requireSignature: true, host: '127.0.0.1', port: 0 });
+    closers.push(edge);
+    const prefix = `/vod/${T}/`;
+    const url = (exp: number) => `${edge.url}${signedPath(seg, { pathPrefix: prefix, expiresAtS: exp }, KEY)}`;
+    const now = Math.floor(Date.now() / 1000);
+    const a = await fetch(url(now + 600));
+    expect(a.status).toBe(200);
+    expect(a.headers.get('x-cache')).toBe('MISS');
+    const b = await fetch(url(now + 900)); // another token, same object: one cache entry
+    expect(b.headers.get('x-cache')).toBe('HIT');
+    expect((await fetch(url(now - 1))).status).toBe(403);
+    expect((await fetch(url(now + 600).replace(/hmac=./, 'hmac=0'))).status).toBe(403);
+    expect((await fetch(`${edge.url}${seg}`)).status).toBe(403); // unsigned refused
+    expect(await (await fetch(`${edge.url}/metrics`)).text()).toMatch(/^vod_edge_forbidden_total 3$/m);
+  });
+});
+
+describe('prefill', () => {
+  it('fills a whole title — playlists, init and segments — from the catalog', async () => {
+    const edge = await startEdgeServer({ originUrl: origin.url, cacheBytes: 1024 * 1024, host: '127.0.0.1', port: 0 });
+    closers.push(edge);
+    const res = await fetch(`${edge.url}/admin/prefill`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ titleIds: [T] }) });
+    expect(await res.json()).toMatchObject({ titles: [T], objects: 5, failures: 0 });
+    for (const p of ['master.m3u8', 'video_360p_365k/index.m3u8', 'video_360p_365k/init.mp4', 'video_360p_365k/seg_00001.m4s']) {
+      expect((await fetch(`${edge.url}/vod/${T}/${p}`)).headers.get('x-cache'), p).toBe('HIT');
+    }
+  });
+});
+
+describe('steering', () => {
+  it('ranks healthy edges, signs playback URLs, writes a content-steered playlist and drops a dead edge within seconds', async () => {
+    const e1 = await startEdgeServer({ originUrl: origin.url, cacheBytes: 1024 * 1024, signingKey: KEY, host: '127.0.0.1', port: 0 });
+    const e2 = await startEdgeServer({ originUrl: origin.url, cacheBytes: 1024 * 1024, signingKey: KEY, host: '127.0.0.1', port: 0 });
+    closers.push(e1, e2);
+    const steer = await startSteeringServer({ edges: [e1.url, e2.url], signingKey: KEY, healthIntervalMs: 200, failThreshold: 2, host: '127.0.0.1', port: 0 });
+    closers.push(steer);
+    const play = (await (await fetch(`${steer.url}/play/${T}`)).json()) as { edges: { url: string; playbackUrl: string; placement: string }[] };
+    expect(play.edges.map((e) => e.url).sort()).toEqual([e1.url, e2.url].sort());
+    const pb = await fetch(play.edges[0]!.playbackUrl);
+    expect(pb.status).toBe(200); // the signed URL plays on the edge
+
+    const text = await (await fetch(`${steer.url}/play/${T}/master.m3u8`)).text();
+    expect(text).toMatch(/#EXT-X-CONTENT-STEERING:SERVER-URI="http:\/\/127\.0\.0\.1:\d+\/steering\/0123456789abcdef",PATHWAY-ID="edge\d"/);
+    const parsed = HLS.parse(text);
+    if (!parsed.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+    expect(parsed.variants).toHaveLength(2); // one variant per pathway
+    expect(text.match(/#EXT-X-STREAM-INF:[^\n]*PATHWAY-ID="edge1"/g)).toHaveLength(1);
+    expect(text.match(/#EXT-X-STREAM-INF:[^\n]*PATHWAY-ID="edge2"/g)).toHaveLength(1);
+    expect((await fetch(parsed.variants[0]!.uri)).status).toBe(200); // absolute, signed, playable
+
+    const manifest = (await (await fetch(`${steer.url}/steering/${T}`)).json()) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ VERSION: 1 });
+    expect(manifest['PATHWAY-PRIORITY']).toHaveLength(2);
+
+    const dead = play.edges[0]!.url;
+    await (dead === e1.url ? e1 : e2).close();
+    await expect
+      .poll(async () => ((await (await fetch(`${steer.url}/play/${T}`)).json()) as { edges: { url: string }[] }).edges.map((e) => e.url), { timeout: 3000, interval: 100 })
+      .not.toContain(dead);
+  });
+});
