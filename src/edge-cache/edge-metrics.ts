@@ -64,6 +64,15 @@ export class EdgeMetrics {
       },
     });
     new Gauge({
+      name: 'vod_edge_byte_hit_ratio',
+      help: 'Body bytes served from the cache / body bytes served since start.',
+      registers,
+      collect() {
+        const t = self.totals;
+        this.set(t.bytesServed > 0 ? t.hitBytes / t.bytesServed : 0);
+      },
+    });
+    new Gauge({
       name: 'vod_edge_origin_offload',
       help: '1 - bytes filled from upstream / bytes served since start (the byte hit ratio seen by the upstream).',
       registers,
@@ -88,7 +97,7 @@ export class EdgeMetrics {
   }
 
   /** Running totals behind the ratio gauges (prom-client counters cannot be read back cheaply). */
-  readonly totals = { hits: 0, misses: 0, bytesServed: 0, bytesFilled: 0 };
+  readonly totals = { hits: 0, misses: 0, bytesServed: 0, hitBytes: 0, bytesFilled: 0 };
 
   hit(): void {
     this.totals.hits++;
@@ -102,8 +111,10 @@ export class EdgeMetrics {
     this.misses.inc();
   }
 
-  served(bytes: number): void {
+  /** Counts body bytes sent; `fromCache` when they came from a cache tier (a hit). */
+  served(bytes: number, fromCache = false): void {
     this.totals.bytesServed += bytes;
+    if (fromCache) this.totals.hitBytes += bytes;
     this.bytesServed.inc(bytes);
   }
 

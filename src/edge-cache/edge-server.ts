@@ -382,7 +382,7 @@ export class EdgeServer {
       res.end();
       return;
     }
-    this.metrics.served(body.length);
+    this.metrics.served(body.length, cache !== 'MISS');
     res.end(body);
   }
 

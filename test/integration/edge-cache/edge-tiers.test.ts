@@ -190,6 +190,7 @@ describe('operations and hardening', () => {
     const metrics = await (await fetch(`${edge.url}/metrics`)).text();
     expect(metrics).toMatch(/^vod_edge_hit_ratio 0\.333/m);
     expect(metrics).toMatch(/^vod_edge_origin_offload 0\.333/m);
+    expect(metrics).toMatch(/^vod_edge_byte_hit_ratio 0\.333/m);
     expect(metrics).toMatch(/^vod_edge_fill_seconds_count 2$/m);
     expect(metrics).toMatch(/^vod_edge_purged_objects_total 1$/m);
 
