@@ -30,6 +30,8 @@ import { freshnessLifetimeS, MemoryTier, PolicyMemoryTier, type CacheTier, type 
 import { UpstreamPool, type StreamingFill } from './upstream-pool.js';
 import { normalizeIp, TOKEN_PREFIX, verifySignedPath } from './url-signing.js';
 import { prefillTitles } from './prefill.js';
+import { QoeAggregator, qoeBeaconSchema } from './qoe.js';
+import { parseRateBps, RateProfile, sessionFromCookie, ShapingSessions, type ShapedSession } from './shaping.js';
 
 const require = createRequire(import.meta.url);
 
@@ -72,6 +74,8 @@ export interface EdgeServerOptions {
    * `vod bench hit-ratio --trace FILE.jsonl` replays. Written asynchronously (pino's sonic-boom).
    */
   readonly accessLogPath?: string;
+  /** Folder of throughput traces for shaping; default `<project>/../shared/traces/net`. */
+  readonly netTracesDir?: string;
   /** Folder of the player page; default `<project>/player-demo`. */
   readonly playerDir?: string;
   readonly log?: Logger;
@@ -95,6 +99,8 @@ export class EdgeServer {
   private readonly nowMs: () => number;
   /** Requests per title since start, for prefill by history. */
   readonly titleRequests = new Map<string, number>();
+  readonly shaping: ShapingSessions;
+  readonly qoe: QoeAggregator;
 
   /** @throws TypeError for bad upstream URLs; RangeError for bad sizes or policies. */
   constructor(options: EdgeServerOptions) {
@@ -122,6 +128,8 @@ export class EdgeServer {
       diskSize: () => this.disk?.size() ?? { bytes: 0, objects: 0 },
       breakers: () => this.upstreams.states(),
     });
+    this.shaping = new ShapingSessions(options.netTracesDir ?? path.join(PROJECT_ROOT, '..', 'shared', 'traces', 'net'));
+    this.qoe = new QoeAggregator(this.metrics.registry);
     this.app = this.createControlApp(options.playerDir ?? path.join(PROJECT_ROOT, 'player-demo'));
     this.accessLog = options.accessLogPath ? pino.destination({ dest: options.accessLogPath, append: true, mkdir: true, sync: false }) : undefined;
   }
@@ -189,11 +197,13 @@ export class EdgeServer {
     // The cache key is the path alone: tokens and query strings never split entries.
     const key = pathname;
     this.countTitle(key);
+    const sessionId = sessionFromCookie(req.headers.cookie);
+    const shaped = sessionId ? this.shaping.get(sessionId) : undefined;
 
     const cached = this.memory.get(key);
     if (cached) {
       this.metrics.hit();
-      this.sendObject(req, res, cached, 'HIT');
+      this.sendObject(req, res, cached, 'HIT', undefined, shaped);
       this.logAccess(key, cached.body.length, res.statusCode, 'HIT');
       return;
     }
@@ -203,7 +213,7 @@ export class EdgeServer {
         this.metrics.hit();
         this.metrics.diskHits.inc();
         this.memory.set(key, fromDisk, Math.max(1, (fromDisk.expiresAtMs - this.nowMs()) / 1000));
-        this.sendObject(req, res, fromDisk, 'HIT');
+        this.sendObject(req, res, fromDisk, 'HIT', undefined, shaped);
         this.logAccess(key, fromDisk.body.length, res.statusCode, 'HIT');
         return;
       }
@@ -211,7 +221,7 @@ export class EdgeServer {
     this.metrics.miss();
     const outcome = await this.fill(key, pathname + query);
     if (outcome.kind === 'fill') {
-      this.sendFill(req, res, outcome.fill);
+      this.sendFill(req, res, outcome.fill, shaped);
       this.logAccess(key, outcome.fill.headers.contentLength ?? 0, res.statusCode, 'MISS');
       return;
     }
@@ -219,7 +229,7 @@ export class EdgeServer {
       const stale = this.memory.getStale(key);
       if (stale && withinStaleIfError(stale, this.nowMs())) {
         this.metrics.staleServed.inc();
-        this.sendObject(req, res, stale, 'STALE');
+        this.sendObject(req, res, stale, 'STALE', undefined, shaped);
         this.logAccess(key, stale.body.length, res.statusCode, 'STALE');
         return;
       }
@@ -294,11 +304,11 @@ export class EdgeServer {
   }
 
   /** Answers a request from a fill: streams as bytes arrive, or waits for the whole body when a range or validator needs it. */
-  private sendFill(req: http.IncomingMessage, res: http.ServerResponse, fill: StreamingFill): void {
-    const needsWhole = req.headers.range !== undefined || req.headers['if-none-match'] !== undefined;
+  private sendFill(req: http.IncomingMessage, res: http.ServerResponse, fill: StreamingFill, shaped?: ShapedSession): void {
+    const needsWhole = req.headers.range !== undefined || req.headers['if-none-match'] !== undefined || shaped !== undefined;
     if (fill.done || needsWhole) {
       fill.settled(
-        () => fill.whenStored(() => this.sendObject(req, res, fill.object!, 'MISS', fill)),
+        () => fill.whenStored(() => this.sendObject(req, res, fill.object!, 'MISS', fill, shaped)),
         () => sendStatus(res, 502, 'upstream broke off'),
       );
       return;
@@ -346,10 +356,12 @@ export class EdgeServer {
   }
 
   /** Answers from a whole object: conditional GET, one byte range, HEAD; counts bytes served. */
-  private sendObject(req: http.IncomingMessage, res: http.ServerResponse, object: CachedObject, cache: CacheOutcome, fill?: StreamingFill): void {
+  private sendObject(req: http.IncomingMessage, res: http.ServerResponse, object: CachedObject, cache: CacheOutcome, fill?: StreamingFill, shaped?: ShapedSession): void {
     const size = object.body.length;
     res.setHeader('Content-Type', object.contentType);
-    res.setHeader('Cache-Control', object.cacheControl);
+    // A shaped session must not be answered from the browser's cache at memory speed.
+    res.setHeader('Cache-Control', shaped ? 'no-store' : object.cacheControl);
+    if (shaped) res.setHeader('X-Shaped-Rate', String(Math.round(this.shaping.currentRateBps(shaped))));
     if (object.etag) res.setHeader('ETag', object.etag);
     if (object.lastModified) res.setHeader('Last-Modified', object.lastModified);
     res.setHeader('Accept-Ranges', 'bytes');
@@ -383,7 +395,8 @@ export class EdgeServer {
       return;
     }
     this.metrics.served(body.length, cache !== 'MISS');
-    res.end(body);
+    if (shaped) this.shaping.send(shaped, res, body);
+    else res.end(body);
   }
 
   private logAccess(key: string, bytes: number, status: number, cache: CacheOutcome): void {
@@ -474,6 +487,57 @@ export class EdgeServer {
       }
       res.setHeader('Content-Type', fill.headers.contentType ?? 'application/json');
       res.send(body);
+    });
+    app.get('/shape/traces', async (_req, res) => {
+      res.json({ traces: await this.shaping.listTraces() });
+    });
+    app.post('/shape', express.json({ limit: '4kb' }), async (req, res) => {
+      const body = (req.body ?? {}) as { session?: unknown; rate?: unknown; trace?: unknown };
+      if (typeof body.session !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(body.session)) {
+        res.status(400).json({ error: 'give a session id of 1-64 letters, digits, _ or -' });
+        return;
+      }
+      let profile: RateProfile;
+      if (typeof body.trace === 'string') {
+        try {
+          profile = RateProfile.fromTrace(await this.shaping.loadTrace(body.trace));
+        } catch (err) {
+          res.status(400).json({ error: (err as Error).message });
+          return;
+        }
+      } else {
+        const rate = typeof body.rate === 'string' || typeof body.rate === 'number' ? parseRateBps(body.rate) : undefined;
+        if (!rate) {
+          res.status(400).json({ error: 'give a rate such as "1500k" or a trace name from /shape/traces' });
+          return;
+        }
+        profile = RateProfile.fixed(rate);
+      }
+      const session = this.shaping.set(body.session, profile);
+      res.json({ session: session.id, profile: profile.describe() });
+    });
+    app.get('/shape/:session', (req, res) => {
+      const s = this.shaping.get(String(req.params.session));
+      if (!s) {
+        res.status(404).json({ error: 'no such shaped session' });
+        return;
+      }
+      res.json({ session: s.id, rateBps: this.shaping.currentRateBps(s), elapsedS: (Date.now() - s.startedAtMs) / 1000, profile: s.profile.describe() });
+    });
+    app.delete('/shape/:session', (req, res) => {
+      res.json({ removed: this.shaping.delete(String(req.params.session)) });
+    });
+    app.post('/qoe', express.json({ limit: '64kb', type: ['application/json', 'text/plain'] }), (req, res) => {
+      const parsed = qoeBeaconSchema.safeParse(req.body);
+      if (!parsed.success) {
+        res.status(400).json({ error: `invalid QoE beacon: ${parsed.error.issues[0]?.message ?? 'unknown'}` });
+        return;
+      }
+      this.qoe.record(parsed.data);
+      res.status(204).end();
+    });
+    app.get('/qoe/sessions', (_req, res) => {
+      res.json({ sessions: this.qoe.list() });
     });
     app.post('/admin/purge', express.json({ limit: '4kb' }), (req, res) => {
       if (!this.adminAllowed(req)) {

@@ -1,0 +1,127 @@
+/**
+ * QoE beacons: players post playback events to the edge, which turns them into Prometheus
+ * metrics and keeps a short log per session. Definitions (after the QoE literature's usual
+ * metrics, e.g. Dobrian et al., "Understanding the Impact of Video Quality on User
+ * Engagement", SIGCOMM 2011): startup time = play request to first frame; rebuffer ratio =
+ * stalled time / (stalled + playing time); average bitrate = the playing rendition's
+ * BANDWIDTH weighted by playing time (from heartbeats); switches per minute of playback.
+ */
+import { LRUCache } from 'lru-cache';
+import { z } from 'zod';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+export const qoeEventSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('startup'), startupMs: z.number().nonnegative().max(600_000) }),
+  z.object({ type: z.literal('switch'), fromBps: z.number().nonnegative().optional(), toBps: z.number().nonnegative(), reason: z.string().max(200).optional() }),
+  z.object({ type: z.literal('rebuffer-start') }),
+  z.object({ type: z.literal('rebuffer-end'), durationMs: z.number().nonnegative().max(3_600_000) }),
+  z.object({ type: z.literal('error'), details: z.string().max(200), fatal: z.boolean() }),
+  z.object({ type: z.literal('heartbeat'), bitrateBps: z.number().nonnegative(), bufferS: z.number().nonnegative(), playedMs: z.number().nonnegative().max(600_000), droppedFrames: z.number().int().nonnegative().optional() }),
+]);
+
+export const qoeBeaconSchema = z.object({
+  session: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  titleId: z.string().max(64).optional(),
+  events: z.array(z.intersection(qoeEventSchema, z.object({ atMs: z.number().nonnegative() }))).max(100),
+});
+
+export type QoeBeacon = z.infer<typeof qoeBeaconSchema>;
+
+export interface SessionSummary {
+  session: string;
+  titleId: string | undefined;
+  startupMs: number | undefined;
+  playedMs: number;
+  rebufferMs: number;
+  rebuffers: number;
+  switches: number;
+  bitrateMsProduct: number;
+  errors: number;
+  lastSeenMs: number;
+  events: { atMs: number; type: string; detail?: string }[];
+}
+
+export class QoeAggregator {
+  private readonly sessions = new LRUCache<string, SessionSummary>({ max: 2000 });
+  private readonly totals = { playedMs: 0, rebufferMs: 0, switches: 0, bitrateMsProduct: 0 };
+  private readonly startup: Histogram;
+  private readonly rebuffers: Counter;
+  private readonly rebufferSeconds: Counter;
+  private readonly playSeconds: Counter;
+  private readonly switches: Counter;
+  private readonly errors: Counter<'fatal'>;
+
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.startup = new Histogram({ name: 'vod_qoe_startup_seconds', help: 'Startup time reported by players.', buckets: [0.25, 0.5, 1, 2, 4, 8, 16], registers });
+    this.rebuffers = new Counter({ name: 'vod_qoe_rebuffers_total', help: 'Rebuffering events reported by players.', registers });
+    this.rebufferSeconds = new Counter({ name: 'vod_qoe_rebuffer_seconds_total', help: 'Time players spent stalled.', registers });
+    this.playSeconds = new Counter({ name: 'vod_qoe_play_seconds_total', help: 'Time players spent playing.', registers });
+    this.switches = new Counter({ name: 'vod_qoe_switches_total', help: 'Rendition switches reported by players.', registers });
+    this.errors = new Counter({ name: 'vod_qoe_errors_total', help: 'Player errors, by fatality.', labelNames: ['fatal'], registers });
+    const t = this.totals;
+    new Gauge({ name: 'vod_qoe_rebuffer_ratio', help: 'Stalled time / (stalled + playing time), all sessions.', registers, collect() { this.set(t.playedMs + t.rebufferMs > 0 ? t.rebufferMs / (t.playedMs + t.rebufferMs) : 0); } });
+    new Gauge({ name: 'vod_qoe_average_bitrate_bps', help: 'Playing-time-weighted BANDWIDTH of the renditions played, bits/s.', registers, collect() { this.set(t.playedMs > 0 ? t.bitrateMsProduct / t.playedMs : 0); } });
+    new Gauge({ name: 'vod_qoe_switches_per_minute', help: 'Rendition switches per minute of playback.', registers, collect() { this.set(t.playedMs > 0 ? t.switches / (t.playedMs / 60_000) : 0); } });
+  }
+
+  /** Records a validated beacon. */
+  record(beacon: QoeBeacon, nowMs = Date.now()): SessionSummary {
+    let s = this.sessions.get(beacon.session);
+    if (!s) {
+      s = { session: beacon.session, titleId: beacon.titleId, startupMs: undefined, playedMs: 0, rebufferMs: 0, rebuffers: 0, switches: 0, bitrateMsProduct: 0, errors: 0, lastSeenMs: nowMs, events: [] };
+      this.sessions.set(beacon.session, s);
+    }
+    s.lastSeenMs = nowMs;
+    if (beacon.titleId) s.titleId = beacon.titleId;
+    for (const e of beacon.events) {
+      switch (e.type) {
+        case 'startup':
+          s.startupMs = e.startupMs;
+          this.startup.observe(e.startupMs / 1000);
+          break;
+        case 'switch':
+          s.switches++;
+          this.totals.switches++;
+          this.switches.inc();
+          break;
+        case 'rebuffer-start':
+          s.rebuffers++;
+          this.rebuffers.inc();
+          break;
+        case 'rebuffer-end':
+          s.rebufferMs += e.durationMs;
+          this.totals.rebufferMs += e.durationMs;
+          this.rebufferSeconds.inc(e.durationMs / 1000);
+          break;
+        case 'error':
+          s.errors++;
+          this.errors.inc({ fatal: String(e.fatal) });
+          break;
+        case 'heartbeat':
+          s.playedMs += e.playedMs;
+          s.bitrateMsProduct += e.bitrateBps * e.playedMs;
+          this.totals.playedMs += e.playedMs;
+          this.totals.bitrateMsProduct += e.bitrateBps * e.playedMs;
+          this.playSeconds.inc(e.playedMs / 1000);
+          break;
+      }
+      const detail = e.type === 'switch' ? `${e.fromBps ?? '?'} → ${e.toBps}${e.reason ? ` (${e.reason})` : ''}` : e.type === 'error' ? e.details : e.type === 'startup' ? `${e.startupMs} ms` : e.type === 'rebuffer-end' ? `${e.durationMs} ms` : undefined;
+      if (e.type !== 'heartbeat') s.events.push({ atMs: e.atMs, type: e.type, ...(detail ? { detail } : {}) });
+      if (s.events.length > 200) s.events.shift();
+    }
+    return s;
+  }
+
+  /** Recent sessions with their summaries, newest first. */
+  list(limit = 50): (Omit<SessionSummary, 'bitrateMsProduct'> & { averageBitrateBps: number; rebufferRatio: number })[] {
+    return [...this.sessions.values()]
+      .sort((a, b) => b.lastSeenMs - a.lastSeenMs)
+      .slice(0, limit)
+      .map(({ bitrateMsProduct, ...s }) => ({
+        ...s,
+        averageBitrateBps: s.playedMs > 0 ? bitrateMsProduct / s.playedMs : 0,
+        rebufferRatio: s.playedMs + s.rebufferMs > 0 ? s.rebufferMs / (s.playedMs + s.rebufferMs) : 0,
+      }));
+  }
+}
