@@ -1,13 +1,33 @@
-// vod-edge player page: lists the catalog from the edge and plays a title with hls.js,
-// showing the current rendition, hls.js's bandwidth estimate, the buffer and level switches.
-// State is mirrored on window.vodPlayer for the end-to-end tests.
-/* global Hls */
+// vod-edge player page: the catalog from the edge, hls.js playback, a live chart of the
+// rendition's bitrate, hls.js's bandwidth estimate, the shaped link rate and the buffer;
+// a network profile control (the edge shapes this session's responses); QoE beacons to the
+// edge. State is mirrored on window.vodPlayer for the end-to-end tests.
+/* global Hls, Chart */
 
 const $ = (id) => document.getElementById(id);
 const video = $('video');
-const state = (window.vodPlayer = { titleId: null, levels: [], switches: [], errors: [], fatalError: null, hls: null });
+const session = (() => {
+  const bytes = crypto.getRandomValues(new Uint8Array(9));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+})();
+// The edge recognises this session's requests (hls.js's included) by this cookie.
+document.cookie = `vod_session=${session}; path=/; SameSite=Lax`;
 
-const kbps = (bps) => (bps >= 1e6 ? `${(bps / 1e6).toFixed(2)} Mbit/s` : `${Math.round(bps / 1e3)} kbit/s`);
+const state = (window.vodPlayer = {
+  session,
+  titleId: null,
+  levels: [],
+  switches: [],
+  errors: [],
+  fatalError: null,
+  startupMs: null,
+  rebuffers: [],
+  linkRateBps: null,
+  hls: null,
+  setNetwork: (value) => setNetwork(value),
+});
+
+const kbps = (bps) => (bps == null || !Number.isFinite(bps) ? '–' : bps >= 1e6 ? `${(bps / 1e6).toFixed(2)} Mbit/s` : `${Math.round(bps / 1e3)} kbit/s`);
 
 function showMessage(text) {
   const box = $('message');
@@ -15,6 +35,100 @@ function showMessage(text) {
   box.hidden = !text;
 }
 
+// ---- QoE beacons -------------------------------------------------------------------------
+const pageStart = performance.now();
+let pending = [];
+function beacon(event) {
+  pending.push({ ...event, atMs: Math.round(performance.now() - pageStart) });
+}
+function flushBeacons() {
+  if (pending.length === 0) return;
+  const body = JSON.stringify({ session, titleId: state.titleId ?? undefined, events: pending.splice(0, 100) });
+  fetch('/qoe', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body, keepalive: true }).catch(() => {});
+}
+setInterval(flushBeacons, 2000);
+addEventListener('pagehide', flushBeacons);
+
+// ---- network shaping ---------------------------------------------------------------------
+async function loadTraces() {
+  try {
+    const { traces } = await (await fetch('/shape/traces')).json();
+    const group = $('trace-options');
+    for (const t of traces) group.append(new Option(`${t.name} (mean ${kbps(t.meanBps)})`, `trace:${t.name}`));
+  } catch {
+    /* shaping traces are optional */
+  }
+}
+
+async function setNetwork(value) {
+  if (!value) {
+    await fetch(`/shape/${session}`, { method: 'DELETE' });
+    state.linkRateBps = null;
+    return;
+  }
+  const [kind, arg] = [value.slice(0, value.indexOf(':')), value.slice(value.indexOf(':') + 1)];
+  const res = await fetch('/shape', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(kind === 'trace' ? { session, trace: arg } : { session, rate: arg }),
+  });
+  if (!res.ok) showMessage(`The edge refused the network profile: ${(await res.json()).error}`);
+}
+$('network').addEventListener('change', (e) => setNetwork(e.target.value));
+
+async function pollLinkRate() {
+  try {
+    const res = await fetch(`/shape/${session}`, { cache: 'no-store' });
+    state.linkRateBps = res.ok ? (await res.json()).rateBps : null;
+  } catch {
+    /* the edge may be down; the error handler says so */
+  }
+}
+
+// ---- chart -------------------------------------------------------------------------------
+const chart = new Chart($('chart'), {
+  type: 'line',
+  data: {
+    datasets: [
+      { label: 'rendition bitrate', data: [], borderColor: '#4ea1ff', stepped: true, pointRadius: 0, yAxisID: 'rate' },
+      { label: 'bandwidth estimate', data: [], borderColor: '#f2a33a', pointRadius: 0, yAxisID: 'rate' },
+      { label: 'link rate (shaped)', data: [], borderColor: '#7bd88f', stepped: true, pointRadius: 0, borderDash: [6, 4], yAxisID: 'rate' },
+      { label: 'buffer', data: [], borderColor: '#c678dd', pointRadius: 0, yAxisID: 'buffer' },
+    ],
+  },
+  options: {
+    animation: false,
+    parsing: false,
+    responsive: true,
+    maintainAspectRatio: false,
+    scales: {
+      x: { type: 'linear', title: { display: true, text: 'seconds', color: '#999' }, ticks: { color: '#999' } },
+      rate: { type: 'linear', position: 'left', title: { display: true, text: 'Mbit/s', color: '#999' }, ticks: { color: '#999' }, beginAtZero: true },
+      buffer: { type: 'linear', position: 'right', title: { display: true, text: 'buffer (s)', color: '#999' }, ticks: { color: '#999' }, beginAtZero: true, grid: { drawOnChartArea: false } },
+    },
+    plugins: { legend: { labels: { color: '#ddd' } } },
+  },
+});
+$('chart').parentElement.style.height = '240px';
+
+// ---- hls.js configuration ------------------------------------------------------------------
+// Defaults are hls.js's, except that fragment and playlist errors become fatal after two quick
+// retries (hls.js would retry for ~30 s), so the page can say at once that the edge is gone and
+// keep retrying itself. `?maxBufferLength=S` shortens the forward buffer (default 30 s);
+// `?abr=tuned` selects the tuned ABR settings measured by `npm run bench:abr`.
+const params = new URLSearchParams(location.search);
+export const TUNED_ABR = { abrEwmaFastVoD: 2, abrEwmaSlowVoD: 6, abrBandWidthFactor: 0.9, abrBandWidthUpFactor: 0.8 };
+function hlsConfig() {
+  const quickRetry = { maxNumRetry: 2, retryDelayMs: 500, maxRetryDelayMs: 1000 };
+  const policy = (p) => ({ default: { maxTimeToFirstByteMs: 10_000, maxLoadTimeMs: 60_000, timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 }, errorRetry: quickRetry, ...p } });
+  const config = { enableWorker: true, fragLoadPolicy: policy({ maxLoadTimeMs: 120_000 }), playlistLoadPolicy: policy({}), manifestLoadPolicy: policy({}) };
+  const maxBuffer = Number(params.get('maxBufferLength'));
+  if (maxBuffer > 0) Object.assign(config, { maxBufferLength: maxBuffer, maxMaxBufferLength: maxBuffer * 2 });
+  if (params.get('abr') === 'tuned') Object.assign(config, TUNED_ABR);
+  return config;
+}
+
+// ---- catalog and playback ------------------------------------------------------------------
 async function loadCatalog() {
   const list = $('catalog');
   try {
@@ -27,10 +141,16 @@ async function loadCatalog() {
       const li = document.createElement('li');
       const button = document.createElement('button');
       button.dataset.titleId = t.titleId;
-      const video = t.renditions.filter((r) => r.kind === 'video');
-      button.innerHTML = `<strong></strong><small></small>`;
-      button.querySelector('strong').textContent = t.title;
-      button.querySelector('small').textContent = `${t.durationS.toFixed(1)} s · ${video.length} renditions · ${t.titleId}`;
+      const img = document.createElement('img');
+      img.alt = '';
+      if (t.poster) img.src = `/vod/${t.titleId}/${t.poster}`;
+      const text = document.createElement('div');
+      const strong = document.createElement('strong');
+      strong.textContent = t.title;
+      const small = document.createElement('small');
+      small.textContent = `${t.durationS.toFixed(1)} s · ${t.renditions.filter((r) => r.kind === 'video').length} renditions · ${t.titleId}`;
+      text.append(strong, small);
+      button.append(img, text);
       button.addEventListener('click', () => play(t));
       li.append(button);
       list.append(li);
@@ -66,22 +186,50 @@ function bufferAheadS() {
   return 0;
 }
 
+let playStartedAt = 0;
+let stalledSince = null;
+let startedPlaying = false;
+
+video.addEventListener('playing', () => {
+  if (!startedPlaying && state.hls) {
+    startedPlaying = true;
+    state.startupMs = Math.round(performance.now() - playStartedAt);
+    $('startup').textContent = `${(state.startupMs / 1000).toFixed(2)} s`;
+    beacon({ type: 'startup', startupMs: state.startupMs });
+  }
+  if (stalledSince !== null) {
+    const durationMs = Math.round(performance.now() - stalledSince);
+    state.rebuffers.push({ atS: video.currentTime, durationMs });
+    stalledSince = null;
+    beacon({ type: 'rebuffer-end', durationMs });
+    const total = state.rebuffers.reduce((a, r) => a + r.durationMs, 0) / 1000;
+    $('rebuffers').textContent = `${state.rebuffers.length} (${total.toFixed(1)} s)`;
+  }
+});
+video.addEventListener('waiting', () => {
+  if (startedPlaying && !video.seeking && stalledSince === null && !video.ended) {
+    stalledSince = performance.now();
+    beacon({ type: 'rebuffer-start' });
+  }
+});
+
 function play(title) {
   document.querySelectorAll('#catalog button').forEach((b) => b.classList.toggle('active', b.dataset.titleId === title.titleId));
   $('now-playing').textContent = title.title;
   showMessage('');
-  state.titleId = title.titleId;
-  state.switches = [];
-  state.errors = [];
-  state.fatalError = null;
+  Object.assign(state, { titleId: title.titleId, switches: [], errors: [], fatalError: null, startupMs: null, rebuffers: [] });
+  startedPlaying = false;
+  stalledSince = null;
   $('switches').replaceChildren();
+  chart.data.datasets.forEach((d) => (d.data = []));
   if (state.hls) state.hls.destroy();
   if (!window.Hls || !Hls.isSupported()) {
     showMessage('This browser cannot play HLS through Media Source Extensions.');
     return;
   }
-  const hls = new Hls({ enableWorker: true });
+  const hls = new Hls(hlsConfig());
   state.hls = hls;
+  playStartedAt = performance.now();
   hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
     state.levels = data.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate, averageBitrate: l.averageBitrate, codecs: [l.videoCodec, l.audioCodec].filter(Boolean).join(', ') }));
     renderLadder(state.levels, -1);
@@ -90,22 +238,45 @@ function play(title) {
     state.levels.forEach((l, i) => select.append(new Option(`${l.height}p · ${kbps(l.bitrate)}`, String(i))));
     video.play().catch(() => {});
   });
+  let switchingFrom;
+  hls.on(Hls.Events.LEVEL_SWITCHING, (_e, data) => {
+    const from = switchingFrom;
+    switchingFrom = data.level;
+    const l = state.levels[data.level];
+    const estimate = hls.bandwidthEstimate;
+    let reason;
+    if (!hls.autoLevelEnabled) reason = 'manual choice';
+    else if (from === undefined) reason = `start level (estimate ${kbps(estimate)})`;
+    else if (data.level < from) reason = `down: estimate ${kbps(estimate)} too low for ${kbps(state.levels[from]?.bitrate)}, buffer ${bufferAheadS().toFixed(1)} s`;
+    else reason = `up: estimate ${kbps(estimate)} affords ${kbps(l?.bitrate)}`;
+    state.pendingReason = reason;
+  });
   hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
     const l = state.levels[data.level];
-    const entry = { atS: Number(video.currentTime.toFixed(2)), level: data.level, height: l?.height, bitrate: l?.bitrate };
+    const previous = state.switches.at(-1);
+    const entry = { atS: Number(video.currentTime.toFixed(2)), level: data.level, height: l?.height, bitrate: l?.bitrate, reason: state.pendingReason ?? '' };
     state.switches.push(entry);
+    if (previous) beacon({ type: 'switch', fromBps: previous.bitrate, toBps: l?.bitrate ?? 0, reason: entry.reason });
     const li = document.createElement('li');
-    li.textContent = `t=${entry.atS.toFixed(1)} s → level ${data.level} (${l ? `${l.width}x${l.height}, ${kbps(l.bitrate)}` : '?'})`;
+    li.textContent = `t=${entry.atS.toFixed(1)} s → level ${data.level} (${l ? `${l.width}x${l.height}, ${kbps(l.bitrate)}` : '?'}) — ${entry.reason}`;
     $('switches').append(li);
+    $('switch-count').textContent = String(Math.max(0, state.switches.length - 1));
     renderLadder(state.levels, data.level);
   });
   hls.on(Hls.Events.ERROR, (_e, data) => {
     state.errors.push({ type: data.type, details: data.details, fatal: data.fatal });
     if (!data.fatal) return;
     state.fatalError = data.details;
+    beacon({ type: 'error', details: data.details, fatal: true });
     if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
       showMessage(`Network error (${data.details}): the edge cannot be reached. Retrying…`);
-      setTimeout(() => hls.startLoad(), 2000);
+      const retry = () => {
+        if (state.hls !== hls || !state.fatalError) return;
+        if (data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR || data.details === Hls.ErrorDetails.MANIFEST_LOAD_TIMEOUT) hls.loadSource(`/vod/${title.titleId}/${title.playlist}`);
+        else hls.startLoad(video.currentTime);
+        setTimeout(retry, 2000);
+      };
+      setTimeout(retry, 2000);
     } else if (data.type === Hls.ErrorTypes.MEDIA_ERROR) {
       showMessage(`Media error (${data.details}); recovering…`);
       hls.recoverMediaError();
@@ -127,18 +298,47 @@ $('quality').addEventListener('change', (e) => {
   if (state.hls) state.hls.currentLevel = Number(e.target.value);
 });
 
-setInterval(() => {
+// ---- readouts, chart samples and heartbeats ----------------------------------------------------
+let lastTick = performance.now();
+let playedSinceBeat = 0;
+let lastBeat = performance.now();
+setInterval(async () => {
   const hls = state.hls;
+  const now = performance.now();
+  if (!video.paused && stalledSince === null && startedPlaying) playedSinceBeat += now - lastTick;
+  lastTick = now;
   if (!hls) return;
+  await pollLinkRate();
   const level = hls.levels?.[hls.currentLevel];
+  const t = (now - playStartedAt) / 1000;
   $('rendition').textContent = level ? `${level.width}x${level.height}` : '–';
   $('bitrate').textContent = level ? kbps(level.bitrate) : '–';
-  $('bandwidth').textContent = Number.isFinite(hls.bandwidthEstimate) ? kbps(hls.bandwidthEstimate) : '–';
+  $('bandwidth').textContent = kbps(hls.bandwidthEstimate);
+  $('link').textContent = state.linkRateBps ? kbps(state.linkRateBps) : 'unshaped';
   $('buffer').textContent = `${bufferAheadS().toFixed(1)} s`;
-}, 250);
+  const quality = video.getVideoPlaybackQuality?.();
+  if (quality) $('dropped').textContent = String(quality.droppedVideoFrames);
+  const [rate, estimate, link, buffer] = chart.data.datasets;
+  if (level) rate.data.push({ x: t, y: level.bitrate / 1e6 });
+  if (Number.isFinite(hls.bandwidthEstimate)) estimate.data.push({ x: t, y: hls.bandwidthEstimate / 1e6 });
+  if (state.linkRateBps) link.data.push({ x: t, y: state.linkRateBps / 1e6 });
+  buffer.data.push({ x: t, y: bufferAheadS() });
+  for (const d of chart.data.datasets) if (d.data.length > 600) d.data.shift();
+  chart.update('none');
+  if (now - lastBeat >= 2000 && level) {
+    beacon({ type: 'heartbeat', bitrateBps: level.bitrate, bufferS: bufferAheadS(), playedMs: Math.round(playedSinceBeat), droppedFrames: quality?.droppedVideoFrames ?? 0 });
+    playedSinceBeat = 0;
+    lastBeat = now;
+  }
+}, 500);
 
+await loadTraces();
+if (params.get('network')) {
+  $('network').value = params.get('network');
+  await setNetwork(params.get('network'));
+}
 const titles = await loadCatalog();
-const wanted = new URLSearchParams(location.search).get('title');
+const wanted = params.get('title');
 const first = titles.find((t) => t.titleId === wanted) ?? (wanted ? undefined : null);
 if (wanted && !first) showMessage(`Title ${wanted} is not in the catalog (yet).`);
 if (first) play(first);

@@ -581,6 +581,8 @@ export class EdgeServer {
     });
     const hlsDist = path.dirname(require.resolve('hls.js/dist/hls.min.js'));
     app.use('/player/vendor', express.static(hlsDist, { index: false, maxAge: '1h' }));
+    // chart.js exports only its ES entry; its UMD build sits beside it in dist/.
+    app.use('/player/vendor-chart', express.static(path.dirname(require.resolve('chart.js')), { index: false, maxAge: '1h' }));
     app.use('/player', express.static(playerDir, { index: 'index.html', maxAge: 0 }));
     app.use((req, res) => {
       // POSTs and other methods on /vod/ end up here too.

@@ -16,7 +16,7 @@ import {
   type VideoRenditionRecord,
 } from '../origin/catalog.js';
 import { aacCodecString, avcCodecString } from './codecs.js';
-import type { FfmpegPaths } from './ffmpeg.js';
+import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import { fixedLadderFor, type LadderRung } from './fixed-ladder.js';
 import { measureMediaPlaylist, writeMultivariantPlaylist, type AudioRenditionEntry } from './hls-packager.js';
 import { inspectMaster } from './master-check.js';
@@ -62,6 +62,22 @@ export interface EncodeTitleOptions {
 /** Folder name of a video rendition: `video_<height>p_<kbit/s>k`. */
 export const videoRenditionName = (rung: LadderRung): string => `video_${rung.height}p_${Math.round(rung.bitrateBps / 1000)}k`;
 const AUDIO_RENDITION_NAME = `audio_aac_${AUDIO_BITRATE_BPS / 1000}k`;
+
+export const POSTER_NAME = 'poster.jpg';
+
+/**
+ * Writes a 320-pixel-wide JPEG of the frame at 10% of the title (at most 5 s in), for the catalog.
+ * @returns the poster's name, relative to the title folder.
+ */
+async function makePoster(masterPath: string, out: string, durationS: number, paths: FfmpegPaths, signal?: AbortSignal): Promise<string> {
+  const atS = Math.min(5, durationS * 0.1);
+  await runFfmpeg(
+    { inputs: [{ source: masterPath, options: ['-ss', atS.toFixed(2)] }], outputOptions: ['-map', '0:v:0', '-frames:v', '1', '-vf', 'scale=320:-2', '-q:v', '4'], output: out },
+    paths,
+    signal ? { signal } : {},
+  );
+  return POSTER_NAME;
+}
 
 /** Output frame rate: the master's average rate, or 24 fps when the master does not state a usable one. */
 export function outputFrameRate(masterFrameRate: number): number {
@@ -120,6 +136,10 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
     doneWeight += audioWeight;
   }
   report({ stage: 'package', fraction: 0.98 });
+  const poster = await makePoster(input.masterPath, path.join(input.outDir, POSTER_NAME), probed.durationS, paths, options.signal).catch((err: unknown) => {
+    log.warn({ err: String(err) }, 'no poster');
+    return undefined;
+  });
 
   const renditions: (VideoRenditionRecord | AudioRenditionRecord)[] = [];
   let audioRecord: AudioRenditionRecord | undefined;
@@ -199,6 +219,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
     },
     renditions,
     encodeTimeS: (performance.now() - started) / 1000,
+    ...(poster ? { poster } : {}),
   };
   await fs.writeFile(path.join(input.outDir, TITLE_RECORD_NAME), `${JSON.stringify(record, null, 2)}\n`);
   report({ stage: 'package', fraction: 1 });

@@ -67,6 +67,8 @@ export const titleRecordSchema = z.object({
   renditions: z.array(z.discriminatedUnion('kind', [videoRendition, audioRendition])),
   /** Wall-clock time the encode took, seconds. */
   encodeTimeS: z.number().nonnegative(),
+  /** First-frame thumbnail (JPEG) relative to the title folder, when one was made. */
+  poster: z.string().optional(),
 });
 
 export type TitleRecord = z.infer<typeof titleRecordSchema>;

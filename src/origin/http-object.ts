@@ -36,6 +36,9 @@ export function contentTypeFor(key: string): string {
       return 'application/json; charset=utf-8';
     case 'vtt':
       return 'text/vtt; charset=utf-8';
+    case 'jpg':
+    case 'jpeg':
+      return 'image/jpeg';
     default:
       return 'application/octet-stream';
   }
