@@ -1,0 +1,77 @@
+import http from 'node:http';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { QoeAggregator, qoeBeaconSchema } from '../../../src/edge-cache/qoe.js';
+import { parseRateBps, parseThroughputTrace, RateProfile, sessionFromCookie, ShapingSessions } from '../../../src/edge-cache/shaping.js';
+import { listen } from '../../../src/origin/origin-server.js';
+
+describe('throughput traces', () => {
+  it('parses the Pensieve format and replays it from the session start, looping', () => {
+    const t = parseThroughputTrace('x', '0.0\t1.0\n1.0\t3.0\n2.0\t0.0\n');
+    expect(t.durationS).toBe(3);
+    expect(t.meanBps).toBeCloseTo(4e6 / 3);
+    const p = RateProfile.fromTrace(t);
+    expect(p.rateBpsAt(0.5)).toBe(1e6);
+    expect(p.rateBpsAt(1.5)).toBe(3e6);
+    expect(p.rateBpsAt(2.5)).toBe(50_000); // a 0 Mbit/s sample is held at the floor rate
+    expect(p.rateBpsAt(3.5)).toBe(1e6); // looped
+    expect(() => parseThroughputTrace('bad', '0\t1\nfoo\tbar\n')).toThrow(/bad line 2/);
+  });
+
+  it('parses rates and session cookies', () => {
+    expect(parseRateBps('1500k')).toBe(1_500_000);
+    expect(parseRateBps('2.5M')).toBe(2_500_000);
+    expect(parseRateBps(800_000)).toBe(800_000);
+    expect(parseRateBps('fast')).toBeUndefined();
+    expect(sessionFromCookie('a=b; vod_session=abc123; c=d')).toBe('abc123');
+    expect(sessionFromCookie('vod_session=../etc')).toBeUndefined();
+    expect(sessionFromCookie(undefined)).toBeUndefined();
+  });
+
+  it('paces a response at the session rate, the session sharing one link', async () => {
+    const shaping = new ShapingSessions('/nonexistent');
+    const s = shaping.set('t', RateProfile.fixed(2_000_000)); // 250 kB/s
+    const body = Buffer.alloc(100_000);
+    const server = await listen((_req: http.IncomingMessage, res: http.ServerResponse) => shaping.send(s, res, body), '127.0.0.1', 0);
+    try {
+      const started = Date.now();
+      const [a, b] = await Promise.all([fetch(server.url).then((r) => r.arrayBuffer()), fetch(server.url).then((r) => r.arrayBuffer())]);
+      const elapsed = Date.now() - started;
+      expect(a.byteLength + b.byteLength).toBe(200_000);
+      // 200 kB over a 250 kB/s link takes about 0.8 s; unshaped it would take milliseconds.
+      expect(elapsed).toBeGreaterThan(650);
+      expect(elapsed).toBeLessThan(3000);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('QoE aggregation', () => {
+  it('turns beacons into rebuffer ratio, average bitrate and switches per minute', async () => {
+    const registry = new Registry();
+    const qoe = new QoeAggregator(registry);
+    const beacon = qoeBeaconSchema.parse({
+      session: 's1',
+      titleId: 'x',
+      events: [
+        { type: 'startup', startupMs: 800, atMs: 900 },
+        { type: 'heartbeat', bitrateBps: 1_000_000, bufferS: 8, playedMs: 30_000, atMs: 31_000 },
+        { type: 'switch', fromBps: 1_000_000, toBps: 3_000_000, atMs: 31_500 },
+        { type: 'heartbeat', bitrateBps: 3_000_000, bufferS: 8, playedMs: 30_000, atMs: 61_000 },
+        { type: 'rebuffer-start', atMs: 62_000 },
+        { type: 'rebuffer-end', durationMs: 3_000, atMs: 65_000 },
+      ],
+    });
+    const s = qoe.record(beacon);
+    expect(s.rebuffers).toBe(1);
+    const [summary] = qoe.list();
+    expect(summary!.averageBitrateBps).toBe(2_000_000);
+    expect(summary!.rebufferRatio).toBeCloseTo(3 / 63);
+    const text = await registry.metrics();
+    expect(text).toMatch(/^vod_qoe_switches_per_minute 1$/m);
+    expect(text).toMatch(/^vod_qoe_average_bitrate_bps 2000000$/m);
+    expect(text).toMatch(/^vod_qoe_startup_seconds_count 1$/m);
+    expect(qoeBeaconSchema.safeParse({ session: 's', events: [{ type: 'heartbeat', atMs: 1 }] }).success).toBe(false);
+  });
+});
