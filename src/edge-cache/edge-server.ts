@@ -519,7 +519,8 @@ export class EdgeServer {
     app.get('/shape/:session', (req, res) => {
       const s = this.shaping.get(String(req.params.session));
       if (!s) {
-        res.status(404).json({ error: 'no such shaped session' });
+        // Not shaped is a normal state (the player polls it), not an error.
+        res.json({ session: String(req.params.session), rateBps: null });
         return;
       }
       res.json({ session: s.id, rateBps: this.shaping.currentRateBps(s), elapsedS: (Date.now() - s.startedAtMs) / 1000, profile: s.profile.describe() });
