@@ -2,7 +2,7 @@
  * ABR in real headless Chromium: hls.js on the player page, a real edge shaping this
  * session's responses to a set rate, a title encoded by the real pipeline. Playback runs in
  * real time, so the forward buffer is small (?maxBufferLength=6) and the title just long enough
- * (96 s) to drop and recover the rate within it.
+ * (120 s) to drop and recover the rate within it.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,7 @@ const MAX_STALL_MS = 6000;
 
 beforeAll(async () => {
   stack = await createTestStack();
-  const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'abr.mp4'), durationS: 96, width: 768, height: 432 }, stack.paths);
+  const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'abr.mp4'), durationS: 120, width: 768, height: 432 }, stack.paths);
   await stack.startWorker();
   await stack.startServers();
   const up = await uploadMaster({ file: master, title: 'ABR test' }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
