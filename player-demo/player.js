@@ -239,6 +239,7 @@ function play(title) {
     video.play().catch(() => {});
   });
   let switchingFrom;
+  const reasons = new Map();
   hls.on(Hls.Events.LEVEL_SWITCHING, (_e, data) => {
     const from = switchingFrom;
     switchingFrom = data.level;
@@ -249,12 +250,13 @@ function play(title) {
     else if (from === undefined) reason = `start level (estimate ${kbps(estimate)})`;
     else if (data.level < from) reason = `down: estimate ${kbps(estimate)} too low for ${kbps(state.levels[from]?.bitrate)}, buffer ${bufferAheadS().toFixed(1)} s`;
     else reason = `up: estimate ${kbps(estimate)} affords ${kbps(l?.bitrate)}`;
-    state.pendingReason = reason;
+    // hls.js may start loading another level before the previous switch is shown: keep reasons per level.
+    reasons.set(data.level, reason);
   });
   hls.on(Hls.Events.LEVEL_SWITCHED, (_e, data) => {
     const l = state.levels[data.level];
     const previous = state.switches.at(-1);
-    const entry = { atS: Number(video.currentTime.toFixed(2)), level: data.level, height: l?.height, bitrate: l?.bitrate, reason: state.pendingReason ?? '' };
+    const entry = { atS: Number(video.currentTime.toFixed(2)), level: data.level, height: l?.height, bitrate: l?.bitrate, reason: reasons.get(data.level) ?? '' };
     state.switches.push(entry);
     if (previous) beacon({ type: 'switch', fromBps: previous.bitrate, toBps: l?.bitrate ?? 0, reason: entry.reason });
     const li = document.createElement('li');
