@@ -189,15 +189,12 @@ export class EdgeServer {
       sendStatus(res, 403, 'a signed URL is required');
       return;
     }
-    const resolved = vodKeyFromPath(pathname);
-    if (!resolved.ok) {
-      sendStatus(res, resolved.status, resolved.reason);
-      return;
-    }
-    // The cache key is the path alone: tokens and query strings never split entries.
+    // The cache key is the path alone: tokens and query strings never split entries. Only
+    // validated paths are ever stored, so a hit needs no validation; a miss is validated
+    // before anything is looked up on disk or upstream.
     const key = pathname;
     this.countTitle(key);
-    const sessionId = sessionFromCookie(req.headers.cookie);
+    const sessionId = req.headers.cookie ? sessionFromCookie(req.headers.cookie) : undefined;
     const shaped = sessionId ? this.shaping.get(sessionId) : undefined;
 
     const cached = this.memory.get(key);
@@ -205,6 +202,11 @@ export class EdgeServer {
       this.metrics.hit();
       this.sendObject(req, res, cached, 'HIT', undefined, shaped);
       this.logAccess(key, cached.body.length, res.statusCode, 'HIT');
+      return;
+    }
+    const resolved = vodKeyFromPath(pathname);
+    if (!resolved.ok) {
+      sendStatus(res, resolved.status, resolved.reason);
       return;
     }
     if (this.disk?.has(key)) {
@@ -240,8 +242,12 @@ export class EdgeServer {
   }
 
   private countTitle(key: string): void {
-    const title = key.split('/')[2];
-    if (title) this.titleRequests.set(title, (this.titleRequests.get(title) ?? 0) + 1);
+    // key is /vod/<title>/...: slice, no split, on the hot path.
+    const end = key.indexOf('/', 5);
+    if (end > 5) {
+      const title = key.slice(5, end);
+      this.titleRequests.set(title, (this.titleRequests.get(title) ?? 0) + 1);
+    }
   }
 
   /**
