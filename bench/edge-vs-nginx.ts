@@ -7,7 +7,7 @@
  * its configured cache size. Writes bench/results/edge-vs-nginx.json. Run: npm run bench:edge
  * (installs Debian's nginx and wrk when they are missing).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -142,7 +142,7 @@ const rssBytes = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 const health = (await (await fetch(`http://127.0.0.1:${PORTS.edge}/healthz`)).json()) as { cache: { bytes: number } };
 const result = {
   generatedAt: new Date().toISOString(),
-  machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, nginx: execFileSync('nginx', ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim() || 'nginx' },
+  machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, nginx: spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr.trim() || 'nginx' },
   setup: { durationS: DURATION_S, connections: CONNECTIONS, objectsPerSize: 20, pinning: 'server on core 0, wrk on core 1' },
   rows,
   memory: { edgeRssBytes: rssBytes, cachedBytes: health.cache.bytes, configuredCacheBytes: EDGE_CACHE_BYTES, rssMinusCachedBytes: rssBytes - health.cache.bytes },
