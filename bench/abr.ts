@@ -72,8 +72,7 @@ for (const traceName of TRACES) {
     }
     const st = await page.evaluate(() => {
       const p = (window as unknown as { vodPlayer: { startupMs: number | null; rebuffers: { durationMs: number }[]; switches: unknown[] } }).vodPlayer;
-      const stalledNow = 0;
-      return { startupMs: p.startupMs, rebufferMs: p.rebuffers.reduce((a, r) => a + r.durationMs, 0) + stalledNow, rebuffers: p.rebuffers.length, switches: Math.max(0, p.switches.length - 1) };
+      return { startupMs: p.startupMs, rebufferMs: p.rebuffers.reduce((a, r) => a + r.durationMs, 0), rebuffers: p.rebuffers.length, switches: Math.max(0, p.switches.length - 1) };
     });
     await page.close();
     const playedS = playingSamples * 0.5;

@@ -3,7 +3,6 @@
  * encoded by a real worker from a real queue, played by hls.js in headless Chromium through
  * a real edge in front of a real origin.
  */
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { uploadMaster } from '../../src/ingest/upload.js';
@@ -97,4 +96,3 @@ describe('playback through the edge', () => {
   });
 });
 
-export const here = path.dirname(import.meta.filename);
