@@ -17,6 +17,7 @@ const state = (window.vodPlayer = {
   session,
   titleId: null,
   levels: [],
+  ladderReport: null,
   switches: [],
   errors: [],
   fatalError: null,
@@ -163,13 +164,45 @@ async function loadCatalog() {
   }
 }
 
+/** The title's ladder report (ladder.json, written by the encoder): kind, metric, each rung's measured quality. */
+async function loadLadderReport(titleId) {
+  state.ladderReport = null;
+  $('ladder-info').textContent = '';
+  try {
+    const res = await fetch(`/vod/${titleId}/ladder.json`);
+    if (!res.ok) return;
+    const report = await res.json();
+    if (state.titleId !== titleId) return;
+    state.ladderReport = report;
+    const metric = report.metric === 'vmaf' ? 'VMAF' : 'PSNR';
+    $('quality-head').textContent = metric === 'VMAF' ? 'VMAF' : 'PSNR (dB)';
+    const a = report.analysis;
+    $('ladder-info').textContent =
+      report.ladder === 'per-title'
+        ? `Per-title ladder built on ${metric}${a ? `: ${a.points.length} trial encodes on ${a.sample.durationS.toFixed(1)} s of the title, analysis ${report.timings.analysisS.toFixed(1)} s, final encodes ${report.timings.encodeS.toFixed(1)} s` : ''}.`
+        : `Fixed ladder (Apple HLS Authoring Specification), quality measured with ${metric}.`;
+    renderLadder(state.levels, state.hls?.currentLevel ?? -1);
+  } catch {
+    // No report (titles published before ladder.json existed): the table shows the manifest only.
+  }
+}
+
+/** Measured quality of the rendition behind an hls.js level, from the ladder report; '–' when unknown. */
+function levelQuality(level) {
+  const url = typeof level.url === 'string' ? level.url.split('?')[0] : '';
+  const rung = state.ladderReport?.rungs.find((r) => url.endsWith(`/${r.uri}`));
+  const q = rung?.quality;
+  if (!q) return '–';
+  return state.ladderReport.metric === 'vmaf' && q.vmaf !== undefined ? q.vmaf.toFixed(1) : q.psnrDb.toFixed(2);
+}
+
 function renderLadder(levels, current) {
   const body = $('ladder').querySelector('tbody');
   body.replaceChildren();
   levels.forEach((l, i) => {
     const tr = document.createElement('tr');
     if (i === current) tr.className = 'current';
-    for (const text of [i, `${l.width}x${l.height}`, kbps(l.bitrate), l.averageBitrate ? kbps(l.averageBitrate) : '–', l.codecs]) {
+    for (const text of [i, `${l.width}x${l.height}`, kbps(l.bitrate), l.averageBitrate ? kbps(l.averageBitrate) : '–', levelQuality(l), l.codecs]) {
       const td = document.createElement('td');
       td.textContent = String(text);
       tr.append(td);
@@ -222,6 +255,8 @@ function play(title) {
   stalledSince = null;
   $('switches').replaceChildren();
   chart.data.datasets.forEach((d) => (d.data = []));
+  state.levels = [];
+  loadLadderReport(title.titleId);
   if (state.hls) state.hls.destroy();
   if (!window.Hls || !Hls.isSupported()) {
     showMessage('This browser cannot play HLS through Media Source Extensions.');
@@ -231,7 +266,7 @@ function play(title) {
   state.hls = hls;
   playStartedAt = performance.now();
   hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
-    state.levels = data.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate, averageBitrate: l.averageBitrate, codecs: [l.videoCodec, l.audioCodec].filter(Boolean).join(', ') }));
+    state.levels = data.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate, averageBitrate: l.averageBitrate, url: Array.isArray(l.url) ? l.url[0] : l.url, codecs: [l.videoCodec, l.audioCodec].filter(Boolean).join(', ') }));
     renderLadder(state.levels, -1);
     const select = $('quality');
     select.replaceChildren(new Option('Auto (ABR)', '-1'));

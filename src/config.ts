@@ -3,6 +3,7 @@
  * error. Each field says which module uses it, its unit and its default. Only CLI entry
  * points call `loadConfig` with `process.env`; everything else receives a `VodConfig`.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -22,7 +23,10 @@ export interface VodConfig {
   readonly ffprobePath: string | undefined;
   /** encoder: HLS target segment duration in seconds (DESIGN.md: 4 s). Env `VOD_SEGMENT_DURATION_S`. */
   readonly segmentDurationS: number;
-  /** encoder: libx264 preset for final encodes. Default `veryfast`. Env `VOD_X264_PRESET`. */
+  /**
+   * encoder: libx264 preset for final encodes. Default `medium` (x264's own default; the
+   * per-title trial encodes use `veryfast`). Env `VOD_X264_PRESET`.
+   */
   readonly x264Preset: string;
   /**
    * ingest worker: BullMQ lock duration in ms. The worker renews the lock every half of it
@@ -47,6 +51,11 @@ export interface VodConfig {
   readonly signingKey: string | undefined;
   /** edge: bearer token for /admin routes (purge, prefill); unset = loopback clients only. Env `VOD_ADMIN_TOKEN`. */
   readonly adminToken: string | undefined;
+  /**
+   * encoder: Netflix VMAF model file (`.pkl`, with its `.pkl.model` beside it) for the libvmaf
+   * filter; unset = per-title ladders are built on PSNR and no VMAF is measured. Env `VMAF_MODEL`.
+   */
+  readonly vmafModelPath: string | undefined;
   /** ingest CLI: the edge's URL as viewers reach it, for printed playback URLs. Default `http://localhost:<edgePort>`. Env `VOD_EDGE_URL`. */
   readonly publicEdgeUrl: string;
 }
@@ -64,7 +73,7 @@ const envSchema = z.object({
   VOD_SEGMENT_DURATION_S: intFromEnv(1).max(30).default(4),
   VOD_X264_PRESET: z
     .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'])
-    .default('veryfast'),
+    .default('medium'),
   VOD_WORKER_LOCK_MS: intFromEnv(1000).default(60_000),
   VOD_STALLED_INTERVAL_MS: intFromEnv(500).default(30_000),
   VOD_JOB_ATTEMPTS: intFromEnv(1).max(20).default(3),
@@ -75,6 +84,10 @@ const envSchema = z.object({
   VOD_EDGE_URL: z.url({ protocol: /^https?$/ }).optional(),
   VOD_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   VOD_ADMIN_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
+  VMAF_MODEL: z
+    .string()
+    .refine((p) => fs.existsSync(p) && fs.existsSync(`${p}.model`), 'no such model file (the .pkl and its .pkl.model must both exist)')
+    .optional(),
 });
 
 /**
@@ -105,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): VodConfig {
     host: e.VOD_HOST,
     signingKey: e.VOD_SIGNING_KEY,
     adminToken: e.VOD_ADMIN_TOKEN,
+    vmafModelPath: e.VMAF_MODEL ? path.resolve(e.VMAF_MODEL) : undefined,
     publicEdgeUrl: (e.VOD_EDGE_URL ?? `http://localhost:${e.VOD_EDGE_PORT}`).replace(/\/+$/, ''),
   });
 }

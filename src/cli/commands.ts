@@ -43,7 +43,7 @@ export function titleUrls(ctx: CliContext, titleId: string): { playbackUrl: stri
 export async function uploadAndWait(
   ctx: CliContext,
   file: string,
-  opts: { title?: string; wait: boolean },
+  opts: { title?: string; wait: boolean; ladder?: 'per-title' | 'fixed' },
   shared?: { redis: RedisHandle; queue: EncodeQueue },
 ): Promise<UploadResult> {
   let redis = shared?.redis;
@@ -54,7 +54,7 @@ export async function uploadAndWait(
     return queue;
   };
   try {
-    const result = await uploadMaster({ file, ...(opts.title ? { title: opts.title } : {}) }, { store: ctx.store, queue: openQueue, paths: ctx.paths });
+    const result = await uploadMaster({ file, ...(opts.title ? { title: opts.title } : {}), ...(opts.ladder ? { ladder: opts.ladder } : {}) }, { store: ctx.store, queue: openQueue, paths: ctx.paths });
     const { playbackUrl, playerUrl } = titleUrls(ctx, result.titleId);
     const v = result.probe.video!;
     process.stdout.write(
@@ -90,7 +90,7 @@ function firstLine(text: string | undefined): string {
   return (text ?? 'unknown reason').split('\n')[0]!;
 }
 
-export async function runUpload(ctx: CliContext, file: string, opts: { title?: string; wait: boolean }): Promise<void> {
+export async function runUpload(ctx: CliContext, file: string, opts: { title?: string; wait: boolean; ladder?: 'per-title' | 'fixed' }): Promise<void> {
   await uploadAndWait(ctx, file, opts);
 }
 

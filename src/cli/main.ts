@@ -10,6 +10,8 @@ import { createContext, type GlobalFlags } from './context.js';
 import { runDemo, runServe } from './serve-command.js';
 import { runEdge, runOrigin, runStatus, runUpload, runWorker, type EdgeFlags } from './commands.js';
 import { runPrefill, runPurge, runSign, runSteer } from './edge-commands.js';
+import { runLadder, type LadderFlags } from './ladder-command.js';
+import { DEFAULT_CRF_VALUES } from '../encoder/per-title.js';
 import { runHitRatioBench, runReplay, runSyntheticOrigin, runWorkloadExport, WORKLOAD_HELP } from './bench-commands.js';
 import { ONLINE_POLICY_NAMES, POLICY_NAMES } from '../edge-cache/policies/policy-registry.js';
 
@@ -40,6 +42,20 @@ function parsePositiveNumber(value: string): number {
 function parseNonNegativeNumber(value: string): number {
   const n = Number(value);
   if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number of at least 0.');
+  return n;
+}
+
+function parseCrfList(value: string): number[] {
+  const list = value.split(',').map((v) => Number(v.trim()));
+  if (list.length < 2 || list.some((c) => !Number.isInteger(c) || c < 0 || c > 51)) {
+    throw new InvalidArgumentError('needs at least two integers from 0 to 51, comma-separated.');
+  }
+  return list;
+}
+
+function parseFraction(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError('must be a number in (0, 1].');
   return n;
 }
 
@@ -79,8 +95,16 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .argument('<file>', 'master (mezzanine) video file: MP4, MOV, MKV, WebM, ...')
     .option('-t, --title <title>', 'title shown in the catalog (default: the file name)')
     .option('--no-wait', 'return as soon as the encode is queued')
-    .addHelpText('after', '\nThe title id is derived from the file content: uploading the same file twice encodes it once.\nNeeds a running worker (vod worker, or vod serve) to make progress.')
-    .action(async (file: string, opts: { title?: string; wait: boolean }) => runUpload(ctx('warn'), file, opts));
+    .addOption(
+      new Option('--ladder <kind>', "bitrate ladder: per-title (convex hull of the title's own RD curves) or fixed (Apple's HLS ladder)")
+        .choices(['per-title', 'fixed'])
+        .default('per-title'),
+    )
+    .addHelpText(
+      'after',
+      '\nThe title id is derived from the file content: uploading the same file twice encodes it once\n(whatever --ladder says the second time).\nNeeds a running worker (vod worker, or vod serve) to make progress.\nPer-title ladders are built on VMAF when the worker has VMAF_MODEL set, else on PSNR.',
+    )
+    .action(async (file: string, opts: { title?: string; wait: boolean; ladder: 'per-title' | 'fixed' }) => runUpload(ctx('warn'), file, opts));
 
   program
     .command('worker')
@@ -178,6 +202,23 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--media <dir>', 'folder of the shared clips (default <project>/../shared/media)')
     .option('--exit', 'exit once the uploads are published instead of serving until Ctrl-C')
     .action(async (opts) => runDemo(ctx('warn'), opts));
+
+  program
+    .command('ladder')
+    .description("Analyse a master's per-title ladder without publishing: trial encodes, RD points, convex hull, chosen rungs; prints a table and writes an SVG plot.")
+    .argument('<file>', 'master (mezzanine) video file')
+    .option('--plot <file>', 'SVG plot of the RD curves, hull and ladders (default ./<file name>.ladder.svg)')
+    .option('--json <file>', 'also write the whole analysis (every RD point, hull, rungs, settings, timings) as JSON')
+    .option('--points', 'also print every RD point')
+    .option('--no-fixed', "skip encoding the fixed ladder's rungs on the sample for comparison")
+    .option('--crf <list>', `x264 CRF values of the trial grid, comma-separated (default ${DEFAULT_CRF_VALUES.join(',')})`, parseCrfList)
+    .option('--sample-fraction <f>', 'share of the title the trial sample covers, in (0, 1] (default 0.2)', parseFraction)
+    .addOption(new Option('--trial-preset <preset>', 'x264 preset of the trial encodes (default veryfast)').choices(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']))
+    .addHelpText(
+      'after',
+      '\nThe ladder is built on VMAF when VMAF_MODEL names a model file (e.g. ../shared/vmaf/vmaf_v0.6.1.pkl), else on PSNR.\nSee docs/per-title.md for the method and the rung rules.',
+    )
+    .action(async (file: string, opts: LadderFlags) => runLadder(ctx('warn'), file, opts));
 
   const bench = program.command('bench').description('Benchmarks: cache hit ratio by policy and size (simulated or live).');
   const traceOptions = (cmd: Command) =>

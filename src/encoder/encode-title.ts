@@ -1,7 +1,7 @@
 /**
  * Encodes one title from its master into a folder holding the full HLS package:
- * probe → bitrate ladder → one ffmpeg process per rendition → measure → multivariant
- * playlist and title record. The caller (the ingest worker) publishes the folder
+ * probe → analyze (per-title) → bitrate ladder → one ffmpeg process per rendition →
+ * measure (bitrates and quality) → multivariant playlist, ladder report and title record. The caller (the ingest worker) publishes the folder
  * atomically; this module never touches the object store.
  */
 import fs from 'node:fs/promises';
@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import {
+  LADDER_REPORT_NAME,
   MULTIVARIANT_PLAYLIST_NAME,
   TITLE_RECORD_NAME,
   type AudioRenditionRecord,
@@ -17,9 +18,12 @@ import {
 } from '../origin/catalog.js';
 import { aacCodecString, avcCodecString } from './codecs.js';
 import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
-import { fixedLadderFor, type LadderRung } from './fixed-ladder.js';
-import { measureMediaPlaylist, writeMultivariantPlaylist, type AudioRenditionEntry } from './hls-packager.js';
+import { fixedLadderFor, toEven, type LadderRung } from './fixed-ladder.js';
+import { joinFmp4Rendition, measureMediaPlaylist, writeMultivariantPlaylist, type AudioRenditionEntry } from './hls-packager.js';
+import type { LadderReport } from './ladder-report.js';
 import { inspectMaster } from './master-check.js';
+import { analyzeTitle, type LadderAnalysis, type PerTitleOptions } from './per-title.js';
+import { measureQuality, type QualityScores } from './quality-metrics.js';
 import { encodeAudioRendition, encodeVideoRendition, MEDIA_PLAYLIST_NAME } from './rendition.js';
 
 /** AAC-LC stereo at 128 kbit/s: Apple HLS Authoring Specification §3 (audio) lists it for stereo. */
@@ -37,13 +41,24 @@ export interface EncodeTitleInput {
   readonly outDir: string;
   readonly segmentDurationS: number;
   readonly x264Preset: string;
-  /** Rungs to encode; default the fixed ladder fitted to the master. */
-  readonly ladder?: readonly LadderRung[];
-  /** Which ladder `ladder` is, for the record. Default 'fixed'. */
+  /**
+   * Which ladder: 'fixed' (Apple's, fitted to the master) or 'per-title' (analysed from the
+   * title's own RD curves, per-title.ts). Default 'fixed'.
+   */
   readonly ladderKind?: 'fixed' | 'per-title';
+  /** Rungs to encode instead of the chosen ladder (tests); `ladderKind` is then only recorded. */
+  readonly ladder?: readonly LadderRung[];
+  /** VMAF model file; unset = PSNR drives per-title ladders and no VMAF is measured. */
+  readonly vmafModelPath?: string;
+  /** Overrides of the per-title analysis settings (CRF grid, sample, rules, trial preset). */
+  readonly perTitle?: Omit<PerTitleOptions, 'segmentDurationS' | 'vmafModelPath' | 'signal' | 'onProgress' | 'log'>;
+  /** Measure every published video rung's quality against the master. Default true. */
+  readonly measureRungs?: boolean;
+  /** VMAF on every n-th frame when measuring published rungs (libvmaf n_subsample). Default 6. */
+  readonly rungVmafSubsample?: number;
 }
 
-export type EncodeStage = 'probe' | 'encode' | 'package';
+export type EncodeStage = 'probe' | 'analyze' | 'encode' | 'measure' | 'package';
 
 export interface EncodeProgress {
   readonly stage: EncodeStage;
@@ -79,6 +94,8 @@ async function makePoster(masterPath: string, out: string, durationS: number, pa
   return POSTER_NAME;
 }
 
+const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+
 /** Output frame rate: the master's average rate, or 24 fps when the master does not state a usable one. */
 export function outputFrameRate(masterFrameRate: number): number {
   return masterFrameRate > 1 && masterFrameRate <= 120 ? masterFrameRate : 24;
@@ -99,8 +116,27 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
 
   const probed = await inspectMaster(input.masterPath, paths);
   const video = probed.video!;
-  const ladder = input.ladder ?? fixedLadderFor(video);
   const frameRate = outputFrameRate(video.frameRate);
+  const ladderKind = input.ladderKind ?? 'fixed';
+  const measureRungs = input.measureRungs ?? true;
+  // Share of the progress bar per stage: analysis, encodes, quality of the published rungs.
+  const span = ladderKind === 'per-title' && !input.ladder ? { analyze: 0.4, encode: 0.5 } : { analyze: 0, encode: 0.9 };
+  if (!measureRungs) span.encode += 0.08;
+  let analysis: LadderAnalysis | undefined;
+  if (ladderKind === 'per-title' && !input.ladder) {
+    report({ stage: 'analyze', fraction: 0 });
+    analysis = await analyzeTitle(input.masterPath, probed, frameRate, paths, {
+      ...input.perTitle,
+      segmentDurationS: input.segmentDurationS,
+      ...(input.vmafModelPath ? { vmafModelPath: input.vmafModelPath } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (f) => report({ stage: 'analyze', fraction: f * span.analyze }),
+      log,
+    });
+  }
+  const ladder: readonly LadderRung[] =
+    input.ladder ?? (analysis ? analysis.rungs.map((r) => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps })) : fixedLadderFor(video));
+  const encodeStarted = performance.now();
   const sampleRateHz = probed.audio && [44_100, 48_000].includes(probed.audio.sampleRateHz) ? probed.audio.sampleRateHz : 48_000;
   log.info({ titleId: input.titleId, durationS: probed.durationS, rungs: ladder.length, audio: Boolean(probed.audio) }, 'encoding title');
 
@@ -112,7 +148,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
   const runFor = (name: string, weight: number) => ({
     durationS: probed.durationS,
     signal: options.signal,
-    onProgress: (f: number) => report({ stage: 'encode' as const, rendition: name, fraction: (0.98 * (doneWeight + f * weight)) / totalWeight }),
+    onProgress: (f: number) => report({ stage: 'encode' as const, rendition: name, fraction: span.analyze + (span.encode * (doneWeight + f * weight)) / totalWeight }),
   });
 
   const videoNames: string[] = [];
@@ -135,6 +171,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
     );
     doneWeight += audioWeight;
   }
+  const encodeS = (performance.now() - encodeStarted) / 1000;
   report({ stage: 'package', fraction: 0.98 });
   const poster = await makePoster(input.masterPath, path.join(input.outDir, POSTER_NAME), probed.durationS, paths, options.signal).catch((err: unknown) => {
     log.warn({ err: String(err) }, 'no poster');
@@ -159,10 +196,34 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
       segmentCount: m.segments.length,
     };
   }
+  const measureStarted = performance.now();
+  const displaySize = { width: toEven(video.displayWidth), height: toEven(video.displayHeight) };
   for (const [i, rung] of ladder.entries()) {
     const dir = path.join(input.outDir, videoNames[i]!);
     const m = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
     const init = await fs.readFile(path.join(dir, m.initUri ?? 'init.mp4'));
+    let quality: QualityScores | undefined;
+    if (measureRungs) {
+      report({ stage: 'measure', rendition: videoNames[i]!, fraction: span.analyze + span.encode + (0.08 * i) / ladder.length });
+      const joined = path.join(input.outDir, `.${videoNames[i]}.measure.mp4`);
+      try {
+        await joinFmp4Rendition(path.join(dir, MEDIA_PLAYLIST_NAME), m, joined);
+        quality = await measureQuality(
+          {
+            distorted: joined,
+            reference: input.masterPath,
+            ...displaySize,
+            frameRate,
+            vmafSubsample: input.rungVmafSubsample ?? 6,
+            ...(input.vmafModelPath ? { vmafModelPath: input.vmafModelPath } : {}),
+          },
+          paths,
+          options.signal ? { signal: options.signal } : {},
+        );
+      } finally {
+        await fs.rm(joined, { force: true });
+      }
+    }
     renditions.push({
       kind: 'video',
       uri: `${videoNames[i]}/${MEDIA_PLAYLIST_NAME}`,
@@ -174,8 +235,10 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
       averageBitrateBps: Math.round(m.averageBitrateBps),
       codecs: avcCodecString(init),
       segmentCount: m.segments.length,
+      ...(quality ? { quality: { psnrDb: round(quality.psnrDb, 3), ssim: round(quality.ssim, 5), ...(quality.vmaf !== undefined ? { vmaf: round(quality.vmaf, 3) } : {}) } } : {}),
     });
   }
+  const measureS = (performance.now() - measureStarted) / 1000;
   if (audioRecord) renditions.push(audioRecord);
 
   const audioEntries: AudioRenditionEntry[] = audioRecord
@@ -205,7 +268,9 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
     publishedAt: new Date().toISOString(),
     durationS: probed.durationS,
     playlist: MULTIVARIANT_PLAYLIST_NAME,
-    ladder: input.ladderKind ?? 'fixed',
+    ladder: ladderKind,
+    ladderReport: LADDER_REPORT_NAME,
+    ...(measureRungs || analysis ? { qualityMetric: analysis?.metric ?? (input.vmafModelPath ? ('vmaf' as const) : ('psnr' as const)) } : {}),
     segmentDurationS: input.segmentDurationS,
     master: {
       fileName: input.masterFileName,
@@ -221,6 +286,27 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
     encodeTimeS: (performance.now() - started) / 1000,
     ...(poster ? { poster } : {}),
   };
+  const ladderReport: LadderReport = {
+    titleId: input.titleId,
+    ladder: ladderKind,
+    metric: record.qualityMetric ?? 'psnr',
+    source: { width: video.width, height: video.height, displayWidth: video.displayWidth, displayHeight: video.displayHeight, frameRate, durationS: probed.durationS },
+    rungs: renditions
+      .filter((r): r is VideoRenditionRecord => r.kind === 'video')
+      .map((r, i) => ({
+        uri: r.uri,
+        width: r.width,
+        height: r.height,
+        targetBitrateBps: r.targetBitrateBps,
+        averageBitrateBps: r.averageBitrateBps,
+        peakBitrateBps: r.peakBitrateBps,
+        ...(analysis ? { predictedQuality: round(analysis.rungs[i]!.predictedQuality, 3) } : {}),
+        ...(r.quality ? { quality: r.quality } : {}),
+      })),
+    ...(analysis ? { analysis } : {}),
+    timings: { analysisS: analysis?.timings.totalS ?? 0, encodeS, measureS: measureRungs ? measureS : 0, totalS: (performance.now() - started) / 1000 },
+  };
+  await fs.writeFile(path.join(input.outDir, LADDER_REPORT_NAME), `${JSON.stringify(ladderReport, null, 2)}\n`);
   await fs.writeFile(path.join(input.outDir, TITLE_RECORD_NAME), `${JSON.stringify(record, null, 2)}\n`);
   report({ stage: 'package', fraction: 1 });
   return record;

@@ -177,3 +177,21 @@ export function writeMultivariantPlaylist(
   }
   return `${lines.join('\n')}\n`;
 }
+
+/**
+ * Joins an fMP4 rendition (init segment + media segments, in playlist order) into one
+ * fragmented MP4 file that any MP4 reader plays, e.g. to measure the rendition's quality.
+ * CMAF segments are designed to be concatenated this way (ISO/IEC 23000-19 §7.3).
+ * @param media the rendition's measured playlist (measureMediaPlaylist).
+ * @throws Error when the rendition has no init segment or a segment cannot be read.
+ */
+export async function joinFmp4Rendition(playlistPath: string, media: MeasuredMediaPlaylist, outFile: string): Promise<void> {
+  if (!media.initUri) throw new Error(`${playlistPath} has no EXT-X-MAP init segment`);
+  const dir = path.dirname(playlistPath);
+  const out = await fs.open(outFile, 'w');
+  try {
+    for (const uri of [media.initUri, ...media.segments.map((s) => s.uri)]) await out.write(await fs.readFile(path.join(dir, uri)));
+  } finally {
+    await out.close();
+  }
+}

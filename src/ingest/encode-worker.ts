@@ -1,6 +1,6 @@
 /**
- * The encode worker: takes encode jobs from the queue and runs probe → ladder → encode →
- * package in a staging folder, then publishes the title in one atomic step. A worker killed
+ * The encode worker: takes encode jobs from the queue and runs probe → analyze → ladder →
+ * encode → measure → package in a staging folder, then publishes the title in one atomic step. A worker killed
  * mid-encode publishes nothing; its job's lock expires and another worker (or this one,
  * restarted) runs it again.
  */
@@ -23,7 +23,7 @@ const STALE_STAGING_MS = 6 * 3600 * 1000;
 
 export interface EncodeWorkerOptions {
   readonly redis: RedisHandle;
-  readonly config: Pick<VodConfig, 'segmentDurationS' | 'x264Preset' | 'workerLockDurationMs' | 'stalledIntervalMs'>;
+  readonly config: Pick<VodConfig, 'segmentDurationS' | 'x264Preset' | 'workerLockDurationMs' | 'stalledIntervalMs' | 'vmafModelPath'>;
   readonly store: FsObjectStore;
   readonly paths: FfmpegPaths;
   /** Jobs run at once by this worker. Default 1 (x264 already uses every core). */
@@ -75,6 +75,8 @@ export async function processEncodeJob(
         outDir: staging.dir,
         segmentDurationS: options.config.segmentDurationS,
         x264Preset: options.config.x264Preset,
+        ladderKind: data.ladder,
+        ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}),
       },
       options.paths,
       {

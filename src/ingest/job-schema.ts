@@ -16,7 +16,8 @@ export const encodeJobSchema = z.object({
   masterKey: z.string().min(1),
   /** The file name the master was uploaded from. */
   masterFileName: z.string().min(1),
-  ladder: z.enum(['fixed']).default('fixed'),
+  /** Which bitrate ladder: per-title (analysed from the title's RD curves, the default) or Apple's fixed ladder. */
+  ladder: z.enum(['fixed', 'per-title']).default('per-title'),
   /** ISO 8601 upload time. */
   uploadedAt: z.string(),
 });
@@ -25,7 +26,7 @@ export type EncodeJobData = z.infer<typeof encodeJobSchema>;
 
 /** What the worker reports through BullMQ's job progress. */
 export const encodeProgressSchema = z.object({
-  stage: z.enum(['queued', 'probe', 'encode', 'package', 'publish', 'done']),
+  stage: z.enum(['queued', 'probe', 'analyze', 'encode', 'measure', 'package', 'publish', 'done']),
   /** Percent of the whole title, 0..100. */
   percent: z.number().min(0).max(100),
   rendition: z.string().optional(),

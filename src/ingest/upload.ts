@@ -15,6 +15,8 @@ export interface UploadRequest {
   readonly file: string;
   /** Human title; default the file name without extension. */
   readonly title?: string;
+  /** Bitrate ladder to encode. Default 'per-title'. */
+  readonly ladder?: 'fixed' | 'per-title';
 }
 
 export interface UploadResult {
@@ -64,7 +66,7 @@ export async function uploadMaster(
     title,
     masterKey: key,
     masterFileName: fileName,
-    ladder: 'fixed',
+    ladder: request.ladder ?? 'per-title',
     uploadedAt: new Date().toISOString(),
   });
   return { titleId, title, probe, state, enqueued: created };

@@ -11,6 +11,8 @@ export const VOD_PREFIX = 'vod';
 export const MASTERS_PREFIX = 'masters';
 export const TITLE_RECORD_NAME = 'title.json';
 export const MULTIVARIANT_PLAYLIST_NAME = 'master.m3u8';
+/** Per-title ladder report beside title.json (encoder/ladder-report.ts). */
+export const LADDER_REPORT_NAME = 'ladder.json';
 
 /** Title ids are the first 16 hex digits of the master's SHA-256 (see ingest/title-id.ts). */
 export const TITLE_ID_PATTERN = /^[0-9a-f]{16}$/;
@@ -30,6 +32,14 @@ const videoRendition = z.object({
   averageBitrateBps: z.number().nonnegative(),
   codecs: z.string(),
   segmentCount: z.number().int().positive(),
+  /** Measured quality of the published rendition against the master (quality-metrics.ts), when measured. */
+  quality: z
+    .object({
+      psnrDb: z.number(),
+      ssim: z.number(),
+      vmaf: z.number().optional(),
+    })
+    .optional(),
 });
 
 const audioRendition = z.object({
@@ -67,6 +77,10 @@ export const titleRecordSchema = z.object({
   renditions: z.array(z.discriminatedUnion('kind', [videoRendition, audioRendition])),
   /** Wall-clock time the encode took, seconds. */
   encodeTimeS: z.number().nonnegative(),
+  /** The ladder report (`ladder.json`: RD points, hull, rungs) relative to the title folder. */
+  ladderReport: z.string().optional(),
+  /** Metric the ladder was built on (per-title) or measured with. */
+  qualityMetric: z.enum(['vmaf', 'psnr']).optional(),
   /** First-frame thumbnail (JPEG) relative to the title folder, when one was made. */
   poster: z.string().optional(),
 });

@@ -26,7 +26,7 @@ beforeAll(async () => {
   const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'abr.mp4'), durationS: 120, width: 768, height: 432 }, stack.paths);
   await stack.startWorker();
   await stack.startServers();
-  const up = await uploadMaster({ file: master, title: 'ABR test' }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
+  const up = await uploadMaster({ file: master, title: 'ABR test', ladder: 'fixed' }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
   const final = await stack.queue.waitUntilFinished(up.titleId, () => {});
   expect(final.state, final.failedReason).toBe('completed');
   titleId = up.titleId;

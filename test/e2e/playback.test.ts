@@ -3,6 +3,7 @@
  * encoded by a real worker from a real queue, played by hls.js in headless Chromium through
  * a real edge in front of a real origin.
  */
+import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { uploadMaster } from '../../src/ingest/upload.js';
@@ -12,8 +13,8 @@ import { createTestStack, sharedMedia, type TestStack } from '../helpers/test-st
 let stack: TestStack;
 let browser: Browser;
 
-async function publish(file: string, title: string): Promise<string> {
-  const result = await uploadMaster({ file, title }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
+async function publish(file: string, title: string, ladder?: 'fixed' | 'per-title'): Promise<string> {
+  const result = await uploadMaster({ file, title, ...(ladder ? { ladder } : {}) }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
   const final = await stack.queue.waitUntilFinished(result.titleId, () => {});
   expect(final.state, final.failedReason).toBe('completed');
   return result.titleId;
@@ -32,8 +33,10 @@ afterAll(async () => {
 });
 
 describe('playback through the edge', () => {
-  it('plays Big Buck Bunny in Chromium with hls.js: time advances, no fatal error, a repeated segment is a HIT', async () => {
+  it('plays Big Buck Bunny (default per-title ladder) in Chromium with hls.js: time advances, the ladder table shows measured quality, a repeated segment is a HIT', async () => {
     const titleId = await publish(sharedMedia('bbb_anim_1280x720_24fps_10s_aac.mp4'), 'Big Buck Bunny');
+    const report = JSON.parse(await fs.readFile(stack.store.localPath(`vod/${titleId}/ladder.json`), 'utf8')) as { ladder: string; rungs: { uri: string }[] };
+    expect(report.ladder).toBe('per-title');
     const page = await browser.newPage();
     const consoleErrors: string[] = [];
     page.on('console', (m) => {
@@ -49,18 +52,23 @@ describe('playback through the edge', () => {
       const s = (window as unknown as { vodPlayer: { levels: unknown[]; switches: unknown[]; errors: { fatal: boolean }[]; fatalError: string | null } }).vodPlayer;
       return { levels: s.levels.length, switches: s.switches.length, fatal: s.errors.filter((e) => e.fatal), fatalError: s.fatalError };
     });
-    expect(state.levels).toBe(7); // 1280x720 source: Apple ladder up to 1280x720@4500k
+    expect(state.levels).toBe(report.rungs.length);
     expect(state.switches).toBeGreaterThan(0);
     expect(state.fatal).toEqual([]);
     expect(state.fatalError).toBeNull();
     // Readouts are live.
     await expect.poll(() => page.textContent('#rendition')).toMatch(/^\d+x\d+$/);
     expect(await page.textContent('#bandwidth')).toMatch(/bit\/s/);
+    // The ladder table shows the title's ladder with each rung's measured quality (PSNR: no VMAF model in tests).
+    await expect.poll(() => page.textContent('#ladder-info')).toMatch(/^Per-title ladder built on PSNR/);
+    const qualityCells = await page.$$eval('#ladder tbody tr', (rows) => rows.map((r) => r.children[4]?.textContent ?? ''));
+    expect(qualityCells).toHaveLength(report.rungs.length);
+    for (const cell of qualityCells) expect(cell).toMatch(/^\d+\.\d+$/);
     expect(consoleErrors).toEqual([]);
     await page.close();
 
     // The first segment of the lowest rung has been fetched through the edge: it is cached now.
-    const segmentUrl = `${edgeUrl}/vod/${titleId}/video_234p_145k/seg_00000.m4s`;
+    const segmentUrl = `${edgeUrl}/vod/${titleId}/${report.rungs[0]!.uri.replace('index.m3u8', 'seg_00000.m4s')}`;
     const first = await fetch(segmentUrl);
     await first.arrayBuffer();
     const second = await fetch(segmentUrl);
@@ -70,7 +78,7 @@ describe('playback through the edge', () => {
   });
 
   it('plays the 2.4:1 VP8/Vorbis WebM clip', async () => {
-    const titleId = await publish(sharedMedia('tos_liveaction_battle_800x332_24fps_70s_vp8_vorbis.webm'), 'Tears of Steel');
+    const titleId = await publish(sharedMedia('tos_liveaction_battle_800x332_24fps_70s_vp8_vorbis.webm'), 'Tears of Steel', 'fixed');
     const page = await browser.newPage();
     await page.goto(`${stack.edge!.url}/player/?title=${titleId}`);
     await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 3, undefined, { timeout: 60_000 });
@@ -86,7 +94,7 @@ describe('playback through the edge', () => {
   });
 
   it('plays the 12.5 fps live-action clip', async () => {
-    const titleId = await publish(sharedMedia('intel_liveaction_car_detection_768x432_12.5fps_30s_aac.mp4'), 'Car detection');
+    const titleId = await publish(sharedMedia('intel_liveaction_car_detection_768x432_12.5fps_30s_aac.mp4'), 'Car detection', 'fixed');
     const page = await browser.newPage();
     await page.goto(`${stack.edge!.url}/player/?title=${titleId}`);
     await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 3, undefined, { timeout: 60_000 });

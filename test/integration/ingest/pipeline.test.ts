@@ -27,7 +27,7 @@ beforeAll(async () => {
   const dir = await makeTempDir();
   master = await makeSyntheticMaster({ path: path.join(dir, 'synthetic.mp4'), durationS: DURATION_S, width: 640, height: 360 }, stack.paths);
   await stack.startWorker();
-  const result = await uploadMaster({ file: master, title: 'Synthetic' }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
+  const result = await uploadMaster({ file: master, title: 'Synthetic', ladder: 'fixed' }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
   expect(result.enqueued).toBe(true);
   titleId = result.titleId;
   const final = await stack.queue.waitUntilFinished(titleId, () => {});

@@ -44,7 +44,7 @@ describe('worker killed mid-encode', () => {
       env: { ...process.env, ...env },
       stdio: 'ignore',
     });
-    const { titleId } = await uploadMaster({ file: master, title: 'Crash test' }, { store, queue: async () => queue, paths });
+    const { titleId } = await uploadMaster({ file: master, title: 'Crash test', ladder: 'fixed' }, { store, queue: async () => queue, paths });
 
     // Wait until the worker is well into the encode, then kill it without warning.
     await expect

@@ -1,0 +1,88 @@
+/**
+ * `vod ladder <master>`: runs the per-title analysis on a file without publishing anything,
+ * prints the chosen ladder (and optionally every RD point) as a table and writes the RD plot
+ * (SVG) and, on request, the analysis as JSON.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import { formatAnalysisTable, formatPointsTable, renderLadderSvg } from '../encoder/ladder-report.js';
+import { inspectMaster } from '../encoder/master-check.js';
+import { outputFrameRate } from '../encoder/encode-title.js';
+import { analyzeTitle } from '../encoder/per-title.js';
+import { UserError } from '../util/errors.js';
+import type { CliContext } from './context.js';
+
+export interface LadderFlags {
+  readonly plot?: string;
+  readonly json?: string;
+  readonly fixed: boolean;
+  readonly points?: boolean;
+  readonly crf?: number[];
+  readonly sampleFraction?: number;
+  readonly trialPreset?: string;
+}
+
+/**
+ * Analyses `file` and reports its per-title ladder.
+ * @throws UserError for a master that cannot be encoded or an unwritable output path.
+ */
+export async function runLadder(ctx: CliContext, file: string, flags: LadderFlags): Promise<void> {
+  const probed = await inspectMaster(file, ctx.paths);
+  const video = probed.video!;
+  const frameRate = outputFrameRate(video.frameRate);
+  const plotPath = path.resolve(flags.plot ?? `${path.parse(file).name}.ladder.svg`);
+  const metricNote = ctx.config.vmafModelPath ? `VMAF (${path.basename(ctx.config.vmafModelPath)})` : 'PSNR (set VMAF_MODEL for VMAF)';
+  process.stderr.write(`Analysing ${path.basename(file)}: ${video.displayWidth}x${video.displayHeight}, ${probed.durationS.toFixed(1)} s; ladder metric ${metricNote}\n`);
+
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar({ format: 'analysis |{bar}| {percentage}% | {duration_formatted} elapsed', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+    : undefined;
+  bar?.start(100, 0);
+  let analysis;
+  try {
+    analysis = await analyzeTitle(file, probed, frameRate, ctx.paths, {
+      segmentDurationS: ctx.config.segmentDurationS,
+      includeFixed: flags.fixed,
+      ...(ctx.config.vmafModelPath ? { vmafModelPath: ctx.config.vmafModelPath } : {}),
+      ...(flags.crf ? { crfValues: flags.crf } : {}),
+      ...(flags.sampleFraction ? { sampleFraction: flags.sampleFraction } : {}),
+      ...(flags.trialPreset ? { trialPreset: flags.trialPreset } : {}),
+      onProgress: (f) => bar?.update(Math.round(f * 100)),
+      log: ctx.log,
+    });
+  } finally {
+    bar?.stop();
+  }
+
+  if (flags.points) process.stdout.write(`RD points (● on the convex hull):\n${formatPointsTable(analysis)}\n\n`);
+  process.stdout.write(`Per-title ladder (${analysis.metric.toUpperCase()}):\n${formatAnalysisTable(analysis)}\n`);
+  if (analysis.fixedPoints?.length) {
+    const top = analysis.fixedPoints[analysis.fixedPoints.length - 1]!;
+    process.stdout.write(
+      `Fixed ladder on the same sample: ${analysis.fixedPoints.length} rungs, top ${top.width}x${top.height} at ${Math.round(top.bitrateBps / 1000)} kbit/s, ${analysis.metric.toUpperCase()} ${top.quality.toFixed(2)}\n`,
+    );
+  }
+  const t = analysis.timings;
+  process.stdout.write(
+    `Sample: ${analysis.sample.windows.length} window(s), ${analysis.sample.durationS.toFixed(1)} s of ${probed.durationS.toFixed(1)} s; ${analysis.points.length} trial encodes; analysis ${t.totalS.toFixed(1)} s (trial encodes ${t.trialEncodeS.toFixed(1)} s, quality ${t.trialQualityS.toFixed(1)} s)\n`,
+  );
+
+  const svg = await renderLadderSvg(analysis, `${path.basename(file)}: RD curves, convex hull and ladders (${analysis.metric.toUpperCase()})`);
+  await writeOut(plotPath, svg);
+  process.stdout.write(`Plot:   ${plotPath}\n`);
+  if (flags.json) {
+    const jsonPath = path.resolve(flags.json);
+    await writeOut(jsonPath, `${JSON.stringify(analysis, null, 2)}\n`);
+    process.stdout.write(`JSON:   ${jsonPath}\n`);
+  }
+}
+
+async function writeOut(file: string, text: string): Promise<void> {
+  try {
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.writeFile(file, text);
+  } catch (err) {
+    throw new UserError(`Cannot write ${file}: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,216 @@
+/**
+ * Convex-hull ladder selection: from a title's rate–distortion (RD) points across
+ * resolutions, the upper convex hull of (bitrate, quality), and the ladder's rungs picked
+ * on it (Netflix Technology Blog, "Per-Title Encode Optimization", Dec 2015: "the convex
+ * hull ... the optimal bitrate-quality operating points for the title"; and "Dynamic
+ * optimizer — a perceptual video encoding optimization framework", Mar 2018).
+ *
+ * Pure functions on numbers; the trial encodes that produce the points live in per-title.ts.
+ */
+
+/** One RD point: an encode of the title at one resolution and quality setting. */
+export interface RdPoint {
+  /** Frame size in pixels. */
+  readonly width: number;
+  readonly height: number;
+  /** Measured video bitrate, bits/s. */
+  readonly bitrateBps: number;
+  /** Quality on the ladder's metric (VMAF 0..100 or PSNR dB), higher is better. */
+  readonly quality: number;
+}
+
+/**
+ * Upper convex hull of RD points in the linear (bitrate, quality) plane, cut at its
+ * highest-quality point (beyond it more bits buy nothing).
+ * Andrew's monotone chain (A. M. Andrew, "Another efficient algorithm for convex hulls in
+ * two dimensions", Inf. Proc. Letters 9(5), 1979): O(n log n).
+ * @returns hull points in ascending bitrate (and strictly ascending quality); empty for no input.
+ * @throws RangeError when a point has a non-finite or negative bitrate or quality.
+ */
+export function upperConvexHull<T extends RdPoint>(points: readonly T[]): T[] {
+  for (const p of points) {
+    if (!(Number.isFinite(p.bitrateBps) && p.bitrateBps >= 0 && Number.isFinite(p.quality))) {
+      throw new RangeError(`RD point has an invalid bitrate or quality: ${p.bitrateBps} bit/s, ${p.quality}`);
+    }
+  }
+  const sorted = [...points].sort((a, b) => a.bitrateBps - b.bitrateBps || b.quality - a.quality);
+  const hull: T[] = [];
+  for (const p of sorted) {
+    if (hull.length > 0 && hull[hull.length - 1]!.bitrateBps === p.bitrateBps) continue; // same rate, lower quality
+    while (hull.length >= 2) {
+      const o = hull[hull.length - 2]!;
+      const a = hull[hull.length - 1]!;
+      // Cross product of (a - o) and (p - o): >= 0 means a is on or below the chord o→p.
+      const cross = (a.bitrateBps - o.bitrateBps) * (p.quality - o.quality) - (a.quality - o.quality) * (p.bitrateBps - o.bitrateBps);
+      if (cross >= 0) hull.pop();
+      else break;
+    }
+    hull.push(p);
+  }
+  // Keep the rising part only: up to the best quality.
+  let best = 0;
+  for (let i = 1; i < hull.length; i++) if (hull[i]!.quality > hull[best]!.quality) best = i;
+  return hull.slice(0, best + 1);
+}
+
+/** Rules for picking rungs on the hull. Each constant's source is on the default below. */
+export interface RungRules {
+  /** Bitrate of the lowest rung, bits/s (or the hull's lowest point when the hull starts above it). */
+  readonly floorBitrateBps: number;
+  /** Highest rung bitrate allowed, bits/s. */
+  readonly maxBitrateBps: number;
+  /** Quality rise that makes a step perceptible (one just-noticeable difference), metric units. */
+  readonly qualityStep: number;
+  /** Quality above which more bits are not seen: the top rung stops at the first hull point reaching it. */
+  readonly saturationQuality: number;
+  /** Least and greatest bitrate ratio between adjacent rungs. */
+  readonly minStepRatio: number;
+  readonly maxStepRatio: number;
+  /** Most rungs in a ladder. */
+  readonly maxRungs: number;
+}
+
+/**
+ * Rungs for VMAF-driven ladders.
+ * - floor 145 kbit/s: the lowest H.264 rung of Apple's HLS Authoring Specification (§2).
+ * - step 6 VMAF points: "a differential of 6 VMAF points equals a just noticeable
+ *   difference" (J. Ozer, "Finding the Just Noticeable Difference with Netflix VMAF",
+ *   Streaming Learning Center, 2017, from a Netflix contact).
+ * - saturation 95: "if your top rung VMAF score exceeds 95, you're wasting bandwidth on
+ *   video quality that your viewers won't notice" (J. Ozer, "Finding the Optimal Top Rung
+ *   Data Rate", Streaming Learning Center; after R. Rassool, "VMAF reproducibility", 2017,
+ *   who puts the indistinguishable threshold at about 93).
+ * - step ratio 1.5×–2×: most adjacent rungs of Apple's ladder are 1.5×–2× apart (its range is
+ *   1.3×–2.5×); at most 2× keeps every step switchable without a long stall, at least 1.5×
+ *   keeps rungs distinct enough for the player's bandwidth estimate to tell apart.
+ * - top 12 Mbit/s, 8 rungs: our caps (Apple's top 1080p H.264 rung is 7.8 Mbit/s; hard
+ *   content may need more).
+ */
+export const VMAF_RUNG_RULES: RungRules = Object.freeze({
+  floorBitrateBps: 145_000,
+  maxBitrateBps: 12_000_000,
+  qualityStep: 6,
+  saturationQuality: 95,
+  minStepRatio: 1.5,
+  maxStepRatio: 2,
+  maxRungs: 8,
+});
+
+/**
+ * Rungs for PSNR-driven ladders (no VMAF model configured). Same floor, ratios and caps as
+ * VMAF_RUNG_RULES. Saturation 45 dB: "anything beyond 45 dB won't be perceived by the
+ * viewer" (rule of thumb quoted in Ozer 2017, above). The 1.5 dB step is our choice (no
+ * published PSNR JND applies across content); it gives ladders of similar length to VMAF's.
+ */
+export const PSNR_RUNG_RULES: RungRules = Object.freeze({ ...VMAF_RUNG_RULES, qualityStep: 1.5, saturationQuality: 45 });
+
+/** A top rung less than this ratio above the rung below replaces that rung (our choice). */
+export const TOP_MERGE_RATIO = 1.2;
+
+/** A rung chosen on the hull. */
+export interface PlannedRung {
+  readonly width: number;
+  readonly height: number;
+  /** Target average bitrate for the final encode, bits/s. */
+  readonly bitrateBps: number;
+  /** Quality the hull predicts at that bitrate (metric units). */
+  readonly predictedQuality: number;
+}
+
+/** Quality on the hull at `bitrateBps` (linear between hull points; clamped at both ends). */
+export function hullQualityAt(hull: readonly RdPoint[], bitrateBps: number): number {
+  if (hull.length === 0) throw new RangeError('empty hull');
+  if (bitrateBps <= hull[0]!.bitrateBps) return hull[0]!.quality;
+  for (let i = 1; i < hull.length; i++) {
+    const b = hull[i]!;
+    if (bitrateBps <= b.bitrateBps) {
+      const a = hull[i - 1]!;
+      return a.quality + ((b.quality - a.quality) * (bitrateBps - a.bitrateBps)) / (b.bitrateBps - a.bitrateBps);
+    }
+  }
+  return hull[hull.length - 1]!.quality;
+}
+
+/** Lowest bitrate at which the hull reaches `quality`; Infinity when it never does. */
+export function hullBitrateFor(hull: readonly RdPoint[], quality: number): number {
+  if (hull.length === 0) throw new RangeError('empty hull');
+  if (quality <= hull[0]!.quality) return hull[0]!.bitrateBps;
+  for (let i = 1; i < hull.length; i++) {
+    const b = hull[i]!;
+    if (quality <= b.quality) {
+      const a = hull[i - 1]!;
+      return a.bitrateBps + ((b.bitrateBps - a.bitrateBps) * (quality - a.quality)) / (b.quality - a.quality);
+    }
+  }
+  return Number.POSITIVE_INFINITY;
+}
+
+/**
+ * Resolution to encode at `bitrateBps`: the resolution of the hull segment holding it; on a
+ * segment joining two resolutions, the endpoint nearer in log bitrate.
+ */
+function resolutionAt(hull: readonly RdPoint[], bitrateBps: number): { width: number; height: number } {
+  let a = hull[0]!;
+  let b = hull[0]!;
+  for (let i = 1; i < hull.length; i++) {
+    b = hull[i]!;
+    if (bitrateBps <= b.bitrateBps) break;
+    a = b;
+  }
+  const pick = Math.abs(Math.log(bitrateBps / a.bitrateBps)) <= Math.abs(Math.log(b.bitrateBps / bitrateBps)) ? a : b;
+  return { width: pick.width, height: pick.height };
+}
+
+/**
+ * Picks the ladder's rungs on the hull.
+ *
+ * Rule: the lowest rung sits at the floor bitrate (or the hull's first point when the hull
+ * starts above the floor). The top bitrate is where the hull first reaches the saturation
+ * quality, else the hull's best point, never above `maxBitrateBps`. From each rung the next
+ * one is where quality has risen by one `qualityStep`, but no closer than `minStepRatio`
+ * and no further than `maxStepRatio` times the bitrate; the last rung is the top, which
+ * replaces the rung below it when within TOP_MERGE_RATIO (1.2×) of it (so the step to the
+ * top rung is 1.2×–2.4×, the others 1.5×–2×).
+ * Resolutions never go down as bitrate goes up.
+ * @param hull output of upperConvexHull (ascending bitrate), non-empty.
+ * @returns rungs in ascending bitrate order, at most `rules.maxRungs` (the highest kept).
+ * @throws RangeError for an empty hull or inconsistent rules.
+ */
+export function selectRungs(hull: readonly RdPoint[], rules: RungRules): PlannedRung[] {
+  if (hull.length === 0) throw new RangeError('cannot pick rungs on an empty hull');
+  if (!(rules.minStepRatio > 1 && rules.maxStepRatio >= rules.minStepRatio && rules.maxRungs >= 1 && rules.qualityStep > 0)) {
+    throw new RangeError('rung rules need 1 < minStepRatio <= maxStepRatio, maxRungs >= 1 and qualityStep > 0');
+  }
+  const first = hull[0]!.bitrateBps;
+  const last = hull[hull.length - 1]!.bitrateBps;
+  const top = Math.max(first, Math.min(last, hullBitrateFor(hull, rules.saturationQuality), rules.maxBitrateBps));
+  const floor = Math.min(Math.max(rules.floorBitrateBps, first), top);
+
+  const bitrates = [floor];
+  while (bitrates[bitrates.length - 1]! < top) {
+    const prev = bitrates[bitrates.length - 1]!;
+    const byQuality = hullBitrateFor(hull, hullQualityAt(hull, prev) + rules.qualityStep);
+    const next = Math.max(prev * rules.minStepRatio, Math.min(byQuality, prev * rules.maxStepRatio));
+    if (next < top) {
+      bitrates.push(next);
+      continue;
+    }
+    // The top rung: merged into the rung below when it would be within TOP_MERGE_RATIO of it.
+    if (top < prev * TOP_MERGE_RATIO) bitrates[bitrates.length - 1] = top;
+    else bitrates.push(top);
+    break;
+  }
+  const kept = bitrates.length > rules.maxRungs ? bitrates.slice(bitrates.length - rules.maxRungs) : bitrates;
+
+  let minHeight = 0;
+  return kept.map((bitrateBps) => {
+    let res = resolutionAt(hull, bitrateBps);
+    if (res.height < minHeight) {
+      // Keep resolutions monotonic: reuse the previous (larger) rung's resolution.
+      const prevPoint = hull.find((p) => p.height === minHeight)!;
+      res = { width: prevPoint.width, height: prevPoint.height };
+    }
+    minHeight = res.height;
+    return { ...res, bitrateBps: Math.round(bitrateBps), predictedQuality: hullQualityAt(hull, bitrateBps) };
+  });
+}

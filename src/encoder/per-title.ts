@@ -1,0 +1,326 @@
+/**
+ * Per-title analysis: the worker's analyze → ladder steps. Trial-encodes a sample of the
+ * title at every candidate resolution and several x264 CRF values with a fast preset,
+ * measures each RD point against the source at its display resolution, takes the upper
+ * convex hull and picks the rungs on it (convex-hull.ts).
+ *
+ * After Netflix Technology Blog, "Per-Title Encode Optimization" (Dec 2015): trial encodes
+ * over a grid of resolutions and quality settings, quality measured after upscaling to the
+ * source resolution, the ladder chosen on the convex hull of the RD curves.
+ *
+ * Cost control (the analysis must stay within about 2× the final encode): the trials run on
+ * a sample of windows spread across the title rather than the whole title; each resolution
+ * stops lowering its CRF once it reaches the saturation quality; VMAF is computed on every
+ * `vmafSubsample`-th frame of the sample (PSNR and SSIM on all frames).
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from '../util/logger.js';
+import { silentLogger } from '../util/logger.js';
+import { PSNR_RUNG_RULES, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type PlannedRung, type RdPoint, type RungRules } from './convex-hull.js';
+import { probePackets, runFfmpeg, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
+import { fitToBox, fixedLadderFor, toEven, type LadderRung } from './fixed-ladder.js';
+import { measureQuality, scoreOf, type LadderMetric, type QualityScores } from './quality-metrics.js';
+
+/** Candidate resolutions as 16:9 bounding boxes (the issue's 1080p … 234p); fitted to the source's aspect ratio. */
+export const PER_TITLE_RESOLUTION_BOXES: readonly { width: number; height: number }[] = Object.freeze([
+  { width: 1920, height: 1080 },
+  { width: 1280, height: 720 },
+  { width: 960, height: 540 },
+  { width: 768, height: 432 },
+  { width: 640, height: 360 },
+  { width: 416, height: 234 },
+]);
+
+/**
+ * x264 CRF values of the trial grid, 6 apart (about a doubling of bitrate per step, x264's
+ * rate-control rule of thumb: ±6 CRF ≈ ×0.5/×2 bitrate). 20 reaches visually transparent
+ * quality on most content at the top resolution; 38 reaches below the 145 kbit/s floor at
+ * the lowest.
+ */
+export const DEFAULT_CRF_VALUES: readonly number[] = Object.freeze([38, 32, 26, 20]);
+
+export interface PerTitleOptions {
+  /** VMAF model; unset = the ladder is built on PSNR. */
+  readonly vmafModelPath?: string;
+  /** x264 preset of the trial encodes. Default `veryfast`. */
+  readonly trialPreset?: string;
+  /** CRF grid. Default DEFAULT_CRF_VALUES. */
+  readonly crfValues?: readonly number[];
+  /** Length of one sample window, seconds; also the keyframe interval of the trials. Default the segment duration. */
+  readonly windowS?: number;
+  /** Share of the title the sample covers, (0, 1]. Default 0.2. */
+  readonly sampleFraction?: number;
+  /** Most sample windows. Default 10. */
+  readonly maxWindows?: number;
+  /** VMAF on every n-th frame of the sample. Default 6 (measured on BBB: within 0.1 VMAF of every frame). */
+  readonly vmafSubsample?: number;
+  /** Rung rules; default VMAF_RUNG_RULES or PSNR_RUNG_RULES by metric. */
+  readonly rules?: RungRules;
+  /** Also encode the fixed ladder's rungs on the sample (capped VBR, same preset) for comparison plots. */
+  readonly includeFixed?: boolean;
+  readonly segmentDurationS: number;
+  readonly signal?: AbortSignal;
+  /** Called with the fraction of the analysis done, in [0, 1]. */
+  readonly onProgress?: (fraction: number) => void;
+  readonly log?: Logger;
+}
+
+/** One measured trial encode. */
+export interface TrialPoint extends RdPoint {
+  /** x264 CRF of the trial, or absent for a fixed-ladder (bitrate-targeted) trial. */
+  readonly crf?: number;
+  /** Target bitrate of a fixed-ladder trial, bits/s. */
+  readonly targetBitrateBps?: number;
+  readonly psnrDb: number;
+  readonly ssim: number;
+  readonly vmaf?: number;
+}
+
+export interface SampleWindow {
+  readonly startS: number;
+  readonly durationS: number;
+}
+
+/** Everything the analysis found; stored in ladder.json. */
+export interface LadderAnalysis {
+  readonly metric: LadderMetric;
+  readonly settings: {
+    readonly trialPreset: string;
+    readonly crfValues: readonly number[];
+    readonly resolutions: readonly { width: number; height: number }[];
+    readonly vmafSubsample: number;
+    readonly vmafModel?: string;
+    readonly rules: RungRules;
+  };
+  readonly sample: { readonly windows: readonly SampleWindow[]; readonly durationS: number; readonly frameRate: number };
+  /** Every RD point, ascending resolution then bitrate. */
+  readonly points: readonly TrialPoint[];
+  /** Upper convex hull of `points`, ascending bitrate. */
+  readonly hull: readonly TrialPoint[];
+  /** Rungs chosen on the hull. */
+  readonly rungs: readonly PlannedRung[];
+  /** Fixed-ladder rungs encoded on the same sample (when `includeFixed`). */
+  readonly fixedPoints?: readonly TrialPoint[];
+  /** Wall-clock seconds: sample extraction, trial encodes, trial quality measurement, total. */
+  readonly timings: { readonly sampleS: number; readonly trialEncodeS: number; readonly trialQualityS: number; readonly totalS: number };
+}
+
+/**
+ * Candidate trial resolutions for a source: each box fitted to the source's display aspect
+ * ratio, never upscaling; the source's own size when it is smaller than every box.
+ * @returns distinct sizes, largest first.
+ */
+export function candidateResolutions(source: { displayWidth: number; displayHeight: number }): { width: number; height: number }[] {
+  const out: { width: number; height: number }[] = [];
+  for (const box of PER_TITLE_RESOLUTION_BOXES) {
+    const fit = fitToBox(source, box.width, box.height);
+    if (!fit.upscales && !out.some((r) => r.height === fit.height)) out.push({ width: fit.width, height: fit.height });
+  }
+  if (out.length === 0) out.push({ width: toEven(source.displayWidth), height: toEven(source.displayHeight) });
+  return out;
+}
+
+/**
+ * Sample windows spread evenly across a title: `round(duration × fraction / window)` windows
+ * (at least 1, at most `maxWindows`), each centred in its share of the title. A title no
+ * longer than one window is sampled whole.
+ * @throws RangeError for non-positive durations or a fraction outside (0, 1].
+ */
+export function sampleWindows(durationS: number, windowS: number, fraction: number, maxWindows: number): SampleWindow[] {
+  if (!(durationS > 0 && windowS > 0 && fraction > 0 && fraction <= 1 && maxWindows >= 1)) {
+    throw new RangeError('sampleWindows needs positive durations, a fraction in (0, 1] and maxWindows >= 1');
+  }
+  if (durationS <= windowS) return [{ startS: 0, durationS }];
+  const count = Math.min(maxWindows, Math.max(1, Math.round((durationS * fraction) / windowS)), Math.floor(durationS / windowS));
+  const share = durationS / count;
+  return Array.from({ length: count }, (_, i) => {
+    const centre = share * (i + 0.5);
+    const startS = Math.min(Math.max(0, centre - windowS / 2), durationS - windowS);
+    return { startS: Math.round(startS * 1000) / 1000, durationS: windowS };
+  });
+}
+
+/**
+ * Cuts the sample windows out of the master into one lossless file at the source's display
+ * size and the output frame rate (x264 qp 0, so trials and quality both start from the
+ * source's pixels; MP4, whose time base keeps 24 fps timestamps exact — Matroska's 1 ms
+ * ticks made ffmpeg drop and duplicate frames and misalign the comparison). Each window is read with input seeking, so long masters are not decoded whole.
+ */
+async function extractSample(
+  masterPath: string,
+  windows: readonly SampleWindow[],
+  size: { width: number; height: number },
+  frameRate: number,
+  out: string,
+  paths: FfmpegPaths,
+  signal?: AbortSignal,
+): Promise<void> {
+  const fps = Number(frameRate.toFixed(3));
+  const per = windows.map(
+    (_, i) => `[${i}:v:0]setpts=PTS-STARTPTS,fps=fps=${fps},scale=${size.width}:${size.height}:flags=bicubic,setsar=1,format=yuv420p[w${i}]`,
+  );
+  const graph = `${per.join(';')};${windows.map((_, i) => `[w${i}]`).join('')}concat=n=${windows.length}:v=1:a=0[s]`;
+  await runFfmpeg(
+    {
+      inputs: windows.map((w) => ({ source: masterPath, options: ['-ss', w.startS.toFixed(3), '-t', w.durationS.toFixed(3)] })),
+      outputOptions: ['-filter_complex', graph, '-map', '[s]', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p'],
+      output: out,
+    },
+    paths,
+    signal ? { signal } : {},
+  );
+}
+
+/** Video bitrate of a file from its packets, bits/s. */
+async function measuredBitrate(file: string, frames: number, frameRate: number, paths: FfmpegPaths): Promise<number> {
+  const packets = await probePackets(file, paths);
+  const bytes = packets.reduce((s, p) => s + p.sizeBytes, 0);
+  const durationS = (frames || packets.length) / frameRate;
+  return (bytes * 8) / durationS;
+}
+
+/**
+ * Analyses a title and picks its per-title ladder. Writes only to a temporary folder,
+ * removed before returning.
+ * @param probed the master's probe (inspectMaster); must have a video stream.
+ * @param frameRate output frame rate, frames/s.
+ * @throws FfmpegError when a trial fails; EncodeCancelledError when `signal` aborts;
+ *         RangeError when the master has no video.
+ */
+export async function analyzeTitle(
+  masterPath: string,
+  probed: ProbeResult,
+  frameRate: number,
+  paths: FfmpegPaths,
+  options: PerTitleOptions,
+): Promise<LadderAnalysis> {
+  const log = options.log ?? silentLogger;
+  const video = probed.video;
+  if (!video) throw new RangeError('per-title analysis needs a video stream');
+  const started = performance.now();
+  const metric: LadderMetric = options.vmafModelPath ? 'vmaf' : 'psnr';
+  const rules = options.rules ?? (metric === 'vmaf' ? VMAF_RUNG_RULES : PSNR_RUNG_RULES);
+  const trialPreset = options.trialPreset ?? 'veryfast';
+  const crfValues = [...(options.crfValues ?? DEFAULT_CRF_VALUES)].sort((a, b) => b - a); // cheapest first
+  const vmafSubsample = Math.max(1, Math.floor(options.vmafSubsample ?? 6));
+  const windowS = options.windowS ?? options.segmentDurationS;
+  const resolutions = candidateResolutions(video).reverse(); // smallest first
+  const reference = { width: toEven(video.displayWidth), height: toEven(video.displayHeight) };
+  const windows = sampleWindows(probed.durationS, windowS, options.sampleFraction ?? 0.2, options.maxWindows ?? 10);
+  const fixedRungs: LadderRung[] = options.includeFixed ? fixedLadderFor(video) : [];
+  const totalTrials = resolutions.length * crfValues.length + fixedRungs.length;
+  let doneTrials = 0;
+  const tick = () => options.onProgress?.(Math.min(1, doneTrials / totalTrials));
+
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-per-title-'));
+  const timings = { sampleS: 0, trialEncodeS: 0, trialQualityS: 0, totalS: 0 };
+  try {
+    options.onProgress?.(0);
+    const samplePath = path.join(work, 'sample.mp4');
+    let t0 = performance.now();
+    await extractSample(masterPath, windows, reference, frameRate, samplePath, paths, options.signal);
+    timings.sampleS = (performance.now() - t0) / 1000;
+    const sampleFrames = (await probePackets(samplePath, paths)).length;
+    const sampleDurationS = sampleFrames / frameRate;
+    const gop = Math.max(1, Math.round(frameRate * windowS));
+    const run = options.signal ? { signal: options.signal } : {};
+
+    const trial = async (size: { width: number; height: number }, rate: { crf: number } | { bitrateBps: number }, name: string): Promise<TrialPoint> => {
+      const out = path.join(work, `${name}.mp4`);
+      const rateOptions =
+        'crf' in rate
+          ? ['-crf', String(rate.crf)]
+          : ['-b:v', String(rate.bitrateBps), '-maxrate', String(Math.round(rate.bitrateBps * 1.5)), '-bufsize', String(rate.bitrateBps * 2)];
+      t0 = performance.now();
+      await runFfmpeg(
+        {
+          inputs: [{ source: samplePath }],
+          outputOptions: [
+            '-map', '0:v:0',
+            '-vf', `scale=${size.width}:${size.height}:flags=bicubic,setsar=1`,
+            '-c:v', 'libx264', '-profile:v', 'high', '-preset', trialPreset, '-pix_fmt', 'yuv420p', ...rateOptions,
+            // Same GOP structure as the final encodes: a closed GOP per window.
+            '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-x264-params', 'open-gop=0',
+          ],
+          output: out,
+        },
+        paths,
+        run,
+      );
+      timings.trialEncodeS += (performance.now() - t0) / 1000;
+      const bitrateBps = await measuredBitrate(out, sampleFrames, frameRate, paths);
+      t0 = performance.now();
+      const scores: QualityScores = await measureQuality(
+        {
+          distorted: out,
+          reference: samplePath,
+          ...reference,
+          frameRate,
+          vmafSubsample,
+          ...(options.vmafModelPath ? { vmafModelPath: options.vmafModelPath } : {}),
+        },
+        paths,
+        run,
+      );
+      timings.trialQualityS += (performance.now() - t0) / 1000;
+      await fs.rm(out, { force: true });
+      doneTrials += 1;
+      tick();
+      return {
+        width: size.width,
+        height: size.height,
+        bitrateBps,
+        quality: scoreOf(scores, metric),
+        psnrDb: scores.psnrDb,
+        ssim: scores.ssim,
+        ...(scores.vmaf !== undefined ? { vmaf: scores.vmaf } : {}),
+        ...('crf' in rate ? { crf: rate.crf } : { targetBitrateBps: rate.bitrateBps }),
+      };
+    };
+
+    const points: TrialPoint[] = [];
+    for (const size of resolutions) {
+      for (const [i, crf] of crfValues.entries()) {
+        const p = await trial(size, { crf }, `trial_${size.height}p_crf${crf}`);
+        points.push(p);
+        log.debug({ height: size.height, crf, bitrateBps: Math.round(p.bitrateBps), quality: p.quality }, 'trial point');
+        if (p.quality >= rules.saturationQuality || p.bitrateBps > rules.maxBitrateBps) {
+          // More bits at this resolution buy nothing visible (or exceed the cap): skip the rest.
+          doneTrials += crfValues.length - 1 - i;
+          tick();
+          break;
+        }
+      }
+    }
+    const fixedPoints: TrialPoint[] = [];
+    for (const rung of fixedRungs) {
+      fixedPoints.push(await trial(rung, { bitrateBps: rung.bitrateBps }, `fixed_${rung.height}p_${rung.bitrateBps}`));
+    }
+
+    const hull = upperConvexHull(points);
+    const rungs = selectRungs(hull, rules);
+    timings.totalS = (performance.now() - started) / 1000;
+    log.info({ metric, points: points.length, hull: hull.length, rungs: rungs.length, analysisS: Math.round(timings.totalS * 10) / 10 }, 'per-title ladder chosen');
+    return {
+      metric,
+      settings: {
+        trialPreset,
+        crfValues,
+        resolutions: [...resolutions].reverse(),
+        vmafSubsample,
+        ...(options.vmafModelPath ? { vmafModel: path.basename(options.vmafModelPath) } : {}),
+        rules,
+      },
+      sample: { windows, durationS: sampleDurationS, frameRate },
+      points: points.sort((a, b) => a.height - b.height || a.bitrateBps - b.bitrateBps),
+      hull,
+      rungs,
+      ...(options.includeFixed ? { fixedPoints } : {}),
+      timings,
+    };
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Full-reference quality metrics of an encode against its source, measured by ffmpeg's
+ * filters in one pass: PSNR and SSIM always, VMAF when a model file is configured
+ * (libvmaf; the bundled ffmpeg has the filter but no model).
+ *
+ * As Netflix compares (Netflix Technology Blog, "Per-Title Encode Optimization", 2015, and
+ * the VMAF README), the distorted video is scaled back to the reference's display
+ * resolution with a bicubic filter before comparison, so a 360p rung is judged as it looks
+ * on the same screen as the 1080p one.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+
+/** Quality of one encode, averaged over its frames. */
+export interface QualityScores {
+  /** Luma PSNR in dB, from the mean luma MSE over all frames (ffmpeg psnr filter's `y:` summary); capped at 100 dB. */
+  readonly psnrDb: number;
+  /** Mean luma SSIM over all frames, in [0, 1]. */
+  readonly ssim: number;
+  /** Mean per-frame VMAF (0..100) over the measured frames; absent without a model. */
+  readonly vmaf?: number;
+  /** Frames compared. */
+  readonly frames: number;
+}
+
+/** The metric a ladder is built on: VMAF when a model is configured, else PSNR. */
+export type LadderMetric = 'vmaf' | 'psnr';
+
+export interface QualityMeasureSpec {
+  /** The encode to judge (any file ffmpeg reads). */
+  readonly distorted: string;
+  /** The source it was encoded from. */
+  readonly reference: string;
+  /** Display size of the reference in pixels; both inputs are brought to it (bicubic). */
+  readonly width: number;
+  readonly height: number;
+  /** Both inputs are resampled to this constant frame rate (frames/s) so frames pair up. */
+  readonly frameRate: number;
+  /** VMAF model (`.pkl` with its `.pkl.model` beside it); unset = no VMAF. */
+  readonly vmafModelPath?: string;
+  /**
+   * Compute VMAF on every n-th frame only (libvmaf `n_subsample`; default 1 = every frame).
+   * PSNR and SSIM always use every frame.
+   */
+  readonly vmafSubsample?: number;
+}
+
+/** Largest PSNR reported, dB: identical frames have zero MSE and an infinite PSNR. */
+export const PSNR_CAP_DB = 100;
+
+/**
+ * Luma PSNR in dB from a mean squared error on 8-bit samples: 10·log10(255² / MSE)
+ * (ITU-T J.340 / the usual definition), capped at PSNR_CAP_DB.
+ */
+export function psnrFromMse(mse: number): number {
+  if (!(mse > 0)) return PSNR_CAP_DB;
+  return Math.min(PSNR_CAP_DB, 10 * Math.log10((255 * 255) / mse));
+}
+
+/** Mean luma PSNR (dB) and frame count from the psnr filter's `stats_file` text. */
+export function parsePsnrStats(text: string): { psnrDb: number; frames: number } {
+  let sum = 0;
+  let frames = 0;
+  for (const line of text.split('\n')) {
+    const m = /\bmse_y:([0-9.]+)/.exec(line);
+    if (!m) continue;
+    sum += Number(m[1]);
+    frames += 1;
+  }
+  if (frames === 0) throw new Error('the psnr filter compared no frames');
+  return { psnrDb: psnrFromMse(sum / frames), frames };
+}
+
+/** Mean luma SSIM from the ssim filter's `stats_file` text. */
+export function parseSsimStats(text: string): number {
+  let sum = 0;
+  let frames = 0;
+  for (const line of text.split('\n')) {
+    const m = /\bY:([0-9.]+)/.exec(line);
+    if (!m) continue;
+    sum += Number(m[1]);
+    frames += 1;
+  }
+  if (frames === 0) throw new Error('the ssim filter compared no frames');
+  return sum / frames;
+}
+
+/** Mean per-frame VMAF from libvmaf's JSON log (`frames[].metrics.vmaf`). */
+export function parseVmafLog(text: string): number {
+  const log = JSON.parse(text) as { frames?: { metrics?: { vmaf?: number } }[] };
+  const scores = (log.frames ?? []).map((f) => f.metrics?.vmaf).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  if (scores.length === 0) throw new Error('libvmaf scored no frames');
+  return scores.reduce((a, b) => a + b, 0) / scores.length;
+}
+
+/**
+ * The filter graph: both inputs restamped from zero, resampled to the same constant frame
+ * rate, scaled (bicubic) to the reference display size, then psnr → ssim → libvmaf chained
+ * (each passes its first input through).
+ */
+function qualityGraph(spec: QualityMeasureSpec, files: { psnr: string; ssim: string; vmafLog: string; model?: string }): string {
+  const fps = Number(spec.frameRate.toFixed(3));
+  const prep = `setpts=PTS-STARTPTS,fps=fps=${fps},scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p`;
+  const refs = files.model ? 3 : 2;
+  const refLabels = Array.from({ length: refs }, (_, i) => `[r${i}]`).join('');
+  const parts = [
+    `[0:v]${prep}[d0]`,
+    `[1:v]${prep},split=${refs}${refLabels}`,
+    `[d0][r0]psnr=stats_file=${files.psnr}[d1]`,
+    `[d1][r1]ssim=stats_file=${files.ssim}${files.model ? '[d2]' : ''}`,
+  ];
+  if (files.model) {
+    const sub = Math.max(1, Math.floor(spec.vmafSubsample ?? 1));
+    parts.push(`[d2][r2]libvmaf=model_path=${files.model}:log_path=${files.vmafLog}:log_fmt=json:n_threads=${os.availableParallelism()}:n_subsample=${sub}`);
+  }
+  return parts.join(';');
+}
+
+/**
+ * Measures PSNR, SSIM and (with a model) VMAF of `distorted` against `reference`.
+ * @returns mean scores over the compared frames.
+ * @throws FfmpegError when ffmpeg cannot read either input or the model; Error when the
+ *         filters compared no frames; EncodeCancelledError when `run.signal` aborts.
+ */
+export async function measureQuality(spec: QualityMeasureSpec, paths: FfmpegPaths, run: RunOptions = {}): Promise<QualityScores> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-quality-'));
+  try {
+    const files = { psnr: path.join(dir, 'psnr.log'), ssim: path.join(dir, 'ssim.log'), vmafLog: path.join(dir, 'vmaf.json'), model: undefined as string | undefined };
+    if (spec.vmafModelPath) {
+      // Link the model (and its .model companion) under a plain name: the filter graph then
+      // needs no escaping of whatever characters the configured path holds.
+      files.model = path.join(dir, 'vmaf.pkl');
+      await fs.symlink(path.resolve(spec.vmafModelPath), files.model);
+      await fs.symlink(`${path.resolve(spec.vmafModelPath)}.model`, `${files.model}.model`);
+    }
+    await runFfmpeg(
+      {
+        inputs: [{ source: spec.distorted }, { source: spec.reference }],
+        outputOptions: ['-filter_complex', qualityGraph(spec, files), '-an', '-sn', '-dn', '-f', 'null'],
+        output: '/dev/null',
+      },
+      paths,
+      run,
+    );
+    const psnr = parsePsnrStats(await fs.readFile(files.psnr, 'utf8'));
+    const ssim = parseSsimStats(await fs.readFile(files.ssim, 'utf8'));
+    const vmaf = files.model ? parseVmafLog(await fs.readFile(files.vmafLog, 'utf8')) : undefined;
+    return { psnrDb: psnr.psnrDb, ssim, frames: psnr.frames, ...(vmaf !== undefined ? { vmaf } : {}) };
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** The score a ladder is built on, from a set of scores. */
+export function scoreOf(scores: Pick<QualityScores, 'psnrDb' | 'vmaf'>, metric: LadderMetric): number {
+  if (metric === 'vmaf') {
+    if (scores.vmaf === undefined) throw new Error('VMAF was not measured (no model configured)');
+    return scores.vmaf;
+  }
+  return scores.psnrDb;
+}

@@ -1,0 +1,87 @@
+/**
+ * Per-title encoding against the real ffmpeg on short synthetic masters: the published
+ * ladder.json agrees with the playlists, and easy content gets fewer and lower rungs than
+ * hard content. No VMAF model here (PSNR drives the ladder), as on a machine without VMAF_MODEL.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import HLS from 'hls-parser';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { encodeTitle, outputFrameRate } from '../../../src/encoder/encode-title.js';
+import { resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
+import type { LadderReport } from '../../../src/encoder/ladder-report.js';
+import { inspectMaster } from '../../../src/encoder/master-check.js';
+import { analyzeTitle, candidateResolutions } from '../../../src/encoder/per-title.js';
+import { titleRecordSchema } from '../../../src/origin/catalog.js';
+import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
+
+let paths: FfmpegPaths;
+let dir: string;
+
+beforeAll(async () => {
+  paths = resolveFfmpegPaths({ ffmpegPath: undefined, ffprobePath: undefined });
+  dir = await makeTempDir();
+});
+
+describe('per-title encode of a synthetic master', () => {
+  it('writes ladder.json consistent with the published playlists (RESOLUTION, BANDWIDTH, AVERAGE-BANDWIDTH)', async () => {
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'moving.mp4'), durationS: 8, width: 960, height: 540 }, paths);
+    const outDir = path.join(dir, 'title');
+    await fs.mkdir(outDir);
+    const record = await encodeTitle(
+      { titleId: '00000000000000c1', title: 'Per-title', masterPath: master, masterFileName: 'moving.mp4', outDir, segmentDurationS: 4, x264Preset: 'ultrafast', ladderKind: 'per-title' },
+      paths,
+    );
+    expect(titleRecordSchema.parse(record).ladder).toBe('per-title');
+    expect(record.qualityMetric).toBe('psnr');
+    const report = JSON.parse(await fs.readFile(path.join(outDir, 'ladder.json'), 'utf8')) as LadderReport;
+    expect(report.ladder).toBe('per-title');
+    expect(report.metric).toBe('psnr');
+    const analysis = report.analysis!;
+
+    // Every candidate resolution was tried; the hull is made of trial points; rungs rise.
+    expect(new Set(analysis.points.map((p) => p.height))).toEqual(new Set(candidateResolutions({ displayWidth: 960, displayHeight: 540 }).map((r) => r.height)));
+    for (const h of analysis.hull) expect(analysis.points).toContainEqual(h);
+    expect(analysis.rungs.length).toBeGreaterThanOrEqual(1);
+    expect(report.rungs).toHaveLength(analysis.rungs.length);
+    for (let i = 1; i < analysis.rungs.length; i++) expect(analysis.rungs[i]!.bitrateBps).toBeGreaterThan(analysis.rungs[i - 1]!.bitrateBps);
+    expect(analysis.sample.windows.length).toBeGreaterThanOrEqual(1);
+    expect(report.timings.analysisS).toBeGreaterThan(0);
+    expect(report.timings.encodeS).toBeGreaterThan(0);
+
+    // The multivariant playlist lists exactly the report's rungs, with their sizes and measured rates.
+    const mv = HLS.parse(await fs.readFile(path.join(outDir, 'master.m3u8'), 'utf8'));
+    if (!mv.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+    const audio = record.renditions.find((r) => r.kind === 'audio')!;
+    expect(mv.variants).toHaveLength(report.rungs.length);
+    for (const [i, rung] of report.rungs.entries()) {
+      const planned = analysis.rungs[i]!;
+      expect({ width: rung.width, height: rung.height, targetBitrateBps: rung.targetBitrateBps }).toEqual({ width: planned.width, height: planned.height, targetBitrateBps: planned.bitrateBps });
+      const variant = mv.variants.find((v) => v.uri === rung.uri)!;
+      expect(variant, rung.uri).toBeDefined();
+      expect(variant.resolution).toEqual({ width: rung.width, height: rung.height });
+      expect(variant.bandwidth).toBe(rung.peakBitrateBps + audio.peakBitrateBps);
+      expect(variant.averageBandwidth).toBe(rung.averageBitrateBps + audio.averageBitrateBps);
+      // The published rung's quality was measured against the master.
+      expect(rung.quality!.psnrDb).toBeGreaterThan(20);
+      expect(rung.quality!.ssim).toBeGreaterThan(0.5);
+      expect(rung.quality!.vmaf).toBeUndefined();
+    }
+  });
+
+  it('gives trivially easy content (static bars) fewer and lower rungs than hard content (temporal noise)', async () => {
+    const easy = await makeSyntheticMaster({ path: path.join(dir, 'easy.mp4'), durationS: 4, source: 'smptebars', audio: false }, paths);
+    const hard = await makeSyntheticMaster({ path: path.join(dir, 'hard.mp4'), durationS: 4, videoFilter: 'noise=alls=40:allf=t+u', audio: false }, paths);
+    const analyse = async (file: string) => {
+      const probed = await inspectMaster(file, paths);
+      return analyzeTitle(file, probed, outputFrameRate(probed.video!.frameRate), paths, { segmentDurationS: 4 });
+    };
+    const e = await analyse(easy);
+    const h = await analyse(hard);
+    expect(e.rungs.length).toBeLessThan(h.rungs.length);
+    expect(e.rungs.at(-1)!.bitrateBps).toBeLessThan(h.rungs.at(-1)!.bitrateBps);
+    // Easy content reaches the saturation quality; noise does not at the same bitrate.
+    expect(e.rungs.at(-1)!.predictedQuality).toBeGreaterThanOrEqual(45);
+  });
+});

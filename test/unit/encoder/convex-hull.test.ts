@@ -1,0 +1,108 @@
+/**
+ * Hull and rung selection on hand-made RD points with known answers (pure functions; no ffmpeg).
+ */
+import { describe, expect, it } from 'vitest';
+import { hullBitrateFor, hullQualityAt, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type RdPoint } from '../../../src/encoder/convex-hull.js';
+
+const pt = (height: number, kbps: number, quality: number): RdPoint => ({ width: Math.round((height * 16) / 9 / 2) * 2, height, bitrateBps: kbps * 1000, quality });
+
+describe('upperConvexHull', () => {
+  it('keeps the upper-left boundary and drops points under it', () => {
+    const a = pt(360, 100, 40);
+    const b = pt(360, 200, 70);
+    const under = pt(720, 200, 50); // same rate as b, lower quality
+    const c = pt(720, 400, 85);
+    const concaveDip = pt(540, 300, 72); // below the chord b→c (which is 77.5 at 300)
+    const d = pt(720, 800, 92);
+    expect(upperConvexHull([d, under, c, concaveDip, a, b])).toEqual([a, b, c, d]);
+  });
+
+  it('cuts the hull at its best quality (more bits buying less quality are dropped)', () => {
+    const a = pt(360, 100, 40);
+    const b = pt(720, 500, 90);
+    const worse = pt(720, 900, 88);
+    expect(upperConvexHull([a, b, worse])).toEqual([a, b]);
+  });
+
+  it('handles one point and no points, and rejects non-finite values', () => {
+    const a = pt(360, 100, 40);
+    expect(upperConvexHull([a])).toEqual([a]);
+    expect(upperConvexHull([])).toEqual([]);
+    expect(() => upperConvexHull([pt(360, 100, Number.NaN)])).toThrow(RangeError);
+  });
+
+  it('drops a point exactly on a chord (collinear)', () => {
+    const a = pt(360, 100, 40);
+    const mid = pt(540, 200, 50);
+    const c = pt(720, 300, 60);
+    expect(upperConvexHull([a, mid, c])).toEqual([a, c]);
+  });
+});
+
+describe('hull interpolation', () => {
+  const hull = [pt(360, 100, 40), pt(540, 300, 80), pt(720, 700, 90)];
+  it('interpolates quality linearly in bitrate and inverts it', () => {
+    expect(hullQualityAt(hull, 200_000)).toBeCloseTo(60, 10);
+    expect(hullBitrateFor(hull, 60)).toBeCloseTo(200_000, 6);
+    expect(hullQualityAt(hull, 50_000)).toBe(40);
+    expect(hullQualityAt(hull, 900_000)).toBe(90);
+    expect(hullBitrateFor(hull, 95)).toBe(Number.POSITIVE_INFINITY);
+  });
+});
+
+describe('selectRungs', () => {
+  // A hull rising 10 VMAF points per doubling from 50 at 100 kbit/s: q(b) is piecewise linear
+  // between these points, so every expected rung can be worked out by hand.
+  const hull = [pt(234, 100, 50), pt(360, 200, 60), pt(540, 400, 70), pt(720, 800, 80), pt(1080, 1600, 90), pt(1080, 3200, 100)];
+
+  it('starts at the floor, steps by one JND within 1.5x-2x, stops at saturation', () => {
+    const rungs = selectRungs(hull, VMAF_RUNG_RULES);
+    // floor 145k: q = 50 + 10*(45/100) = 54.5; +6 -> 60.5 at 200 + 200*0.05 = 210k, but the
+    // least step is 1.5x -> 217.5k; then q(217.5k) = 60.875, +6 = 66.875 -> 200+200*0.6875 = 337.5k
+    // (1.55x) ...; saturation 95 is reached at 1600 + 1600*0.5 = 2400k.
+    // 145k sits nearer (in log rate) to the 360p point at 200k than to the 234p point at 100k.
+    expect(rungs[0]).toMatchObject({ height: 360, bitrateBps: 145_000 });
+    expect(rungs[0]!.predictedQuality).toBeCloseTo(54.5, 6);
+    expect(rungs[1]!.bitrateBps).toBe(217_500);
+    expect(rungs[2]!.bitrateBps).toBe(337_500);
+    expect(rungs[rungs.length - 1]!.bitrateBps).toBe(2_400_000);
+    expect(rungs[rungs.length - 1]!.predictedQuality).toBeCloseTo(95, 6);
+    for (let i = 1; i < rungs.length; i++) {
+      const ratio = rungs[i]!.bitrateBps / rungs[i - 1]!.bitrateBps;
+      // Every step is 1.5x-2x, except the step to the top rung: at least TOP_MERGE_RATIO (1.2x),
+      // and up to 2 x 1.2 when the top replaced a rung within 1.2x of it.
+      expect(ratio).toBeGreaterThanOrEqual((i === rungs.length - 1 ? 1.2 : 1.5) - 1e-9);
+      expect(ratio).toBeLessThanOrEqual((i === rungs.length - 1 ? 2.4 : 2) + 1e-9);
+      expect(rungs[i]!.height).toBeGreaterThanOrEqual(rungs[i - 1]!.height);
+    }
+  });
+
+  it('gives easy content (saturating early) a lower top rung than hard content', () => {
+    const easy = [pt(360, 100, 80), pt(720, 400, 96)];
+    const hard = [pt(360, 400, 40), pt(720, 1600, 70), pt(1080, 6000, 90)];
+    const easyTop = selectRungs(easy, VMAF_RUNG_RULES).at(-1)!;
+    const hardTop = selectRungs(hard, VMAF_RUNG_RULES).at(-1)!;
+    expect(easyTop.bitrateBps).toBeLessThan(hardTop.bitrateBps);
+    expect(selectRungs(easy, VMAF_RUNG_RULES).length).toBeLessThan(selectRungs(hard, VMAF_RUNG_RULES).length);
+    // Hard content never saturates: its top is the hull's best point.
+    expect(hardTop).toMatchObject({ height: 1080, bitrateBps: 6_000_000 });
+  });
+
+  it('starts at the hull when the hull starts above the floor, and caps at maxBitrateBps', () => {
+    const rungs = selectRungs([pt(720, 1000, 70), pt(1080, 20_000, 94)], VMAF_RUNG_RULES);
+    expect(rungs[0]!.bitrateBps).toBe(1_000_000);
+    expect(rungs.at(-1)!.bitrateBps).toBe(12_000_000);
+  });
+
+  it('returns one rung for a one-point hull and refuses an empty hull', () => {
+    expect(selectRungs([pt(360, 300, 90)], VMAF_RUNG_RULES)).toEqual([{ width: 640, height: 360, bitrateBps: 300_000, predictedQuality: 90 }]);
+    expect(() => selectRungs([], VMAF_RUNG_RULES)).toThrow(RangeError);
+  });
+
+  it('keeps resolutions from going down as bitrate goes up', () => {
+    // The hull dips from 540p back to 432p between two points (as real hulls can).
+    const wobbly = [pt(234, 50, 20), pt(540, 200, 60), pt(432, 300, 70), pt(720, 1200, 95)];
+    const rungs = selectRungs(wobbly, VMAF_RUNG_RULES);
+    for (let i = 1; i < rungs.length; i++) expect(rungs[i]!.height).toBeGreaterThanOrEqual(rungs[i - 1]!.height);
+  });
+});
