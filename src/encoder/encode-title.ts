@@ -1,8 +1,9 @@
 /**
  * Encodes one title from its master into a folder holding the full HLS package:
  * probe → analyze (per-title) → bitrate ladder → one ffmpeg process per rendition →
- * measure (bitrates and quality) → multivariant playlist, ladder report and title record. The caller (the ingest worker) publishes the folder
- * atomically; this module never touches the object store.
+ * measure (bitrates and quality) → multivariant playlist, ladder report and title record.
+ * The caller (the ingest worker) publishes the folder atomically; this module never
+ * touches the object store.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -172,7 +173,6 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
     doneWeight += audioWeight;
   }
   const encodeS = (performance.now() - encodeStarted) / 1000;
-  report({ stage: 'package', fraction: 0.98 });
   const poster = await makePoster(input.masterPath, path.join(input.outDir, POSTER_NAME), probed.durationS, paths, options.signal).catch((err: unknown) => {
     log.warn({ err: String(err) }, 'no poster');
     return undefined;
@@ -239,6 +239,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
     });
   }
   const measureS = (performance.now() - measureStarted) / 1000;
+  report({ stage: 'package', fraction: 0.98 });
   if (audioRecord) renditions.push(audioRecord);
 
   const audioEntries: AudioRenditionEntry[] = audioRecord

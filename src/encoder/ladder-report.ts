@@ -96,7 +96,7 @@ export function ladderChartSpec(analysis: LadderAnalysis, title: string): TopLev
     ...analysis.rungs.map((r) => ({ series: 'per-title rungs', kind: 'rung' as const, bitrateKbps: r.bitrateBps / 1000, quality: r.predictedQuality, label: `${r.width}x${r.height}` })),
     ...(analysis.fixedPoints ?? []).map((p) => ({ series: 'fixed ladder', kind: 'fixed' as const, bitrateKbps: p.bitrateBps / 1000, quality: p.quality, label: `${p.width}x${p.height} @ ${kbps(p.targetBitrateBps ?? 0)}k` })),
   ];
-  const x = { field: 'bitrateKbps', type: 'quantitative', scale: { type: 'log' }, title: 'bitrate (kbit/s, log scale)' } as const;
+  const x = { field: 'bitrateKbps', type: 'quantitative', scale: { type: 'log', nice: false, padding: 12 }, title: 'bitrate (kbit/s, log scale)' } as const;
   const y = { field: 'quality', type: 'quantitative', scale: { zero: false }, title: metric } as const;
   const tooltip = [{ field: 'label', title: 'point' }, { field: 'bitrateKbps', title: 'kbit/s', format: ',.0f' }, { field: 'quality', format: '.2f' }];
   return {

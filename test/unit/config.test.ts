@@ -11,6 +11,8 @@ describe('loadConfig', () => {
     expect(c.originPort).toBe(8080);
     expect(c.edgePort).toBe(8081);
     expect(c.publicEdgeUrl).toBe('http://localhost:8081');
+    expect(c.x264Preset).toBe('medium');
+    expect(c.vmafModelPath).toBeUndefined();
     expect(Object.isFrozen(c)).toBe(true);
   });
 
@@ -18,6 +20,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ VOD_WORKER_LOCK_MS: 'soon' })).toThrow(UserError);
     expect(() => loadConfig({ VOD_WORKER_LOCK_MS: 'soon' })).toThrow(/^Environment variable VOD_WORKER_LOCK_MS is invalid/);
     expect(() => loadConfig({ REDIS_URL: 'localhost:6379' })).toThrow(/REDIS_URL/);
+  });
+
+  it('accepts a VMAF model only when the .pkl and its .pkl.model exist', () => {
+    const model = `${PROJECT_ROOT}/../shared/vmaf/vmaf_v0.6.1.pkl`;
+    expect(loadConfig({ VMAF_MODEL: model }).vmafModelPath).toMatch(/\/shared\/vmaf\/vmaf_v0\.6\.1\.pkl$/);
+    expect(() => loadConfig({ VMAF_MODEL: '/nonexistent/model.pkl' })).toThrow(/^Environment variable VMAF_MODEL is invalid: no such model file/);
   });
 
   it('treats empty variables as unset', () => {

@@ -1,0 +1,152 @@
+/**
+ * Per-title vs fixed ladder benchmark: for every clip in ../shared/media, encodes the fixed
+ * (Apple) ladder and the per-title ladder with the same encoder settings, measures every
+ * published rung against the master with the same metric (VMAF v0.6.1 on every frame, plus
+ * PSNR), and reports the BD-rate of per-title against fixed (Bjøntegaard, VCEG-M33, PCHIP
+ * as in JCTVC-L1100; src/encoder/bd-rate.ts) on VMAF and on PSNR, the top rungs, and the
+ * per-title analysis time as a multiple of the per-title final encode time.
+ *
+ * Writes bench/results/ladder.json, ladder.md (the README table) and ladder.svg.
+ * Run: npm run bench:ladder   (about 15 minutes on 2 cores; BENCH_CLIPS=a.mp4,b.webm to pick clips).
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { loadConfig } from '../src/config.js';
+import { bdRate } from '../src/encoder/bd-rate.js';
+import { encodeTitle } from '../src/encoder/encode-title.js';
+import { resolveFfmpegPaths } from '../src/encoder/ffmpeg.js';
+import type { LadderReport } from '../src/encoder/ladder-report.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SHARED = path.resolve(ROOT, '..', 'shared');
+const MEDIA = path.join(SHARED, 'media');
+const VMAF_MODEL = path.join(SHARED, 'vmaf', 'vmaf_v0.6.1.pkl');
+const OUT = path.join(ROOT, 'bench', 'results');
+
+const config = loadConfig({ ...process.env, VMAF_MODEL: process.env.VMAF_MODEL ?? VMAF_MODEL });
+const paths = resolveFfmpegPaths(config);
+const only = process.env.BENCH_CLIPS?.split(',').map((s) => s.trim());
+const clips = (await fs.readdir(MEDIA)).filter((f) => /\.(mp4|mov|mkv|webm)$/i.test(f) && (!only || only.includes(f))).sort();
+const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-bench-ladder-'));
+
+interface ClipResult {
+  clip: string;
+  fixed: LadderReport;
+  perTitle: LadderReport;
+  bdRateVmaf: number;
+  bdRatePsnr: number;
+  analysisMultiple: number;
+}
+
+const results: ClipResult[] = [];
+try {
+  for (const clip of clips) {
+    const reports: Partial<Record<'fixed' | 'per-title', LadderReport>> = {};
+    for (const ladderKind of ['fixed', 'per-title'] as const) {
+      const outDir = path.join(work, `${path.parse(clip).name}-${ladderKind}`);
+      await fs.mkdir(outDir, { recursive: true });
+      const started = performance.now();
+      process.stderr.write(`${clip}: ${ladderKind} ladder… `);
+      await encodeTitle(
+        {
+          titleId: '0000000000000bbb',
+          title: clip,
+          masterPath: path.join(MEDIA, clip),
+          masterFileName: clip,
+          outDir,
+          segmentDurationS: config.segmentDurationS,
+          x264Preset: config.x264Preset,
+          ladderKind,
+          ...(config.vmafModelPath ? { vmafModelPath: config.vmafModelPath } : {}),
+          rungVmafSubsample: 1,
+        },
+        paths,
+      );
+      reports[ladderKind] = JSON.parse(await fs.readFile(path.join(outDir, 'ladder.json'), 'utf8')) as LadderReport;
+      process.stderr.write(`${((performance.now() - started) / 1000).toFixed(0)} s\n`);
+      await fs.rm(outDir, { recursive: true, force: true });
+    }
+    const fixed = reports.fixed!;
+    const perTitle = reports['per-title']!;
+    const curve = (r: LadderReport, metric: 'vmaf' | 'psnrDb') => r.rungs.map((g) => ({ bitrateBps: g.averageBitrateBps, quality: g.quality![metric]! }));
+    const result: ClipResult = {
+      clip,
+      fixed,
+      perTitle,
+      bdRateVmaf: bdRate(curve(fixed, 'vmaf'), curve(perTitle, 'vmaf')),
+      bdRatePsnr: bdRate(curve(fixed, 'psnrDb'), curve(perTitle, 'psnrDb')),
+      analysisMultiple: perTitle.timings.analysisS / perTitle.timings.encodeS,
+    };
+    results.push(result);
+    process.stderr.write(
+      `${clip}: BD-rate VMAF ${(result.bdRateVmaf * 100).toFixed(1)}%, PSNR ${(result.bdRatePsnr * 100).toFixed(1)}%, analysis ${result.analysisMultiple.toFixed(2)}x final encode\n`,
+    );
+  }
+} finally {
+  await fs.rm(work, { recursive: true, force: true });
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const top = (r: LadderReport) => r.rungs[r.rungs.length - 1]!;
+const pct = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}%`;
+const kbps = (bps: number) => Math.round(bps / 1000).toLocaleString('en-US');
+const summary = {
+  meanBdRateVmaf: mean(results.map((r) => r.bdRateVmaf)),
+  meanBdRatePsnr: mean(results.map((r) => r.bdRatePsnr)),
+  worstBdRateVmaf: Math.max(...results.map((r) => r.bdRateVmaf)),
+  maxAnalysisMultiple: Math.max(...results.map((r) => r.analysisMultiple)),
+};
+
+const rows = results.map((r) => {
+  const ft = top(r.fixed);
+  const pt = top(r.perTitle);
+  return `| ${r.clip} | ${r.fixed.rungs.length} → ${r.perTitle.rungs.length} | ${ft.height}p ${kbps(ft.averageBitrateBps)} (VMAF ${ft.quality!.vmaf!.toFixed(1)}) | ${pt.height}p ${kbps(pt.averageBitrateBps)} (VMAF ${pt.quality!.vmaf!.toFixed(1)}) | ${pct(r.bdRateVmaf)} | ${pct(r.bdRatePsnr)} | ${r.perTitle.timings.analysisS.toFixed(0)} s / ${r.perTitle.timings.encodeS.toFixed(0)} s = ${r.analysisMultiple.toFixed(2)}× |`;
+});
+const markdown = [
+  `Per-title vs fixed ladder (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, x264 preset ${config.x264Preset} for final encodes, trials veryfast; quality of every published rung measured on every frame against the master at its display size; bitrates are measured average video bitrates).`,
+  '',
+  '| clip | rungs fixed → per-title | fixed top rung kbit/s | per-title top rung kbit/s | BD-rate VMAF | BD-rate PSNR | analysis / final encode |',
+  '|---|---|---|---|---|---|---|',
+  ...rows,
+  `| **mean** | | | | **${pct(summary.meanBdRateVmaf)}** | ${pct(summary.meanBdRatePsnr)} | max ${summary.maxAnalysisMultiple.toFixed(2)}× |`,
+  '',
+].join('\n');
+
+await fs.mkdir(OUT, { recursive: true });
+await fs.writeFile(
+  path.join(OUT, 'ladder.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, x264Preset: config.x264Preset, summary, clips: results.map((r) => ({ clip: r.clip, bdRateVmaf: r.bdRateVmaf, bdRatePsnr: r.bdRatePsnr, analysisMultiple: r.analysisMultiple, fixed: { rungs: r.fixed.rungs, timings: r.fixed.timings }, perTitle: { rungs: r.perTitle.rungs, timings: r.perTitle.timings, settings: r.perTitle.analysis?.settings, sample: r.perTitle.analysis?.sample } })) }, null, 2)}\n`,
+);
+await fs.writeFile(path.join(OUT, 'ladder.md'), markdown);
+
+const values = results.flatMap((r) =>
+  (['fixed', 'perTitle'] as const).flatMap((k) =>
+    r[k].rungs.map((g) => ({ clip: r.clip.split('_').slice(0, 2).join(' '), ladder: k === 'fixed' ? 'fixed (Apple)' : 'per-title', kbps: g.averageBitrateBps / 1000, vmaf: g.quality!.vmaf!, rung: `${g.width}x${g.height}` })),
+  ),
+);
+const spec = {
+  $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+  title: 'Published rungs: measured bitrate vs VMAF (per-title vs fixed ladder)',
+  data: { values },
+  facet: { column: { field: 'clip', type: 'nominal', title: null } },
+  spec: {
+    width: 300,
+    height: 260,
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'kbps', type: 'quantitative', scale: { type: 'log' }, title: 'average video bitrate (kbit/s, log)' },
+      y: { field: 'vmaf', type: 'quantitative', scale: { zero: false }, title: 'VMAF' },
+      color: { field: 'ladder', type: 'nominal' },
+      order: { field: 'kbps' },
+      tooltip: [{ field: 'rung' }, { field: 'kbps', format: ',.0f' }, { field: 'vmaf', format: '.1f' }],
+    },
+  },
+  config: { background: 'white' },
+} as TopLevelSpec;
+const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+await fs.writeFile(path.join(OUT, 'ladder.svg'), await view.toSVG());
+view.finalize();
+process.stdout.write(`${markdown}\nWrote bench/results/ladder.json, ladder.md, ladder.svg\n`);
