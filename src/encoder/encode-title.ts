@@ -52,7 +52,7 @@ export interface EncodeTitleInput {
   /** VMAF model file; unset = PSNR drives per-title ladders and no VMAF is measured. */
   readonly vmafModelPath?: string;
   /** Overrides of the per-title analysis settings (CRF grid, sample, rules, trial preset). */
-  readonly perTitle?: Omit<PerTitleOptions, 'segmentDurationS' | 'vmafModelPath' | 'signal' | 'onProgress' | 'log'>;
+  readonly perTitle?: Omit<PerTitleOptions, 'segmentDurationS' | 'vmafModelPath' | 'workParent' | 'signal' | 'onProgress' | 'log'>;
   /** Measure every published video rung's quality against the master. Default true. */
   readonly measureRungs?: boolean;
   /** VMAF on every n-th frame when measuring published rungs (libvmaf n_subsample). Default 6. */
@@ -129,6 +129,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
     analysis = await analyzeTitle(input.masterPath, probed, frameRate, paths, {
       ...input.perTitle,
       segmentDurationS: input.segmentDurationS,
+      workParent: input.outDir,
       ...(input.vmafModelPath ? { vmafModelPath: input.vmafModelPath } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (f) => report({ stage: 'analyze', fraction: f * span.analyze }),

@@ -61,6 +61,12 @@ export interface PerTitleOptions {
   /** Also encode the fixed ladder's rungs on the sample (capped VBR, same preset) for comparison plots. */
   readonly includeFixed?: boolean;
   readonly segmentDurationS: number;
+  /**
+   * Folder to create the temporary work folder in (sample, trial encodes; removed at the end).
+   * Default the OS temp folder; the worker uses its staging folder, so a killed worker's
+   * leftovers are swept with it.
+   */
+  readonly workParent?: string;
   readonly signal?: AbortSignal;
   /** Called with the fraction of the analysis done, in [0, 1]. */
   readonly onProgress?: (fraction: number) => void;
@@ -214,7 +220,7 @@ export async function analyzeTitle(
   let doneTrials = 0;
   const tick = () => options.onProgress?.(Math.min(1, doneTrials / totalTrials));
 
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-per-title-'));
+  const work = await fs.mkdtemp(path.join(options.workParent ?? os.tmpdir(), options.workParent ? '.per-title-' : 'vod-per-title-'));
   const timings = { sampleS: 0, trialEncodeS: 0, trialQualityS: 0, totalS: 0 };
   try {
     options.onProgress?.(0);

@@ -49,6 +49,8 @@ describe('per-title encode of a synthetic master', () => {
     expect(analysis.sample.windows.length).toBeGreaterThanOrEqual(1);
     expect(report.timings.analysisS).toBeGreaterThan(0);
     expect(report.timings.encodeS).toBeGreaterThan(0);
+    // No work files (analysis folder, joined renditions) are left in the folder to publish.
+    expect((await fs.readdir(outDir)).filter((n) => n.startsWith('.'))).toEqual([]);
 
     // The multivariant playlist lists exactly the report's rungs, with their sizes and measured rates.
     const mv = HLS.parse(await fs.readFile(path.join(outDir, 'master.m3u8'), 'utf8'));
