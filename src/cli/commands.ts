@@ -117,7 +117,13 @@ export async function runStatus(ctx: CliContext, titleId: string | undefined, op
         return;
       }
       const lines = [`Title id:  ${titleId}`, `Title:     ${record?.title ?? job?.title}`];
-      if (record) lines.push(`Published: ${record.publishedAt} (${record.renditions.length} renditions, encode ${record.encodeTimeS.toFixed(1)} s)`, `Playback:  ${titleUrls(ctx, titleId).playbackUrl}`);
+      if (record) {
+        lines.push(
+          `Published: ${record.publishedAt} (${record.renditions.length} renditions, encode ${record.encodeTimeS.toFixed(1)} s)`,
+          `Ladder:    ${record.ladder}${record.qualityMetric ? `, quality measured with ${record.qualityMetric.toUpperCase()}` : ''}`,
+          `Playback:  ${titleUrls(ctx, titleId).playbackUrl}`,
+        );
+      }
       if (job) {
         lines.push(`Job state: ${job.state}${job.progress ? ` (${job.progress.stage} ${job.progress.percent.toFixed(1)}%${job.progress.rendition ? `, ${job.progress.rendition}` : ''})` : ''}`);
         lines.push(`Attempts:  ${job.attemptsMade}/${job.attempts}`);
@@ -142,8 +148,8 @@ export async function runStatus(ctx: CliContext, titleId: string | undefined, op
     process.stdout.write(`Jobs (${rows.length}):\n${table(['TITLE ID', 'STATE', 'PROGRESS', 'TRIES', 'TITLE', 'FAILURE'], rows)}\n`);
     process.stdout.write(
       `Published titles (${published.length}):\n${table(
-        ['TITLE ID', 'RENDITIONS', 'DURATION', 'TITLE'],
-        published.map((t) => [t.titleId, String(t.renditions.filter((r) => r.kind === 'video').length), `${t.durationS.toFixed(1)} s`, t.title]),
+        ['TITLE ID', 'LADDER', 'RENDITIONS', 'DURATION', 'TITLE'],
+        published.map((t) => [t.titleId, t.ladder, String(t.renditions.filter((r) => r.kind === 'video').length), `${t.durationS.toFixed(1)} s`, t.title]),
       )}\n`,
     );
   } finally {
