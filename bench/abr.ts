@@ -10,8 +10,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderVegaLiteSvg } from '../src/util/vega-svg.js';
 import { loadConfig, storeDir } from '../src/config.js';
 import { resolveFfmpegPaths } from '../src/encoder/ffmpeg.js';
 import { startEdgeServer } from '../src/edge-cache/edge-server.js';
@@ -117,8 +117,6 @@ const spec: TopLevelSpec = {
   resolve: { scale: { y: 'independent' } },
   config: { background: 'white' },
 } as TopLevelSpec;
-const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-await fs.writeFile(path.join(outDir, 'abr.svg'), await view.toSVG());
-view.finalize();
+await fs.writeFile(path.join(outDir, 'abr.svg'), await renderVegaLiteSvg(spec));
 process.stdout.write(`| trace | setting | trace mean kbit/s | avg bitrate kbit/s | rebuffer ratio | startup s | switches/min |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |\n${rows.map((r) => `| ${r.trace} | ${r.setting} | ${(r.traceMeanBps / 1e3).toFixed(0)} | ${(r.averageBitrateBps / 1e3).toFixed(0)} | ${(r.rebufferRatio * 100).toFixed(1)}% | ${r.startupS.toFixed(2)} | ${r.switchesPerMinute.toFixed(1)} |`).join('\n')}\n\nWrote bench/results/abr.json and abr.svg\n`);
 process.exit(0);

@@ -12,8 +12,8 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderVegaLiteSvg } from '../src/util/vega-svg.js';
 import { loadConfig } from '../src/config.js';
 import { bdRate } from '../src/encoder/bd-rate.js';
 import { encodeTitle } from '../src/encoder/encode-title.js';
@@ -146,7 +146,5 @@ const spec = {
   },
   config: { background: 'white' },
 } as TopLevelSpec;
-const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-await fs.writeFile(path.join(OUT, 'ladder.svg'), await view.toSVG());
-view.finalize();
+await fs.writeFile(path.join(OUT, 'ladder.svg'), await renderVegaLiteSvg(spec));
 process.stdout.write(`${markdown}\nWrote bench/results/ladder.json, ladder.md, ladder.svg\n`);

@@ -4,8 +4,8 @@
  * table `vod ladder` prints, and the RD plot (Vega-Lite rendered to SVG by Vega in Node).
  */
 import Table from 'cli-table3';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderVegaLiteSvg } from '../util/vega-svg.js';
 import type { LadderAnalysis, TrialPoint } from './per-title.js';
 import type { LadderMetric } from './quality-metrics.js';
 
@@ -136,11 +136,5 @@ export function ladderChartSpec(analysis: LadderAnalysis, title: string): TopLev
 
 /** Renders the RD plot to an SVG string. */
 export async function renderLadderSvg(analysis: LadderAnalysis, title: string): Promise<string> {
-  const { spec } = compile(ladderChartSpec(analysis, title));
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return renderVegaLiteSvg(ladderChartSpec(analysis, title));
 }

@@ -3,8 +3,8 @@
  * policy, Belady dashed as the reference ceiling. Built as a Vega-Lite spec and rendered to
  * SVG by Vega in Node (no browser, no canvas).
  */
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { renderVegaLiteSvg } from '../../util/vega-svg.js';
 import type { HitRatioRow } from './hit-ratio-report.js';
 
 /** Vega-Lite spec of the two-panel chart (exported so tests can inspect it). */
@@ -36,11 +36,5 @@ export function hitRatioChartSpec(rows: readonly HitRatioRow[], title: string): 
 
 /** Renders the chart to an SVG string. */
 export async function renderHitRatioSvg(rows: readonly HitRatioRow[], title: string): Promise<string> {
-  const { spec } = compile(hitRatioChartSpec(rows, title));
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  return renderVegaLiteSvg(hitRatioChartSpec(rows, title));
 }
