@@ -113,9 +113,14 @@ export interface LadderAnalysis {
   readonly timings: { readonly sampleS: number; readonly trialEncodeS: number; readonly trialQualityS: number; readonly totalS: number };
 }
 
+/** The source's own size joins the candidates when it is at least this much taller than the largest fitted box (our choice). */
+export const NATIVE_CANDIDATE_RATIO = 1.1;
+
 /**
  * Candidate trial resolutions for a source: each box fitted to the source's display aspect
- * ratio, never upscaling; the source's own size when it is smaller than every box.
+ * ratio, never upscaling; plus the source's own size when no box comes within
+ * NATIVE_CANDIDATE_RATIO of it (a 640x480 source would otherwise top out at 576x432) or
+ * when it is smaller than every box.
  * @returns distinct sizes, largest first.
  */
 export function candidateResolutions(source: { displayWidth: number; displayHeight: number }): { width: number; height: number }[] {
@@ -124,7 +129,8 @@ export function candidateResolutions(source: { displayWidth: number; displayHeig
     const fit = fitToBox(source, box.width, box.height);
     if (!fit.upscales && !out.some((r) => r.height === fit.height)) out.push({ width: fit.width, height: fit.height });
   }
-  if (out.length === 0) out.push({ width: toEven(source.displayWidth), height: toEven(source.displayHeight) });
+  const native = { width: toEven(source.displayWidth), height: toEven(source.displayHeight) };
+  if (out.length === 0 || native.height >= out[0]!.height * NATIVE_CANDIDATE_RATIO) out.unshift(native);
   return out;
 }
 

@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { hullBitrateFor, hullQualityAt, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type RdPoint } from '../../../src/encoder/convex-hull.js';
+import { candidateResolutions } from '../../../src/encoder/per-title.js';
 
 const pt = (height: number, kbps: number, quality: number): RdPoint => ({ width: Math.round((height * 16) / 9 / 2) * 2, height, bitrateBps: kbps * 1000, quality });
 
@@ -104,5 +105,17 @@ describe('selectRungs', () => {
     const wobbly = [pt(234, 50, 20), pt(540, 200, 60), pt(432, 300, 70), pt(720, 1200, 95)];
     const rungs = selectRungs(wobbly, VMAF_RUNG_RULES);
     for (let i = 1; i < rungs.length; i++) expect(rungs[i]!.height).toBeGreaterThanOrEqual(rungs[i - 1]!.height);
+  });
+});
+
+describe('candidateResolutions', () => {
+  it('fits the boxes to the aspect ratio, never upscales, and adds the source size when no box comes near it', () => {
+    expect(candidateResolutions({ displayWidth: 1280, displayHeight: 720 }).map((r) => `${r.width}x${r.height}`)).toEqual(['1280x720', '960x540', '768x432', '640x360', '416x234']);
+    // 2.4:1 800x332: the 768-wide box comes within 10% of the source, so the source itself is not tried.
+    expect(candidateResolutions({ displayWidth: 800, displayHeight: 332 }).map((r) => `${r.width}x${r.height}`)).toEqual(['768x318', '640x266', '416x172']);
+    // 4:3 640x480: the largest fitting box gives 576x432, 10% short of the source: 640x480 is tried too.
+    expect(candidateResolutions({ displayWidth: 640, displayHeight: 480 }).map((r) => `${r.width}x${r.height}`)).toEqual(['640x480', '576x432', '480x360', '312x234']);
+    // Smaller than every box: the source alone.
+    expect(candidateResolutions({ displayWidth: 320, displayHeight: 180 })).toEqual([{ width: 320, height: 180 }]);
   });
 });
