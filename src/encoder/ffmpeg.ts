@@ -73,9 +73,10 @@ export interface ProbeResult {
   readonly audio: AudioStreamInfo | undefined;
 }
 
+/** Parses ffprobe's rationals: `30000/1001` (rates) or `32:27` (aspect ratios); 0 when unusable. */
 function parseRational(text: string | undefined): number {
   if (!text) return 0;
-  const [num, den] = text.split('/').map(Number);
+  const [num, den] = text.split(/[/:]/).map(Number);
   if (den === undefined) return Number.isFinite(num) ? num! : 0;
   return den > 0 && Number.isFinite(num) ? num! / den : 0;
 }

@@ -45,6 +45,12 @@ describe('probe', () => {
     expect(p.video).toMatchObject({ codecName: 'h264', width: 640, height: 360, displayWidth: 640, displayHeight: 360, frameRate: 24 });
     expect(p.audio).toMatchObject({ codecName: 'aac', channels: 2, sampleRateHz: 48_000 });
   });
+
+  it('applies the sample aspect ratio (ffprobe writes it as 32:27) to the display size', async () => {
+    const anamorphic = await makeSyntheticMaster({ path: path.join(dir, 'anamorphic.mp4'), durationS: 1, width: 720, height: 480, audio: false, videoFilter: 'setsar=32/27' }, paths);
+    const p = await probe(anamorphic, paths);
+    expect(p.video).toMatchObject({ width: 720, height: 480, displayWidth: 853, displayHeight: 480 });
+  });
 });
 
 describe('runFfmpeg', () => {
