@@ -73,6 +73,9 @@ export interface ProbeResult {
   readonly audio: AudioStreamInfo | undefined;
 }
 
+/** Sample aspect ratios closer to 1 than this are treated as square pixels. */
+const SQUARE_SAR_TOLERANCE = 0.01;
+
 /** Parses ffprobe's rationals: `30000/1001` (rates) or `32:27` (aspect ratios); 0 when unusable. */
 function parseRational(text: string | undefined): number {
   if (!text) return 0;
@@ -107,7 +110,10 @@ export function probe(file: string, paths: FfmpegPaths): Promise<ProbeResult> {
       const durationS = Number.isFinite(formatDuration) && formatDuration > 0 ? formatDuration : Math.max(0, ...streamDurations);
       let video: VideoStreamInfo | undefined;
       if (v && v.width && v.height) {
-        const sar = parseRational(v.sample_aspect_ratio) || 1;
+        // A SAR within 1% of square (e.g. the 399:400 of the shared Tears of Steel WebM) is a
+        // rounding artefact of the muxer, not anamorphic video: treat it as square.
+        const rawSar = parseRational(v.sample_aspect_ratio) || 1;
+        const sar = Math.abs(rawSar - 1) < SQUARE_SAR_TOLERANCE ? 1 : rawSar;
         const displayWidth = sar >= 1 ? Math.round(v.width * sar) : v.width;
         const displayHeight = sar >= 1 ? v.height : Math.round(v.height / sar);
         video = {

@@ -50,6 +50,9 @@ describe('probe', () => {
     const anamorphic = await makeSyntheticMaster({ path: path.join(dir, 'anamorphic.mp4'), durationS: 1, width: 720, height: 480, audio: false, videoFilter: 'setsar=32/27' }, paths);
     const p = await probe(anamorphic, paths);
     expect(p.video).toMatchObject({ width: 720, height: 480, displayWidth: 853, displayHeight: 480 });
+    // The shared Tears of Steel WebM says 399:400: muxer rounding, kept square.
+    const tos = await probe(path.resolve(import.meta.dirname, '../../../../shared/media/tos_liveaction_battle_800x332_24fps_70s_vp8_vorbis.webm'), paths);
+    expect(tos.video).toMatchObject({ displayWidth: 800, displayHeight: 332 });
   });
 });
 
