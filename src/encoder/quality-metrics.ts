@@ -59,32 +59,33 @@ export function psnrFromMse(mse: number): number {
   return Math.min(PSNR_CAP_DB, 10 * Math.log10((255 * 255) / mse));
 }
 
-/** Mean luma PSNR (dB) and frame count from the psnr filter's `stats_file` text. */
-export function parsePsnrStats(text: string): { psnrDb: number; frames: number } {
+/**
+ * Mean of one per-frame field of an ffmpeg psnr/ssim `stats_file` (one line per frame).
+ * @returns the mean and the number of frames.
+ * @throws Error naming `filter` when no line carries the field.
+ */
+function meanStatsField(text: string, field: RegExp, filter: string): { mean: number; frames: number } {
   let sum = 0;
   let frames = 0;
   for (const line of text.split('\n')) {
-    const m = /\bmse_y:([0-9.]+)/.exec(line);
+    const m = field.exec(line);
     if (!m) continue;
     sum += Number(m[1]);
     frames += 1;
   }
-  if (frames === 0) throw new Error('the psnr filter compared no frames');
-  return { psnrDb: psnrFromMse(sum / frames), frames };
+  if (frames === 0) throw new Error(`the ${filter} filter compared no frames`);
+  return { mean: sum / frames, frames };
+}
+
+/** Mean luma PSNR (dB) and frame count from the psnr filter's `stats_file` text. */
+export function parsePsnrStats(text: string): { psnrDb: number; frames: number } {
+  const { mean, frames } = meanStatsField(text, /\bmse_y:([0-9.]+)/, 'psnr');
+  return { psnrDb: psnrFromMse(mean), frames };
 }
 
 /** Mean luma SSIM from the ssim filter's `stats_file` text. */
 export function parseSsimStats(text: string): number {
-  let sum = 0;
-  let frames = 0;
-  for (const line of text.split('\n')) {
-    const m = /\bY:([0-9.]+)/.exec(line);
-    if (!m) continue;
-    sum += Number(m[1]);
-    frames += 1;
-  }
-  if (frames === 0) throw new Error('the ssim filter compared no frames');
-  return sum / frames;
+  return meanStatsField(text, /\bY:([0-9.]+)/, 'ssim').mean;
 }
 
 /** Mean per-frame VMAF from libvmaf's JSON log (`frames[].metrics.vmaf`). */
