@@ -19,6 +19,7 @@ import { bdRate } from '../src/encoder/bd-rate.js';
 import { encodeTitle } from '../src/encoder/encode-title.js';
 import { resolveFfmpegPaths } from '../src/encoder/ffmpeg.js';
 import type { LadderReport } from '../src/encoder/ladder-report.js';
+import type { LadderKind } from '../src/title/title-address.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SHARED = path.resolve(ROOT, '..', 'shared');
@@ -44,7 +45,7 @@ interface ClipResult {
 const results: ClipResult[] = [];
 try {
   for (const clip of clips) {
-    const reports: Partial<Record<'fixed' | 'per-title', LadderReport>> = {};
+    const reports: Partial<Record<LadderKind, LadderReport>> = {};
     for (const ladderKind of ['fixed', 'per-title'] as const) {
       const outDir = path.join(work, `${path.parse(clip).name}-${ladderKind}`);
       await fs.mkdir(outDir, { recursive: true });

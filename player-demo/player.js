@@ -144,7 +144,7 @@ async function loadCatalog() {
       button.dataset.titleId = t.titleId;
       const img = document.createElement('img');
       img.alt = '';
-      if (t.poster) img.src = `/vod/${t.titleId}/${t.poster}`;
+      if (t.posterPath) img.src = t.posterPath;
       const text = document.createElement('div');
       const strong = document.createElement('strong');
       strong.textContent = t.title;
@@ -165,11 +165,13 @@ async function loadCatalog() {
 }
 
 /** The title's ladder report (ladder.json, written by the encoder): kind, metric, each rung's measured quality. */
-async function loadLadderReport(titleId) {
+async function loadLadderReport(title) {
+  const titleId = title.titleId;
   state.ladderReport = null;
   $('ladder-info').textContent = '';
+  if (!title.ladderReportPath) return;
   try {
-    const res = await fetch(`/vod/${titleId}/ladder.json`);
+    const res = await fetch(title.ladderReportPath);
     if (!res.ok) return;
     const report = await res.json();
     if (state.titleId !== titleId) return;
@@ -256,7 +258,7 @@ function play(title) {
   $('switches').replaceChildren();
   chart.data.datasets.forEach((d) => (d.data = []));
   state.levels = [];
-  loadLadderReport(title.titleId);
+  loadLadderReport(title);
   if (state.hls) state.hls.destroy();
   if (!window.Hls || !Hls.isSupported()) {
     showMessage('This browser cannot play HLS through Media Source Extensions.');
@@ -309,7 +311,7 @@ function play(title) {
       showMessage(`Network error (${data.details}): the edge cannot be reached. Retrying…`);
       const retry = () => {
         if (state.hls !== hls || !state.fatalError) return;
-        if (data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR || data.details === Hls.ErrorDetails.MANIFEST_LOAD_TIMEOUT) hls.loadSource(`/vod/${title.titleId}/${title.playlist}`);
+        if (data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR || data.details === Hls.ErrorDetails.MANIFEST_LOAD_TIMEOUT) hls.loadSource(title.playbackPath);
         else hls.startLoad(video.currentTime);
         setTimeout(retry, 2000);
       };
@@ -327,7 +329,7 @@ function play(title) {
       showMessage('');
     }
   });
-  hls.loadSource(`/vod/${title.titleId}/${title.playlist}`);
+  hls.loadSource(title.playbackPath);
   hls.attachMedia(video);
 }
 

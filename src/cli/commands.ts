@@ -3,6 +3,7 @@
  * parsed flags; user errors are thrown as UserError for main() to report.
  */
 import { listTitles } from '../origin/catalog.js';
+import { playbackPath, type LadderKind } from '../title/title-address.js';
 import { startOriginServer } from '../origin/origin-server.js';
 import { startEdgeServer } from '../edge-cache/edge-server.js';
 import { EncodeQueue, type EncodeJobStatus } from '../ingest/encode-queue.js';
@@ -29,7 +30,7 @@ export function untilSignal(): Promise<NodeJS.Signals> {
 /** Playback and player URLs of a title on the public edge. */
 export function titleUrls(ctx: CliContext, titleId: string): { playbackUrl: string; playerUrl: string } {
   return {
-    playbackUrl: `${ctx.config.publicEdgeUrl}/vod/${titleId}/master.m3u8`,
+    playbackUrl: `${ctx.config.publicEdgeUrl}${playbackPath(titleId)}`,
     playerUrl: `${ctx.config.publicEdgeUrl}/player/?title=${titleId}`,
   };
 }
@@ -43,7 +44,7 @@ export function titleUrls(ctx: CliContext, titleId: string): { playbackUrl: stri
 export async function uploadAndWait(
   ctx: CliContext,
   file: string,
-  opts: { title?: string; wait: boolean; ladder?: 'per-title' | 'fixed' },
+  opts: { title?: string; wait: boolean; ladder?: LadderKind },
   shared?: { redis: RedisHandle; queue: EncodeQueue },
 ): Promise<UploadResult> {
   let redis = shared?.redis;
@@ -90,7 +91,7 @@ function firstLine(text: string | undefined): string {
   return (text ?? 'unknown reason').split('\n')[0]!;
 }
 
-export async function runUpload(ctx: CliContext, file: string, opts: { title?: string; wait: boolean; ladder?: 'per-title' | 'fixed' }): Promise<void> {
+export async function runUpload(ctx: CliContext, file: string, opts: { title?: string; wait: boolean; ladder?: LadderKind }): Promise<void> {
   await uploadAndWait(ctx, file, opts);
 }
 

@@ -3,6 +3,7 @@
  */
 import { startSteeringServer } from '../edge-cache/steering.js';
 import { signedPath } from '../edge-cache/url-signing.js';
+import { isTitleId, VOD_PATH_PREFIX } from '../title/title-address.js';
 import { UserError } from '../util/errors.js';
 import { untilSignal, wrapListenError } from './commands.js';
 import type { CliContext } from './context.js';
@@ -32,7 +33,7 @@ export async function runPrefill(ctx: CliContext, opts: { edge: string; titles: 
 
 export async function runPurge(ctx: CliContext, opts: { edge: string; title?: string; path?: string; adminToken?: string }): Promise<void> {
   if (!opts.title && !opts.path) throw new UserError('Give --title ID or --path /vod/....');
-  if (opts.title && !/^[0-9a-f]{16}$/.test(opts.title)) throw new UserError(`--title: ${opts.title} is not a title id (16 hex digits).`);
+  if (opts.title && !isTitleId(opts.title)) throw new UserError(`--title: ${opts.title} is not a title id (16 hex digits).`);
   const r = (await callAdmin(ctx, opts.edge, '/admin/purge', { ...(opts.title ? { titleId: opts.title } : {}), ...(opts.path ? { path: opts.path } : {}) }, opts.adminToken)) as { removed: number };
   process.stdout.write(`Removed ${r.removed} objects from ${opts.edge}\n`);
 }
@@ -40,7 +41,7 @@ export async function runPurge(ctx: CliContext, opts: { edge: string; title?: st
 export async function runSign(ctx: CliContext, opts: { path: string; prefix?: string; ttl: number; ip?: string; key?: string; edge?: string }): Promise<void> {
   const key = opts.key ?? ctx.config.signingKey;
   if (!key) throw new UserError('Give the signing key with --key or VOD_SIGNING_KEY.');
-  if (!opts.path.startsWith('/vod/')) throw new UserError('--path must start with /vod/.');
+  if (!opts.path.startsWith(VOD_PATH_PREFIX)) throw new UserError(`--path must start with ${VOD_PATH_PREFIX}.`);
   const prefix = opts.prefix ?? opts.path.slice(0, opts.path.lastIndexOf('/') + 1);
   if (!opts.path.startsWith(prefix)) throw new UserError('--prefix must be a prefix of --path.');
   const expiresAtS = Math.floor(Date.now() / 1000) + opts.ttl;

@@ -12,6 +12,7 @@ import { runEdge, runOrigin, runStatus, runUpload, runWorker, type EdgeFlags } f
 import { runPrefill, runPurge, runSign, runSteer } from './edge-commands.js';
 import { runLadder, type LadderFlags } from './ladder-command.js';
 import { DEFAULT_CRF_VALUES } from '../encoder/per-title.js';
+import { DEFAULT_LADDER_KIND, LADDER_KINDS, type LadderKind } from '../title/title-address.js';
 import { runHitRatioBench, runReplay, runSyntheticOrigin, runWorkloadExport, WORKLOAD_HELP } from './bench-commands.js';
 import { ONLINE_POLICY_NAMES, POLICY_NAMES } from '../edge-cache/policies/policy-registry.js';
 
@@ -97,14 +98,14 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--no-wait', 'return as soon as the encode is queued')
     .addOption(
       new Option('--ladder <kind>', "bitrate ladder: per-title (convex hull of the title's own RD curves) or fixed (Apple's HLS ladder)")
-        .choices(['per-title', 'fixed'])
-        .default('per-title'),
+        .choices(LADDER_KINDS)
+        .default(DEFAULT_LADDER_KIND),
     )
     .addHelpText(
       'after',
       '\nThe title id is derived from the file content: uploading the same file twice encodes it once\n(whatever --ladder says the second time).\nNeeds a running worker (vod worker, or vod serve) to make progress.\nPer-title ladders are built on VMAF when the worker has VMAF_MODEL set, else on PSNR.',
     )
-    .action(async (file: string, opts: { title?: string; wait: boolean; ladder: 'per-title' | 'fixed' }) => runUpload(ctx('warn'), file, opts));
+    .action(async (file: string, opts: { title?: string; wait: boolean; ladder: LadderKind }) => runUpload(ctx('warn'), file, opts));
 
   program
     .command('worker')

@@ -6,6 +6,7 @@
  * (parsed with hls-parser) and every init and media segment, through its normal fill path.
  */
 import HLS from 'hls-parser';
+import { playbackPath } from '../title/title-address.js';
 
 export interface PrefillTarget {
   /** Fills one path into the cache (or finds it there). @returns its bytes, or undefined on failure. */
@@ -41,7 +42,7 @@ export async function prefillTitles(target: PrefillTarget, titleIds: readonly st
     return body;
   };
   for (const titleId of titleIds) {
-    const masterPath = `/vod/${titleId}/master.m3u8`;
+    const masterPath = playbackPath(titleId);
     const master = await fill(masterPath);
     if (!master) continue;
     const parsed = HLS.parse(master.toString('utf8'));

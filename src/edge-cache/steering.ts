@@ -17,7 +17,7 @@ import express from 'express';
 import HLS from 'hls-parser';
 import { writeMultivariantPlaylist, type AudioRenditionEntry, type VariantStreamEntry } from '../encoder/hls-packager.js';
 import { corsMiddleware, listen, type RunningServer } from '../origin/origin-server.js';
-import { TITLE_ID_PATTERN } from '../origin/catalog.js';
+import { isTitleId, MULTIVARIANT_PLAYLIST_NAME, titleObjectPath, titlePathPrefix } from '../title/title-address.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { signedPath } from './url-signing.js';
@@ -130,10 +130,11 @@ export class SteeringService {
     return order.map((u) => alive.find((e) => e.url === u)!);
   }
 
-  private playbackPath(titleId: string, rest: string): string {
-    const path = `/vod/${titleId}/${rest}`;
+  /** URL path of a title's file, signed for the whole title folder when a signing key is set. */
+  private playbackPath(titleId: string, name: string): string {
+    const path = titleObjectPath(titleId, name);
     if (!this.options.signingKey) return path;
-    return signedPath(path, { pathPrefix: `/vod/${titleId}/`, expiresAtS: Math.floor(Date.now() / 1000) + (this.options.tokenTtlS ?? 6 * 3600) }, this.options.signingKey);
+    return signedPath(path, { pathPrefix: titlePathPrefix(titleId), expiresAtS: Math.floor(Date.now() / 1000) + (this.options.tokenTtlS ?? 6 * 3600) }, this.options.signingKey);
   }
 
   /** The content-steered multivariant playlist for a title, built from one edge's copy. */
@@ -142,7 +143,7 @@ export class SteeringService {
     for (const source of ranked) {
       let text: string;
       try {
-        const res = await fetch(`${source.url}${this.playbackPath(titleId, 'master.m3u8')}`, { signal: AbortSignal.timeout(3000) });
+        const res = await fetch(`${source.url}${this.playbackPath(titleId, MULTIVARIANT_PLAYLIST_NAME)}`, { signal: AbortSignal.timeout(3000) });
         if (res.status === 404) return undefined;
         if (!res.ok) continue;
         text = await res.text();
@@ -192,7 +193,7 @@ export class SteeringService {
     });
     app.get('/play/:titleId', (req, res) => {
       const titleId = String(req.params.titleId);
-      if (!TITLE_ID_PATTERN.test(titleId)) {
+      if (!isTitleId(titleId)) {
         res.status(400).json({ error: 'a title id is 16 hex digits' });
         return;
       }
@@ -206,12 +207,12 @@ export class SteeringService {
       res.json({
         titleId,
         steeredPlaylistUrl: `${this.publicUrl}/play/${titleId}/master.m3u8`,
-        edges: ranked.map((e, i) => ({ url: e.url, pathwayId: e.pathwayId, placement: i < replicas ? 'primary' : 'fallback', playbackUrl: `${e.url}${this.playbackPath(titleId, 'master.m3u8')}` })),
+        edges: ranked.map((e, i) => ({ url: e.url, pathwayId: e.pathwayId, placement: i < replicas ? 'primary' : 'fallback', playbackUrl: `${e.url}${this.playbackPath(titleId, MULTIVARIANT_PLAYLIST_NAME)}` })),
       });
     });
     app.get('/play/:titleId/master.m3u8', async (req, res) => {
       const titleId = String(req.params.titleId);
-      const text = TITLE_ID_PATTERN.test(titleId) ? await this.steeredPlaylist(titleId) : undefined;
+      const text = isTitleId(titleId) ? await this.steeredPlaylist(titleId) : undefined;
       if (!text) {
         res.status(404).json({ error: 'no such title on any healthy edge' });
         return;

@@ -9,14 +9,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
-import {
-  LADDER_REPORT_NAME,
-  MULTIVARIANT_PLAYLIST_NAME,
-  TITLE_RECORD_NAME,
-  type AudioRenditionRecord,
-  type TitleRecord,
-  type VideoRenditionRecord,
-} from '../origin/catalog.js';
+import type { AudioRenditionRecord, TitleRecord, VideoRenditionRecord } from '../origin/catalog.js';
+import { DEFAULT_LADDER_KIND, LADDER_REPORT_NAME, MULTIVARIANT_PLAYLIST_NAME, TITLE_RECORD_NAME, type LadderKind } from '../title/title-address.js';
 import { aacCodecString, avcCodecString } from './codecs.js';
 import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import { fixedLadderFor, toEven, type LadderRung } from './fixed-ladder.js';
@@ -44,9 +38,9 @@ export interface EncodeTitleInput {
   readonly x264Preset: string;
   /**
    * Which ladder: 'fixed' (Apple's, fitted to the master) or 'per-title' (analysed from the
-   * title's own RD curves, per-title.ts). Default 'fixed'.
+   * title's own RD curves, per-title.ts). Default DEFAULT_LADDER_KIND (per-title), as for uploads.
    */
-  readonly ladderKind?: 'fixed' | 'per-title';
+  readonly ladderKind?: LadderKind;
   /** Rungs to encode instead of the chosen ladder (tests); `ladderKind` is then only recorded. */
   readonly ladder?: readonly LadderRung[];
   /** VMAF model file; unset = PSNR drives per-title ladders and no VMAF is measured. */
@@ -118,7 +112,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
   const probed = await inspectMaster(input.masterPath, paths);
   const video = probed.video!;
   const frameRate = outputFrameRate(video.frameRate);
-  const ladderKind = input.ladderKind ?? 'fixed';
+  const ladderKind = input.ladderKind ?? DEFAULT_LADDER_KIND;
   const measureRungs = input.measureRungs ?? true;
   // Share of the progress bar per stage: analysis, encodes, quality of the published rungs.
   const span = ladderKind === 'per-title' && !input.ladder ? { analyze: 0.4, encode: 0.5 } : { analyze: 0, encode: 0.9 };

@@ -5,6 +5,7 @@
  */
 import Table from 'cli-table3';
 import type { TopLevelSpec } from 'vega-lite';
+import type { LadderKind } from '../title/title-address.js';
 import { renderVegaLiteSvg } from '../util/vega-svg.js';
 import type { LadderAnalysis, TrialPoint } from './per-title.js';
 import type { LadderMetric } from './quality-metrics.js';
@@ -28,7 +29,7 @@ export interface LadderReportRung {
 /** Contents of `ladder.json`. */
 export interface LadderReport {
   readonly titleId: string;
-  readonly ladder: 'fixed' | 'per-title';
+  readonly ladder: LadderKind;
   /** Metric the ladder was built on (per-title) or measured with. */
   readonly metric: LadderMetric;
   readonly source: {

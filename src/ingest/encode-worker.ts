@@ -8,7 +8,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { VodConfig } from '../config.js';
 import { encodeTitle, type EncodeProgress } from '../encoder/encode-title.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
-import { MULTIVARIANT_PLAYLIST_NAME, VOD_PREFIX } from '../origin/catalog.js';
+import { MULTIVARIANT_PLAYLIST_NAME, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
 import type { FsObjectStore } from '../origin/fs-object-store.js';
 import { InvalidMasterError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
@@ -47,9 +47,9 @@ export async function processEncodeJob(
   if (!parsed.success) throw new UnrecoverableError(`invalid encode job: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
   const data = parsed.data;
   const { store } = options;
-  const prefix = `${VOD_PREFIX}/${data.titleId}`;
+  const prefix = titleKeyPrefix(data.titleId);
 
-  if (await store.exists(`${prefix}/${MULTIVARIANT_PLAYLIST_NAME}`)) {
+  if (await store.exists(titleObjectKey(data.titleId, MULTIVARIANT_PLAYLIST_NAME))) {
     log.info('title already published');
     return { titleId: data.titleId, published: false, renditions: 0, encodeTimeS: 0 };
   }

@@ -3,7 +3,7 @@
  * both sides, so a job written by another version or by hand fails with a clear reason.
  */
 import { z } from 'zod';
-import { TITLE_ID_PATTERN } from '../origin/catalog.js';
+import { DEFAULT_LADDER_KIND, LADDER_KINDS, TITLE_ID_PATTERN } from '../title/title-address.js';
 
 export const ENCODE_QUEUE_NAME = 'vod-encode';
 export const ENCODE_JOB_NAME = 'encode-title';
@@ -17,7 +17,7 @@ export const encodeJobSchema = z.object({
   /** The file name the master was uploaded from. */
   masterFileName: z.string().min(1),
   /** Which bitrate ladder: per-title (analysed from the title's RD curves, the default) or Apple's fixed ladder. */
-  ladder: z.enum(['fixed', 'per-title']).default('per-title'),
+  ladder: z.enum(LADDER_KINDS).default(DEFAULT_LADDER_KIND),
   /** ISO 8601 upload time. */
   uploadedAt: z.string(),
 });

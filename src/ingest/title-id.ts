@@ -4,9 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-
-/** Hex digits of the SHA-256 kept in a title id (64 bits: collisions need ~4e9 titles). */
-export const TITLE_ID_HEX_DIGITS = 16;
+import { TITLE_ID_HEX_DIGITS } from '../title/title-address.js';
 
 /** Title id of bytes already in memory. */
 export function titleIdFromBytes(bytes: Uint8Array): string {

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { FfmpegPaths, ProbeResult } from '../encoder/ffmpeg.js';
 import { inspectMaster } from '../encoder/master-check.js';
-import { MASTERS_PREFIX, MULTIVARIANT_PLAYLIST_NAME, VOD_PREFIX } from '../origin/catalog.js';
+import { DEFAULT_LADDER_KIND, masterObjectKey, MULTIVARIANT_PLAYLIST_NAME, titleObjectKey, type LadderKind } from '../title/title-address.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import type { EncodeQueue, EncodeJobState } from './encode-queue.js';
 import { titleIdFromFile } from './title-id.js';
@@ -16,7 +16,7 @@ export interface UploadRequest {
   /** Human title; default the file name without extension. */
   readonly title?: string;
   /** Bitrate ladder to encode. Default 'per-title'. */
-  readonly ladder?: 'fixed' | 'per-title';
+  readonly ladder?: LadderKind;
 }
 
 export interface UploadResult {
@@ -27,12 +27,6 @@ export interface UploadResult {
   readonly state: 'published' | EncodeJobState;
   /** True when this upload created the encode job. */
   readonly enqueued: boolean;
-}
-
-/** Store key of a master: `masters/<titleId>/master<ext>` (extension lower-cased, kept for tools). */
-export function masterKey(titleId: string, fileName: string): string {
-  const ext = path.extname(fileName).toLowerCase();
-  return `${MASTERS_PREFIX}/${titleId}/master${/^\.[a-z0-9]{1,8}$/.test(ext) ? ext : ''}`;
 }
 
 /**
@@ -55,18 +49,18 @@ export async function uploadMaster(
   const title = (request.title ?? path.parse(fileName).name).trim() || fileName;
   const titleId = await titleIdFromFile(request.file, deps.onHashProgress);
 
-  if (await deps.store.exists(`${VOD_PREFIX}/${titleId}/${MULTIVARIANT_PLAYLIST_NAME}`)) {
+  if (await deps.store.exists(titleObjectKey(titleId, MULTIVARIANT_PLAYLIST_NAME))) {
     return { titleId, title, probe, state: 'published', enqueued: false };
   }
   const queue = await deps.queue();
-  const key = masterKey(titleId, fileName);
+  const key = masterObjectKey(titleId, fileName);
   if (!(await deps.store.exists(key))) await deps.store.putFile(key, request.file);
   const { created, state } = await queue.enqueue({
     titleId,
     title,
     masterKey: key,
     masterFileName: fileName,
-    ladder: request.ladder ?? 'per-title',
+    ladder: request.ladder ?? DEFAULT_LADDER_KIND,
     uploadedAt: new Date().toISOString(),
   });
   return { titleId, title, probe, state, enqueued: created };

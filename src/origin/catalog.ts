@@ -3,19 +3,8 @@
  * so it is published in the same atomic step as the playlists and segments.
  */
 import { z } from 'zod';
+import { LADDER_KINDS, playbackPath, TITLE_ID_PATTERN, TITLE_RECORD_NAME, titleObjectKey, titleObjectPath, VOD_PREFIX } from '../title/title-address.js';
 import type { ObjectStore } from './object-store.js';
-
-/** Store prefix of published titles; URL path `/vod/<titleId>/...` maps to key `vod/<titleId>/...`. */
-export const VOD_PREFIX = 'vod';
-/** Store prefix of uploaded masters: `masters/<titleId>/master<ext>`. */
-export const MASTERS_PREFIX = 'masters';
-export const TITLE_RECORD_NAME = 'title.json';
-export const MULTIVARIANT_PLAYLIST_NAME = 'master.m3u8';
-/** Per-title ladder report beside title.json (encoder/ladder-report.ts). */
-export const LADDER_REPORT_NAME = 'ladder.json';
-
-/** Title ids are the first 16 hex digits of the master's SHA-256 (see ingest/title-id.ts). */
-export const TITLE_ID_PATTERN = /^[0-9a-f]{16}$/;
 
 const videoRendition = z.object({
   kind: z.literal('video'),
@@ -62,7 +51,7 @@ export const titleRecordSchema = z.object({
   durationS: z.number().nonnegative(),
   /** Multivariant playlist URI relative to the title folder. */
   playlist: z.string(),
-  ladder: z.enum(['fixed', 'per-title']),
+  ladder: z.enum(LADDER_KINDS),
   segmentDurationS: z.number().positive(),
   master: z.object({
     fileName: z.string(),
@@ -90,7 +79,7 @@ export type VideoRenditionRecord = z.infer<typeof videoRendition>;
 export type AudioRenditionRecord = z.infer<typeof audioRendition>;
 
 /** Store key of a title's record. */
-export const titleRecordKey = (titleId: string): string => `${VOD_PREFIX}/${titleId}/${TITLE_RECORD_NAME}`;
+export const titleRecordKey = (titleId: string): string => titleObjectKey(titleId, TITLE_RECORD_NAME);
 
 /**
  * Reads one published title's record.
@@ -118,4 +107,27 @@ export async function listTitles(store: ObjectStore, onInvalid?: (titleId: strin
     }
   }
   return titles.sort((a, b) => b.publishedAt.localeCompare(a.publishedAt));
+}
+
+/**
+ * A catalog entry as `GET /titles` serves it: the record plus the URL paths of its files, so
+ * players and tools never build a title's paths themselves (title-address.ts builds them).
+ */
+export interface CatalogEntry extends TitleRecord {
+  /** Where players load the title: its multivariant playlist, `/vod/<titleId>/master.m3u8`. */
+  readonly playbackPath: string;
+  /** The ladder report (`ladder.json`), when the title has one. */
+  readonly ladderReportPath?: string;
+  /** The poster (JPEG), when the title has one. */
+  readonly posterPath?: string;
+}
+
+/** Builds a record's catalog entry. */
+export function catalogEntry(record: TitleRecord): CatalogEntry {
+  return {
+    ...record,
+    playbackPath: playbackPath(record.titleId, record.playlist),
+    ...(record.ladderReport ? { ladderReportPath: titleObjectPath(record.titleId, record.ladderReport) } : {}),
+    ...(record.poster ? { posterPath: titleObjectPath(record.titleId, record.poster) } : {}),
+  };
 }

@@ -4,7 +4,7 @@
  */
 import rangeParser from 'range-parser';
 import { isValidKey } from './object-store.js';
-import { VOD_PREFIX } from './catalog.js';
+import { VOD_PATH_PREFIX } from '../title/title-address.js';
 
 /** RFC 8216 §4: playlists are `application/vnd.apple.mpegurl`. */
 export const PLAYLIST_CONTENT_TYPE = 'application/vnd.apple.mpegurl';
@@ -93,7 +93,7 @@ export type VodPathResult = { readonly ok: true; readonly key: string } | { read
  * @param pathname the URL path without query string.
  */
 export function vodKeyFromPath(pathname: string): VodPathResult {
-  if (!pathname.startsWith(`/${VOD_PREFIX}/`)) return { ok: false, status: 404, reason: 'not a /vod/ path' };
+  if (!pathname.startsWith(VOD_PATH_PREFIX)) return { ok: false, status: 404, reason: 'not a /vod/ path' };
   const parts = pathname.slice(1).split('/');
   const decoded: string[] = [];
   for (const part of parts) {

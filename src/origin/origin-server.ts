@@ -11,7 +11,8 @@ import { pipeline } from 'node:stream/promises';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
-import { listTitles, readTitle, VOD_PREFIX, type TitleRecord } from './catalog.js';
+import { VOD_PATH_PREFIX } from '../title/title-address.js';
+import { catalogEntry, listTitles, readTitle } from './catalog.js';
 import { cacheControlFor, contentTypeFor, resolveRange, vodKeyFromPath } from './http-object.js';
 import type { ObjectStore } from './object-store.js';
 
@@ -35,11 +36,6 @@ export function corsMiddleware(req: Request, res: Response, next: NextFunction):
     return;
   }
   next();
-}
-
-/** Catalog entry as served by `GET /titles`: the record plus its playback path. */
-export function catalogEntry(record: TitleRecord): TitleRecord & { playbackPath: string } {
-  return { ...record, playbackPath: `/${VOD_PREFIX}/${record.titleId}/${record.playlist}` };
 }
 
 /** Builds the origin's express application. */
@@ -71,7 +67,7 @@ export function createOriginApp(options: OriginServerOptions): express.Express {
     res.json(catalogEntry(record));
   });
 
-  app.use(`/${VOD_PREFIX}/`, async (req, res, next) => {
+  app.use(VOD_PATH_PREFIX, async (req, res, next) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('Allow', 'GET, HEAD, OPTIONS');
       res.status(405).json({ error: 'method not allowed' });

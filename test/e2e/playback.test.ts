@@ -7,13 +7,14 @@ import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { uploadMaster } from '../../src/ingest/upload.js';
+import type { LadderKind } from '../../src/title/title-address.js';
 import { launchChromium } from '../helpers/browser.js';
 import { createTestStack, sharedMedia, type TestStack } from '../helpers/test-stack.js';
 
 let stack: TestStack;
 let browser: Browser;
 
-async function publish(file: string, title: string, ladder?: 'fixed' | 'per-title'): Promise<string> {
+async function publish(file: string, title: string, ladder?: LadderKind): Promise<string> {
   const result = await uploadMaster({ file, title, ...(ladder ? { ladder } : {}) }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
   const final = await stack.queue.waitUntilFinished(result.titleId, () => {});
   expect(final.state, final.failedReason).toBe('completed');

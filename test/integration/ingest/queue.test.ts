@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveFfmpegPaths } from '../../../src/encoder/ffmpeg.js';
 import { ensureRedis, shutdownRedis } from '../../../src/ingest/redis-server.js';
 import { EncodeQueue } from '../../../src/ingest/encode-queue.js';
-import { masterKey, uploadMaster } from '../../../src/ingest/upload.js';
+import { uploadMaster } from '../../../src/ingest/upload.js';
+import { masterObjectKey } from '../../../src/title/title-address.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
@@ -67,7 +68,7 @@ describe('encode queue', () => {
     const other = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'other.mp4'), durationS: 2, source: 'smptebars' }, stack.paths);
     await stack.worker?.pause();
     const { titleId } = await uploadMaster({ file: other }, deps);
-    await fs.rm(stack.store.localPath(masterKey(titleId, 'other.mp4')));
+    await fs.rm(stack.store.localPath(masterObjectKey(titleId, 'other.mp4')));
     stack.worker?.resume();
     const final = await stack.queue.waitUntilFinished(titleId, () => {}, { pollMs: 20 });
     expect(final).toMatchObject({ state: 'failed', attemptsMade: 1 });

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { titleIdFromBytes, titleIdFromFile } from '../../../src/ingest/title-id.js';
-import { TITLE_ID_PATTERN } from '../../../src/origin/catalog.js';
+import { TITLE_ID_PATTERN } from '../../../src/title/title-address.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
 describe('title id', () => {

@@ -1,0 +1,88 @@
+/**
+ * A title's address, defined once and imported everywhere (ingest, encoder, origin, edge,
+ * steering, CLI; the player uses the paths the catalog sends): the title id, the object-store
+ * keys of its master and of its published files, the URL paths players request, and the kinds
+ * of bitrate ladder a title can have.
+ *
+ * Store keys and URL paths mirror each other: the store key `vod/<titleId>/<name>` is served
+ * at the URL path `/vod/<titleId>/<name>` by the origin and every edge.
+ */
+
+/** Hex digits of the master's SHA-256 kept in a title id (64 bits: collisions need ~4e9 titles). */
+export const TITLE_ID_HEX_DIGITS = 16;
+/** A title id: the first 16 lower-case hex digits of the master's SHA-256 (ingest/title-id.ts). */
+export const TITLE_ID_PATTERN = /^[0-9a-f]{16}$/;
+
+/** Whether `value` is a well-formed title id. */
+export function isTitleId(value: unknown): value is string {
+  return typeof value === 'string' && TITLE_ID_PATTERN.test(value);
+}
+
+/** Store prefix of published titles: key `vod/<titleId>/...`, URL path `/vod/<titleId>/...`. */
+export const VOD_PREFIX = 'vod';
+/** URL path prefix of published titles (`/vod/`). */
+export const VOD_PATH_PREFIX = `/${VOD_PREFIX}/`;
+/** Store prefix of uploaded masters: `masters/<titleId>/master<ext>`. */
+export const MASTERS_PREFIX = 'masters';
+
+/** The multivariant playlist of a title (RFC 8216 §4.3.4), at the root of its folder. */
+export const MULTIVARIANT_PLAYLIST_NAME = 'master.m3u8';
+/** The catalog record of a title (origin/catalog.ts), published with it. */
+export const TITLE_RECORD_NAME = 'title.json';
+/** The ladder report of a title (encoder/ladder-report.ts), beside its record. */
+export const LADDER_REPORT_NAME = 'ladder.json';
+
+/** Store prefix of one title's published folder: `vod/<titleId>`. */
+export function titleKeyPrefix(titleId: string): string {
+  return `${VOD_PREFIX}/${titleId}`;
+}
+
+/** Store key of a file of a published title: `vod/<titleId>/<name>` (`name` relative to the title folder). */
+export function titleObjectKey(titleId: string, name: string): string {
+  return `${VOD_PREFIX}/${titleId}/${name}`;
+}
+
+/**
+ * Store key of an uploaded master: `masters/<titleId>/master<ext>`, the extension lower-cased
+ * and kept (tools guess formats from it) when it is a plain one of at most 8 characters.
+ */
+export function masterObjectKey(titleId: string, fileName: string): string {
+  const dot = fileName.lastIndexOf('.');
+  const ext = dot > 0 ? fileName.slice(dot).toLowerCase() : '';
+  return `${MASTERS_PREFIX}/${titleId}/master${/^\.[a-z0-9]{1,8}$/.test(ext) ? ext : ''}`;
+}
+
+/** URL path prefix of one title's files: `/vod/<titleId>/` (purge, signed-URL scope). */
+export function titlePathPrefix(titleId: string): string {
+  return `${VOD_PATH_PREFIX}${titleId}/`;
+}
+
+/** URL path of a file of a title: `/vod/<titleId>/<name>` (`name` relative to the title folder). */
+export function titleObjectPath(titleId: string, name: string): string {
+  return `${VOD_PATH_PREFIX}${titleId}/${name}`;
+}
+
+/** URL path a player loads a title from: its multivariant playlist, `/vod/<titleId>/master.m3u8`. */
+export function playbackPath(titleId: string, playlist: string = MULTIVARIANT_PLAYLIST_NAME): string {
+  return titleObjectPath(titleId, playlist);
+}
+
+/**
+ * The title id segment of a `/vod/<titleId>/...` path, without validating it; undefined for
+ * other paths. Cheap (no split): it runs on the edge's hit path.
+ */
+export function titleIdOfPath(path: string): string | undefined {
+  if (!path.startsWith(VOD_PATH_PREFIX)) return undefined;
+  const start = VOD_PATH_PREFIX.length;
+  const end = path.indexOf('/', start);
+  return end > start ? path.slice(start, end) : undefined;
+}
+
+/**
+ * Kinds of bitrate ladder: `per-title` (from the title's own RD convex hull, encoder/per-title.ts)
+ * and `fixed` (Apple's HLS Authoring Specification ladder, encoder/fixed-ladder.ts).
+ */
+export const LADDER_KINDS = ['per-title', 'fixed'] as const;
+export type LadderKind = (typeof LADDER_KINDS)[number];
+/** The ladder of an upload that does not choose: per-title, wherever it is not given. */
+export const DEFAULT_LADDER_KIND: LadderKind = 'per-title';
