@@ -14,14 +14,10 @@ import type { TopLevelSpec } from 'vega-lite';
 import { renderVegaLiteSvg } from '../src/util/vega-svg.js';
 import { loadConfig, storeDir } from '../src/config.js';
 import { resolveFfmpegPaths } from '../src/encoder/ffmpeg.js';
-import { startEdgeServer } from '../src/edge-cache/edge-server.js';
 import { parseThroughputTrace, RateProfile } from '../src/edge-cache/shaping.js';
-import { EncodeQueue } from '../src/ingest/encode-queue.js';
-import { startEncodeWorker, stopEncodeWorker } from '../src/ingest/encode-worker.js';
-import { ensureRedis } from '../src/ingest/redis-server.js';
 import { uploadMaster } from '../src/ingest/upload.js';
 import { FsObjectStore } from '../src/origin/fs-object-store.js';
-import { startOriginServer } from '../src/origin/origin-server.js';
+import { startWholeStack } from '../src/stack/whole-stack.js';
 import { launchChromium } from '../test/helpers/browser.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -33,14 +29,12 @@ const SETTINGS = ['default', 'tuned'] as const;
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-abr-'));
 // The recorded figures (README) were measured on the fixed ladder encoded with veryfast:
 // pinned here so a rerun plays the same ladder.
-const config = loadConfig({ VOD_DATA_DIR: dataDir, VOD_X264_PRESET: 'veryfast' });
+const config = loadConfig({ VOD_DATA_DIR: dataDir, VOD_X264_PRESET: 'veryfast', VOD_HOST: '127.0.0.1' });
 const paths = resolveFfmpegPaths(config);
 const store = new FsObjectStore(storeDir(config));
-const redis = await ensureRedis(config);
-const queue = new EncodeQueue(redis, config);
-const worker = await startEncodeWorker({ redis, config, store, paths });
-const origin = await startOriginServer({ store, host: '127.0.0.1', port: 0 });
-const edge = await startEdgeServer({ originUrl: origin.url, cacheBytes: 512 * 1024 * 1024, host: '127.0.0.1', port: 0 });
+const stack = await startWholeStack({ config, store, paths }, { origin: { port: 0 }, edge: { cacheBytes: 512 * 1024 * 1024, port: 0 } });
+const { queue } = stack;
+const edge = stack.edge!;
 process.stderr.write('encoding the Tears of Steel clip…\n');
 const up = await uploadMaster({ file: path.join(SHARED, 'media', 'tos_liveaction_battle_800x332_24fps_70s_vp8_vorbis.webm'), title: 'Tears of Steel', ladder: 'fixed' }, { store, queue: async () => queue, paths });
 const done = await queue.waitUntilFinished(up.titleId, () => {});
@@ -94,12 +88,7 @@ for (const traceName of TRACES) {
   }
 }
 await browser.close();
-await edge.close();
-await origin.close();
-await stopEncodeWorker(worker);
-await queue.obliterate();
-await queue.close();
-await redis.stopIfStartedHere();
+await stack.stop({ obliterateQueue: true });
 
 const outDir = path.join(ROOT, 'bench', 'results');
 await fs.mkdir(outDir, { recursive: true });

@@ -7,10 +7,10 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { simulate } from '../src/edge-cache/bench/simulator.js';
-import { nextAccessIndices } from '../src/edge-cache/bench/trace.js';
-import { generateVodWorkload } from '../src/edge-cache/bench/vod-workload.js';
-import { POLICY_NAMES } from '../src/edge-cache/policies/policy-registry.js';
+import { simulate } from '../src/simulator/simulator.js';
+import { nextAccessIndices } from '../src/simulator/trace.js';
+import { generateVodWorkload } from '../src/simulator/vod-workload.js';
+import { POLICY_NAMES } from '../src/cache-policies/policy-registry.js';
 
 const trace = generateVodWorkload({ seed: 1, titles: 5000, sessionsPerDay: 3_000, days: 1 });
 const capacity = Math.floor(trace.uniqueBytes * 0.1);

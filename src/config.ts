@@ -56,6 +56,13 @@ export interface VodConfig {
    * filter; unset = per-title ladders are built on PSNR and no VMAF is measured. Env `VMAF_MODEL`.
    */
   readonly vmafModelPath: string | undefined;
+  /** edge: folder of the player page served at /player/. Default `<project>/player-demo`. Env `VOD_PLAYER_DIR`. */
+  readonly playerDir: string;
+  /**
+   * edge: folder of network throughput traces that shaped sessions can replay (dataset folders of
+   * Pensieve-format .txt files). Default `<project>/../shared/traces/net`. Env `VOD_NET_TRACES_DIR`.
+   */
+  readonly netTracesDir: string;
   /** ingest CLI: the edge's URL as viewers reach it, for printed playback URLs. Default `http://localhost:<edgePort>`. Env `VOD_EDGE_URL`. */
   readonly publicEdgeUrl: string;
 }
@@ -84,6 +91,8 @@ const envSchema = z.object({
   VOD_EDGE_URL: z.url({ protocol: /^https?$/ }).optional(),
   VOD_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   VOD_ADMIN_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
+  VOD_PLAYER_DIR: z.string().min(1).optional(),
+  VOD_NET_TRACES_DIR: z.string().min(1).optional(),
   VMAF_MODEL: z
     .string()
     .refine((p) => fs.existsSync(p) && fs.existsSync(`${p}.model`), 'no such model file (the .pkl and its .pkl.model must both exist)')
@@ -119,6 +128,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): VodConfig {
     signingKey: e.VOD_SIGNING_KEY,
     adminToken: e.VOD_ADMIN_TOKEN,
     vmafModelPath: e.VMAF_MODEL ? path.resolve(e.VMAF_MODEL) : undefined,
+    playerDir: path.resolve(e.VOD_PLAYER_DIR ?? path.join(PROJECT_ROOT, 'player-demo')),
+    netTracesDir: path.resolve(e.VOD_NET_TRACES_DIR ?? path.join(PROJECT_ROOT, '..', 'shared', 'traces', 'net')),
     publicEdgeUrl: (e.VOD_EDGE_URL ?? `http://localhost:${e.VOD_EDGE_PORT}`).replace(/\/+$/, ''),
   });
 }

@@ -6,11 +6,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import bytes from 'bytes';
 import cliProgress from 'cli-progress';
-import { formatEgressTable, formatHitRatioTable, parseCacheSizes, runHitRatioGrid, writeHitRatioReport } from '../edge-cache/bench/hit-ratio-report.js';
-import { readTrace, type CsvTraceOptions } from '../edge-cache/bench/trace-readers.js';
-import type { Trace } from '../edge-cache/bench/trace.js';
-import { generateVodWorkload, VOD_WORKLOAD_DEFAULTS, type VodWorkloadOptions } from '../edge-cache/bench/vod-workload.js';
-import { POLICIES, POLICY_NAMES } from '../edge-cache/policies/policy-registry.js';
+import { formatEgressTable, formatHitRatioTable, writeHitRatioReport } from '../simulator/hit-ratio-report.js';
+import { parseCacheSizes, runHitRatioGrid } from '../simulator/hit-ratio-grid.js';
+import { readTrace, type CsvTraceOptions } from '../simulator/trace-readers.js';
+import type { Trace } from '../simulator/trace.js';
+import { generateVodWorkload, VOD_WORKLOAD_DEFAULTS, type VodWorkloadOptions } from '../simulator/vod-workload.js';
+import { isPolicyName, POLICY_NAMES, type PolicyName } from '../cache-policies/policy-registry.js';
+import { EDGE_POLICY_NAMES, LRU_CACHE_TIER, simulatedPolicyOf, type EdgePolicyName } from '../edge-cache/memory-tier.js';
 import { UserError } from '../util/errors.js';
 
 export interface TraceSourceFlags {
@@ -80,10 +82,17 @@ export async function loadTraceSource(flags: TraceSourceFlags): Promise<Trace> {
   throw new UserError('Give a trace with --trace FILE or a synthetic one with --workload vod.');
 }
 
-export function parsePolicyList(text: string): string[] {
-  const names = text === 'all' ? POLICY_NAMES : text.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const n of names) if (!POLICIES[n]) throw new UserError(`Unknown policy '${n}'; known: ${POLICY_NAMES.join(', ')}.`);
-  return names;
+/**
+ * Parses `--policies`: 'all' or comma-separated registry names.
+ * @throws UserError naming the first unknown policy and the known ones.
+ */
+export function parsePolicyList(text: string): PolicyName[] {
+  if (text === 'all') return POLICY_NAMES;
+  const names = text.split(',').map((s) => s.trim()).filter(Boolean);
+  return names.map((n) => {
+    if (!isPolicyName(n)) throw new UserError(`Unknown policy '${n}'; known: ${POLICY_NAMES.join(', ')}.`);
+    return n;
+  });
 }
 
 export async function runHitRatioBench(flags: TraceSourceFlags & { policies: string; sizes: string; out: string; name?: string }): Promise<void> {
@@ -118,10 +127,10 @@ export async function runWorkloadExport(flags: TraceSourceFlags & { out: string 
 
 export const WORKLOAD_HELP = `Synthetic VOD workload defaults: ${Object.entries(VOD_WORKLOAD_DEFAULTS)
   .map(([k, v]) => `${k}=${v}`)
-  .join(', ')} (see src/edge-cache/bench/vod-workload.ts for the basis of each).`;
+  .join(', ')} (see src/simulator/vod-workload.ts for the basis of each).`;
 
 export async function runSyntheticOrigin(opts: { port: number; host: string }): Promise<void> {
-  const { startSyntheticOrigin } = await import('../edge-cache/bench/replay.js');
+  const { startSyntheticOrigin } = await import('../simulator/replay.js');
   const { wrapListenError, untilSignal } = await import('./commands.js');
   const server = await startSyntheticOrigin(opts.host, opts.port).catch(wrapListenError);
   process.stdout.write(`Synthetic bench origin at ${server.url}: GET /vod/bench/<name>?size=N answers N bytes.\nRun an edge in front of it: vod edge --origin ${server.url} --policy s3fifo --cache-bytes 64MB\n`);
@@ -130,9 +139,9 @@ export async function runSyntheticOrigin(opts: { port: number; host: string }): 
 }
 
 export async function runReplay(flags: TraceSourceFlags & { edge: string; rate: number; maxSeconds: number; requests?: number; concurrency: number }): Promise<void> {
-  const { replayTrace } = await import('../edge-cache/bench/replay.js');
-  const { simulate } = await import('../edge-cache/bench/simulator.js');
-  const { TraceBuilder } = await import('../edge-cache/bench/trace.js');
+  const { replayTrace } = await import('../simulator/replay.js');
+  const { simulate } = await import('../simulator/simulator.js');
+  const { TraceBuilder } = await import('../simulator/trace.js');
   const trace = await loadTraceSource(flags);
   let health: { policy?: string; cacheBytes?: number };
   try {
@@ -149,13 +158,14 @@ export async function runReplay(flags: TraceSourceFlags & { edge: string; rate: 
   // The simulator on exactly the prefix that was replayed, same policy and size.
   const prefix = new TraceBuilder(result.requests);
   for (let i = 0; i < result.requests; i++) prefix.add(trace.ids[i]!, trace.sizes[i]!, trace.times[i]!);
-  const policy = health.policy === 'lru-cache' ? 'lru' : health.policy ?? 'lru';
+  const edgePolicy = (EDGE_POLICY_NAMES as readonly string[]).includes(health.policy ?? '') ? (health.policy as EdgePolicyName) : LRU_CACHE_TIER;
+  const policy = simulatedPolicyOf(edgePolicy);
   const sim = simulate(prefix.build(trace.name), policy, health.cacheBytes ?? 1);
   const lines = [
     `requests replayed: ${result.requests} (${result.stoppedBy === 'time' ? 'stopped by --max-seconds' : 'whole trace'}), errors: ${result.errors}, ${result.elapsedS.toFixed(1)} s`,
     `edge hit ratio (from its /metrics): ${(result.hitRatio * 100).toFixed(2)}%   origin offload: ${(result.originOffload * 100).toFixed(2)}%`,
     `simulator (${policy}, same prefix and size): ${(sim.hitRatio * 100).toFixed(2)}%`,
-    `difference: ${((result.hitRatio - sim.hitRatio) * 100).toFixed(2)} percentage points${health.policy === 'lru-cache' ? ' (the edge runs lru-cache, which also charges per-entry overhead; use --policy lru for a like-for-like run)' : ''}`,
+    `difference: ${((result.hitRatio - sim.hitRatio) * 100).toFixed(2)} percentage points${edgePolicy === LRU_CACHE_TIER ? ' (the edge runs lru-cache, which also charges per-entry overhead; use --policy lru for a like-for-like run)' : ''}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -6,6 +6,7 @@ import { listTitles } from '../origin/catalog.js';
 import { playbackPath, type LadderKind } from '../title/title-address.js';
 import { startOriginServer } from '../origin/origin-server.js';
 import { startEdgeServer } from '../edge-cache/edge-server.js';
+import type { EdgePolicyName } from '../edge-cache/memory-tier.js';
 import { EncodeQueue, type EncodeJobStatus } from '../ingest/encode-queue.js';
 import { startEncodeWorker, stopEncodeWorker } from '../ingest/encode-worker.js';
 import { ensureRedis, type RedisHandle } from '../ingest/redis-server.js';
@@ -175,7 +176,7 @@ export interface EdgeFlags {
   origin: string;
   parent: string[];
   cacheBytes: number;
-  policy: string;
+  policy: EdgePolicyName;
   diskCache?: string;
   diskBytes?: number;
   fillTimeout: number;
@@ -204,6 +205,8 @@ export async function runEdge(ctx: CliContext, opts: EdgeFlags): Promise<void> {
     ...((opts.adminToken ?? ctx.config.adminToken) ? { adminToken: (opts.adminToken ?? ctx.config.adminToken)! } : {}),
     ...(opts.name ? { name: opts.name } : {}),
     ...(opts.accessLog ? { accessLogPath: opts.accessLog } : {}),
+    playerDir: ctx.config.playerDir,
+    netTracesDir: ctx.config.netTracesDir,
     log: ctx.log,
     host: opts.host ?? ctx.config.host,
     port: opts.port ?? ctx.config.edgePort,

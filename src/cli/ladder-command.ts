@@ -8,7 +8,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { formatAnalysisTable, formatPointsTable, renderLadderSvg } from '../encoder/ladder-report.js';
 import { inspectMaster } from '../encoder/master-check.js';
-import { outputFrameRate } from '../encoder/encode-title.js';
+import { outputFrameRate } from '../encoder/title-stages.js';
 import { analyzeTitle } from '../encoder/per-title.js';
 import { UserError } from '../util/errors.js';
 import type { CliContext } from './context.js';

@@ -14,7 +14,8 @@ import { runLadder, type LadderFlags } from './ladder-command.js';
 import { DEFAULT_CRF_VALUES } from '../encoder/per-title.js';
 import { DEFAULT_LADDER_KIND, LADDER_KINDS, type LadderKind } from '../title/title-address.js';
 import { runHitRatioBench, runReplay, runSyntheticOrigin, runWorkloadExport, WORKLOAD_HELP } from './bench-commands.js';
-import { ONLINE_POLICY_NAMES, POLICY_NAMES } from '../edge-cache/policies/policy-registry.js';
+import { POLICY_NAMES } from '../cache-policies/policy-registry.js';
+import { EDGE_POLICY_NAMES, LRU_CACHE_TIER } from '../edge-cache/memory-tier.js';
 
 function parseBytes(value: string): number {
   const n = bytes.parse(value);
@@ -133,7 +134,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--origin <url>', 'origin to fill from (after the parents)', parseHttpUrl, 'http://127.0.0.1:8080')
     .option('--parent <url>', 'parent edge to fill from before the origin; repeat for several, tried in order', (v: string, acc: string[]) => [...acc, parseHttpUrl(v)], [] as string[])
     .option('--cache-bytes <size>', 'memory cache size, e.g. 512MB, 2GB (binary units: 1MB = 1048576 bytes)', parseBytes, bytes.parse('512MB')!)
-    .addOption(new Option('--policy <name>', 'eviction policy of the memory cache: lru-cache (the lru-cache package) or one the simulator runs').choices(['lru-cache', ...ONLINE_POLICY_NAMES]).default('lru-cache'))
+    .addOption(new Option('--policy <name>', 'eviction policy of the memory cache: lru-cache (the lru-cache package) or one the simulator runs').choices(EDGE_POLICY_NAMES).default(LRU_CACHE_TIER))
     .option('--disk-cache <dir>', 'disk tier folder (survives restarts)')
     .option('--disk-bytes <size>', 'disk tier size, e.g. 20GB (required with --disk-cache)', parseBytes)
     .option('--fill-timeout <ms>', 'upstream timeout for headers and for each gap in a body, ms', parsePositiveInt, 15_000)
@@ -191,6 +192,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
       .option('--origin-port <port>', 'origin TCP port (default 8080)', parsePort)
       .option('--edge-port <port>', 'edge TCP port (default 8081)', parsePort)
       .option('--cache-bytes <size>', 'edge memory cache size', parseBytes, bytes.parse('512MB')!)
+      .addOption(new Option('--policy <name>', 'eviction policy of the edge\'s memory cache (as vod edge --policy)').choices(EDGE_POLICY_NAMES).default(LRU_CACHE_TIER))
       .option('-c, --concurrency <n>', 'encode jobs run at once by the worker', parsePositiveInt, 1);
 
   serveOptions(program.command('serve'))

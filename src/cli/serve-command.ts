@@ -4,12 +4,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
-import { startEdgeServer } from '../edge-cache/edge-server.js';
-import { EncodeQueue } from '../ingest/encode-queue.js';
-import { startEncodeWorker, stopEncodeWorker } from '../ingest/encode-worker.js';
-import { ensureRedis, type RedisHandle } from '../ingest/redis-server.js';
+import type { EdgePolicyName } from '../edge-cache/memory-tier.js';
 import { titleIdFromFile } from '../ingest/title-id.js';
-import { startOriginServer, type RunningServer } from '../origin/origin-server.js';
+import { startWholeStack, type WholeStack } from '../stack/whole-stack.js';
 import { UserError } from '../util/errors.js';
 import { titleUrls, untilSignal, uploadAndWait, wrapListenError } from './commands.js';
 import type { CliContext } from './context.js';
@@ -18,6 +15,8 @@ export interface ServeOptions {
   originPort?: number;
   edgePort?: number;
   cacheBytes: number;
+  /** Eviction policy of the edge's memory tier. */
+  policy: EdgePolicyName;
   concurrency: number;
 }
 
@@ -29,46 +28,27 @@ const DEMO_TITLES: Record<string, string> = {
   'tos_liveaction_battle_800x332_24fps_70s_vp8_vorbis.webm': 'Tears of Steel (battle)',
 };
 
-interface Stack {
-  redis: RedisHandle;
-  queue: EncodeQueue;
-  origin: RunningServer;
-  edge: RunningServer;
-  stop(): Promise<void>;
+/** Starts the whole stack with the CLI's settings; a taken port becomes a user error. */
+async function startStack(ctx: CliContext, opts: ServeOptions): Promise<WholeStack> {
+  return startWholeStack(
+    { config: ctx.config, store: ctx.store, paths: ctx.paths, log: ctx.log },
+    {
+      worker: { concurrency: opts.concurrency },
+      ...(opts.originPort !== undefined ? { origin: { port: opts.originPort } } : {}),
+      edge: { cacheBytes: opts.cacheBytes, policy: opts.policy, ...(opts.edgePort !== undefined ? { port: opts.edgePort } : {}) },
+    },
+  ).catch(wrapListenError);
 }
 
-async function startStack(ctx: CliContext, opts: ServeOptions): Promise<Stack> {
-  const redis = await ensureRedis(ctx.config, ctx.log);
-  const started: { close(): Promise<void> }[] = [];
-  try {
-    const worker = await startEncodeWorker({ redis, config: ctx.config, store: ctx.store, paths: ctx.paths, concurrency: opts.concurrency, log: ctx.log });
-    started.push({ close: () => stopEncodeWorker(worker) });
-    const origin = await startOriginServer({ store: ctx.store, log: ctx.log, host: ctx.config.host, port: opts.originPort ?? ctx.config.originPort }).catch(wrapListenError);
-    started.push(origin);
-    const edge = await startEdgeServer({ originUrl: origin.url, cacheBytes: opts.cacheBytes, log: ctx.log, host: ctx.config.host, port: opts.edgePort ?? ctx.config.edgePort }).catch(wrapListenError);
-    started.push(edge);
-    const queue = new EncodeQueue(redis, ctx.config);
-    started.push(queue);
-    const stop = async () => {
-      for (const s of started.reverse()) await s.close().catch(() => {});
-      // Only the redis-server this process started is stopped (its AOF keeps the queue).
-      await redis.stopIfStartedHere();
-    };
-    return { redis, queue, origin, edge, stop };
-  } catch (err) {
-    for (const s of started.reverse()) await s.close().catch(() => {});
-    await redis.stopIfStartedHere();
-    throw err;
-  }
-}
-
-function printStack(stack: Stack): void {
+function printStack(stack: WholeStack): void {
+  const origin = stack.origin!;
+  const edge = stack.edge!;
   process.stdout.write(
     [
       `Redis:   ${stack.redis.description}${stack.redis.startedHere ? ' (started here)' : ''}`,
-      `Origin:  ${stack.origin.url}`,
-      `Edge:    ${stack.edge.url} (metrics: ${stack.edge.url}/metrics)`,
-      `Player:  ${stack.edge.url}/player/`,
+      `Origin:  ${origin.url}`,
+      `Edge:    ${edge.url} (policy ${edge.edge.memory.policyName}; metrics: ${edge.url}/metrics)`,
+      `Player:  ${edge.url}/player/`,
       '',
     ].join('\n'),
   );
@@ -94,7 +74,7 @@ export async function runDemo(ctx: CliContext, opts: ServeOptions & { all?: bool
   }
   const stack = await startStack(ctx, opts);
   // Printed URLs point at the edge this demo started.
-  const demoCtx: CliContext = { ...ctx, config: { ...ctx.config, publicEdgeUrl: stack.edge.url.replace('127.0.0.1', 'localhost') } };
+  const demoCtx: CliContext = { ...ctx, config: { ...ctx.config, publicEdgeUrl: stack.edge!.url.replace('127.0.0.1', 'localhost') } };
   try {
     printStack(stack);
     for (const name of names) {

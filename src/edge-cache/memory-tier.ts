@@ -8,8 +8,8 @@
  * and freshness follows the object's Cache-Control (RFC 9111 §4.2.1).
  */
 import { LRUCache } from 'lru-cache';
-import type { CachePolicy } from './policies/cache-policy.js';
-import { createPolicy, POLICIES } from './policies/policy-registry.js';
+import type { CachePolicy } from '../cache-policies/cache-policy.js';
+import { createPolicy, isOnlinePolicyName, isPolicyName, ONLINE_POLICY_NAMES, type OnlinePolicyName, type PolicyName } from '../cache-policies/policy-registry.js';
 
 export interface CachedObject {
   readonly body: Buffer;
@@ -26,16 +26,30 @@ export interface CachedObject {
 /** Bookkeeping bytes charged per entry on top of its body (key, headers, LRU node). */
 export const ENTRY_OVERHEAD_BYTES = 256;
 
+/** The default memory tier's name: the lru-cache package, not a policy of the simulator's registry. */
+export const LRU_CACHE_TIER = 'lru-cache';
+/** Every memory-tier policy `vod edge --policy` accepts: lru-cache, then the registry's online policies. */
+export const EDGE_POLICY_NAMES = [LRU_CACHE_TIER, ...ONLINE_POLICY_NAMES] as const;
+export type EdgePolicyName = typeof LRU_CACHE_TIER | OnlinePolicyName;
+
+/** The simulator policy that models an edge policy: lru-cache is an LRU (plus per-entry overhead). */
+export function simulatedPolicyOf(edgePolicy: EdgePolicyName): PolicyName {
+  return edgePolicy === LRU_CACHE_TIER ? 'lru' : edgePolicy;
+}
+
 /**
- * Freshness lifetime from Cache-Control (RFC 9111 §4.2.1: s-maxage, else max-age), seconds.
- * @returns 0 for no-store / private / no-cache or no max-age (not cached by the edge).
+ * Creates the memory tier an edge runs: lru-cache's LRU, or a policy of the registry. The one
+ * place a policy name from outside (flags, options) is checked for a live edge.
+ * @param nowMs clock for expiry, ms (tests inject one to advance time without sleeping).
+ * @param onEvict called for each object evicted to make room.
+ * @throws RangeError for an offline policy (it needs the future), an unknown name or a non-positive size.
  */
-export function freshnessLifetimeS(cacheControl: string | null | undefined): number {
-  if (!cacheControl) return 0;
-  const cc = cacheControl.toLowerCase();
-  if (/(^|[\s,])(no-store|private|no-cache)([\s,=]|$)/.test(cc)) return 0;
-  const s = /(?:^|[\s,])s-maxage=(\d+)/.exec(cc) ?? /(?:^|[\s,])max-age=(\d+)/.exec(cc);
-  return s ? Number(s[1]) : 0;
+export function createMemoryTier(policy: string, maxBytes: number, options: { nowMs?: () => number; onEvict?: () => void } = {}): CacheTier {
+  const nowMs = options.nowMs ?? Date.now;
+  if (policy === LRU_CACHE_TIER) return new MemoryTier(maxBytes, options.onEvict, nowMs);
+  if (isOnlinePolicyName(policy)) return new PolicyMemoryTier(policy, maxBytes, nowMs, options.onEvict);
+  if (isPolicyName(policy)) throw new RangeError(`${policy} needs the future and cannot run on a live edge`);
+  throw new RangeError(`unknown cache policy '${policy}'; known: ${EDGE_POLICY_NAMES.join(', ')}`);
 }
 
 /** What the edge needs from a memory tier. */
@@ -59,15 +73,16 @@ export interface CacheTier {
 }
 
 export class MemoryTier implements CacheTier {
-  readonly policyName = 'lru-cache';
+  readonly policyName = LRU_CACHE_TIER;
   private readonly lru: LRUCache<string, CachedObject>;
   readonly maxBytes: number;
 
   /**
    * @param maxBytes capacity in bytes, bodies plus ENTRY_OVERHEAD_BYTES each; must be > 0.
    * @param onEvict called for each object evicted to make room.
+   * @param nowMs clock for expiry, ms (lru-cache's TTL clock). Default Date.now.
    */
-  constructor(maxBytes: number, onEvict?: () => void) {
+  constructor(maxBytes: number, onEvict?: () => void, nowMs: () => number = Date.now) {
     if (!(maxBytes > 0)) throw new RangeError(`cache size must be positive, got ${maxBytes}`);
     this.maxBytes = maxBytes;
     this.lru = new LRUCache<string, CachedObject>({
@@ -77,6 +92,7 @@ export class MemoryTier implements CacheTier {
       allowStale: false,
       // Expired entries stay until evicted or replaced, for stale-if-error.
       noDeleteOnStaleGet: true,
+      perf: { now: nowMs },
       ...(onEvict ? { dispose: (_v: CachedObject, _k: string, reason: string) => reason === 'evict' && onEvict() } : {}),
     });
   }
@@ -121,7 +137,7 @@ export class MemoryTier implements CacheTier {
  * on a hit, after the fill on a miss — the order the simulator uses.
  */
 export class PolicyMemoryTier implements CacheTier {
-  readonly policyName: string;
+  readonly policyName: OnlinePolicyName;
   readonly maxBytes: number;
   private readonly policy: CachePolicy;
   private readonly ids = new Map<string, number>();
@@ -130,13 +146,12 @@ export class PolicyMemoryTier implements CacheTier {
   private readonly nowMs: () => number;
 
   /**
-   * @param policyName a registry name (online policies only).
+   * @param policyName an online policy of the registry.
    * @param maxBytes capacity in body bytes.
    * @param nowMs injectable clock for expiry (tests).
-   * @throws RangeError for an unknown or offline policy, or a non-positive size.
+   * @throws RangeError for a non-positive size.
    */
-  constructor(policyName: string, maxBytes: number, nowMs: () => number = Date.now, onEvict?: () => void) {
-    if (POLICIES[policyName]?.offline) throw new RangeError(`${policyName} needs the future and cannot run on a live edge`);
+  constructor(policyName: OnlinePolicyName, maxBytes: number, nowMs: () => number = Date.now, onEvict?: () => void) {
     this.policyName = policyName;
     this.maxBytes = maxBytes;
     this.nowMs = nowMs;

@@ -117,17 +117,23 @@ export class ShapingSessions {
   private readonly sessions = new LRUCache<string, ShapedSession>({ max: 10_000, ttl: 6 * 3600 * 1000 });
   private readonly traces = new Map<string, ThroughputTrace>();
 
-  /** @param tracesDir folder of throughput traces (dataset folders of .txt files). */
+  /**
+   * @param tracesDir folder of throughput traces (dataset folders of .txt files); undefined = no
+   *        traces (fixed rates only).
+   * @param nowMs clock, ms.
+   */
   constructor(
-    readonly tracesDir: string,
+    readonly tracesDir: string | undefined,
     private readonly nowMs: () => number = Date.now,
   ) {}
 
   /** Names of the available traces, `<dataset>/<file>`. */
   async listTraces(): Promise<{ name: string; meanBps: number; durationS: number }[]> {
     const out: { name: string; meanBps: number; durationS: number }[] = [];
-    for (const dataset of (await fs.readdir(this.tracesDir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
-      for (const f of (await fs.readdir(path.join(this.tracesDir, dataset))).filter((n) => n.endsWith('.txt')).sort()) {
+    const tracesDir = this.tracesDir;
+    if (!tracesDir) return out;
+    for (const dataset of (await fs.readdir(tracesDir, { withFileTypes: true }).catch(() => [])).filter((d) => d.isDirectory()).map((d) => d.name).sort()) {
+      for (const f of (await fs.readdir(path.join(tracesDir, dataset))).filter((n) => n.endsWith('.txt')).sort()) {
         const t = await this.loadTrace(`${dataset}/${f}`).catch(() => undefined);
         if (t) out.push({ name: t.name, meanBps: t.meanBps, durationS: t.durationS });
       }
@@ -142,7 +148,7 @@ export class ShapingSessions {
   async loadTrace(name: string): Promise<ThroughputTrace> {
     const cached = this.traces.get(name);
     if (cached) return cached;
-    if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\.txt$/.test(name) || name.includes('..')) throw new Error(`unknown trace ${name}`);
+    if (!this.tracesDir || !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\.txt$/.test(name) || name.includes('..')) throw new Error(`unknown trace ${name}`);
     const text = await fs.readFile(path.join(this.tracesDir, name), 'utf8').catch(() => {
       throw new Error(`unknown trace ${name}`);
     });
@@ -165,6 +171,11 @@ export class ShapingSessions {
 
   delete(id: string): boolean {
     return this.sessions.delete(id);
+  }
+
+  /** Seconds since the session started shaping (its trace's clock). */
+  elapsedS(s: ShapedSession): number {
+    return (this.nowMs() - s.startedAtMs) / 1000;
   }
 
   /** The session's current link rate, bits/s. */

@@ -9,7 +9,6 @@ import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
 import { CircuitBreaker, type BreakerState, type CircuitBreakerOptions } from './circuit-breaker.js';
-import type { CachedObject } from './memory-tier.js';
 
 export interface UpstreamTarget {
   /** Short name for headers and metrics: host:port. */
@@ -31,14 +30,13 @@ export interface FillHeaders {
 }
 
 /**
- * One fill in progress: the body arrives in chunks that any number of clients can follow
- * (request coalescing that streams to the first client while the bytes arrive).
+ * One upstream body in progress: it arrives in chunks that any number of clients can follow
+ * (request coalescing that streams to the first client while the bytes arrive). Storing the
+ * object is the fill coalescer's step (fill-coalescer.ts), not this stream's.
  * Events: 'data' (chunk), 'end', 'error' (err).
  */
 export class StreamingFill extends EventEmitter {
   readonly chunks: Buffer[] = [];
-  /** The object the edge stored, once the fill has ended ('stored' event). */
-  object: CachedObject | undefined;
   bytes = 0;
   done = false;
   error: Error | undefined;
@@ -91,12 +89,6 @@ export class StreamingFill extends EventEmitter {
     }
   }
 
-  /** Calls `fn` once the edge has stored the object ('stored'), at once if it already has. */
-  whenStored(fn: () => void): void {
-    if (this.object) fn();
-    else this.once('stored', fn);
-  }
-
   /** The whole body (after 'end'). */
   body(): Buffer {
     return this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bytes);
@@ -110,6 +102,7 @@ export type UpstreamAnswer =
 export interface UpstreamPoolOptions {
   /** Time allowed for headers, and for each gap between body chunks, ms. Default 15000. */
   readonly fillTimeoutMs?: number;
+  /** Breaker settings of every upstream (its clock included: tests inject one). */
   readonly breaker?: CircuitBreakerOptions;
   /** This edge's name, sent in Via (RFC 9110 §7.6.3) so loops are visible. */
   readonly viaName: () => string;

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ObjectStat, ObjectStore, StagingArea } from './object-store.js';
-import { splitKey } from './object-store.js';
+import { splitKey } from '../title/object-key.js';
 
 const STAGING = '.staging';
 

@@ -3,8 +3,8 @@
  * filesystem implementation (`FsObjectStore`) is the default on one machine; an S3-API
  * implementation is the planned one for deployments that outgrow one disk (not built yet).
  *
- * Keys are relative, '/'-separated paths of `[A-Za-z0-9._-]` names (`vod/<titleId>/master.m3u8`);
- * no key can name anything outside the store.
+ * Keys are relative, '/'-separated paths of `[A-Za-z0-9._-]` names (`vod/<titleId>/master.m3u8`,
+ * grammar in title/object-key.ts); no key can name anything outside the store.
  */
 import type { Readable } from 'node:stream';
 
@@ -48,30 +48,4 @@ export interface ObjectStore {
   localPath(key: string): string;
   /** Removes everything under a prefix (operator purge). */
   remove(prefix: string): Promise<void>;
-}
-
-const NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
-
-/**
- * Validates a store key: '/'-separated names of [A-Za-z0-9._-], none empty, none starting
- * with '.', so '..' and hidden names (the staging area) can never be reached.
- * @returns the names of the key.
- * @throws RangeError for any other key.
- */
-export function splitKey(key: string): string[] {
-  const parts = key.split('/');
-  if (key.length === 0 || key.length > 1024 || !parts.every((p) => NAME.test(p))) {
-    throw new RangeError(`invalid object key: ${JSON.stringify(key.slice(0, 200))}`);
-  }
-  return parts;
-}
-
-/** True when `key` is a valid store key (see `splitKey`). */
-export function isValidKey(key: string): boolean {
-  try {
-    splitKey(key);
-    return true;
-  } catch {
-    return false;
-  }
 }

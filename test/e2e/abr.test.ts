@@ -7,7 +7,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { startEdgeServer } from '../../src/edge-cache/edge-server.js';
 import { uploadMaster } from '../../src/ingest/upload.js';
 import { makeSyntheticMaster } from '../../fixtures/synthetic-master.js';
 import { launchChromium } from '../helpers/browser.js';
@@ -94,7 +93,7 @@ describe('ABR under shaped bandwidth', () => {
     await stack.edge!.close();
     await page.waitForFunction(() => !(document.getElementById('message') as HTMLElement).hidden, undefined, { timeout: 30_000 });
     expect(await page.textContent('#message')).toMatch(/edge cannot be reached/);
-    stack.edge = await startEdgeServer({ originUrl: stack.origin!.url, cacheBytes: 64 * 1024 * 1024, host: '127.0.0.1', port });
+    await stack.startEdge({ cacheBytes: 64 * 1024 * 1024, port });
     await page.waitForFunction(() => (document.getElementById('message') as HTMLElement).hidden, undefined, { timeout: 30_000 });
     const t0 = await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).currentTime);
     await page.waitForFunction((t) => (document.querySelector('video') as HTMLVideoElement).currentTime > t + 2, t0, { timeout: 30_000 });

@@ -10,7 +10,8 @@ import { startSteeringServer } from '../../../src/edge-cache/steering.js';
 import { signedPath } from '../../../src/edge-cache/url-signing.js';
 import HLS from 'hls-parser';
 import { FsObjectStore } from '../../../src/origin/fs-object-store.js';
-import { startOriginServer, type RunningServer } from '../../../src/origin/origin-server.js';
+import { startOriginServer } from '../../../src/origin/origin-server.js';
+import { type RunningServer } from '../../../src/http/listen.js';
 import { listFiles, makeTempDir } from '../../helpers/temp-dir.js';
 
 const T = '0123456789abcdef';

@@ -6,11 +6,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config.js';
 import { startEdgeServer, type EdgeServer } from '../../../src/edge-cache/edge-server.js';
 import { FsObjectStore } from '../../../src/origin/fs-object-store.js';
-import { createOriginApp, listen, type RunningServer } from '../../../src/origin/origin-server.js';
+import { createOriginApp } from '../../../src/origin/origin-server.js';
+import { listen, type RunningServer } from '../../../src/http/listen.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
-import { readAccessLogTrace } from '../../../src/edge-cache/bench/trace-readers.js';
+import { readAccessLogTrace } from '../../../src/simulator/trace-readers.js';
 
 const TITLE = '0123456789abcdef';
 const SEGMENTS = 30;
@@ -35,7 +37,7 @@ beforeAll(async () => {
     '127.0.0.1',
     0,
   );
-  edge = await startEdgeServer({ originUrl: origin.url, cacheBytes: 16 * 1024 * 1024, host: '127.0.0.1', port: 0, fillTimeoutMs: 2000 });
+  edge = await startEdgeServer({ originUrl: origin.url, cacheBytes: 16 * 1024 * 1024, host: '127.0.0.1', port: 0, fillTimeoutMs: 2000, playerDir: loadConfig({}).playerDir });
 });
 
 afterAll(async () => {
@@ -111,9 +113,19 @@ describe('edge server', () => {
     expect(await page.text()).toMatch(/vendor\/hls\.min\.js/);
     expect((await fetch(`${edge.url}/player/vendor/hls.min.js`)).status).toBe(200);
     expect((await fetch(`${edge.url}/player/player.js`)).status).toBe(200);
+    expect((await fetch(`${edge.url}/`, { redirect: 'manual' })).headers.get('location')).toBe('/player/');
     const titles = await fetch(`${edge.url}/titles`);
     expect(titles.status).toBe(200);
     expect(titles.headers.get('x-cache')).toBe('MISS');
+  });
+
+  it('serves no player page when none is configured', async () => {
+    const bare = await startEdgeServer({ originUrl: origin.url, cacheBytes: 1024 * 1024, host: '127.0.0.1', port: 0 });
+    try {
+      expect((await fetch(`${bare.url}/player/`)).status).toBe(404);
+    } finally {
+      await bare.close();
+    }
   });
 
   it('writes an access log that reads back as a trace', async () => {

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEdgeServer, type EdgeServer } from '../../../src/edge-cache/edge-server.js';
-import { listen, type RunningServer } from '../../../src/origin/origin-server.js';
+import { listen, type RunningServer } from '../../../src/http/listen.js';
 
 const KEY = '/vod/0123456789abcdef/v/seg_00000.m4s';
 const PLAYLIST = '/vod/0123456789abcdef/master.m3u8';
@@ -137,42 +137,58 @@ describe('tiers', () => {
   });
 });
 
+/** A clock the test moves by hand (the edge's `nowMs`): expiry and breakers without sleeping. */
+function manualClock(startMs = 1_700_000_000_000): { nowMs: () => number; advance(ms: number): void } {
+  let now = startMs;
+  return { nowMs: () => now, advance: (ms) => (now += ms) };
+}
+
 describe('upstream failures', () => {
   it('keeps serving cached objects, fails misses fast (502) or at the fill timeout (504), and recovers', async () => {
     const origin = await scriptedOrigin();
-    const edge = await edgeOf({ originUrl: origin.url, breaker: { failureThreshold: 2, openMs: 300 } });
+    const clock = manualClock();
+    const edge = await edgeOf({ originUrl: origin.url, breaker: { failureThreshold: 2, openMs: 5_000 }, nowMs: clock.nowMs });
     expect((await get(`${edge.url}${KEY}`)).status).toBe(200);
 
     origin.mode = 'hang';
-    let t = Date.now();
+    const t = Date.now();
     const slow = await get(`${edge.url}/vod/0123456789abcdef/v/a.m4s`);
     expect(slow.status).toBe(504);
     expect(Date.now() - t).toBeLessThan(3000);
 
     origin.mode = 'error500';
     expect((await get(`${edge.url}/vod/0123456789abcdef/v/b.m4s`)).status).toBe(502);
-    t = Date.now();
+    const before = origin.requests.length;
     expect((await get(`${edge.url}/vod/0123456789abcdef/v/c.m4s`)).status).toBe(502); // breaker open: no upstream call
-    expect(Date.now() - t).toBeLessThan(200);
+    expect(origin.requests.length).toBe(before);
     const cached = await get(`${edge.url}${KEY}`);
     expect(cached.status).toBe(200);
     expect(cached.headers.get('x-cache')).toBe('HIT');
 
     origin.mode = 'ok';
-    await new Promise((r) => setTimeout(r, 350)); // open period over: the next miss probes
+    clock.advance(4_999);
+    expect((await get(`${edge.url}/vod/0123456789abcdef/v/d.m4s`)).status).toBe(502); // still open
+    expect(origin.requests.length).toBe(before);
+    clock.advance(1); // open period over: the next miss probes, and its success closes the breaker
     expect((await get(`${edge.url}/vod/0123456789abcdef/v/d.m4s`)).status).toBe(200);
+    expect((await get(`${edge.url}/vod/0123456789abcdef/v/e.m4s`)).status).toBe(200);
   });
 
-  it('serves an expired playlist under stale-if-error when the origin fails', async () => {
+  it('serves an expired playlist under stale-if-error when the origin fails, and not past that window', async () => {
     const origin = await scriptedOrigin({ body: Buffer.from('#EXTM3U\n'), cacheControl: 'public, max-age=1, stale-if-error=60' });
-    const edge = await edgeOf({ originUrl: origin.url });
+    const clock = manualClock();
+    const edge = await edgeOf({ originUrl: origin.url, nowMs: clock.nowMs, breaker: { failureThreshold: 100 } });
     expect((await get(`${edge.url}${PLAYLIST}`)).headers.get('x-cache')).toBe('MISS');
-    await new Promise((r) => setTimeout(r, 1100));
+    clock.advance(500);
+    expect((await get(`${edge.url}${PLAYLIST}`)).headers.get('x-cache')).toBe('HIT'); // still fresh
+    clock.advance(600); // 1.1 s: expired
     origin.mode = 'error500';
     const stale = await get(`${edge.url}${PLAYLIST}`);
     expect(stale.status).toBe(200);
     expect(stale.headers.get('x-cache')).toBe('STALE');
     expect(stale.body.toString()).toBe('#EXTM3U\n');
+    clock.advance(60_000); // 61.1 s: past max-age + stale-if-error
+    expect((await get(`${edge.url}${PLAYLIST}`)).status).toBe(502);
     origin.mode = 'ok';
     expect((await get(`${edge.url}${PLAYLIST}`)).headers.get('x-cache')).toBe('MISS'); // refreshed
   });

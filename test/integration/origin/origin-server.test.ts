@@ -7,7 +7,8 @@ import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../../src/origin/fs-object-store.js';
-import { startOriginServer, type RunningServer } from '../../../src/origin/origin-server.js';
+import { startOriginServer } from '../../../src/origin/origin-server.js';
+import { type RunningServer } from '../../../src/http/listen.js';
 import type { TitleRecord } from '../../../src/origin/catalog.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 

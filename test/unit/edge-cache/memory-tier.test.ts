@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ENTRY_OVERHEAD_BYTES, freshnessLifetimeS, MemoryTier, type CachedObject } from '../../../src/edge-cache/memory-tier.js';
+import { freshnessLifetimeS } from '../../../src/edge-cache/freshness.js';
+import { createMemoryTier, ENTRY_OVERHEAD_BYTES, MemoryTier, type CachedObject } from '../../../src/edge-cache/memory-tier.js';
 
 const obj = (bytes: number): CachedObject => ({
   body: Buffer.alloc(bytes),
@@ -67,9 +68,10 @@ describe('PolicyMemoryTier', () => {
     expect(tier.set('/big', obj(5000), 60)).toBe(false);
   });
 
-  it('refuses offline and unknown policies', async () => {
-    const { PolicyMemoryTier } = await import('../../../src/edge-cache/memory-tier.js');
-    expect(() => new PolicyMemoryTier('belady', 100)).toThrow(/cannot run on a live edge/);
-    expect(() => new PolicyMemoryTier('nope', 100)).toThrow(/unknown cache policy/);
+  it('refuses offline and unknown policies', () => {
+    expect(() => createMemoryTier('belady', 100)).toThrow(/cannot run on a live edge/);
+    expect(() => createMemoryTier('nope', 100)).toThrow(/unknown cache policy 'nope'; known: lru-cache, lru/);
+    expect(createMemoryTier('lru-cache', 100).policyName).toBe('lru-cache');
+    expect(createMemoryTier('s3fifo', 100).policyName).toBe('s3fifo');
   });
 });

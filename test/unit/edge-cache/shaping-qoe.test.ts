@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { QoeAggregator, qoeBeaconSchema } from '../../../src/edge-cache/qoe.js';
 import { parseRateBps, parseThroughputTrace, RateProfile, sessionFromCookie, ShapingSessions } from '../../../src/edge-cache/shaping.js';
-import { listen } from '../../../src/origin/origin-server.js';
+import { listen } from '../../../src/http/listen.js';
 
 describe('throughput traces', () => {
   it('parses the Pensieve format and replays it from the session start, looping', () => {

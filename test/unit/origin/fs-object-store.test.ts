@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../../src/origin/fs-object-store.js';
-import { isValidKey } from '../../../src/origin/object-store.js';
+import { isValidKey } from '../../../src/title/object-key.js';
 import { listFiles, makeTempDir } from '../../helpers/temp-dir.js';
 
 describe('FsObjectStore', () => {

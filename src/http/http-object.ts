@@ -3,7 +3,7 @@
  * Content-Type, Cache-Control and byte ranges. Pure functions, no I/O.
  */
 import rangeParser from 'range-parser';
-import { isValidKey } from './object-store.js';
+import { isValidKey } from '../title/object-key.js';
 import { VOD_PATH_PREFIX } from '../title/title-address.js';
 
 /** RFC 8216 §4: playlists are `application/vnd.apple.mpegurl`. */

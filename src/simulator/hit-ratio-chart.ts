@@ -4,8 +4,8 @@
  * SVG by Vega in Node (no browser, no canvas).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { renderVegaLiteSvg } from '../../util/vega-svg.js';
-import type { HitRatioRow } from './hit-ratio-report.js';
+import { renderVegaLiteSvg } from '../util/vega-svg.js';
+import type { HitRatioRow } from './hit-ratio-grid.js';
 
 /** Vega-Lite spec of the two-panel chart (exported so tests can inspect it). */
 export function hitRatioChartSpec(rows: readonly HitRatioRow[], title: string): TopLevelSpec {

@@ -4,13 +4,13 @@
  * moment; an object larger than the cache is never admitted and counts as a miss; the byte
  * hit ratio weighs each request by its size). Statistics only; reporting lives elsewhere.
  */
-import type { PolicyOptions } from '../policies/cache-policy.js';
-import { createPolicy, POLICIES } from '../policies/policy-registry.js';
+import type { PolicyOptions } from '../cache-policies/cache-policy.js';
+import { createPolicy, POLICIES, type PolicyName } from '../cache-policies/policy-registry.js';
 import { nextAccessIndices, type Trace } from './trace.js';
 
 export interface SimulationResult {
   readonly trace: string;
-  readonly policy: string;
+  readonly policy: PolicyName;
   readonly capacityBytes: number;
   readonly requests: number;
   readonly hits: number;
@@ -37,7 +37,7 @@ export interface SimulationResult {
  */
 export function simulate(
   trace: Trace,
-  policy: string,
+  policy: PolicyName,
   capacityBytes: number,
   options: { nextAccess?: Float64Array; onProgress?: (done: number) => void; policyOptions?: Partial<PolicyOptions> } = {},
 ): SimulationResult {
@@ -49,7 +49,7 @@ export function simulate(
   let requestedBytes = 0;
   let hitBytes = 0;
   const started = performance.now();
-  if (POLICIES[policy]!.offline) {
+  if (POLICIES[policy].offline) {
     const next = options.nextAccess ?? nextAccessIndices(trace);
     for (let i = 0; i < n; i++) {
       const size = sizes[i]!;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cacheControlFor, contentTypeFor, IMMUTABLE_CACHE_CONTROL, resolveRange, vodKeyFromPath } from '../../../src/origin/http-object.js';
+import { cacheControlFor, contentTypeFor, IMMUTABLE_CACHE_CONTROL, resolveRange, vodKeyFromPath } from '../../../src/http/http-object.js';
 
 describe('resolveRange (RFC 9110 §14)', () => {
   it('serves the whole object without a Range', () => {

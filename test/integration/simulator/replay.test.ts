@@ -4,12 +4,12 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replayTrace, startSyntheticOrigin } from '../../../src/edge-cache/bench/replay.js';
-import { simulate } from '../../../src/edge-cache/bench/simulator.js';
-import { TraceBuilder, type Trace } from '../../../src/edge-cache/bench/trace.js';
-import { readTrace } from '../../../src/edge-cache/bench/trace-readers.js';
+import { replayTrace, startSyntheticOrigin } from '../../../src/simulator/replay.js';
+import { simulate } from '../../../src/simulator/simulator.js';
+import { TraceBuilder, type Trace } from '../../../src/simulator/trace.js';
+import { readTrace } from '../../../src/simulator/trace-readers.js';
 import { startEdgeServer } from '../../../src/edge-cache/edge-server.js';
-import type { RunningServer } from '../../../src/origin/origin-server.js';
+import type { RunningServer } from '../../../src/http/listen.js';
 
 let origin: RunningServer;
 let trace: Trace;
@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 describe('replay against a live edge', () => {
-  for (const policy of ['s3fifo', 'sieve', 'lru']) {
+  for (const policy of ['s3fifo', 'sieve', 'lru'] as const) {
     it(`reports the simulator's hit ratio within 1 percentage point (${policy})`, async () => {
       const capacity = Math.floor(trace.uniqueBytes * 0.05);
       const edge = await startEdgeServer({ originUrl: origin.url, cacheBytes: capacity, policy, host: '127.0.0.1', port: 0 });

@@ -6,8 +6,8 @@
  * edge passes upstream but leaves out of its cache key (one object per id, as in the trace).
  */
 import http from 'node:http';
-import { listen, type RunningServer } from '../../origin/origin-server.js';
-import { IMMUTABLE_CACHE_CONTROL } from '../../origin/http-object.js';
+import { listen, type RunningServer } from '../http/listen.js';
+import { IMMUTABLE_CACHE_CONTROL } from '../http/http-object.js';
 import type { Trace } from './trace.js';
 
 /** Largest synthetic body the bench origin serves, bytes. */

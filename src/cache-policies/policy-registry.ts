@@ -20,7 +20,7 @@ export interface PolicyEntry {
   readonly description: string;
 }
 
-export const POLICIES: Readonly<Record<string, PolicyEntry>> = Object.freeze({
+export const POLICIES = Object.freeze({
   lru: { create: (o) => new LruPolicy(o), offline: false, description: 'least recently used' },
   fifo: { create: (o) => new FifoPolicy(o), offline: false, description: 'first in, first out' },
   lfu: { create: (o) => new LfuPolicy(o), offline: false, description: 'least frequently used (in-cache counts)' },
@@ -30,18 +30,33 @@ export const POLICIES: Readonly<Record<string, PolicyEntry>> = Object.freeze({
   'w-tinylfu': { create: (o) => new WTinyLfuPolicy(o), offline: false, description: 'W-TinyLFU, Einziger et al. ACM ToS 2017 (Caffeine)' },
   gdsf: { create: (o) => new GdsfPolicy(o), offline: false, description: 'Greedy-Dual-Size-Frequency, Cherkasova 1998 (size-aware)' },
   belady: { create: (o) => new BeladyPolicy(o), offline: true, description: "Belady's MIN with bypass (offline bound)" },
-});
+} as const satisfies Record<string, PolicyEntry>);
 
-export const POLICY_NAMES = Object.keys(POLICIES);
-export const ONLINE_POLICY_NAMES = POLICY_NAMES.filter((n) => !POLICIES[n]!.offline);
+/** A policy's registry name. */
+export type PolicyName = keyof typeof POLICIES;
+/** A policy that needs no future knowledge, so a live edge can run it. */
+export type OnlinePolicyName = { [K in PolicyName]: (typeof POLICIES)[K]['offline'] extends false ? K : never }[PolicyName];
+
+export const POLICY_NAMES = Object.keys(POLICIES) as PolicyName[];
+export const ONLINE_POLICY_NAMES = POLICY_NAMES.filter((n): n is OnlinePolicyName => !POLICIES[n].offline);
+
+/** Whether `name` is a registry name (the one check of a policy name from outside: flags, HTTP, traces). */
+export function isPolicyName(name: string): name is PolicyName {
+  return Object.hasOwn(POLICIES, name);
+}
+
+/** Whether `name` is the name of an online policy (one a live edge can run). */
+export function isOnlinePolicyName(name: string): name is OnlinePolicyName {
+  return isPolicyName(name) && !POLICIES[name].offline;
+}
 
 /**
  * Creates a policy by name.
- * @throws RangeError naming the known policies for an unknown name.
+ * @throws RangeError naming the known policies for an unknown name (callers holding an
+ *         unchecked string), or for a non-positive capacity.
  */
-export function createPolicy(name: string, options: PolicyOptions): CachePolicy {
-  const entry = POLICIES[name];
-  if (!entry) throw new RangeError(`unknown cache policy '${name}'; known: ${POLICY_NAMES.join(', ')}`);
+export function createPolicy(name: PolicyName, options: PolicyOptions): CachePolicy {
+  if (!isPolicyName(name)) throw new RangeError(`unknown cache policy '${String(name)}'; known: ${POLICY_NAMES.join(', ')}`);
   if (!(options.capacityBytes > 0)) throw new RangeError(`cache capacity must be positive, got ${options.capacityBytes}`);
-  return entry.create(options);
+  return POLICIES[name].create(options);
 }

@@ -5,8 +5,9 @@
  * policy, the time of its next request).
  *
  * Objects are named by dense integer ids (0, 1, 2, …): the simulator renumbers a trace's ids
- * once before it runs, the edge maps URLs to ids with `KeyIds`. That keeps every policy's
- * state in typed arrays indexed by id — no hashing on the hot path.
+ * once before it runs, and the edge's PolicyMemoryTier (edge-cache/memory-tier.ts) maps URLs to
+ * ids in order of first appearance. That keeps every policy's state in typed arrays indexed by
+ * id — no hashing on the hot path.
  *
  * Semantics follow libCacheSim (`cache_get_base`): a request is a hit when the object is
  * cached at that moment (a hit with a new size updates the stored size, without eviction);

@@ -3,17 +3,17 @@
  * properties every policy shares.
  */
 import { describe, expect, it } from 'vitest';
-import { ArcPolicy } from '../../../../src/edge-cache/policies/arc.js';
-import { BeladyPolicy } from '../../../../src/edge-cache/policies/belady.js';
-import type { CachePolicy } from '../../../../src/edge-cache/policies/cache-policy.js';
-import { FifoPolicy } from '../../../../src/edge-cache/policies/fifo.js';
-import { GdsfPolicy } from '../../../../src/edge-cache/policies/gdsf.js';
-import { LfuPolicy } from '../../../../src/edge-cache/policies/lfu.js';
-import { LruPolicy } from '../../../../src/edge-cache/policies/lru.js';
-import { createPolicy, ONLINE_POLICY_NAMES, POLICY_NAMES } from '../../../../src/edge-cache/policies/policy-registry.js';
-import { S3FifoPolicy } from '../../../../src/edge-cache/policies/s3fifo.js';
-import { SievePolicy } from '../../../../src/edge-cache/policies/sieve.js';
-import { FrequencySketch, WTinyLfuPolicy } from '../../../../src/edge-cache/policies/w-tinylfu.js';
+import { ArcPolicy } from '../../../src/cache-policies/arc.js';
+import { BeladyPolicy } from '../../../src/cache-policies/belady.js';
+import type { CachePolicy } from '../../../src/cache-policies/cache-policy.js';
+import { FifoPolicy } from '../../../src/cache-policies/fifo.js';
+import { GdsfPolicy } from '../../../src/cache-policies/gdsf.js';
+import { LfuPolicy } from '../../../src/cache-policies/lfu.js';
+import { LruPolicy } from '../../../src/cache-policies/lru.js';
+import { createPolicy, isPolicyName, ONLINE_POLICY_NAMES, POLICY_NAMES, type PolicyName } from '../../../src/cache-policies/policy-registry.js';
+import { S3FifoPolicy } from '../../../src/cache-policies/s3fifo.js';
+import { SievePolicy } from '../../../src/cache-policies/sieve.js';
+import { FrequencySketch, WTinyLfuPolicy } from '../../../src/cache-policies/w-tinylfu.js';
 
 /** Runs unit-size requests; returns 'H' for hits and '-' for misses. */
 const run = (p: CachePolicy, ids: number[], size = 1) => ids.map((id) => (p.access(id, size) ? 'H' : '-')).join('');
@@ -143,7 +143,6 @@ describe('LFU, GDSF, Belady', () => {
     const ids = [1, 2, 3, 1, 2];
     const next = [3, 4, Infinity, Infinity, Infinity];
     expect(ids.map((id, i) => (p.access(id, 1, next[i]) ? 'H' : '-')).join('')).toBe('---HH');
-    expect(new LruPolicy({ capacityBytes: 2 }).access(1, 1)).toBe(false);
   });
 });
 
@@ -200,8 +199,11 @@ describe('every policy', () => {
     }
   });
 
-  it('refuses unknown names and empty caches', () => {
-    expect(() => createPolicy('mru', { capacityBytes: 10 })).toThrow(/unknown cache policy 'mru'; known: lru/);
+  it('refuses unknown names (from untyped callers) and empty caches', () => {
+    expect(isPolicyName('mru')).toBe(false);
+    expect(isPolicyName('toString')).toBe(false); // an Object.prototype name is not a policy
+    expect(isPolicyName('s3fifo')).toBe(true);
+    expect(() => createPolicy('mru' as PolicyName, { capacityBytes: 10 })).toThrow(/unknown cache policy 'mru'; known: lru/);
     expect(() => createPolicy('lru', { capacityBytes: 0 })).toThrow(RangeError);
   });
 });

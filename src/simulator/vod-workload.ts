@@ -18,7 +18,7 @@
  */
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { APPLE_FIXED_LADDER } from '../../encoder/fixed-ladder.js';
+import { APPLE_FIXED_LADDER } from '../encoder/fixed-ladder.js';
 import { TraceBuilder, type Trace } from './trace.js';
 
 export interface VodWorkloadOptions {

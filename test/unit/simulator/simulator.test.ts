@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import bytes from 'bytes';
-import { capacityFor, formatHitRatioTable, parseCacheSizes, runHitRatioGrid } from '../../../src/edge-cache/bench/hit-ratio-report.js';
-import { hitRatioChartSpec, renderHitRatioSvg } from '../../../src/edge-cache/bench/hit-ratio-chart.js';
-import { simulate } from '../../../src/edge-cache/bench/simulator.js';
-import { traceFromPairs, type Trace } from '../../../src/edge-cache/bench/trace.js';
-import { generateVodWorkload, segmentObjectId } from '../../../src/edge-cache/bench/vod-workload.js';
-import { ONLINE_POLICY_NAMES } from '../../../src/edge-cache/policies/policy-registry.js';
+import { formatHitRatioTable } from '../../../src/simulator/hit-ratio-report.js';
+import { capacityFor, parseCacheSizes, runHitRatioGrid } from '../../../src/simulator/hit-ratio-grid.js';
+import { hitRatioChartSpec, renderHitRatioSvg } from '../../../src/simulator/hit-ratio-chart.js';
+import { simulate } from '../../../src/simulator/simulator.js';
+import { traceFromPairs, type Trace } from '../../../src/simulator/trace.js';
+import { generateVodWorkload, segmentObjectId } from '../../../src/simulator/vod-workload.js';
+import { ONLINE_POLICY_NAMES } from '../../../src/cache-policies/policy-registry.js';
 
 /** A seeded random trace: Zipf-ish ids over `objects`, unit sizes or sizes 1..maxSize. */
 function randomTrace(seed: number, requests: number, objects: number, maxSize = 1): Trace {
@@ -46,7 +47,7 @@ describe('simulate', () => {
   it('hits nothing beyond the compulsory misses', () => {
     const t = randomTrace(9, 3000, 300, 50);
     const ceiling = 1 - t.uniqueObjects / t.requests;
-    for (const p of [...ONLINE_POLICY_NAMES, 'belady']) expect(simulate(t, p, t.uniqueBytes).hitRatio).toBeLessThanOrEqual(ceiling + 1e-12);
+    for (const p of [...ONLINE_POLICY_NAMES, 'belady'] as const) expect(simulate(t, p, t.uniqueBytes).hitRatio).toBeLessThanOrEqual(ceiling + 1e-12);
     expect(simulate(t, 'lru', t.uniqueBytes).hitRatio).toBeCloseTo(ceiling, 12); // everything fits: only compulsory misses
   });
 });

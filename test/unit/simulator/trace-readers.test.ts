@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { nextAccessIndices, traceFromPairs } from '../../../src/edge-cache/bench/trace.js';
-import { readAccessLogTrace, readCsvTrace, readOracleGeneralTrace, readTrace } from '../../../src/edge-cache/bench/trace-readers.js';
+import { nextAccessIndices, traceFromPairs } from '../../../src/simulator/trace.js';
+import { readAccessLogTrace, readCsvTrace, readOracleGeneralTrace, readTrace } from '../../../src/simulator/trace-readers.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const SHARED = path.resolve(import.meta.dirname, '../../../../shared/traces/cache');

@@ -1,0 +1,370 @@
+/**
+ * The stages of a title's encode, each a function with a typed input and output so a stage can
+ * run on any worker (the chunked-encoding work builds on them):
+ *
+ *   plan    master → EncodePlan       probe, per-title analysis or the fixed ladder, audio settings
+ *   encode  plan → EncodedTitle       one ffmpeg process per rendition (video rungs, audio), poster
+ *   measure encoded → MeasuredTitle   bit rates from the real segments, codec strings, quality
+ *   package measured → TitleRecord    multivariant playlist, ladder.json, title.json
+ *   publish                           the worker's atomic commit of the staging folder (ingest/)
+ *
+ * Every stage writes only under the title's work folder (`outDir`); none touches the object
+ * store. encode-title.ts chains them for one worker.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { AudioRenditionRecord, TitleRecord, VideoRenditionRecord } from '../origin/catalog.js';
+import { LADDER_REPORT_NAME, MULTIVARIANT_PLAYLIST_NAME, TITLE_RECORD_NAME, type LadderKind } from '../title/title-address.js';
+import type { Logger } from '../util/logger.js';
+import { aacCodecString, avcCodecString } from './codecs.js';
+import { runFfmpeg, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
+import { fixedLadderFor, toEven, type LadderRung } from './fixed-ladder.js';
+import { joinFmp4Rendition, measureMediaPlaylist, writeMultivariantPlaylist, type AudioRenditionEntry } from './hls-packager.js';
+import type { LadderReport } from './ladder-report.js';
+import { inspectMaster } from './master-check.js';
+import { analyzeTitle, type LadderAnalysis, type PerTitleOptions } from './per-title.js';
+import { measureQuality, type QualityScores } from './quality-metrics.js';
+import { encodeAudioRendition, encodeVideoRendition, MEDIA_PLAYLIST_NAME } from './rendition.js';
+
+/** AAC-LC stereo at 128 kbit/s: Apple HLS Authoring Specification §3 (audio) lists it for stereo. */
+export const AUDIO_BITRATE_BPS = 128_000;
+export const AUDIO_GROUP_ID = 'audio-aac';
+export const AUDIO_RENDITION_NAME = `audio_aac_${AUDIO_BITRATE_BPS / 1000}k`;
+export const POSTER_NAME = 'poster.jpg';
+
+/** Folder name of a video rendition: `video_<height>p_<kbit/s>k`. */
+export const videoRenditionName = (rung: LadderRung): string => `video_${rung.height}p_${Math.round(rung.bitrateBps / 1000)}k`;
+
+/** Output frame rate: the master's average rate, or 24 fps when the master does not state a usable one. */
+export function outputFrameRate(masterFrameRate: number): number {
+  return masterFrameRate > 1 && masterFrameRate <= 120 ? masterFrameRate : 24;
+}
+
+const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+
+/** What every stage may be given: cancellation, a logger and progress in [0, 1] of the stage itself. */
+export interface StageOptions {
+  readonly signal?: AbortSignal | undefined;
+  readonly log: Logger;
+  /** Fraction of this stage done, and the rendition being worked on when there is one. */
+  readonly onProgress?: (fraction: number, rendition?: string) => void;
+}
+
+// ---- plan --------------------------------------------------------------------------------
+
+export interface PlanInput {
+  readonly titleId: string;
+  readonly masterPath: string;
+  /** Which ladder: 'per-title' analyses the title's own RD curves (per-title.ts); 'fixed' is Apple's. */
+  readonly ladderKind: LadderKind;
+  /** Rungs to encode instead of the chosen ladder (tests); `ladderKind` is then only recorded. */
+  readonly ladder?: readonly LadderRung[] | undefined;
+  readonly segmentDurationS: number;
+  /** VMAF model file; unset = PSNR drives per-title ladders and no VMAF is measured. */
+  readonly vmafModelPath?: string | undefined;
+  /** Overrides of the per-title analysis settings. */
+  readonly perTitle?: Omit<PerTitleOptions, 'segmentDurationS' | 'vmafModelPath' | 'workParent' | 'signal' | 'onProgress' | 'log'> | undefined;
+  /** Folder for the analysis's work files (inside the staging folder, so a killed worker's leftovers are swept with it). */
+  readonly workDir: string;
+}
+
+export interface EncodePlan {
+  readonly titleId: string;
+  readonly masterPath: string;
+  readonly probe: ProbeResult;
+  readonly ladderKind: LadderKind;
+  /** Output frame rate, frames/s. */
+  readonly frameRate: number;
+  readonly segmentDurationS: number;
+  /** The video rungs to encode, lowest first, with their rendition folder names. */
+  readonly rungs: readonly { readonly name: string; readonly rung: LadderRung }[];
+  /** The audio rendition, when the master has audio. */
+  readonly audio: { readonly name: string; readonly bitrateBps: number; readonly sampleRateHz: number } | undefined;
+  /** The per-title analysis the rungs came from (per-title ladders only). */
+  readonly analysis: LadderAnalysis | undefined;
+}
+
+/**
+ * Plan: probes the master and chooses the ladder (per-title analysis, fixed ladder or given rungs).
+ * @throws InvalidMasterError when the master cannot be encoded; FfmpegError; EncodeCancelledError.
+ */
+export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: StageOptions): Promise<EncodePlan> {
+  const probe = await inspectMaster(input.masterPath, paths);
+  const video = probe.video!;
+  const frameRate = outputFrameRate(video.frameRate);
+  let analysis: LadderAnalysis | undefined;
+  if (input.ladderKind === 'per-title' && !input.ladder) {
+    analysis = await analyzeTitle(input.masterPath, probe, frameRate, paths, {
+      ...input.perTitle,
+      segmentDurationS: input.segmentDurationS,
+      workParent: input.workDir,
+      ...(input.vmafModelPath ? { vmafModelPath: input.vmafModelPath } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (f) => options.onProgress?.(f),
+      log: options.log,
+    });
+  }
+  const ladder: readonly LadderRung[] =
+    input.ladder ?? (analysis ? analysis.rungs.map((r) => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps })) : fixedLadderFor(video));
+  const sampleRateHz = probe.audio && [44_100, 48_000].includes(probe.audio.sampleRateHz) ? probe.audio.sampleRateHz : 48_000;
+  return {
+    titleId: input.titleId,
+    masterPath: input.masterPath,
+    probe,
+    ladderKind: input.ladderKind,
+    frameRate,
+    segmentDurationS: input.segmentDurationS,
+    rungs: ladder.map((rung) => ({ name: videoRenditionName(rung), rung })),
+    audio: probe.audio ? { name: AUDIO_RENDITION_NAME, bitrateBps: AUDIO_BITRATE_BPS, sampleRateHz } : undefined,
+    analysis,
+  };
+}
+
+// ---- encode ------------------------------------------------------------------------------
+
+export interface EncodedTitle {
+  readonly plan: EncodePlan;
+  /** The folder holding one sub-folder per rendition. */
+  readonly outDir: string;
+  /** Poster name relative to `outDir`, when one could be made. */
+  readonly poster: string | undefined;
+  /** Wall-clock time of the rendition encodes, s. */
+  readonly encodeS: number;
+}
+
+/**
+ * Writes a 320-pixel-wide JPEG of the frame at 10% of the title (at most 5 s in), for the catalog.
+ * @returns the poster's name, relative to the title folder.
+ */
+async function makePoster(masterPath: string, out: string, durationS: number, paths: FfmpegPaths, signal?: AbortSignal): Promise<string> {
+  const atS = Math.min(5, durationS * 0.1);
+  await runFfmpeg(
+    { inputs: [{ source: masterPath, options: ['-ss', atS.toFixed(2)] }], outputOptions: ['-map', '0:v:0', '-frames:v', '1', '-vf', 'scale=320:-2', '-q:v', '4'], output: out },
+    paths,
+    signal ? { signal } : {},
+  );
+  return POSTER_NAME;
+}
+
+/**
+ * Encode: one ffmpeg process per rendition into `outDir/<rendition>/` (CMAF fMP4, keyframes at
+ * every segment boundary), then the poster. Progress is weighted by pixel rate: a rendition
+ * costs about its pixel count; audio about a tenth of the smallest rung.
+ * @throws FfmpegError; EncodeCancelledError when `signal` aborts.
+ */
+export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Preset: string, paths: FfmpegPaths, options: StageOptions): Promise<EncodedTitle> {
+  const started = performance.now();
+  const { probe } = plan;
+  const weights = plan.rungs.map((r) => r.rung.width * r.rung.height);
+  const audioWeight = plan.audio ? Math.min(...weights) * 0.1 : 0;
+  const totalWeight = weights.reduce((a, b) => a + b, 0) + audioWeight;
+  let doneWeight = 0;
+  const runFor = (name: string, weight: number) => ({
+    durationS: probe.durationS,
+    signal: options.signal,
+    onProgress: (f: number) => options.onProgress?.((doneWeight + f * weight) / totalWeight, name),
+  });
+  options.log.info({ titleId: plan.titleId, durationS: probe.durationS, rungs: plan.rungs.length, audio: Boolean(plan.audio) }, 'encoding title');
+  for (const [i, { name, rung }] of plan.rungs.entries()) {
+    await encodeVideoRendition(
+      { masterPath: plan.masterPath, outDir: path.join(outDir, name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset },
+      paths,
+      runFor(name, weights[i]!),
+    );
+    doneWeight += weights[i]!;
+    options.log.debug({ rendition: name }, 'rendition encoded');
+  }
+  if (plan.audio) {
+    await encodeAudioRendition(
+      { masterPath: plan.masterPath, outDir: path.join(outDir, plan.audio.name), bitrateBps: plan.audio.bitrateBps, sampleRateHz: plan.audio.sampleRateHz, segmentDurationS: plan.segmentDurationS },
+      paths,
+      runFor(plan.audio.name, audioWeight),
+    );
+    doneWeight += audioWeight;
+  }
+  const encodeS = (performance.now() - started) / 1000;
+  const poster = await makePoster(plan.masterPath, path.join(outDir, POSTER_NAME), probe.durationS, paths, options.signal).catch((err: unknown) => {
+    options.log.warn({ err: String(err) }, 'no poster');
+    return undefined;
+  });
+  return { plan, outDir, poster, encodeS };
+}
+
+// ---- measure -----------------------------------------------------------------------------
+
+export interface MeasureSettings {
+  /** Measure every video rung's quality against the master (PSNR, SSIM, VMAF with a model). */
+  readonly measureQuality: boolean;
+  readonly vmafModelPath?: string | undefined;
+  /** VMAF on every n-th frame (libvmaf n_subsample). */
+  readonly vmafSubsample: number;
+}
+
+export interface MeasuredTitle {
+  readonly encoded: EncodedTitle;
+  /** Video renditions, lowest rung first, with measured bit rates, codecs and quality. */
+  readonly video: readonly VideoRenditionRecord[];
+  readonly audio: AudioRenditionRecord | undefined;
+  /** Wall-clock time of the quality measurements, s (0 when not measured). */
+  readonly measureS: number;
+}
+
+/**
+ * Measure: peak and average bit rates from the real segments (RFC 8216 §4.3.4.2), codec strings
+ * from the init segments, and each video rung's quality against the master at its display size.
+ * @throws FfmpegError; EncodeCancelledError.
+ */
+export async function measureRenditions(encoded: EncodedTitle, settings: MeasureSettings, paths: FfmpegPaths, options: StageOptions): Promise<MeasuredTitle> {
+  const { plan, outDir } = encoded;
+  const video = plan.probe.video!;
+  let audio: AudioRenditionRecord | undefined;
+  if (plan.audio) {
+    const dir = path.join(outDir, plan.audio.name);
+    const m = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
+    const init = await fs.readFile(path.join(dir, m.initUri ?? 'init.mp4'));
+    audio = {
+      kind: 'audio',
+      uri: `${plan.audio.name}/${MEDIA_PLAYLIST_NAME}`,
+      channels: 2,
+      sampleRateHz: plan.audio.sampleRateHz,
+      targetBitrateBps: plan.audio.bitrateBps,
+      peakBitrateBps: Math.round(m.peakBitrateBps),
+      averageBitrateBps: Math.round(m.averageBitrateBps),
+      codecs: aacCodecString(init),
+      segmentCount: m.segments.length,
+    };
+  }
+  const started = performance.now();
+  const displaySize = { width: toEven(video.displayWidth), height: toEven(video.displayHeight) };
+  const records: VideoRenditionRecord[] = [];
+  for (const [i, { name, rung }] of plan.rungs.entries()) {
+    const dir = path.join(outDir, name);
+    const m = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
+    const init = await fs.readFile(path.join(dir, m.initUri ?? 'init.mp4'));
+    let quality: QualityScores | undefined;
+    if (settings.measureQuality) {
+      options.onProgress?.(i / plan.rungs.length, name);
+      const joined = path.join(outDir, `.${name}.measure.mp4`);
+      try {
+        await joinFmp4Rendition(path.join(dir, MEDIA_PLAYLIST_NAME), m, joined);
+        quality = await measureQuality(
+          {
+            distorted: joined,
+            reference: plan.masterPath,
+            ...displaySize,
+            frameRate: plan.frameRate,
+            vmafSubsample: settings.vmafSubsample,
+            ...(settings.vmafModelPath ? { vmafModelPath: settings.vmafModelPath } : {}),
+          },
+          paths,
+          options.signal ? { signal: options.signal } : {},
+        );
+      } finally {
+        await fs.rm(joined, { force: true });
+      }
+    }
+    records.push({
+      kind: 'video',
+      uri: `${name}/${MEDIA_PLAYLIST_NAME}`,
+      width: rung.width,
+      height: rung.height,
+      frameRate: plan.frameRate,
+      targetBitrateBps: rung.bitrateBps,
+      peakBitrateBps: Math.round(m.peakBitrateBps),
+      averageBitrateBps: Math.round(m.averageBitrateBps),
+      codecs: avcCodecString(init),
+      segmentCount: m.segments.length,
+      ...(quality ? { quality: { psnrDb: round(quality.psnrDb, 3), ssim: round(quality.ssim, 5), ...(quality.vmaf !== undefined ? { vmaf: round(quality.vmaf, 3) } : {}) } } : {}),
+    });
+  }
+  return { encoded, video: records, audio, measureS: settings.measureQuality ? (performance.now() - started) / 1000 : 0 };
+}
+
+// ---- package -----------------------------------------------------------------------------
+
+export interface PackageInput {
+  readonly measured: MeasuredTitle;
+  /** Human title for the catalog. */
+  readonly title: string;
+  /** The file name the master was uploaded from. */
+  readonly masterFileName: string;
+  /** Metric the quality was measured with, when it was (per-title: the analysis's metric). */
+  readonly qualityMetric: 'vmaf' | 'psnr' | undefined;
+  /** When the whole encode started (performance.now() ms), for the record's encode time. */
+  readonly startedAtMs: number;
+}
+
+/**
+ * Package: writes the multivariant playlist (BANDWIDTH and AVERAGE-BANDWIDTH measured, video +
+ * audio, RFC 8216 §4.3.4.2), the ladder report and the title record into the title folder.
+ * @returns the title record, as written to `title.json`.
+ */
+export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
+  const { measured } = input;
+  const { encoded } = measured;
+  const { plan, outDir } = encoded;
+  const video = plan.probe.video!;
+  const audio = measured.audio;
+  const audioEntries: AudioRenditionEntry[] = audio ? [{ groupId: AUDIO_GROUP_ID, name: 'Main', uri: audio.uri, channels: audio.channels }] : [];
+  const playlist = writeMultivariantPlaylist(
+    measured.video.map((v) => ({
+      uri: v.uri,
+      bandwidthBps: v.peakBitrateBps + (audio?.peakBitrateBps ?? 0),
+      averageBandwidthBps: v.averageBitrateBps + (audio?.averageBitrateBps ?? 0),
+      width: v.width,
+      height: v.height,
+      frameRate: v.frameRate,
+      codecs: audio ? [v.codecs, audio.codecs] : [v.codecs],
+      ...(audio ? { audioGroupId: AUDIO_GROUP_ID } : {}),
+    })),
+    audioEntries,
+  );
+  await fs.writeFile(path.join(outDir, MULTIVARIANT_PLAYLIST_NAME), playlist);
+
+  const record: TitleRecord = {
+    titleId: plan.titleId,
+    title: input.title,
+    publishedAt: new Date().toISOString(),
+    durationS: plan.probe.durationS,
+    playlist: MULTIVARIANT_PLAYLIST_NAME,
+    ladder: plan.ladderKind,
+    ladderReport: LADDER_REPORT_NAME,
+    ...(input.qualityMetric ? { qualityMetric: input.qualityMetric } : {}),
+    segmentDurationS: plan.segmentDurationS,
+    master: {
+      fileName: input.masterFileName,
+      sizeBytes: plan.probe.sizeBytes,
+      formatName: plan.probe.formatName,
+      videoCodec: video.codecName,
+      width: video.width,
+      height: video.height,
+      frameRate: video.frameRate,
+      ...(plan.probe.audio ? { audioCodec: plan.probe.audio.codecName } : {}),
+    },
+    renditions: [...measured.video, ...(audio ? [audio] : [])],
+    encodeTimeS: (performance.now() - input.startedAtMs) / 1000,
+    ...(encoded.poster ? { poster: encoded.poster } : {}),
+  };
+  const analysis = plan.analysis;
+  const ladderReport: LadderReport = {
+    titleId: plan.titleId,
+    ladder: plan.ladderKind,
+    metric: record.qualityMetric ?? 'psnr',
+    source: { width: video.width, height: video.height, displayWidth: video.displayWidth, displayHeight: video.displayHeight, frameRate: plan.frameRate, durationS: plan.probe.durationS },
+    rungs: measured.video.map((r, i) => ({
+      uri: r.uri,
+      width: r.width,
+      height: r.height,
+      targetBitrateBps: r.targetBitrateBps,
+      averageBitrateBps: r.averageBitrateBps,
+      peakBitrateBps: r.peakBitrateBps,
+      ...(analysis ? { predictedQuality: round(analysis.rungs[i]!.predictedQuality, 3) } : {}),
+      ...(r.quality ? { quality: r.quality } : {}),
+    })),
+    ...(analysis ? { analysis } : {}),
+    timings: { analysisS: analysis?.timings.totalS ?? 0, encodeS: encoded.encodeS, measureS: measured.measureS, totalS: (performance.now() - input.startedAtMs) / 1000 },
+  };
+  await fs.writeFile(path.join(outDir, LADDER_REPORT_NAME), `${JSON.stringify(ladderReport, null, 2)}\n`);
+  await fs.writeFile(path.join(outDir, TITLE_RECORD_NAME), `${JSON.stringify(record, null, 2)}\n`);
+  return record;
+}
