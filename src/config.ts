@@ -69,6 +69,17 @@ export interface VodConfig {
 
 const intFromEnv = (min: number) => z.coerce.number().int().min(min);
 
+/**
+ * Secrets, validated the same way whether they come from the environment or a flag: an HMAC
+ * key of signed URLs needs at least 16 characters (128 bits if random; RFC 2104 §3 asks for
+ * keys no shorter than the hash output for full strength, and 16 is our floor), an admin
+ * token at least 8.
+ */
+export const SIGNING_KEY_MIN_CHARS = 16;
+export const ADMIN_TOKEN_MIN_CHARS = 8;
+export const signingKeySchema = z.string().min(SIGNING_KEY_MIN_CHARS, `must be at least ${SIGNING_KEY_MIN_CHARS} characters`);
+export const adminTokenSchema = z.string().min(ADMIN_TOKEN_MIN_CHARS, `must be at least ${ADMIN_TOKEN_MIN_CHARS} characters`);
+
 const envSchema = z.object({
   VOD_DATA_DIR: z.string().min(1).optional(),
   REDIS_URL: z
@@ -89,8 +100,8 @@ const envSchema = z.object({
   VOD_EDGE_PORT: intFromEnv(0).max(65535).default(8081),
   VOD_HOST: z.string().min(1).default('127.0.0.1'),
   VOD_EDGE_URL: z.url({ protocol: /^https?$/ }).optional(),
-  VOD_SIGNING_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
-  VOD_ADMIN_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
+  VOD_SIGNING_KEY: signingKeySchema.optional(),
+  VOD_ADMIN_TOKEN: adminTokenSchema.optional(),
   VOD_PLAYER_DIR: z.string().min(1).optional(),
   VOD_NET_TRACES_DIR: z.string().min(1).optional(),
   VMAF_MODEL: z

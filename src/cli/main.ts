@@ -5,6 +5,8 @@
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import bytes from 'bytes';
+import { z } from 'zod';
+import { adminTokenSchema, signingKeySchema } from '../config.js';
 import { UserError } from '../util/errors.js';
 import { createContext, type GlobalFlags } from './context.js';
 import { runDemo, runServe } from './serve-command.js';
@@ -60,6 +62,17 @@ function parseFraction(value: string): number {
   if (!(n > 0 && n <= 1)) throw new InvalidArgumentError('must be a number in (0, 1].');
   return n;
 }
+
+/** A commander parser from a zod schema: the flag gets the same rule as its environment variable. */
+function parseWith(schema: z.ZodType<string>): (value: string) => string {
+  return (value) => {
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) throw new InvalidArgumentError(`${parsed.error.issues[0]?.message ?? 'invalid'}.`);
+    return parsed.data;
+  };
+}
+const parseSigningKey = parseWith(signingKeySchema);
+const parseAdminToken = parseWith(adminTokenSchema);
 
 function parsePort(value: string): number {
   const n = Number(value);
@@ -138,9 +151,9 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--disk-cache <dir>', 'disk tier folder (survives restarts)')
     .option('--disk-bytes <size>', 'disk tier size, e.g. 20GB (required with --disk-cache)', parseBytes)
     .option('--fill-timeout <ms>', 'upstream timeout for headers and for each gap in a body, ms', parsePositiveInt, 15_000)
-    .option('--signing-key <key>', 'check signed URLs (/s/<token>/vod/...) with this HMAC key (env VOD_SIGNING_KEY)')
+    .option('--signing-key <key>', 'check signed URLs (/s/<token>/vod/...) with this HMAC key, at least 16 characters (env VOD_SIGNING_KEY)', parseSigningKey)
     .option('--require-signature', 'refuse unsigned /vod/ requests with 403')
-    .option('--admin-token <token>', 'bearer token for /admin/purge and /admin/prefill (env VOD_ADMIN_TOKEN; default: loopback clients only)')
+    .option('--admin-token <token>', 'bearer token for /admin/purge and /admin/prefill, at least 8 characters (env VOD_ADMIN_TOKEN; default: loopback clients only)', parseAdminToken)
     .option('--name <name>', 'name in Via headers (default <hostname>:<port>)')
     .option('--access-log <file>', 'append a JSON-lines access log of /vod/ requests (replayable: vod bench hit-ratio --trace FILE.jsonl)')
     .option('-p, --port <port>', 'TCP port (env VOD_EDGE_PORT; default 8081)', parsePort)
@@ -153,7 +166,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .requiredOption('--edge <url>', 'base URL of the edge', parseHttpUrl)
     .option('--titles <n>', 'how many titles', parsePositiveInt, 10)
     .addOption(new Option('--source <source>', 'where the titles come from').choices(['history', 'catalog']).default('history'))
-    .option('--admin-token <token>', 'the edge\'s admin token (env VOD_ADMIN_TOKEN)')
+    .option('--admin-token <token>', 'the edge\'s admin token (env VOD_ADMIN_TOKEN)', parseAdminToken)
     .action(async (opts: { edge: string; titles: number; source: string; adminToken?: string }) => runPrefill(ctx('warn'), opts));
 
   edge
@@ -162,7 +175,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .requiredOption('--edge <url>', 'base URL of the edge', parseHttpUrl)
     .option('--title <id>', 'title id to purge')
     .option('--path <path>', 'one path to purge, e.g. /vod/<id>/master.m3u8')
-    .option('--admin-token <token>', 'the edge\'s admin token (env VOD_ADMIN_TOKEN)')
+    .option('--admin-token <token>', 'the edge\'s admin token (env VOD_ADMIN_TOKEN)', parseAdminToken)
     .action(async (opts: { edge: string; title?: string; path?: string; adminToken?: string }) => runPurge(ctx('warn'), opts));
 
   program
@@ -172,7 +185,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--prefix <prefix>', 'path prefix the token grants (default: the folder of --path)')
     .option('--ttl <seconds>', 'lifetime of the token', parsePositiveInt, 3600)
     .option('--ip <address>', 'bind the token to this client address')
-    .option('--key <key>', 'HMAC key (env VOD_SIGNING_KEY)')
+    .option('--key <key>', 'HMAC key, at least 16 characters (env VOD_SIGNING_KEY)', parseSigningKey)
     .option('--edge <url>', 'edge base URL to put in front', parseHttpUrl)
     .action(async (opts: { path: string; prefix?: string; ttl: number; ip?: string; key?: string; edge?: string }) => runSign(ctx('warn'), opts));
 
@@ -181,7 +194,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .description('Steering service: health-checks edges, ranks them per title by rendezvous hashing, answers /play/<title> and HLS Content Steering.')
     .requiredOption('--edges <urls>', 'comma-separated edge base URLs', (v: string) => v.split(',').map((u) => parseHttpUrl(u.trim())))
     .option('--replicas <n>', 'edges that serve each title first', parsePositiveInt, 2)
-    .option('--signing-key <key>', 'sign playback URLs with this key (env VOD_SIGNING_KEY)')
+    .option('--signing-key <key>', 'sign playback URLs with this key, at least 16 characters (env VOD_SIGNING_KEY)', parseSigningKey)
     .option('--health-interval <ms>', 'health-check period, ms', parsePositiveInt, 1000)
     .option('-p, --port <port>', 'TCP port', parsePort, 8070)
     .option('--host <host>', 'address to bind (env VOD_HOST; default 127.0.0.1)')

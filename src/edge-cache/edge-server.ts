@@ -22,6 +22,7 @@ import type express from 'express';
 import { pino } from 'pino';
 import { vodKeyFromPath } from '../http/http-object.js';
 import { listen, type RunningServer } from '../http/listen.js';
+import { originFormTarget } from '../http/request-target.js';
 import { sendJsonError } from '../http/object-response.js';
 import { titleIdOfPath, titlePathPrefix, VOD_PATH_PREFIX } from '../title/title-address.js';
 import type { Logger } from '../util/logger.js';
@@ -133,7 +134,7 @@ export class EdgeServer {
     this.shaping = new ShapingSessions(options.netTracesDir, nowMs);
     this.qoe = new QoeAggregator(this.metrics.registry);
     this.responder = new EdgeResponder({ metrics: this.metrics, shaping: this.shaping, nowMs, viaName });
-    this.app = createControlApp(this, { adminToken: options.adminToken, playerDir: options.playerDir });
+    this.app = createControlApp(this, { adminToken: options.adminToken, playerDir: options.playerDir, log: this.log });
     this.accessLog = options.accessLogPath ? pino.destination({ dest: options.accessLogPath, append: true, mkdir: true, sync: false }) : undefined;
   }
 
@@ -155,11 +156,17 @@ export class EdgeServer {
 
   /** The node:http request listener: lean path for /vod/ GET and HEAD, the control app for the rest. */
   readonly handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    const url = req.url ?? '/';
-    if (url.length > MAX_URL_BYTES) {
+    const target = req.url ?? '/';
+    if (target.length > MAX_URL_BYTES) {
       sendJsonError(res, 414, 'URI too long');
       return;
     }
+    const url = originFormTarget(target);
+    if (url === undefined) {
+      sendJsonError(res, 400, 'The request target is not a path or an http(s) URL.');
+      return;
+    }
+    req.url = url;
     if ((req.method === 'GET' || req.method === 'HEAD') && (url.startsWith(VOD_PATH_PREFIX) || url.startsWith(TOKEN_PREFIX))) {
       this.serveVod(req, res, url).catch((err: unknown) => {
         this.log.error({ err: String(err), url }, 'edge error');
@@ -193,24 +200,30 @@ export class EdgeServer {
       sendJsonError(res, 403, 'a signed URL is required');
       return;
     }
-    // The cache key is the path alone: tokens and query strings never split entries. Only
-    // validated paths are ever stored, so a hit needs no validation; a miss is validated
-    // before anything is looked up on disk or upstream.
-    const key = pathname;
-    this.countTitle(key);
+    // The cache key is the normalised path alone (cacheKeyOf): tokens and query strings never
+    // split entries, nor do percent-encoded spellings of one path. Only normalised keys are ever
+    // stored, so a path found as it is needs no normalising or validation (the lean hit path);
+    // any other is normalised and validated before it is looked up again, on disk or upstream.
     const sessionId = req.headers.cookie ? sessionFromCookie(req.headers.cookie) : undefined;
     const shaped = sessionId ? this.shaping.get(sessionId) : undefined;
-
-    const cached = this.memory.get(key);
+    let key = pathname;
+    let cached = this.memory.get(key);
+    if (!cached) {
+      const resolved = cacheKeyOf(pathname);
+      if (!resolved.ok) {
+        sendJsonError(res, resolved.status, resolved.reason);
+        return;
+      }
+      if (resolved.key !== key) {
+        key = resolved.key;
+        cached = this.memory.get(key);
+      }
+    }
+    this.countTitle(key);
     if (cached) {
       this.metrics.hit();
       this.responder.sendObject(req, res, cached, 'HIT', undefined, shaped);
       this.logAccess(key, cached.body.length, res.statusCode, 'HIT');
-      return;
-    }
-    const resolved = vodKeyFromPath(pathname);
-    if (!resolved.ok) {
-      sendJsonError(res, resolved.status, resolved.reason);
       return;
     }
     const fromDisk = await this.fromDisk(key);
@@ -222,7 +235,7 @@ export class EdgeServer {
       return;
     }
     this.metrics.miss();
-    const outcome = await this.fills.fill(key, pathname + query);
+    const outcome = await this.fills.fill(key, key + query);
     if (outcome.kind === 'fill') {
       this.responder.sendFill(req, res, outcome.fill, shaped);
       this.logAccess(key, outcome.fill.upstream.headers.contentLength ?? 0, res.statusCode, 'MISS');
@@ -264,12 +277,14 @@ export class EdgeServer {
    * @returns the object's bytes, or undefined when it cannot be had.
    */
   async fillPath(pathname: string): Promise<Buffer | undefined> {
-    const key = pathname;
+    const resolved = cacheKeyOf(pathname);
+    if (!resolved.ok) return undefined;
+    const key = resolved.key;
     const cached = this.memory.getStale(key);
     if (cached && this.memory.get(key)) return cached.body;
     const fromDisk = await this.fromDisk(key);
     if (fromDisk) return fromDisk.body;
-    const outcome = await this.fills.fill(key, pathname);
+    const outcome = await this.fills.fill(key, key);
     if (outcome.kind !== 'fill') return undefined;
     return (await outcome.fill.stored)?.body;
   }
@@ -280,7 +295,10 @@ export class EdgeServer {
    */
   purge(target: { path?: string; titleId?: string }): number {
     const keys = new Set<string>();
-    if (target.path) keys.add(target.path);
+    if (target.path) {
+      const resolved = cacheKeyOf(target.path);
+      keys.add(resolved.ok ? resolved.key : target.path);
+    }
     if (target.titleId) {
       const prefix = titlePathPrefix(target.titleId);
       for (const k of this.memory.keysWithPrefix(prefix)) keys.add(k);
@@ -295,6 +313,18 @@ export class EdgeServer {
     this.metrics.purged.inc(removed);
     return removed;
   }
+}
+
+/**
+ * The edge's cache key of a request path: the URL path of its store key (`/vod/<titleId>/...`),
+ * each segment percent-decoded — RFC 3986 §6.2.2.2 normalisation, complete here because store
+ * names only hold unreserved characters — so every spelling of one object is one entry, one
+ * fill and one purge. Encoded '/', dot-segments and anything that is not a store key are
+ * refused (http-object.ts vodKeyFromPath), never normalised into another path.
+ */
+export function cacheKeyOf(pathname: string): { readonly ok: true; readonly key: string } | { readonly ok: false; readonly status: 400 | 404; readonly reason: string } {
+  const resolved = vodKeyFromPath(pathname);
+  return resolved.ok ? { ok: true, key: `/${resolved.key}` } : resolved;
 }
 
 /** Starts `vod edge` on host:port (0 = a free port). */

@@ -10,19 +10,38 @@ import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
+/**
+ * Bounds of beacon numbers: generous for any real player, finite for the metrics (a single
+ * heartbeat of 1e308 bit/s once left the average bitrate at +Inf for the life of the process).
+ */
+/** Highest bit rate a beacon may report, bits/s (1 Gbit/s: above any HLS ladder's top rung). */
+export const MAX_BEACON_BITRATE_BPS = 1e9;
+/** Longest buffer a beacon may report, s. */
+export const MAX_BEACON_BUFFER_S = 3600;
+/** Latest event time a beacon may carry, ms since the page started (one day). */
+export const MAX_BEACON_AT_MS = 86_400_000;
+
+const bitrateBps = z.number().nonnegative().max(MAX_BEACON_BITRATE_BPS);
+
 export const qoeEventSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('startup'), startupMs: z.number().nonnegative().max(600_000) }),
-  z.object({ type: z.literal('switch'), fromBps: z.number().nonnegative().optional(), toBps: z.number().nonnegative(), reason: z.string().max(200).optional() }),
+  z.object({ type: z.literal('switch'), fromBps: bitrateBps.optional(), toBps: bitrateBps, reason: z.string().max(200).optional() }),
   z.object({ type: z.literal('rebuffer-start') }),
   z.object({ type: z.literal('rebuffer-end'), durationMs: z.number().nonnegative().max(3_600_000) }),
   z.object({ type: z.literal('error'), details: z.string().max(200), fatal: z.boolean() }),
-  z.object({ type: z.literal('heartbeat'), bitrateBps: z.number().nonnegative(), bufferS: z.number().nonnegative(), playedMs: z.number().nonnegative().max(600_000), droppedFrames: z.number().int().nonnegative().optional() }),
+  z.object({
+    type: z.literal('heartbeat'),
+    bitrateBps,
+    bufferS: z.number().nonnegative().max(MAX_BEACON_BUFFER_S),
+    playedMs: z.number().nonnegative().max(600_000),
+    droppedFrames: z.number().int().nonnegative().max(10_000_000).optional(),
+  }),
 ]);
 
 export const qoeBeaconSchema = z.object({
   session: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   titleId: z.string().max(64).optional(),
-  events: z.array(z.intersection(qoeEventSchema, z.object({ atMs: z.number().nonnegative() }))).max(100),
+  events: z.array(z.intersection(qoeEventSchema, z.object({ atMs: z.number().nonnegative().max(MAX_BEACON_AT_MS) }))).max(100),
 });
 
 export type QoeBeacon = z.infer<typeof qoeBeaconSchema>;

@@ -19,6 +19,7 @@ import { writeMultivariantPlaylist, type AudioRenditionEntry, type VariantStream
 import { corsMiddleware } from '../http/cors.js';
 import { listen, type RunningServer } from '../http/listen.js';
 import { isTitleId, MULTIVARIANT_PLAYLIST_NAME, titleObjectPath, titlePathPrefix } from '../title/title-address.js';
+import { jsonErrorHandler } from '../http/error-answers.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { signedPath } from './url-signing.js';
@@ -230,6 +231,7 @@ export class SteeringService {
     app.use((_req, res) => {
       res.status(404).json({ error: 'not found' });
     });
+    app.use(jsonErrorHandler(this.log, 'steering'));
     return app;
   }
 }

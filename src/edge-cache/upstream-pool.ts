@@ -137,6 +137,8 @@ export class UpstreamPool {
    *          failed or was skipped by its open breaker.
    */
   async fetch(path: string): Promise<UpstreamAnswer> {
+    // Only origin-form paths are appended to an upstream's base URL ('//host' would name another host).
+    if (!path.startsWith('/') || path.startsWith('//')) return { kind: 'status', status: 400, reason: 'invalid upstream path' };
     let last: UpstreamAnswer = { kind: 'status', status: 502, reason: 'no upstream available (circuit breakers open)' };
     for (const target of this.targets) {
       if (!target.breaker.allow()) continue;

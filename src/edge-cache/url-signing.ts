@@ -27,19 +27,29 @@ function payload(c: TokenClaims): string {
 
 /**
  * Issues a token.
- * @throws RangeError for an empty key or a prefix that does not start with '/'.
+ * @throws RangeError for an empty key, a prefix that does not start with '/', or a prefix or
+ *         address with characters the token grammar cannot carry (`!'()*~`).
  */
 export function signToken(claims: TokenClaims, key: string): string {
   if (!key) throw new RangeError('signing key must not be empty');
   if (!claims.pathPrefix.startsWith('/')) throw new RangeError('path prefix must start with /');
   const p = payload(claims);
-  return `${p}~hmac=${createHmac('sha256', key).update(p).digest('hex')}`;
+  const token = `${p}~hmac=${createHmac('sha256', key).update(p).digest('hex')}`;
+  if (!TOKEN_GRAMMAR.test(token)) throw new RangeError('the path prefix or client address has characters a token cannot carry');
+  return token;
 }
 
 /** A signed URL path: `/s/<token><path>`. */
 export function signedPath(path: string, claims: TokenClaims, key: string): string {
   return `${TOKEN_PREFIX}${signToken(claims, key)}${path}`;
 }
+
+/**
+ * The whole grammar of a token: `exp=<1-12 digits>~acl=<percent-encoded prefix>[~ip=<percent-encoded
+ * address>]~hmac=<64 lower-case hex digits>`, nothing before, between or after. Parsed strictly:
+ * a token that verifies must be the very bytes `signToken` wrote.
+ */
+const TOKEN_GRAMMAR = /^exp=(\d{1,12})~acl=([A-Za-z0-9%._-]+)(?:~ip=([A-Za-z0-9%._:-]+))?~hmac=([0-9a-f]{64})$/;
 
 export type TokenCheck = { readonly ok: true; readonly path: string } | { readonly ok: false; readonly reason: string };
 
@@ -56,24 +66,24 @@ export function verifySignedPath(pathname: string, key: string, nowS: number, cl
   if (end < 0) return { ok: false, reason: 'malformed token' };
   const token = pathname.slice(TOKEN_PREFIX.length, end);
   const path = pathname.slice(end);
-  const at = token.lastIndexOf('~hmac=');
-  if (at < 0) return { ok: false, reason: 'malformed token' };
-  const body = token.slice(0, at);
-  const given = Buffer.from(token.slice(at + 6), 'hex');
+  const m = TOKEN_GRAMMAR.exec(token);
+  if (!m) return { ok: false, reason: 'malformed token' };
+  const [, expText, aclText, ipText, mac] = m;
+  const body = token.slice(0, token.length - '~hmac='.length - 64);
+  const given = Buffer.from(mac!, 'hex');
   const expected = createHmac('sha256', key).update(body).digest();
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad signature' };
-  const fields = new Map(body.split('~').map((kv) => { const i = kv.indexOf('='); return [kv.slice(0, i), kv.slice(i + 1)] as const; }));
-  const exp = Number(fields.get('exp'));
-  if (!(exp > nowS)) return { ok: false, reason: 'token expired' };
+  if (!timingSafeEqual(given, expected)) return { ok: false, reason: 'bad signature' };
+  if (!(Number(expText) > nowS)) return { ok: false, reason: 'token expired' };
   let acl: string;
+  let ip: string | undefined;
   try {
-    acl = decodeURIComponent(fields.get('acl') ?? '');
+    acl = decodeURIComponent(aclText!);
+    ip = ipText === undefined ? undefined : decodeURIComponent(ipText);
   } catch {
     return { ok: false, reason: 'malformed token' };
   }
-  if (!acl || !path.startsWith(acl)) return { ok: false, reason: 'path not covered by token' };
-  const ip = fields.get('ip');
-  if (ip !== undefined && decodeURIComponent(ip) !== normalizeIp(clientIp)) return { ok: false, reason: 'token bound to another client' };
+  if (!acl.startsWith('/') || !path.startsWith(acl)) return { ok: false, reason: 'path not covered by token' };
+  if (ip !== undefined && ip !== normalizeIp(clientIp)) return { ok: false, reason: 'token bound to another client' };
   return { ok: true, path };
 }
 

@@ -70,9 +70,16 @@ export function resolveRange(header: string | undefined, sizeBytes: number): Ran
   const parsed = rangeParser(sizeBytes, header, { combine: true });
   if (parsed === -2) return { kind: 'full' }; // malformed
   if (parsed === -1) {
+    const specs = header.slice(header.indexOf('=') + 1).split(',');
+    // A suffix range longer than the object means the whole object (RFC 9110 §14.1.2: "If the
+    // selected representation is shorter than the specified suffix-length, the entire
+    // representation is used"); range-parser calls it unsatisfiable. `bytes=-0` stays 416.
+    if (specs.length === 1 && sizeBytes > 0) {
+      const suffix = /^\s*-(\d+)\s*$/.exec(specs[0]!);
+      if (suffix && Number(suffix[1]) > 0) return { kind: 'partial', start: 0, end: sizeBytes - 1 };
+    }
     // range-parser also says -1 for a syntactically invalid spec such as `bytes=9-1`
     // (last-pos < first-pos, RFC 9110 §14.1.1); such a header is ignored, not answered 416.
-    const specs = header.slice(header.indexOf('=') + 1).split(',');
     const invalid = specs.some((spec) => {
       const m = /^\s*(\d+)-(\d+)\s*$/.exec(spec);
       return m !== null && Number(m[2]) < Number(m[1]);

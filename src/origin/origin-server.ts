@@ -5,9 +5,12 @@
  *   Cache-Control, single byte ranges (206/416), conditional GET (304);
  * - CORS on everything (players run on other origins); `/healthz`.
  */
+import type { Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import { corsMiddleware } from '../http/cors.js';
+import { jsonErrorHandler } from '../http/error-answers.js';
+import { originFormTarget } from '../http/request-target.js';
 import { cacheControlFor, contentTypeFor, vodKeyFromPath } from '../http/http-object.js';
 import { listen, type RunningServer } from '../http/listen.js';
 import { answerObjectRequest } from '../http/object-response.js';
@@ -29,6 +32,15 @@ export function createOriginApp(options: OriginServerOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  app.use((req, res, next) => {
+    const target = originFormTarget(req.url);
+    if (target === undefined) {
+      res.status(400).json({ error: 'The request target is not a path or an http(s) URL.' });
+      return;
+    }
+    req.url = target;
+    next();
+  });
   app.use(corsMiddleware);
 
   app.get('/healthz', (_req, res) => {
@@ -73,12 +85,7 @@ export function createOriginApp(options: OriginServerOptions): express.Express {
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: 'not found' });
   });
-  app.use((err: Error & { status?: number }, _req: Request, res: Response, _next: NextFunction) => {
-    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
-    if (status === 500) log.error({ err: err.message }, 'origin error');
-    if (!res.headersSent) res.status(status).json({ error: status === 500 ? 'internal error' : err.message });
-    else res.destroy();
-  });
+  app.use(jsonErrorHandler(log, 'origin'));
   return app;
 }
 
@@ -103,10 +110,44 @@ export async function sendStoredObject(req: Request, res: Response, store: Objec
     res.end();
     return;
   }
-  await pipeline(store.createReadStream(key, range), res).catch((err: NodeJS.ErrnoException) => {
+  // A pipelined request's response waits in the connection's queue; when the client drops
+  // the connection, that response never drains nor closes, so the read stream (and its file
+  // handle) must be ended by the connection's close, not by the response's.
+  const socket = req.socket;
+  if (socket.destroyed) return;
+  const stream = store.createReadStream(key, range);
+  const release = onSocketClose(socket, () => stream.destroy());
+  try {
+    await pipeline(stream, res);
+  } catch (err) {
     // A client that goes away mid-body is normal; anything else is logged by the caller.
-    if (err.code !== 'ERR_STREAM_PREMATURE_CLOSE') throw err;
-  });
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE' && !socket.destroyed) throw err;
+  } finally {
+    release();
+  }
+}
+
+/** Callbacks to run when a connection closes, one 'close' listener per socket however many requests it pipelines. */
+const closeCallbacks = new WeakMap<Socket, Set<() => void>>();
+
+/**
+ * Runs `fn` when `socket` closes.
+ * @returns a function that cancels it (call it once the response is done).
+ */
+function onSocketClose(socket: Socket, fn: () => void): () => void {
+  let set = closeCallbacks.get(socket);
+  if (!set) {
+    const callbacks = new Set<() => void>();
+    set = callbacks;
+    closeCallbacks.set(socket, callbacks);
+    socket.once('close', () => {
+      for (const cb of callbacks) cb();
+      callbacks.clear();
+    });
+  }
+  set.add(fn);
+  const callbacks = set;
+  return () => callbacks.delete(fn);
 }
 
 /** Starts `vod origin`. */

@@ -3,12 +3,13 @@
  * `POST /admin/prefill {"titles", "source": "history" | "catalog"} | {"titleIds"}`. Allowed to
  * the bearer admin token when one is set, else to loopback clients only.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import { isTitleId } from '../../title/title-address.js';
 import { prefillTitles, type PrefillResult } from '../prefill.js';
 import type { UpstreamPool } from '../upstream-pool.js';
 import { normalizeIp } from '../url-signing.js';
-import { fetchWholeBody } from './catalog-routes.js';
+import { CATALOG_PATH, fetchWholeBody } from './catalog-routes.js';
 
 /** What the admin routes do to the edge. */
 export interface AdminTarget {
@@ -19,13 +20,17 @@ export interface AdminTarget {
   fillPath(pathname: string): Promise<Buffer | undefined>;
 }
 
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
 /** Most titles one prefill request may name. */
 const MAX_PREFILL_TITLES = 1000;
 
 export function adminRoutes(edge: AdminTarget, adminToken: string | undefined): express.Router {
   const router = express.Router();
+  const expected = adminToken ? digest(`Bearer ${adminToken}`) : undefined;
   const allowed = (req: express.Request): boolean => {
-    if (adminToken) return req.headers.authorization === `Bearer ${adminToken}`;
+    // Compared in constant time, over digests so the lengths match (no timing oracle on the token).
+    if (expected) return timingSafeEqual(digest(req.headers.authorization ?? ''), expected);
     const ip = normalizeIp(req.socket.remoteAddress);
     return ip === '127.0.0.1' || ip === '::1';
   };
@@ -52,7 +57,7 @@ export function adminRoutes(edge: AdminTarget, adminToken: string | undefined): 
     if (Array.isArray(body.titleIds)) {
       titleIds = body.titleIds.filter(isTitleId);
     } else if (body.source === 'catalog') {
-      const answer = await fetchWholeBody(edge.upstreams, '/titles');
+      const answer = await fetchWholeBody(edge.upstreams, CATALOG_PATH);
       if (!answer || 'status' in answer) {
         res.status(502).json({ error: 'could not read the catalog upstream' });
         return;

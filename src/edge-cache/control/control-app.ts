@@ -1,10 +1,13 @@
 /**
  * The edge's control plane on express: every route that is not the `/vod/` hit path — health
  * and metrics, the catalog pass-through, shaping, QoE beacons, admin, the player page — wired
- * from one module per route family. Unknown routes get 404; other methods on `/vod/` get 405.
+ * from one module per route family. Unknown routes get 404; other methods on `/vod/` get 405;
+ * errors (malformed bodies included) one JSON sentence, never a stack trace.
  */
 import express from 'express';
 import { corsMiddleware } from '../../http/cors.js';
+import { jsonErrorHandler } from '../../http/error-answers.js';
+import type { Logger } from '../../util/logger.js';
 import { VOD_PATH_PREFIX } from '../../title/title-address.js';
 import type { QoeAggregator } from '../qoe.js';
 import type { ShapingSessions } from '../shaping.js';
@@ -22,6 +25,7 @@ export interface ControlTarget extends HealthSource, AdminTarget {
 }
 
 export interface ControlAppOptions {
+  readonly log: Logger;
   /** Bearer token of /admin routes; without one only loopback clients may use them. */
   readonly adminToken?: string | undefined;
   /** Folder of the player page; no /player/ routes without it. */
@@ -47,5 +51,6 @@ export function createControlApp(edge: ControlTarget, options: ControlAppOptions
     }
     res.status(404).json({ error: 'not found' });
   });
+  app.use(jsonErrorHandler(options.log, 'edge'));
   return app;
 }

@@ -66,6 +66,24 @@ describe('vod upload with bad input', () => {
     expect(b.stderr).toMatch(/--origin.*is invalid.*http/);
   });
 
+  it('refuses weak secrets on the command line as it does in the environment', async () => {
+    const runs = [
+      [['edge', '--admin-token', 'x'], /--admin-token.*must be at least 8 characters/],
+      [['edge', '--signing-key', 'short'], /--signing-key.*must be at least 16 characters/],
+      [['steer', '--edges', 'http://127.0.0.1:1', '--signing-key', 'short'], /--signing-key.*must be at least 16 characters/],
+      [['sign', '--path', '/vod/0123456789abcdef/master.m3u8', '--key', 'short'], /--key.*must be at least 16 characters/],
+      [['edge', 'purge', '--edge', 'http://127.0.0.1:1', '--title', '0123456789abcdef', '--admin-token', 'x'], /--admin-token.*must be at least 8 characters/],
+    ] as const;
+    for (const [args, message] of runs) {
+      const r = await runCli([...args]);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+    const env = await runCli(['edge'], { env: { VOD_ADMIN_TOKEN: 'x' } });
+    expect(env.code).not.toBe(0);
+    expect(env.stderr).toMatch(/VOD_ADMIN_TOKEN is invalid: must be at least 8 characters/);
+  });
+
   it('says when Redis cannot be reached, and stores nothing', async () => {
     const dataDir = await makeTempDir();
     const r = await runCli(['--data-dir', dataDir, 'upload', goodMaster], { env: { REDIS_URL: 'redis://127.0.0.1:1' } });

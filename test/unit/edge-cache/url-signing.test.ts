@@ -26,4 +26,14 @@ describe('signed URLs', () => {
     expect(verifySignedPath('/s/garbage/vod/x', KEY, 1_000, undefined)).toEqual({ ok: false, reason: 'malformed token' });
     expect(() => signToken({ ...claims, pathPrefix: 'vod/' }, KEY)).toThrow(RangeError);
   });
+
+  it('parses tokens strictly: nothing may follow the MAC, precede exp, or hide between fields', () => {
+    const p = signedPath('/vod/0123456789abcdef/master.m3u8', claims, KEY);
+    const at = p.indexOf('/vod/');
+    const [head, tail] = [p.slice(0, at), p.slice(at)];
+    for (const bad of [`${head}junk${tail}`, `${head}0${tail}`, `${head}~x=1${tail}`, p.replace('/s/exp', '/s/x=1~exp'), p.replace('~acl=', '~x=1~acl='), `${head.toUpperCase().replace('/S/', '/s/')}${tail}`]) {
+      expect(verifySignedPath(bad, KEY, 1_000, undefined), bad).toMatchObject({ ok: false });
+    }
+    expect(() => signToken({ ...claims, pathPrefix: "/vod/it's/" }, KEY)).toThrow(/cannot carry/);
+  });
 });

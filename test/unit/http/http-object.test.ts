@@ -12,11 +12,16 @@ describe('resolveRange (RFC 9110 §14)', () => {
     expect(resolveRange('bytes=90-', 100)).toEqual({ kind: 'partial', start: 90, end: 99 });
     expect(resolveRange('bytes=-10', 100)).toEqual({ kind: 'partial', start: 90, end: 99 });
     expect(resolveRange('bytes=50-500', 100)).toEqual({ kind: 'partial', start: 50, end: 99 });
+    // A suffix longer than the object is the whole object (RFC 9110 §14.1.2), as a 206.
+    expect(resolveRange('bytes=-200', 100)).toEqual({ kind: 'partial', start: 0, end: 99 });
+    expect(resolveRange('bytes=-100', 100)).toEqual({ kind: 'partial', start: 0, end: 99 });
   });
 
   it('answers 416 when no range is satisfiable', () => {
     expect(resolveRange('bytes=100-200', 100)).toEqual({ kind: 'unsatisfiable' });
     expect(resolveRange('bytes=0-0', 0)).toEqual({ kind: 'unsatisfiable' });
+    expect(resolveRange('bytes=-0', 100)).toEqual({ kind: 'unsatisfiable' });
+    expect(resolveRange('bytes=-5', 0)).toEqual({ kind: 'unsatisfiable' });
   });
 
   it('ignores malformed, non-bytes and multi-range requests (the whole object, 200)', () => {
