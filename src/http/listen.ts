@@ -4,7 +4,7 @@
  * clear message when the port is taken.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface RunningServer {
   readonly server: http.Server;
@@ -15,21 +15,51 @@ export interface RunningServer {
 }
 
 /**
+ * Connection limits against slow and stuck clients (slowloris, slow readers). Each is a time in
+ * ms; the defaults follow Node's own where it has one, nginx's otherwise, halved for send.
+ */
+export interface ConnectionLimits {
+  /** Time to receive a request's whole header section; then the connection is closed (408). Default 30000 (Node's default is 60000; nginx client_header_timeout 60 s). */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a whole request, body included. Default 120000. */
+  readonly requestTimeoutMs: number;
+  /** Idle time allowed between two requests on a kept-alive connection. Default 5000 (Node's). */
+  readonly keepAliveTimeoutMs: number;
+  /**
+   * Send (and idle) timeout: a connection with no progress in either direction for this long is
+   * destroyed — a client that stops reading a response holds its buffers no longer than this.
+   * Default 30000 (nginx send_timeout is 60 s).
+   */
+  readonly sendTimeoutMs: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = Object.freeze({ headersTimeoutMs: 30_000, requestTimeoutMs: 120_000, keepAliveTimeoutMs: 5_000, sendTimeoutMs: 30_000 });
+
+/**
  * Starts an HTTP server for a request handler.
  *
- * Slow-client limits (slowloris) are Node's defaults made explicit: 30 s for the request
- * headers, 120 s for a whole request, 5 s of keep-alive idleness, 60 s of socket idleness.
+ * Limits (`ConnectionLimits`) are enforced as configured: Node checks header and request
+ * timeouts every `connectionsCheckingInterval` (30 s by default, which let a slow-header client
+ * live 60 s past a 30 s limit), so the interval here is at most 1 s; a connection making no
+ * progress for `sendTimeoutMs` is destroyed explicitly.
  * @param port 0 picks a free port.
  * @param serverOptions node:http options (e.g. `maxHeaderSize`, whose excess Node answers 431).
  * @throws Error "port N on HOST is already in use" for EADDRINUSE; other listen errors as they are.
  */
-export function listen(handler: http.RequestListener, host: string, port: number, serverOptions: http.ServerOptions = {}): Promise<RunningServer> {
-  const server = http.createServer(serverOptions, handler);
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 120_000;
-  server.keepAliveTimeout = 5_000;
-  // A connection idle this long is closed (slow or stuck clients).
-  server.timeout = 60_000;
+export function listen(handler: http.RequestListener, host: string, port: number, serverOptions: http.ServerOptions = {}, limits: Partial<ConnectionLimits> = {}): Promise<RunningServer> {
+  const l = { ...DEFAULT_CONNECTION_LIMITS, ...limits };
+  const server = http.createServer(
+    {
+      ...serverOptions,
+      headersTimeout: l.headersTimeoutMs,
+      requestTimeout: l.requestTimeoutMs,
+      keepAliveTimeout: l.keepAliveTimeoutMs,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(l.headersTimeoutMs / 4))),
+    },
+    handler,
+  );
+  server.timeout = l.sendTimeoutMs;
+  server.on('timeout', (socket: Socket) => socket.destroy());
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use`) : err);

@@ -174,3 +174,32 @@ describe('ranges', () => {
     }
   });
 });
+
+describe('slow clients', () => {
+  it('cuts slow-header clients at the configured header timeout and stalled readers at the send timeout', async () => {
+    const big = Buffer.alloc(16 << 20, 1);
+    const server = await listen((_req, res) => res.end(big), '127.0.0.1', 0, {}, { headersTimeoutMs: 500, sendTimeoutMs: 500 });
+    const closedAfterMs: number[] = [];
+    const started = Date.now();
+    server.server.on('connection', (s: net.Socket) => s.on('close', () => closedAfterMs.push(Date.now() - started)));
+    const url = new URL(server.url);
+    const slowHeaders = net.connect(Number(url.port), url.hostname, () => {
+      slowHeaders.write('GET / HTTP/1.1\r\nHost: x\r\n');
+      const drip = setInterval(() => slowHeaders.writable && slowHeaders.write('X-Drip: 1\r\n'), 100);
+      slowHeaders.on('close', () => clearInterval(drip));
+    });
+    slowHeaders.on('error', () => {});
+    // A reader that asks for 16 MiB and never reads (paused): the server must let it go.
+    const stalled = net.connect(Number(url.port), url.hostname, () => {
+      stalled.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      stalled.pause();
+    });
+    stalled.on('error', () => {});
+    for (let i = 0; i < 100 && closedAfterMs.length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    stalled.destroy();
+    slowHeaders.destroy();
+    await server.close();
+    expect(closedAfterMs).toHaveLength(2);
+    for (const ms of closedAfterMs) expect(ms).toBeLessThan(5000);
+  });
+});
