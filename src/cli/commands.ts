@@ -79,7 +79,7 @@ export async function uploadAndWait(
       view.stop();
     }
     if (final.state !== 'completed') {
-      throw new UserError(`Encoding ${result.titleId} failed after ${final.attemptsMade} attempt(s): ${firstLine(final.failedReason)}`, { exitCode: 1 });
+      throw new UserError(`Encoding ${result.titleId} failed after ${Math.max(final.attemptsMade, final.attemptsStarted)} attempt(s): ${firstLine(final.failedReason)}`, { exitCode: 1 });
     }
     process.stdout.write(`State:        published\nPlayback URL: ${playbackUrl}\nPlayer:       ${playerUrl}\n`);
     return result;
@@ -128,7 +128,7 @@ export async function runStatus(ctx: CliContext, titleId: string | undefined, op
       }
       if (job) {
         lines.push(`Job state: ${job.state}${job.progress ? ` (${job.progress.stage} ${job.progress.percent.toFixed(1)}%${job.progress.rendition ? `, ${job.progress.rendition}` : ''})` : ''}`);
-        lines.push(`Attempts:  ${job.attemptsMade}/${job.attempts}`);
+        lines.push(`Attempts:  ${job.attemptsStarted}/${job.attempts} started${job.stalls ? ` (${job.stalls} ended with the worker dying)` : ''}`);
         if (job.failedReason) lines.push(`Failure:   ${job.failedReason.split('\n').join('\n           ')}`);
       }
       process.stdout.write(`${lines.join('\n')}\n`);
@@ -143,7 +143,7 @@ export async function runStatus(ctx: CliContext, titleId: string | undefined, op
       j.titleId,
       j.state,
       j.progress ? `${j.progress.percent.toFixed(0)}% ${j.progress.stage}` : '',
-      `${j.attemptsMade}/${j.attempts}`,
+      `${j.attemptsStarted}/${j.attempts}`,
       j.title.slice(0, 30),
       firstLine(j.failedReason ?? '').replace('unknown reason', '').slice(0, 60),
     ]);

@@ -23,9 +23,13 @@ export interface EncodeJobStatus {
   readonly title: string;
   readonly state: EncodeJobState;
   readonly progress: EncodeJobProgress | undefined;
-  /** Attempts made so far and allowed in all. */
+  /** Attempts that failed so far, and attempts allowed in all. */
   readonly attemptsMade: number;
   readonly attempts: number;
+  /** Times a worker started the job (failed, stalled and current attempts). */
+  readonly attemptsStarted: number;
+  /** Times the worker running the job died (stalls), each one attempt spent. */
+  readonly stalls: number;
   /** Why the last attempt failed (first line), if it did. */
   readonly failedReason: string | undefined;
   /** ms since the epoch. */
@@ -155,6 +159,8 @@ function toStatus(job: Job<EncodeJobData, EncodeJobResult>, state: EncodeJobStat
     progress: parsed.success ? parsed.data : undefined,
     attemptsMade: job.attemptsMade,
     attempts: job.opts.attempts ?? 1,
+    attemptsStarted: job.attemptsStarted ?? 0,
+    stalls: job.stalledCounter ?? 0,
     failedReason: job.failedReason || undefined,
     createdAtMs: job.timestamp,
     finishedAtMs: job.finishedOn,

@@ -23,7 +23,7 @@ const STALE_STAGING_MS = 6 * 3600 * 1000;
 
 export interface EncodeWorkerOptions {
   readonly redis: RedisHandle;
-  readonly config: Pick<VodConfig, 'segmentDurationS' | 'x264Preset' | 'workerLockDurationMs' | 'stalledIntervalMs' | 'vmafModelPath'>;
+  readonly config: Pick<VodConfig, 'segmentDurationS' | 'x264Preset' | 'workerLockDurationMs' | 'stalledIntervalMs' | 'vmafModelPath' | 'jobAttempts'>;
   readonly store: FsObjectStore;
   readonly paths: FfmpegPaths;
   /** Jobs run at once by this worker. Default 1 (x264 already uses every core). */
@@ -52,6 +52,19 @@ export async function processEncodeJob(
   if (await store.exists(titleObjectKey(data.titleId, MULTIVARIANT_PLAYLIST_NAME))) {
     log.info('title already published');
     return { titleId: data.titleId, published: false, renditions: 0, encodeTimeS: 0 };
+  }
+  // Every start is an attempt, whether the last one failed or its worker died (a stall):
+  // a crash-looping job ends failed, with the reason, once its attempts are spent.
+  const attempts = job.opts.attempts ?? options.config.jobAttempts;
+  if (job.attemptsStarted > attempts) {
+    throw new UnrecoverableError(
+      `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: the worker running this job died in ${job.stalledCounter} of them (killed or out of memory?)${job.failedReason ? `; last failure: ${job.failedReason}` : ''}`,
+    );
+  }
+  if (job.attemptsStarted > 1) {
+    // A dead attempt's staging folder is swept now, not hours later at some worker's start.
+    const swept = await store.discardStaging(prefix);
+    if (swept > 0) log.info({ swept }, 'discarded the staging folder of an earlier attempt');
   }
 
   let lastWrite = 0;
@@ -104,7 +117,9 @@ export async function processEncodeJob(
  * Long encodes are never reported stalled: ffmpeg runs in child processes, so the event loop
  * stays free and BullMQ renews the job lock every `workerLockDurationMs / 2`. A worker that
  * dies stops renewing; after `workerLockDurationMs` the stalled check (every
- * `stalledIntervalMs`) moves the job back to waiting, up to twice (`maxStalledCount`).
+ * `stalledIntervalMs`) moves the job back to waiting. A stall costs one of the job's attempts,
+ * like a failure: the job runs again while attempts remain, then fails with a reason that
+ * says how many workers died under it.
  */
 export async function startEncodeWorker(options: EncodeWorkerOptions): Promise<Worker<EncodeJobData, EncodeJobResult>> {
   const log = options.log ?? silentLogger;
@@ -118,7 +133,9 @@ export async function startEncodeWorker(options: EncodeWorkerOptions): Promise<W
       concurrency: options.concurrency ?? 1,
       lockDuration: options.config.workerLockDurationMs,
       stalledInterval: options.config.stalledIntervalMs,
-      maxStalledCount: 2,
+      // Stalls are attempts (processEncodeJob counts every start against the job's attempts),
+      // so BullMQ itself never fails a job for stalling while attempts remain.
+      maxStalledCount: options.config.jobAttempts,
     },
   );
   worker.on('failed', (job, err) => log.warn({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message.split('\n')[0] }, 'encode attempt failed'));

@@ -86,7 +86,7 @@ export class FsObjectStore implements ObjectStore {
 
   async stage(prefix: string): Promise<StagingArea> {
     const dest = this.localPath(prefix);
-    const dir = await this.tempPath(prefix.replaceAll('/', '_'));
+    const dir = await this.tempPath(stagingHint(prefix));
     await fs.mkdir(dir, { recursive: true });
     let done = false;
     return {
@@ -127,6 +127,19 @@ export class FsObjectStore implements ObjectStore {
     await fs.rm(trash, { recursive: true, force: true });
   }
 
+  async discardStaging(prefix: string): Promise<number> {
+    splitKey(prefix);
+    const stagingRoot = path.join(this.root, STAGING);
+    const start = `${stagingHint(prefix)}.`;
+    let removed = 0;
+    for (const name of await fs.readdir(stagingRoot).catch(() => [] as string[])) {
+      if (!name.startsWith(start)) continue;
+      await fs.rm(path.join(stagingRoot, name), { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
+  }
+
   /**
    * Removes staging folders older than `maxAgeMs` (left by a worker that was killed mid-encode).
    * @returns how many were removed.
@@ -150,6 +163,11 @@ export class FsObjectStore implements ObjectStore {
     await fs.mkdir(stagingRoot, { recursive: true });
     return path.join(stagingRoot, `${hint}.${os.hostname()}.${process.pid}.${randomBytes(4).toString('hex')}`);
   }
+}
+
+/** The first part of a staging folder's name for `prefix` (`vod/abc` → `vod_abc`). */
+function stagingHint(prefix: string): string {
+  return prefix.replaceAll('/', '_');
 }
 
 function isMissing(err: unknown): boolean {

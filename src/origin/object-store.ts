@@ -44,6 +44,12 @@ export interface ObjectStore {
   exists(key: string): Promise<boolean>;
   /** Starts a staging area that `commit()` publishes atomically under `prefix`. */
   stage(prefix: string): Promise<StagingArea>;
+  /**
+   * Discards every staging area started for `prefix` and not committed — what a killed worker
+   * left — so a retried job starts clean. Only call it while no live attempt stages that prefix.
+   * @returns how many were removed.
+   */
+  discardStaging(prefix: string): Promise<number>;
   /** Local filesystem path of an object, for tools (ffmpeg) that read files. */
   localPath(key: string): string;
   /** Removes everything under a prefix (operator purge). */

@@ -1,7 +1,10 @@
 /**
  * A worker killed (SIGKILL) in the middle of an encode publishes nothing; after its lock
- * expires the job runs again on another worker and the title is published whole.
+ * expires the job runs again on another worker and the title is published whole. Each death
+ * costs one attempt: a job is never dropped while attempts remain, a crash-looping one ends
+ * failed with its reason, and a dead attempt's staging folder is swept when the job runs again.
  */
+import fs from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,5 +74,67 @@ describe('worker killed mid-encode', () => {
     // Every rendition of the 960x540 ladder is complete.
     const names = await store.list(`vod/${titleId}`);
     expect(names.filter((n) => n.startsWith('video_'))).toHaveLength(5);
+  });
+});
+
+/** Starts a `vod worker` child, waits until it has started attempt `attempt` of the job, and kills it. */
+async function killDuringAttempt(q: EncodeQueue, dataDir: string, workerEnv: Record<string, string>, titleId: string, attempt: number): Promise<void> {
+  const child = spawn(process.execPath, [VOD_BIN, '--data-dir', dataDir, '--log-level', 'warn', 'worker'], { env: { ...process.env, ...workerEnv }, stdio: 'ignore' });
+  try {
+    await expect
+      .poll(async () => {
+        const s = await q.status(titleId);
+        return s?.state === 'active' && s.attemptsStarted === attempt && s.progress?.stage === 'encode';
+      }, { timeout: 60_000, interval: 100 })
+      .toBe(true);
+  } finally {
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+describe('workers dying again and again', () => {
+  it('counts each death as one attempt: never dropped while attempts remain, then failed with the reason; dead attempts swept', async () => {
+    const paths = resolveFfmpegPaths(config);
+    const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'loop.mp4'), durationS: 8, width: 640, height: 360 }, paths);
+    for (const { attempts, kills, expected } of [
+      { attempts: 4, kills: 3, expected: 'completed' },
+      { attempts: 2, kills: 2, expected: 'failed' },
+    ] as const) {
+      const dataDir = await makeTempDir();
+      const workerEnv = { ...env, VOD_JOB_ATTEMPTS: String(attempts) };
+      const cfg = testConfig(dataDir, workerEnv);
+      const r = await ensureRedis(cfg);
+      const q = new EncodeQueue(r, cfg);
+      const store = new FsObjectStore(storeDir(cfg));
+      try {
+        const { titleId } = await uploadMaster({ file: master, title: 'Crash loop', ladder: 'fixed' }, { store, queue: async () => q, paths });
+        for (let k = 1; k <= kills; k++) await killDuringAttempt(q, dataDir, workerEnv, titleId, k);
+        const staging = path.join(storeDir(cfg), '.staging');
+        // Each attempt swept the one before it: only the last dead attempt's folder is left.
+        expect((await fs.readdir(staging)).filter((n) => n.startsWith(`vod_${titleId}.`))).toHaveLength(1);
+
+        const worker = await startEncodeWorker({ redis: r, config: cfg, store, paths });
+        try {
+          const final = await q.waitUntilFinished(titleId, () => {});
+          expect(final.state, `${attempts} attempts, ${kills} kills: ${final.failedReason}`).toBe(expected);
+          expect(final.stalls).toBe(kills);
+          if (expected === 'failed') {
+            expect(final.failedReason).toMatch(/^gave up after 2 attempts: the worker running this job died in 2 of them/);
+            expect(await store.exists(`vod/${titleId}`)).toBe(false);
+          } else {
+            expect(await store.exists(`vod/${titleId}/master.m3u8`)).toBe(true);
+          }
+        } finally {
+          await stopEncodeWorker(worker);
+        }
+        // The attempt that ran swept the dead ones' folders (and removed or published its own).
+        if (expected === 'completed') expect((await fs.readdir(staging)).filter((n) => n.startsWith(`vod_${titleId}.`))).toEqual([]);
+      } finally {
+        await q.obliterate().catch(() => {});
+        await q.close();
+        await r.stopIfStartedHere();
+      }
+    }
   });
 });
