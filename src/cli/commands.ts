@@ -9,7 +9,7 @@ import { startEdgeServer } from '../edge-cache/edge-server.js';
 import type { EdgePolicyName } from '../edge-cache/memory-tier.js';
 import { EncodeQueue, type EncodeJobStatus } from '../ingest/encode-queue.js';
 import { startEncodeWorker, stopEncodeWorker } from '../ingest/encode-worker.js';
-import { ensureRedis, type RedisHandle } from '../ingest/redis-server.js';
+import { ensureRedis, superviseRedis, type RedisHandle } from '../ingest/redis-server.js';
 import { uploadMaster, type UploadResult } from '../ingest/upload.js';
 import { UserError } from '../util/errors.js';
 import type { CliContext } from './context.js';
@@ -98,10 +98,13 @@ export async function runUpload(ctx: CliContext, file: string, opts: { title?: s
 
 export async function runWorker(ctx: CliContext, opts: { concurrency: number }): Promise<void> {
   const redis = await ensureRedis(ctx.config, ctx.log);
+  // The embedded Redis is restarted if it dies, so the worker does not log ECONNREFUSED forever.
+  const supervisor = superviseRedis(redis, ctx.config, ctx.log);
   const worker = await startEncodeWorker({ redis, config: ctx.config, store: ctx.store, paths: ctx.paths, concurrency: opts.concurrency, log: ctx.log });
   ctx.log.info({ redis: redis.description, concurrency: opts.concurrency, store: ctx.store.root }, 'worker ready');
   const sig = await untilSignal();
   ctx.log.info({ signal: sig }, 'worker stopping; running encodes are cancelled and will be retried');
+  supervisor.stop();
   await stopEncodeWorker(worker);
 }
 

@@ -85,6 +85,7 @@ export async function pingRedis(endpoint: RedisEndpoint, timeoutMs = CONNECT_TIM
 
 /**
  * Connects to the configured Redis, starting the embedded redis-server when REDIS_URL is unset.
+ * Long-running commands (`vod serve`, `vod worker`) then keep it up with `superviseRedis`.
  * @throws ServiceUnavailableError when REDIS_URL cannot be reached, when redis-server is not
  *         installed (naming the Debian package), or when it does not start.
  */
@@ -102,17 +103,28 @@ export async function ensureRedis(config: Pick<VodConfig, 'redisUrl' | 'dataDir'
   }
   const endpoint = { socketPath };
   if ((await pingRedis(endpoint, 1_000)) === undefined) return handle(endpoint, false);
+  const started = await startEmbeddedRedis(dir, endpoint, log);
+  return handle(endpoint, started);
+}
 
+/**
+ * Starts the embedded redis-server in `dir` unless another process is doing so or it already
+ * answers; a start lock keeps two processes from starting two servers on one data folder.
+ * @returns true when this call started it.
+ * @throws ServiceUnavailableError when it cannot be started.
+ */
+async function startEmbeddedRedis(dir: string, endpoint: { socketPath: string }, log: Logger): Promise<boolean> {
+  const socketPath = endpoint.socketPath;
   await fs.mkdir(dir, { recursive: true });
   const lockPath = path.join(dir, 'start.lock');
   const gotLock = await acquireLock(lockPath);
   if (!gotLock) {
     // Another vod process is starting it: wait for it to answer.
-    if (await waitForPing(endpoint, START_TIMEOUT_MS)) return handle(endpoint, false);
+    if (await waitForPing(endpoint, START_TIMEOUT_MS)) return false;
     throw new ServiceUnavailableError(`Another vod process is starting redis-server in ${dir} but it did not answer within ${START_TIMEOUT_MS / 1000} s.`);
   }
   try {
-    if ((await pingRedis(endpoint, 1_000)) === undefined) return handle(endpoint, false);
+    if ((await pingRedis(endpoint, 1_000)) === undefined) return false;
     await spawnRedis(dir, socketPath, log);
     if (!(await waitForPing(endpoint, START_TIMEOUT_MS))) {
       const tail = await fs.readFile(path.join(dir, 'redis.log'), 'utf8').catch(() => '');
@@ -120,7 +132,7 @@ export async function ensureRedis(config: Pick<VodConfig, 'redisUrl' | 'dataDir'
       throw new ServiceUnavailableError(`redis-server did not start in ${dir}${last ? `: ${last}` : ''}.`);
     }
     log.info({ socketPath }, 'started redis-server');
-    return handle(endpoint, true);
+    return true;
   } finally {
     await fs.rm(lockPath, { force: true });
   }
@@ -179,6 +191,53 @@ async function waitForPing(endpoint: RedisEndpoint, timeoutMs: number): Promise<
     await new Promise((r) => setTimeout(r, 100));
   }
   return false;
+}
+
+/** Default time between two health checks of the embedded Redis, ms. */
+export const SUPERVISE_INTERVAL_MS = 1_000;
+
+export interface RedisSupervisor {
+  /** Restarts so far. */
+  readonly restarts: number;
+  /** Stops watching (call before shutting Redis down on purpose). */
+  stop(): void;
+}
+
+/**
+ * Keeps the embedded redis-server up: every `intervalMs` it PINGs the socket and, when Redis
+ * is gone (killed, crashed), starts it again on the same data folder — its append-only file
+ * brings the queue back (up to the last second, appendfsync everysec) — and clients reconnect
+ * by themselves (ioredis retries). Several processes may supervise one data folder: the start
+ * lock lets one of them restart it. With REDIS_URL set there is nothing to supervise (that
+ * Redis is someone else's); a no-op supervisor is returned.
+ */
+export function superviseRedis(redis: RedisHandle, config: Pick<VodConfig, 'redisUrl' | 'dataDir'>, log: Logger = silentLogger, intervalMs = SUPERVISE_INTERVAL_MS): RedisSupervisor {
+  const state = { restarts: 0, stopped: false };
+  const endpoint = redis.endpoint;
+  if (config.redisUrl || !('socketPath' in endpoint)) return { restarts: 0, stop: () => {} };
+  let timer: NodeJS.Timeout | undefined;
+  const check = async () => {
+    if (state.stopped) return;
+    if ((await pingRedis(endpoint, 500)) !== undefined && !state.stopped) {
+      log.warn({ socketPath: endpoint.socketPath }, 'embedded Redis is down; restarting it');
+      try {
+        if (await startEmbeddedRedis(redisDir(config), endpoint, log)) state.restarts++;
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'could not restart the embedded Redis');
+      }
+    }
+    if (!state.stopped) timer = setTimeout(() => void check(), intervalMs).unref();
+  };
+  timer = setTimeout(() => void check(), intervalMs).unref();
+  return {
+    get restarts() {
+      return state.restarts;
+    },
+    stop: () => {
+      state.stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
 }
 
 function handle(endpoint: RedisEndpoint, startedHere: boolean): RedisHandle {

@@ -11,7 +11,7 @@ import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import type { RunningServer } from '../http/listen.js';
 import { EncodeQueue } from '../ingest/encode-queue.js';
 import { startEncodeWorker, stopEncodeWorker } from '../ingest/encode-worker.js';
-import { ensureRedis, type RedisHandle } from '../ingest/redis-server.js';
+import { ensureRedis, superviseRedis, type RedisHandle, type RedisSupervisor } from '../ingest/redis-server.js';
 import type { FsObjectStore } from '../origin/fs-object-store.js';
 import { startOriginServer } from '../origin/origin-server.js';
 import type { Logger } from '../util/logger.js';
@@ -58,19 +58,22 @@ export class WholeStack {
     readonly redis: RedisHandle,
     readonly queue: EncodeQueue,
     readonly queueName: string | undefined,
+    /** Restarts the embedded Redis if it dies (no-op with REDIS_URL). */
+    readonly redisSupervisor: RedisSupervisor,
   ) {
     this.log = parts.log ?? silentLogger;
   }
 
   /**
-   * Connects to Redis (starting the embedded redis-server when `REDIS_URL` is unset) and opens
-   * the encode queue; nothing else runs yet.
+   * Connects to Redis (starting the embedded redis-server when `REDIS_URL` is unset, and
+   * restarting it whenever it dies) and opens the encode queue; nothing else runs yet.
    * @param queueName queue name; default the production one (tests pass a random one).
    * @throws UserError when Redis cannot be reached or started.
    */
   static async open(parts: StackParts, options: { queueName?: string } = {}): Promise<WholeStack> {
     const redis = await ensureRedis(parts.config, parts.log);
-    return new WholeStack(parts, redis, new EncodeQueue(redis, parts.config, options.queueName), options.queueName);
+    const supervisor = superviseRedis(redis, parts.config, parts.log);
+    return new WholeStack(parts, redis, new EncodeQueue(redis, parts.config, options.queueName), options.queueName, supervisor);
   }
 
   /** Starts an encode worker on this stack's queue. */
@@ -127,6 +130,7 @@ export class WholeStack {
     await quietly(this.origin?.close());
     if (options.obliterateQueue) await quietly(this.queue.obliterate());
     await quietly(this.queue.close());
+    this.redisSupervisor.stop(); // before the shutdown, or it would start Redis again
     await quietly(this.redis.stopIfStartedHere());
   }
 }

@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveFfmpegPaths } from '../../../src/encoder/ffmpeg.js';
-import { ensureRedis, shutdownRedis } from '../../../src/ingest/redis-server.js';
+import { ensureRedis, shutdownRedis, superviseRedis } from '../../../src/ingest/redis-server.js';
 import { EncodeQueue } from '../../../src/ingest/encode-queue.js';
 import { uploadMaster } from '../../../src/ingest/upload.js';
 import { masterObjectKey } from '../../../src/title/title-address.js';
@@ -91,6 +91,28 @@ describe('encode queue', () => {
     expect(await queue2.status('00000000000000aa')).toMatchObject({ state: 'waiting', title: 'Persisted' });
     await queue2.close();
     await again.stopIfStartedHere();
+  });
+
+  it('restarts the embedded Redis when it is killed, and the queue carries on with its jobs', async () => {
+    const dataDir = await makeTempDir();
+    const config = { ...stack.config, dataDir };
+    const redis = await ensureRedis(config);
+    const supervisor = superviseRedis(redis, config, undefined, 200);
+    const queue = new EncodeQueue(redis, config);
+    try {
+      await queue.enqueue({ titleId: '00000000000000bb', title: 'Survivor', masterKey: 'masters/x/master.mp4', masterFileName: 'x.mp4', ladder: 'fixed', uploadedAt: new Date().toISOString() });
+      await new Promise((r) => setTimeout(r, 1200)); // appendfsync everysec
+      const pid = Number(await fs.readFile(path.join(dataDir, 'redis', 'redis.pid'), 'utf8'));
+      process.kill(pid, 'SIGKILL');
+      await expect.poll(() => supervisor.restarts, { timeout: 15_000, interval: 100 }).toBe(1);
+      // The same client (ioredis reconnects by itself) sees the job again.
+      await expect.poll(async () => (await queue.status('00000000000000bb').catch(() => undefined))?.title, { timeout: 15_000, interval: 200 }).toBe('Survivor');
+      expect(Number(await fs.readFile(path.join(dataDir, 'redis', 'redis.pid'), 'utf8'))).not.toBe(pid);
+    } finally {
+      supervisor.stop();
+      await queue.close();
+      await shutdownRedis(redis.endpoint);
+    }
   });
 
   it('vod status shows a job and a published title through the CLI', async () => {
