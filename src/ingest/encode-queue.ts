@@ -79,7 +79,8 @@ export class EncodeQueue {
     if (existing) {
       const state = (await existing.getState()) as EncodeJobState;
       if (state === 'failed') {
-        await existing.retry('failed');
+        // A fresh set of attempts: the worker counts every start against them (encode-worker.ts).
+        await existing.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
         return { created: false, state: 'waiting' };
       }
       return { created: false, state };

@@ -16,6 +16,9 @@ import { silentLogger } from '../util/logger.js';
 import { ENCODE_QUEUE_NAME, encodeJobSchema, type EncodeJobData, type EncodeJobProgress, type EncodeJobResult } from './job-schema.js';
 import type { RedisHandle } from './redis-server.js';
 
+/** BullMQ's stall limit, never reached: processEncodeJob's attempt count is the limit. */
+const MAX_STALLS_BULLMQ = 1_000_000;
+
 /** Least time between two progress writes to Redis for one job, ms. */
 const PROGRESS_INTERVAL_MS = 500;
 /** Staging folders older than this are leftovers of killed workers and are swept at start, ms. */
@@ -58,7 +61,7 @@ export async function processEncodeJob(
   const attempts = job.opts.attempts ?? options.config.jobAttempts;
   if (job.attemptsStarted > attempts) {
     throw new UnrecoverableError(
-      `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: the worker running this job died in ${job.stalledCounter} of them (killed or out of memory?)${job.failedReason ? `; last failure: ${job.failedReason}` : ''}`,
+      `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: the worker running this job died in ${Math.min(attempts, job.stalledCounter)} of them (killed or out of memory?)${job.failedReason ? `; last failure: ${job.failedReason}` : ''}`,
     );
   }
   if (job.attemptsStarted > 1) {
@@ -133,9 +136,10 @@ export async function startEncodeWorker(options: EncodeWorkerOptions): Promise<W
       concurrency: options.concurrency ?? 1,
       lockDuration: options.config.workerLockDurationMs,
       stalledInterval: options.config.stalledIntervalMs,
-      // Stalls are attempts (processEncodeJob counts every start against the job's attempts),
-      // so BullMQ itself never fails a job for stalling while attempts remain.
-      maxStalledCount: options.config.jobAttempts,
+      // Stalls are attempts: processEncodeJob counts every start against the job's attempts
+      // and fails the job itself when they are spent. BullMQ's own stall limit is set out of the
+      // way (its counter is not reset when a failed job is uploaded again and retried).
+      maxStalledCount: MAX_STALLS_BULLMQ,
     },
   );
   worker.on('failed', (job, err) => log.warn({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message.split('\n')[0] }, 'encode attempt failed'));
