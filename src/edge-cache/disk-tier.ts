@@ -4,8 +4,11 @@
  * header at start-up (warm restart). A file is written under `tmp/` and renamed into place,
  * so a partly written object is never served; leftovers in `tmp/` are removed at start.
  *
- * File layout: 4-byte big-endian length N, N bytes of JSON metadata (key, headers, times),
- * then the body. Files live under `<dir>/objects/<2 hex>/<sha1 of key>`.
+ * File layout: 4-byte big-endian length N, N bytes of JSON metadata (key, headers, times, the
+ * body's SHA-256), then the body. Files live under `<dir>/objects/<2 hex>/<sha1 of key>`. Every
+ * read checks the body against its SHA-256, so a flipped byte on disk is a miss (and the file
+ * is removed), never a HIT with wrong bytes. A write that fails (a full disk) removes its
+ * partial file at once; the memory tier keeps caching meanwhile.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -22,6 +25,8 @@ interface DiskMeta {
   readonly storedAtMs: number;
   readonly expiresAtMs: number;
   readonly size: number;
+  /** SHA-256 of the body, hex. */
+  readonly sha256: string;
 }
 
 interface IndexEntry {
@@ -82,7 +87,7 @@ export class DiskTier {
         const file = path.join(objects, sub, name);
         const meta = await readMeta(file).catch(() => undefined);
         const st = await fs.stat(file).catch(() => undefined);
-        if (!meta || !st || meta.expiresAtMs <= this.nowMs()) {
+        if (!meta || !st || typeof meta.sha256 !== 'string' || meta.expiresAtMs <= this.nowMs()) {
           await fs.rm(file, { force: true });
           continue;
         }
@@ -115,10 +120,12 @@ export class DiskTier {
       const n = buf.readUInt32BE(0);
       const meta = JSON.parse(buf.toString('utf8', 4, 4 + n)) as DiskMeta;
       const body = buf.subarray(4 + n);
-      if (meta.key !== key || body.length !== meta.size) throw new Error('corrupt disk cache entry');
+      if (meta.key !== key || body.length !== meta.size || meta.sha256 !== sha256(body)) throw new Error('corrupt disk cache entry');
       return { body, contentType: meta.contentType, etag: meta.etag, lastModified: meta.lastModified, cacheControl: meta.cacheControl, storedAtMs: meta.storedAtMs, expiresAtMs: meta.expiresAtMs };
     } catch {
+      // Unreadable or corrupt: forget it and remove the file, so it is filled again.
       this.index.delete(key);
+      this.track(fs.rm(entry.file, { force: true }));
       return undefined;
     }
   }
@@ -144,15 +151,22 @@ export class DiskTier {
       storedAtMs: value.storedAtMs,
       expiresAtMs,
       size: value.body.length,
+      sha256: sha256(value.body),
     };
     const json = Buffer.from(JSON.stringify(meta));
     const head = Buffer.alloc(4);
     head.writeUInt32BE(json.length, 0);
     const file = this.fileFor(key);
     const tmp = path.join(this.dir, 'tmp', randomBytes(8).toString('hex'));
-    await fs.writeFile(tmp, Buffer.concat([head, json, value.body]));
-    await fs.mkdir(path.dirname(file), { recursive: true });
-    await fs.rename(tmp, file);
+    try {
+      await fs.writeFile(tmp, Buffer.concat([head, json, value.body]));
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.rename(tmp, file);
+    } catch (err) {
+      // ENOSPC and friends: no partial file may stay behind until the next restart.
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
     this.index.set(key, { file, size: value.body.length, expiresAtMs });
     return this.index.has(key);
   }
@@ -179,6 +193,8 @@ export class DiskTier {
     await this.idle();
   }
 }
+
+const sha256 = (body: Buffer): string => createHash('sha256').update(body).digest('hex');
 
 async function readMeta(file: string): Promise<DiskMeta> {
   const h = await fs.open(file, 'r');
