@@ -173,6 +173,64 @@ export async function probePackets(file: string, paths: FfmpegPaths, stream = 'v
   }
 }
 
+/**
+ * Where the first video stream's data ends, in seconds: the largest `pts + duration` of its
+ * packets from `fromS` on (ffprobe `-read_intervals`, reading packets without decoding, so it
+ * costs a seek and a few seconds of demuxing however long the file is).
+ * @returns undefined when no video packet could be read there.
+ * @throws FfmpegError when ffprobe fails.
+ */
+export async function probeVideoEndS(file: string, paths: FfmpegPaths, fromS: number): Promise<number | undefined> {
+  try {
+    // An open-ended interval (`START%`) reads nothing with the bundled ffprobe; `%+<offset>` does.
+    const { stdout } = await execFileAsync(
+      paths.ffprobePath,
+      ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', `${Math.max(0, fromS).toFixed(3)}%+1000000`, '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file],
+      { maxBuffer: 64 * 1024 * 1024 },
+    );
+    let end: number | undefined;
+    for (const line of stdout.split('\n')) {
+      const [pts, dur] = line.split(',').map(Number);
+      if (Number.isFinite(pts)) end = Math.max(end ?? 0, pts! + (Number.isFinite(dur) ? dur! : 0));
+    }
+    return end;
+  } catch (err) {
+    const stderr = String((err as { stderr?: string }).stderr ?? (err as Error).message);
+    throw new FfmpegError(`ffprobe could not read the end of ${file}`, stderr.trim().split('\n').slice(-OUTPUT_TAIL_LINES), null);
+  }
+}
+
+export interface DecodeCheck {
+  /** Where decoding started, s. */
+  readonly atS: number;
+  /** Frames that came out of the decoder. */
+  readonly frames: number;
+  /** Errors the decoder or demuxer reported (ffmpeg `-v error` lines). */
+  readonly errors: readonly string[];
+}
+
+/**
+ * Decodes `frames` frames of the first video stream from each of `pointsS` (input seeking to
+ * the keyframe before, then decoding up to the point) and reports what came out: the cheap
+ * way to tell a master whose headers are fine but whose media data is not (zeroed, garbage,
+ * an unsupported codec feature) before it is stored and queued.
+ * @throws FfmpegError when ffmpeg cannot run at all.
+ */
+export async function decodeCheck(file: string, paths: FfmpegPaths, pointsS: readonly number[], frames = 2): Promise<DecodeCheck[]> {
+  const out: DecodeCheck[] = [];
+  for (const atS of pointsS) {
+    const args = ['-v', 'error', '-nostdin', '-ss', Math.max(0, atS).toFixed(3), '-i', file, '-map', '0:v:0', '-frames:v', String(frames), '-f', 'framemd5', '-'];
+    const result = await execFileAsync(paths.ffmpegPath, args, { maxBuffer: 16 * 1024 * 1024 }).catch((err: { stdout?: string; stderr?: string; message: string }) => ({
+      stdout: err.stdout ?? '',
+      stderr: err.stderr ?? err.message,
+    }));
+    const decoded = result.stdout.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#')).length;
+    const errors = result.stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    out.push({ atS, frames: decoded, errors: errors.slice(-OUTPUT_TAIL_LINES) });
+  }
+  return out;
+}
+
 export interface FfmpegInput {
   /** File path, or a lavfi graph when `format` is `lavfi`. */
   readonly source: string;

@@ -5,7 +5,25 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FfmpegError, InvalidMasterError } from '../util/errors.js';
-import { probe, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
+import { decodeCheck, probe, probeVideoEndS, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
+
+/**
+ * Largest frame a master may have, pixels: H.264 level 6.2's MaxFS of 139,264 macroblocks
+ * (ITU-T H.264 Table A-1) × 256 = 8192x4352, the largest frame any H.264 ladder can carry.
+ * Larger claims (a 16000x16000 header with nothing behind it) are refused before a decoder
+ * tries to allocate them.
+ */
+export const MAX_MASTER_PIXELS = 139_264 * 256;
+/** Shortest master we encode, s: less than one frame at 2 fps is a still image, not a video. */
+export const MIN_MASTER_DURATION_S = 0.5;
+/**
+ * How far before the container's stated end the video may stop before the master counts as
+ * truncated, s: the larger of 2 s and 1% of the duration (muxers end audio and video a few
+ * frames apart; a cut file ends many seconds early).
+ */
+export const truncationToleranceS = (durationS: number): number => Math.max(2, durationS * 0.01);
+/** Containers that hold still images (ffprobe format names). */
+const STILL_IMAGE_FORMATS = /^(image2|[a-z0-9]+_pipe)$/;
 
 /**
  * Walks the top-level boxes of an ISO base media file (ISO/IEC 14496-12 §4.2: 32-bit size
@@ -93,9 +111,45 @@ export async function inspectMaster(file: string, paths: FfmpegPaths): Promise<P
     const what = result.audio ? 'it is audio only' : 'it holds no audio or video';
     throw new InvalidMasterError(`${name} has no video stream (${what}); a master needs video.`);
   }
-  if (!(result.durationS > 0)) throw new InvalidMasterError(`${name} has no duration; it may be truncated or a still image.`);
-  if (result.video.displayWidth < 16 || result.video.displayHeight < 16) {
-    throw new InvalidMasterError(`${name} has a ${result.video.width}x${result.video.height} video stream, too small to encode.`);
+  const video = result.video;
+  if (result.formatName.split(',').some((f) => STILL_IMAGE_FORMATS.test(f))) {
+    throw new InvalidMasterError(`${name} is a still image (${video.codecName} in ${result.formatName}), not a video.`);
   }
+  if (video.width * video.height > MAX_MASTER_PIXELS) {
+    throw new InvalidMasterError(`${name} has a ${video.width}x${video.height} video stream, beyond the largest frame we encode (8192x4352, H.264 level 6.2).`);
+  }
+  if (!(result.durationS > 0)) throw new InvalidMasterError(`${name} has no duration; it may be truncated or a still image.`);
+  if (result.durationS < MIN_MASTER_DURATION_S) throw new InvalidMasterError(`${name} lasts ${result.durationS.toFixed(2)} s, too short to be a video.`);
+  if (video.displayWidth < 16 || video.displayHeight < 16) {
+    throw new InvalidMasterError(`${name} has a ${video.width}x${video.height} video stream, too small to encode.`);
+  }
+  await checkMediaData(file, name, result, paths);
   return result;
+}
+
+/**
+ * Checks the media data behind the headers, in every container: the video must run to the
+ * container's stated end (a cut WebM keeps its header's duration and was published short),
+ * and frames must decode at the start, the middle and near the end.
+ * @throws InvalidMasterError naming what is wrong.
+ */
+async function checkMediaData(file: string, name: string, result: ProbeResult, paths: FfmpegPaths): Promise<void> {
+  const durationS = result.durationS;
+  let endS: number | undefined;
+  try {
+    endS = await probeVideoEndS(file, paths, durationS - 10);
+  } catch (err) {
+    if (err instanceof FfmpegError) throw new InvalidMasterError(`${name} cannot be read to its end (${err.ffmpegOutputTail.at(-1) ?? 'unknown error'}).`, { cause: err });
+    throw err;
+  }
+  if (endS === undefined || endS < durationS - truncationToleranceS(durationS)) {
+    throw new InvalidMasterError(`${name} is truncated: its video ends at ${endS === undefined ? 'an unknown time' : `${endS.toFixed(1)} s`} but its container says ${durationS.toFixed(1)} s.`);
+  }
+  const points = [0, durationS * 0.5, durationS * 0.9];
+  for (const check of await decodeCheck(file, paths, points)) {
+    if (check.frames === 0 || check.errors.length > 0) {
+      const why = check.errors.at(-1)?.replace(/^\[[^\]]*\]\s*/, '') ?? 'no frame came out of the decoder';
+      throw new InvalidMasterError(`${name} does not decode at ${check.atS.toFixed(1)} s: ${why.replace(/\.+$/, '')}.`);
+    }
+  }
 }

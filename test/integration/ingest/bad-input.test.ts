@@ -5,10 +5,11 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resolveFfmpegPaths } from '../../../src/encoder/ffmpeg.js';
+import { resolveFfmpegPaths, runFfmpeg } from '../../../src/encoder/ffmpeg.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { listFiles, makeTempDir } from '../../helpers/temp-dir.js';
+import { sharedMedia } from '../../helpers/test-stack.js';
 
 let inputs: string;
 let goodMaster: string;
@@ -26,6 +27,18 @@ beforeAll(async () => {
   const noFaststart = await makeSyntheticMaster({ path: path.join(inputs, 'moov-last.mov'), durationS: 3 }, paths).then(() => fs.readFile(path.join(inputs, 'moov-last.mov')));
   await fs.writeFile(path.join(inputs, 'unfinished.mp4'), noFaststart.subarray(0, 2000));
   await makeSyntheticMaster({ path: path.join(inputs, 'audio-only.mp4'), durationS: 3, audioOnly: true }, paths);
+  // A still image: one JPEG frame of the test pattern.
+  await runFfmpeg({ inputs: [{ source: 'testsrc2=size=640x360:rate=1', format: 'lavfi' }], outputOptions: ['-frames:v', '1'], output: path.join(inputs, 'still.jpg') }, paths);
+  // A header that claims 16000x16000 frames, with almost nothing behind it.
+  await fs.writeFile(path.join(inputs, 'huge.y4m'), Buffer.concat([Buffer.from('YUV4MPEG2 W16000 H16000 F25:1 Ip A1:1 C420jpeg\nFRAME\n'), Buffer.alloc(4096)]));
+  // An MP4 whose boxes are intact but whose media data is zeros.
+  const zeroed = Buffer.from(good);
+  const mdat = zeroed.indexOf('mdat');
+  zeroed.fill(0, mdat + 4, mdat - 4 + zeroed.readUInt32BE(mdat - 4));
+  await fs.writeFile(path.join(inputs, 'zeroed.mp4'), zeroed);
+  // The first 30% of a real WebM: its header still says 70.5 s (Matroska has no box sizes to check).
+  const webm = await fs.readFile(sharedMedia('tos_liveaction_battle_800x332_24fps_70s_vp8_vorbis.webm'));
+  await fs.writeFile(path.join(inputs, 'cut.webm'), webm.subarray(0, Math.floor(webm.length * 0.3)));
 });
 
 const cases: [string, RegExp][] = [
@@ -35,6 +48,10 @@ const cases: [string, RegExp][] = [
   ['truncated.mp4', /^vod: truncated\.mp4 is truncated: the 'mdat' box at byte \d+ needs \d+ bytes but the file has \d+\.$/],
   ['unfinished.mp4', /^vod: unfinished\.mp4 is (truncated|a truncated or unfinished MP4).*\.$/],
   ['audio-only.mp4', /^vod: audio-only\.mp4 has no video stream \(it is audio only\); a master needs video\.$/],
+  ['still.jpg', /^vod: still\.jpg is a still image \(mjpeg in image2\), not a video\.$/],
+  ['huge.y4m', /^vod: huge\.y4m has a 16000x16000 video stream, beyond the largest frame we encode \(8192x4352, H\.264 level 6\.2\)\.$/],
+  ['zeroed.mp4', /^vod: zeroed\.mp4 does not decode at 0\.0 s: .+\.$/],
+  ['cut.webm', /^vod: cut\.webm is truncated: its video ends at 2\d\.\d s but its container says 70\.5 s\.$/],
 ];
 
 describe('vod upload with bad input', () => {
