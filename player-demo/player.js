@@ -248,6 +248,15 @@ video.addEventListener('waiting', () => {
   }
 });
 
+/**
+ * The playlist to load: the catalog's playback path, or `?src=URL` (e.g. the content-steered
+ * multivariant playlist of `vod steer`, /play/<title>/master.m3u8, which moves the player to
+ * another edge when one fails).
+ */
+function playlistUrl(title) {
+  return params.get('src') || title.playbackPath;
+}
+
 function play(title) {
   document.querySelectorAll('#catalog button').forEach((b) => b.classList.toggle('active', b.dataset.titleId === title.titleId));
   $('now-playing').textContent = title.title;
@@ -311,7 +320,7 @@ function play(title) {
       showMessage(`Network error (${data.details}): the edge cannot be reached. Retrying…`);
       const retry = () => {
         if (state.hls !== hls || !state.fatalError) return;
-        if (data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR || data.details === Hls.ErrorDetails.MANIFEST_LOAD_TIMEOUT) hls.loadSource(title.playbackPath);
+        if (data.details === Hls.ErrorDetails.MANIFEST_LOAD_ERROR || data.details === Hls.ErrorDetails.MANIFEST_LOAD_TIMEOUT) hls.loadSource(playlistUrl(title));
         else hls.startLoad(video.currentTime);
         setTimeout(retry, 2000);
       };
@@ -329,7 +338,7 @@ function play(title) {
       showMessage('');
     }
   });
-  hls.loadSource(title.playbackPath);
+  hls.loadSource(playlistUrl(title));
   hls.attachMedia(video);
 }
 
@@ -376,6 +385,8 @@ if (params.get('network')) {
   $('network').value = params.get('network');
   await setNetwork(params.get('network'));
 }
+// ?loop=1 plays the title over and over (soak and chaos runs).
+video.loop = params.get('loop') === '1';
 const titles = await loadCatalog();
 const wanted = params.get('title');
 const first = titles.find((t) => t.titleId === wanted) ?? (wanted ? undefined : null);

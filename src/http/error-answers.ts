@@ -5,43 +5,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '../util/logger.js';
-
-/** Log lines per window at most, and the window, ms. */
-const LOG_LINES_PER_WINDOW = 20;
-const LOG_WINDOW_MS = 10_000;
-
-/**
- * A logger wrapper that lets at most `perWindow` lines through every `windowMs`, then one line
- * saying how many were dropped when the next window opens.
- */
-export class RateLimitedLog {
-  private windowStartMs = 0;
-  private lines = 0;
-  private dropped = 0;
-
-  constructor(
-    private readonly log: Logger,
-    private readonly perWindow = LOG_LINES_PER_WINDOW,
-    private readonly windowMs = LOG_WINDOW_MS,
-    private readonly nowMs: () => number = Date.now,
-  ) {}
-
-  warn(fields: Record<string, unknown>, message: string): void {
-    const now = this.nowMs();
-    if (now - this.windowStartMs >= this.windowMs) {
-      if (this.dropped > 0) this.log.warn({ dropped: this.dropped }, 'log lines dropped by rate limit');
-      this.windowStartMs = now;
-      this.lines = 0;
-      this.dropped = 0;
-    }
-    if (this.lines < this.perWindow) {
-      this.lines++;
-      this.log.warn(fields, message);
-    } else {
-      this.dropped++;
-    }
-  }
-}
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 
 /** The one sentence a client gets for an error express or a body parser raised. */
 export function clientMessage(err: { status?: number; type?: string }, status: number): string {

@@ -6,6 +6,9 @@
 import { Queue, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { VodConfig } from '../config.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
+import type { Logger } from '../util/logger.js';
+import { silentLogger } from '../util/logger.js';
 import type { RedisHandle } from './redis-server.js';
 import {
   ENCODE_JOB_NAME,
@@ -53,10 +56,16 @@ export class EncodeQueue {
    * @param redis where the queue lives.
    * @param config attempts and backoff for new jobs.
    * @param queueName BullMQ queue name; tests use a random one per test.
+   * @param log where connection errors go (one rate-limited line each; the calls that fail
+   *        reject as well). Default: nowhere — without a listener they were printed as stack traces.
    */
-  constructor(redis: RedisHandle, config: Pick<VodConfig, 'jobAttempts' | 'retryBackoffMs'>, queueName = ENCODE_QUEUE_NAME) {
+  constructor(redis: RedisHandle, config: Pick<VodConfig, 'jobAttempts' | 'retryBackoffMs'>, queueName = ENCODE_QUEUE_NAME, log: Logger = silentLogger) {
     this.client = redis.createClient();
+    const limited = new RateLimitedLog(log);
+    const onError = (err: Error) => limited.warn({ err: err.message }, 'encode queue: Redis connection error');
+    this.client.on('error', onError);
     this.queue = new Queue(queueName, { connection: this.client });
+    this.queue.on('error', onError);
     this.jobOptions = {
       attempts: config.jobAttempts,
       // BullMQ exponential backoff: delay * 2^(attemptsMade - 1).

@@ -73,7 +73,7 @@ export class WholeStack {
   static async open(parts: StackParts, options: { queueName?: string } = {}): Promise<WholeStack> {
     const redis = await ensureRedis(parts.config, parts.log);
     const supervisor = superviseRedis(redis, parts.config, parts.log);
-    return new WholeStack(parts, redis, new EncodeQueue(redis, parts.config, options.queueName), options.queueName, supervisor);
+    return new WholeStack(parts, redis, new EncodeQueue(redis, parts.config, options.queueName, parts.log), options.queueName, supervisor);
   }
 
   /** Starts an encode worker on this stack's queue. */
