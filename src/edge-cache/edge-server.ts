@@ -27,6 +27,7 @@ import { sendJsonError } from '../http/object-response.js';
 import { titleIdOfPath, titlePathPrefix, VOD_PATH_PREFIX } from '../title/title-address.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
 import { createControlApp } from './control/control-app.js';
 import { DiskTier } from './disk-tier.js';
@@ -106,6 +107,8 @@ export class EdgeServer {
   private readonly accessLog: ReturnType<typeof pino.destination> | undefined;
   private readonly options: EdgeServerOptions;
   private readonly nowMs: () => number;
+  /** Unexpected errors on the hit path: one rate-limited line each. */
+  private readonly errors: RateLimitedLog;
 
   /** @throws TypeError for bad upstream URLs; RangeError for bad sizes or policies. */
   constructor(options: EdgeServerOptions) {
@@ -113,6 +116,7 @@ export class EdgeServer {
     const nowMs = (this.nowMs = options.nowMs ?? Date.now);
     this.name = options.name ?? os.hostname();
     this.log = options.log ?? silentLogger;
+    this.errors = new RateLimitedLog(this.log);
     this.memory = createMemoryTier(options.policy ?? LRU_CACHE_TIER, options.cacheBytes, { nowMs, onEvict: () => this.metrics.evictions.inc() });
     if (options.diskCacheDir) {
       if (!options.diskBytes) throw new RangeError('a disk cache needs a size (--disk-bytes)');
@@ -169,7 +173,7 @@ export class EdgeServer {
     req.url = url;
     if ((req.method === 'GET' || req.method === 'HEAD') && (url.startsWith(VOD_PATH_PREFIX) || url.startsWith(TOKEN_PREFIX))) {
       this.serveVod(req, res, url).catch((err: unknown) => {
-        this.log.error({ err: String(err), url }, 'edge error');
+        this.errors.warn({ err: String(err), url: url.slice(0, 200) }, 'edge error');
         if (!res.headersSent) sendJsonError(res, 500, 'internal error');
         else res.destroy();
       });

@@ -7,6 +7,7 @@
  * make later requests wait for the first one instead of streaming with it.
  */
 import type { Logger } from '../util/logger.js';
+import { RateLimitedLog } from '../util/rate-limited-log.js';
 import type { DiskTier } from './disk-tier.js';
 import type { EdgeMetrics } from './edge-metrics.js';
 import { freshnessLifetimeS } from './freshness.js';
@@ -43,8 +44,12 @@ export interface FillCoalescerOptions {
 
 export class FillCoalescer {
   private readonly inFlight = new Map<string, Promise<FillOutcome>>();
+  /** Per-fill warnings (an origin that is down fails every miss): one rate-limited line each. */
+  private readonly warnings: RateLimitedLog;
 
-  constructor(private readonly options: FillCoalescerOptions) {}
+  constructor(private readonly options: FillCoalescerOptions) {
+    this.warnings = new RateLimitedLog(options.log);
+  }
 
   /** Fills in flight now. */
   get pending(): number {
@@ -73,7 +78,8 @@ export class FillCoalescer {
   }
 
   private async start(key: string, upstreamPath: string): Promise<FillOutcome> {
-    const { metrics, log } = this.options;
+    const { metrics } = this.options;
+    const log = this.warnings;
     const started = performance.now();
     const answer = await this.options.upstreams.fetch(upstreamPath);
     if (answer.kind === 'status') {
@@ -103,7 +109,8 @@ export class FillCoalescer {
 
   /** Makes the cached object of a complete body and offers it to the memory and disk tiers. */
   private store(key: string, upstream: StreamingFill, body: Buffer): CachedObject {
-    const { memory, disk, nowMs, log } = this.options;
+    const { memory, disk, nowMs } = this.options;
+    const log = this.warnings;
     const h = upstream.headers;
     const object: CachedObject = {
       body,
