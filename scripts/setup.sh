@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what vod-edge needs on a fresh Debian 12 machine with Node 20, as root:
-# Debian's redis-server (the job queue) and chromium (end-to-end tests), then the npm
+# Debian's redis-server (the job queue), chromium (end-to-end tests) and radosgw, ceph-mon,
+# ceph-osd (the S3 server of the tests), then the npm
 # packages from package-lock.json (ffmpeg and ffprobe come from npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +9,11 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# Ceph's RADOS Gateway: the real S3 server the tests start on loopback (the S3 object store is
+# tested against it; vod itself needs none of it unless VOD_STORE_URL points at a bucket).
+command -v radosgw >/dev/null 2>&1 || missing+=(radosgw)
+command -v ceph-mon >/dev/null 2>&1 || missing+=(ceph-mon)
+command -v ceph-osd >/dev/null 2>&1 || missing+=(ceph-osd)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: need root to install ${missing[*]} with apt-get (or install them yourself)." >&2

@@ -63,6 +63,17 @@ export interface VodConfig {
    * Pensieve-format .txt files). Default `<project>/../shared/traces/net`. Env `VOD_NET_TRACES_DIR`.
    */
   readonly netTracesDir: string;
+  /**
+   * ingest, origin, worker: where the object store lives: unset = the folder `<dataDir>/store`;
+   * `s3://bucket/prefix` = an S3-compatible bucket (origin/s3-object-store.ts). Env `VOD_STORE_URL`.
+   */
+  readonly storeUrl: string | undefined;
+  /**
+   * S3 settings from the standard AWS variables: `AWS_ENDPOINT_URL_S3` (else `AWS_ENDPOINT_URL`;
+   * unset = AWS itself), `AWS_REGION` (default us-east-1); credentials come from the SDK's own
+   * chain (`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, profiles, ...).
+   */
+  readonly s3: { readonly endpoint: string | undefined; readonly region: string };
   /** ingest CLI: the edge's URL as viewers reach it, for printed playback URLs. Default `http://localhost:<edgePort>`. Env `VOD_EDGE_URL`. */
   readonly publicEdgeUrl: string;
 }
@@ -102,6 +113,13 @@ const envSchema = z.object({
   VOD_EDGE_URL: z.url({ protocol: /^https?$/ }).optional(),
   VOD_SIGNING_KEY: signingKeySchema.optional(),
   VOD_ADMIN_TOKEN: adminTokenSchema.optional(),
+  VOD_STORE_URL: z
+    .string()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[A-Za-z0-9._/-]*)?$/, 'must be s3://bucket/prefix')
+    .optional(),
+  AWS_ENDPOINT_URL_S3: z.url({ protocol: /^https?$/ }).optional(),
+  AWS_ENDPOINT_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AWS_REGION: z.string().min(1).default('us-east-1'),
   VOD_PLAYER_DIR: z.string().min(1).optional(),
   VOD_NET_TRACES_DIR: z.string().min(1).optional(),
   VMAF_MODEL: z
@@ -139,6 +157,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): VodConfig {
     signingKey: e.VOD_SIGNING_KEY,
     adminToken: e.VOD_ADMIN_TOKEN,
     vmafModelPath: e.VMAF_MODEL ? path.resolve(e.VMAF_MODEL) : undefined,
+    storeUrl: e.VOD_STORE_URL,
+    s3: Object.freeze({ endpoint: e.AWS_ENDPOINT_URL_S3 ?? e.AWS_ENDPOINT_URL, region: e.AWS_REGION }),
     playerDir: path.resolve(e.VOD_PLAYER_DIR ?? path.join(PROJECT_ROOT, 'player-demo')),
     netTracesDir: path.resolve(e.VOD_NET_TRACES_DIR ?? path.join(PROJECT_ROOT, '..', 'shared', 'traces', 'net')),
     publicEdgeUrl: (e.VOD_EDGE_URL ?? `http://localhost:${e.VOD_EDGE_PORT}`).replace(/\/+$/, ''),

@@ -101,7 +101,7 @@ export async function runWorker(ctx: CliContext, opts: { concurrency: number }):
   // The embedded Redis is restarted if it dies, so the worker does not log ECONNREFUSED forever.
   const supervisor = superviseRedis(redis, ctx.config, ctx.log);
   const worker = await startEncodeWorker({ redis, config: ctx.config, store: ctx.store, paths: ctx.paths, concurrency: opts.concurrency, log: ctx.log });
-  ctx.log.info({ redis: redis.description, concurrency: opts.concurrency, store: ctx.store.root }, 'worker ready');
+  ctx.log.info({ redis: redis.description, concurrency: opts.concurrency, store: ctx.store.description }, 'worker ready');
   const sig = await untilSignal();
   ctx.log.info({ signal: sig }, 'worker stopping; running encodes are cancelled and will be retried');
   supervisor.stop();
@@ -170,7 +170,7 @@ function table(header: string[], rows: string[][]): string {
 
 export async function runOrigin(ctx: CliContext, opts: { port?: number; host?: string }): Promise<void> {
   const server = await startOriginServer({ store: ctx.store, log: ctx.log, host: opts.host ?? ctx.config.host, port: opts.port ?? ctx.config.originPort }).catch(wrapListenError);
-  process.stdout.write(`Origin serving ${ctx.store.root} at ${server.url} (catalog: ${server.url}/titles)\n`);
+  process.stdout.write(`Origin serving ${ctx.store.description} at ${server.url} (catalog: ${server.url}/titles)\n`);
   await untilSignal();
   await server.close();
 }

@@ -1,9 +1,10 @@
 /**
  * What every `vod` command needs, built once from the environment and the global flags.
  */
-import { loadConfig, storeDir, type VodConfig } from '../config.js';
+import { loadConfig, type VodConfig } from '../config.js';
 import { resolveFfmpegPaths, type FfmpegPaths } from '../encoder/ffmpeg.js';
-import { FsObjectStore } from '../origin/fs-object-store.js';
+import { createObjectStore } from '../origin/create-object-store.js';
+import type { ObjectStore } from '../origin/object-store.js';
 import { createLogger, type Logger } from '../util/logger.js';
 
 export interface GlobalFlags {
@@ -14,7 +15,7 @@ export interface GlobalFlags {
 export interface CliContext {
   readonly config: VodConfig;
   readonly log: Logger;
-  readonly store: FsObjectStore;
+  readonly store: ObjectStore;
   readonly paths: FfmpegPaths;
 }
 
@@ -26,5 +27,5 @@ export interface CliContext {
 export function createContext(env: NodeJS.ProcessEnv, flags: GlobalFlags, defaultLogLevel = 'info'): CliContext {
   const config = loadConfig({ ...env, ...(flags.dataDir ? { VOD_DATA_DIR: flags.dataDir } : {}) });
   const log = createLogger(flags.logLevel ?? env.LOG_LEVEL ?? defaultLogLevel);
-  return { config, log, store: new FsObjectStore(storeDir(config)), paths: resolveFfmpegPaths(config) };
+  return { config, log, store: createObjectStore(config), paths: resolveFfmpegPaths(config) };
 }

@@ -8,8 +8,8 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { VodConfig } from '../config.js';
 import { encodeTitle, type EncodeProgress } from '../encoder/encode-title.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
-import { MULTIVARIANT_PLAYLIST_NAME, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
-import type { FsObjectStore } from '../origin/fs-object-store.js';
+import { PUBLISH_LAST, PUBLISHED_MARKER, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
+import type { ObjectStore } from '../origin/object-store.js';
 import { InvalidMasterError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
@@ -27,7 +27,7 @@ const STALE_STAGING_MS = 6 * 3600 * 1000;
 export interface EncodeWorkerOptions {
   readonly redis: RedisHandle;
   readonly config: Pick<VodConfig, 'segmentDurationS' | 'x264Preset' | 'workerLockDurationMs' | 'stalledIntervalMs' | 'vmafModelPath' | 'jobAttempts'>;
-  readonly store: FsObjectStore;
+  readonly store: ObjectStore;
   readonly paths: FfmpegPaths;
   /** Jobs run at once by this worker. Default 1 (x264 already uses every core). */
   readonly concurrency?: number;
@@ -52,7 +52,7 @@ export async function processEncodeJob(
   const { store } = options;
   const prefix = titleKeyPrefix(data.titleId);
 
-  if (await store.exists(titleObjectKey(data.titleId, MULTIVARIANT_PLAYLIST_NAME))) {
+  if (await store.exists(titleObjectKey(data.titleId, PUBLISHED_MARKER))) {
     log.info('title already published');
     return { titleId: data.titleId, published: false, renditions: 0, encodeTimeS: 0 };
   }
@@ -66,7 +66,7 @@ export async function processEncodeJob(
   }
   if (job.attemptsStarted > 1) {
     // A dead attempt's staging folder is swept now, not hours later at some worker's start.
-    const swept = await store.discardStaging(prefix);
+    const swept = await store.discardStaging(prefix, { commitLast: PUBLISH_LAST });
     if (swept > 0) log.info({ swept }, 'discarded the staging folder of an earlier attempt');
   }
 
@@ -80,13 +80,13 @@ export async function processEncodeJob(
     job.updateProgress(p).catch((err: unknown) => log.warn({ err }, 'could not write progress'));
   };
 
-  const staging = await store.stage(prefix);
+  const staging = await store.stage(prefix, { commitLast: PUBLISH_LAST });
   try {
-    const record = await encodeTitle(
+    const record = await store.withLocalFile(data.masterKey, (masterPath) => encodeTitle(
       {
         titleId: data.titleId,
         title: data.title,
-        masterPath: store.localPath(data.masterKey),
+        masterPath,
         masterFileName: data.masterFileName,
         outDir: staging.dir,
         segmentDurationS: options.config.segmentDurationS,
@@ -101,7 +101,7 @@ export async function processEncodeJob(
         onProgress: (p: EncodeProgress) =>
           progress({ stage: p.stage, percent: Math.round(p.fraction * 1000) / 10, ...(p.rendition ? { rendition: p.rendition } : {}) }),
       },
-    );
+    ));
     progress({ stage: 'publish', percent: 100 });
     const published = await staging.commit();
     await job.updateProgress({ stage: 'done', percent: 100 } satisfies EncodeJobProgress);
@@ -110,6 +110,7 @@ export async function processEncodeJob(
   } catch (err) {
     await staging.abort();
     if (err instanceof InvalidMasterError) throw new UnrecoverableError(err.message);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await store.exists(data.masterKey))) throw new UnrecoverableError(`the master ${data.masterKey} does not exist in the object store`);
     throw err;
   }
 }

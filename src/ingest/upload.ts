@@ -5,7 +5,7 @@
 import path from 'node:path';
 import type { FfmpegPaths, ProbeResult } from '../encoder/ffmpeg.js';
 import { inspectMaster } from '../encoder/master-check.js';
-import { DEFAULT_LADDER_KIND, masterObjectKey, MULTIVARIANT_PLAYLIST_NAME, titleObjectKey, type LadderKind } from '../title/title-address.js';
+import { DEFAULT_LADDER_KIND, masterObjectKey, PUBLISHED_MARKER, titleObjectKey, type LadderKind } from '../title/title-address.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import type { EncodeQueue, EncodeJobState } from './encode-queue.js';
 import { titleIdFromFile } from './title-id.js';
@@ -49,7 +49,7 @@ export async function uploadMaster(
   const title = (request.title ?? path.parse(fileName).name).trim() || fileName;
   const titleId = await titleIdFromFile(request.file, deps.onHashProgress);
 
-  if (await deps.store.exists(titleObjectKey(titleId, MULTIVARIANT_PLAYLIST_NAME))) {
+  if (await deps.store.exists(titleObjectKey(titleId, PUBLISHED_MARKER))) {
     return { titleId, title, probe, state: 'published', enqueued: false };
   }
   const queue = await deps.queue();

@@ -9,12 +9,16 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ObjectStat, ObjectStore, StagingArea } from './object-store.js';
+import type { ObjectStat, ObjectStore, StageOptions, StagingArea } from './object-store.js';
 import { splitKey } from '../title/object-key.js';
 
 const STAGING = '.staging';
 
 export class FsObjectStore implements ObjectStore {
+  get description(): string {
+    return `folder ${this.root}`;
+  }
+
   readonly root: string;
 
   /** @param root folder of the store; created on first write. */
@@ -84,7 +88,12 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  async stage(prefix: string): Promise<StagingArea> {
+  async withLocalFile<T>(key: string, fn: (localPath: string) => Promise<T>): Promise<T> {
+    return fn(this.localPath(key));
+  }
+
+  /** Publishes by renaming the staged folder into place: `options` (commit order) do not apply. */
+  async stage(prefix: string, _options?: StageOptions): Promise<StagingArea> {
     const dest = this.localPath(prefix);
     const dir = await this.tempPath(stagingHint(prefix));
     await fs.mkdir(dir, { recursive: true });

@@ -12,7 +12,7 @@ import type { RunningServer } from '../http/listen.js';
 import { EncodeQueue } from '../ingest/encode-queue.js';
 import { startEncodeWorker, stopEncodeWorker } from '../ingest/encode-worker.js';
 import { ensureRedis, superviseRedis, type RedisHandle, type RedisSupervisor } from '../ingest/redis-server.js';
-import type { FsObjectStore } from '../origin/fs-object-store.js';
+import type { ObjectStore } from '../origin/object-store.js';
 import { startOriginServer } from '../origin/origin-server.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
@@ -20,7 +20,7 @@ import { silentLogger } from '../util/logger.js';
 /** What every part is built from: configuration, the object store, ffmpeg, a logger. */
 export interface StackParts {
   readonly config: VodConfig;
-  readonly store: FsObjectStore;
+  readonly store: ObjectStore;
   readonly paths: FfmpegPaths;
   readonly log?: Logger;
 }

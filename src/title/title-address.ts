@@ -32,6 +32,16 @@ export const TITLE_RECORD_NAME = 'title.json';
 /** The ladder report of a title (encoder/ladder-report.ts), beside its record. */
 export const LADDER_REPORT_NAME = 'ladder.json';
 
+/**
+ * The order in which a title's last files are published, after every segment and media
+ * playlist: the multivariant playlist (players start from it), then the title record, which is
+ * the publish marker — a title is published once its record exists (origin/object-store.ts
+ * StageOptions; the catalog lists only titles with a record).
+ */
+export const PUBLISH_LAST: readonly string[] = Object.freeze([MULTIVARIANT_PLAYLIST_NAME, TITLE_RECORD_NAME]);
+/** The file whose existence means "published": the title record. */
+export const PUBLISHED_MARKER = TITLE_RECORD_NAME;
+
 /** Store prefix of one title's published folder: `vod/<titleId>`. */
 export function titleKeyPrefix(titleId: string): string {
   return `${VOD_PREFIX}/${titleId}`;

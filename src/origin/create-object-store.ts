@@ -1,0 +1,15 @@
+/**
+ * The object store the configuration names: the folder `<dataDir>/store` by default, or an
+ * S3-compatible bucket with `VOD_STORE_URL=s3://bucket/prefix`.
+ */
+import { storeDir, type VodConfig } from '../config.js';
+import { FsObjectStore } from './fs-object-store.js';
+import type { ObjectStore } from './object-store.js';
+import { parseS3Url, S3ObjectStore, s3ClientConfig } from './s3-object-store.js';
+
+/** @throws RangeError for a malformed store URL (config validation catches it first). */
+export function createObjectStore(config: Pick<VodConfig, 'dataDir' | 'storeUrl' | 's3'>): ObjectStore {
+  if (!config.storeUrl) return new FsObjectStore(storeDir(config));
+  const { bucket, prefix } = parseS3Url(config.storeUrl);
+  return new S3ObjectStore({ bucket, prefix, client: s3ClientConfig({ endpoint: config.s3.endpoint, region: config.s3.region }) });
+}
