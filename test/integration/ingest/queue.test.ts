@@ -26,7 +26,8 @@ beforeAll(async () => {
   failFlag = path.join(dir, 'fail');
   const wrapper = path.join(dir, 'ffmpeg-wrapper.sh');
   const realFfmpeg = resolveFfmpegPaths({ ffmpegPath: undefined, ffprobePath: undefined }).ffmpegPath;
-  await fs.writeFile(wrapper, `#!/bin/sh\nif [ -e '${failFlag}' ]; then echo 'simulated encoder failure' >&2; exit 1; fi\nexec '${realFfmpeg}' "$@"\n`, { mode: 0o755 });
+  // Only encodes fail: the upload's decode check (ffmpeg ... -f framemd5 -) runs as usual.
+  await fs.writeFile(wrapper, `#!/bin/sh\ncase "$*" in *framemd5*) ;; *) if [ -e '${failFlag}' ]; then echo 'simulated encoder failure' >&2; exit 1; fi ;; esac\nexec '${realFfmpeg}' "$@"\n`, { mode: 0o755 });
   stack = await createTestStack({ env: { VOD_JOB_ATTEMPTS: '2', FFMPEG_PATH: wrapper } });
   master = await makeSyntheticMaster({ path: path.join(dir, 'm.mp4'), durationS: 3 }, stack.paths);
 });
