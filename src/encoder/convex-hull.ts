@@ -107,6 +107,13 @@ export const PSNR_RUNG_RULES: RungRules = Object.freeze({ ...VMAF_RUNG_RULES, qu
 /** A top rung less than this ratio above the rung below replaces that rung (our choice). */
 export const TOP_MERGE_RATIO = 1.2;
 
+/** `count` bitrates from `floor` to `top`, equally spaced in log bitrate (a geometric ladder). */
+function evenLadder(floor: number, top: number, count: number): number[] {
+  if (count === 1) return [top];
+  const ratio = (top / floor) ** (1 / (count - 1));
+  return Array.from({ length: count }, (_, i) => (i === count - 1 ? top : floor * ratio ** i));
+}
+
 /** A rung chosen on the hull. */
 export interface PlannedRung {
   readonly width: number;
@@ -171,9 +178,14 @@ function resolutionAt(hull: readonly RdPoint[], bitrateBps: number): { width: nu
  * and no further than `maxStepRatio` times the bitrate; the last rung is the top, which
  * replaces the rung below it when within TOP_MERGE_RATIO (1.2×) of it (so the step to the
  * top rung is 1.2×–2.4×, the others 1.5×–2×).
+ * When those steps make more than `rules.maxRungs` rungs (hard content: quality rises slowly,
+ * so steps stay at the 1.5× minimum), the floor and the top stay and the rungs between are
+ * spread evenly in log bitrate (steps may then exceed maxStepRatio). Dropping the lowest rungs
+ * instead once made a 1080p60 title start at 326 kbit/s with VMAF 23, leaving viewers below
+ * that with nothing to play.
  * Resolutions never go down as bitrate goes up.
  * @param hull output of upperConvexHull (ascending bitrate), non-empty.
- * @returns rungs in ascending bitrate order, at most `rules.maxRungs` (the highest kept).
+ * @returns rungs in ascending bitrate order, at most `rules.maxRungs`, the lowest at the floor.
  * @throws RangeError for an empty hull or inconsistent rules.
  */
 export function selectRungs(hull: readonly RdPoint[], rules: RungRules): PlannedRung[] {
@@ -200,7 +212,7 @@ export function selectRungs(hull: readonly RdPoint[], rules: RungRules): Planned
     else bitrates.push(top);
     break;
   }
-  const kept = bitrates.length > rules.maxRungs ? bitrates.slice(bitrates.length - rules.maxRungs) : bitrates;
+  const kept = bitrates.length > rules.maxRungs ? evenLadder(floor, top, rules.maxRungs) : bitrates;
 
   let minHeight = 0;
   return kept.map((bitrateBps) => {

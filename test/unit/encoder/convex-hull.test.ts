@@ -52,6 +52,18 @@ describe('hull interpolation', () => {
 });
 
 describe('selectRungs', () => {
+  it('keeps the floor when hard content needs more rungs than allowed: the rungs between are spread evenly', () => {
+    // Quality rises slowly (hard content, 1080p60): 1.5x steps from 145 kbit/s to 5 Mbit/s make 10 rungs.
+    const hard = upperConvexHull([pt(234, 30, 10), pt(432, 140, 25), pt(720, 600, 48), pt(1080, 5_000, 95), pt(1080, 9_000, 96)]);
+    const rungs = selectRungs(hard, VMAF_RUNG_RULES);
+    expect(rungs).toHaveLength(VMAF_RUNG_RULES.maxRungs);
+    expect(rungs[0]!.bitrateBps).toBe(VMAF_RUNG_RULES.floorBitrateBps); // not 326 kbit/s
+    expect(rungs.at(-1)!.bitrateBps).toBe(5_000_000);
+    const ratios = rungs.slice(1).map((r, k) => r.bitrateBps / rungs[k]!.bitrateBps);
+    for (const r of ratios) expect(r).toBeCloseTo(ratios[0]!, 2); // one geometric step
+    for (let k = 1; k < rungs.length; k++) expect(rungs[k]!.height).toBeGreaterThanOrEqual(rungs[k - 1]!.height);
+  });
+
   // A hull rising 10 VMAF points per doubling from 50 at 100 kbit/s: q(b) is piecewise linear
   // between these points, so every expected rung can be worked out by hand.
   const hull = [pt(234, 100, 50), pt(360, 200, 60), pt(540, 400, 70), pt(720, 800, 80), pt(1080, 1600, 90), pt(1080, 3200, 100)];
