@@ -24,6 +24,13 @@ export interface VodConfig {
   /** encoder: HLS target segment duration in seconds (DESIGN.md: 4 s). Env `VOD_SEGMENT_DURATION_S`. */
   readonly segmentDurationS: number;
   /**
+   * encoder: length of the chunks a video rendition is encoded in, s, rounded to whole segments
+   * (chunk-plan.ts); titles no longer than one chunk are encoded in one pass; 0 = always one
+   * pass. Default 48 (12 segments of 4 s; Netflix-style chunked encoding uses chunks of tens of
+   * seconds to a few minutes). Env `VOD_CHUNK_DURATION_S`.
+   */
+  readonly chunkDurationS: number;
+  /**
    * encoder: libx264 preset for final encodes. Default `medium` (x264's own default; the
    * per-title trial encodes use `veryfast`). Env `VOD_X264_PRESET`.
    */
@@ -100,6 +107,7 @@ const envSchema = z.object({
   FFMPEG_PATH: z.string().min(1).optional(),
   FFPROBE_PATH: z.string().min(1).optional(),
   VOD_SEGMENT_DURATION_S: intFromEnv(1).max(30).default(4),
+  VOD_CHUNK_DURATION_S: intFromEnv(0).max(3600).default(48),
   VOD_X264_PRESET: z
     .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'])
     .default('medium'),
@@ -146,6 +154,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): VodConfig {
     ffmpegPath: e.FFMPEG_PATH,
     ffprobePath: e.FFPROBE_PATH,
     segmentDurationS: e.VOD_SEGMENT_DURATION_S,
+    chunkDurationS: e.VOD_CHUNK_DURATION_S,
     x264Preset: e.VOD_X264_PRESET,
     workerLockDurationMs: e.VOD_WORKER_LOCK_MS,
     stalledIntervalMs: e.VOD_STALLED_INTERVAL_MS,

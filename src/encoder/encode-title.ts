@@ -42,6 +42,12 @@ export interface EncodeTitleInput {
   readonly measureRungs?: boolean;
   /** VMAF on every n-th frame when measuring published rungs (libvmaf n_subsample). Default 6. */
   readonly rungVmafSubsample?: number;
+  /**
+   * Length of the chunks each video rendition is encoded in, s (cut at segment boundaries and
+   * stitched, chunk-plan.ts); 0 = one pass. Default 0 here; the worker passes
+   * `VOD_CHUNK_DURATION_S`.
+   */
+  readonly chunkDurationS?: number;
 }
 
 export type EncodeStage = 'probe' | 'analyze' | 'encode' | 'measure' | 'package';
@@ -84,7 +90,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
   report({ stage: 'probe', fraction: 0 });
   let analysisStarted = false;
   const plan = await planTitle(
-    { titleId: input.titleId, masterPath: input.masterPath, ladderKind, ladder: input.ladder, segmentDurationS: input.segmentDurationS, vmafModelPath: input.vmafModelPath, perTitle: input.perTitle, workDir: input.outDir },
+    { titleId: input.titleId, masterPath: input.masterPath, ladderKind, ladder: input.ladder, segmentDurationS: input.segmentDurationS, vmafModelPath: input.vmafModelPath, perTitle: input.perTitle, workDir: input.outDir, chunkDurationS: input.chunkDurationS ?? 0 },
     paths,
     {
       ...stage,

@@ -7,6 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import HLS from 'hls-parser';
+import { rebaseFragment, videoTimescale } from './fmp4-rebase.js';
 
 export interface MeasuredSegment {
   /** Segment URI relative to its media playlist. */
@@ -194,4 +195,70 @@ export async function joinFmp4Rendition(playlistPath: string, media: MeasuredMed
   } finally {
     await out.close();
   }
+}
+
+/** One chunk of a rendition, encoded on its own (its decode timeline starts at 0). */
+export interface RenditionChunk {
+  /** The chunk's folder: a media playlist `playlistName`, its init segment and segments. */
+  readonly dir: string;
+  /** Where the chunk starts in the title, s. */
+  readonly startS: number;
+}
+
+/**
+ * Stitches separately encoded chunks of one rendition into one CMAF rendition in `outDir`,
+ * with the timing of a one-pass encode: the first chunk's init segment (every chunk's is the
+ * same but for its edit list), every segment renamed in order (`seg_%05d.m4s`) with its
+ * `tfdt` moved by its chunk's start and its `mfhd` sequence number continued
+ * (fmp4-rebase.ts), and one media playlist listing them all (written with hls-parser;
+ * EXT-X-TARGETDURATION the largest of the chunks', RFC 8216 §4.3.3.1).
+ * @param segmentNameFor name of the n-th segment of the rendition.
+ * @throws Error when a chunk's playlist or segments are missing or malformed.
+ */
+export async function stitchChunkedRendition(chunks: readonly RenditionChunk[], outDir: string, playlistName: string, segmentNameFor: (n: number) => string): Promise<void> {
+  if (chunks.length === 0) throw new Error('no chunks to stitch');
+  await fs.mkdir(outDir, { recursive: true });
+  const playlists = await Promise.all(chunks.map(async (c) => {
+    const parsed = HLS.parse(await fs.readFile(path.join(c.dir, playlistName), 'utf8'));
+    if (parsed.isMasterPlaylist) throw new Error(`${c.dir}/${playlistName} is not a media playlist`);
+    return parsed;
+  }));
+  const firstMap = playlists[0]!.segments[0]?.map;
+  if (!firstMap) throw new Error(`${chunks[0]!.dir}/${playlistName} has no EXT-X-MAP init segment`);
+  const init = await fs.readFile(path.join(chunks[0]!.dir, firstMap.uri));
+  await fs.writeFile(path.join(outDir, firstMap.uri), init);
+  const timescale = videoTimescale(init);
+  const segments: InstanceType<typeof HLS.types.Segment>[] = [];
+  let sequence = 0;
+  for (const [i, chunk] of chunks.entries()) {
+    const offset = Math.round(chunk.startS * timescale);
+    for (const seg of playlists[i]!.segments) {
+      const bytes = await fs.readFile(path.join(chunk.dir, seg.uri));
+      const name = segmentNameFor(segments.length);
+      await fs.writeFile(path.join(outDir, name), rebaseFragment(bytes, offset, sequence));
+      // Each chunk numbers its fragments from 1: continue from where the previous chunk ended.
+      sequence += countFragments(bytes);
+      seg.uri = name;
+      seg.map = firstMap;
+      seg.mediaSequenceNumber = segments.length;
+      segments.push(seg);
+    }
+  }
+  const stitched = playlists[0]!;
+  stitched.segments = segments;
+  stitched.targetDuration = Math.max(...playlists.map((p) => p.targetDuration));
+  stitched.endlist = true;
+  await fs.writeFile(path.join(outDir, playlistName), `${HLS.stringify(stitched).trimEnd()}\n`);
+}
+
+/** Number of movie fragments (`moof` boxes) at the top level of a segment. */
+function countFragments(segment: Buffer): number {
+  let n = 0;
+  for (let at = 0; at + 8 <= segment.length; ) {
+    const size = segment.readUInt32BE(at);
+    if (segment.toString('latin1', at + 4, at + 8) === 'moof') n++;
+    if (size < 8) break;
+    at += size;
+  }
+  return n;
 }

@@ -102,6 +102,28 @@ export async function encodeVideoRendition(spec: VideoRenditionSpec, paths: Ffmp
 }
 
 /**
+ * Encodes one chunk of a video rendition into `spec.outDir`: the master from `startS` for
+ * `durationS` seconds (input seeking, which decodes from the keyframe before `startS` and
+ * drops what comes before it, so the chunk starts on the frame a one-pass encode would start
+ * that segment on), with the rendition's settings; keyframes are forced every segment duration
+ * from the chunk's start, which is a segment boundary of the title. The chunk's decode timeline
+ * starts at 0; stitchChunkedRendition (hls-packager.ts) moves it into place.
+ * @throws FfmpegError or EncodeCancelledError from `runFfmpeg`.
+ */
+export async function encodeVideoChunk(spec: VideoRenditionSpec, chunk: { readonly startS: number; readonly durationS: number }, paths: FfmpegPaths, run: RunOptions = {}): Promise<void> {
+  await fs.mkdir(spec.outDir, { recursive: true });
+  await runFfmpeg(
+    {
+      inputs: [{ source: spec.masterPath, options: chunk.startS > 0 ? ['-ss', chunk.startS.toFixed(6)] : [] }],
+      outputOptions: ['-t', chunk.durationS.toFixed(6), ...videoRenditionOptions(spec)],
+      output: path.join(spec.outDir, MEDIA_PLAYLIST_NAME),
+    },
+    paths,
+    run,
+  );
+}
+
+/**
  * Encodes the audio rendition.
  * @throws FfmpegError or EncodeCancelledError from `runFfmpeg`.
  */

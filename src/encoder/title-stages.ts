@@ -19,12 +19,13 @@ import type { Logger } from '../util/logger.js';
 import { aacCodecString, avcCodecString } from './codecs.js';
 import { runFfmpeg, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
 import { fixedLadderFor, toEven, type LadderRung } from './fixed-ladder.js';
-import { joinFmp4Rendition, measureMediaPlaylist, writeMultivariantPlaylist, type AudioRenditionEntry } from './hls-packager.js';
+import { joinFmp4Rendition, measureMediaPlaylist, stitchChunkedRendition, writeMultivariantPlaylist, type AudioRenditionEntry } from './hls-packager.js';
 import type { LadderReport } from './ladder-report.js';
 import { inspectMaster } from './master-check.js';
 import { analyzeTitle, type LadderAnalysis, type PerTitleOptions } from './per-title.js';
 import { measureQuality, type QualityScores } from './quality-metrics.js';
-import { encodeAudioRendition, encodeVideoRendition, MEDIA_PLAYLIST_NAME } from './rendition.js';
+import { encodeAudioRendition, encodeVideoChunk, encodeVideoRendition, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN } from './rendition.js';
+import { planChunks, type Chunk } from './chunk-plan.js';
 
 /** AAC-LC stereo at 128 kbit/s: Apple HLS Authoring Specification §3 (audio) lists it for stereo. */
 export const AUDIO_BITRATE_BPS = 128_000;
@@ -41,6 +42,9 @@ export function outputFrameRate(masterFrameRate: number): number {
 }
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+
+/** The n-th segment's name in a stitched rendition: the name ffmpeg gives it in a one-pass encode (SEGMENT_PATTERN). */
+const segmentName = (n: number): string => SEGMENT_PATTERN.replace('%05d', String(n).padStart(5, '0'));
 
 /** What every stage may be given: cancellation, a logger and progress in [0, 1] of the stage itself. */
 export interface StageOptions {
@@ -66,6 +70,8 @@ export interface PlanInput {
   readonly perTitle?: Omit<PerTitleOptions, 'segmentDurationS' | 'vmafModelPath' | 'workParent' | 'signal' | 'onProgress' | 'log'> | undefined;
   /** Folder for the analysis's work files (inside the staging folder, so a killed worker's leftovers are swept with it). */
   readonly workDir: string;
+  /** Chunk length, s (chunk-plan.ts); 0 = the whole title in one pass. */
+  readonly chunkDurationS: number;
 }
 
 export interface EncodePlan {
@@ -82,6 +88,8 @@ export interface EncodePlan {
   readonly audio: { readonly name: string; readonly bitrateBps: number; readonly sampleRateHz: number } | undefined;
   /** The per-title analysis the rungs came from (per-title ladders only). */
   readonly analysis: LadderAnalysis | undefined;
+  /** The chunks every video rendition is encoded in (one for short titles), cut at segment boundaries. */
+  readonly chunks: readonly Chunk[];
 }
 
 /**
@@ -117,6 +125,7 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
     rungs: ladder.map((rung) => ({ name: videoRenditionName(rung), rung })),
     audio: probe.audio ? { name: AUDIO_RENDITION_NAME, bitrateBps: AUDIO_BITRATE_BPS, sampleRateHz } : undefined,
     analysis,
+    chunks: planChunks(probe.durationS, input.segmentDurationS, input.chunkDurationS),
   };
 }
 
@@ -147,8 +156,10 @@ async function makePoster(masterPath: string, out: string, durationS: number, pa
 }
 
 /**
- * Encode: one ffmpeg process per rendition into `outDir/<rendition>/` (CMAF fMP4, keyframes at
- * every segment boundary), then the poster. Progress is weighted by pixel rate: a rendition
+ * Encode: one ffmpeg process per rendition — per chunk and rendition when the plan has several
+ * chunks, stitched back into one rendition (hls-packager.ts stitchChunkedRendition) — into
+ * `outDir/<rendition>/` (CMAF fMP4, keyframes at every segment boundary), audio once for the
+ * whole title, then the poster. Progress is weighted by pixel rate × duration: a rendition
  * costs about its pixel count; audio about a tenth of the smallest rung.
  * @throws FfmpegError; EncodeCancelledError when `signal` aborts.
  */
@@ -165,15 +176,27 @@ export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Pre
     onProgress: (f: number) => options.onProgress?.((doneWeight + f * weight) / totalWeight, name),
   });
   options.log.info({ titleId: plan.titleId, durationS: probe.durationS, rungs: plan.rungs.length, audio: Boolean(plan.audio) }, 'encoding title');
+  const chunked = plan.chunks.length > 1;
   for (const [i, { name, rung }] of plan.rungs.entries()) {
-    await encodeVideoRendition(
-      { masterPath: plan.masterPath, outDir: path.join(outDir, name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset },
-      paths,
-      runFor(name, weights[i]!),
-    );
-    doneWeight += weights[i]!;
-    options.log.debug({ rendition: name }, 'rendition encoded');
+    const spec = { masterPath: plan.masterPath, outDir: path.join(outDir, name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset };
+    if (!chunked) {
+      await encodeVideoRendition(spec, paths, runFor(name, weights[i]!));
+      doneWeight += weights[i]!;
+    } else {
+      const chunkDirs: { dir: string; startS: number }[] = [];
+      for (const chunk of plan.chunks) {
+        const dir = path.join(outDir, '.chunks', name, String(chunk.index));
+        const weight = (weights[i]! * chunk.durationS) / probe.durationS;
+        await encodeVideoChunk({ ...spec, outDir: dir }, chunk, paths, { ...runFor(name, weight), durationS: chunk.durationS });
+        doneWeight += weight;
+        chunkDirs.push({ dir, startS: chunk.startS });
+      }
+      await stitchChunkedRendition(chunkDirs, spec.outDir, MEDIA_PLAYLIST_NAME, segmentName);
+      await fs.rm(path.join(outDir, '.chunks', name), { recursive: true, force: true });
+    }
+    options.log.debug({ rendition: name, chunks: plan.chunks.length }, 'rendition encoded');
   }
+  if (chunked) await fs.rm(path.join(outDir, '.chunks'), { recursive: true, force: true });
   if (plan.audio) {
     await encodeAudioRendition(
       { masterPath: plan.masterPath, outDir: path.join(outDir, plan.audio.name), bitrateBps: plan.audio.bitrateBps, sampleRateHz: plan.audio.sampleRateHz, segmentDurationS: plan.segmentDurationS },

@@ -26,7 +26,7 @@ const STALE_STAGING_MS = 6 * 3600 * 1000;
 
 export interface EncodeWorkerOptions {
   readonly redis: RedisHandle;
-  readonly config: Pick<VodConfig, 'segmentDurationS' | 'x264Preset' | 'workerLockDurationMs' | 'stalledIntervalMs' | 'vmafModelPath' | 'jobAttempts'>;
+  readonly config: Pick<VodConfig, 'segmentDurationS' | 'chunkDurationS' | 'x264Preset' | 'workerLockDurationMs' | 'stalledIntervalMs' | 'vmafModelPath' | 'jobAttempts'>;
   readonly store: ObjectStore;
   readonly paths: FfmpegPaths;
   /** Jobs run at once by this worker. Default 1 (x264 already uses every core). */
@@ -90,6 +90,7 @@ export async function processEncodeJob(
         masterFileName: data.masterFileName,
         outDir: staging.dir,
         segmentDurationS: options.config.segmentDurationS,
+        chunkDurationS: options.config.chunkDurationS,
         x264Preset: options.config.x264Preset,
         ladderKind: data.ladder,
         ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}),

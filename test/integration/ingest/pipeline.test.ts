@@ -22,8 +22,9 @@ let titleId: string;
 let titleDir: string;
 
 beforeAll(async () => {
-  // Short locks: an encode that outlives them must still not be reported stalled.
-  stack = await createTestStack({ env: { VOD_WORKER_LOCK_MS: '1000', VOD_STALLED_INTERVAL_MS: '1000', VOD_X264_PRESET: 'medium' } });
+  // Short locks: an encode that outlives them must still not be reported stalled. 4 s chunks:
+  // every video rendition is encoded in chunks and stitched, and must still pass every check.
+  stack = await createTestStack({ env: { VOD_WORKER_LOCK_MS: '1000', VOD_STALLED_INTERVAL_MS: '1000', VOD_X264_PRESET: 'medium', VOD_CHUNK_DURATION_S: '4' } });
   const dir = await makeTempDir();
   master = await makeSyntheticMaster({ path: path.join(dir, 'synthetic.mp4'), durationS: DURATION_S, width: 640, height: 360 }, stack.paths);
   await stack.startWorker();

@@ -1,0 +1,98 @@
+/**
+ * Moving a CMAF fragment in time, for stitching separately encoded chunks into one rendition:
+ * every chunk's encode starts its decode timeline at 0, so each fragment's `tfdt`
+ * (baseMediaDecodeTime, ISO/IEC 14496-12 §8.8.12) is shifted by the chunk's start in the
+ * track's timescale (the `mdhd` of the init segment, §8.4.2), and each `mfhd`
+ * sequence_number (§8.8.5) is renumbered so they rise through the whole rendition. Pure
+ * functions on bytes; no other box changes.
+ */
+
+interface Box {
+  readonly type: string;
+  /** Offset of the box's first byte. */
+  readonly start: number;
+  /** Offset of the byte after the box. */
+  readonly end: number;
+  /** Offset of the box's payload (after size, type and any largesize). */
+  readonly payload: number;
+}
+
+/** The boxes of a byte range (ISO/IEC 14496-12 §4.2: 32-bit size, 1 = 64-bit largesize, 0 = to the end). */
+function boxes(buf: Buffer, from: number, to: number): Box[] {
+  const out: Box[] = [];
+  let at = from;
+  while (at + 8 <= to) {
+    let size = buf.readUInt32BE(at);
+    const type = buf.toString('latin1', at + 4, at + 8);
+    let payload = at + 8;
+    if (size === 1) {
+      size = Number(buf.readBigUInt64BE(at + 8));
+      payload = at + 16;
+    } else if (size === 0) {
+      size = to - at;
+    }
+    if (size < 8 || at + size > to) throw new RangeError(`malformed '${type}' box at byte ${at}`);
+    out.push({ type, start: at, end: at + size, payload });
+    at += size;
+  }
+  return out;
+}
+
+const child = (buf: Buffer, parent: Box, type: string): Box | undefined => boxes(buf, parent.payload, parent.end).find((b) => b.type === type);
+
+/**
+ * The timescale (ticks per second) of the first video track of an init segment: moov → trak
+ * with an `hdlr` of type 'vide' → mdia → mdhd.
+ * @throws RangeError when there is none.
+ */
+export function videoTimescale(init: Buffer): number {
+  const moov = boxes(init, 0, init.length).find((b) => b.type === 'moov');
+  if (!moov) throw new RangeError('init segment has no moov box');
+  for (const trak of boxes(init, moov.payload, moov.end).filter((b) => b.type === 'trak')) {
+    const mdia = child(init, trak, 'mdia');
+    const hdlr = mdia && child(init, mdia, 'hdlr');
+    if (!mdia || !hdlr || init.toString('latin1', hdlr.payload + 8, hdlr.payload + 12) !== 'vide') continue;
+    const mdhd = child(init, mdia, 'mdhd');
+    if (!mdhd) break;
+    const version = init.readUInt8(mdhd.payload);
+    return init.readUInt32BE(mdhd.payload + (version === 1 ? 20 : 12));
+  }
+  throw new RangeError('init segment has no video track with a timescale');
+}
+
+/**
+ * Returns a copy of a media segment (styp? moof mdat …) with every `tfdt` moved later by
+ * `decodeTimeOffset` ticks and every `mfhd` sequence number raised by `sequenceOffset`.
+ * @throws RangeError for a malformed segment, or a version-0 tfdt the shift would overflow.
+ */
+export function rebaseFragment(segment: Buffer, decodeTimeOffset: number, sequenceOffset: number): Buffer {
+  const out = Buffer.from(segment);
+  for (const moof of boxes(out, 0, out.length).filter((b) => b.type === 'moof')) {
+    for (const box of boxes(out, moof.payload, moof.end)) {
+      if (box.type === 'mfhd') {
+        out.writeUInt32BE(out.readUInt32BE(box.payload + 4) + sequenceOffset, box.payload + 4);
+      } else if (box.type === 'traf') {
+        const tfdt = child(out, box, 'tfdt');
+        if (!tfdt) continue;
+        if (out.readUInt8(tfdt.payload) === 1) {
+          out.writeBigUInt64BE(out.readBigUInt64BE(tfdt.payload + 4) + BigInt(decodeTimeOffset), tfdt.payload + 4);
+        } else {
+          const t = out.readUInt32BE(tfdt.payload + 4) + decodeTimeOffset;
+          if (t > 0xffffffff) throw new RangeError('baseMediaDecodeTime overflows a version-0 tfdt');
+          out.writeUInt32BE(t, tfdt.payload + 4);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** The `tfdt` baseMediaDecodeTime of a segment's first fragment, ticks (tests, checks). */
+export function firstDecodeTime(segment: Buffer): number {
+  for (const moof of boxes(segment, 0, segment.length).filter((b) => b.type === 'moof')) {
+    const traf = child(segment, moof, 'traf');
+    const tfdt = traf && child(segment, traf, 'tfdt');
+    if (tfdt) return segment.readUInt8(tfdt.payload) === 1 ? Number(segment.readBigUInt64BE(tfdt.payload + 4)) : segment.readUInt32BE(tfdt.payload + 4);
+  }
+  throw new RangeError('segment has no tfdt');
+}

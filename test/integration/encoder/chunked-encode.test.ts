@@ -1,0 +1,75 @@
+/**
+ * Chunked encoding joins seamlessly: a rendition encoded in chunks cut at segment boundaries
+ * and stitched (hls-packager.ts stitchChunkedRendition) has the timing of a one-pass encode of
+ * the same master — same segments and EXTINF durations, every frame once (count and timestamps
+ * against the one-pass encode and the master), a keyframe at every segment start, and each
+ * segment's baseMediaDecodeTime where the one-pass encode put it.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { planChunks } from '../../../src/encoder/chunk-plan.js';
+import { probePackets, resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
+import { firstDecodeTime } from '../../../src/encoder/fmp4-rebase.js';
+import { joinFmp4Rendition, measureMediaPlaylist, stitchChunkedRendition } from '../../../src/encoder/hls-packager.js';
+import { encodeVideoChunk, encodeVideoRendition, MEDIA_PLAYLIST_NAME, type VideoRenditionSpec } from '../../../src/encoder/rendition.js';
+import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
+
+let paths: FfmpegPaths;
+let dir: string;
+let master: string;
+const DURATION_S = 14;
+
+beforeAll(async () => {
+  paths = resolveFfmpegPaths({ ffmpegPath: undefined, ffprobePath: undefined });
+  dir = await makeTempDir();
+  master = await makeSyntheticMaster({ path: path.join(dir, 'master.mp4'), durationS: DURATION_S, width: 640, height: 360, frameRate: 24 }, paths);
+});
+
+describe('chunked encoding', () => {
+  it('stitches chunks into a rendition timed exactly like a one-pass encode', async () => {
+    const spec = (outDir: string): VideoRenditionSpec => ({ masterPath: master, outDir, rung: { width: 416, height: 234, bitrateBps: 300_000 }, frameRate: 24, segmentDurationS: 4, x264Preset: 'ultrafast' });
+    await encodeVideoRendition(spec(path.join(dir, 'one')), paths);
+    const chunks = planChunks(DURATION_S, 4, 4); // 4 chunks, the last 2 s
+    expect(chunks).toHaveLength(4);
+    for (const c of chunks) await encodeVideoChunk(spec(path.join(dir, 'chunks', String(c.index))), c, paths);
+    await stitchChunkedRendition(
+      chunks.map((c) => ({ dir: path.join(dir, 'chunks', String(c.index)), startS: c.startS })),
+      path.join(dir, 'stitched'),
+      MEDIA_PLAYLIST_NAME,
+      (n) => `seg_${String(n).padStart(5, '0')}.m4s`,
+    );
+
+    const one = await measureMediaPlaylist(path.join(dir, 'one', MEDIA_PLAYLIST_NAME));
+    const stitched = await measureMediaPlaylist(path.join(dir, 'stitched', MEDIA_PLAYLIST_NAME));
+    expect(stitched.targetDurationS).toBe(one.targetDurationS);
+    expect(stitched.segments.map((s) => s.durationS)).toEqual(one.segments.map((s) => s.durationS));
+    expect(stitched.segments.map((s) => s.durationS).every((d) => d <= stitched.targetDurationS)).toBe(true);
+
+    // Every segment's decode time where the one-pass encode has it (continuous across borders).
+    for (const [i, seg] of stitched.segments.entries()) {
+      const a = firstDecodeTime(await fs.readFile(path.join(dir, 'stitched', seg.uri)));
+      const b = firstDecodeTime(await fs.readFile(path.join(dir, 'one', one.segments[i]!.uri)));
+      expect(a, seg.uri).toBe(b);
+    }
+
+    // Every frame once, at the one-pass timestamps; a keyframe at each segment start.
+    await joinFmp4Rendition(path.join(dir, 'stitched', MEDIA_PLAYLIST_NAME), stitched, path.join(dir, 'stitched.mp4'));
+    await joinFmp4Rendition(path.join(dir, 'one', MEDIA_PLAYLIST_NAME), one, path.join(dir, 'one.mp4'));
+    const s = await probePackets(path.join(dir, 'stitched.mp4'), paths);
+    const o = await probePackets(path.join(dir, 'one.mp4'), paths);
+    const m = await probePackets(master, paths);
+    expect(s).toHaveLength(m.length); // 14 s at 24 fps: 336 frames, none lost or doubled
+    expect(s).toHaveLength(o.length);
+    const sorted = (p: { ptsS: number }[]) => p.map((x) => x.ptsS).sort((x, y) => x - y);
+    const [sp, op] = [sorted(s), sorted(o)];
+    for (let i = 0; i < sp.length; i++) expect(Math.abs(sp[i]! - op[i]!), `frame ${i}`).toBeLessThan(0.001);
+    const keyframes = s.filter((p) => p.keyframe).map((p) => p.ptsS);
+    let start = keyframes[0]!;
+    for (const seg of stitched.segments) {
+      expect(keyframes.some((k) => Math.abs(k - start) < 0.001), `keyframe at ${start.toFixed(3)} s`).toBe(true);
+      start += seg.durationS;
+    }
+  });
+});
