@@ -44,6 +44,8 @@ export interface VodConfig {
   readonly workerLockDurationMs: number;
   /** ingest worker: how often (ms) workers look for stalled jobs. Default 30000. Env `VOD_STALLED_INTERVAL_MS`. */
   readonly stalledIntervalMs: number;
+  /** ingest: name of the BullMQ encode queue (uploads, workers and status use it). Default `vod-encode`. Env `VOD_QUEUE_NAME`. */
+  readonly queueName: string;
   /** ingest: attempts per encode job (1 = no retry). Default 3. Env `VOD_JOB_ATTEMPTS`. */
   readonly jobAttempts: number;
   /** ingest: first retry delay in ms, doubled each retry (BullMQ exponential backoff). Default 5000. Env `VOD_RETRY_BACKOFF_MS`. */
@@ -114,6 +116,7 @@ const envSchema = z.object({
   VOD_WORKER_LOCK_MS: intFromEnv(1000).default(60_000),
   VOD_STALLED_INTERVAL_MS: intFromEnv(500).default(30_000),
   VOD_JOB_ATTEMPTS: intFromEnv(1).max(20).default(3),
+  VOD_QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, _ or -').default('vod-encode'),
   VOD_RETRY_BACKOFF_MS: intFromEnv(0).default(5_000),
   VOD_ORIGIN_PORT: intFromEnv(0).max(65535).default(8080),
   VOD_EDGE_PORT: intFromEnv(0).max(65535).default(8081),
@@ -159,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): VodConfig {
     workerLockDurationMs: e.VOD_WORKER_LOCK_MS,
     stalledIntervalMs: e.VOD_STALLED_INTERVAL_MS,
     jobAttempts: e.VOD_JOB_ATTEMPTS,
+    queueName: e.VOD_QUEUE_NAME,
     retryBackoffMs: e.VOD_RETRY_BACKOFF_MS,
     originPort: e.VOD_ORIGIN_PORT,
     edgePort: e.VOD_EDGE_PORT,

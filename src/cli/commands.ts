@@ -52,7 +52,7 @@ export async function uploadAndWait(
   let queue = shared?.queue;
   const openQueue = async () => {
     redis ??= await ensureRedis(ctx.config, ctx.log);
-    queue ??= new EncodeQueue(redis, ctx.config);
+    queue ??= new EncodeQueue(redis, ctx.config, ctx.config.queueName);
     return queue;
   };
   try {
@@ -100,7 +100,7 @@ export async function runWorker(ctx: CliContext, opts: { concurrency: number }):
   const redis = await ensureRedis(ctx.config, ctx.log);
   // The embedded Redis is restarted if it dies, so the worker does not log ECONNREFUSED forever.
   const supervisor = superviseRedis(redis, ctx.config, ctx.log);
-  const worker = await startEncodeWorker({ redis, config: ctx.config, store: ctx.store, paths: ctx.paths, concurrency: opts.concurrency, log: ctx.log });
+  const worker = await startEncodeWorker({ redis, config: ctx.config, store: ctx.store, paths: ctx.paths, concurrency: opts.concurrency, log: ctx.log, queueName: ctx.config.queueName });
   ctx.log.info({ redis: redis.description, concurrency: opts.concurrency, store: ctx.store.description }, 'worker ready');
   const sig = await untilSignal();
   ctx.log.info({ signal: sig }, 'worker stopping; running encodes are cancelled and will be retried');
@@ -110,7 +110,7 @@ export async function runWorker(ctx: CliContext, opts: { concurrency: number }):
 
 export async function runStatus(ctx: CliContext, titleId: string | undefined, opts: { json?: boolean }): Promise<void> {
   const redis = await ensureRedis(ctx.config, ctx.log);
-  const queue = new EncodeQueue(redis, ctx.config);
+  const queue = new EncodeQueue(redis, ctx.config, ctx.config.queueName);
   try {
     const published = await listTitles(ctx.store);
     if (titleId) {

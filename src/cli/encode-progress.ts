@@ -41,6 +41,7 @@ export function createEncodeProgressView(label: string, stream: NodeJS.WriteStre
       const p = s.progress;
       let what: string = s.state;
       if (s.state === 'waiting' || s.state === 'delayed') what = s.attemptsMade > 0 ? `retry ${s.attemptsMade + 1}/${s.attempts} pending` : 'waiting for a worker';
+      else if (s.state === 'waiting-children' && s.children) what = `encode: ${s.children.done}/${s.children.total} chunk jobs done`;
       else if (s.state === 'active' && p) what = `${p.stage}${p.rendition ? ` ${p.rendition}` : ''}`;
       bar.update(Math.min(100, Math.round(p?.percent ?? 0)), { what });
     },

@@ -13,7 +13,8 @@ import { silentLogger } from '../util/logger.js';
 import type { FfmpegPaths } from './ffmpeg.js';
 import type { LadderRung } from './fixed-ladder.js';
 import type { PerTitleOptions } from './per-title.js';
-import { encodeRenditions, measureRenditions, packageTitle, planTitle } from './title-stages.js';
+import { encodeRenditions } from './encode-stage.js';
+import { measureRenditions, packageTitle, planTitle } from './title-stages.js';
 
 
 export interface EncodeTitleInput {

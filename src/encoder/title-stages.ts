@@ -3,7 +3,8 @@
  * run on any worker (the chunked-encoding work builds on them):
  *
  *   plan    master → EncodePlan       probe, per-title analysis or the fixed ladder, audio settings
- *   encode  plan → EncodedTitle       one ffmpeg process per rendition (video rungs, audio), poster
+ *   encode  plan → EncodedTitle       one ffmpeg process per rendition or chunk × rendition, audio,
+ *                                     poster (encode-stage.ts)
  *   measure encoded → MeasuredTitle   bit rates from the real segments, codec strings, quality
  *   package measured → TitleRecord    multivariant playlist, ladder.json, title.json
  *   publish                           the worker's atomic commit of the staging folder (ingest/)
@@ -17,14 +18,14 @@ import type { AudioRenditionRecord, TitleRecord, VideoRenditionRecord } from '..
 import { LADDER_REPORT_NAME, MULTIVARIANT_PLAYLIST_NAME, TITLE_RECORD_NAME, type LadderKind } from '../title/title-address.js';
 import type { Logger } from '../util/logger.js';
 import { aacCodecString, avcCodecString } from './codecs.js';
-import { runFfmpeg, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
+import type { FfmpegPaths, ProbeResult } from './ffmpeg.js';
 import { fixedLadderFor, toEven, type LadderRung } from './fixed-ladder.js';
-import { joinFmp4Rendition, measureMediaPlaylist, stitchChunkedRendition, writeMultivariantPlaylist, type AudioRenditionEntry } from './hls-packager.js';
+import { joinFmp4Rendition, measureMediaPlaylist, writeMultivariantPlaylist, type AudioRenditionEntry } from './hls-packager.js';
 import type { LadderReport } from './ladder-report.js';
 import { inspectMaster } from './master-check.js';
 import { analyzeTitle, type LadderAnalysis, type PerTitleOptions } from './per-title.js';
 import { measureQuality, type QualityScores } from './quality-metrics.js';
-import { encodeAudioRendition, encodeVideoChunk, encodeVideoRendition, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN } from './rendition.js';
+import { MEDIA_PLAYLIST_NAME } from './rendition.js';
 import { planChunks, type Chunk } from './chunk-plan.js';
 
 /** AAC-LC stereo at 128 kbit/s: Apple HLS Authoring Specification §3 (audio) lists it for stereo. */
@@ -43,8 +44,6 @@ export function outputFrameRate(masterFrameRate: number): number {
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 
-/** The n-th segment's name in a stitched rendition: the name ffmpeg gives it in a one-pass encode (SEGMENT_PATTERN). */
-const segmentName = (n: number): string => SEGMENT_PATTERN.replace('%05d', String(n).padStart(5, '0'));
 
 /** What every stage may be given: cancellation, a logger and progress in [0, 1] of the stage itself. */
 export interface StageOptions {
@@ -139,78 +138,6 @@ export interface EncodedTitle {
   readonly poster: string | undefined;
   /** Wall-clock time of the rendition encodes, s. */
   readonly encodeS: number;
-}
-
-/**
- * Writes a 320-pixel-wide JPEG of the frame at 10% of the title (at most 5 s in), for the catalog.
- * @returns the poster's name, relative to the title folder.
- */
-async function makePoster(masterPath: string, out: string, durationS: number, paths: FfmpegPaths, signal?: AbortSignal): Promise<string> {
-  const atS = Math.min(5, durationS * 0.1);
-  await runFfmpeg(
-    { inputs: [{ source: masterPath, options: ['-ss', atS.toFixed(2)] }], outputOptions: ['-map', '0:v:0', '-frames:v', '1', '-vf', 'scale=320:-2', '-q:v', '4'], output: out },
-    paths,
-    signal ? { signal } : {},
-  );
-  return POSTER_NAME;
-}
-
-/**
- * Encode: one ffmpeg process per rendition — per chunk and rendition when the plan has several
- * chunks, stitched back into one rendition (hls-packager.ts stitchChunkedRendition) — into
- * `outDir/<rendition>/` (CMAF fMP4, keyframes at every segment boundary), audio once for the
- * whole title, then the poster. Progress is weighted by pixel rate × duration: a rendition
- * costs about its pixel count; audio about a tenth of the smallest rung.
- * @throws FfmpegError; EncodeCancelledError when `signal` aborts.
- */
-export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Preset: string, paths: FfmpegPaths, options: StageOptions): Promise<EncodedTitle> {
-  const started = performance.now();
-  const { probe } = plan;
-  const weights = plan.rungs.map((r) => r.rung.width * r.rung.height);
-  const audioWeight = plan.audio ? Math.min(...weights) * 0.1 : 0;
-  const totalWeight = weights.reduce((a, b) => a + b, 0) + audioWeight;
-  let doneWeight = 0;
-  const runFor = (name: string, weight: number) => ({
-    durationS: probe.durationS,
-    signal: options.signal,
-    onProgress: (f: number) => options.onProgress?.((doneWeight + f * weight) / totalWeight, name),
-  });
-  options.log.info({ titleId: plan.titleId, durationS: probe.durationS, rungs: plan.rungs.length, audio: Boolean(plan.audio) }, 'encoding title');
-  const chunked = plan.chunks.length > 1;
-  for (const [i, { name, rung }] of plan.rungs.entries()) {
-    const spec = { masterPath: plan.masterPath, outDir: path.join(outDir, name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset };
-    if (!chunked) {
-      await encodeVideoRendition(spec, paths, runFor(name, weights[i]!));
-      doneWeight += weights[i]!;
-    } else {
-      const chunkDirs: { dir: string; startS: number }[] = [];
-      for (const chunk of plan.chunks) {
-        const dir = path.join(outDir, '.chunks', name, String(chunk.index));
-        const weight = (weights[i]! * chunk.durationS) / probe.durationS;
-        await encodeVideoChunk({ ...spec, outDir: dir }, chunk, paths, { ...runFor(name, weight), durationS: chunk.durationS });
-        doneWeight += weight;
-        chunkDirs.push({ dir, startS: chunk.startS });
-      }
-      await stitchChunkedRendition(chunkDirs, spec.outDir, MEDIA_PLAYLIST_NAME, segmentName);
-      await fs.rm(path.join(outDir, '.chunks', name), { recursive: true, force: true });
-    }
-    options.log.debug({ rendition: name, chunks: plan.chunks.length }, 'rendition encoded');
-  }
-  if (chunked) await fs.rm(path.join(outDir, '.chunks'), { recursive: true, force: true });
-  if (plan.audio) {
-    await encodeAudioRendition(
-      { masterPath: plan.masterPath, outDir: path.join(outDir, plan.audio.name), bitrateBps: plan.audio.bitrateBps, sampleRateHz: plan.audio.sampleRateHz, segmentDurationS: plan.segmentDurationS },
-      paths,
-      runFor(plan.audio.name, audioWeight),
-    );
-    doneWeight += audioWeight;
-  }
-  const encodeS = (performance.now() - started) / 1000;
-  const poster = await makePoster(plan.masterPath, path.join(outDir, POSTER_NAME), probe.durationS, paths, options.signal).catch((err: unknown) => {
-    options.log.warn({ err: String(err) }, 'no poster');
-    return undefined;
-  });
-  return { plan, outDir, poster, encodeS };
 }
 
 // ---- measure -----------------------------------------------------------------------------

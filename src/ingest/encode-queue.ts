@@ -33,6 +33,8 @@ export interface EncodeJobStatus {
   readonly attemptsStarted: number;
   /** Times the worker running the job died (stalls), each one attempt spent. */
   readonly stalls: number;
+  /** A chunked title's child jobs (chunk × rendition, audio): done and in all, while it waits for them. */
+  readonly children: { readonly done: number; readonly total: number } | undefined;
   /** Why the last attempt failed (first line), if it did. */
   readonly failedReason: string | undefined;
   /** ms since the epoch. */
@@ -88,7 +90,10 @@ export class EncodeQueue {
     if (existing) {
       const state = (await existing.getState()) as EncodeJobState;
       if (state === 'failed') {
-        // A fresh set of attempts: the worker counts every start against them (encode-worker.ts).
+        // A fresh set of attempts (the worker counts failures and stalls against them, and
+        // stalls from before this point no longer count), planned again from the start.
+        const { step: _step, ...rest } = existing.data;
+        await existing.updateData({ ...rest, stallBaseline: existing.stalledCounter ?? 0 });
         await existing.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
         return { created: false, state: 'waiting' };
       }
@@ -107,14 +112,22 @@ export class EncodeQueue {
   async status(titleId: string): Promise<EncodeJobStatus | undefined> {
     const state = (await this.queue.getJobState(titleId)) as EncodeJobState;
     const job = await this.queue.getJob(titleId);
-    return job ? toStatus(job, state) : undefined;
+    if (!job) return undefined;
+    let children: EncodeJobStatus['children'];
+    if (state === 'waiting-children' || job.data.step === 'assemble') {
+      const c = await job.getDependenciesCount({ processed: true, unprocessed: true });
+      const done = c.processed ?? 0;
+      children = { done, total: done + (c.unprocessed ?? 0) };
+    }
+    return toStatus(job, state, children);
   }
 
   /** Status of the most recent jobs in every state, newest first. */
   async list(limit = 50): Promise<EncodeJobStatus[]> {
     const jobs = await this.queue.getJobs(['active', 'waiting', 'delayed', 'prioritized', 'failed', 'completed'], 0, limit - 1, false);
     const out: EncodeJobStatus[] = [];
-    for (const job of jobs.filter((j): j is Job<EncodeJobData, EncodeJobResult> => Boolean(j))) {
+    // Title jobs only: a chunked title's children are shown through its status.
+    for (const job of jobs.filter((j): j is Job<EncodeJobData, EncodeJobResult> => Boolean(j) && j.name === ENCODE_JOB_NAME)) {
       out.push(toStatus(job, (await job.getState()) as EncodeJobState));
     }
     return out.sort((a, b) => b.createdAtMs - a.createdAtMs).slice(0, limit);
@@ -160,7 +173,7 @@ export class EncodeQueue {
   }
 }
 
-function toStatus(job: Job<EncodeJobData, EncodeJobResult>, state: EncodeJobState): EncodeJobStatus {
+function toStatus(job: Job<EncodeJobData, EncodeJobResult>, state: EncodeJobState, children?: EncodeJobStatus['children']): EncodeJobStatus {
   const parsed = encodeProgressSchema.safeParse(job.progress);
   return {
     titleId: job.data.titleId,
@@ -171,6 +184,7 @@ function toStatus(job: Job<EncodeJobData, EncodeJobResult>, state: EncodeJobStat
     attempts: job.opts.attempts ?? 1,
     attemptsStarted: job.attemptsStarted ?? 0,
     stalls: job.stalledCounter ?? 0,
+    children,
     failedReason: job.failedReason || undefined,
     createdAtMs: job.timestamp,
     finishedAtMs: job.finishedOn,

@@ -1,12 +1,20 @@
 /**
- * The encode worker: takes encode jobs from the queue and runs probe → analyze → ladder →
- * encode → measure → package in a staging folder, then publishes the title in one atomic step. A worker killed
- * mid-encode publishes nothing; its job's lock expires and another worker (or this one,
- * restarted) runs it again.
+ * The encode worker: takes title jobs from the queue and runs plan → encode → measure →
+ * package in a staging folder, then publishes the title in one atomic step (the publish stage);
+ * a title longer than one chunk becomes a flow of chunk × rendition child jobs that any worker
+ * takes (title-flow.ts), and the title job assembles and publishes it once they are done. A
+ * worker killed mid-encode publishes nothing; its job's lock expires and another worker (or
+ * this one, restarted) runs it again — or, for a chunk, just that chunk.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import { Queue, UnrecoverableError, WaitingChildrenError, Worker, type Job } from 'bullmq';
 import type { VodConfig } from '../config.js';
+import { planChunks } from '../encoder/chunk-plan.js';
 import { encodeTitle, type EncodeProgress } from '../encoder/encode-title.js';
+import { inspectMaster } from '../encoder/master-check.js';
+import { planTitle } from '../encoder/title-stages.js';
+import type { TitleRecord } from '../origin/catalog.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import { PUBLISH_LAST, PUBLISHED_MARKER, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
 import type { ObjectStore } from '../origin/object-store.js';
@@ -15,6 +23,7 @@ import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { ENCODE_QUEUE_NAME, encodeJobSchema, type EncodeJobData, type EncodeJobProgress, type EncodeJobResult } from './job-schema.js';
 import type { RedisHandle } from './redis-server.js';
+import { addChildren, assembleTitle, AUDIO_JOB_NAME, CHUNK_JOB_NAME, childJobSchema, loadPlan, removeWork, runChildJob, storePlan, type ChildJobData, type ChildJobResult } from './title-flow.js';
 
 /** BullMQ's stall limit, never reached: processEncodeJob's attempt count is the limit. */
 const MAX_STALLS_BULLMQ = 1_000_000;
@@ -26,24 +35,40 @@ const STALE_STAGING_MS = 6 * 3600 * 1000;
 
 export interface EncodeWorkerOptions {
   readonly redis: RedisHandle;
-  readonly config: Pick<VodConfig, 'segmentDurationS' | 'chunkDurationS' | 'x264Preset' | 'workerLockDurationMs' | 'stalledIntervalMs' | 'vmafModelPath' | 'jobAttempts'>;
+  readonly config: Pick<VodConfig, 'segmentDurationS' | 'chunkDurationS' | 'x264Preset' | 'workerLockDurationMs' | 'stalledIntervalMs' | 'vmafModelPath' | 'jobAttempts' | 'retryBackoffMs'>;
   readonly store: ObjectStore;
   readonly paths: FfmpegPaths;
   /** Jobs run at once by this worker. Default 1 (x264 already uses every core). */
   readonly concurrency?: number;
   readonly log?: Logger;
   readonly queueName?: string;
+  /** This worker's name, recorded on the jobs it runs (BullMQ processedBy). Default `<hostname>:<pid>`. */
+  readonly name?: string;
+}
+
+/** What the flow needs from the worker to add a chunked title's children. */
+export interface FlowOptions {
+  /** The encode queue, for adding child jobs. */
+  readonly queue: Queue;
+  /** The lock token of the running job (BullMQ's processor argument), for moveToWaitingChildren. */
+  readonly token: string | undefined;
 }
 
 /**
- * Runs one encode job. Exported for tests; the worker calls it for every job.
- * @throws UnrecoverableError for a bad job or a master that cannot be encoded (no retry);
- *         other errors (ffmpeg failures, cancellation) are retried by BullMQ with backoff.
+ * Runs one title job. Exported for tests; the worker calls it for every title job.
+ *
+ * A title no longer than one chunk (`VOD_CHUNK_DURATION_S`) is encoded here from start to end.
+ * A longer one, when `flow` is given, becomes a flow (title-flow.ts): this run plans it, adds a
+ * child job per chunk × rendition and for the audio, and waits (WaitingChildrenError); the
+ * job's next run, once every child is done, assembles, measures, packages and publishes it.
+ * @throws UnrecoverableError for a bad job, a master that cannot be encoded or spent attempts
+ *         (no retry); other errors (ffmpeg failures, cancellation) are retried with backoff.
  */
 export async function processEncodeJob(
   job: Job<EncodeJobData, EncodeJobResult>,
   options: Omit<EncodeWorkerOptions, 'redis' | 'concurrency' | 'queueName'>,
   signal?: AbortSignal,
+  flow?: FlowOptions,
 ): Promise<EncodeJobResult> {
   const log = (options.log ?? silentLogger).child({ jobId: job.id, attempt: job.attemptsMade + 1 });
   const parsed = encodeJobSchema.safeParse(job.data);
@@ -56,15 +81,17 @@ export async function processEncodeJob(
     log.info('title already published');
     return { titleId: data.titleId, published: false, renditions: 0, encodeTimeS: 0 };
   }
-  // Every start is an attempt, whether the last one failed or its worker died (a stall):
-  // a crash-looping job ends failed, with the reason, once its attempts are spent.
+  // Every failure and every stall (a worker that died) spends one attempt: a crash-looping job
+  // ends failed, with the reason, once its attempts are spent. (Not job.attemptsStarted: a
+  // flow's title job also starts again when its children are done.)
   const attempts = job.opts.attempts ?? options.config.jobAttempts;
-  if (job.attemptsStarted > attempts) {
+  const stalls = Math.max(0, job.stalledCounter - (data.stallBaseline ?? 0));
+  if (job.attemptsMade + stalls >= attempts) {
     throw new UnrecoverableError(
-      `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: the worker running this job died in ${Math.min(attempts, job.stalledCounter)} of them (killed or out of memory?)${job.failedReason ? `; last failure: ${job.failedReason}` : ''}`,
+      `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: the worker running this job died in ${Math.min(attempts, stalls)} of them (killed or out of memory?)${job.failedReason ? `; last failure: ${job.failedReason}` : ''}`,
     );
   }
-  if (job.attemptsStarted > 1) {
+  if (job.attemptsMade + stalls > 0) {
     // A dead attempt's staging folder is swept now, not hours later at some worker's start.
     const swept = await store.discardStaging(prefix, { commitLast: PUBLISH_LAST });
     if (swept > 0) log.info({ swept }, 'discarded the staging folder of an earlier attempt');
@@ -79,41 +106,115 @@ export async function processEncodeJob(
     lastStage = p.stage;
     job.updateProgress(p).catch((err: unknown) => log.warn({ err }, 'could not write progress'));
   };
+  const ctx = { store, paths: options.paths, x264Preset: options.config.x264Preset, log, signal };
 
   const staging = await store.stage(prefix, { commitLast: PUBLISH_LAST });
+  let planStartedAtMs = performance.now();
   try {
-    const record = await store.withLocalFile(data.masterKey, (masterPath) => encodeTitle(
-      {
-        titleId: data.titleId,
-        title: data.title,
-        masterPath,
-        masterFileName: data.masterFileName,
-        outDir: staging.dir,
-        segmentDurationS: options.config.segmentDurationS,
-        chunkDurationS: options.config.chunkDurationS,
-        x264Preset: options.config.x264Preset,
-        ladderKind: data.ladder,
-        ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}),
-      },
-      options.paths,
-      {
-        signal,
-        log,
-        onProgress: (p: EncodeProgress) =>
-          progress({ stage: p.stage, percent: Math.round(p.fraction * 1000) / 10, ...(p.rendition ? { rendition: p.rendition } : {}) }),
-      },
-    ));
+    let record: TitleRecord;
+    const assemble = async (): Promise<TitleRecord> => {
+      const plan = await loadPlan(store, data.titleId);
+      const children = Object.values(await job.getChildrenValues()) as ChildJobResult[];
+      const current = job.data as EncodeJobData;
+      return assembleTitle(
+        plan,
+        staging.dir,
+        {
+          title: data.title,
+          masterFileName: data.masterFileName,
+          masterKey: data.masterKey,
+          vmafModelPath: options.config.vmafModelPath,
+          measureRungs: true,
+          encodeS: children.reduce((sum, c) => sum + (c?.encodeS ?? 0), 0),
+          startedAtMs: performance.now() - (Date.now() - (current.flowStartedAtMs ?? Date.now())),
+        },
+        ctx,
+        (stage, f, rendition) => progress({ stage, percent: Math.round((stage === 'package' ? 90 + f * 2 : 92 + f * 7) * 10) / 10, ...(rendition ? { rendition } : {}) }),
+      );
+    };
+    if (data.step === 'assemble') {
+      // Back too early (a stall between adding the children and waiting for them): wait again.
+      if ((await job.getDependenciesCount({ unprocessed: true })).unprocessed && (await job.moveToWaitingChildren(flow?.token ?? ''))) {
+        await staging.abort();
+        throw new WaitingChildrenError();
+      }
+      record = await assemble();
+    } else {
+      const outcome = await store.withLocalFile(data.masterKey, async (masterPath) => {
+        const probe = await inspectMaster(masterPath, options.paths);
+        if (!flow || planChunks(probe.durationS, options.config.segmentDurationS, options.config.chunkDurationS).length <= 1) {
+          // One worker, one pass (or the chunks one after another when there is no flow).
+          return encodeTitle(
+            {
+              titleId: data.titleId,
+              title: data.title,
+              masterPath,
+              masterFileName: data.masterFileName,
+              outDir: staging.dir,
+              segmentDurationS: options.config.segmentDurationS,
+              chunkDurationS: options.config.chunkDurationS,
+              x264Preset: options.config.x264Preset,
+              ladderKind: data.ladder,
+              ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}),
+            },
+            options.paths,
+            { signal, log, onProgress: (p: EncodeProgress) => progress({ stage: p.stage, percent: Math.round(p.fraction * 1000) / 10, ...(p.rendition ? { rendition: p.rendition } : {}) }) },
+          );
+        }
+        progress({ stage: 'analyze', percent: 0 });
+        planStartedAtMs = performance.now();
+        const plan = await planTitle(
+          { titleId: data.titleId, masterPath, ladderKind: data.ladder, segmentDurationS: options.config.segmentDurationS, vmafModelPath: options.config.vmafModelPath, workDir: staging.dir, chunkDurationS: options.config.chunkDurationS },
+          options.paths,
+          { signal, log, onProgress: (f) => progress({ stage: 'analyze', percent: Math.round(f * 400) / 10 }) },
+        );
+        return plan;
+      });
+      if ('renditions' in outcome) {
+        record = outcome;
+      } else {
+        // A flow: plan stored, children added, this job waits for them. (The analysis's work
+        // files in the staging folder are removed when it is committed or aborted.)
+        await fs.rm(staging.dir, { recursive: true, force: true }).then(() => fs.mkdir(staging.dir, { recursive: true }));
+        await storePlan(store, outcome);
+        await job.updateData({ ...data, step: 'assemble', flowStartedAtMs: Date.now() - (performance.now() - planStartedAtMs) });
+        const n = await addChildren(flow!.queue, job, outcome, data.masterKey, { attempts, backoff: { type: 'exponential', delay: options.config.retryBackoffMs } });
+        progress({ stage: 'encode', percent: 40 });
+        log.info({ titleId: data.titleId, children: n, chunks: outcome.chunks.length }, 'title split into chunk jobs');
+        if (await job.moveToWaitingChildren(flow!.token ?? '')) throw new WaitingChildrenError();
+        // Every child already finished (a fast cluster): assemble now.
+        record = await assemble();
+      }
+    }
     progress({ stage: 'publish', percent: 100 });
     const published = await staging.commit();
+    if (data.step === 'assemble') await removeWork(store, data.titleId);
     await job.updateProgress({ stage: 'done', percent: 100 } satisfies EncodeJobProgress);
     log.info({ titleId: data.titleId, published, encodeTimeS: record.encodeTimeS }, 'title published');
     return { titleId: data.titleId, published, renditions: record.renditions.length, encodeTimeS: record.encodeTimeS };
   } catch (err) {
     await staging.abort();
+    if (err instanceof WaitingChildrenError) throw err;
     if (err instanceof InvalidMasterError) throw new UnrecoverableError(err.message);
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await store.exists(data.masterKey))) throw new UnrecoverableError(`the master ${data.masterKey} does not exist in the object store`);
     throw err;
   }
+}
+
+/**
+ * Runs one child job of a flow (a chunk × rendition, or the audio): title-flow.ts runChildJob.
+ * @throws UnrecoverableError for a bad job; other errors are retried with backoff.
+ */
+export async function processChildJob(job: Job<ChildJobData, ChildJobResult>, options: Omit<EncodeWorkerOptions, 'redis' | 'concurrency' | 'queueName'>, signal?: AbortSignal): Promise<ChildJobResult> {
+  const parsed = childJobSchema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`invalid chunk job: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
+  const log = (options.log ?? silentLogger).child({ jobId: job.id });
+  let last = 0;
+  return runChildJob(parsed.data, { store: options.store, paths: options.paths, x264Preset: options.config.x264Preset, log, signal }, (f) => {
+    if (Date.now() - last < PROGRESS_INTERVAL_MS) return;
+    last = Date.now();
+    job.updateProgress({ stage: 'encode', percent: Math.round(f * 1000) / 10, rendition: parsed.data.rendition }).catch(() => {});
+  });
 }
 
 /**
@@ -130,11 +231,18 @@ export async function startEncodeWorker(options: EncodeWorkerOptions): Promise<W
   const log = options.log ?? silentLogger;
   await options.store.sweepStaging(STALE_STAGING_MS);
   const client = options.redis.createClient();
+  // Where a chunked title's children are added (title-flow.ts).
+  const flowQueue = new Queue(options.queueName ?? ENCODE_QUEUE_NAME, { connection: client });
+  flowQueue.on('error', () => {});
   const worker = new Worker<EncodeJobData, EncodeJobResult>(
     options.queueName ?? ENCODE_QUEUE_NAME,
-    (job, _token, signal) => processEncodeJob(job, options, signal),
+    (job, token, signal) =>
+      job.name === CHUNK_JOB_NAME || job.name === AUDIO_JOB_NAME
+        ? (processChildJob(job as unknown as Job<ChildJobData, ChildJobResult>, options, signal) as unknown as Promise<EncodeJobResult>)
+        : processEncodeJob(job, options, signal, { queue: flowQueue, token }),
     {
       connection: client,
+      name: options.name ?? `${os.hostname()}:${process.pid}`,
       concurrency: options.concurrency ?? 1,
       lockDuration: options.config.workerLockDurationMs,
       stalledInterval: options.config.stalledIntervalMs,
@@ -147,7 +255,9 @@ export async function startEncodeWorker(options: EncodeWorkerOptions): Promise<W
   worker.on('failed', (job, err) => log.warn({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message.split('\n')[0] }, 'encode attempt failed'));
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
   // BullMQ leaves a connection it was given open.
-  worker.on('closed', () => client.disconnect());
+  worker.on('closed', () => {
+    void flowQueue.close().finally(() => client.disconnect());
+  });
   await worker.waitUntilReady();
   return worker;
 }

@@ -20,6 +20,12 @@ export const encodeJobSchema = z.object({
   ladder: z.enum(LADDER_KINDS).default(DEFAULT_LADDER_KIND),
   /** ISO 8601 upload time. */
   uploadedAt: z.string(),
+  /** A chunked title's step (title-flow.ts): absent = plan (or encode a short title whole); 'assemble' = its children are done. */
+  step: z.enum(['assemble']).optional(),
+  /** When a chunked title's planning started, ms since the epoch (its encode time runs from there). */
+  flowStartedAtMs: z.number().nonnegative().optional(),
+  /** The job's stall count when it was last re-uploaded: stalls before it do not spend the new attempts. */
+  stallBaseline: z.number().int().nonnegative().optional(),
 });
 
 export type EncodeJobData = z.infer<typeof encodeJobSchema>;

@@ -73,7 +73,8 @@ export class WholeStack {
   static async open(parts: StackParts, options: { queueName?: string } = {}): Promise<WholeStack> {
     const redis = await ensureRedis(parts.config, parts.log);
     const supervisor = superviseRedis(redis, parts.config, parts.log);
-    return new WholeStack(parts, redis, new EncodeQueue(redis, parts.config, options.queueName, parts.log), options.queueName, supervisor);
+    const queueName = options.queueName ?? parts.config.queueName;
+    return new WholeStack(parts, redis, new EncodeQueue(redis, parts.config, queueName, parts.log), queueName, supervisor);
   }
 
   /** Starts an encode worker on this stack's queue. */

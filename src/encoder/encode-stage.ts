@@ -1,0 +1,132 @@
+/**
+ * The encode stage (title-stages.ts lists them all): one ffmpeg process per rendition, or per
+ * chunk × rendition for chunked titles, the audio rendition once per title, and the poster.
+ * Its pieces — one chunk of one rendition, the audio, stitching, the poster — also run apart,
+ * as the child jobs of a distributed encode (ingest/title-flow.ts), on any worker.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Chunk } from './chunk-plan.js';
+import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
+import { stitchChunkedRendition } from './hls-packager.js';
+import { encodeAudioRendition, encodeVideoChunk, encodeVideoRendition, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN, type VideoRenditionSpec } from './rendition.js';
+import { POSTER_NAME, type EncodedTitle, type EncodePlan, type StageOptions } from './title-stages.js';
+
+/** The n-th segment's name in a stitched rendition: the name ffmpeg gives it in a one-pass encode (SEGMENT_PATTERN). */
+export const segmentName = (n: number): string => SEGMENT_PATTERN.replace('%05d', String(n).padStart(5, '0'));
+
+/**
+ * Writes a 320-pixel-wide JPEG of the frame at 10% of the title (at most 5 s in), for the catalog.
+ * @returns the poster's name, relative to the title folder.
+ */
+export async function makePoster(masterPath: string, out: string, durationS: number, paths: FfmpegPaths, signal?: AbortSignal): Promise<string> {
+  const atS = Math.min(5, durationS * 0.1);
+  await runFfmpeg(
+    { inputs: [{ source: masterPath, options: ['-ss', atS.toFixed(2)] }], outputOptions: ['-map', '0:v:0', '-frames:v', '1', '-vf', 'scale=320:-2', '-q:v', '4'], output: out },
+    paths,
+    signal ? { signal } : {},
+  );
+  return POSTER_NAME;
+}
+
+/**
+ * Encode: one ffmpeg process per rendition — per chunk and rendition when the plan has several
+ * chunks, stitched back into one rendition (hls-packager.ts stitchChunkedRendition) — into
+ * `outDir/<rendition>/` (CMAF fMP4, keyframes at every segment boundary), audio once for the
+ * whole title, then the poster. Progress is weighted by pixel rate × duration: a rendition
+ * costs about its pixel count; audio about a tenth of the smallest rung.
+ * @throws FfmpegError; EncodeCancelledError when `signal` aborts.
+ */
+export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Preset: string, paths: FfmpegPaths, options: StageOptions): Promise<EncodedTitle> {
+  const started = performance.now();
+  const { probe } = plan;
+  const weights = plan.rungs.map((r) => r.rung.width * r.rung.height);
+  const audioWeight = plan.audio ? Math.min(...weights) * 0.1 : 0;
+  const totalWeight = weights.reduce((a, b) => a + b, 0) + audioWeight;
+  let doneWeight = 0;
+  const runFor = (name: string, weight: number) => ({
+    durationS: probe.durationS,
+    signal: options.signal,
+    onProgress: (f: number) => options.onProgress?.((doneWeight + f * weight) / totalWeight, name),
+  });
+  options.log.info({ titleId: plan.titleId, durationS: probe.durationS, rungs: plan.rungs.length, audio: Boolean(plan.audio) }, 'encoding title');
+  const chunked = plan.chunks.length > 1;
+  for (const [i, { name, rung }] of plan.rungs.entries()) {
+    const spec = { masterPath: plan.masterPath, outDir: path.join(outDir, name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset };
+    if (!chunked) {
+      await encodeVideoRendition(spec, paths, runFor(name, weights[i]!));
+      doneWeight += weights[i]!;
+    } else {
+      const chunkDirs: { dir: string; startS: number }[] = [];
+      for (const chunk of plan.chunks) {
+        const dir = path.join(outDir, '.chunks', name, String(chunk.index));
+        const weight = (weights[i]! * chunk.durationS) / probe.durationS;
+        await encodeVideoChunk({ ...spec, outDir: dir }, chunk, paths, { ...runFor(name, weight), durationS: chunk.durationS });
+        doneWeight += weight;
+        chunkDirs.push({ dir, startS: chunk.startS });
+      }
+      await stitchChunkedRendition(chunkDirs, spec.outDir, MEDIA_PLAYLIST_NAME, segmentName);
+      await fs.rm(path.join(outDir, '.chunks', name), { recursive: true, force: true });
+    }
+    options.log.debug({ rendition: name, chunks: plan.chunks.length }, 'rendition encoded');
+  }
+  if (chunked) await fs.rm(path.join(outDir, '.chunks'), { recursive: true, force: true });
+  if (plan.audio) {
+    await encodeAudioRendition(
+      { masterPath: plan.masterPath, outDir: path.join(outDir, plan.audio.name), bitrateBps: plan.audio.bitrateBps, sampleRateHz: plan.audio.sampleRateHz, segmentDurationS: plan.segmentDurationS },
+      paths,
+      runFor(plan.audio.name, audioWeight),
+    );
+    doneWeight += audioWeight;
+  }
+  const encodeS = (performance.now() - started) / 1000;
+  const poster = await makePoster(plan.masterPath, path.join(outDir, POSTER_NAME), probe.durationS, paths, options.signal).catch((err: unknown) => {
+    options.log.warn({ err: String(err) }, 'no poster');
+    return undefined;
+  });
+  return { plan, outDir, poster, encodeS };
+}
+
+
+/** The rendition spec of one planned rung, writing into `outDir`. */
+function rungSpec(plan: EncodePlan, rungName: string, outDir: string, x264Preset: string): VideoRenditionSpec {
+  const planned = plan.rungs.find((r) => r.name === rungName);
+  if (!planned) throw new RangeError(`the plan has no rendition ${rungName}`);
+  return { masterPath: plan.masterPath, outDir, rung: planned.rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset };
+}
+
+/**
+ * Encodes one chunk of one video rendition of a plan into `outDir` (a chunk folder that
+ * stitchRendition reads). One child job of a distributed encode.
+ * @throws RangeError for a rendition or chunk the plan does not have; FfmpegError; EncodeCancelledError.
+ */
+export async function encodeRenditionChunk(plan: EncodePlan, rungName: string, chunk: Chunk, outDir: string, x264Preset: string, paths: FfmpegPaths, options: StageOptions): Promise<void> {
+  if (!plan.chunks.some((c) => c.index === chunk.index && c.startS === chunk.startS)) throw new RangeError(`the plan has no chunk ${chunk.index} at ${chunk.startS} s`);
+  await encodeVideoChunk(rungSpec(plan, rungName, outDir, x264Preset), chunk, paths, {
+    durationS: chunk.durationS,
+    signal: options.signal,
+    onProgress: (f) => options.onProgress?.(f, rungName),
+  });
+}
+
+/**
+ * Encodes the plan's audio rendition (once for the whole title) into `outDir`.
+ * @throws RangeError when the plan has no audio; FfmpegError; EncodeCancelledError.
+ */
+export async function encodeTitleAudio(plan: EncodePlan, outDir: string, paths: FfmpegPaths, options: StageOptions): Promise<void> {
+  if (!plan.audio) throw new RangeError('the plan has no audio rendition');
+  await encodeAudioRendition(
+    { masterPath: plan.masterPath, outDir, bitrateBps: plan.audio.bitrateBps, sampleRateHz: plan.audio.sampleRateHz, segmentDurationS: plan.segmentDurationS },
+    paths,
+    { durationS: plan.probe.durationS, signal: options.signal, onProgress: (f) => options.onProgress?.(f, plan.audio!.name) },
+  );
+}
+
+/**
+ * Stitches a rendition's chunk folders (in chunk order) into `outDir` (stitchChunkedRendition).
+ * @param chunkDirs one folder per chunk of the plan, in order.
+ */
+export async function stitchRendition(plan: EncodePlan, chunkDirs: readonly string[], outDir: string): Promise<void> {
+  if (chunkDirs.length !== plan.chunks.length) throw new RangeError(`expected ${plan.chunks.length} chunk folders, got ${chunkDirs.length}`);
+  await stitchChunkedRendition(plan.chunks.map((c, i) => ({ dir: chunkDirs[i]!, startS: c.startS })), outDir, MEDIA_PLAYLIST_NAME, segmentName);
+}

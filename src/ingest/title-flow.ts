@@ -1,0 +1,203 @@
+/**
+ * A chunked title's encode as a BullMQ flow spread over every worker on every machine: the
+ * title job plans (probe, per-title analysis, chunks) and writes the plan to the object store,
+ * adds one child job per (chunk × video rendition) and one for the audio, and waits for them
+ * (BullMQ's waiting-children step, `moveToWaitingChildren`); any worker takes any child, encodes
+ * it from its own copy of the master and puts its output under the title's work prefix in the
+ * store; when every child is done the title job runs again, stitches each rendition from its
+ * chunks, measures, packages and publishes atomically, then deletes the work prefix. A worker
+ * killed mid-chunk costs that chunk only: the child is retried, the other chunks are kept.
+ * `REDIS_URL` and `VOD_STORE_URL` are all a worker needs: nothing is shared on disk.
+ * Part of the worker (the only code besides the queue module that touches BullMQ).
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { type Job, type Queue } from 'bullmq';
+import { z } from 'zod';
+import { encodeRenditionChunk, encodeTitleAudio, makePoster, stitchRendition } from '../encoder/encode-stage.js';
+import type { FfmpegPaths } from '../encoder/ffmpeg.js';
+import { measureRenditions, packageTitle, type EncodePlan } from '../encoder/title-stages.js';
+import type { ObjectStore } from '../origin/object-store.js';
+import { TITLE_ID_PATTERN } from '../title/title-address.js';
+import type { Logger } from '../util/logger.js';
+
+/** Job names of a flow's children (the title job is ENCODE_JOB_NAME). */
+export const CHUNK_JOB_NAME = 'encode-chunk';
+export const AUDIO_JOB_NAME = 'encode-audio';
+
+/** Store prefix of a title's work in progress: the plan and the children's outputs. */
+export const workPrefix = (titleId: string): string => `work/${titleId}`;
+const planKey = (titleId: string): string => `${workPrefix(titleId)}/plan.json`;
+const outputPrefix = (titleId: string, rendition: string, chunkIndex?: number): string =>
+  chunkIndex === undefined ? `${workPrefix(titleId)}/${rendition}` : `${workPrefix(titleId)}/${rendition}/${chunkIndex}`;
+
+export const childJobSchema = z.object({
+  titleId: z.string().regex(TITLE_ID_PATTERN),
+  /** Store key of the master. */
+  masterKey: z.string().min(1),
+  /** The rendition's folder name (video_…, audio_…). */
+  rendition: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  /** The chunk (video children only). */
+  chunkIndex: z.number().int().nonnegative().optional(),
+});
+export type ChildJobData = z.infer<typeof childJobSchema>;
+
+/** What a child returns: its encode time, s (summed into the title's timings). */
+export interface ChildJobResult {
+  readonly encodeS: number;
+}
+
+export interface FlowContext {
+  readonly store: ObjectStore;
+  readonly paths: FfmpegPaths;
+  readonly x264Preset: string;
+  readonly log: Logger;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Writes the plan where every worker can read it. */
+export async function storePlan(store: ObjectStore, plan: EncodePlan): Promise<void> {
+  await withTempDir(async (dir) => {
+    const file = path.join(dir, 'plan.json');
+    await fs.writeFile(file, JSON.stringify(plan));
+    await store.putFile(planKey(plan.titleId), file);
+  });
+}
+
+/**
+ * Reads a title's plan from the store.
+ * @throws Error when it is not there (the flow was cleaned up or never planned).
+ */
+export async function loadPlan(store: ObjectStore, titleId: string): Promise<EncodePlan> {
+  const bytes = await store.get(planKey(titleId));
+  if (!bytes) throw new Error(`no encode plan for title ${titleId} in the store`);
+  return JSON.parse(bytes.toString('utf8')) as EncodePlan;
+}
+
+/** The children of a planned title: every chunk of every video rendition, then the audio. */
+export function childJobs(plan: EncodePlan, masterKey: string): { name: string; data: ChildJobData; jobId: string }[] {
+  const jobs: { name: string; data: ChildJobData; jobId: string }[] = [];
+  for (const { name } of plan.rungs) {
+    for (const c of plan.chunks) jobs.push({ name: CHUNK_JOB_NAME, data: { titleId: plan.titleId, masterKey, rendition: name, chunkIndex: c.index }, jobId: `${plan.titleId}-${name}-${c.index}` });
+  }
+  if (plan.audio) jobs.push({ name: AUDIO_JOB_NAME, data: { titleId: plan.titleId, masterKey, rendition: plan.audio.name }, jobId: `${plan.titleId}-${plan.audio.name}` });
+  return jobs;
+}
+
+/**
+ * Adds a planned title's children under its job (each fails the parent when out of attempts).
+ * @param jobOptions attempts and backoff of each child.
+ */
+export async function addChildren(queue: Queue, parent: Job, plan: EncodePlan, masterKey: string, jobOptions: { attempts: number; backoff: { type: 'exponential'; delay: number } }): Promise<number> {
+  const jobs = childJobs(plan, masterKey);
+  // Children of an earlier run of this title (a failed flow uploaded again) would be taken for
+  // the new ones (same ids): remove them first.
+  for (const j of jobs) await (await queue.getJob(j.jobId))?.remove().catch(() => {});
+  await queue.addBulk(
+    jobs.map((j) => ({
+      name: j.name,
+      data: j.data,
+      opts: { ...jobOptions, jobId: j.jobId, parent: { id: parent.id!, queue: parent.queueQualifiedName }, failParentOnFailure: true, removeOnComplete: { age: 24 * 3600 } },
+    })),
+  );
+  return jobs.length;
+}
+
+/**
+ * Runs one child: encodes its chunk (or the audio) from a local copy of the master and puts the
+ * output under the title's work prefix. Safe to run again (the output is overwritten).
+ * @throws what the encode throws (the child is retried), or Error when the plan is gone.
+ */
+export async function runChildJob(data: ChildJobData, ctx: FlowContext, onProgress?: (fraction: number) => void): Promise<ChildJobResult> {
+  const plan = await loadPlan(ctx.store, data.titleId);
+  const started = performance.now();
+  await withTempDir(async (dir) => {
+    const out = path.join(dir, 'out');
+    await ctx.store.withLocalFile(data.masterKey, async (masterPath) => {
+      const local = { ...plan, masterPath };
+      const stage = { signal: ctx.signal, log: ctx.log, onProgress: (f: number) => onProgress?.(f) };
+      if (data.chunkIndex === undefined) await encodeTitleAudio(local, out, ctx.paths, stage);
+      else {
+        const chunk = plan.chunks.find((c) => c.index === data.chunkIndex);
+        if (!chunk) throw new Error(`title ${data.titleId} has no chunk ${data.chunkIndex}`);
+        await encodeRenditionChunk(local, data.rendition, chunk, out, ctx.x264Preset, ctx.paths, stage);
+      }
+    });
+    const prefix = outputPrefix(data.titleId, data.rendition, data.chunkIndex);
+    for (const name of await fs.readdir(out)) await ctx.store.putFile(`${prefix}/${name}`, path.join(out, name));
+  });
+  return { encodeS: (performance.now() - started) / 1000 };
+}
+
+/**
+ * The title job's last step, once every child is done: fetches the children's outputs into the
+ * staging folder, stitches each video rendition from its chunks, makes the poster, measures
+ * and packages (title-stages.ts). The caller commits the staging area and then calls
+ * `removeWork`.
+ * @param encodeS the children's summed encode time, s.
+ */
+export async function assembleTitle(
+  plan: EncodePlan,
+  stagingDir: string,
+  settings: { title: string; masterFileName: string; masterKey: string; vmafModelPath: string | undefined; measureRungs: boolean; encodeS: number; startedAtMs: number },
+  ctx: FlowContext,
+  onProgress?: (stage: 'package' | 'measure', fraction: number, rendition?: string) => void,
+): Promise<import('../origin/catalog.js').TitleRecord> {
+  const { store } = ctx;
+  for (const [i, { name }] of plan.rungs.entries()) {
+    onProgress?.('package', i / plan.rungs.length, name);
+    const chunkDirs: string[] = [];
+    for (const chunk of plan.chunks) {
+      const dir = path.join(stagingDir, '.chunks', name, String(chunk.index));
+      await fetchPrefix(store, outputPrefix(plan.titleId, name, chunk.index), dir);
+      chunkDirs.push(dir);
+    }
+    await stitchRendition(plan, chunkDirs, path.join(stagingDir, name));
+  }
+  await fs.rm(path.join(stagingDir, '.chunks'), { recursive: true, force: true });
+  if (plan.audio) await fetchPrefix(store, outputPrefix(plan.titleId, plan.audio.name), path.join(stagingDir, plan.audio.name));
+  return store.withLocalFile(settings.masterKey, async (masterPath) => {
+    const local = { ...plan, masterPath };
+    const poster = await makePoster(masterPath, path.join(stagingDir, 'poster.jpg'), plan.probe.durationS, ctx.paths, ctx.signal).catch((err: unknown) => {
+      ctx.log.warn({ err: String(err) }, 'no poster');
+      return undefined;
+    });
+    const measured = await measureRenditions(
+      { plan: local, outDir: stagingDir, poster, encodeS: settings.encodeS },
+      { measureQuality: settings.measureRungs, vmafModelPath: settings.vmafModelPath, vmafSubsample: 6 },
+      ctx.paths,
+      { signal: ctx.signal, log: ctx.log, onProgress: (f, rendition) => onProgress?.('measure', f, rendition) },
+    );
+    const qualityMetric = settings.measureRungs || plan.analysis ? (plan.analysis?.metric ?? (settings.vmafModelPath ? 'vmaf' : 'psnr')) : undefined;
+    return packageTitle({ measured, title: settings.title, masterFileName: settings.masterFileName, qualityMetric, startedAtMs: settings.startedAtMs });
+  });
+}
+
+/** Deletes a title's work prefix (plan and children's outputs). */
+export async function removeWork(store: ObjectStore, titleId: string): Promise<void> {
+  await store.remove(workPrefix(titleId));
+}
+
+/** Copies every object directly under a store prefix into a local folder. */
+async function fetchPrefix(store: ObjectStore, prefix: string, dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  const names = await store.list(prefix);
+  if (names.length === 0) throw new Error(`nothing under ${prefix} in the store: a child's output is missing`);
+  for (const name of names) {
+    const bytes = await store.get(`${prefix}/${name}`);
+    if (!bytes) throw new Error(`${prefix}/${name} vanished from the store`);
+    await fs.writeFile(path.join(dir, name), bytes);
+  }
+}
+
+async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = path.join(os.tmpdir(), `vod-flow-${randomBytes(6).toString('hex')}`);
+  await fs.mkdir(dir, { recursive: true });
+  try {
+    return await fn(dir);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * A chunked title as a BullMQ flow on a real Redis: its chunk × rendition jobs are spread over
+ * the workers there are, a worker killed mid-chunk costs that chunk only (retried alone, the
+ * others done once), and the published title is whole, every frame of the master once.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import HLS from 'hls-parser';
+import { afterEach, describe, expect, it } from 'vitest';
+import { probePackets } from '../../../src/encoder/ffmpeg.js';
+import { joinFmp4Rendition, measureMediaPlaylist } from '../../../src/encoder/hls-packager.js';
+import { startEncodeWorker, stopEncodeWorker } from '../../../src/ingest/encode-worker.js';
+import { workPrefix } from '../../../src/ingest/title-flow.js';
+import { uploadMaster } from '../../../src/ingest/upload.js';
+import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
+import { VOD_BIN } from '../../helpers/run-cli.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
+import { createTestStack, type TestStack } from '../../helpers/test-stack.js';
+
+const env = { VOD_CHUNK_DURATION_S: '4', VOD_WORKER_LOCK_MS: '2000', VOD_STALLED_INTERVAL_MS: '1000', VOD_RETRY_BACKOFF_MS: '200', VOD_X264_PRESET: 'ultrafast' };
+let stack: TestStack | undefined;
+afterEach(async () => {
+  await stack?.stop();
+  stack = undefined;
+});
+
+/** The published title's renditions joined, each checked against the master's frames. */
+async function expectWhole(s: TestStack, titleId: string, master: string): Promise<void> {
+  const dir = s.store.localPath(`vod/${titleId}`);
+  const mv = HLS.parse(await fs.readFile(path.join(dir, 'master.m3u8'), 'utf8'));
+  if (!mv.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+  const masterFrames = (await probePackets(master, s.paths)).length;
+  for (const v of mv.variants) {
+    const playlist = path.join(dir, v.uri);
+    const media = await measureMediaPlaylist(playlist);
+    const joined = path.join(await makeTempDir(), 'joined.mp4');
+    await joinFmp4Rendition(playlist, media, joined);
+    expect((await probePackets(joined, s.paths)).length, v.uri).toBe(masterFrames);
+  }
+  expect(await s.store.exists(workPrefix(titleId))).toBe(false); // the work prefix is gone
+}
+
+describe('chunked title flow', () => {
+  it('spreads chunk × rendition jobs over two workers and publishes the title whole', async () => {
+    stack = await createTestStack({ env });
+    const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'flow.mp4'), durationS: 12, width: 640, height: 360 }, stack.paths);
+    const workers = [
+      await startEncodeWorker({ redis: stack.redis, config: stack.config, store: stack.store, paths: stack.paths, queueName: stack.queueName!, name: 'worker-a' }),
+      await startEncodeWorker({ redis: stack.redis, config: stack.config, store: stack.store, paths: stack.paths, queueName: stack.queueName!, name: 'worker-b' }),
+    ];
+    try {
+      const { titleId } = await uploadMaster({ file: master, title: 'Flow', ladder: 'fixed' }, { store: stack.store, queue: async () => stack!.queue, paths: stack.paths });
+      const seen = new Set<string>();
+      const final = await stack.queue.waitUntilFinished(titleId, (s) => s.children && seen.add(`${s.children.done}/${s.children.total}`));
+      expect(final.state, final.failedReason).toBe('completed');
+      expect([...seen].some((c) => c.endsWith('/7'))).toBe(true); // 3 chunks × 2 renditions + audio
+      // Who ran the children: both workers took some.
+      const queue = (stack.queue as unknown as { queue: import('bullmq').Queue }).queue;
+      const children = await queue.getJobs(['completed'], 0, 100);
+      const chunkJobs = children.filter((j) => j.name === 'encode-chunk');
+      expect(chunkJobs).toHaveLength(6);
+      expect(new Set(chunkJobs.map((j) => j.processedBy))).toEqual(new Set(['worker-a', 'worker-b']));
+      await expectWhole(stack, titleId, master);
+    } finally {
+      for (const w of workers) await stopEncodeWorker(w);
+    }
+  });
+
+  it('retries only the chunk a killed worker held; every other chunk is encoded once', async () => {
+    stack = await createTestStack({ env });
+    const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'kill.mp4'), durationS: 16, width: 960, height: 540 }, stack.paths);
+    const queue = (stack.queue as unknown as { queue: import('bullmq').Queue }).queue;
+    const { titleId } = await uploadMaster({ file: master, title: 'Kill a chunk', ladder: 'fixed' }, { store: stack.store, queue: async () => stack!.queue, paths: stack.paths });
+    // A worker in its own process (as on another machine) takes the title and its first child…
+    const child = spawn(process.execPath, [VOD_BIN, '--data-dir', stack.dataDir, '--log-level', 'warn', 'worker'], {
+      env: { ...process.env, ...env, VOD_QUEUE_NAME: stack.queueName },
+      stdio: 'ignore',
+    });
+    let victim: string | undefined;
+    try {
+      await expect
+        .poll(async () => {
+          const active = (await queue.getJobs(['active'], 0, 20)).find((j) => j.name === 'encode-chunk' && ((j.progress as { percent?: number })?.percent ?? 0) > 5);
+          victim = active?.id;
+          return victim;
+        }, { timeout: 60_000, interval: 100 })
+        .toBeDefined();
+    } finally {
+      child.kill('SIGKILL'); // …and dies in the middle of it.
+      await new Promise((r) => child.once('exit', r));
+    }
+    const worker = await startEncodeWorker({ redis: stack.redis, config: stack.config, store: stack.store, paths: stack.paths, queueName: stack.queueName!, name: 'survivor' });
+    try {
+      const final = await stack.queue.waitUntilFinished(titleId, () => {});
+      expect(final.state, final.failedReason).toBe('completed');
+      const all = (await queue.getJobs(['completed'], 0, 100)).filter((j) => j.name === 'encode-chunk' || j.name === 'encode-audio');
+      expect(all.length).toBeGreaterThan(3);
+      for (const j of all) {
+        if (j.id === victim) expect(j.stalledCounter, `${j.id} was retried`).toBe(1);
+        else expect(j.attemptsStarted, `${j.id} ran once`).toBe(1);
+      }
+      await expectWhole(stack, titleId, master);
+    } finally {
+      await stopEncodeWorker(worker);
+    }
+  });
+});
