@@ -20,7 +20,7 @@ import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { PSNR_RUNG_RULES, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type PlannedRung, type RdPoint, type RungRules } from './convex-hull.js';
 import { probePackets, runFfmpeg, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
-import { fitToBox, fixedLadderFor, toEven, type LadderRung } from './fixed-ladder.js';
+import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, toEven, type LadderRung } from './fixed-ladder.js';
 import { measureQuality, scoreOf, type LadderMetric, type QualityScores } from './quality-metrics.js';
 
 /** Candidate resolutions as 16:9 bounding boxes (the issue's 1080p … 234p); fitted to the source's aspect ratio. */
@@ -40,6 +40,31 @@ export const PER_TITLE_RESOLUTION_BOXES: readonly { width: number; height: numbe
  * the lowest.
  */
 export const DEFAULT_CRF_VALUES: readonly number[] = Object.freeze([38, 32, 26, 20]);
+
+/**
+ * Grid extensions, tried only when the grid falls short (issue 13: hard content stopped at
+ * VMAF 91.8 because the grid ended at CRF 20, and a hull that never came down to the floor
+ * started the ladder above it):
+ * - toward quality: CRF 17 then 14 at the largest resolution, while its best trial is below the
+ *   saturation quality and under its bitrate cap (`trialBitrateCapBps`);
+ * - toward the floor: CRF 44 then 50 at the smallest resolution, while no trial is at or below
+ *   the floor bitrate.
+ * Same 3-6 CRF spacing as the grid (±6 CRF ≈ ×2 bitrate, x264's rule of thumb).
+ */
+export const QUALITY_EXTENSION_CRFS: readonly number[] = Object.freeze([17, 14]);
+export const FLOOR_EXTENSION_CRFS: readonly number[] = Object.freeze([44, 50]);
+
+/**
+ * Highest trial bitrate worth paying for at one resolution, bits/s: 1.5× the top bitrate
+ * Apple's HLS Authoring Specification lists for that height (7.8 Mbit/s at 1080p, 4.5 Mbit/s
+ * at 720p, …; the headroom is our choice, for content harder than Apple's reference), ×1.5
+ * again above 30 fps (twice the frames cost far less than twice the bits), and never above the
+ * rules' maximum rung bitrate.
+ */
+export function trialBitrateCapBps(height: number, frameRate: number, maxBitrateBps: number): number {
+  const apple = APPLE_FIXED_LADDER.filter((r) => r.height <= Math.max(height, APPLE_FIXED_LADDER[0]!.height)).at(-1)!.bitrateBps;
+  return Math.min(maxBitrateBps * (frameRate > 30 ? 1.5 : 1), apple * 1.5 * (frameRate > 30 ? 1.5 : 1));
+}
 
 export interface PerTitleOptions {
   /** VMAF model; unset = the ladder is built on PSNR. */
@@ -95,6 +120,8 @@ export interface LadderAnalysis {
   readonly settings: {
     readonly trialPreset: string;
     readonly crfValues: readonly number[];
+    /** CRF values tried beyond the grid (toward quality, toward the floor), when it fell short. */
+    readonly extensionCrfs: readonly number[];
     readonly resolutions: readonly { width: number; height: number }[];
     readonly vmafSubsample: number;
     readonly vmafModel?: string;
@@ -222,9 +249,12 @@ export async function analyzeTitle(
   const reference = { width: toEven(video.displayWidth), height: toEven(video.displayHeight) };
   const windows = sampleWindows(probed.durationS, windowS, options.sampleFraction ?? 0.2, options.maxWindows ?? 10);
   const fixedRungs: LadderRung[] = options.includeFixed ? fixedLadderFor(video) : [];
-  const totalTrials = resolutions.length * crfValues.length + fixedRungs.length;
+  let totalTrials = resolutions.length * crfValues.length + fixedRungs.length;
   let doneTrials = 0;
   const tick = () => options.onProgress?.(Math.min(1, doneTrials / totalTrials));
+  const extraTrials = (n: number) => {
+    totalTrials += n;
+  };
 
   const work = await fs.mkdtemp(path.join(options.workParent ?? os.tmpdir(), options.workParent ? '.per-title-' : 'vod-per-title-'));
   const timings = { sampleS: 0, trialEncodeS: 0, trialQualityS: 0, totalS: 0 };
@@ -306,6 +336,26 @@ export async function analyzeTitle(
         }
       }
     }
+    // Extensions where the grid fell short (QUALITY_EXTENSION_CRFS, FLOOR_EXTENSION_CRFS).
+    const largest = resolutions.at(-1)!;
+    const atLargest = () => points.filter((p) => p.height === largest.height);
+    const cap = trialBitrateCapBps(largest.height, frameRate, rules.maxBitrateBps);
+    for (const crf of QUALITY_EXTENSION_CRFS) {
+      const best = atLargest().reduce((a, b) => (b.quality > a.quality ? b : a));
+      if (best.quality >= rules.saturationQuality || best.bitrateBps >= cap || (best.crf !== undefined && best.crf <= crf)) break;
+      extraTrials(1);
+      const p = await trial(largest, { crf }, `trial_${largest.height}p_crf${crf}`);
+      points.push(p);
+      log.debug({ height: largest.height, crf, bitrateBps: Math.round(p.bitrateBps), quality: p.quality }, 'trial point (toward quality)');
+    }
+    const smallest = resolutions[0]!;
+    for (const crf of FLOOR_EXTENSION_CRFS) {
+      if (points.some((p) => p.bitrateBps <= rules.floorBitrateBps) || crfValues.includes(crf)) break;
+      extraTrials(1);
+      const p = await trial(smallest, { crf }, `trial_${smallest.height}p_crf${crf}`);
+      points.push(p);
+      log.debug({ height: smallest.height, crf, bitrateBps: Math.round(p.bitrateBps), quality: p.quality }, 'trial point (toward the floor)');
+    }
     const fixedPoints: TrialPoint[] = [];
     for (const rung of fixedRungs) {
       fixedPoints.push(await trial(rung, { bitrateBps: rung.bitrateBps }, `fixed_${rung.height}p_${rung.bitrateBps}`));
@@ -320,6 +370,7 @@ export async function analyzeTitle(
       settings: {
         trialPreset,
         crfValues,
+        extensionCrfs: [...new Set(points.filter((p) => p.crf !== undefined && !crfValues.includes(p.crf)).map((p) => p.crf!))],
         resolutions: [...resolutions].reverse(),
         vmafSubsample,
         ...(options.vmafModelPath ? { vmafModel: path.basename(options.vmafModelPath) } : {}),

@@ -87,4 +87,23 @@ describe('per-title encode of a synthetic master', () => {
     // Easy content reaches the saturation quality; noise does not at the same bitrate.
     expect(e.rungs.at(-1)!.predictedQuality).toBeGreaterThanOrEqual(45);
   });
+
+  it('extends the grid where it falls short: toward quality at the top resolution, toward the floor at the bottom', async () => {
+    // 720p noise: its trials stay under the 720p trial cap (6.75 Mbit/s) while far from 45 dB.
+    const hard = await makeSyntheticMaster({ path: path.join(dir, 'noisy.mp4'), durationS: 4, width: 1280, height: 720, videoFilter: 'noise=alls=20:allf=t+u', audio: false }, paths);
+    const probed = await inspectMaster(hard, paths);
+    const frameRate = outputFrameRate(probed.video!.frameRate);
+    // A grid that ends at CRF 32 cannot reach 45 dB on noise: CRF 17 (then 14) are tried at the top.
+    const short = await analyzeTitle(hard, probed, frameRate, paths, { segmentDurationS: 4, crfValues: [38, 32], trialPreset: 'ultrafast' });
+    const top = short.settings.resolutions[0]!;
+    expect(short.points.filter((p) => p.height === top.height).map((p) => p.crf)).toEqual(expect.arrayContaining([17]));
+    expect(short.settings.extensionCrfs).toContain(17);
+    const bestShort = Math.max(...short.points.filter((p) => p.crf !== 17 && p.crf !== 14).map((p) => p.quality));
+    expect(short.rungs.at(-1)!.predictedQuality).toBeGreaterThan(bestShort); // the top rung gained quality
+    // A grid that starts at CRF 20 never comes down to 145 kbit/s on noise: CRF 44 (then 50) at the bottom.
+    const high = await analyzeTitle(hard, probed, frameRate, paths, { segmentDurationS: 4, crfValues: [26, 20], trialPreset: 'ultrafast' });
+    const bottom = high.settings.resolutions.at(-1)!;
+    expect(high.points.filter((p) => p.height === bottom.height).map((p) => p.crf)).toEqual(expect.arrayContaining([44]));
+    expect(high.rungs[0]!.bitrateBps).toBeLessThanOrEqual(high.settings.rules.floorBitrateBps);
+  });
 });

@@ -55,3 +55,15 @@ describe('fitToBox / toEven', () => {
     expect(fitToBox({ displayWidth: 640, displayHeight: 360 }, 640, 360).upscales).toBe(false);
   });
 });
+
+describe('trialBitrateCapBps', () => {
+  it("caps a resolution's trials at 1.5x Apple's top bitrate for its height, 1.5x more above 30 fps, never above the rules' maximum", async () => {
+    const { trialBitrateCapBps } = await import('../../../src/encoder/per-title.js');
+    expect(trialBitrateCapBps(1080, 24, 12_000_000)).toBe(11_700_000);
+    expect(trialBitrateCapBps(1080, 60, 12_000_000)).toBe(17_550_000);
+    expect(trialBitrateCapBps(1080, 60, 10_000_000)).toBe(15_000_000);
+    expect(trialBitrateCapBps(360, 30, 12_000_000)).toBe(547_500);
+    expect(trialBitrateCapBps(200, 30, 12_000_000)).toBe(217_500); // below the lowest box: its cap
+  });
+});
+
