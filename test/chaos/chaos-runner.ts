@@ -32,6 +32,7 @@ import { FsObjectStore } from '../../src/origin/fs-object-store.js';
 import { makeSyntheticMaster } from '../../fixtures/synthetic-master.js';
 import { launchChromium } from '../helpers/browser.js';
 import { VOD_BIN } from '../helpers/run-cli.js';
+import { freePort } from '../helpers/free-port.js';
 
 /** A restarted process must answer again within this long, s. */
 export const RECOVERY_LIMIT_S = 20;
@@ -85,15 +86,6 @@ interface VodProcess {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;

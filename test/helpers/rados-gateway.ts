@@ -10,10 +10,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { makeTempDir } from './temp-dir.js';
+import { freePort } from './free-port.js';
 
 const run = promisify(execFile);
 
@@ -39,15 +39,6 @@ export async function radosGatewayInstalled(): Promise<boolean> {
   return true;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Starts a throwaway gateway (about 5–10 s on this machine).
