@@ -96,3 +96,8 @@ export function firstDecodeTime(segment: Buffer): number {
   }
   throw new RangeError('segment has no tfdt');
 }
+
+/** Number of movie fragments (`moof` boxes) at the top level of a segment. */
+export function countFragments(segment: Buffer): number {
+  return boxes(segment, 0, segment.length).filter((b) => b.type === 'moof').length;
+}

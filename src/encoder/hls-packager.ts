@@ -7,7 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import HLS from 'hls-parser';
-import { rebaseFragment, videoTimescale } from './fmp4-rebase.js';
+import { countFragments, rebaseFragment, videoTimescale } from './fmp4-rebase.js';
 
 export interface MeasuredSegment {
   /** Segment URI relative to its media playlist. */
@@ -249,16 +249,4 @@ export async function stitchChunkedRendition(chunks: readonly RenditionChunk[], 
   stitched.targetDuration = Math.max(...playlists.map((p) => p.targetDuration));
   stitched.endlist = true;
   await fs.writeFile(path.join(outDir, playlistName), `${HLS.stringify(stitched).trimEnd()}\n`);
-}
-
-/** Number of movie fragments (`moof` boxes) at the top level of a segment. */
-function countFragments(segment: Buffer): number {
-  let n = 0;
-  for (let at = 0; at + 8 <= segment.length; ) {
-    const size = segment.readUInt32BE(at);
-    if (segment.toString('latin1', at + 4, at + 8) === 'moof') n++;
-    if (size < 8) break;
-    at += size;
-  }
-  return n;
 }

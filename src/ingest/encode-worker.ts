@@ -6,7 +6,6 @@
  * worker killed mid-encode publishes nothing; its job's lock expires and another worker (or
  * this one, restarted) runs it again — or, for a chunk, just that chunk.
  */
-import fs from 'node:fs/promises';
 import os from 'node:os';
 import { Queue, UnrecoverableError, WaitingChildrenError, Worker, type Job } from 'bullmq';
 import type { VodConfig } from '../config.js';
@@ -173,9 +172,8 @@ export async function processEncodeJob(
       if ('renditions' in outcome) {
         record = outcome;
       } else {
-        // A flow: plan stored, children added, this job waits for them. (The analysis's work
-        // files in the staging folder are removed when it is committed or aborted.)
-        await fs.rm(staging.dir, { recursive: true, force: true }).then(() => fs.mkdir(staging.dir, { recursive: true }));
+        // A flow: plan stored, children added, this job waits for them (the analysis removed
+        // its own work files; the staging area is aborted or used by assemble()).
         await storePlan(store, outcome);
         await job.updateData({ ...data, step: 'assemble', flowStartedAtMs: Date.now() - (performance.now() - planStartedAtMs) });
         const n = await addChildren(flow!.queue, job, outcome, data.masterKey, { attempts, backoff: { type: 'exponential', delay: options.config.retryBackoffMs } });

@@ -19,6 +19,7 @@ import { z } from 'zod';
 import { encodeRenditionChunk, encodeTitleAudio, makePoster, stitchRendition } from '../encoder/encode-stage.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import { measureRenditions, packageTitle, type EncodePlan } from '../encoder/title-stages.js';
+import type { TitleRecord } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import { TITLE_ID_PATTERN } from '../title/title-address.js';
 import type { Logger } from '../util/logger.js';
@@ -144,7 +145,7 @@ export async function assembleTitle(
   settings: { title: string; masterFileName: string; masterKey: string; vmafModelPath: string | undefined; measureRungs: boolean; encodeS: number; startedAtMs: number },
   ctx: FlowContext,
   onProgress?: (stage: 'package' | 'measure', fraction: number, rendition?: string) => void,
-): Promise<import('../origin/catalog.js').TitleRecord> {
+): Promise<TitleRecord> {
   const { store } = ctx;
   for (const [i, { name }] of plan.rungs.entries()) {
     onProgress?.('package', i / plan.rungs.length, name);
