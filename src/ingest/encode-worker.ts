@@ -90,6 +90,9 @@ export async function processEncodeJob(
       `gave up after ${attempts} attempt${attempts === 1 ? '' : 's'}: the worker running this job died in ${Math.min(attempts, stalls)} of them (killed or out of memory?)${job.failedReason ? `; last failure: ${job.failedReason}` : ''}`,
     );
   }
+  // This attempt's progress starts afresh: `vod status` must not show a dead attempt's stage
+  // as if this one had reached it.
+  if (data.step !== 'assemble') await job.updateProgress({ stage: 'probe', percent: 0 } satisfies EncodeJobProgress).catch(() => {});
   if (job.attemptsMade + stalls > 0) {
     // A dead attempt's staging folder is swept now, not hours later at some worker's start.
     const swept = await store.discardStaging(prefix, { commitLast: PUBLISH_LAST });
