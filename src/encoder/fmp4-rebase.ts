@@ -2,9 +2,11 @@
  * Moving a CMAF fragment in time, for stitching separately encoded chunks into one rendition:
  * every chunk's encode starts its decode timeline at 0, so each fragment's `tfdt`
  * (baseMediaDecodeTime, ISO/IEC 14496-12 §8.8.12) is shifted by the chunk's start in the
- * track's timescale (the `mdhd` of the init segment, §8.4.2), and each `mfhd`
- * sequence_number (§8.8.5) is renumbered so they rise through the whole rendition. Pure
- * functions on bytes; no other box changes.
+ * track's timescale (the `mdhd` of the init segment, §8.4.2), each segment index's `sidx`
+ * earliest_presentation_time (§8.16.3, in the sidx's own timescale) by the same time, and each
+ * `mfhd` sequence_number (§8.8.5) is renumbered so they rise through the whole rendition.
+ * (Players such as hls.js time fragments by `tfdt`; ffmpeg's mp4 demuxer times them by `sidx`
+ * when there is one, so both must move.) Pure functions on bytes; no other box changes.
  */
 
 interface Box {
@@ -60,31 +62,53 @@ export function videoTimescale(init: Buffer): number {
   throw new RangeError('init segment has no video track with a timescale');
 }
 
+/** Adds `delta` to a version-0 (32-bit) or version-1 (64-bit) time field at `at`. */
+function addToTime(buf: Buffer, at: number, wide: boolean, delta: number, what: string): void {
+  if (wide) {
+    buf.writeBigUInt64BE(buf.readBigUInt64BE(at) + BigInt(delta), at);
+    return;
+  }
+  const t = buf.readUInt32BE(at) + delta;
+  if (t > 0xffffffff) throw new RangeError(`${what} overflows a version-0 box`);
+  buf.writeUInt32BE(t, at);
+}
+
 /**
- * Returns a copy of a media segment (styp? moof mdat …) with every `tfdt` moved later by
- * `decodeTimeOffset` ticks and every `mfhd` sequence number raised by `sequenceOffset`.
- * @throws RangeError for a malformed segment, or a version-0 tfdt the shift would overflow.
+ * Returns a copy of a media segment (styp? sidx* moof mdat …) with every `tfdt` moved later by
+ * `decodeTimeOffset` ticks of the track's `timescale`, every `sidx` earliest_presentation_time
+ * by the same time in the sidx's timescale (rounded to its nearest tick), and every `mfhd`
+ * sequence number raised by `sequenceOffset`.
+ * @throws RangeError for a malformed segment, or a version-0 box the shift would overflow.
  */
-export function rebaseFragment(segment: Buffer, decodeTimeOffset: number, sequenceOffset: number): Buffer {
+export function rebaseFragment(segment: Buffer, decodeTimeOffset: number, sequenceOffset: number, timescale: number): Buffer {
   const out = Buffer.from(segment);
-  for (const moof of boxes(out, 0, out.length).filter((b) => b.type === 'moof')) {
-    for (const box of boxes(out, moof.payload, moof.end)) {
+  for (const top of boxes(out, 0, out.length)) {
+    if (top.type === 'sidx') {
+      // version(1) flags(3) reference_ID(4) timescale(4) earliest_presentation_time(4 | 8)
+      const sidxTimescale = out.readUInt32BE(top.payload + 8);
+      const shift = sidxTimescale === timescale ? decodeTimeOffset : Math.round((decodeTimeOffset * sidxTimescale) / timescale);
+      addToTime(out, top.payload + 12, out.readUInt8(top.payload) === 1, shift, 'earliest_presentation_time');
+      continue;
+    }
+    if (top.type !== 'moof') continue;
+    for (const box of boxes(out, top.payload, top.end)) {
       if (box.type === 'mfhd') {
         out.writeUInt32BE(out.readUInt32BE(box.payload + 4) + sequenceOffset, box.payload + 4);
       } else if (box.type === 'traf') {
         const tfdt = child(out, box, 'tfdt');
-        if (!tfdt) continue;
-        if (out.readUInt8(tfdt.payload) === 1) {
-          out.writeBigUInt64BE(out.readBigUInt64BE(tfdt.payload + 4) + BigInt(decodeTimeOffset), tfdt.payload + 4);
-        } else {
-          const t = out.readUInt32BE(tfdt.payload + 4) + decodeTimeOffset;
-          if (t > 0xffffffff) throw new RangeError('baseMediaDecodeTime overflows a version-0 tfdt');
-          out.writeUInt32BE(t, tfdt.payload + 4);
-        }
+        if (tfdt) addToTime(out, tfdt.payload + 4, out.readUInt8(tfdt.payload) === 1, decodeTimeOffset, 'baseMediaDecodeTime');
       }
     }
   }
   return out;
+}
+
+/** The `sidx` earliest_presentation_time of a segment's first segment index, in seconds; undefined without one (tests, checks). */
+export function firstSidxPresentationTimeS(segment: Buffer): number | undefined {
+  const sidx = boxes(segment, 0, segment.length).find((b) => b.type === 'sidx');
+  if (!sidx) return undefined;
+  const t = segment.readUInt8(sidx.payload) === 1 ? Number(segment.readBigUInt64BE(sidx.payload + 12)) : segment.readUInt32BE(sidx.payload + 12);
+  return t / segment.readUInt32BE(sidx.payload + 8);
 }
 
 /** The `tfdt` baseMediaDecodeTime of a segment's first fragment, ticks (tests, checks). */

@@ -235,7 +235,7 @@ export async function stitchChunkedRendition(chunks: readonly RenditionChunk[], 
     for (const seg of playlists[i]!.segments) {
       const bytes = await fs.readFile(path.join(chunk.dir, seg.uri));
       const name = segmentNameFor(segments.length);
-      await fs.writeFile(path.join(outDir, name), rebaseFragment(bytes, offset, sequence));
+      await fs.writeFile(path.join(outDir, name), rebaseFragment(bytes, offset, sequence, timescale));
       // Each chunk numbers its fragments from 1: continue from where the previous chunk ended.
       sequence += countFragments(bytes);
       seg.uri = name;

@@ -23,6 +23,22 @@ export interface QualityScores {
   readonly vmaf?: number;
   /** Frames compared. */
   readonly frames: number;
+  /**
+   * The 5th-percentile frame of each metric (nearest rank): the bad moments a viewer notices
+   * and a mean hides. PSNR of the frame, dB; SSIM; VMAF when measured.
+   */
+  readonly low?: { readonly psnrDb: number; readonly ssim: number; readonly vmaf?: number };
+}
+
+/**
+ * Per-frame scores of one comparison, in frame order: luma MSE and luma SSIM of every frame,
+ * VMAF of every measured frame (every n-th with subsampling). Scores of consecutive parts of a
+ * title (chunks) concatenate into the title's (concatFrameScores).
+ */
+export interface FrameScores {
+  readonly mseY: readonly number[];
+  readonly ssim: readonly number[];
+  readonly vmaf?: readonly number[];
 }
 
 /** The metric a ladder is built on: VMAF when a model is configured, else PSNR. */
@@ -33,6 +49,11 @@ export interface QualityMeasureSpec {
   readonly distorted: string;
   /** The source it was encoded from. */
   readonly reference: string;
+  /**
+   * The part of the reference the encode covers (a chunk): from `startS`, for `durationS`
+   * seconds (input seeking, as the chunk's encode did). Unset = the whole reference.
+   */
+  readonly referenceWindow?: { readonly startS: number; readonly durationS: number };
   /** Display size of the reference in pixels; both inputs are brought to it (bicubic). */
   readonly width: number;
   readonly height: number;
@@ -50,6 +71,9 @@ export interface QualityMeasureSpec {
 /** Largest PSNR reported, dB: identical frames have zero MSE and an infinite PSNR. */
 export const PSNR_CAP_DB = 100;
 
+/** The percentile of the `low` scores: the 5th-percentile frame. */
+export const LOW_FRAME_PERCENTILE = 5;
+
 /**
  * Luma PSNR in dB from a mean squared error on 8-bit samples: 10·log10(255² / MSE)
  * (ITU-T J.340 / the usual definition), capped at PSNR_CAP_DB.
@@ -60,40 +84,86 @@ export function psnrFromMse(mse: number): number {
 }
 
 /**
- * Mean of one per-frame field of an ffmpeg psnr/ssim `stats_file` (one line per frame).
- * @returns the mean and the number of frames.
+ * One per-frame field of an ffmpeg psnr/ssim `stats_file` (one line per frame), in frame order.
  * @throws Error naming `filter` when no line carries the field.
  */
-function meanStatsField(text: string, field: RegExp, filter: string): { mean: number; frames: number } {
-  let sum = 0;
-  let frames = 0;
+function statsField(text: string, field: RegExp, filter: string): number[] {
+  const values: number[] = [];
   for (const line of text.split('\n')) {
     const m = field.exec(line);
-    if (!m) continue;
-    sum += Number(m[1]);
-    frames += 1;
+    if (m) values.push(Number(m[1]));
   }
-  if (frames === 0) throw new Error(`the ${filter} filter compared no frames`);
-  return { mean: sum / frames, frames };
+  if (values.length === 0) throw new Error(`the ${filter} filter compared no frames`);
+  return values;
 }
 
-/** Mean luma PSNR (dB) and frame count from the psnr filter's `stats_file` text. */
-export function parsePsnrStats(text: string): { psnrDb: number; frames: number } {
-  const { mean, frames } = meanStatsField(text, /\bmse_y:([0-9.]+)/, 'psnr');
-  return { psnrDb: psnrFromMse(mean), frames };
+/** Per-frame luma MSE from the psnr filter's `stats_file` text. @throws Error when it holds no frame. */
+export function parsePsnrFrames(text: string): number[] {
+  return statsField(text, /\bmse_y:([0-9.]+)/, 'psnr');
 }
 
-/** Mean luma SSIM from the ssim filter's `stats_file` text. */
-export function parseSsimStats(text: string): number {
-  return meanStatsField(text, /\bY:([0-9.]+)/, 'ssim').mean;
+/** Per-frame luma SSIM from the ssim filter's `stats_file` text. @throws Error when it holds no frame. */
+export function parseSsimFrames(text: string): number[] {
+  return statsField(text, /\bY:([0-9.]+)/, 'ssim');
 }
 
-/** Mean per-frame VMAF from libvmaf's JSON log (`frames[].metrics.vmaf`). */
-export function parseVmafLog(text: string): number {
+/** Per-frame VMAF from libvmaf's JSON log (`frames[].metrics.vmaf`). @throws Error when it scored no frame. */
+export function parseVmafFrames(text: string): number[] {
   const log = JSON.parse(text) as { frames?: { metrics?: { vmaf?: number } }[] };
   const scores = (log.frames ?? []).map((f) => f.metrics?.vmaf).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
   if (scores.length === 0) throw new Error('libvmaf scored no frames');
-  return scores.reduce((a, b) => a + b, 0) / scores.length;
+  return scores;
+}
+
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/**
+ * The p-th percentile by the nearest-rank method: the smallest value with at least p% of the
+ * values at or below it (ceil(p/100 · n)-th in ascending order).
+ * @throws RangeError on an empty list or p outside (0, 100].
+ */
+export function nearestRankPercentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new RangeError('no values');
+  if (!(p > 0 && p <= 100)) throw new RangeError(`percentile ${p} is outside (0, 100]`);
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1]!;
+}
+
+/**
+ * Concatenates per-frame scores of consecutive parts (chunks, in order) into one title's.
+ * @throws Error when some parts carry VMAF and others do not.
+ */
+export function concatFrameScores(parts: readonly FrameScores[]): FrameScores {
+  const withVmaf = parts.filter((p) => p.vmaf).length;
+  if (withVmaf !== 0 && withVmaf !== parts.length) throw new Error('some parts were measured with VMAF and some without');
+  return {
+    mseY: parts.flatMap((p) => p.mseY),
+    ssim: parts.flatMap((p) => p.ssim),
+    ...(withVmaf ? { vmaf: parts.flatMap((p) => p.vmaf!) } : {}),
+  };
+}
+
+/**
+ * Summarises per-frame scores: PSNR from the mean luma MSE (every frame weighs the same, so
+ * chunks weigh by their frame count), mean SSIM and VMAF, and the 5th-percentile frame of each.
+ * @throws Error when there are no frames.
+ */
+export function summarizeFrames(frames: FrameScores): QualityScores {
+  if (frames.mseY.length === 0 || frames.ssim.length === 0) throw new Error('no frames were compared');
+  const vmaf = frames.vmaf && frames.vmaf.length > 0 ? frames.vmaf : undefined;
+  // The worst PSNR frame is the one with the largest MSE: the (100 − p)th percentile of MSE.
+  const lowPsnr = psnrFromMse(-nearestRankPercentile(frames.mseY.map((m) => -m), LOW_FRAME_PERCENTILE));
+  return {
+    psnrDb: psnrFromMse(mean(frames.mseY)),
+    ssim: mean(frames.ssim),
+    ...(vmaf ? { vmaf: mean(vmaf) } : {}),
+    frames: frames.mseY.length,
+    low: {
+      psnrDb: lowPsnr,
+      ssim: nearestRankPercentile(frames.ssim, LOW_FRAME_PERCENTILE),
+      ...(vmaf ? { vmaf: nearestRankPercentile(vmaf, LOW_FRAME_PERCENTILE) } : {}),
+    },
+  };
 }
 
 /**
@@ -120,12 +190,13 @@ function qualityGraph(spec: QualityMeasureSpec, files: { psnr: string; ssim: str
 }
 
 /**
- * Measures PSNR, SSIM and (with a model) VMAF of `distorted` against `reference`.
- * @returns mean scores over the compared frames.
+ * Measures PSNR, SSIM and (with a model) VMAF of `distorted` against `reference` (or the
+ * reference's `referenceWindow`), frame by frame.
+ * @returns the per-frame scores, in frame order.
  * @throws FfmpegError when ffmpeg cannot read either input or the model; Error when the
  *         filters compared no frames; EncodeCancelledError when `run.signal` aborts.
  */
-export async function measureQuality(spec: QualityMeasureSpec, paths: FfmpegPaths, run: RunOptions = {}): Promise<QualityScores> {
+export async function measureFrameScores(spec: QualityMeasureSpec, paths: FfmpegPaths, run: RunOptions = {}): Promise<FrameScores> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-quality-'));
   try {
     const files = { psnr: path.join(dir, 'psnr.log'), ssim: path.join(dir, 'ssim.log'), vmafLog: path.join(dir, 'vmaf.json'), model: undefined as string | undefined };
@@ -136,22 +207,34 @@ export async function measureQuality(spec: QualityMeasureSpec, paths: FfmpegPath
       await fs.symlink(path.resolve(spec.vmafModelPath), files.model);
       await fs.symlink(`${path.resolve(spec.vmafModelPath)}.model`, `${files.model}.model`);
     }
+    const w = spec.referenceWindow;
+    const referenceOptions = w ? [...(w.startS > 0 ? ['-ss', w.startS.toFixed(6)] : []), '-t', w.durationS.toFixed(6)] : [];
     await runFfmpeg(
       {
-        inputs: [{ source: spec.distorted }, { source: spec.reference }],
+        inputs: [{ source: spec.distorted }, { source: spec.reference, options: referenceOptions }],
         outputOptions: ['-filter_complex', qualityGraph(spec, files), '-an', '-sn', '-dn', '-f', 'null'],
         output: '/dev/null',
       },
       paths,
       run,
     );
-    const psnr = parsePsnrStats(await fs.readFile(files.psnr, 'utf8'));
-    const ssim = parseSsimStats(await fs.readFile(files.ssim, 'utf8'));
-    const vmaf = files.model ? parseVmafLog(await fs.readFile(files.vmafLog, 'utf8')) : undefined;
-    return { psnrDb: psnr.psnrDb, ssim, frames: psnr.frames, ...(vmaf !== undefined ? { vmaf } : {}) };
+    return {
+      mseY: parsePsnrFrames(await fs.readFile(files.psnr, 'utf8')),
+      ssim: parseSsimFrames(await fs.readFile(files.ssim, 'utf8')),
+      ...(files.model ? { vmaf: parseVmafFrames(await fs.readFile(files.vmafLog, 'utf8')) } : {}),
+    };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Measures PSNR, SSIM and (with a model) VMAF of `distorted` against `reference`.
+ * @returns mean scores over the compared frames and the 5th-percentile frame (summarizeFrames).
+ * @throws as measureFrameScores.
+ */
+export async function measureQuality(spec: QualityMeasureSpec, paths: FfmpegPaths, run: RunOptions = {}): Promise<QualityScores> {
+  return summarizeFrames(await measureFrameScores(spec, paths, run));
 }
 
 /** The score a ladder is built on, from a set of scores. */

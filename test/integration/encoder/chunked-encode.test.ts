@@ -3,14 +3,16 @@
  * and stitched (hls-packager.ts stitchChunkedRendition) has the timing of a one-pass encode of
  * the same master — same segments and EXTINF durations, every frame once (count and timestamps
  * against the one-pass encode and the master), a keyframe at every segment start, and each
- * segment's baseMediaDecodeTime where the one-pass encode put it.
+ * segment's baseMediaDecodeTime and segment index time where the one-pass encode put them, and
+ * the right picture at every frame when ffmpeg reads it back.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { planChunks } from '../../../src/encoder/chunk-plan.js';
 import { probePackets, resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
-import { firstDecodeTime } from '../../../src/encoder/fmp4-rebase.js';
+import { firstDecodeTime, firstSidxPresentationTimeS } from '../../../src/encoder/fmp4-rebase.js';
+import { measureFrameScores, psnrFromMse } from '../../../src/encoder/quality-metrics.js';
 import { joinFmp4Rendition, measureMediaPlaylist, stitchChunkedRendition } from '../../../src/encoder/hls-packager.js';
 import { encodeVideoChunk, encodeVideoRendition, MEDIA_PLAYLIST_NAME, type VideoRenditionSpec } from '../../../src/encoder/rendition.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
@@ -52,6 +54,10 @@ describe('chunked encoding', () => {
       const a = firstDecodeTime(await fs.readFile(path.join(dir, 'stitched', seg.uri)));
       const b = firstDecodeTime(await fs.readFile(path.join(dir, 'one', one.segments[i]!.uri)));
       expect(a, seg.uri).toBe(b);
+      // …and so does its segment index, which ffmpeg's mp4 demuxer times fragments by.
+      const sa = firstSidxPresentationTimeS(await fs.readFile(path.join(dir, 'stitched', seg.uri)));
+      const sb = firstSidxPresentationTimeS(await fs.readFile(path.join(dir, 'one', one.segments[i]!.uri)));
+      expect(sa, `${seg.uri} sidx`).toBeCloseTo(sb!, 6);
     }
 
     // Every frame once, at the one-pass timestamps; a keyframe at each segment start.
@@ -65,6 +71,13 @@ describe('chunked encoding', () => {
     const sorted = (p: { ptsS: number }[]) => p.map((x) => x.ptsS).sort((x, y) => x - y);
     const [sp, op] = [sorted(s), sorted(o)];
     for (let i = 0; i < sp.length; i++) expect(Math.abs(sp[i]! - op[i]!), `frame ${i}`).toBeLessThan(0.001);
+    // The right picture at every frame, read back by ffmpeg (the quality measurement's reader):
+    // a chunk shifted in time would compare each frame with another one of the master.
+    const frameScores = async (file: string) =>
+      (await measureFrameScores({ distorted: file, reference: master, width: 640, height: 360, frameRate: 24 }, paths)).mseY.map(psnrFromMse);
+    const [sq, oq] = [await frameScores(path.join(dir, 'stitched.mp4')), await frameScores(path.join(dir, 'one.mp4'))];
+    expect(sq).toHaveLength(m.length);
+    expect(Math.min(...sq)).toBeGreaterThan(Math.min(...oq) - 3);
     const keyframes = s.filter((p) => p.keyframe).map((p) => p.ptsS);
     let start = keyframes[0]!;
     for (const seg of stitched.segments) {
