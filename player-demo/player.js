@@ -177,7 +177,7 @@ async function loadLadderReport(title) {
     if (state.titleId !== titleId) return;
     state.ladderReport = report;
     const metric = report.metric === 'vmaf' ? 'VMAF' : 'PSNR';
-    $('quality-head').textContent = metric === 'VMAF' ? 'VMAF' : 'PSNR (dB)';
+    $('quality-head').textContent = `${metric === 'VMAF' ? 'VMAF' : 'PSNR (dB)'} mean (5th-percentile frame)`;
     const a = report.analysis;
     $('ladder-info').textContent =
       report.ladder === 'per-title'
@@ -195,7 +195,11 @@ function levelQuality(level) {
   const rung = state.ladderReport?.rungs.find((r) => url.endsWith(`/${r.uri}`));
   const q = rung?.quality;
   if (!q) return '–';
-  return state.ladderReport.metric === 'vmaf' && q.vmaf !== undefined ? q.vmaf.toFixed(1) : q.psnrDb.toFixed(2);
+  const vmaf = state.ladderReport.metric === 'vmaf' && q.vmaf !== undefined;
+  const mean = vmaf ? q.vmaf.toFixed(1) : q.psnrDb.toFixed(2);
+  // The 5th-percentile frame: the bad moments a mean hides (titles published before it have none).
+  const low = q.low && (vmaf ? q.low.vmaf?.toFixed(1) : q.low.psnrDb.toFixed(2));
+  return low ? `${mean} (5%: ${low})` : mean;
 }
 
 function renderLadder(levels, current) {

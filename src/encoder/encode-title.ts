@@ -14,7 +14,7 @@ import type { FfmpegPaths } from './ffmpeg.js';
 import type { LadderRung } from './fixed-ladder.js';
 import type { PerTitleOptions } from './per-title.js';
 import { encodeRenditions } from './encode-stage.js';
-import { measureRenditions, packageTitle, planTitle } from './title-stages.js';
+import { measureRenditions, packageTitle, planTitle, RUNG_VMAF_SUBSAMPLE } from './title-stages.js';
 
 
 export interface EncodeTitleInput {
@@ -108,7 +108,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
     ...stage,
     onProgress: (f, rendition) => report({ stage: 'encode', fraction: span.analyze + span.encode * f, ...(rendition ? { rendition } : {}) }),
   });
-  const measured = await measureRenditions(encoded, { measureQuality: measureRungs, vmafModelPath: input.vmafModelPath, vmafSubsample: input.rungVmafSubsample ?? 6 }, paths, {
+  const measured = await measureRenditions(encoded, { measureQuality: measureRungs, vmafModelPath: input.vmafModelPath, vmafSubsample: input.rungVmafSubsample ?? RUNG_VMAF_SUBSAMPLE }, paths, {
     ...stage,
     onProgress: (f, rendition) => report({ stage: 'measure', fraction: span.analyze + span.encode + MEASURE_SPAN * f, ...(rendition ? { rendition } : {}) }),
   });

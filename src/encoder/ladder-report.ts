@@ -23,7 +23,7 @@ export interface LadderReportRung {
   /** Quality the hull predicted (per-title ladders), metric units. */
   readonly predictedQuality?: number;
   /** Quality measured on the published rendition against the master. */
-  readonly quality?: { readonly psnrDb: number; readonly ssim: number; readonly vmaf?: number };
+  readonly quality?: { readonly psnrDb: number; readonly ssim: number; readonly vmaf?: number; readonly low?: { readonly psnrDb: number; readonly ssim: number; readonly vmaf?: number } };
 }
 
 /** Contents of `ladder.json`. */

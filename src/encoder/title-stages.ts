@@ -24,7 +24,7 @@ import { joinFmp4Rendition, measureMediaPlaylist, writeMultivariantPlaylist, typ
 import type { LadderReport } from './ladder-report.js';
 import { inspectMaster } from './master-check.js';
 import { analyzeTitle, type LadderAnalysis, type PerTitleOptions } from './per-title.js';
-import { measureQuality, type QualityScores } from './quality-metrics.js';
+import { measureFrameScores, measureQuality, type FrameScores, type QualityMeasureSpec, type QualityScores } from './quality-metrics.js';
 import { MEDIA_PLAYLIST_NAME } from './rendition.js';
 import { planChunks, type Chunk } from './chunk-plan.js';
 
@@ -43,6 +43,11 @@ export function outputFrameRate(masterFrameRate: number): number {
 }
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+
+/** Scores as the title record keeps them: PSNR to 0.001 dB, SSIM to 1e-5, VMAF to 0.001. */
+function roundScores(q: Pick<QualityScores, 'psnrDb' | 'ssim' | 'vmaf'>): { psnrDb: number; ssim: number; vmaf?: number } {
+  return { psnrDb: round(q.psnrDb, 3), ssim: round(q.ssim, 5), ...(q.vmaf !== undefined ? { vmaf: round(q.vmaf, 3) } : {}) };
+}
 
 
 /** What every stage may be given: cancellation, a logger and progress in [0, 1] of the stage itself. */
@@ -142,12 +147,68 @@ export interface EncodedTitle {
 
 // ---- measure -----------------------------------------------------------------------------
 
+/** VMAF on every 6th frame of the published rungs (PSNR and SSIM on every frame): a sixth of libvmaf's cost. */
+export const RUNG_VMAF_SUBSAMPLE = 6;
+
 export interface MeasureSettings {
   /** Measure every video rung's quality against the master (PSNR, SSIM, VMAF with a model). */
   readonly measureQuality: boolean;
   readonly vmafModelPath?: string | undefined;
   /** VMAF on every n-th frame (libvmaf n_subsample). */
   readonly vmafSubsample: number;
+  /**
+   * Quality measured already, by rendition name (a distributed encode's children measure their
+   * own chunks: measureChunkQuality); these rungs are not measured again.
+   */
+  readonly measuredQuality?: ReadonlyMap<string, QualityScores> | undefined;
+  /** Time those measurements took, s (counted in measureS). */
+  readonly measuredElsewhereS?: number | undefined;
+}
+
+/** The quality measurement of a rung's encode against the master, at the master's display size. */
+function rungQualitySpec(plan: EncodePlan, distorted: string, settings: Pick<MeasureSettings, 'vmafModelPath' | 'vmafSubsample'>, window?: Chunk): QualityMeasureSpec {
+  const video = plan.probe.video!;
+  return {
+    distorted,
+    reference: plan.masterPath,
+    ...(window ? { referenceWindow: { startS: window.startS, durationS: window.durationS } } : {}),
+    width: toEven(video.displayWidth),
+    height: toEven(video.displayHeight),
+    frameRate: plan.frameRate,
+    vmafSubsample: settings.vmafSubsample,
+    ...(settings.vmafModelPath ? { vmafModelPath: settings.vmafModelPath } : {}),
+  };
+}
+
+/** Joins a rendition folder's fMP4 segments into one file for ffmpeg, runs `fn` on it, and removes it. */
+async function withJoinedRendition<T>(dir: string, fn: (file: string, media: Awaited<ReturnType<typeof measureMediaPlaylist>>) => Promise<T>): Promise<T> {
+  const media = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
+  const joined = path.join(path.dirname(dir), `.${path.basename(dir)}.measure.mp4`);
+  try {
+    await joinFmp4Rendition(path.join(dir, MEDIA_PLAYLIST_NAME), media, joined);
+    return await fn(joined, media);
+  } finally {
+    await fs.rm(joined, { force: true });
+  }
+}
+
+/**
+ * Measures one encoded chunk of a rung against the master's same frames (the chunk's window of
+ * the master), frame by frame: a distributed encode's child measures its own chunk, and the
+ * title job summarises the chunks' frames (quality-metrics.ts concatFrameScores, summarizeFrames).
+ * @param chunkDir the chunk's folder (encodeRenditionChunk's output).
+ * @throws RangeError for a chunk the plan does not have; FfmpegError; EncodeCancelledError.
+ */
+export async function measureChunkQuality(
+  plan: EncodePlan,
+  chunk: Chunk,
+  chunkDir: string,
+  settings: Pick<MeasureSettings, 'vmafModelPath' | 'vmafSubsample'>,
+  paths: FfmpegPaths,
+  options: Pick<StageOptions, 'signal'>,
+): Promise<FrameScores> {
+  if (!plan.chunks.some((c) => c.index === chunk.index && c.startS === chunk.startS)) throw new RangeError(`the plan has no chunk ${chunk.index} at ${chunk.startS} s`);
+  return withJoinedRendition(chunkDir, (joined) => measureFrameScores(rungQualitySpec(plan, joined, settings, chunk), paths, options.signal ? { signal: options.signal } : {}));
 }
 
 export interface MeasuredTitle {
@@ -166,7 +227,6 @@ export interface MeasuredTitle {
  */
 export async function measureRenditions(encoded: EncodedTitle, settings: MeasureSettings, paths: FfmpegPaths, options: StageOptions): Promise<MeasuredTitle> {
   const { plan, outDir } = encoded;
-  const video = plan.probe.video!;
   let audio: AudioRenditionRecord | undefined;
   if (plan.audio) {
     const dir = path.join(outDir, plan.audio.name);
@@ -185,33 +245,15 @@ export async function measureRenditions(encoded: EncodedTitle, settings: Measure
     };
   }
   const started = performance.now();
-  const displaySize = { width: toEven(video.displayWidth), height: toEven(video.displayHeight) };
   const records: VideoRenditionRecord[] = [];
   for (const [i, { name, rung }] of plan.rungs.entries()) {
     const dir = path.join(outDir, name);
     const m = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
     const init = await fs.readFile(path.join(dir, m.initUri ?? 'init.mp4'));
-    let quality: QualityScores | undefined;
-    if (settings.measureQuality) {
+    let quality: QualityScores | undefined = settings.measuredQuality?.get(name);
+    if (!quality && settings.measureQuality) {
       options.onProgress?.(i / plan.rungs.length, name);
-      const joined = path.join(outDir, `.${name}.measure.mp4`);
-      try {
-        await joinFmp4Rendition(path.join(dir, MEDIA_PLAYLIST_NAME), m, joined);
-        quality = await measureQuality(
-          {
-            distorted: joined,
-            reference: plan.masterPath,
-            ...displaySize,
-            frameRate: plan.frameRate,
-            vmafSubsample: settings.vmafSubsample,
-            ...(settings.vmafModelPath ? { vmafModelPath: settings.vmafModelPath } : {}),
-          },
-          paths,
-          options.signal ? { signal: options.signal } : {},
-        );
-      } finally {
-        await fs.rm(joined, { force: true });
-      }
+      quality = await withJoinedRendition(dir, (joined) => measureQuality(rungQualitySpec(plan, joined, settings), paths, options.signal ? { signal: options.signal } : {}));
     }
     records.push({
       kind: 'video',
@@ -224,10 +266,10 @@ export async function measureRenditions(encoded: EncodedTitle, settings: Measure
       averageBitrateBps: Math.round(m.averageBitrateBps),
       codecs: avcCodecString(init),
       segmentCount: m.segments.length,
-      ...(quality ? { quality: { psnrDb: round(quality.psnrDb, 3), ssim: round(quality.ssim, 5), ...(quality.vmaf !== undefined ? { vmaf: round(quality.vmaf, 3) } : {}) } } : {}),
+      ...(quality ? { quality: { ...roundScores(quality), ...(quality.low ? { low: roundScores(quality.low) } : {}) } } : {}),
     });
   }
-  return { encoded, video: records, audio, measureS: settings.measureQuality ? (performance.now() - started) / 1000 : 0 };
+  return { encoded, video: records, audio, measureS: (settings.measuredElsewhereS ?? 0) + (settings.measureQuality ? (performance.now() - started) / 1000 : 0) };
 }
 
 // ---- package -----------------------------------------------------------------------------

@@ -128,6 +128,7 @@ export async function processEncodeJob(
           vmafModelPath: options.config.vmafModelPath,
           measureRungs: true,
           encodeS: children.reduce((sum, c) => sum + (c?.encodeS ?? 0), 0),
+          measureS: children.reduce((sum, c) => sum + (c?.measureS ?? 0), 0),
           startedAtMs: performance.now() - (Date.now() - (current.flowStartedAtMs ?? Date.now())),
         },
         ctx,
@@ -211,10 +212,11 @@ export async function processChildJob(job: Job<ChildJobData, ChildJobResult>, op
   if (!parsed.success) throw new UnrecoverableError(`invalid chunk job: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
   const log = (options.log ?? silentLogger).child({ jobId: job.id });
   let last = 0;
-  return runChildJob(parsed.data, { store: options.store, paths: options.paths, x264Preset: options.config.x264Preset, log, signal }, (f) => {
+  const ctx = { store: options.store, paths: options.paths, x264Preset: options.config.x264Preset, log, signal, measureQuality: { vmafModelPath: options.config.vmafModelPath } };
+  return runChildJob(parsed.data, ctx, (f, stage) => {
     if (Date.now() - last < PROGRESS_INTERVAL_MS) return;
     last = Date.now();
-    job.updateProgress({ stage: 'encode', percent: Math.round(f * 1000) / 10, rendition: parsed.data.rendition }).catch(() => {});
+    job.updateProgress({ stage, percent: Math.round(f * 1000) / 10, rendition: parsed.data.rendition } satisfies EncodeJobProgress).catch(() => {});
   });
 }
 

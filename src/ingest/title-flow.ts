@@ -18,7 +18,8 @@ import { type Job, type Queue } from 'bullmq';
 import { z } from 'zod';
 import { encodeRenditionChunk, encodeTitleAudio, makePoster, stitchRendition } from '../encoder/encode-stage.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
-import { measureRenditions, packageTitle, type EncodePlan } from '../encoder/title-stages.js';
+import { concatFrameScores, summarizeFrames, type FrameScores, type QualityScores } from '../encoder/quality-metrics.js';
+import { measureChunkQuality, measureRenditions, packageTitle, RUNG_VMAF_SUBSAMPLE, type EncodePlan } from '../encoder/title-stages.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import { TITLE_ID_PATTERN } from '../title/title-address.js';
@@ -33,6 +34,8 @@ export const workPrefix = (titleId: string): string => `work/${titleId}`;
 const planKey = (titleId: string): string => `${workPrefix(titleId)}/plan.json`;
 const outputPrefix = (titleId: string, rendition: string, chunkIndex?: number): string =>
   chunkIndex === undefined ? `${workPrefix(titleId)}/${rendition}` : `${workPrefix(titleId)}/${rendition}/${chunkIndex}`;
+/** Per-frame quality of one chunk of one rendition (FrameScores as JSON), written by the child that encoded it. */
+const chunkQualityKey = (titleId: string, rendition: string, chunkIndex: number): string => `${workPrefix(titleId)}/quality/${rendition}.${chunkIndex}.json`;
 
 export const childJobSchema = z.object({
   titleId: z.string().regex(TITLE_ID_PATTERN),
@@ -45,9 +48,10 @@ export const childJobSchema = z.object({
 });
 export type ChildJobData = z.infer<typeof childJobSchema>;
 
-/** What a child returns: its encode time, s (summed into the title's timings). */
+/** What a child returns: its encode and quality-measurement times, s (summed into the title's timings). */
 export interface ChildJobResult {
   readonly encodeS: number;
+  readonly measureS?: number;
 }
 
 export interface FlowContext {
@@ -56,6 +60,8 @@ export interface FlowContext {
   readonly x264Preset: string;
   readonly log: Logger;
   readonly signal?: AbortSignal | undefined;
+  /** Children measure their chunk's quality against the master (with VMAF when a model is given). */
+  readonly measureQuality?: { readonly vmafModelPath: string | undefined } | undefined;
 }
 
 /** Writes the plan where every worker can read it. */
@@ -108,29 +114,65 @@ export async function addChildren(queue: Queue, parent: Job, plan: EncodePlan, m
 
 /**
  * Runs one child: encodes its chunk (or the audio) from a local copy of the master and puts the
- * output under the title's work prefix. Safe to run again (the output is overwritten).
+ * output under the title's work prefix; a chunk's child then measures the chunk's quality
+ * against the master's same frames (when `ctx.measureQuality`) and stores the per-frame scores
+ * for the title job to summarise. Safe to run again (the output is overwritten).
+ * @param onProgress fraction of the child done, and whether it is encoding or measuring.
  * @throws what the encode throws (the child is retried), or Error when the plan is gone.
  */
-export async function runChildJob(data: ChildJobData, ctx: FlowContext, onProgress?: (fraction: number) => void): Promise<ChildJobResult> {
+export async function runChildJob(data: ChildJobData, ctx: FlowContext, onProgress?: (fraction: number, stage: 'encode' | 'measure') => void): Promise<ChildJobResult> {
   const plan = await loadPlan(ctx.store, data.titleId);
   const started = performance.now();
+  let measureS: number | undefined;
   await withTempDir(async (dir) => {
     const out = path.join(dir, 'out');
     await ctx.store.withLocalFile(data.masterKey, async (masterPath) => {
       const local = { ...plan, masterPath };
-      const stage = { signal: ctx.signal, log: ctx.log, onProgress: (f: number) => onProgress?.(f) };
-      if (data.chunkIndex === undefined) await encodeTitleAudio(local, out, ctx.paths, stage);
-      else {
-        const chunk = plan.chunks.find((c) => c.index === data.chunkIndex);
-        if (!chunk) throw new Error(`title ${data.titleId} has no chunk ${data.chunkIndex}`);
-        await encodeRenditionChunk(local, data.rendition, chunk, out, ctx.x264Preset, ctx.paths, stage);
+      if (data.chunkIndex === undefined) {
+        await encodeTitleAudio(local, out, ctx.paths, { signal: ctx.signal, log: ctx.log, onProgress: (f) => onProgress?.(f, 'encode') });
+        return;
       }
+      const chunk = plan.chunks.find((c) => c.index === data.chunkIndex);
+      if (!chunk) throw new Error(`title ${data.titleId} has no chunk ${data.chunkIndex}`);
+      // Measuring costs about as much as encoding (PSNR, SSIM and VMAF at the master's size).
+      const encodeShare = ctx.measureQuality ? 0.5 : 1;
+      await encodeRenditionChunk(local, data.rendition, chunk, out, ctx.x264Preset, ctx.paths, { signal: ctx.signal, log: ctx.log, onProgress: (f) => onProgress?.(f * encodeShare, 'encode') });
+      if (!ctx.measureQuality) return;
+      onProgress?.(encodeShare, 'measure');
+      const measureStarted = performance.now();
+      const scores = await measureChunkQuality(local, chunk, out, { vmafModelPath: ctx.measureQuality.vmafModelPath, vmafSubsample: RUNG_VMAF_SUBSAMPLE }, ctx.paths, { signal: ctx.signal });
+      measureS = (performance.now() - measureStarted) / 1000;
+      const file = path.join(dir, 'quality.json');
+      await fs.writeFile(file, JSON.stringify(scores));
+      await ctx.store.putFile(chunkQualityKey(data.titleId, data.rendition, chunk.index), file);
     });
     const prefix = outputPrefix(data.titleId, data.rendition, data.chunkIndex);
     for (const name of await fs.readdir(out)) await ctx.store.putFile(`${prefix}/${name}`, path.join(out, name));
   });
-  return { encodeS: (performance.now() - started) / 1000 };
+  const totalS = (performance.now() - started) / 1000;
+  return { encodeS: totalS - (measureS ?? 0), ...(measureS !== undefined ? { measureS } : {}) };
 }
+
+/**
+ * The quality of each rendition from its chunks' per-frame scores (frame-weighted means and the
+ * 5th-percentile frame over the whole title), for the renditions every chunk of which was
+ * measured; the others are left out (and measured whole by the title job).
+ */
+async function chunkedQuality(store: ObjectStore, plan: EncodePlan): Promise<Map<string, QualityScores>> {
+  const quality = new Map<string, QualityScores>();
+  for (const { name } of plan.rungs) {
+    const parts: FrameScores[] = [];
+    for (const chunk of plan.chunks) {
+      const bytes = await store.get(chunkQualityKey(plan.titleId, name, chunk.index));
+      if (!bytes) break;
+      parts.push(frameScoresSchema.parse(JSON.parse(bytes.toString('utf8'))));
+    }
+    if (parts.length === plan.chunks.length) quality.set(name, summarizeFrames(concatFrameScores(parts)));
+  }
+  return quality;
+}
+
+const frameScoresSchema = z.object({ mseY: z.array(z.number()).min(1), ssim: z.array(z.number()).min(1), vmaf: z.array(z.number()).optional() });
 
 /**
  * The title job's last step, once every child is done: fetches the children's outputs into the
@@ -142,7 +184,7 @@ export async function runChildJob(data: ChildJobData, ctx: FlowContext, onProgre
 export async function assembleTitle(
   plan: EncodePlan,
   stagingDir: string,
-  settings: { title: string; masterFileName: string; masterKey: string; vmafModelPath: string | undefined; measureRungs: boolean; encodeS: number; startedAtMs: number },
+  settings: { title: string; masterFileName: string; masterKey: string; vmafModelPath: string | undefined; measureRungs: boolean; encodeS: number; measureS: number; startedAtMs: number },
   ctx: FlowContext,
   onProgress?: (stage: 'package' | 'measure', fraction: number, rendition?: string) => void,
 ): Promise<TitleRecord> {
@@ -167,7 +209,12 @@ export async function assembleTitle(
     });
     const measured = await measureRenditions(
       { plan: local, outDir: stagingDir, poster, encodeS: settings.encodeS },
-      { measureQuality: settings.measureRungs, vmafModelPath: settings.vmafModelPath, vmafSubsample: 6 },
+      {
+        measureQuality: settings.measureRungs,
+        vmafModelPath: settings.vmafModelPath,
+        vmafSubsample: RUNG_VMAF_SUBSAMPLE,
+        ...(settings.measureRungs ? { measuredQuality: await chunkedQuality(store, plan), measuredElsewhereS: settings.measureS } : {}),
+      },
       ctx.paths,
       { signal: ctx.signal, log: ctx.log, onProgress: (f, rendition) => onProgress?.('measure', f, rendition) },
     );

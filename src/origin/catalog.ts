@@ -27,6 +27,8 @@ const videoRendition = z.object({
       psnrDb: z.number(),
       ssim: z.number(),
       vmaf: z.number().optional(),
+      /** The 5th-percentile frame of each metric (quality-metrics.ts summarizeFrames). */
+      low: z.object({ psnrDb: z.number(), ssim: z.number(), vmaf: z.number().optional() }).optional(),
     })
     .optional(),
 });

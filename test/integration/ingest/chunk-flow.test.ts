@@ -1,7 +1,8 @@
 /**
  * A chunked title as a BullMQ flow on a real Redis: its chunk × rendition jobs are spread over
  * the workers there are, a worker killed mid-chunk costs that chunk only (retried alone, the
- * others done once), and the published title is whole, every frame of the master once.
+ * others done once), and the published title is whole, every frame of the master once, its
+ * quality summarised from what each chunk's child measured.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -10,6 +11,8 @@ import HLS from 'hls-parser';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probePackets } from '../../../src/encoder/ffmpeg.js';
 import { joinFmp4Rendition, measureMediaPlaylist } from '../../../src/encoder/hls-packager.js';
+import { measureQuality } from '../../../src/encoder/quality-metrics.js';
+import type { TitleRecord } from '../../../src/origin/catalog.js';
 import { startEncodeWorker, stopEncodeWorker } from '../../../src/ingest/encode-worker.js';
 import { workPrefix } from '../../../src/ingest/title-flow.js';
 import { uploadMaster } from '../../../src/ingest/upload.js';
@@ -41,6 +44,31 @@ async function expectWhole(s: TestStack, titleId: string, master: string): Promi
   expect(await s.store.exists(workPrefix(titleId))).toBe(false); // the work prefix is gone
 }
 
+/**
+ * Each chunk's child measured its own frames; the title's quality summarised from them must be
+ * what measuring the whole published rendition against the whole master gives (same frames:
+ * PSNR from the mean MSE, mean SSIM, and the same 5th-percentile frame).
+ */
+async function expectChunkQualityMatchesWhole(s: TestStack, titleId: string, master: string): Promise<void> {
+  const dir = s.store.localPath(`vod/${titleId}`);
+  const record = JSON.parse(await fs.readFile(path.join(dir, 'title.json'), 'utf8')) as TitleRecord;
+  const video = record.renditions.filter((r) => r.kind === 'video');
+  expect(video.length).toBeGreaterThan(0);
+  for (const r of video) {
+    expect(r.quality?.low, r.uri).toBeDefined();
+    const playlist = path.join(dir, r.uri);
+    const joined = path.join(await makeTempDir(), 'whole.mp4');
+    await joinFmp4Rendition(playlist, await measureMediaPlaylist(playlist), joined);
+    const whole = await measureQuality({ distorted: joined, reference: master, width: 640, height: 360, frameRate: r.frameRate }, s.paths);
+    expect(r.quality!.psnrDb, r.uri).toBeCloseTo(whole.psnrDb, 2);
+    expect(r.quality!.ssim, r.uri).toBeCloseTo(whole.ssim, 4);
+    expect(r.quality!.low!.psnrDb, r.uri).toBeCloseTo(whole.low!.psnrDb, 2);
+    expect(r.quality!.low!.ssim, r.uri).toBeCloseTo(whole.low!.ssim, 4);
+  }
+  const report = JSON.parse(await fs.readFile(path.join(dir, record.ladderReport!), 'utf8')) as { timings: { measureS: number } };
+  expect(report.timings.measureS).toBeGreaterThan(0); // the children's measuring time
+}
+
 describe('chunked title flow', () => {
   it('spreads chunk × rendition jobs over two workers and publishes the title whole', async () => {
     stack = await createTestStack({ env });
@@ -61,7 +89,10 @@ describe('chunked title flow', () => {
       const chunkJobs = children.filter((j) => j.name === 'encode-chunk');
       expect(chunkJobs).toHaveLength(6);
       expect(new Set(chunkJobs.map((j) => j.processedBy))).toEqual(new Set(['worker-a', 'worker-b']));
+      // Each chunk's child measured its own quality (the title job did not measure whole renditions).
+      expect(chunkJobs.every((j) => (j.returnvalue as { measureS?: number }).measureS! > 0)).toBe(true);
       await expectWhole(stack, titleId, master);
+      await expectChunkQualityMatchesWhole(stack, titleId, master);
     } finally {
       for (const w of workers) await stopEncodeWorker(w);
     }
