@@ -7,7 +7,7 @@ import { playbackPath, type LadderKind } from '../title/title-address.js';
 import { startOriginServer } from '../origin/origin-server.js';
 import { startEdgeServer } from '../edge-cache/edge-server.js';
 import type { EdgePolicyName } from '../edge-cache/memory-tier.js';
-import { EncodeQueue, type EncodeJobStatus } from '../ingest/encode-queue.js';
+import { EncodeQueue, type ChildJobStatus, type EncodeJobStatus } from '../ingest/encode-queue.js';
 import { startEncodeWorker, stopEncodeWorker } from '../ingest/encode-worker.js';
 import { ensureRedis, superviseRedis, type RedisHandle } from '../ingest/redis-server.js';
 import { uploadMaster, type UploadResult } from '../ingest/upload.js';
@@ -96,11 +96,20 @@ export async function runUpload(ctx: CliContext, file: string, opts: { title?: s
   await uploadAndWait(ctx, file, opts);
 }
 
-export async function runWorker(ctx: CliContext, opts: { concurrency: number }): Promise<void> {
+export async function runWorker(ctx: CliContext, opts: { concurrency: number; name?: string }): Promise<void> {
   const redis = await ensureRedis(ctx.config, ctx.log);
   // The embedded Redis is restarted if it dies, so the worker does not log ECONNREFUSED forever.
   const supervisor = superviseRedis(redis, ctx.config, ctx.log);
-  const worker = await startEncodeWorker({ redis, config: ctx.config, store: ctx.store, paths: ctx.paths, concurrency: opts.concurrency, log: ctx.log, queueName: ctx.config.queueName });
+  const worker = await startEncodeWorker({
+    redis,
+    config: ctx.config,
+    store: ctx.store,
+    paths: ctx.paths,
+    concurrency: opts.concurrency,
+    log: ctx.log,
+    queueName: ctx.config.queueName,
+    ...(opts.name ? { name: opts.name } : {}),
+  });
   ctx.log.info({ redis: redis.description, concurrency: opts.concurrency, store: ctx.store.description }, 'worker ready');
   const sig = await untilSignal();
   ctx.log.info({ signal: sig }, 'worker stopping; running encodes are cancelled and will be retried');
@@ -117,8 +126,9 @@ export async function runStatus(ctx: CliContext, titleId: string | undefined, op
       const job = await queue.status(titleId);
       const record = published.find((t) => t.titleId === titleId);
       if (!job && !record) throw new UserError(`No upload or published title has the id ${titleId}.`);
+      const children = job?.children ? await queue.children(titleId) : [];
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ job, published: record ?? null }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ job, children, published: record ?? null }, null, 2)}\n`);
         return;
       }
       const lines = [`Title id:  ${titleId}`, `Title:     ${record?.title ?? job?.title}`];
@@ -133,6 +143,7 @@ export async function runStatus(ctx: CliContext, titleId: string | undefined, op
         lines.push(`Job state: ${job.state}${job.progress ? ` (${job.progress.stage} ${job.progress.percent.toFixed(1)}%${job.progress.rendition ? `, ${job.progress.rendition}` : ''})` : ''}`);
         lines.push(`Attempts:  ${job.attemptsStarted}/${job.attempts} started${job.stalls ? ` (${job.stalls} ended with the worker dying)` : ''}`);
         if (job.failedReason) lines.push(`Failure:   ${job.failedReason.split('\n').join('\n           ')}`);
+        if (children.length > 0) lines.push(...childLines(children));
       }
       process.stdout.write(`${lines.join('\n')}\n`);
       return;
@@ -145,7 +156,7 @@ export async function runStatus(ctx: CliContext, titleId: string | undefined, op
     const rows = jobs.map((j) => [
       j.titleId,
       j.state,
-      j.progress ? `${j.progress.percent.toFixed(0)}% ${j.progress.stage}` : '',
+      `${j.progress ? `${j.progress.percent.toFixed(0)}% ${j.progress.stage}` : ''}${j.children ? ` (${j.children.done}/${j.children.total} chunk jobs)` : ''}`,
       `${j.attemptsStarted}/${j.attempts}`,
       j.title.slice(0, 30),
       firstLine(j.failedReason ?? '').replace('unknown reason', '').slice(0, 60),
@@ -160,6 +171,39 @@ export async function runStatus(ctx: CliContext, titleId: string | undefined, op
   } finally {
     await queue.close();
   }
+}
+
+/** Most unfinished child jobs listed one per line by `vod status <id>`. */
+const MAX_CHILD_LINES = 20;
+
+/**
+ * A chunked title's children for `vod status <id>`: done / in all, each worker's share and what
+ * it holds now, then the unfinished children (running first).
+ */
+function childLines(children: readonly ChildJobStatus[]): string[] {
+  const done = children.filter((c) => c.state === 'completed').length;
+  const running = children.filter((c) => c.state === 'active');
+  const label = (c: ChildJobStatus) => (c.kind === 'audio' ? c.rendition : `${c.rendition} chunk ${c.chunkIndex}`);
+  const lines = [`Chunks:    ${done}/${children.length} child jobs done, ${running.length} running`];
+  const byWorker = new Map<string, { done: number; holds: ChildJobStatus[] }>();
+  for (const c of children) {
+    if (!c.worker || (c.state !== 'completed' && c.state !== 'active')) continue;
+    const w = byWorker.get(c.worker) ?? { done: 0, holds: [] };
+    if (c.state === 'completed') w.done += 1;
+    else w.holds.push(c);
+    byWorker.set(c.worker, w);
+  }
+  for (const [name, w] of [...byWorker].sort(([a], [b]) => a.localeCompare(b))) {
+    const holds = w.holds.map((c) => `${label(c)}${c.progress ? ` ${c.progress.stage} ${c.progress.percent.toFixed(0)}%` : ''}`);
+    lines.push(`  worker ${name}: ${w.done} done${holds.length ? `; holds ${holds.join(', ')}` : ''}`);
+  }
+  const open = children.filter((c) => c.state !== 'completed').sort((a, b) => Number(b.state === 'active') - Number(a.state === 'active'));
+  if (open.length > 0) {
+    const rows = open.slice(0, MAX_CHILD_LINES).map((c) => [label(c), c.state, c.worker && c.state === 'active' ? c.worker : '', String(c.attemptsStarted)]);
+    lines.push(...table(['  CHILD', 'STATE', 'WORKER', 'STARTS'], rows.map((r) => [`  ${r[0]}`, ...r.slice(1)])).split('\n'));
+    if (open.length > MAX_CHILD_LINES) lines.push(`  … and ${open.length - MAX_CHILD_LINES} more`);
+  }
+  return lines;
 }
 
 function table(header: string[], rows: string[][]): string {

@@ -125,11 +125,12 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .command('worker')
     .description('Run encode jobs from the queue until stopped (Ctrl-C finishes cleanly; an interrupted job is retried).')
     .option('-c, --concurrency <n>', 'encode jobs run at once by this worker', parsePositiveInt, 1)
-    .action(async (opts: { concurrency: number }) => runWorker(ctx(), opts));
+    .option('--name <name>', 'this worker\'s name in `vod status` (default <hostname>:<pid>)')
+    .action(async (opts: { concurrency: number; name?: string }) => runWorker(ctx(), opts));
 
   program
     .command('status')
-    .description('Show encode jobs (state, progress, attempts, failure reason) and published titles.')
+    .description('Show encode jobs (state, progress, attempts, failure reason) and published titles; with a title id, also its chunk jobs and which workers hold them.')
     .argument('[title]', 'a title id: show that title only')
     .option('--json', 'print JSON instead of a table')
     .action(async (titleId: string | undefined, opts: { json?: boolean }) => runStatus(ctx('warn'), titleId, opts));

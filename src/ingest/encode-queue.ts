@@ -11,6 +11,8 @@ import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import type { RedisHandle } from './redis-server.js';
 import {
+  AUDIO_JOB_NAME,
+  childJobSchema,
   ENCODE_JOB_NAME,
   ENCODE_QUEUE_NAME,
   encodeProgressSchema,
@@ -40,6 +42,21 @@ export interface EncodeJobStatus {
   /** ms since the epoch. */
   readonly createdAtMs: number;
   readonly finishedAtMs: number | undefined;
+}
+
+/** One child job of a chunked title (a chunk of a video rendition, or the audio), as `vod status <id>` lists it. */
+export interface ChildJobStatus {
+  readonly jobId: string;
+  readonly kind: 'chunk' | 'audio';
+  readonly rendition: string;
+  /** The chunk (video children only). */
+  readonly chunkIndex: number | undefined;
+  readonly state: EncodeJobState;
+  /** The worker that holds it (active) or ran it last (BullMQ processedBy), when one took it. */
+  readonly worker: string | undefined;
+  readonly progress: EncodeJobProgress | undefined;
+  /** Times a worker started it. */
+  readonly attemptsStarted: number;
 }
 
 export interface EnqueueResult {
@@ -113,13 +130,38 @@ export class EncodeQueue {
     const state = (await this.queue.getJobState(titleId)) as EncodeJobState;
     const job = await this.queue.getJob(titleId);
     if (!job) return undefined;
-    let children: EncodeJobStatus['children'];
-    if (state === 'waiting-children' || job.data.step === 'assemble') {
-      const c = await job.getDependenciesCount({ processed: true, unprocessed: true });
-      const done = c.processed ?? 0;
-      children = { done, total: done + (c.unprocessed ?? 0) };
+    return toStatus(job, state, await childCounts(job, state));
+  }
+
+  /**
+   * The child jobs of a chunked title, in rendition then chunk order (audio last); empty for a
+   * title that is not (or no longer) split. One Redis read per child: meant for one title's
+   * status, not for polling a whole catalog.
+   */
+  async children(titleId: string): Promise<ChildJobStatus[]> {
+    const job = await this.queue.getJob(titleId);
+    if (!job) return [];
+    const deps = await job.getDependencies();
+    // Dependency keys are fully qualified (`bull:<queue>:<job id>`); job ids hold no ':'.
+    const ids = [...Object.keys(deps.processed ?? {}), ...(deps.unprocessed ?? []), ...(deps.failed ?? [])].map((k) => k.slice(k.lastIndexOf(':') + 1));
+    const out: ChildJobStatus[] = [];
+    for (const id of ids) {
+      const child = await this.queue.getJob(id);
+      const data = child && childJobSchema.safeParse(child.data);
+      if (!child || !data?.success) continue;
+      const progress = encodeProgressSchema.safeParse(child.progress);
+      out.push({
+        jobId: id,
+        kind: child.name === AUDIO_JOB_NAME ? 'audio' : 'chunk',
+        rendition: data.data.rendition,
+        chunkIndex: data.data.chunkIndex,
+        state: (await child.getState()) as EncodeJobState,
+        worker: child.processedBy || undefined,
+        progress: progress.success ? progress.data : undefined,
+        attemptsStarted: child.attemptsStarted ?? 0,
+      });
     }
-    return toStatus(job, state, children);
+    return out.sort((a, b) => (a.kind === b.kind ? a.rendition.localeCompare(b.rendition, 'en', { numeric: true }) || (a.chunkIndex ?? 0) - (b.chunkIndex ?? 0) : a.kind === 'audio' ? 1 : -1));
   }
 
   /** Status of the most recent jobs in every state, newest first. */
@@ -128,7 +170,8 @@ export class EncodeQueue {
     const out: EncodeJobStatus[] = [];
     // Title jobs only: a chunked title's children are shown through its status.
     for (const job of jobs.filter((j): j is Job<EncodeJobData, EncodeJobResult> => Boolean(j) && j.name === ENCODE_JOB_NAME)) {
-      out.push(toStatus(job, (await job.getState()) as EncodeJobState));
+      const state = (await job.getState()) as EncodeJobState;
+      out.push(toStatus(job, state, await childCounts(job, state)));
     }
     return out.sort((a, b) => b.createdAtMs - a.createdAtMs).slice(0, limit);
   }
@@ -171,6 +214,14 @@ export class EncodeQueue {
     await this.queue.close();
     this.client.disconnect();
   }
+}
+
+/** A chunked title's children done and in all (undefined for a title job that has none). */
+async function childCounts(job: Job<EncodeJobData, EncodeJobResult>, state: EncodeJobState): Promise<EncodeJobStatus['children']> {
+  if (state !== 'waiting-children' && job.data.step !== 'assemble') return undefined;
+  const c = await job.getDependenciesCount({ processed: true, unprocessed: true });
+  const done = c.processed ?? 0;
+  return { done, total: done + (c.unprocessed ?? 0) };
 }
 
 function toStatus(job: Job<EncodeJobData, EncodeJobResult>, state: EncodeJobState, children?: EncodeJobStatus['children']): EncodeJobStatus {

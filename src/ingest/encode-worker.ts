@@ -20,9 +20,20 @@ import type { ObjectStore } from '../origin/object-store.js';
 import { InvalidMasterError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
-import { ENCODE_QUEUE_NAME, encodeJobSchema, type EncodeJobData, type EncodeJobProgress, type EncodeJobResult } from './job-schema.js';
+import {
+  AUDIO_JOB_NAME,
+  CHUNK_JOB_NAME,
+  childJobSchema,
+  ENCODE_QUEUE_NAME,
+  encodeJobSchema,
+  type ChildJobData,
+  type ChildJobResult,
+  type EncodeJobData,
+  type EncodeJobProgress,
+  type EncodeJobResult,
+} from './job-schema.js';
 import type { RedisHandle } from './redis-server.js';
-import { addChildren, assembleTitle, AUDIO_JOB_NAME, CHUNK_JOB_NAME, childJobSchema, loadPlan, removeWork, runChildJob, storePlan, type ChildJobData, type ChildJobResult } from './title-flow.js';
+import { addChildren, assembleTitle, loadPlan, removeWork, runChildJob, storePlan } from './title-flow.js';
 
 /** BullMQ's stall limit, never reached: processEncodeJob's attempt count is the limit. */
 const MAX_STALLS_BULLMQ = 1_000_000;

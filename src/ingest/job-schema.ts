@@ -1,6 +1,7 @@
 /**
- * The encode job: what `vod upload` enqueues and `vod worker` runs. Validated with zod on
- * both sides, so a job written by another version or by hand fails with a clear reason.
+ * The encode job: what `vod upload` enqueues and `vod worker` runs, and the child jobs a
+ * chunked title is split into (title-flow.ts). Validated with zod on both sides, so a job
+ * written by another version or by hand fails with a clear reason.
  */
 import { z } from 'zod';
 import { DEFAULT_LADDER_KIND, LADDER_KINDS, TITLE_ID_PATTERN } from '../title/title-address.js';
@@ -47,4 +48,25 @@ export interface EncodeJobResult {
   readonly published: boolean;
   readonly renditions: number;
   readonly encodeTimeS: number;
+}
+
+/** Job names of a flow's children (the title job is ENCODE_JOB_NAME). */
+export const CHUNK_JOB_NAME = 'encode-chunk';
+export const AUDIO_JOB_NAME = 'encode-audio';
+
+export const childJobSchema = z.object({
+  titleId: z.string().regex(TITLE_ID_PATTERN),
+  /** Store key of the master. */
+  masterKey: z.string().min(1),
+  /** The rendition's folder name (video_…, audio_…). */
+  rendition: z.string().regex(/^[A-Za-z0-9_-]+$/),
+  /** The chunk (video children only). */
+  chunkIndex: z.number().int().nonnegative().optional(),
+});
+export type ChildJobData = z.infer<typeof childJobSchema>;
+
+/** What a child returns: its encode and quality-measurement times, s (summed into the title's timings). */
+export interface ChildJobResult {
+  readonly encodeS: number;
+  readonly measureS?: number;
 }

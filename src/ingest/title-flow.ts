@@ -22,12 +22,8 @@ import { concatFrameScores, summarizeFrames, type FrameScores, type QualityScore
 import { measureChunkQuality, measureRenditions, packageTitle, RUNG_VMAF_SUBSAMPLE, type EncodePlan } from '../encoder/title-stages.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
-import { TITLE_ID_PATTERN } from '../title/title-address.js';
 import type { Logger } from '../util/logger.js';
-
-/** Job names of a flow's children (the title job is ENCODE_JOB_NAME). */
-export const CHUNK_JOB_NAME = 'encode-chunk';
-export const AUDIO_JOB_NAME = 'encode-audio';
+import { AUDIO_JOB_NAME, CHUNK_JOB_NAME, type ChildJobData, type ChildJobResult } from './job-schema.js';
 
 /** Store prefix of a title's work in progress: the plan and the children's outputs. */
 export const workPrefix = (titleId: string): string => `work/${titleId}`;
@@ -36,23 +32,6 @@ const outputPrefix = (titleId: string, rendition: string, chunkIndex?: number): 
   chunkIndex === undefined ? `${workPrefix(titleId)}/${rendition}` : `${workPrefix(titleId)}/${rendition}/${chunkIndex}`;
 /** Per-frame quality of one chunk of one rendition (FrameScores as JSON), written by the child that encoded it. */
 const chunkQualityKey = (titleId: string, rendition: string, chunkIndex: number): string => `${workPrefix(titleId)}/quality/${rendition}.${chunkIndex}.json`;
-
-export const childJobSchema = z.object({
-  titleId: z.string().regex(TITLE_ID_PATTERN),
-  /** Store key of the master. */
-  masterKey: z.string().min(1),
-  /** The rendition's folder name (video_…, audio_…). */
-  rendition: z.string().regex(/^[A-Za-z0-9_-]+$/),
-  /** The chunk (video children only). */
-  chunkIndex: z.number().int().nonnegative().optional(),
-});
-export type ChildJobData = z.infer<typeof childJobSchema>;
-
-/** What a child returns: its encode and quality-measurement times, s (summed into the title's timings). */
-export interface ChildJobResult {
-  readonly encodeS: number;
-  readonly measureS?: number;
-}
 
 export interface FlowContext {
   readonly store: ObjectStore;

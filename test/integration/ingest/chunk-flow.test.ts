@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import HLS from 'hls-parser';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ import { startEncodeWorker, stopEncodeWorker } from '../../../src/ingest/encode-
 import { workPrefix } from '../../../src/ingest/title-flow.js';
 import { uploadMaster } from '../../../src/ingest/upload.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
-import { VOD_BIN } from '../../helpers/run-cli.js';
+import { runCli, VOD_BIN } from '../../helpers/run-cli.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 import { createTestStack, type TestStack } from '../../helpers/test-stack.js';
 
@@ -93,6 +94,12 @@ describe('chunked title flow', () => {
       expect(chunkJobs.every((j) => (j.returnvalue as { measureS?: number }).measureS! > 0)).toBe(true);
       await expectWhole(stack, titleId, master);
       await expectChunkQualityMatchesWhole(stack, titleId, master);
+      // `vod status <id>` lists the children: all done, and each worker's share.
+      const st = await runCli(['--data-dir', stack.dataDir, 'status', titleId], { env: { ...env, VOD_QUEUE_NAME: stack.queueName } });
+      expect(st.code, st.stderr).toBe(0);
+      expect(st.stdout).toMatch(/^Chunks: +7\/7 child jobs done, 0 running$/m);
+      expect(st.stdout).toMatch(/^ +worker worker-a: [1-9]\d* done$/m);
+      expect(st.stdout).toMatch(/^ +worker worker-b: [1-9]\d* done$/m);
     } finally {
       for (const w of workers) await stopEncodeWorker(w);
     }
@@ -117,6 +124,8 @@ describe('chunked title flow', () => {
           return victim;
         }, { timeout: 60_000, interval: 100 })
         .toBeDefined();
+      // `vod status` shows who holds it.
+      expect((await stack.queue.children(titleId)).find((c) => c.jobId === victim)).toMatchObject({ kind: 'chunk', state: 'active', worker: `${os.hostname()}:${child.pid}` });
     } finally {
       child.kill('SIGKILL'); // …and dies in the middle of it.
       await new Promise((r) => child.once('exit', r));
