@@ -195,6 +195,7 @@ async function extractSample(
   out: string,
   paths: FfmpegPaths,
   signal?: AbortSignal,
+  onProgress?: (fraction: number) => void,
 ): Promise<void> {
   const fps = Number(frameRate.toFixed(3));
   const per = windows.map(
@@ -208,7 +209,7 @@ async function extractSample(
       output: out,
     },
     paths,
-    signal ? { signal } : {},
+    { ...(signal ? { signal } : {}), durationS: windows.reduce((t, w) => t + w.durationS, 0), ...(onProgress ? { onProgress } : {}) },
   );
 }
 
@@ -219,6 +220,9 @@ async function measuredBitrate(file: string, frames: number, frameRate: number, 
   const durationS = (frames || packets.length) / frameRate;
   return (bytes * 8) / durationS;
 }
+
+/** Share of a trial's time its encode takes, for progress (the quality measurement, VMAF at the master's size, is the rest; on a 1080p60 master trial encodes took 249 s and their quality 1,413 s, issue #13). */
+const TRIAL_ENCODE_SHARE = 0.2;
 
 /**
  * Analyses a title and picks its per-title ladder. Writes only to a temporary folder,
@@ -249,9 +253,16 @@ export async function analyzeTitle(
   const reference = { width: toEven(video.displayWidth), height: toEven(video.displayHeight) };
   const windows = sampleWindows(probed.durationS, windowS, options.sampleFraction ?? 0.2, options.maxWindows ?? 10);
   const fixedRungs: LadderRung[] = options.includeFixed ? fixedLadderFor(video) : [];
-  let totalTrials = resolutions.length * crfValues.length + fixedRungs.length;
+  // Progress counts trials, the sample's extraction as one more; within a trial, the encode as
+  // TRIAL_ENCODE_SHARE of it and the quality measurement as the rest (ffmpeg's out_time).
+  let totalTrials = 1 + resolutions.length * crfValues.length + fixedRungs.length;
   let doneTrials = 0;
-  const tick = () => options.onProgress?.(Math.min(1, doneTrials / totalTrials));
+  // Extensions add trials as they go: progress never steps back for it.
+  let reported = 0;
+  const tick = (partial = 0) => {
+    reported = Math.max(reported, Math.min(1, (doneTrials + partial) / totalTrials));
+    options.onProgress?.(reported);
+  };
   const extraTrials = (n: number) => {
     totalTrials += n;
   };
@@ -262,8 +273,10 @@ export async function analyzeTitle(
     options.onProgress?.(0);
     const samplePath = path.join(work, 'sample.mp4');
     let t0 = performance.now();
-    await extractSample(masterPath, windows, reference, frameRate, samplePath, paths, options.signal);
+    await extractSample(masterPath, windows, reference, frameRate, samplePath, paths, options.signal, (f) => tick(f));
     timings.sampleS = (performance.now() - t0) / 1000;
+    doneTrials += 1;
+    tick();
     const sampleFrames = (await probePackets(samplePath, paths)).length;
     const sampleDurationS = sampleFrames / frameRate;
     const gop = Math.max(1, Math.round(frameRate * windowS));
@@ -289,7 +302,7 @@ export async function analyzeTitle(
           output: out,
         },
         paths,
-        run,
+        { ...run, durationS: sampleDurationS, onProgress: (f) => tick(f * TRIAL_ENCODE_SHARE) },
       );
       timings.trialEncodeS += (performance.now() - t0) / 1000;
       const bitrateBps = await measuredBitrate(out, sampleFrames, frameRate, paths);
@@ -304,7 +317,7 @@ export async function analyzeTitle(
           ...(options.vmafModelPath ? { vmafModelPath: options.vmafModelPath } : {}),
         },
         paths,
-        run,
+        { ...run, durationS: sampleDurationS, onProgress: (f) => tick(TRIAL_ENCODE_SHARE + f * (1 - TRIAL_ENCODE_SHARE)) },
       );
       timings.trialQualityS += (performance.now() - t0) / 1000;
       await fs.rm(out, { force: true });

@@ -76,11 +76,17 @@ describe('per-title encode of a synthetic master', () => {
   it('gives trivially easy content (static bars) fewer and lower rungs than hard content (temporal noise)', async () => {
     const easy = await makeSyntheticMaster({ path: path.join(dir, 'easy.mp4'), durationS: 4, source: 'smptebars', audio: false }, paths);
     const hard = await makeSyntheticMaster({ path: path.join(dir, 'hard.mp4'), durationS: 4, videoFilter: 'noise=alls=40:allf=t+u', audio: false }, paths);
+    const progress: number[] = [];
     const analyse = async (file: string) => {
       const probed = await inspectMaster(file, paths);
-      return analyzeTitle(file, probed, outputFrameRate(probed.video!.frameRate), paths, { segmentDurationS: 4 });
+      return analyzeTitle(file, probed, outputFrameRate(probed.video!.frameRate), paths, { segmentDurationS: 4, onProgress: (f) => progress.push(f) });
     };
     const e = await analyse(easy);
+    // Progress moves through the analysis (not 0 until the end), never back, and ends at 1.
+    expect(progress[0]).toBe(0);
+    expect(progress.at(-1)).toBe(1);
+    expect(progress.every((f, i) => i === 0 || f >= progress[i - 1]!)).toBe(true);
+    expect(new Set(progress).size).toBeGreaterThan(e.points.length);
     const h = await analyse(hard);
     expect(e.rungs.length).toBeLessThan(h.rungs.length);
     expect(e.rungs.at(-1)!.bitrateBps).toBeLessThan(h.rungs.at(-1)!.bitrateBps);
