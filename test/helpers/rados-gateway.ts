@@ -14,11 +14,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { makeTempDir } from './temp-dir.js';
 import { freePort } from './free-port.js';
+import type { NetnsLab } from './netns-lab.js';
 
-const run = promisify(execFile);
+const runHere = promisify(execFile);
 
 export interface RadosGateway {
-  /** http://127.0.0.1:<port> */
+  /** http://<address>:<port> (127.0.0.1, or the lab host's address) */
   readonly endpoint: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
@@ -31,7 +32,7 @@ export interface RadosGateway {
 export async function radosGatewayInstalled(): Promise<boolean> {
   for (const bin of ['radosgw', 'ceph-mon', 'ceph-osd', 'radosgw-admin']) {
     try {
-      await run('sh', ['-c', `command -v ${bin}`]);
+      await runHere('sh', ['-c', `command -v ${bin}`]);
     } catch {
       return false;
     }
@@ -41,12 +42,18 @@ export async function radosGatewayInstalled(): Promise<boolean> {
 
 
 /**
- * Starts a throwaway gateway (about 5–10 s on this machine).
+ * Starts a throwaway gateway (about 5–10 s on this machine), on loopback or, with `on`, inside a
+ * host of a network-namespace lab (the monitor and OSD on that host's loopback, the S3 endpoint
+ * on its lab address).
  * @throws Error naming the log folder when a daemon does not come up within 60 s.
  */
-export async function startRadosGateway(): Promise<RadosGateway> {
+export async function startRadosGateway(on?: { lab: NetnsLab; host: string }): Promise<RadosGateway> {
   const dir = await makeTempDir();
-  const [monPort, rgwPort] = [await freePort(), await freePort()];
+  // A lab host is a fresh network namespace: every port is free there.
+  const [monPort, rgwPort] = on ? [3300, 7480] : [await freePort(), await freePort()];
+  const s3Address = on ? on.lab.address[on.host]! : '127.0.0.1';
+  const run = (cmd: string, args: string[], options: { timeout?: number } = {}) =>
+    on ? on.lab.run(on.host, cmd, args, { ...(options.timeout ? { timeoutMs: options.timeout } : {}) }) : runHere(cmd, args, options);
   const accessKeyId = 'VODTESTACCESSKEY0000';
   const secretAccessKey = 'vodtestsecretkey00000000000000000000000';
   const conf = path.join(dir, 'ceph.conf');
@@ -93,7 +100,7 @@ osd memory target = 536870912
 osd class dir = /usr/lib/x86_64-linux-gnu/rados-classes
 erasure code dir = /usr/lib/x86_64-linux-gnu/ceph/erasure-code
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:${rgwPort} tcp_nodelay=1
+rgw frontends = beast endpoint=${s3Address}:${rgwPort} tcp_nodelay=1
 rgw data = ${dir}/rgw
 rgw dns name = localhost
 rgw enable usage log = false
@@ -102,7 +109,8 @@ rgw enable usage log = false
   const daemons: ChildProcess[] = [];
   const daemon = async (cmd: string, args: string[], logName: string) => {
     const out = await fs.open(path.join(dir, 'log', `${logName}.stdout`), 'a');
-    const child = spawn(cmd, args, { stdio: ['ignore', out.fd, out.fd] });
+    const options = { stdio: ['ignore', out.fd, out.fd] as ('ignore' | number)[] };
+    const child = on ? on.lab.spawn(on.host, cmd, args, options) : spawn(cmd, args, options);
     child.once('exit', () => void out.close().catch(() => {}));
     daemons.push(child);
     return child;
@@ -129,11 +137,16 @@ rgw enable usage log = false
     await run('ceph-osd', ['-c', conf, '-i', osdId, '--mkfs', '--osd-uuid', osdUuid]);
     await daemon('ceph-osd', ['-c', conf, '-i', osdId, '-f'], 'osd');
     const rgw = await daemon('radosgw', ['-c', conf, '-n', 'client.rgw', '-f'], 'rgw');
-    const endpoint = `http://127.0.0.1:${rgwPort}`;
+    const endpoint = `http://${s3Address}:${rgwPort}`;
     const deadline = Date.now() + 60_000;
+    // From inside the lab host when there is one (the runner cannot reach the lab).
+    const answers = () =>
+      on
+        ? on.lab.run(on.host, 'curl', ['-s', '-o', '/dev/null', '--max-time', '1', endpoint]).then(() => true, () => false)
+        : fetch(endpoint, { signal: AbortSignal.timeout(1000) }).then((r) => r.body?.cancel().then(() => true) ?? true, () => false);
     for (;;) {
       if (rgw.exitCode !== null) throw new Error(`radosgw exited; see ${dir}/log`);
-      const answered = await fetch(endpoint, { signal: AbortSignal.timeout(1000) }).then((r) => r.body?.cancel().then(() => true) ?? true, () => false);
+      const answered = await answers();
       if (answered) break;
       if (Date.now() > deadline) throw new Error(`radosgw did not answer within 60 s; see ${dir}/log`);
       await new Promise((r) => setTimeout(r, 100));
