@@ -1,0 +1,238 @@
+/**
+ * Catalog-scale encoding benchmark (issue 12): wall time to publish a 1920x1080 master made
+ * from ffmpeg's test sources, through the real queue and real `vod worker` processes, with the
+ * fixed and the per-title ladder, on 1 and 2 workers, chunked and (fixed ladder, 1 worker) in
+ * one pass; and the same fixed ladder encoded by plain ffmpeg commands (one per rendition,
+ * the options the pipeline uses) for reference. Reports the split analysis / encode / measure
+ * from each title's ladder.json, the pipeline's overhead over plain ffmpeg, the chunking
+ * overhead, the real-time factor (encode time ÷ title duration) per resolution, and the
+ * projected time of a 2-hour 1080p title on N machines like this one.
+ *
+ * Writes bench/results/encode.json and encode.md (the README table).
+ * Run: npm run bench:encode -- --help
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import cliProgress from 'cli-progress';
+import { Command, Option } from 'commander';
+import { loadConfig, storeDir } from '../src/config.js';
+import { resolveFfmpegPaths } from '../src/encoder/ffmpeg.js';
+import { fixedLadderFor } from '../src/encoder/fixed-ladder.js';
+import type { LadderReport } from '../src/encoder/ladder-report.js';
+import { inspectMaster } from '../src/encoder/master-check.js';
+import { encodeAudioRendition, encodeVideoRendition, videoRenditionOptions } from '../src/encoder/rendition.js';
+import { AUDIO_BITRATE_BPS, outputFrameRate } from '../src/encoder/title-stages.js';
+import { EncodeQueue } from '../src/ingest/encode-queue.js';
+import { ensureRedis } from '../src/ingest/redis-server.js';
+import { uploadMaster } from '../src/ingest/upload.js';
+import { FsObjectStore } from '../src/origin/fs-object-store.js';
+import type { LadderKind } from '../src/title/title-address.js';
+import { makeSyntheticMaster } from '../fixtures/synthetic-master.js';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const OUT = path.join(ROOT, 'bench', 'results');
+const VOD_BIN = path.join(ROOT, 'bin', 'vod.mjs');
+const DEFAULT_VMAF = path.resolve(ROOT, '..', 'shared', 'vmaf', 'vmaf_v0.6.1.pkl');
+/** The title the projection is for: 2 hours. */
+const FEATURE_S = 2 * 3600;
+
+const program = new Command('bench:encode')
+  .description('Publish a synthetic 1080p master through the queue and real workers; compare with plain ffmpeg.')
+  .option('--duration <s>', 'master length, s', (v) => Number(v), 60)
+  .option('--fps <n>', 'master frame rate', (v) => Number(v), 30)
+  .option('--chunk <s>', 'chunk length of the chunked runs, s (VOD_CHUNK_DURATION_S)', (v) => Number(v), 12)
+  .option('--preset <name>', 'x264 preset of the final encodes (VOD_X264_PRESET)', 'medium')
+  .addOption(new Option('--runs <list>', 'runs to do, comma-separated').default('plain,fixed-1,fixed-1-onepass,fixed-2,per-title-1,per-title-2'))
+  .option('--no-vmaf', 'measure PSNR/SSIM only (default: VMAF with ../shared/vmaf/vmaf_v0.6.1.pkl when present)')
+  .parse();
+const opts = program.opts<{ duration: number; fps: number; chunk: number; preset: string; runs: string; vmaf: boolean }>();
+const runs = new Set(opts.runs.split(',').map((s) => s.trim()));
+
+const vmafModel = opts.vmaf ? (process.env.VMAF_MODEL ?? ((await fs.stat(DEFAULT_VMAF).catch(() => undefined)) ? DEFAULT_VMAF : undefined)) : undefined;
+const paths = resolveFfmpegPaths(loadConfig({}));
+const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-bench-encode-'));
+
+interface PlainResult {
+  /** Seconds per rendition, and the ffmpeg options each ran with. */
+  renditions: { name: string; width: number; height: number; bitrateBps: number; seconds: number; realTimeFactor: number; ffmpegOutputOptions: string[] }[];
+  audioS: number;
+  totalS: number;
+}
+
+interface PipelineResult {
+  name: string;
+  ladder: LadderKind;
+  workers: number;
+  chunkS: number;
+  /** Upload queued → title published, s. */
+  wallS: number;
+  /** From the title's ladder.json: analysis wall time; encodes and quality measurement summed over the jobs that ran them. */
+  analysisS: number;
+  encodeS: number;
+  measureS: number;
+  rungs: number;
+  sampleDurationS: number | undefined;
+}
+
+const bar = new cliProgress.SingleBar({ format: '{run} [{bar}] {percentage}% {stage} | {elapsed}s', hideCursor: true }, cliProgress.Presets.shades_classic);
+
+try {
+  process.stderr.write(`master: ${opts.duration} s 1920x1080 at ${opts.fps} fps (testsrc2 + temporal noise)…\n`);
+  const master = await makeSyntheticMaster(
+    { path: path.join(work, 'master.mp4'), durationS: opts.duration, width: 1920, height: 1080, frameRate: opts.fps, videoFilter: 'noise=alls=6:allf=t' },
+    paths,
+  );
+  const probe = await inspectMaster(master, paths);
+  const frameRate = outputFrameRate(probe.video!.frameRate);
+  const ladder = fixedLadderFor(probe.video!);
+
+  let plain: PlainResult | undefined;
+  if (runs.has('plain')) {
+    const renditions: PlainResult['renditions'] = [];
+    const started = performance.now();
+    for (const rung of ladder) {
+      const name = `${rung.height}p`;
+      const spec = { masterPath: master, outDir: path.join(work, 'plain', name), rung, frameRate, segmentDurationS: 4, x264Preset: opts.preset };
+      bar.start(100, 0, { run: `plain ffmpeg ${name}`, stage: '' });
+      const t0 = performance.now();
+      await encodeVideoRendition(spec, paths, { durationS: opts.duration, onProgress: (f) => bar.update(Math.round(f * 100)) });
+      const seconds = (performance.now() - t0) / 1000;
+      bar.stop();
+      renditions.push({ name, ...rung, seconds, realTimeFactor: seconds / opts.duration, ffmpegOutputOptions: videoRenditionOptions(spec) });
+    }
+    const t0 = performance.now();
+    await encodeAudioRendition({ masterPath: master, outDir: path.join(work, 'plain', 'audio'), bitrateBps: AUDIO_BITRATE_BPS, sampleRateHz: 48_000, segmentDurationS: 4 }, paths);
+    const audioS = (performance.now() - t0) / 1000;
+    plain = { renditions, audioS, totalS: (performance.now() - started) / 1000 };
+    await fs.rm(path.join(work, 'plain'), { recursive: true, force: true });
+  }
+
+  const pipeline: PipelineResult[] = [];
+  const plans: { name: string; ladder: LadderKind; workers: number; chunkS: number }[] = [
+    { name: 'fixed-1', ladder: 'fixed', workers: 1, chunkS: opts.chunk },
+    { name: 'fixed-1-onepass', ladder: 'fixed', workers: 1, chunkS: 0 },
+    { name: 'fixed-2', ladder: 'fixed', workers: 2, chunkS: opts.chunk },
+    { name: 'per-title-1', ladder: 'per-title', workers: 1, chunkS: opts.chunk },
+    { name: 'per-title-2', ladder: 'per-title', workers: 2, chunkS: opts.chunk },
+  ];
+  for (const plan of plans.filter((p) => runs.has(p.name))) pipeline.push(await runPipeline(master, plan));
+
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpus: os.availableParallelism(), model: os.cpus()[0]?.model ?? 'unknown', memGiB: Math.round(os.totalmem() / 2 ** 30) },
+    settings: { durationS: opts.duration, width: 1920, height: 1080, frameRate, preset: opts.preset, chunkS: opts.chunk, metric: vmafModel ? 'vmaf' : 'psnr' },
+    plain,
+    pipeline,
+    derived: derive(plain, pipeline),
+  };
+  await fs.mkdir(OUT, { recursive: true });
+  await fs.writeFile(path.join(OUT, 'encode.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const md = markdown(result);
+  await fs.writeFile(path.join(OUT, 'encode.md'), md);
+  process.stdout.write(md);
+} finally {
+  bar.stop();
+  await fs.rm(work, { recursive: true, force: true });
+}
+
+/** Publishes the master through a fresh queue and store with `workers` real `vod worker` processes. */
+async function runPipeline(master: string, plan: { name: string; ladder: LadderKind; workers: number; chunkS: number }): Promise<PipelineResult> {
+  const dataDir = path.join(work, plan.name);
+  const env: NodeJS.ProcessEnv = { ...process.env, VOD_DATA_DIR: dataDir, VOD_X264_PRESET: opts.preset, VOD_CHUNK_DURATION_S: String(plan.chunkS), LOG_LEVEL: 'warn' };
+  delete env.VOD_STORE_URL;
+  delete env.REDIS_URL;
+  if (vmafModel) env.VMAF_MODEL = vmafModel;
+  else delete env.VMAF_MODEL;
+  const config = loadConfig(env);
+  const redis = await ensureRedis(config);
+  const queue = new EncodeQueue(redis, config);
+  const store = new FsObjectStore(storeDir(config));
+  const children: ChildProcess[] = [];
+  try {
+    for (let i = 1; i <= plan.workers; i++) {
+      children.push(spawn(process.execPath, [VOD_BIN, '--data-dir', dataDir, 'worker', '--name', `bench-${i}`], { env, stdio: 'ignore' }));
+    }
+    const started = performance.now();
+    const { titleId } = await uploadMaster({ file: master, title: `bench ${plan.name}`, ladder: plan.ladder }, { store, queue: async () => queue, paths });
+    bar.start(100, 0, { run: plan.name, stage: 'queued' });
+    const final = await queue.waitUntilFinished(titleId, (s) => {
+      const chunks = s.children ? ` ${s.children.done}/${s.children.total} chunk jobs` : '';
+      bar.update(Math.round(s.progress?.percent ?? 0), { stage: `${s.progress?.stage ?? s.state}${chunks}` });
+    }, { pollMs: 500 });
+    bar.stop();
+    if (final.state !== 'completed') throw new Error(`${plan.name}: ${final.failedReason}`);
+    const wallS = (performance.now() - started) / 1000;
+    const report = JSON.parse((await store.get(`vod/${titleId}/ladder.json`))!.toString('utf8')) as LadderReport;
+    process.stderr.write(`${plan.name}: ${wallS.toFixed(1)} s\n`);
+    return {
+      ...plan,
+      wallS,
+      analysisS: report.timings.analysisS,
+      encodeS: report.timings.encodeS,
+      measureS: report.timings.measureS,
+      rungs: report.rungs.length,
+      sampleDurationS: report.analysis?.sample.durationS,
+    };
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await queue.close();
+    await redis.stopIfStartedHere();
+  }
+}
+
+/** Ratios and the projection (see the module header). */
+function derive(plain: PlainResult | undefined, pipeline: PipelineResult[]) {
+  const by = (name: string) => pipeline.find((p) => p.name === name);
+  const f1 = by('fixed-1');
+  const onepass = by('fixed-1-onepass');
+  const pt1 = by('per-title-1');
+  // The pipeline's own time on one worker: its wall time less the quality measurement, which
+  // plain ffmpeg does not do (the two run one after another on one worker).
+  const own = (p: PipelineResult | undefined) => (p ? p.wallS - p.measureS : undefined);
+  const projection = (p: PipelineResult | undefined) => {
+    if (!p) return undefined;
+    // Analysis samples min(10 windows, 20% of the title): at most 10 windows of a 2-hour title.
+    const analysis2h = p.sampleDurationS ? (p.analysisS * Math.min(10 * 4, FEATURE_S * 0.2)) / p.sampleDurationS : 0;
+    const perContentS = (p.wallS - p.analysisS) / opts.duration;
+    return Object.fromEntries([1, 2, 10, 50].map((n) => [n, Math.round(analysis2h + (perContentS * FEATURE_S) / n)]));
+  };
+  return {
+    pipelineOverOwnFfmpeg: plain && f1 ? own(f1)! / plain.totalS : undefined,
+    onePassOverPlainFfmpeg: plain && onepass ? own(onepass)! / plain.totalS : undefined,
+    chunkingOverhead: f1 && onepass ? own(f1)! / own(onepass)! - 1 : undefined,
+    perTitleAnalysisPlusMeasureOverEncodes: pt1 ? (pt1.analysisS + pt1.measureS) / pt1.encodeS : undefined,
+    twoWorkerSpeedup: Object.fromEntries(['fixed', 'per-title'].map((l) => [l, by(`${l}-1`) && by(`${l}-2`) ? by(`${l}-1`)!.wallS / by(`${l}-2`)!.wallS : undefined])),
+    projected2hTitleS: { fixed: projection(f1), perTitle: projection(pt1) },
+  };
+}
+
+function markdown(r: { date: string; machine: { cpus: number; model: string }; settings: Record<string, unknown>; plain: PlainResult | undefined; pipeline: PipelineResult[]; derived: ReturnType<typeof derive> }): string {
+  const s = (x: number | undefined, d = 1) => (x === undefined ? '–' : x.toFixed(d));
+  const pct = (x: number | undefined) => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
+  const lines = [
+    `Encode benchmark (${r.date.slice(0, 10)}, ${r.machine.cpus} cores, ${r.machine.model}): ${JSON.stringify(r.settings)}`,
+    '',
+    '| run | ladder | workers | chunk s | rungs | wall s | analysis s | encode s (summed) | measure s (summed) |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...r.pipeline.map((p) => `| ${p.name} | ${p.ladder} | ${p.workers} | ${p.chunkS || 'one pass'} | ${p.rungs} | ${s(p.wallS)} | ${s(p.analysisS)} | ${s(p.encodeS)} | ${s(p.measureS)} |`),
+    '',
+  ];
+  if (r.plain) {
+    lines.push('| plain ffmpeg rendition | seconds | real-time factor |', '|---|---|---|');
+    for (const x of r.plain.renditions) lines.push(`| ${x.width}x${x.height} @ ${Math.round(x.bitrateBps / 1000)}k | ${s(x.seconds)} | ${s(x.realTimeFactor, 2)} |`);
+    lines.push(`| audio | ${s(r.plain.audioS)} | |`, `| **all** | ${s(r.plain.totalS)} | ${s(r.plain.totalS / Number(r.settings.durationS), 2)} |`, '');
+  }
+  const d = r.derived;
+  lines.push(
+    `- Pipeline (fixed ladder, 1 worker, chunked) less its quality measurement ÷ plain ffmpeg: ${s(d.pipelineOverOwnFfmpeg, 3)} (one pass: ${s(d.onePassOverPlainFfmpeg, 3)})`,
+    `- Chunking overhead (chunked vs one pass, 1 worker, less measurement): ${pct(d.chunkingOverhead)}`,
+    `- Per-title analysis + quality measurement ÷ final encodes: ${s(d.perTitleAnalysisPlusMeasureOverEncodes, 2)}`,
+    `- 2 workers vs 1 on this machine: fixed ${s(d.twoWorkerSpeedup.fixed, 2)}×, per-title ${s(d.twoWorkerSpeedup['per-title'], 2)}×`,
+    `- Projected 2-hour 1080p title on N machines like this one (s; analysis scaled to its 40 s sample, the rest divided by N): fixed ${JSON.stringify(d.projected2hTitleS.fixed)}, per-title ${JSON.stringify(d.projected2hTitleS.perTitle)}`,
+    '',
+  );
+  return lines.join('\n');
+}
