@@ -9,8 +9,9 @@
  * ids in order of first appearance. That keeps every policy's state in typed arrays indexed by
  * id — no hashing on the hot path.
  *
- * Semantics follow libCacheSim (`cache_get_base`): a request is a hit when the object is
- * cached at that moment (a hit with a new size updates the stored size, without eviction);
+ * Semantics follow libCacheSim (`cache_get_base`, commit aa0fc40): a request is a hit when the
+ * object is cached at that moment (a hit keeps the size the object was admitted with, even when
+ * the request carries another: it changes only when the object is evicted and admitted again);
  * on a miss the object is admitted unless it is larger than the cache (or the policy's own
  * admission refuses it), evicting until it fits. Sizes are in bytes; pass 1 for
  * object-count caches.
@@ -45,6 +46,11 @@ export interface PolicyOptions {
   readonly expectedObjects?: number;
   /** Called with each evicted (or purged) id, e.g. to drop the edge's stored body. */
   readonly onEvict?: (id: number) => void;
+  /**
+   * The trace's own id of each dense id (Trace.sourceIds), for policies that hash object ids as
+   * libCacheSim does (w-tinylfu's frequency filter); absent = the dense id is hashed.
+   */
+  readonly sourceIds?: readonly (number | string)[];
 }
 
 /** Grows a typed array to hold index `i`, doubling; new slots take `fill`. */
@@ -154,10 +160,4 @@ export class IdLists {
     this.pushHead(l, id, s);
   }
 
-  /** Changes the recorded size of a listed id. */
-  resize(id: number, sizeBytes: number): void {
-    const l = this.list[id]!;
-    if (l !== NONE) this.bytes[l]! += sizeBytes - this.size[id]!;
-    this.size[id] = sizeBytes;
-  }
 }

@@ -30,7 +30,6 @@ export class LruPolicy implements CachePolicy {
     const q = this.q;
     q.ensure(id);
     if (q.list[id] !== NONE) {
-      if (q.size[id] !== sizeBytes) q.resize(id, sizeBytes);
       this.onHit(id);
       return true;
     }

@@ -3,7 +3,7 @@
  * by `vod edge --policy` and `vod bench hit-ratio --policies`.
  */
 import { ArcPolicy } from './arc.js';
-import { BeladyPolicy } from './belady.js';
+import { BeladyBypassPolicy, BeladyPolicy } from './belady.js';
 import type { CachePolicy, PolicyOptions } from './cache-policy.js';
 import { FifoPolicy } from './fifo.js';
 import { GdsfPolicy } from './gdsf.js';
@@ -12,24 +12,33 @@ import { LruPolicy } from './lru.js';
 import { S3FifoPolicy } from './s3fifo.js';
 import { SievePolicy } from './sieve.js';
 import { WTinyLfuPolicy } from './w-tinylfu.js';
+import { CaffeineWTinyLfuPolicy } from './w-tinylfu-caffeine.js';
 
 export interface PolicyEntry {
   readonly create: (options: PolicyOptions) => CachePolicy;
   /** Needs each request's next-access time: simulator only, never the live edge. */
   readonly offline: boolean;
   readonly description: string;
+  /**
+   * The libCacheSim (commit aa0fc40) cache this policy reproduces, as `cachesim` prints its name,
+   * when it does; absent for our own designs. Equal miss counts are checked in
+   * test/unit/simulator/libcachesim-exact.test.ts.
+   */
+  readonly libCacheSim?: string;
 }
 
 export const POLICIES = Object.freeze({
-  lru: { create: (o) => new LruPolicy(o), offline: false, description: 'least recently used' },
-  fifo: { create: (o) => new FifoPolicy(o), offline: false, description: 'first in, first out' },
-  lfu: { create: (o) => new LfuPolicy(o), offline: false, description: 'least frequently used (in-cache counts)' },
-  arc: { create: (o) => new ArcPolicy(o), offline: false, description: 'ARC, Megiddo & Modha FAST 2003 (byte-sized)' },
-  s3fifo: { create: (o) => new S3FifoPolicy(o), offline: false, description: 'S3-FIFO, Yang et al. SOSP 2023' },
-  sieve: { create: (o) => new SievePolicy(o), offline: false, description: 'SIEVE, Zhang et al. NSDI 2024' },
-  'w-tinylfu': { create: (o) => new WTinyLfuPolicy(o), offline: false, description: 'W-TinyLFU, Einziger et al. ACM ToS 2017 (Caffeine)' },
+  lru: { create: (o) => new LruPolicy(o), offline: false, description: 'least recently used', libCacheSim: 'LRU' },
+  fifo: { create: (o) => new FifoPolicy(o), offline: false, description: 'first in, first out', libCacheSim: 'FIFO' },
+  lfu: { create: (o) => new LfuPolicy(o), offline: false, description: 'least frequently used (in-cache counts)', libCacheSim: 'LFU' },
+  arc: { create: (o) => new ArcPolicy(o), offline: false, description: 'ARC, Megiddo & Modha FAST 2003 (byte-sized)', libCacheSim: 'ARC' },
+  s3fifo: { create: (o) => new S3FifoPolicy(o), offline: false, description: 'S3-FIFO, Yang et al. SOSP 2023', libCacheSim: 'S3FIFO-0.1000-2' },
+  sieve: { create: (o) => new SievePolicy(o), offline: false, description: 'SIEVE, Zhang et al. NSDI 2024', libCacheSim: 'Sieve' },
+  'w-tinylfu': { create: (o) => new WTinyLfuPolicy(o), offline: false, description: 'W-TinyLFU, Einziger et al. ACM ToS 2017, as libCacheSim WTinyLFU-w0.01-SLRU', libCacheSim: 'WTinyLFU-w0.01-SLRU' },
+  'w-tinylfu-caffeine': { create: (o) => new CaffeineWTinyLfuPolicy(o), offline: false, description: "W-TinyLFU as Caffeine builds it (ours: count-min sketch, fixed 1% window)" },
   gdsf: { create: (o) => new GdsfPolicy(o), offline: false, description: 'Greedy-Dual-Size-Frequency, Cherkasova 1998 (size-aware)' },
-  belady: { create: (o) => new BeladyPolicy(o), offline: true, description: "Belady's MIN with bypass (offline bound)" },
+  belady: { create: (o) => new BeladyPolicy(o), offline: true, description: "Belady's MIN as libCacheSim runs it (always admits; offline reference)", libCacheSim: 'Belady' },
+  'belady-bypass': { create: (o) => new BeladyBypassPolicy(o), offline: true, description: "Belady's MIN with bypass (ours: optimal for equal sizes; offline bound)" },
 } as const satisfies Record<string, PolicyEntry>);
 
 /** A policy's registry name. */

@@ -46,8 +46,7 @@ export abstract class PriorityPolicy implements CachePolicy {
     this.clock++;
     if (id >= this.size.length) this.size = growFloat64(this.size, id);
     if (this.heap.has(id)) {
-      this.used += sizeBytes - this.size[id]!;
-      this.size[id] = sizeBytes;
+      // The size stays the one it was admitted with (libCacheSim cache_get_base).
       this.heap.set(id, this.hitPriority(id, sizeBytes, nextAccess), this.clock);
       return true;
     }

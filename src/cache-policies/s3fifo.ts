@@ -1,10 +1,12 @@
 /**
  * S3-FIFO (Yang, Zhang, Qiu, Yue, Vinayak, "FIFO queues are all you need for cache
- * eviction", SOSP 2023), following libCacheSim's current `S3FIFO.c` exactly:
+ * eviction", SOSP 2023), following libCacheSim's `S3FIFO.c` at commit aa0fc40 rule for rule (our
+ * miss counts equal its own; later versions of that file differ, e.g. a warm-up rule that sends
+ * new objects to M while S is full before the first eviction):
  * - a small FIFO S (10% of the bytes), a main FIFO M (the other 90%) run as a 2-bit clock,
  *   and a ghost FIFO G of ids (90% of the bytes, counted with the objects' sizes);
  * - a hit increments the object's counter; a missed object whose id is in G goes to M,
- *   otherwise to S (before the first eviction, to M once S is full);
+ *   otherwise to S;
  * - eviction works on M when M is over its share or S is empty, else on S;
  * - evicting from S: an object with counter ≥ 2 (move-to-main threshold) moves to M with its
  *   counter reset, otherwise it leaves the cache and its id enters G;
@@ -31,7 +33,6 @@ export class S3FifoPolicy implements CachePolicy {
   readonly ghostCapacityBytes: number;
   private readonly q: IdLists;
   private freq: Int32Array;
-  private hasEvicted = false;
   private readonly onEvict: ((id: number) => void) | undefined;
 
   constructor(options: PolicyOptions) {
@@ -58,7 +59,6 @@ export class S3FifoPolicy implements CachePolicy {
     if (id >= this.freq.length) this.freq = growInt32(this.freq, id, 0);
     const where = q.list[id]!;
     if (where === SMALL || where === MAIN) {
-      if (q.size[id] !== sizeBytes) q.resize(id, sizeBytes);
       this.freq[id]!++;
       return true;
     }
@@ -74,15 +74,13 @@ export class S3FifoPolicy implements CachePolicy {
       q.pushHead(MAIN, id, sizeBytes);
     } else {
       if (sizeBytes >= this.smallCapacityBytes) return false; // libCacheSim S3FIFO_insert refuses it
-      if (!this.hasEvicted && q.bytes[SMALL]! >= this.smallCapacityBytes) q.pushHead(MAIN, id, sizeBytes);
-      else q.pushHead(SMALL, id, sizeBytes);
+      q.pushHead(SMALL, id, sizeBytes);
     }
     this.freq[id] = 0;
     return false;
   }
 
   private evict(): void {
-    this.hasEvicted = true;
     if (this.q.bytes[MAIN]! > this.mainCapacityBytes || this.q.bytes[SMALL]! === 0) this.evictMain();
     else this.evictSmall();
   }

@@ -39,7 +39,6 @@ export class SievePolicy implements CachePolicy {
     q.ensure(id);
     if (id >= this.visited.length) this.visited = growUint8(this.visited, id);
     if (q.list[id] !== NONE) {
-      if (q.size[id] !== sizeBytes) q.resize(id, sizeBytes);
       this.visited[id] = 1;
       return true;
     }

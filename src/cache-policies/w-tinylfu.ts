@@ -1,157 +1,281 @@
 /**
- * W-TinyLFU (Einziger, Friedman, Manes, "TinyLFU: A Highly Efficient Cache Admission
- * Policy", ACM Transactions on Storage 13(4), 2017), as in Caffeine's BoundedLocalCache and
- * FrequencySketch: an admission window LRU (1% of the bytes) in front of a segmented LRU main
- * area (20% probation, 80% protected). A count-min sketch of 4-bit counters (depth 4,
- * halved every 10 × width additions) estimates every id's recent frequency. An object
- * leaving the window enters probation if there is room; otherwise it competes with the
- * probation LRU victim and is admitted only if its estimate is higher (each further victim it
- * must displace is compared the same way).
+ * `w-tinylfu`: W-TinyLFU (Einziger, Friedman, Manes, "TinyLFU: A Highly Efficient Cache
+ * Admission Policy", ACM Transactions on Storage 13(4), 2017) as libCacheSim runs it under the
+ * name `WTinyLFU-w0.01-SLRU` (`WTinyLFU.c`, `SLRU.c`, `minimalIncrementCBF.c`, commit aa0fc40),
+ * rule for rule, so that our miss counts equal its own:
  *
- * Deviations from Caffeine: the window stays at 1% (Caffeine tunes it by hill climbing), no
- * doorkeeper, and no random admission of warm candidates (Caffeine's hash-flooding guard).
+ * - a window LRU of ⌊1% of the bytes⌋ in front of a main SLRU of the rest, two segments of
+ *   ⌊1/5⌋ (probation) and ⌊4/5⌋ (protected) of the main bytes;
+ * - an object is admitted only when it fits the window (and the probation segment): larger
+ *   objects are never cached;
+ * - a miss enters the window; a main hit promotes probation → protected (cooling protected's
+ *   LRU back to probation, and probation's LRU out of the cache, while a segment is over its
+ *   size), a protected hit moves to its MRU end; a window hit moves to the window's MRU end;
+ * - eviction takes the window's LRU: into main when main has room for it (the first segment
+ *   with room, else main evicts until it fits and it enters probation); otherwise it replaces
+ *   main's victim (probation's LRU, else protected's) only if its estimated frequency is
+ *   strictly higher, else it leaves the cache — repeated until one object has left;
+ * - frequencies live in a counting Bloom filter sized for the main cache's size in bytes (or
+ *   objects) at a 0.1% false-positive rate (⌈−ln 0.001 / ln²2⌉ counters per entry, ⌈ln 2 ×
+ *   that⌉ = 10 hashes by double hashing of two 32-bit XXH64 hashes of the object id), every
+ *   counter of the id incremented on each miss, main hit and window eviction; all counters
+ *   are halved after 32 × (main size) main hits.
+ *
+ * The filter's hashes take the trace's own 64-bit object ids (PolicyOptions.sourceIds), as
+ * libCacheSim hashes them; without them (the live edge) the dense id stands in. Counters are
+ * kept sparsely (only touched ones), so a filter sized for gigabytes costs what the trace uses.
+ * Caffeine's design, which differs, is `w-tinylfu-caffeine`.
  */
-import { IdLists, NONE, type CachePolicy, type PolicyOptions } from './cache-policy.js';
+import xxhash from 'xxhash-wasm';
+import { growUint8, IdLists, type CachePolicy, type PolicyOptions } from './cache-policy.js';
+
+const { h64Raw } = await xxhash();
 
 const WINDOW = 0;
 const PROBATION = 1;
 const PROTECTED = 2;
 
-export const WINDOW_RATIO = 0.01;
-export const PROTECTED_RATIO = 0.8;
+/** libCacheSim WTinyLFU.c DEFAULT_PARAMS "main-cache=SLRU,window-size=0.01" and SLRU "seg-size=1:4". */
+export const WTINYLFU_WINDOW_RATIO = 0.01;
+export const WTINYLFU_SEGMENT_SHARES = [1, 4] as const;
+/** The filter's target false-positive rate (WTinyLFU_init) and the decay period in main sizes ("sample size is 32"). */
+export const WTINYLFU_CBF_ERROR = 0.001;
+export const WTINYLFU_SAMPLE_FACTOR = 32;
+/** libCacheSim hash.h HASH_SEED0 and HASH_SEED1. */
+const SEED0 = 0x12345678n;
+const SEED1 = 0x12344321n;
+const INT_MAX = 2_147_483_647;
 
-/** Count-min sketch with 4-bit saturating counters and periodic halving (Caffeine FrequencySketch). */
-export class FrequencySketch {
-  private readonly table: Uint8Array;
-  private readonly mask: number;
-  private readonly sampleSize: number;
-  private additions = 0;
+/**
+ * libCacheSim's counting Bloom filter (`minimalIncrementCBF.c`): estimate = the smallest of the
+ * id's counters; add increments every one of them (as that code does, despite its name).
+ */
+export class CountingBloomFilter {
+  readonly hashes: number;
+  readonly counters: number;
+  private readonly table = new Map<number, number>();
 
-  /** @param width counters per row (rounded up to a power of two, at least 16). */
-  constructor(width: number) {
-    let w = 16;
-    while (w < width) w *= 2;
-    this.table = new Uint8Array(w * 4);
-    this.mask = w - 1;
-    this.sampleSize = 10 * w;
+  /**
+   * @param entries expected entries (libCacheSim passes the main cache's size).
+   * @param error target false-positive rate.
+   */
+  constructor(entries: number, error: number) {
+    const bitsPerEntry = -Math.log(error) / 0.480453013918201; // ln(2)^2
+    this.hashes = Math.ceil(0.693147180559945 * bitsPerEntry);
+    let counters = Math.min(Math.ceil(bitsPerEntry * entries), INT_MAX);
+    if (counters < this.hashes) counters = this.hashes * 2;
+    this.counters = counters;
   }
 
-  private index(id: number, row: number): number {
-    // Per-row multiplicative hashing of the id (Knuth), rows offset by w.
-    let h = Math.imul(id ^ (row * 0x9e3779b9), 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-    return row * (this.mask + 1) + (h & this.mask);
+  /** The i-th counter of an id hashed to (a, b): (a + i·b) mod 2³² mod counters. */
+  private slot(a: number, b: number, i: number): number {
+    return ((a + Math.imul(i, b)) >>> 0) % this.counters;
   }
 
-  /** Estimated frequency (0..15). */
-  frequency(id: number): number {
-    let min = 15;
-    for (let r = 0; r < 4; r++) min = Math.min(min, this.table[this.index(id, r)]!);
+  estimate(a: number, b: number): number {
+    let min = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < this.hashes; i++) min = Math.min(min, this.table.get(this.slot(a, b, i)) ?? 0);
     return min;
   }
 
-  increment(id: number): void {
-    let added = false;
-    for (let r = 0; r < 4; r++) {
-      const i = this.index(id, r);
-      if (this.table[i]! < 15) {
-        this.table[i]!++;
-        added = true;
-      }
+  add(a: number, b: number): void {
+    for (let i = 0; i < this.hashes; i++) {
+      const x = this.slot(a, b, i);
+      this.table.set(x, (this.table.get(x) ?? 0) + 1);
     }
-    if (added && ++this.additions >= this.sampleSize) this.reset();
   }
 
-  private reset(): void {
-    for (let i = 0; i < this.table.length; i++) this.table[i] = this.table[i]! >>> 1;
-    this.additions = Math.floor(this.additions / 2);
+  /** Halves every counter. */
+  decay(): void {
+    for (const [x, v] of this.table) {
+      if (v >> 1 === 0) this.table.delete(x);
+      else this.table.set(x, v >> 1);
+    }
   }
 }
 
 export class WTinyLfuPolicy implements CachePolicy {
   readonly name = 'w-tinylfu';
   readonly capacityBytes: number;
-  readonly windowCapacityBytes: number;
-  readonly protectedCapacityBytes: number;
-  readonly mainCapacityBytes: number;
+  readonly windowBytes: number;
+  readonly mainBytes: number;
+  /** Largest bytes of probation and protected. */
+  readonly segmentBytes: readonly [number, number];
   private readonly q: IdLists;
-  private readonly sketch: FrequencySketch;
+  private readonly cbf: CountingBloomFilter;
+  private readonly decayEvery: number;
+  private mainHits = 0;
+  /** Two 32-bit XXH64 hashes of each id's key, computed on first use. */
+  private hashA: Uint32Array = new Uint32Array(0);
+  private hashB: Uint32Array = new Uint32Array(0);
+  private hashed: Uint8Array = new Uint8Array(0);
+  private readonly sourceIds: readonly (number | string)[] | undefined;
+  private readonly key = new Uint8Array(8);
   private readonly onEvict: ((id: number) => void) | undefined;
 
   constructor(options: PolicyOptions) {
     this.capacityBytes = options.capacityBytes;
-    this.windowCapacityBytes = Math.max(1, Math.floor(options.capacityBytes * WINDOW_RATIO));
-    this.mainCapacityBytes = options.capacityBytes - this.windowCapacityBytes;
-    this.protectedCapacityBytes = Math.floor(this.mainCapacityBytes * PROTECTED_RATIO);
+    this.windowBytes = Math.trunc(options.capacityBytes * WTINYLFU_WINDOW_RATIO);
+    this.mainBytes = options.capacityBytes - this.windowBytes;
+    const shares = WTINYLFU_SEGMENT_SHARES[0] + WTINYLFU_SEGMENT_SHARES[1];
+    this.segmentBytes = [Math.trunc((WTINYLFU_SEGMENT_SHARES[0] / shares) * this.mainBytes), Math.trunc((WTINYLFU_SEGMENT_SHARES[1] / shares) * this.mainBytes)];
     this.q = new IdLists(3, options.expectedObjects ?? 1024);
-    this.sketch = new FrequencySketch(options.expectedObjects ?? 1024);
+    this.cbf = new CountingBloomFilter(this.mainBytes, WTINYLFU_CBF_ERROR);
+    this.decayEvery = WTINYLFU_SAMPLE_FACTOR * this.mainBytes;
+    this.sourceIds = options.sourceIds;
     this.onEvict = options.onEvict;
   }
 
   get usedBytes(): number {
-    return this.q.bytes[WINDOW]! + this.q.bytes[PROBATION]! + this.q.bytes[PROTECTED]!;
+    return this.q.bytes[WINDOW]! + this.mainUsed();
   }
 
   get objectCount(): number {
     return this.q.count[WINDOW]! + this.q.count[PROBATION]! + this.q.count[PROTECTED]!;
   }
 
+  private mainUsed(): number {
+    return this.q.bytes[PROBATION]! + this.q.bytes[PROTECTED]!;
+  }
+
   access(id: number, sizeBytes: number): boolean {
     const q = this.q;
     q.ensure(id);
-    this.sketch.increment(id);
     const where = q.list[id]!;
-    if (where !== NONE) {
-      if (q.size[id] !== sizeBytes) q.resize(id, sizeBytes);
-      if (where === PROBATION) {
-        q.unlink(id);
-        q.pushHead(PROTECTED, id, sizeBytes);
-        // Demote protected overflow to probation's MRU end.
-        while (q.bytes[PROTECTED]! > this.protectedCapacityBytes && q.count[PROTECTED]! > 1) {
-          const d = q.tail[PROTECTED]!;
-          const s = q.size[d]!;
-          q.unlink(d);
-          q.pushHead(PROBATION, d, s);
-        }
-      } else {
-        q.moveToHead(id);
+    if (where === WINDOW) {
+      q.moveToHead(id);
+      return true;
+    }
+    if (where === PROBATION || where === PROTECTED) {
+      this.mainHit(id);
+      this.count(id);
+      if (++this.mainHits >= this.decayEvery) {
+        this.mainHits = 0;
+        this.cbf.decay();
       }
       return true;
     }
-    if (sizeBytes > this.capacityBytes) return false;
+    if (sizeBytes > this.capacityBytes || sizeBytes > this.windowBytes || sizeBytes > this.mainBytes || sizeBytes > this.segmentBytes[0]) return false;
+    while (this.usedBytes + sizeBytes > this.capacityBytes) this.evict();
     q.pushHead(WINDOW, id, sizeBytes);
-    while (q.bytes[WINDOW]! > this.windowCapacityBytes && q.count[WINDOW]! > 0) this.evictFromWindow();
+    this.count(id);
     return false;
   }
 
-  /** Moves the window's LRU object into the main area, through the TinyLFU admission filter. */
-  private evictFromWindow(): void {
+  /** SLRU hit: protected → its MRU end; probation → protected, cooling while a segment is over. */
+  private mainHit(id: number): void {
     const q = this.q;
-    const candidate = q.tail[WINDOW]!;
-    const size = q.size[candidate]!;
-    q.unlink(candidate);
-    if (size > this.mainCapacityBytes) {
-      this.onEvict?.(candidate);
+    if (q.list[id] === PROTECTED) {
+      q.moveToHead(id);
       return;
     }
-    const candidateFreq = this.sketch.frequency(candidate);
-    while (q.bytes[PROBATION]! + q.bytes[PROTECTED]! + size > this.mainCapacityBytes) {
-      const victim = q.count[PROBATION]! > 0 ? q.tail[PROBATION]! : q.tail[PROTECTED]!;
-      if (candidateFreq > this.sketch.frequency(victim)) {
-        q.unlink(victim);
-        this.onEvict?.(victim);
-      } else {
-        this.onEvict?.(candidate);
+    const size = q.size[id]!;
+    q.unlink(id);
+    q.pushHead(PROTECTED, id, size);
+    while (q.bytes[PROTECTED]! > this.segmentBytes[1]) this.cool(PROTECTED);
+  }
+
+  /** Moves a segment's LRU one segment down; out of the cache from probation. */
+  private cool(segment: number): void {
+    const q = this.q;
+    if (segment === PROBATION) {
+      this.evictMain();
+      return;
+    }
+    const id = q.tail[PROTECTED]!;
+    const size = q.size[id]!;
+    q.unlink(id);
+    q.pushHead(PROBATION, id, size);
+    while (q.bytes[PROBATION]! > this.segmentBytes[0]) this.cool(PROBATION);
+  }
+
+  /** Main's victim: probation's LRU, or protected's when probation is empty. */
+  private mainVictim(): number {
+    return this.q.bytes[PROBATION]! > 0 ? this.q.tail[PROBATION]! : this.q.tail[PROTECTED]!;
+  }
+
+  private evictMain(): void {
+    const victim = this.mainVictim();
+    this.q.unlink(victim);
+    this.onEvict?.(victim);
+  }
+
+  /** SLRU insert: the first segment with room, else evict from main until it fits, into probation. */
+  private insertMain(id: number, size: number): void {
+    const q = this.q;
+    if (q.bytes[PROBATION]! + size <= this.segmentBytes[0]) {
+      q.pushHead(PROBATION, id, size);
+      return;
+    }
+    if (q.bytes[PROTECTED]! + size <= this.segmentBytes[1]) {
+      q.pushHead(PROTECTED, id, size);
+      return;
+    }
+    while (this.mainUsed() + size > this.mainBytes) this.evictMain();
+    q.pushHead(PROBATION, id, size);
+  }
+
+  /** One eviction step of the whole cache (libCacheSim WTinyLFU_evict). */
+  private evict(): void {
+    const q = this.q;
+    for (;;) {
+      if (q.bytes[WINDOW]! === 0) {
+        this.evictMain();
         return;
       }
+      const candidate = q.tail[WINDOW]!;
+      const size = q.size[candidate]!;
+      let left = false;
+      if (this.mainUsed() + size <= this.mainBytes) {
+        q.unlink(candidate);
+        this.insertMain(candidate, size);
+      } else if (this.estimate(candidate) > this.estimate(this.mainVictim())) {
+        this.evictMain();
+        q.unlink(candidate);
+        this.insertMain(candidate, size);
+      } else {
+        q.unlink(candidate);
+        this.onEvict?.(candidate);
+        left = true;
+      }
+      this.count(candidate);
+      if (left) return;
     }
-    q.pushHead(PROBATION, candidate, size);
+  }
+
+  private ensureHashed(id: number): void {
+    if (id >= this.hashed.length) {
+      this.hashed = growUint8(this.hashed, id);
+      const a = new Uint32Array(this.hashed.length);
+      a.set(this.hashA);
+      this.hashA = a;
+      const b = new Uint32Array(this.hashed.length);
+      b.set(this.hashB);
+      this.hashB = b;
+    }
+    if (this.hashed[id]) return;
+    const source = this.sourceIds?.[id];
+    const key = typeof source === 'number' && Number.isSafeInteger(source) && source >= 0 ? BigInt(source) : typeof source === 'string' && /^\d+$/.test(source) ? BigInt(source) : BigInt(id);
+    new DataView(this.key.buffer).setBigUint64(0, BigInt.asUintN(64, key), true);
+    this.hashA[id] = Number(h64Raw(this.key, SEED0) & 0xffffffffn);
+    this.hashB[id] = Number(h64Raw(this.key, SEED1) & 0xffffffffn);
+    this.hashed[id] = 1;
+  }
+
+  private estimate(id: number): number {
+    this.ensureHashed(id);
+    return this.cbf.estimate(this.hashA[id]!, this.hashB[id]!);
+  }
+
+  private count(id: number): void {
+    this.ensureHashed(id);
+    this.cbf.add(this.hashA[id]!, this.hashB[id]!);
   }
 
   contains(id: number): boolean {
-    return id < this.q.list.length && this.q.list[id] !== NONE;
+    if (id >= this.q.list.length) return false;
+    const l = this.q.list[id];
+    return l === WINDOW || l === PROBATION || l === PROTECTED;
   }
 
   remove(id: number): boolean {

@@ -55,7 +55,8 @@ export interface EdgeServerOptions {
   readonly cacheBytes: number;
   /**
    * Eviction policy of the memory tier: 'lru-cache' (default, the lru-cache package) or an
-   * online policy of the registry (lru, fifo, lfu, arc, s3fifo, sieve, w-tinylfu, gdsf), the
+   * online policy of the registry (policy-registry.ts: lru, fifo, lfu, arc, s3fifo, sieve, w-tinylfu,
+   * w-tinylfu-caffeine, gdsf), the
    * same code `vod bench hit-ratio` simulates.
    */
   readonly policy?: EdgePolicyName;

@@ -196,10 +196,14 @@ export class PolicyMemoryTier implements CacheTier {
       this.ids.set(key, id);
     }
     if (ttlS <= 0) return false;
+    // A policy keeps the size an object was admitted with (libCacheSim's rule): a body of another
+    // size replaces the old one as a new admission.
+    const previous = this.bodies.get(id);
+    if (previous && previous.body.length !== value.body.length) this.policy.remove(id);
     this.policy.access(id, value.body.length);
     if (!this.policy.contains(id)) return false;
-    const previous = this.bodies.get(id);
-    if (previous) this.bytes -= previous.body.length;
+    const kept = this.bodies.get(id);
+    if (kept) this.bytes -= kept.body.length;
     this.bodies.set(id, { ...value, expiresAtMs: this.nowMs() + ttlS * 1000 });
     this.bytes += value.body.length;
     return true;

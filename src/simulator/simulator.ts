@@ -41,7 +41,7 @@ export function simulate(
   capacityBytes: number,
   options: { nextAccess?: Float64Array; onProgress?: (done: number) => void; policyOptions?: Partial<PolicyOptions> } = {},
 ): SimulationResult {
-  const cache = createPolicy(policy, { capacityBytes, expectedObjects: trace.uniqueObjects, ...options.policyOptions });
+  const cache = createPolicy(policy, { capacityBytes, expectedObjects: trace.uniqueObjects, sourceIds: trace.sourceIds, ...options.policyOptions });
   const ids = trace.ids;
   const sizes = trace.sizes;
   const n = trace.requests;
