@@ -4,6 +4,7 @@
  */
 import { ArcPolicy } from './arc.js';
 import { BeladyBypassPolicy, BeladyPolicy } from './belady.js';
+import { ClockPolicy } from './clock.js';
 import type { CachePolicy, PolicyOptions } from './cache-policy.js';
 import { FifoPolicy } from './fifo.js';
 import { GdsfPolicy } from './gdsf.js';
@@ -11,6 +12,8 @@ import { LfuPolicy } from './lfu.js';
 import { LruPolicy } from './lru.js';
 import { S3FifoPolicy } from './s3fifo.js';
 import { SievePolicy } from './sieve.js';
+import { SegmentedLruPolicy } from './slru.js';
+import { TwoQPolicy } from './two-q.js';
 import { WTinyLfuPolicy } from './w-tinylfu.js';
 import { CaffeineWTinyLfuPolicy } from './w-tinylfu-caffeine.js';
 
@@ -36,7 +39,10 @@ export const POLICIES = Object.freeze({
   sieve: { create: (o) => new SievePolicy(o), offline: false, description: 'SIEVE, Zhang et al. NSDI 2024', libCacheSim: 'Sieve' },
   'w-tinylfu': { create: (o) => new WTinyLfuPolicy(o), offline: false, description: 'W-TinyLFU, Einziger et al. ACM ToS 2017, as libCacheSim WTinyLFU-w0.01-SLRU', libCacheSim: 'WTinyLFU-w0.01-SLRU' },
   'w-tinylfu-caffeine': { create: (o) => new CaffeineWTinyLfuPolicy(o), offline: false, description: "W-TinyLFU as Caffeine builds it (ours: count-min sketch, fixed 1% window)" },
-  gdsf: { create: (o) => new GdsfPolicy(o), offline: false, description: 'Greedy-Dual-Size-Frequency, Cherkasova 1998 (size-aware)' },
+  gdsf: { create: (o) => new GdsfPolicy(o), offline: false, description: 'Greedy-Dual-Size-Frequency, Cherkasova 1998 (size-aware)', libCacheSim: 'GDSF' },
+  clock: { create: (o) => new ClockPolicy(o), offline: false, description: 'CLOCK, one reference bit (second chance)', libCacheSim: 'Clock' },
+  '2q': { create: (o) => new TwoQPolicy(o), offline: false, description: '2Q, Johnson & Shasha VLDB 1994 (A1in 25%, A1out 50%, Am)', libCacheSim: 'TwoQ' },
+  s4lru: { create: (o) => new SegmentedLruPolicy(o, SegmentedLruPolicy.equalSegments(o.capacityBytes, 4), 's4lru'), offline: false, description: 'segmented LRU, four equal segments', libCacheSim: 'S4LRU(25:25:25:25)' },
   belady: { create: (o) => new BeladyPolicy(o), offline: true, description: "Belady's MIN as libCacheSim runs it (always admits; offline reference)", libCacheSim: 'Belady' },
   'belady-bypass': { create: (o) => new BeladyBypassPolicy(o), offline: true, description: "Belady's MIN with bypass (ours: optimal for equal sizes; offline bound)" },
 } as const satisfies Record<string, PolicyEntry>);

@@ -27,13 +27,10 @@
  * Caffeine's design, which differs, is `w-tinylfu-caffeine`.
  */
 import xxhash from 'xxhash-wasm';
-import { growUint8, IdLists, type CachePolicy, type PolicyOptions } from './cache-policy.js';
+import { growUint8, IdLists, NONE, type CachePolicy, type PolicyOptions } from './cache-policy.js';
+import { SegmentedLruPolicy } from './slru.js';
 
 const { h64Raw } = await xxhash();
-
-const WINDOW = 0;
-const PROBATION = 1;
-const PROTECTED = 2;
 
 /** libCacheSim WTinyLFU.c DEFAULT_PARAMS "main-cache=SLRU,window-size=0.01" and SLRU "seg-size=1:4". */
 export const WTINYLFU_WINDOW_RATIO = 0.01;
@@ -99,9 +96,10 @@ export class WTinyLfuPolicy implements CachePolicy {
   readonly capacityBytes: number;
   readonly windowBytes: number;
   readonly mainBytes: number;
-  /** Largest bytes of probation and protected. */
-  readonly segmentBytes: readonly [number, number];
-  private readonly q: IdLists;
+  /** The window LRU (one list). */
+  private readonly window: IdLists;
+  /** The main area: an SLRU of probation ⌊1/5⌋ and protected ⌊4/5⌋ of the main bytes. */
+  private readonly main: SegmentedLruPolicy;
   private readonly cbf: CountingBloomFilter;
   private readonly decayEvery: number;
   private mainHits = 0;
@@ -118,36 +116,37 @@ export class WTinyLfuPolicy implements CachePolicy {
     this.windowBytes = Math.trunc(options.capacityBytes * WTINYLFU_WINDOW_RATIO);
     this.mainBytes = options.capacityBytes - this.windowBytes;
     const shares = WTINYLFU_SEGMENT_SHARES[0] + WTINYLFU_SEGMENT_SHARES[1];
-    this.segmentBytes = [Math.trunc((WTINYLFU_SEGMENT_SHARES[0] / shares) * this.mainBytes), Math.trunc((WTINYLFU_SEGMENT_SHARES[1] / shares) * this.mainBytes)];
-    this.q = new IdLists(3, options.expectedObjects ?? 1024);
+    const segments = WTINYLFU_SEGMENT_SHARES.map((share) => Math.trunc((share / shares) * this.mainBytes));
+    this.window = new IdLists(1, options.expectedObjects ?? 1024);
+    this.onEvict = options.onEvict;
+    this.main = new SegmentedLruPolicy({ capacityBytes: this.mainBytes, expectedObjects: options.expectedObjects ?? 1024, ...(this.onEvict ? { onEvict: this.onEvict } : {}) }, segments, 'w-tinylfu-main');
     this.cbf = new CountingBloomFilter(this.mainBytes, WTINYLFU_CBF_ERROR);
     this.decayEvery = WTINYLFU_SAMPLE_FACTOR * this.mainBytes;
     this.sourceIds = options.sourceIds;
-    this.onEvict = options.onEvict;
+  }
+
+  /** Largest bytes of probation and protected. */
+  get segmentBytes(): readonly number[] {
+    return this.main.segmentBytes;
   }
 
   get usedBytes(): number {
-    return this.q.bytes[WINDOW]! + this.mainUsed();
+    return this.window.bytes[0]! + this.main.usedBytes;
   }
 
   get objectCount(): number {
-    return this.q.count[WINDOW]! + this.q.count[PROBATION]! + this.q.count[PROTECTED]!;
-  }
-
-  private mainUsed(): number {
-    return this.q.bytes[PROBATION]! + this.q.bytes[PROTECTED]!;
+    return this.window.count[0]! + this.main.objectCount;
   }
 
   access(id: number, sizeBytes: number): boolean {
-    const q = this.q;
-    q.ensure(id);
-    const where = q.list[id]!;
-    if (where === WINDOW) {
-      q.moveToHead(id);
+    const w = this.window;
+    w.ensure(id);
+    if (w.list[id] !== NONE) {
+      w.moveToHead(id);
       return true;
     }
-    if (where === PROBATION || where === PROTECTED) {
-      this.mainHit(id);
+    if (this.main.contains(id)) {
+      this.main.hit(id);
       this.count(id);
       if (++this.mainHits >= this.decayEvery) {
         this.mainHits = 0;
@@ -155,86 +154,33 @@ export class WTinyLfuPolicy implements CachePolicy {
       }
       return true;
     }
-    if (sizeBytes > this.capacityBytes || sizeBytes > this.windowBytes || sizeBytes > this.mainBytes || sizeBytes > this.segmentBytes[0]) return false;
+    if (sizeBytes > this.capacityBytes || sizeBytes > this.windowBytes || !this.main.admits(sizeBytes)) return false;
     while (this.usedBytes + sizeBytes > this.capacityBytes) this.evict();
-    q.pushHead(WINDOW, id, sizeBytes);
+    w.pushHead(0, id, sizeBytes);
     this.count(id);
     return false;
   }
 
-  /** SLRU hit: protected → its MRU end; probation → protected, cooling while a segment is over. */
-  private mainHit(id: number): void {
-    const q = this.q;
-    if (q.list[id] === PROTECTED) {
-      q.moveToHead(id);
-      return;
-    }
-    const size = q.size[id]!;
-    q.unlink(id);
-    q.pushHead(PROTECTED, id, size);
-    while (q.bytes[PROTECTED]! > this.segmentBytes[1]) this.cool(PROTECTED);
-  }
-
-  /** Moves a segment's LRU one segment down; out of the cache from probation. */
-  private cool(segment: number): void {
-    const q = this.q;
-    if (segment === PROBATION) {
-      this.evictMain();
-      return;
-    }
-    const id = q.tail[PROTECTED]!;
-    const size = q.size[id]!;
-    q.unlink(id);
-    q.pushHead(PROBATION, id, size);
-    while (q.bytes[PROBATION]! > this.segmentBytes[0]) this.cool(PROBATION);
-  }
-
-  /** Main's victim: probation's LRU, or protected's when probation is empty. */
-  private mainVictim(): number {
-    return this.q.bytes[PROBATION]! > 0 ? this.q.tail[PROBATION]! : this.q.tail[PROTECTED]!;
-  }
-
-  private evictMain(): void {
-    const victim = this.mainVictim();
-    this.q.unlink(victim);
-    this.onEvict?.(victim);
-  }
-
-  /** SLRU insert: the first segment with room, else evict from main until it fits, into probation. */
-  private insertMain(id: number, size: number): void {
-    const q = this.q;
-    if (q.bytes[PROBATION]! + size <= this.segmentBytes[0]) {
-      q.pushHead(PROBATION, id, size);
-      return;
-    }
-    if (q.bytes[PROTECTED]! + size <= this.segmentBytes[1]) {
-      q.pushHead(PROTECTED, id, size);
-      return;
-    }
-    while (this.mainUsed() + size > this.mainBytes) this.evictMain();
-    q.pushHead(PROBATION, id, size);
-  }
-
   /** One eviction step of the whole cache (libCacheSim WTinyLFU_evict). */
   private evict(): void {
-    const q = this.q;
+    const w = this.window;
     for (;;) {
-      if (q.bytes[WINDOW]! === 0) {
-        this.evictMain();
+      if (w.bytes[0]! === 0) {
+        this.main.evictOne();
         return;
       }
-      const candidate = q.tail[WINDOW]!;
-      const size = q.size[candidate]!;
+      const candidate = w.tail[0]!;
+      const size = w.size[candidate]!;
       let left = false;
-      if (this.mainUsed() + size <= this.mainBytes) {
-        q.unlink(candidate);
-        this.insertMain(candidate, size);
-      } else if (this.estimate(candidate) > this.estimate(this.mainVictim())) {
-        this.evictMain();
-        q.unlink(candidate);
-        this.insertMain(candidate, size);
+      if (this.main.usedBytes + size <= this.mainBytes) {
+        w.unlink(candidate);
+        this.main.insert(candidate, size);
+      } else if (this.estimate(candidate) > this.estimate(this.main.victim())) {
+        this.main.evictOne();
+        w.unlink(candidate);
+        this.main.insert(candidate, size);
       } else {
-        q.unlink(candidate);
+        w.unlink(candidate);
         this.onEvict?.(candidate);
         left = true;
       }
@@ -273,15 +219,15 @@ export class WTinyLfuPolicy implements CachePolicy {
   }
 
   contains(id: number): boolean {
-    if (id >= this.q.list.length) return false;
-    const l = this.q.list[id];
-    return l === WINDOW || l === PROBATION || l === PROTECTED;
+    return (id < this.window.list.length && this.window.list[id] !== NONE) || this.main.contains(id);
   }
 
   remove(id: number): boolean {
-    if (!this.contains(id)) return false;
-    this.q.unlink(id);
-    this.onEvict?.(id);
-    return true;
+    if (id < this.window.list.length && this.window.list[id] !== NONE) {
+      this.window.unlink(id);
+      this.onEvict?.(id);
+      return true;
+    }
+    return this.main.remove(id);
   }
 }

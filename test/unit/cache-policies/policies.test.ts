@@ -5,6 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { ArcPolicy } from '../../../src/cache-policies/arc.js';
 import { BeladyBypassPolicy, BeladyPolicy } from '../../../src/cache-policies/belady.js';
+import { ClockPolicy } from '../../../src/cache-policies/clock.js';
+import { SegmentedLruPolicy } from '../../../src/cache-policies/slru.js';
+import { TwoQPolicy } from '../../../src/cache-policies/two-q.js';
 import type { CachePolicy } from '../../../src/cache-policies/cache-policy.js';
 import { FifoPolicy } from '../../../src/cache-policies/fifo.js';
 import { GdsfPolicy } from '../../../src/cache-policies/gdsf.js';
@@ -205,6 +208,39 @@ describe('W-TinyLFU as libCacheSim (WTinyLFU-w0.01-SLRU)', () => {
     expect(p.contains(1)).toBe(false);
     p.access(2, 10);
     expect(p.contains(2)).toBe(true);
+  });
+});
+
+describe('CLOCK, 2Q, S4LRU (libCacheSim Clock.c, TwoQ.c, SLRU.c)', () => {
+  it('CLOCK gives a referenced object a second chance', () => {
+    const p = new ClockPolicy({ capacityBytes: 3 });
+    // 4 finds 1 referenced (cleared, back to the head) and evicts 2; 5 evicts 3.
+    expect(run(p, [1, 2, 3, 1, 4, 5, 1])).toBe('---H--H');
+    expect([1, 2, 3, 4, 5].filter((i) => p.contains(i))).toEqual([1, 4, 5]);
+  });
+
+  it('2Q keeps new objects in A1in, remembers its evictions in A1out and promotes a remembered id to Am', () => {
+    const p = new TwoQPolicy({ capacityBytes: 8 }); // A1in 2, A1out 4, Am 6
+    run(p, [1, 2, 3, 4, 5, 6, 7, 8]); // all in A1in: nothing is evicted before the cache is full
+    expect(p.queueOf(8)).toBe('a1in');
+    p.access(9, 1); // A1in is over its share: its oldest, 1, leaves for A1out
+    expect(p.queueOf(1)).toBe('a1out');
+    expect(p.access(1, 1)).toBe(false); // remembered: still a miss…
+    expect(p.queueOf(1)).toBe('am'); // …admitted to Am, after 2 left A1in
+    expect(p.queueOf(2)).toBe('a1out');
+    expect(p.access(3, 1)).toBe(true);
+  });
+
+  it('S4LRU admits into the lowest segment with room, promotes on hits and cools segments over their size', () => {
+    const p = new SegmentedLruPolicy({ capacityBytes: 8 }, SegmentedLruPolicy.equalSegments(8, 4), 's4lru'); // 2 per segment
+    run(p, [1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([1, 3, 5, 7].map((i) => p.segmentOf(i))).toEqual([0, 1, 2, 3]);
+    p.access(9, 1); // full: segment 0's LRU, 1, leaves; 9 enters segment 0
+    expect(p.contains(1)).toBe(false);
+    expect(p.segmentOf(9)).toBe(0);
+    expect(p.access(9, 1)).toBe(true); // promoted to segment 1, whose LRU (3) cools to segment 0
+    expect(p.segmentOf(9)).toBe(1);
+    expect(p.segmentOf(3)).toBe(0);
   });
 });
 
