@@ -6,10 +6,11 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import bytes from 'bytes';
 import cliProgress from 'cli-progress';
-import { formatEgressTable, formatHitRatioTable, writeHitRatioReport } from '../simulator/hit-ratio-report.js';
+import { formatEgressTable, formatHitRatioTable, writeHitRatioReport, writeMissRatioCurve } from '../simulator/hit-ratio-report.js';
 import { parseCacheSizes, runHitRatioGrid } from '../simulator/hit-ratio-grid.js';
 import { readTrace, type CsvTraceOptions } from '../simulator/trace-readers.js';
 import type { Trace } from '../simulator/trace.js';
+import { logSpacedSizes, lruMissRatioCurve } from '../simulator/miss-ratio-curve.js';
 import { generateVodWorkload, VOD_WORKLOAD_DEFAULTS, type VodWorkloadOptions } from '../simulator/vod-workload.js';
 import { isPolicyName, POLICY_NAMES, type PolicyName } from '../cache-policies/policy-registry.js';
 import { EDGE_POLICY_NAMES, LRU_CACHE_TIER, simulatedPolicyOf, type EdgePolicyName } from '../edge-cache/memory-tier.js';
@@ -95,7 +96,12 @@ export function parsePolicyList(text: string): PolicyName[] {
   });
 }
 
-export async function runHitRatioBench(flags: TraceSourceFlags & { policies: string; sizes: string; out: string; name?: string }): Promise<void> {
+/** Points of the `--mrc` curve, log-spaced from 0.001% of the unique bytes (or the smallest object) to all of them. */
+const MRC_POINTS = 200;
+const MRC_SMALLEST_FRACTION = 1e-5;
+
+export async function runHitRatioBench(flags: TraceSourceFlags & { policies: string; sizes: string; out: string; name?: string; mrc?: boolean }): Promise<void> {
+  if (flags.mrc) return runMissRatioCurve(flags);
   const policies = parsePolicyList(flags.policies);
   let sizes;
   try {
@@ -111,9 +117,32 @@ export async function runHitRatioBench(flags: TraceSourceFlags & { policies: str
   const rows = runHitRatioGrid(trace, policies, sizes, (done, _total, row) => bar.update(done, { what: `${row.policy} @ ${bytes.format(row.capacityBytes)}` }));
   bar.stop();
   process.stdout.write(`${formatHitRatioTable(rows)}\n\n${formatEgressTable(rows)}\n`);
-  const base = flags.name ?? (flags.workload ? `vod-workload-seed${flags.seed ?? 1}` : path.basename(trace.name)).replace(/\.(csv|bin|jsonl|log)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
-  const files = await writeHitRatioReport(flags.out, `hit-ratio-${base}`, trace, rows);
+  const files = await writeHitRatioReport(flags.out, `hit-ratio-${resultBaseName(flags, trace)}`, trace, rows);
   process.stdout.write(`Wrote ${files.csv}, ${files.json} and ${files.svg}\n`);
+}
+
+/** The base name of a trace's result files: `--name`, or derived from the trace. */
+function resultBaseName(flags: TraceSourceFlags & { name?: string }, trace: Trace): string {
+  return (flags.name ?? (flags.workload ? `vod-workload-seed${flags.seed ?? 1}` : path.basename(trace.name))).replace(/(\.oracleGeneral)?\.(csv|bin|jsonl|log)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+}
+
+/** `vod bench hit-ratio --mrc`: LRU's hit ratio at every size from one pass (miss-ratio-curve.ts). */
+async function runMissRatioCurve(flags: TraceSourceFlags & { out: string; name?: string }): Promise<void> {
+  const trace = await loadTraceSource(flags);
+  if (trace.requests === 0) throw new UserError(`The trace ${trace.name} has no requests.`);
+  let smallest = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < trace.requests; i++) smallest = Math.min(smallest, trace.sizes[i]!);
+  const started = performance.now();
+  const curve = lruMissRatioCurve(trace, logSpacedSizes(Math.max(smallest, Math.ceil(trace.uniqueBytes * MRC_SMALLEST_FRACTION)), trace.uniqueBytes, MRC_POINTS));
+  const ms = performance.now() - started;
+  const at = (f: number) => {
+    let i = curve.capacityBytes.findIndex((c) => c >= f * trace.uniqueBytes);
+    if (i < 0) i = curve.capacityBytes.length - 1;
+    return `${(f * 100).toString().padStart(4)}%: ${(curve.hitRatio[i]! * 100).toFixed(2)}% / ${(curve.byteHitRatio[i]! * 100).toFixed(2)}%`;
+  };
+  process.stdout.write(`${trace.name}: LRU hit ratio / byte hit ratio at ${curve.capacityBytes.length} sizes from one pass (${ms.toFixed(0)} ms)\n${[0.001, 0.01, 0.05, 0.1, 0.25, 1].map(at).join('\n')}\n`);
+  const files = await writeMissRatioCurve(flags.out, `mrc-${resultBaseName(flags, trace)}`, trace, curve);
+  process.stdout.write(`Wrote ${files.csv} and ${files.svg}\n`);
 }
 
 export async function runWorkloadExport(flags: TraceSourceFlags & { out: string }): Promise<void> {

@@ -266,6 +266,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--sizes <list>', 'cache sizes: percentages of the unique bytes (5%), fractions (0.05) or bytes (64MB)', '0.1%,1%,5%,10%,25%')
     .option('--out <dir>', 'folder for the result files', 'bench/results')
     .option('--name <name>', 'base name of the result files (default: from the trace)')
+    .option('--mrc', "instead: LRU's hit ratio at every cache size from one pass (Mattson's stack algorithm); writes mrc-<name>.csv and .svg")
     .addHelpText('after', `\n${WORKLOAD_HELP}`)
     .action(async (opts) => runHitRatioBench(opts));
 

@@ -6,6 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { renderVegaLiteSvg } from '../util/vega-svg.js';
 import type { HitRatioRow } from './hit-ratio-grid.js';
+import type { MissRatioCurve } from './miss-ratio-curve.js';
 
 /** Vega-Lite spec of the two-panel chart (exported so tests can inspect it). */
 export function hitRatioChartSpec(rows: readonly HitRatioRow[], title: string): TopLevelSpec {
@@ -37,4 +38,27 @@ export function hitRatioChartSpec(rows: readonly HitRatioRow[], title: string): 
 /** Renders the chart to an SVG string. */
 export async function renderHitRatioSvg(rows: readonly HitRatioRow[], title: string): Promise<string> {
   return renderVegaLiteSvg(hitRatioChartSpec(rows, title));
+}
+
+/** Vega-Lite spec of LRU's curve: object and byte hit ratio at every size (log scale), one pass (miss-ratio-curve.ts). */
+export function missRatioCurveSpec(curve: MissRatioCurve, uniqueBytes: number, title: string): TopLevelSpec {
+  const values = [...curve.capacityBytes].flatMap((c, i) => [
+    { sizePercent: (c / uniqueBytes) * 100, capacityBytes: c, metric: 'object hit ratio', value: curve.hitRatio[i] },
+    { sizePercent: (c / uniqueBytes) * 100, capacityBytes: c, metric: 'byte hit ratio', value: curve.byteHitRatio[i] },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: { text: title, fontSize: 13 },
+    data: { values },
+    width: 480,
+    height: 280,
+    mark: { type: 'line', interpolate: 'step-after' },
+    encoding: {
+      x: { field: 'sizePercent', type: 'quantitative', scale: { type: 'log', nice: false }, title: 'cache size (% of unique bytes, log scale)' },
+      y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, title: 'LRU hit ratio', axis: { format: '%' } },
+      color: { field: 'metric', type: 'nominal', title: null },
+      tooltip: [{ field: 'capacityBytes', title: 'bytes', format: ',.0f' }, { field: 'sizePercent', title: 'size %', format: '.3f' }, { field: 'value', format: '.4f' }],
+    },
+    config: { background: 'white' },
+  } as TopLevelSpec;
 }

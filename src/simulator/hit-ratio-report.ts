@@ -4,7 +4,9 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { renderHitRatioSvg } from './hit-ratio-chart.js';
+import { renderVegaLiteSvg } from '../util/vega-svg.js';
+import { missRatioCurveSpec, renderHitRatioSvg } from './hit-ratio-chart.js';
+import type { MissRatioCurve } from './miss-ratio-curve.js';
 import type { HitRatioRow } from './hit-ratio-grid.js';
 import type { Trace } from './trace.js';
 
@@ -60,4 +62,19 @@ export async function writeHitRatioReport(dir: string, base: string, trace: Trac
   );
   await fs.writeFile(svg, await renderHitRatioSvg(rows, `${trace.name}: ${trace.requests.toLocaleString('en')} requests, ${humanBytes(trace.uniqueBytes)} unique`));
   return { csv, json, svg };
+}
+
+/**
+ * Writes LRU's one-pass curve as `<base>.csv` (capacity_bytes, size_fraction, hit_ratio,
+ * byte_hit_ratio) and `<base>.svg`.
+ * @returns the paths written.
+ */
+export async function writeMissRatioCurve(dir: string, base: string, trace: Trace, curve: MissRatioCurve): Promise<{ csv: string; svg: string }> {
+  await fs.mkdir(dir, { recursive: true });
+  const csv = path.join(dir, `${base}.csv`);
+  const svg = path.join(dir, `${base}.svg`);
+  const lines = [...curve.capacityBytes].map((c, i) => `${c},${c / trace.uniqueBytes},${curve.hitRatio[i]},${curve.byteHitRatio[i]}`);
+  await fs.writeFile(csv, `capacity_bytes,size_fraction,hit_ratio,byte_hit_ratio\n${lines.join('\n')}\n`);
+  await fs.writeFile(svg, await renderVegaLiteSvg(missRatioCurveSpec(curve, trace.uniqueBytes, `${trace.name}: LRU at every size (one pass, Mattson 1970)`)));
+  return { csv, svg };
 }
