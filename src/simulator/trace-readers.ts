@@ -14,7 +14,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
 import { parse } from 'csv-parse';
-import { TraceBuilder, type Trace } from './trace.js';
+import { nextAccessIndices, TraceBuilder, type Trace } from './trace.js';
 
 export interface CsvTraceOptions {
   /** 1-based column of the object id. Default 2. */
@@ -77,6 +77,31 @@ export async function readOracleGeneralTrace(file: string): Promise<Trace> {
     builder.add(id, size, time);
   }
   return builder.build(path.basename(file));
+}
+
+/**
+ * Writes a trace as a libCacheSim oracleGeneral binary (24-byte records: uint32 time, uint64
+ * object id, uint32 size, int64 1-based index of the next request for the object or -1), so
+ * libCacheSim's `cachesim` and our reader see the same requests. Source ids that are not
+ * unsigned integers are written as their dense ids; times are truncated to whole units.
+ * @throws RangeError when a size or time does not fit 32 bits.
+ */
+export async function writeOracleGeneralTrace(trace: Trace, file: string): Promise<void> {
+  const buf = Buffer.alloc(trace.requests * ORACLE_GENERAL_RECORD_BYTES);
+  const next = nextAccessIndices(trace);
+  for (let i = 0, o = 0; i < trace.requests; i++, o += ORACLE_GENERAL_RECORD_BYTES) {
+    const id = trace.ids[i]!;
+    const source = trace.sourceIds[id];
+    const key = typeof source === 'number' && Number.isSafeInteger(source) && source >= 0 ? BigInt(source) : typeof source === 'string' && /^\d+$/.test(source) ? BigInt(source) : BigInt(id);
+    const size = trace.sizes[i]!;
+    const time = Math.trunc(trace.times[i]!);
+    if (!(size >= 1 && size <= 0xffffffff) || !(time >= 0 && time <= 0xffffffff)) throw new RangeError(`request ${i}: size ${size} or time ${time} does not fit an oracleGeneral record`);
+    buf.writeUInt32LE(time, o);
+    buf.writeBigUInt64LE(key, o + 4);
+    buf.writeUInt32LE(size, o + 12);
+    buf.writeBigInt64LE(Number.isFinite(next[i]!) ? BigInt(next[i]! + 1) : -1n, o + 16);
+  }
+  await fs.writeFile(file, buf);
 }
 
 /**

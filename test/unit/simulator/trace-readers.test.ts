@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { nextAccessIndices, traceFromPairs } from '../../../src/simulator/trace.js';
-import { readAccessLogTrace, readCsvTrace, readOracleGeneralTrace, readTrace } from '../../../src/simulator/trace-readers.js';
+import { readAccessLogTrace, readCsvTrace, readOracleGeneralTrace, readTrace, writeOracleGeneralTrace } from '../../../src/simulator/trace-readers.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const SHARED = path.resolve(import.meta.dirname, '../../../../shared/traces/cache');
@@ -75,6 +75,13 @@ describe('trace readers', () => {
     expect(bin.requests).toBe(csv.requests);
     expect(Array.from(bin.ids)).toEqual(Array.from(csv.ids));
     expect(Array.from(bin.sizes)).toEqual(Array.from(csv.sizes));
+  });
+
+  it('writes oracleGeneral byte for byte as the shared copy of a trace', async () => {
+    const original = path.join(SHARED, 'tencent_photo_sample.oracleGeneral.bin');
+    const out = path.join(await makeTempDir(), 'copy.oracleGeneral.bin');
+    await writeOracleGeneralTrace(await readOracleGeneralTrace(original), out);
+    expect((await fs.readFile(out)).equals(await fs.readFile(original))).toBe(true);
   });
 
   it('computes next-access indices like oracleGeneral next_access_vtime (0-based)', async () => {
