@@ -13,6 +13,11 @@ export interface LadderRung {
   readonly height: number;
   /** Target average video bitrate in bits per second. */
   readonly bitrateBps: number;
+  /**
+   * Per-title rungs: encode at this x264 CRF capped by the rung's maxrate (rendition.ts) instead
+   * of targeting `bitrateBps` with one-pass ABR. Absent for the fixed ladder.
+   */
+  readonly crf?: number | undefined;
 }
 
 /** Apple HLS Authoring Specification, section 2 (16:9 H.264 ladder), as bounding boxes. */

@@ -22,6 +22,8 @@ export interface LadderReportRung {
   readonly peakBitrateBps: number;
   /** Quality the hull predicted (per-title ladders), metric units. */
   readonly predictedQuality?: number;
+  /** x264 CRF of the capped-CRF final encode (per-title rungs). */
+  readonly crf?: number;
   /** Quality measured on the published rendition against the master. */
   readonly quality?: { readonly psnrDb: number; readonly ssim: number; readonly vmaf?: number; readonly low?: { readonly psnrDb: number; readonly ssim: number; readonly vmaf?: number } };
 }

@@ -133,7 +133,8 @@ export interface LadderAnalysis {
   /** Upper convex hull of `points`, ascending bitrate. */
   readonly hull: readonly TrialPoint[];
   /** Rungs chosen on the hull. */
-  readonly rungs: readonly PlannedRung[];
+  /** The chosen rungs, each with the CRF of its final capped-CRF encode (crfForBitrate). */
+  readonly rungs: readonly (PlannedRung & { readonly crf?: number | undefined })[];
   /** Fixed-ladder rungs encoded on the same sample (when `includeFixed`). */
   readonly fixedPoints?: readonly TrialPoint[];
   /** Wall-clock seconds: sample extraction, trial encodes, trial quality measurement, total. */
@@ -219,6 +220,29 @@ async function measuredBitrate(file: string, frames: number, frameRate: number, 
   const bytes = packets.reduce((s, p) => s + p.sizeBytes, 0);
   const durationS = (frames || packets.length) / frameRate;
   return (bytes * 8) / durationS;
+}
+
+/**
+ * The x264 CRF that gives `bitrateBps` at a resolution, from that resolution's CRF trials:
+ * linear in log(bitrate) between the two trials that bracket it (bitrate falls about
+ * exponentially with CRF: "+6 roughly halves the bitrate", FFmpeg's H.264 encoding guide), held
+ * at the nearest trial's CRF beyond them. The final encode runs at this CRF capped by the rung's
+ * maxrate ("capped CRF", as per-title services describe it, e.g. JW Player's and Mux's
+ * per-title encoding notes). Rounded to 0.1 (x264 takes fractional CRF).
+ * @returns undefined when the resolution has no CRF trial.
+ */
+export function crfForBitrate(points: readonly TrialPoint[], size: { width: number; height: number }, bitrateBps: number): number | undefined {
+  const trials = points.filter((p) => p.crf !== undefined && p.width === size.width && p.height === size.height).sort((a, b) => a.bitrateBps - b.bitrateBps);
+  if (trials.length === 0) return undefined;
+  if (bitrateBps <= trials[0]!.bitrateBps) return trials[0]!.crf;
+  if (bitrateBps >= trials.at(-1)!.bitrateBps) return trials.at(-1)!.crf;
+  for (let i = 1; i < trials.length; i++) {
+    const [a, b] = [trials[i - 1]!, trials[i]!];
+    if (bitrateBps > b.bitrateBps) continue;
+    const t = (Math.log(bitrateBps) - Math.log(a.bitrateBps)) / (Math.log(b.bitrateBps) - Math.log(a.bitrateBps));
+    return Math.round((a.crf! + t * (b.crf! - a.crf!)) * 10) / 10;
+  }
+  return trials.at(-1)!.crf;
 }
 
 /** Share of a trial's time its encode takes, for progress (the quality measurement, VMAF at the master's size, is the rest; on a 1080p60 master trial encodes took 249 s and their quality 1,413 s, issue #13). */
@@ -375,7 +399,7 @@ export async function analyzeTitle(
     }
 
     const hull = upperConvexHull(points);
-    const rungs = selectRungs(hull, rules);
+    const rungs = selectRungs(hull, rules).map((r) => ({ ...r, crf: crfForBitrate(points, r, r.bitrateBps) }));
     timings.totalS = (performance.now() - started) / 1000;
     log.info({ metric, points: points.length, hull: hull.length, rungs: rungs.length, analysisS: Math.round(timings.totalS * 10) / 10 }, 'per-title ladder chosen');
     return {

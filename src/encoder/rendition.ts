@@ -48,7 +48,8 @@ export function videoRenditionOptions(spec: VideoRenditionSpec): string[] {
     '-vf', `scale=${rung.width}:${rung.height}:flags=bicubic,setsar=1`,
     '-r', String(fps),
     '-c:v', 'libx264', '-profile:v', 'high', '-preset', spec.x264Preset, '-pix_fmt', 'yuv420p',
-    '-b:v', String(rung.bitrateBps),
+    // Capped CRF for per-title rungs (constant quality, peaks capped); one-pass ABR otherwise.
+    ...(rung.crf !== undefined ? ['-crf', String(rung.crf)] : ['-b:v', String(rung.bitrateBps)]),
     '-maxrate', String(Math.round(rung.bitrateBps * MAXRATE_FACTOR)),
     '-bufsize', String(Math.round(rung.bitrateBps * BUFSIZE_FACTOR)),
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',

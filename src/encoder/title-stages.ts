@@ -117,7 +117,7 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
     });
   }
   const ladder: readonly LadderRung[] =
-    input.ladder ?? (analysis ? analysis.rungs.map((r) => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps })) : fixedLadderFor(video));
+    input.ladder ?? (analysis ? analysis.rungs.map((r) => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps, ...(r.crf !== undefined ? { crf: r.crf } : {}) })) : fixedLadderFor(video));
   const sampleRateHz = probe.audio && [44_100, 48_000].includes(probe.audio.sampleRateHz) ? probe.audio.sampleRateHz : 48_000;
   return {
     titleId: input.titleId,
@@ -351,6 +351,7 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
       averageBitrateBps: r.averageBitrateBps,
       peakBitrateBps: r.peakBitrateBps,
       ...(analysis ? { predictedQuality: round(analysis.rungs[i]!.predictedQuality, 3) } : {}),
+      ...(plan.rungs[i]?.rung.crf !== undefined ? { crf: plan.rungs[i]!.rung.crf } : {}),
       ...(r.quality ? { quality: r.quality } : {}),
     })),
     ...(analysis ? { analysis } : {}),

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseOutTime, probe, resolveFfmpegPaths, runFfmpeg, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
 import { encodeVideoRendition } from '../../../src/encoder/rendition.js';
+import { measureMediaPlaylist } from '../../../src/encoder/hls-packager.js';
 import { EncodeCancelledError, FfmpegError } from '../../../src/util/errors.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
@@ -107,5 +108,24 @@ describe('runFfmpeg', () => {
     const err = await runFfmpeg({ inputs: [{ source: path.join(dir, 'missing.mp4') }], outputOptions: [], output: path.join(dir, 'y.mp4') }, paths).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FfmpegError);
     expect((err as FfmpegError).message).toMatch(/No such file or directory/);
+  });
+});
+
+describe('capped-CRF renditions (per-title final encodes)', () => {
+  it('hold a CRF that wants far more bits within the rung maxrate', async () => {
+    // Temporal noise at CRF 18 wants several Mbit/s at 640x360; the rung caps it at 1.5 × 300k.
+    const noisy = await makeSyntheticMaster({ path: path.join(dir, 'noisy.mp4'), durationS: 8, width: 640, height: 360, videoFilter: 'noise=alls=30:allf=t+u', audio: false }, paths);
+    const outDir = path.join(dir, 'capped');
+    const rung = { width: 640, height: 360, bitrateBps: 300_000, crf: 18 };
+    await encodeVideoRendition({ masterPath: noisy, outDir, rung, frameRate: 24, segmentDurationS: 4, x264Preset: 'ultrafast' }, paths);
+    const m = await measureMediaPlaylist(path.join(outDir, 'index.m3u8'));
+    const maxrate = 1.5 * rung.bitrateBps;
+    const bufsize = 2 * rung.bitrateBps;
+    // The VBV (maxrate, bufsize) bounds any span of T seconds to maxrate·T + bufsize bits: the
+    // whole title, and each segment.
+    const totalS = m.segments.reduce((t, s) => t + s.durationS, 0);
+    expect(m.averageBitrateBps).toBeLessThanOrEqual(maxrate + bufsize / totalS);
+    expect(m.averageBitrateBps).toBeGreaterThan(maxrate * 0.7); // it was the cap that held it
+    for (const s of m.segments) expect((s.sizeBytes * 8) / s.durationS).toBeLessThanOrEqual(maxrate + bufsize / s.durationS);
   });
 });

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { hullBitrateFor, hullQualityAt, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type RdPoint } from '../../../src/encoder/convex-hull.js';
-import { candidateResolutions } from '../../../src/encoder/per-title.js';
+import { candidateResolutions, crfForBitrate } from '../../../src/encoder/per-title.js';
 
 const pt = (height: number, kbps: number, quality: number): RdPoint => ({ width: Math.round((height * 16) / 9 / 2) * 2, height, bitrateBps: kbps * 1000, quality });
 
@@ -129,5 +129,20 @@ describe('candidateResolutions', () => {
     expect(candidateResolutions({ displayWidth: 640, displayHeight: 480 }).map((r) => `${r.width}x${r.height}`)).toEqual(['640x480', '576x432', '480x360', '312x234']);
     // Smaller than every box: the source alone.
     expect(candidateResolutions({ displayWidth: 320, displayHeight: 180 })).toEqual([{ width: 320, height: 180 }]);
+  });
+});
+
+describe('crfForBitrate (capped-CRF final encodes)', () => {
+  const trial = (height: number, crf: number, bitrateBps: number) => ({ width: (height * 16) / 9, height, crf, bitrateBps, quality: 0, psnrDb: 0, ssim: 0 });
+  const points = [trial(360, 38, 200_000), trial(360, 32, 400_000), trial(360, 26, 800_000), trial(720, 32, 1_500_000)];
+
+  it('interpolates CRF in log bitrate between the trials of the rung resolution that bracket it', () => {
+    const at = (b: number) => crfForBitrate(points, { width: 640, height: 360 }, b);
+    expect(at(400_000)).toBe(32);
+    // √2 × 400k is halfway between 400k and 800k in log bitrate: CRF halfway between 32 and 26.
+    expect(at(Math.SQRT2 * 400_000)).toBe(29);
+    expect(at(100_000)).toBe(38); // below every trial: the highest CRF tried
+    expect(at(2_000_000)).toBe(26); // above: the lowest
+    expect(crfForBitrate(points, { width: 1920, height: 1080 }, 1_000_000)).toBeUndefined();
   });
 });
