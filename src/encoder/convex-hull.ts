@@ -68,6 +68,11 @@ export interface RungRules {
   readonly maxStepRatio: number;
   /** Most rungs in a ladder. */
   readonly maxRungs: number;
+  /**
+   * Least quality of any rung but the lowest: below it a picture is bad enough that only the
+   * floor (for viewers who could not play at all otherwise) may be there. Absent = no such rule.
+   */
+  readonly minQualityAboveFloor?: number;
 }
 
 /**
@@ -85,6 +90,9 @@ export interface RungRules {
  *   keeps rungs distinct enough for the player's bandwidth estimate to tell apart.
  * - top 12 Mbit/s, 8 rungs: our caps (Apple's top 1080p H.264 rung is 7.8 Mbit/s; hard
  *   content may need more).
+ * - VMAF 30 as the least quality above the floor: the bottom of VMAF's "poor" band (its
+ *   scale is anchored to ACR ratings, 20 = bad, 40 = poor, 60 = fair: Netflix Technology Blog,
+ *   "Toward a Practical Perceptual Video Quality Metric", 2016); the number issue 13 states.
  */
 export const VMAF_RUNG_RULES: RungRules = Object.freeze({
   floorBitrateBps: 145_000,
@@ -94,15 +102,16 @@ export const VMAF_RUNG_RULES: RungRules = Object.freeze({
   minStepRatio: 1.5,
   maxStepRatio: 2,
   maxRungs: 8,
+  minQualityAboveFloor: 30,
 });
 
 /**
  * Rungs for PSNR-driven ladders (no VMAF model configured). Same floor, ratios and caps as
- * VMAF_RUNG_RULES. Saturation 45 dB: "anything beyond 45 dB won't be perceived by the
+ * VMAF_RUNG_RULES, no least quality above the floor (no published PSNR maps to VMAF's bands). Saturation 45 dB: "anything beyond 45 dB won't be perceived by the
  * viewer" (rule of thumb quoted in Ozer 2017, above). The 1.5 dB step is our choice (no
  * published PSNR JND applies across content); it gives ladders of similar length to VMAF's.
  */
-export const PSNR_RUNG_RULES: RungRules = Object.freeze({ ...VMAF_RUNG_RULES, qualityStep: 1.5, saturationQuality: 45 });
+export const PSNR_RUNG_RULES: RungRules = Object.freeze({ floorBitrateBps: 145_000, maxBitrateBps: 12_000_000, qualityStep: 1.5, saturationQuality: 45, minStepRatio: 1.5, maxStepRatio: 2, maxRungs: 8 });
 
 /** A top rung less than this ratio above the rung below replaces that rung (our choice). */
 export const TOP_MERGE_RATIO = 1.2;
@@ -198,11 +207,13 @@ export function selectRungs(hull: readonly RdPoint[], rules: RungRules): Planned
   const top = Math.max(first, Math.min(last, hullBitrateFor(hull, rules.saturationQuality), rules.maxBitrateBps));
   const floor = Math.min(Math.max(rules.floorBitrateBps, first), top);
 
+  // Only the floor may be below the least quality: every other rung starts where the hull reaches it.
+  const aboveFloor = rules.minQualityAboveFloor !== undefined ? Math.min(top, hullBitrateFor(hull, rules.minQualityAboveFloor)) : 0;
   const bitrates = [floor];
   while (bitrates[bitrates.length - 1]! < top) {
     const prev = bitrates[bitrates.length - 1]!;
     const byQuality = hullBitrateFor(hull, hullQualityAt(hull, prev) + rules.qualityStep);
-    const next = Math.max(prev * rules.minStepRatio, Math.min(byQuality, prev * rules.maxStepRatio));
+    const next = Math.max(prev * rules.minStepRatio, Math.min(byQuality, prev * rules.maxStepRatio), aboveFloor);
     if (next < top) {
       bitrates.push(next);
       continue;
@@ -212,7 +223,8 @@ export function selectRungs(hull: readonly RdPoint[], rules: RungRules): Planned
     else bitrates.push(top);
     break;
   }
-  const kept = bitrates.length > rules.maxRungs ? evenLadder(floor, top, rules.maxRungs) : bitrates;
+  let kept = bitrates.length > rules.maxRungs ? evenLadder(floor, top, rules.maxRungs) : bitrates;
+  if (kept.length > 2 && kept[1]! < aboveFloor) kept = [floor, ...evenLadder(Math.max(aboveFloor, floor * rules.minStepRatio), top, kept.length - 1)];
 
   let minHeight = 0;
   return kept.map((bitrateBps) => {

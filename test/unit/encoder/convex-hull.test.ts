@@ -64,6 +64,20 @@ describe('selectRungs', () => {
     for (let k = 1; k < rungs.length; k++) expect(rungs[k]!.height).toBeGreaterThanOrEqual(rungs[k - 1]!.height);
   });
 
+  it('allows a rung below VMAF 30 only as the floor', () => {
+    // Poor at low rates: 21.8 at the 145 kbit/s floor, 30 only at 300 + 600 × 2/12 = 400 kbit/s.
+    const poor = upperConvexHull([pt(234, 100, 20), pt(360, 300, 28), pt(540, 900, 40), pt(720, 2_700, 60), pt(1080, 8_100, 80)]);
+    const rungs = selectRungs(poor, VMAF_RUNG_RULES);
+    expect(rungs[0]!.bitrateBps).toBe(145_000);
+    expect(rungs[0]!.predictedQuality).toBeLessThan(30);
+    expect(rungs[1]!.bitrateBps).toBe(400_000); // not 1.5 × 145 = 217.5 kbit/s at VMAF 24.7
+    for (const r of rungs.slice(1)) expect(r.predictedQuality).toBeGreaterThanOrEqual(30 - 1e-9);
+    // Without the rule, the second rung would be one step above the floor, still below VMAF 30.
+    const unruled = selectRungs(poor, { ...VMAF_RUNG_RULES, minQualityAboveFloor: undefined })[1]!;
+    expect(unruled.bitrateBps).toBeLessThan(400_000);
+    expect(unruled.predictedQuality).toBeLessThan(30);
+  });
+
   // A hull rising 10 VMAF points per doubling from 50 at 100 kbit/s: q(b) is piecewise linear
   // between these points, so every expected rung can be worked out by hand.
   const hull = [pt(234, 100, 50), pt(360, 200, 60), pt(540, 400, 70), pt(720, 800, 80), pt(1080, 1600, 90), pt(1080, 3200, 100)];
