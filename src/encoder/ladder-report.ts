@@ -25,7 +25,7 @@ export interface LadderReportRung {
   /** x264 CRF of the capped-CRF final encode (per-title rungs). */
   readonly crf?: number;
   /** Quality measured on the published rendition against the master. */
-  readonly quality?: { readonly psnrDb: number; readonly ssim: number; readonly vmaf?: number; readonly low?: { readonly psnrDb: number; readonly ssim: number; readonly vmaf?: number } };
+  readonly quality?: { readonly psnrDb: number; readonly ssim?: number; readonly vmaf?: number; readonly low?: { readonly psnrDb: number; readonly ssim?: number; readonly vmaf?: number } };
 }
 
 /** Contents of `ladder.json`. */

@@ -105,7 +105,8 @@ export interface TrialPoint extends RdPoint {
   /** Target bitrate of a fixed-ladder trial, bits/s. */
   readonly targetBitrateBps?: number;
   readonly psnrDb: number;
-  readonly ssim: number;
+  /** Absent for trials (they skip SSIM; no ladder decision reads it). */
+  readonly ssim?: number;
   readonly vmaf?: number;
 }
 
@@ -338,6 +339,7 @@ export async function analyzeTitle(
           ...reference,
           frameRate,
           vmafSubsample,
+          ssim: false,
           ...(options.vmafModelPath ? { vmafModelPath: options.vmafModelPath } : {}),
         },
         paths,
@@ -353,7 +355,7 @@ export async function analyzeTitle(
         bitrateBps,
         quality: scoreOf(scores, metric),
         psnrDb: scores.psnrDb,
-        ssim: scores.ssim,
+        ...(scores.ssim !== undefined ? { ssim: scores.ssim } : {}),
         ...(scores.vmaf !== undefined ? { vmaf: scores.vmaf } : {}),
         ...('crf' in rate ? { crf: rate.crf } : { targetBitrateBps: rate.bitrateBps }),
       };

@@ -17,8 +17,8 @@ import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 export interface QualityScores {
   /** Luma PSNR in dB, from the mean luma MSE over all frames (ffmpeg psnr filter's `y:` summary); capped at 100 dB. */
   readonly psnrDb: number;
-  /** Mean luma SSIM over all frames, in [0, 1]. */
-  readonly ssim: number;
+  /** Mean luma SSIM over all frames, in [0, 1]; absent when not measured (QualityMeasureSpec.ssim). */
+  readonly ssim?: number;
   /** Mean per-frame VMAF (0..100) over the measured frames; absent without a model. */
   readonly vmaf?: number;
   /** Frames compared. */
@@ -27,7 +27,7 @@ export interface QualityScores {
    * The 5th-percentile frame of each metric (nearest rank): the bad moments a viewer notices
    * and a mean hides. PSNR of the frame, dB; SSIM; VMAF when measured.
    */
-  readonly low?: { readonly psnrDb: number; readonly ssim: number; readonly vmaf?: number };
+  readonly low?: { readonly psnrDb: number; readonly ssim?: number; readonly vmaf?: number };
 }
 
 /**
@@ -37,7 +37,8 @@ export interface QualityScores {
  */
 export interface FrameScores {
   readonly mseY: readonly number[];
-  readonly ssim: readonly number[];
+  /** Absent when SSIM was not measured. */
+  readonly ssim?: readonly number[];
   readonly vmaf?: readonly number[];
 }
 
@@ -66,6 +67,8 @@ export interface QualityMeasureSpec {
    * PSNR and SSIM always use every frame.
    */
   readonly vmafSubsample?: number;
+  /** Measure SSIM too (default true). The per-title trials skip it: no ladder decision reads it, and at 1080p it costs more than PSNR. */
+  readonly ssim?: boolean;
 }
 
 /** Largest PSNR reported, dB: identical frames have zero MSE and an infinite PSNR. */
@@ -136,9 +139,11 @@ export function nearestRankPercentile(values: readonly number[], p: number): num
 export function concatFrameScores(parts: readonly FrameScores[]): FrameScores {
   const withVmaf = parts.filter((p) => p.vmaf).length;
   if (withVmaf !== 0 && withVmaf !== parts.length) throw new Error('some parts were measured with VMAF and some without');
+  const withSsim = parts.filter((p) => p.ssim).length;
+  if (withSsim !== 0 && withSsim !== parts.length) throw new Error('some parts were measured with SSIM and some without');
   return {
     mseY: parts.flatMap((p) => p.mseY),
-    ssim: parts.flatMap((p) => p.ssim),
+    ...(withSsim ? { ssim: parts.flatMap((p) => p.ssim!) } : {}),
     ...(withVmaf ? { vmaf: parts.flatMap((p) => p.vmaf!) } : {}),
   };
 }
@@ -149,18 +154,19 @@ export function concatFrameScores(parts: readonly FrameScores[]): FrameScores {
  * @throws Error when there are no frames.
  */
 export function summarizeFrames(frames: FrameScores): QualityScores {
-  if (frames.mseY.length === 0 || frames.ssim.length === 0) throw new Error('no frames were compared');
+  if (frames.mseY.length === 0) throw new Error('no frames were compared');
   const vmaf = frames.vmaf && frames.vmaf.length > 0 ? frames.vmaf : undefined;
+  const ssim = frames.ssim && frames.ssim.length > 0 ? frames.ssim : undefined;
   // The worst PSNR frame is the one with the largest MSE: the (100 − p)th percentile of MSE.
   const lowPsnr = psnrFromMse(-nearestRankPercentile(frames.mseY.map((m) => -m), LOW_FRAME_PERCENTILE));
   return {
     psnrDb: psnrFromMse(mean(frames.mseY)),
-    ssim: mean(frames.ssim),
+    ...(ssim ? { ssim: mean(ssim) } : {}),
     ...(vmaf ? { vmaf: mean(vmaf) } : {}),
     frames: frames.mseY.length,
     low: {
       psnrDb: lowPsnr,
-      ssim: nearestRankPercentile(frames.ssim, LOW_FRAME_PERCENTILE),
+      ...(ssim ? { ssim: nearestRankPercentile(ssim, LOW_FRAME_PERCENTILE) } : {}),
       ...(vmaf ? { vmaf: nearestRankPercentile(vmaf, LOW_FRAME_PERCENTILE) } : {}),
     },
   };
@@ -168,24 +174,21 @@ export function summarizeFrames(frames: FrameScores): QualityScores {
 
 /**
  * The filter graph: both inputs restamped from zero, resampled to the same constant frame
- * rate, scaled (bicubic) to the reference display size, then psnr → ssim → libvmaf chained
- * (each passes its first input through).
+ * rate, scaled (bicubic) to the reference display size, then psnr → ssim (unless off) →
+ * libvmaf (with a model) chained, each passing its first input through.
  */
 function qualityGraph(spec: QualityMeasureSpec, files: { psnr: string; ssim: string; vmafLog: string; model?: string }): string {
   const fps = Number(spec.frameRate.toFixed(3));
   const prep = `setpts=PTS-STARTPTS,fps=fps=${fps},scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p`;
-  const refs = files.model ? 3 : 2;
-  const refLabels = Array.from({ length: refs }, (_, i) => `[r${i}]`).join('');
-  const parts = [
-    `[0:v]${prep}[d0]`,
-    `[1:v]${prep},split=${refs}${refLabels}`,
-    `[d0][r0]psnr=stats_file=${files.psnr}[d1]`,
-    `[d1][r1]ssim=stats_file=${files.ssim}${files.model ? '[d2]' : ''}`,
+  const sub = Math.max(1, Math.floor(spec.vmafSubsample ?? 1));
+  const filters = [
+    `psnr=stats_file=${files.psnr}`,
+    ...(spec.ssim !== false ? [`ssim=stats_file=${files.ssim}`] : []),
+    ...(files.model ? [`libvmaf=model_path=${files.model}:log_path=${files.vmafLog}:log_fmt=json:n_threads=${os.availableParallelism()}:n_subsample=${sub}`] : []),
   ];
-  if (files.model) {
-    const sub = Math.max(1, Math.floor(spec.vmafSubsample ?? 1));
-    parts.push(`[d2][r2]libvmaf=model_path=${files.model}:log_path=${files.vmafLog}:log_fmt=json:n_threads=${os.availableParallelism()}:n_subsample=${sub}`);
-  }
+  const refLabels = filters.map((_, i) => `[r${i}]`).join('');
+  const parts = [`[0:v]${prep}[d0]`, `[1:v]${prep},${filters.length > 1 ? `split=${filters.length}${refLabels}` : 'null[r0]'}`];
+  filters.forEach((f, i) => parts.push(`[d${i}][r${i}]${f}${i < filters.length - 1 ? `[d${i + 1}]` : ''}`));
   return parts.join(';');
 }
 
@@ -220,7 +223,7 @@ export async function measureFrameScores(spec: QualityMeasureSpec, paths: Ffmpeg
     );
     return {
       mseY: parsePsnrFrames(await fs.readFile(files.psnr, 'utf8')),
-      ssim: parseSsimFrames(await fs.readFile(files.ssim, 'utf8')),
+      ...(spec.ssim !== false ? { ssim: parseSsimFrames(await fs.readFile(files.ssim, 'utf8')) } : {}),
       ...(files.model ? { vmaf: parseVmafFrames(await fs.readFile(files.vmafLog, 'utf8')) } : {}),
     };
   } finally {

@@ -45,8 +45,8 @@ export function outputFrameRate(masterFrameRate: number): number {
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 
 /** Scores as the title record keeps them: PSNR to 0.001 dB, SSIM to 1e-5, VMAF to 0.001. */
-function roundScores(q: Pick<QualityScores, 'psnrDb' | 'ssim' | 'vmaf'>): { psnrDb: number; ssim: number; vmaf?: number } {
-  return { psnrDb: round(q.psnrDb, 3), ssim: round(q.ssim, 5), ...(q.vmaf !== undefined ? { vmaf: round(q.vmaf, 3) } : {}) };
+function roundScores(q: Pick<QualityScores, 'psnrDb' | 'ssim' | 'vmaf'>): { psnrDb: number; ssim?: number; vmaf?: number } {
+  return { psnrDb: round(q.psnrDb, 3), ...(q.ssim !== undefined ? { ssim: round(q.ssim, 5) } : {}), ...(q.vmaf !== undefined ? { vmaf: round(q.vmaf, 3) } : {}) };
 }
 
 

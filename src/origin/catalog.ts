@@ -25,10 +25,10 @@ const videoRendition = z.object({
   quality: z
     .object({
       psnrDb: z.number(),
-      ssim: z.number(),
+      ssim: z.number().optional(),
       vmaf: z.number().optional(),
       /** The 5th-percentile frame of each metric (quality-metrics.ts summarizeFrames). */
-      low: z.object({ psnrDb: z.number(), ssim: z.number(), vmaf: z.number().optional() }).optional(),
+      low: z.object({ psnrDb: z.number(), ssim: z.number().optional(), vmaf: z.number().optional() }).optional(),
     })
     .optional(),
 });
