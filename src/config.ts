@@ -80,9 +80,11 @@ export interface VodConfig {
   /**
    * S3 settings from the standard AWS variables: `AWS_ENDPOINT_URL_S3` (else `AWS_ENDPOINT_URL`;
    * unset = AWS itself), `AWS_REGION` (default us-east-1); credentials come from the SDK's own
-   * chain (`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, profiles, ...).
+   * chain (`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, profiles, ...). `cacheBytes`: the
+   * local cache of downloaded masters a worker keeps, bytes (env `VOD_S3_CACHE_BYTES`, default
+   * 16 GiB).
    */
-  readonly s3: { readonly endpoint: string | undefined; readonly region: string };
+  readonly s3: { readonly endpoint: string | undefined; readonly region: string; readonly cacheBytes: number };
   /** ingest CLI: the edge's URL as viewers reach it, for printed playback URLs. Default `http://localhost:<edgePort>`. Env `VOD_EDGE_URL`. */
   readonly publicEdgeUrl: string;
 }
@@ -110,6 +112,7 @@ const envSchema = z.object({
   FFPROBE_PATH: z.string().min(1).optional(),
   VOD_SEGMENT_DURATION_S: intFromEnv(1).max(30).default(4),
   VOD_CHUNK_DURATION_S: intFromEnv(0).max(3600).default(48),
+  VOD_S3_CACHE_BYTES: intFromEnv(0).default(16 * 1024 ** 3),
   VOD_X264_PRESET: z
     .enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'])
     .default('medium'),
@@ -171,7 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): VodConfig {
     adminToken: e.VOD_ADMIN_TOKEN,
     vmafModelPath: e.VMAF_MODEL ? path.resolve(e.VMAF_MODEL) : undefined,
     storeUrl: e.VOD_STORE_URL,
-    s3: Object.freeze({ endpoint: e.AWS_ENDPOINT_URL_S3 ?? e.AWS_ENDPOINT_URL, region: e.AWS_REGION }),
+    s3: Object.freeze({ endpoint: e.AWS_ENDPOINT_URL_S3 ?? e.AWS_ENDPOINT_URL, region: e.AWS_REGION, cacheBytes: e.VOD_S3_CACHE_BYTES }),
     playerDir: path.resolve(e.VOD_PLAYER_DIR ?? path.join(PROJECT_ROOT, 'player-demo')),
     netTracesDir: path.resolve(e.VOD_NET_TRACES_DIR ?? path.join(PROJECT_ROOT, '..', 'shared', 'traces', 'net')),
     publicEdgeUrl: (e.VOD_EDGE_URL ?? `http://localhost:${e.VOD_EDGE_PORT}`).replace(/\/+$/, ''),

@@ -11,5 +11,5 @@ import { parseS3Url, S3ObjectStore, s3ClientConfig } from './s3-object-store.js'
 export function createObjectStore(config: Pick<VodConfig, 'dataDir' | 'storeUrl' | 's3'>): ObjectStore {
   if (!config.storeUrl) return new FsObjectStore(storeDir(config));
   const { bucket, prefix } = parseS3Url(config.storeUrl);
-  return new S3ObjectStore({ bucket, prefix, client: s3ClientConfig({ endpoint: config.s3.endpoint, region: config.s3.region }) });
+  return new S3ObjectStore({ bucket, prefix, client: s3ClientConfig({ endpoint: config.s3.endpoint, region: config.s3.region }), cacheBytes: config.s3.cacheBytes });
 }

@@ -69,7 +69,8 @@ export interface ObjectStore {
   sweepStaging(maxAgeMs: number, nowMs?: number): Promise<number>;
   /**
    * Runs `fn` with a local file holding the object, for tools (ffmpeg) that read files: the
-   * object's own file on a filesystem store, a temporary download otherwise (removed after).
+   * object's own file on a filesystem store, a download kept in a bounded local cache otherwise
+   * (so a worker encoding many chunks of one master fetches it once).
    * @throws when the object does not exist.
    */
   withLocalFile<T>(key: string, fn: (localPath: string) => Promise<T>): Promise<T>;

@@ -51,9 +51,19 @@ export interface S3ObjectStoreOptions {
   readonly prefix?: string;
   /** SDK client settings: endpoint, region, credentials, forcePathStyle. */
   readonly client: S3ClientConfig;
-  /** Local folder for staging areas and downloaded masters. Default `<os tmpdir>/vod-s3-staging`. */
+  /** Local folder for staging areas. Default `<os tmpdir>/vod-s3-staging`. */
   readonly workDir?: string;
+  /**
+   * Local folder of downloaded objects kept for the next `withLocalFile` of the same object (a
+   * worker encoding many chunks of one master downloads it once). Default `<os tmpdir>/vod-s3-cache`.
+   */
+  readonly cacheDir?: string;
+  /** Bytes the cache may hold; the least recently used files go first. Default DEFAULT_LOCAL_CACHE_BYTES. */
+  readonly cacheBytes?: number;
 }
+
+/** Default size of the local cache of downloaded objects: 16 GiB (a few feature-length mezzanines; config VOD_S3_CACHE_BYTES). */
+export const DEFAULT_LOCAL_CACHE_BYTES = 16 * 1024 ** 3;
 
 /**
  * Parses `s3://bucket/prefix` (the prefix may be empty).
@@ -108,6 +118,10 @@ export class S3ObjectStore implements ObjectStore {
   readonly prefix: string;
   readonly client: S3Client;
   private readonly workDir: string;
+  private readonly cacheDir: string;
+  private readonly cacheBytes: number;
+  /** Cached files in use by a running `withLocalFile` (never evicted while in use). */
+  private readonly inUse = new Map<string, number>();
   readonly description: string;
 
   constructor(options: S3ObjectStoreOptions) {
@@ -115,6 +129,8 @@ export class S3ObjectStore implements ObjectStore {
     this.prefix = options.prefix ?? '';
     this.client = new S3Client(options.client);
     this.workDir = options.workDir ?? path.join(os.tmpdir(), 'vod-s3-staging');
+    this.cacheDir = options.cacheDir ?? path.join(os.tmpdir(), 'vod-s3-cache');
+    this.cacheBytes = options.cacheBytes ?? DEFAULT_LOCAL_CACHE_BYTES;
     const endpoint = typeof options.client.endpoint === 'string' ? ` at ${options.client.endpoint}` : '';
     this.description = `s3://${this.bucket}/${this.prefix}${endpoint}`;
   }
@@ -294,10 +310,40 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** @throws Error with code ENOENT when the object does not exist. */
+  /**
+   * Runs `fn` with a local copy of the object from the local cache: downloaded once per object
+   * version (the cache file is named by the key and the object's ETag, so a replaced object is
+   * downloaded again), kept for the next call, the least recently used files evicted past
+   * `cacheBytes` (never one in use).
+   * @throws Error with code ENOENT when the object does not exist.
+   */
   async withLocalFile<T>(key: string, fn: (localPath: string) => Promise<T>): Promise<T> {
-    await fs.mkdir(this.workDir, { recursive: true });
-    const name = path.basename(key);
-    const local = path.join(this.workDir, `download.${randomBytes(6).toString('hex')}.${name}`);
+    const st = await this.stat(key);
+    if (!st) throw Object.assign(new Error(`${key} does not exist in s3://${this.bucket}/${this.prefix}`), { code: 'ENOENT' });
+    await fs.mkdir(this.cacheDir, { recursive: true });
+    const name = `${createHash('sha256').update(`${this.bucket}/${this.s3Key(key)}\n${st.etag}`).digest('hex').slice(0, 32)}.${path.basename(key).replace(/[^A-Za-z0-9._-]/g, '_')}`;
+    const cached = path.join(this.cacheDir, name);
+    this.inUse.set(cached, (this.inUse.get(cached) ?? 0) + 1);
+    try {
+      const hit = await fs.stat(cached).then((f) => f.size === st.sizeBytes, () => false);
+      if (hit) {
+        const now = new Date();
+        await fs.utimes(cached, now, now).catch(() => {}); // recency for eviction
+      } else {
+        await this.download(key, cached);
+        await this.evictCache();
+      }
+      return await fn(cached);
+    } finally {
+      const n = (this.inUse.get(cached) ?? 1) - 1;
+      if (n > 0) this.inUse.set(cached, n);
+      else this.inUse.delete(cached);
+    }
+  }
+
+  /** Downloads an object into `dest` through a temporary file renamed into place (atomic). */
+  private async download(key: string, dest: string): Promise<void> {
+    const tmp = `${dest}.part.${randomBytes(6).toString('hex')}`;
     try {
       let body: Readable;
       try {
@@ -306,10 +352,28 @@ export class S3ObjectStore implements ObjectStore {
         if (notFound(err)) throw Object.assign(new Error(`${key} does not exist in s3://${this.bucket}/${this.prefix}`), { code: 'ENOENT' });
         throw err;
       }
-      await pipeline(body, (await fs.open(local, 'w')).createWriteStream());
-      return await fn(local);
+      await pipeline(body, (await fs.open(tmp, 'w')).createWriteStream());
+      await fs.rename(tmp, dest);
     } finally {
-      await fs.rm(local, { force: true });
+      await fs.rm(tmp, { force: true });
+    }
+  }
+
+  /** Evicts the least recently used cache files (not in use) until the cache fits `cacheBytes`. */
+  private async evictCache(): Promise<void> {
+    const files = [];
+    for (const n of await fs.readdir(this.cacheDir).catch(() => [] as string[])) {
+      if (n.includes('.part.')) continue;
+      const p = path.join(this.cacheDir, n);
+      const f = await fs.stat(p).catch(() => undefined);
+      if (f) files.push({ p, size: f.size, mtimeMs: f.mtimeMs });
+    }
+    let total = files.reduce((t, f) => t + f.size, 0);
+    for (const f of files.sort((a, b) => a.mtimeMs - b.mtimeMs)) {
+      if (total <= this.cacheBytes) break;
+      if (this.inUse.has(f.p)) continue;
+      await fs.rm(f.p, { force: true });
+      total -= f.size;
     }
   }
 

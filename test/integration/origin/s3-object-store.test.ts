@@ -23,12 +23,13 @@ import { makeTempDir } from '../../helpers/temp-dir.js';
 const BUCKET = 'vod-test';
 let gateway: RadosGateway;
 
-const storeFor = (prefix: string, workDir?: string) =>
+const storeFor = (prefix: string, workDir?: string, cache?: { dir: string; bytes: number }) =>
   new S3ObjectStore({
     bucket: BUCKET,
     prefix,
     client: s3ClientConfig({ endpoint: gateway.endpoint, region: gateway.region, credentials: { accessKeyId: gateway.accessKeyId, secretAccessKey: gateway.secretAccessKey } }),
     ...(workDir ? { workDir } : {}),
+    ...(cache ? { cacheDir: cache.dir, cacheBytes: cache.bytes } : {}),
   });
 
 beforeAll(async () => {
@@ -68,6 +69,34 @@ describe('S3ObjectStore on a RADOS Gateway', () => {
     await store.remove('vod/a');
     expect(await store.list('vod')).toEqual(['b']);
     expect(() => store.createReadStream('../x')).toThrow(RangeError);
+  });
+
+  it('keeps a downloaded object in the local cache for the next job, per version, within its size', async () => {
+    const cacheDir = await makeTempDir();
+    const store = storeFor(`c-${randomBytes(3).toString('hex')}`, undefined, { dir: cacheDir, bytes: 2500 });
+    const dir = await makeTempDir();
+    const write = async (name: string, byte: number) => {
+      const f = path.join(dir, name);
+      await fs.writeFile(f, Buffer.alloc(1000, byte));
+      return f;
+    };
+    await store.putFile('masters/a/master.mp4', await write('a1', 1));
+    const first = await store.withLocalFile('masters/a/master.mp4', async (p) => p);
+    expect((await fs.readFile(first))[0]).toBe(1); // still there after the job
+    expect(await store.withLocalFile('masters/a/master.mp4', async (p) => p)).toBe(first); // no second download
+    // A replaced object is a new version: downloaded again, never the stale copy.
+    await store.putFile('masters/a/master.mp4', await write('a2', 2));
+    const second = await store.withLocalFile('masters/a/master.mp4', async (p) => (await fs.readFile(p))[0]);
+    expect(second).toBe(2);
+    // 2,500 bytes hold two 1,000-byte copies: a third evicts the least recently used, not one in use.
+    await store.putFile('masters/b/master.mp4', await write('b', 3));
+    await store.withLocalFile('masters/a/master.mp4', async () => {
+      await store.withLocalFile('masters/b/master.mp4', async () => {});
+    });
+    const left = (await fs.readdir(cacheDir)).filter((n) => !n.includes('.part.'));
+    expect(left).toHaveLength(2);
+    expect(await fs.stat(first).then(() => true, () => false)).toBe(false); // the old version went first
+    await expect(store.withLocalFile('masters/none/master.mp4', async () => {})).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('uploads a large master in parts and checks the multipart ETag', async () => {
