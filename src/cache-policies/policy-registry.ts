@@ -9,6 +9,7 @@ import type { CachePolicy, PolicyOptions } from './cache-policy.js';
 import { FifoPolicy } from './fifo.js';
 import { GdsfPolicy } from './gdsf.js';
 import { LfuPolicy } from './lfu.js';
+import { LirsPolicy } from './lirs.js';
 import { LruPolicy } from './lru.js';
 import { S3FifoPolicy } from './s3fifo.js';
 import { SievePolicy } from './sieve.js';
@@ -42,6 +43,7 @@ export const POLICIES = Object.freeze({
   gdsf: { create: (o) => new GdsfPolicy(o), offline: false, description: 'Greedy-Dual-Size-Frequency, Cherkasova 1998 (size-aware)', libCacheSim: 'GDSF' },
   clock: { create: (o) => new ClockPolicy(o), offline: false, description: 'CLOCK, one reference bit (second chance)', libCacheSim: 'Clock' },
   '2q': { create: (o) => new TwoQPolicy(o), offline: false, description: '2Q, Johnson & Shasha VLDB 1994 (A1in 25%, A1out 50%, Am)', libCacheSim: 'TwoQ' },
+  lirs: { create: (o) => new LirsPolicy(o), offline: false, description: 'LIRS, Jiang & Zhang SIGMETRICS 2002 (HIR 1%)', libCacheSim: 'LIRS' },
   s4lru: { create: (o) => new SegmentedLruPolicy(o, SegmentedLruPolicy.equalSegments(o.capacityBytes, 4), 's4lru'), offline: false, description: 'segmented LRU, four equal segments', libCacheSim: 'S4LRU(25:25:25:25)' },
   belady: { create: (o) => new BeladyPolicy(o), offline: true, description: "Belady's MIN as libCacheSim runs it (always admits; offline reference)", libCacheSim: 'Belady' },
   'belady-bypass': { create: (o) => new BeladyBypassPolicy(o), offline: true, description: "Belady's MIN with bypass (ours: optimal for equal sizes; offline bound)" },

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ArcPolicy } from '../../../src/cache-policies/arc.js';
 import { BeladyBypassPolicy, BeladyPolicy } from '../../../src/cache-policies/belady.js';
 import { ClockPolicy } from '../../../src/cache-policies/clock.js';
+import { LirsPolicy } from '../../../src/cache-policies/lirs.js';
 import { SegmentedLruPolicy } from '../../../src/cache-policies/slru.js';
 import { TwoQPolicy } from '../../../src/cache-policies/two-q.js';
 import type { CachePolicy } from '../../../src/cache-policies/cache-policy.js';
@@ -211,7 +212,7 @@ describe('W-TinyLFU as libCacheSim (WTinyLFU-w0.01-SLRU)', () => {
   });
 });
 
-describe('CLOCK, 2Q, S4LRU (libCacheSim Clock.c, TwoQ.c, SLRU.c)', () => {
+describe('CLOCK, 2Q, LIRS, S4LRU (libCacheSim Clock.c, TwoQ.c, LIRS.c, SLRU.c)', () => {
   it('CLOCK gives a referenced object a second chance', () => {
     const p = new ClockPolicy({ capacityBytes: 3 });
     // 4 finds 1 referenced (cleared, back to the head) and evicts 2; 5 evicts 3.
@@ -229,6 +230,17 @@ describe('CLOCK, 2Q, S4LRU (libCacheSim Clock.c, TwoQ.c, SLRU.c)', () => {
     expect(p.queueOf(1)).toBe('am'); // …admitted to Am, after 2 left A1in
     expect(p.queueOf(2)).toBe('a1out');
     expect(p.access(3, 1)).toBe(true);
+  });
+
+  it('LIRS keeps low-recency objects as LIR, serves resident HIR ones from Q and remembers evicted HIR ids', () => {
+    const p = new LirsPolicy({ capacityBytes: 3 }); // HIR 1 (1% floored, at least 1), LIR 2
+    const [A, B, C, D] = [1, 2, 3, 4];
+    // A, B fill the LIR set; C is resident HIR; D pushes C out of Q (C stays in S as non-resident);
+    // C again is a miss that demotes the bottom LIR, B, to Q and makes C LIR.
+    expect(run(p, [A, B, C, A, D, C])).toBe('---H--');
+    expect([A, B, C, D].map((id) => p.stateOf(id))).toEqual(['LIR', 'HIR', 'LIR', 'nonresident']);
+    expect(p.contains(D)).toBe(false);
+    expect(p.access(B, 1)).toBe(true); // resident HIR in Q
   });
 
   it('S4LRU admits into the lowest segment with room, promotes on hits and cools segments over their size', () => {

@@ -3,7 +3,7 @@
  * every row of ../shared/traces/cache/libcachesim/exact-misses.csv (libCacheSim `cachesim` at
  * commit aa0fc40 on the shared oracleGeneral traces, 1/5/10/20% of unique bytes), the same
  * request count, requested bytes, miss count and miss bytes; for every line of
- * libcachesim/extra/*.extra.txt whose policy we claim (GDSF, Clock, TwoQ, S4LRU), the miss ratio
+ * libcachesim/extra/*.extra.txt whose policy we claim (GDSF, Clock, TwoQ, LIRS, S4LRU), the miss ratio
  * and byte miss ratio it printed, to its fourth decimal. A rule that drifts from the reference
  * fails here the day it happens.
  */
@@ -53,7 +53,7 @@ describe('agreement with libCacheSim aa0fc40', () => {
   const runs = new Map<string, number>();
   for (const p of printed) {
     const policy = byLibCacheSimName.get(p.cacheName) as PolicyName | undefined;
-    if (!policy) continue; // LIRS and LHD: not (yet) ours
+    if (!policy) continue; // LHD: not ours
     const k = `${p.trace} ${p.cacheName}`;
     const i = runs.get(k) ?? 0;
     runs.set(k, i + 1);
