@@ -87,6 +87,38 @@ export class RateProfile {
     return Math.max(MIN_RATE_BPS, t.ratesBps[lo]!);
   }
 
+  /** Seconds from `elapsedS` until the rate next changes (Infinity for a fixed rate). */
+  secondsUntilChange(elapsedS: number): number {
+    if (this.fixedBps !== undefined) return Number.POSITIVE_INFINITY;
+    const t = this.trace!;
+    const x = t.timesS[0]! + (elapsedS % t.durationS);
+    const end = t.timesS[0]! + t.durationS;
+    let next = end;
+    for (const s of t.timesS) {
+      if (s > x) {
+        next = s;
+        break;
+      }
+    }
+    return Math.max(1e-9, next - x);
+  }
+
+  /**
+   * Seconds to move `bits` over this link starting `elapsedS` into the profile (the rate held
+   * piecewise constant between samples, looping the trace).
+   */
+  transferSeconds(elapsedS: number, bits: number): number {
+    let t = elapsedS;
+    let left = bits;
+    for (;;) {
+      const rate = this.rateBpsAt(t);
+      const span = this.secondsUntilChange(t);
+      if (rate * span >= left) return t + left / rate - elapsedS;
+      left -= rate * span;
+      t += span;
+    }
+  }
+
   describe(): { kind: 'fixed'; rateBps: number } | { kind: 'trace'; trace: string; meanBps: number; durationS: number } {
     return this.fixedBps !== undefined ? { kind: 'fixed', rateBps: this.fixedBps } : { kind: 'trace', trace: this.trace!.name, meanBps: this.trace!.meanBps, durationS: this.trace!.durationS };
   }

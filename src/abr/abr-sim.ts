@@ -1,0 +1,144 @@
+/**
+ * The ABR simulator: one viewing session of a real title over a throughput trace, driven by
+ * the same rule code the player page runs (abr-rules.ts), after the model of the Sabre
+ * simulator (Spiteri, Sitaraman, Sparacio, MMSys 2018) and Pensieve's (Mao et al., SIGCOMM 2017):
+ * segments are fetched one at a time while the buffer is below the player's target, each taking
+ * a request latency plus its bytes (video and audio) at the trace's rate; playback starts
+ * once `startupBufferS` is buffered; the buffer drains in real time while playing and a stall
+ * lasts until the next segment arrives. The title's segments are played in a loop for
+ * `sessionS` seconds of content.
+ *
+ * Reported per session: average bitrate (declared bitrate of the chosen levels), rebuffer
+ * ratio, stalls and their duration, switches per minute, startup time and QoE_lin per segment:
+ * QoE = Σₖ Rₖ − μ·Σₖ Tₖ − Σₖ |Rₖ₊₁ − Rₖ| (Rₖ Mbit/s, Tₖ the stall before segment k in s, μ = 4.3;
+ * Yin et al., SIGCOMM 2015, with the constants Pensieve uses).
+ */
+import type { RateProfile } from '../edge-cache/shaping.js';
+import { EwmaThroughputEstimator, type AbrRule } from './abr-rules.js';
+
+/** A title as the simulator needs it: the ladder and every segment's size. */
+export interface SimTitle {
+  readonly name: string;
+  /** Declared bitrate of each level (the multivariant playlist's BANDWIDTH), lowest first, bits/s. */
+  readonly bitratesBps: readonly number[];
+  /** Duration of each segment, s (the same in every level). */
+  readonly segmentDurationsS: readonly number[];
+  /** Bytes of each segment of each level: [level][segment]. */
+  readonly segmentBytes: readonly (readonly number[])[];
+  /** Bytes of the audio segment fetched with each video segment (0 without audio). */
+  readonly audioSegmentBytes: readonly number[];
+}
+
+export interface SimSettings {
+  /** Seconds of content to play (the title is looped). */
+  readonly sessionS: number;
+  /** The player's buffer target (hls.js maxBufferLength), s. Default 30. */
+  readonly bufferTargetS?: number;
+  /** Per-request latency (time to first byte), s. Default 0.08. */
+  readonly latencyS?: number;
+  /** Buffer needed to start playing, s. Default: one segment. */
+  readonly startupBufferS?: number;
+}
+
+/** Pensieve's rebuffer penalty μ for QoE_lin with R in Mbit/s. */
+export const QOE_REBUFFER_PENALTY = 4.3;
+
+export interface SimResult {
+  readonly rule: string;
+  readonly segments: number;
+  readonly averageBitrateBps: number;
+  /** Stall time / (content time + stall time), after start-up. */
+  readonly rebufferRatio: number;
+  readonly stalls: number;
+  readonly stallS: number;
+  readonly switchesPerMinute: number;
+  readonly startupS: number;
+  /** QoE_lin divided by the number of segments. */
+  readonly qoePerSegment: number;
+  /** How many decisions each rule made (DYNAMIC delegates). */
+  readonly decisionsByRule: Readonly<Record<string, number>>;
+  /** Chosen level of each segment (for plots and tests). */
+  readonly levels: readonly number[];
+}
+
+/**
+ * Plays one session.
+ * @throws RangeError for an empty title or a non-positive session length.
+ */
+export function simulateSession(title: SimTitle, link: RateProfile, rule: AbrRule, settings: SimSettings): SimResult {
+  const n = title.segmentDurationsS.length;
+  if (n === 0 || title.bitratesBps.length === 0) throw new RangeError(`title ${title.name} has no segments`);
+  if (!(settings.sessionS > 0)) throw new RangeError('the session length must be positive');
+  const target = settings.bufferTargetS ?? 30;
+  const latency = settings.latencyS ?? 0.08;
+  const startupBuffer = settings.startupBufferS ?? title.segmentDurationsS[0]!;
+  const estimator = new EwmaThroughputEstimator();
+  let t = 0;
+  let buffer = 0;
+  let playing = false;
+  let startupS = 0;
+  let content = 0;
+  let stallS = 0;
+  let stalls = 0;
+  let switches = 0;
+  let qoe = 0;
+  let bitrateSum = 0;
+  let last: number | undefined;
+  const levels: number[] = [];
+  const byRule: Record<string, number> = {};
+  for (let k = 0; content < settings.sessionS; k++) {
+    const d = title.segmentDurationsS[k % n]!;
+    // The player loads only while the buffer is below its target.
+    if (playing && buffer + d > target) {
+      const wait = buffer + d - target;
+      t += wait;
+      buffer -= wait;
+    }
+    const decision = rule.choose({ bitratesBps: title.bitratesBps, bufferS: buffer, throughputBps: estimator.estimateBps(), lastLevel: last, bufferTargetS: target });
+    byRule[decision.rule] = (byRule[decision.rule] ?? 0) + 1;
+    const level = Math.min(Math.max(0, decision.level), title.bitratesBps.length - 1);
+    const bytes = title.segmentBytes[level]![k % n]! + (title.audioSegmentBytes[k % n] ?? 0);
+    const download = latency + link.transferSeconds(t + latency, bytes * 8);
+    let stall = 0;
+    if (playing) {
+      if (download > buffer) {
+        stall = download - buffer;
+        stallS += stall;
+        stalls++;
+        buffer = 0;
+      } else {
+        buffer -= download;
+      }
+    }
+    t += download;
+    buffer += d;
+    content += d;
+    estimator.sample(download, bytes);
+    if (!playing && buffer >= startupBuffer) {
+      playing = true;
+      startupS = t;
+    }
+    const r = title.bitratesBps[level]! / 1e6;
+    qoe += r - QOE_REBUFFER_PENALTY * stall;
+    if (last !== undefined) {
+      qoe -= Math.abs(r - title.bitratesBps[last]! / 1e6);
+      if (level !== last) switches++;
+    }
+    bitrateSum += title.bitratesBps[level]! * d;
+    levels.push(level);
+    last = level;
+  }
+  return {
+    rule: rule.name,
+    segments: levels.length,
+    averageBitrateBps: bitrateSum / content,
+    rebufferRatio: stallS / (content + stallS),
+    stalls,
+    stallS,
+    switchesPerMinute: switches / (content / 60),
+    startupS,
+    qoePerSegment: qoe / levels.length,
+    decisionsByRule: byRule,
+    levels,
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The ABR rules against hand-computed decisions, and the session simulator against
+ * hand-computed sessions (a constant link; a rate drop under a rule that never switches).
+ */
+import { describe, expect, it } from 'vitest';
+import { BolaRule, bolaParameters, DynamicRule, EwmaThroughputEstimator, HlsJsDefaultModel, ThroughputRule, type AbrContext, type AbrRule } from '../../../src/abr/abr-rules.js';
+import { simulateSession, type SimTitle } from '../../../src/abr/abr-sim.js';
+import { parseThroughputTrace, RateProfile } from '../../../src/edge-cache/shaping.js';
+
+const LADDER = [500_000, 1_000_000, 2_000_000, 4_000_000];
+const ctx = (over: Partial<AbrContext>): AbrContext => ({ bitratesBps: LADDER, bufferS: 0, throughputBps: undefined, lastLevel: undefined, bufferTargetS: 30, ...over });
+
+describe('ABR rules', () => {
+  it('throughput: the highest level within 0.9 × the estimate', () => {
+    const r = new ThroughputRule();
+    expect(r.choose(ctx({ throughputBps: 2_100_000 })).level).toBe(1); // 1.89 Mbit/s budget
+    expect(r.choose(ctx({ throughputBps: 2_300_000 })).level).toBe(2); // 2.07
+    expect(r.choose(ctx({ throughputBps: 100_000 })).level).toBe(0);
+  });
+
+  it('BOLA: V and γ from the ladder and target, levels by buffer thresholds worked out by hand', () => {
+    // u = 1 + ln(b/b₀) = 1, 1 + ln 2, 1 + ln 4, 1 + ln 8; target max(30, 10 + 2·4) = 30 s;
+    // γ = ln 8 / (30/10 − 1) = 1.0397, V = 10/γ = 9.618: numerators 10 + 6.667·i − Q over b_i
+    // (Mbit/s) cross at Q = 3.33 (0→1), 10 (1→2) and 16.67 (2→3).
+    const { gp, vp } = bolaParameters(LADDER, 30);
+    expect(gp).toBeCloseTo(Math.log(8) / 2, 10);
+    expect(vp).toBeCloseTo(10 / gp, 10);
+    const bola = new BolaRule();
+    expect([2, 5, 12, 20].map((q) => bola.choose(ctx({ bufferS: q })).level)).toEqual([0, 1, 2, 3]);
+    // BOLA-O: no up-switch past both the current level and the throughput rule's choice.
+    expect(bola.choose(ctx({ bufferS: 20, lastLevel: 1, throughputBps: 1_200_000 })).level).toBe(1);
+    expect(bola.choose(ctx({ bufferS: 20, lastLevel: 1, throughputBps: 2_500_000 })).level).toBe(2);
+  });
+
+  it('DYNAMIC: throughput until the buffer reaches its target, BOLA until it falls below half', () => {
+    const d = new DynamicRule();
+    const at = (bufferS: number) => d.choose(ctx({ bufferS, throughputBps: 3_000_000 })).rule;
+    expect([20, 30, 20, 16, 14, 20, 30].map(at)).toEqual(['throughput', 'bola', 'bola', 'bola', 'throughput', 'throughput', 'bola']);
+  });
+
+  it('hls.js model: 0.95 × the estimate to stay or go down, 0.7 × to go up', () => {
+    const h = new HlsJsDefaultModel();
+    expect(h.choose(ctx({ throughputBps: 2_100_000, lastLevel: 1 })).level).toBe(1); // 2 Mbit/s > 0.7 × 2.1
+    expect(h.choose(ctx({ throughputBps: 2_100_000, lastLevel: 2 })).level).toBe(1); // 2 > 0.95 × 2.1
+    expect(h.choose(ctx({ throughputBps: 3_000_000, lastLevel: 1 })).level).toBe(2); // 2 ≤ 0.7 × 3
+  });
+
+  it('estimates throughput as the smaller of a fast and a slow EWMA, bias-corrected', () => {
+    const e = new EwmaThroughputEstimator();
+    expect(e.estimateBps()).toBeUndefined();
+    e.sample(1, 1_000_000); // 8 Mbit/s
+    expect(e.estimateBps()).toBeCloseTo(8_000_000, 0);
+    e.sample(1, 125_000); // 1 Mbit/s: the fast average falls more
+    const est = e.estimateBps()!;
+    expect(est).toBeLessThan(8_000_000);
+    expect(est).toBeGreaterThan(1_000_000);
+  });
+});
+
+/** A title whose segments are exactly bitrate × 4 s. */
+const title = (bitrates: number[], segments = 10): SimTitle => ({
+  name: 'synthetic',
+  bitratesBps: bitrates,
+  segmentDurationsS: Array(segments).fill(4),
+  segmentBytes: bitrates.map((b) => Array(segments).fill((b * 4) / 8)),
+  audioSegmentBytes: [],
+});
+const fixedLevel = (level: number): AbrRule => ({ name: 'throughput', choose: () => ({ level, rule: 'fixed' }) });
+
+describe('ABR session simulator', () => {
+  it('on a constant 10 Mbit/s link: no stall, and the throughput rule settles on the top level', () => {
+    const r = simulateSession(title(LADDER), RateProfile.fixed(10_000_000), new ThroughputRule(), { sessionS: 120, latencyS: 0 });
+    expect(r.stalls).toBe(0);
+    expect(r.levels.slice(-10)).toEqual(Array(10).fill(3));
+    expect(r.startupS).toBeGreaterThan(0);
+  });
+
+  it('a rate drop under a rule that never switches: stalls of the length worked out by hand', () => {
+    // One 2 Mbit/s level, 4 s segments of 8 Mbit; 8 Mbit/s for 10 s, then 1 Mbit/s.
+    // Segments 0–8 take 1 s each (start-up after the first: 1 s); the buffer reaches 28 s, the
+    // player waits to t = 11 s; from then each segment takes 8 s and adds 4: the buffer goes
+    // 22, 18, 14, 10, 6, then segment 14 stalls 2 s, 15 and 16 stall 4 s each.
+    const link = RateProfile.fromTrace(parseThroughputTrace('drop', '0\t8\n10\t1\n1000\t1\n'));
+    const r = simulateSession(title([2_000_000]), link, fixedLevel(0), { sessionS: 68, latencyS: 0, bufferTargetS: 30 });
+    expect(r.segments).toBe(17);
+    expect(r.startupS).toBeCloseTo(1, 9);
+    expect(r.stalls).toBe(3);
+    expect(r.stallS).toBeCloseTo(10, 9);
+    expect(r.rebufferRatio).toBeCloseTo(10 / 78, 9);
+    // QoE_lin: 17 segments at 2 Mbit/s, minus 4.3 × 10 s of stalls, no switches.
+    expect(r.qoePerSegment * 17).toBeCloseTo(17 * 2 - 4.3 * 10, 9);
+  });
+});
