@@ -16,6 +16,8 @@ import { runLadder, type LadderFlags } from './ladder-command.js';
 import { DEFAULT_CRF_VALUES } from '../encoder/per-title.js';
 import { DEFAULT_LADDER_KIND, LADDER_KINDS, type LadderKind } from '../title/title-address.js';
 import { runHitRatioBench, runReplay, runSyntheticOrigin, runWorkloadExport, WORKLOAD_HELP } from './bench-commands.js';
+import { runAbrSim, type AbrSimFlags } from './abr-sim-command.js';
+import { ABR_RULE_NAMES } from '../abr/abr-rules.js';
 import { POLICY_NAMES } from '../cache-policies/policy-registry.js';
 import { EDGE_POLICY_NAMES, LRU_CACHE_TIER } from '../edge-cache/memory-tier.js';
 
@@ -237,7 +239,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     )
     .action(async (file: string, opts: LadderFlags) => runLadder(ctx('warn'), file, opts));
 
-  const bench = program.command('bench').description('Benchmarks: cache hit ratio by policy and size (simulated or live).');
+  const bench = program.command('bench').description('Benchmarks: cache hit ratio by policy and size (simulated or live), ABR rules on throughput traces.');
   const traceOptions = (cmd: Command) =>
     cmd
       .option('--trace <file>', 'request trace: CSV (time,obj_id,obj_size), libCacheSim oracleGeneral (.bin) or an edge access log (.jsonl)')
@@ -282,6 +284,18 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('-p, --port <port>', 'TCP port', parsePort, 8090)
     .option('--host <host>', 'address to bind', '127.0.0.1')
     .action(async (opts: { port: number; host: string }) => runSyntheticOrigin(opts));
+
+  bench
+    .command('abr-sim')
+    .description("Simulate the ABR rules (throughput, BOLA, DYNAMIC, a model of hls.js's default) on a published title's real segment sizes over every throughput trace; prints medians per rule and writes CSV, JSON and an SVG plot.")
+    .option('--title <id>', 'title to simulate (default: the most recently published)')
+    .option('--traces <dir>', 'folder of throughput traces, seconds<TAB>Mbit/s (default VOD_NET_TRACES_DIR, ../shared/traces/net)')
+    .option('--rules <list>', `comma-separated rules, or 'all' (${ABR_RULE_NAMES.join(', ')})`, 'all')
+    .option('--session <s>', 'seconds of content per session (the title is looped)', parsePositiveNumber, 600)
+    .option('--buffer <s>', "the player's buffer target (hls.js maxBufferLength), seconds", parsePositiveNumber, 30)
+    .option('--latency <ms>', 'per-request latency, ms', parseNonNegativeNumber, 80)
+    .option('--out <dir>', 'folder for the result files', 'bench/results')
+    .action(async (opts: AbrSimFlags) => runAbrSim(ctx('warn'), opts));
 
   traceOptions(bench.command('replay'))
     .description('Drive a running vod edge (in front of vod bench origin) with a trace and compare its hit ratio, read from its /metrics, with the simulator.')
