@@ -5,48 +5,37 @@
  * (its second chance); without, it is evicted. Reference libCacheSim `Clock.c` (commit aa0fc40,
  * its default one-bit counter), rule for rule.
  */
-import { growUint8, IdLists, NONE, type CachePolicy, type PolicyOptions } from './cache-policy.js';
+import { growUint8, type PolicyOptions } from './cache-policy.js';
+import { LruPolicy } from './lru.js';
 
 const Q = 0;
 
-export class ClockPolicy implements CachePolicy {
-  readonly name = 'clock';
-  readonly capacityBytes: number;
-  private readonly q: IdLists;
+export class ClockPolicy extends LruPolicy {
+  override readonly name: string = 'clock';
   private referenced: Uint8Array;
-  private readonly onEvict: ((id: number) => void) | undefined;
 
   constructor(options: PolicyOptions) {
-    this.capacityBytes = options.capacityBytes;
-    this.q = new IdLists(1, options.expectedObjects ?? 1024);
+    super(options);
     this.referenced = new Uint8Array(this.q.list.length);
-    this.onEvict = options.onEvict;
   }
 
-  get usedBytes(): number {
-    return this.q.bytes[Q]!;
-  }
-
-  get objectCount(): number {
-    return this.q.count[Q]!;
-  }
-
-  access(id: number, sizeBytes: number): boolean {
-    const q = this.q;
-    q.ensure(id);
+  private bit(id: number): void {
     if (id >= this.referenced.length) this.referenced = growUint8(this.referenced, id);
-    if (q.list[id] !== NONE) {
-      this.referenced[id] = 1;
-      return true;
-    }
-    if (sizeBytes > this.capacityBytes) return false;
-    while (q.bytes[Q]! + sizeBytes > this.capacityBytes) this.evictOne();
-    q.pushHead(Q, id, sizeBytes);
-    this.referenced[id] = 0;
-    return false;
   }
 
-  private evictOne(): void {
+  /** A hit sets the reference bit; the queue order does not change. */
+  protected override onHit(id: number): void {
+    this.bit(id);
+    this.referenced[id] = 1;
+  }
+
+  protected override onInsert(id: number): void {
+    this.bit(id);
+    this.referenced[id] = 0;
+  }
+
+  /** The oldest object without its bit; objects with it lose it and go back to the head. */
+  protected override evictOne(): void {
     const q = this.q;
     let victim = q.tail[Q]!;
     while (this.referenced[victim]) {
@@ -56,16 +45,5 @@ export class ClockPolicy implements CachePolicy {
     }
     q.unlink(victim);
     this.onEvict?.(victim);
-  }
-
-  contains(id: number): boolean {
-    return id < this.q.list.length && this.q.list[id] !== NONE;
-  }
-
-  remove(id: number): boolean {
-    if (!this.contains(id)) return false;
-    this.q.unlink(id);
-    this.onEvict?.(id);
-    return true;
   }
 }

@@ -34,17 +34,24 @@ export class LruPolicy implements CachePolicy {
       return true;
     }
     if (sizeBytes > this.capacityBytes) return false;
-    while (q.bytes[Q]! + sizeBytes > this.capacityBytes) {
-      const victim = q.tail[Q]!;
-      q.unlink(victim);
-      this.onEvict?.(victim);
-    }
+    while (q.bytes[Q]! + sizeBytes > this.capacityBytes) this.evictOne();
     q.pushHead(Q, id, sizeBytes);
+    this.onInsert(id);
     return false;
   }
 
   protected onHit(id: number): void {
     this.q.moveToHead(id);
+  }
+
+  /** Called after a missed object is admitted at the head. */
+  protected onInsert(_id: number): void {}
+
+  /** Evicts one object: the tail (least recently used; oldest for FIFO). */
+  protected evictOne(): void {
+    const victim = this.q.tail[Q]!;
+    this.q.unlink(victim);
+    this.onEvict?.(victim);
   }
 
   contains(id: number): boolean {
