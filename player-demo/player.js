@@ -116,8 +116,15 @@ $('chart').parentElement.style.height = '240px';
 // Defaults are hls.js's, except that fragment and playlist errors become fatal after two quick
 // retries (hls.js would retry for ~30 s), so the page can say at once that the edge is gone and
 // keep retrying itself. `?maxBufferLength=S` shortens the forward buffer (default 30 s);
-// `?abr=tuned` selects the tuned ABR settings measured by `npm run bench:abr`.
+// `?abr=tuned` selects the tuned ABR settings measured by `npm run bench:abr`;
+// `?abr=throughput|bola|dynamic` replaces hls.js's ABR with one of our rules (src/abr/, the same
+// code `vod bench abr-sim` simulates), each decision logged with the rule that made it.
 const params = new URLSearchParams(location.search);
+const OUR_ABR_RULES = ['throughput', 'bola', 'dynamic'];
+const abrRule = OUR_ABR_RULES.includes(params.get('abr')) ? params.get('abr') : null;
+state.abrRule = abrRule ?? (params.get('abr') === 'tuned' ? 'hlsjs-tuned' : 'hlsjs');
+state.abrDecisions = [];
+const abrModule = abrRule ? await import('./abr.js') : null;
 export const TUNED_ABR = { abrEwmaFastVoD: 2, abrEwmaSlowVoD: 6, abrBandWidthFactor: 0.9, abrBandWidthUpFactor: 0.8 };
 function hlsConfig() {
   const quickRetry = { maxNumRetry: 2, retryDelayMs: 500, maxRetryDelayMs: 1000 };
@@ -126,6 +133,12 @@ function hlsConfig() {
   const maxBuffer = Number(params.get('maxBufferLength'));
   if (maxBuffer > 0) Object.assign(config, { maxBufferLength: maxBuffer, maxMaxBufferLength: maxBuffer * 2 });
   if (params.get('abr') === 'tuned') Object.assign(config, TUNED_ABR);
+  if (abrModule) {
+    config.abrController = abrModule.ruleAbrController(abrRule, (d) => {
+      state.abrDecisions.push({ atS: Number(video.currentTime.toFixed(2)), level: d.level, rule: d.rule, bufferS: Number(d.bufferS.toFixed(2)) });
+      if (state.abrDecisions.length > 500) state.abrDecisions.shift();
+    });
+  }
   return config;
 }
 
@@ -300,6 +313,9 @@ function play(title) {
     else if (from === undefined) reason = `start level (estimate ${kbps(estimate)})`;
     else if (data.level < from) reason = `down: estimate ${kbps(estimate)} too low for ${kbps(state.levels[from]?.bitrate)}, buffer ${bufferAheadS().toFixed(1)} s`;
     else reason = `up: estimate ${kbps(estimate)} affords ${kbps(l?.bitrate)}`;
+    // With one of our rules, say which rule chose the level (DYNAMIC: throughput or BOLA) and at what buffer.
+    const decision = abrModule && hls.autoLevelEnabled ? state.abrDecisions.findLast((d) => d.level === data.level) : undefined;
+    if (decision) reason = `${decision.rule} (buffer ${decision.bufferS.toFixed(1)} s): ${reason}`;
     // hls.js may start loading another level before the previous switch is shown: keep reasons per level.
     reasons.set(data.level, reason);
   });

@@ -84,6 +84,28 @@ describe('ABR under shaped bandwidth', () => {
     await page.close();
   });
 
+  it('plays with our DYNAMIC rule as the hls.js ABR controller and steps down when the rate drops', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${stack.edge!.url}/player/?title=${titleId}&network=rate:6M&maxBufferLength=6&abr=dynamic`);
+    await expect.poll(async () => (await player(page)).currentLevel, { timeout: 30_000, interval: 250 }).toBeGreaterThanOrEqual(2);
+    const { levels } = await player(page);
+    const before = (await player(page)).loadLevel;
+    await setNetwork(page, `rate:${Math.floor(levels[1]!.bitrate * 0.8)}`);
+    await expect.poll(async () => (await player(page)).loadLevel, { timeout: 30_000, interval: 250 }).toBeLessThan(before);
+    await expect.poll(async () => (await player(page)).loadLevel, { timeout: 30_000, interval: 250 }).toBe(0);
+    const decisions = await page.evaluate(() => (window as unknown as { vodPlayer: { abrRule: string; abrDecisions: { rule: string }[]; switches: { reason: string }[] } }).vodPlayer);
+    expect(decisions.abrRule).toBe('dynamic');
+    // DYNAMIC delegates: the throughput rule at start-up (empty buffer); every decision names its rule.
+    expect(decisions.abrDecisions[0]!.rule).toBe('throughput');
+    expect(decisions.abrDecisions.every((d) => d.rule === 'throughput' || d.rule === 'bola')).toBe(true);
+    expect(decisions.switches.some((sw) => /^(throughput|bola) \(buffer/.test(sw.reason))).toBe(true);
+    expect((await player(page)).fatalError).toBeNull();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it('shows a clear message when the edge dies and resumes when it returns', async () => {
     const page = await browser.newPage();
     const edgeUrl = stack.edge!.url;

@@ -1,0 +1,110 @@
+/**
+ * Our ABR rules (abr-rules.ts) as an hls.js ABR controller: hls.js accepts a class as
+ * `config.abrController` and asks it for `nextAutoLevel` before each fragment (hls.js API docs,
+ * "abrController"; the AbrComponentAPI interface in hls.d.ts). Bundled for the player page by
+ * the edge (esbuild) and loaded with `?abr=throughput|bola|dynamic`; `?abr=hlsjs` (or none)
+ * keeps hls.js's own controller.
+ *
+ * The controller reads what the simulator's rules read: the ladder (hls.levels' bitrates), the
+ * forward buffer (the media element's buffered range at the playhead), the buffer target
+ * (maxBufferLength) and a throughput estimate from every main fragment loaded (the same EWMA as
+ * the simulator's). Each decision is reported to `onDecision` with the rule that made it, for
+ * the page's switch log. Only structural types of hls.js are used: the page supplies the
+ * library.
+ */
+import { createAbrRule, EwmaThroughputEstimator, type AbrDecision, type AbrRuleName } from './abr-rules.js';
+
+/** The slice of an hls.js instance the controller uses. */
+interface HlsLike {
+  readonly levels: readonly { readonly bitrate: number }[];
+  readonly media: { readonly currentTime: number; readonly buffered: { readonly length: number; start(i: number): number; end(i: number): number } } | null;
+  readonly config: { readonly maxBufferLength: number };
+  on(event: string, listener: (event: string, data: FragLoadedData) => void): void;
+  off(event: string, listener: (event: string, data: FragLoadedData) => void): void;
+}
+
+interface FragLoadedData {
+  readonly frag: { readonly type: string; readonly stats: { readonly loaded: number; readonly loading: { readonly start: number; readonly first: number; readonly end: number } } };
+}
+
+/** hls.js's event name for a loaded fragment (Hls.Events.FRAG_LOADED). */
+const FRAG_LOADED = 'hlsFragLoaded';
+
+/** What the page learns of each decision. */
+export interface ControllerDecision extends AbrDecision {
+  readonly bufferS: number;
+  readonly throughputBps: number | undefined;
+}
+
+/** Seconds buffered ahead of the playhead. */
+function forwardBufferS(media: HlsLike['media']): number {
+  if (!media) return 0;
+  const t = media.currentTime;
+  for (let i = 0; i < media.buffered.length; i++) {
+    if (media.buffered.start(i) <= t + 0.1 && t < media.buffered.end(i)) return media.buffered.end(i) - t;
+  }
+  return 0;
+}
+
+/**
+ * A class for hls.js `config.abrController` that runs rule `ruleName`.
+ * @param onDecision called with every decision (level, rule, buffer, estimate).
+ */
+export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: ControllerDecision) => void) {
+  return class RuleAbrController {
+    forcedAutoLevel = -1;
+    private readonly hls: HlsLike;
+    private readonly rule = createAbrRule(ruleName);
+    private readonly estimator = new EwmaThroughputEstimator();
+    private last: number | undefined;
+    private readonly onFragLoaded = (_e: string, data: FragLoadedData) => {
+      if (data.frag.type !== 'main') return;
+      const { loaded, loading } = data.frag.stats;
+      if (loaded > 0 && loading.end > loading.start) this.estimator.sample((loading.end - loading.start) / 1000, loaded);
+    };
+    /** hls.js reads `bwEstimator.getEstimate()` for `hls.bandwidthEstimate`. */
+    readonly bwEstimator = { getEstimate: (): number => this.estimator.estimateBps() ?? Number.NaN };
+
+    constructor(hls: HlsLike) {
+      this.hls = hls;
+      hls.on(FRAG_LOADED, this.onFragLoaded);
+    }
+
+    private decide(): number {
+      const levels = this.hls.levels;
+      if (levels.length === 0) return 0;
+      const bufferS = forwardBufferS(this.hls.media);
+      const throughputBps = this.estimator.estimateBps();
+      const d = this.rule.choose({ bitratesBps: levels.map((l) => l.bitrate), bufferS, throughputBps, lastLevel: this.last, bufferTargetS: this.hls.config.maxBufferLength });
+      this.last = d.level;
+      onDecision?.({ ...d, bufferS, throughputBps });
+      return d.level;
+    }
+
+    get firstAutoLevel(): number {
+      return this.decide();
+    }
+
+    get nextAutoLevel(): number {
+      if (this.forcedAutoLevel < 0) return this.decide();
+      // A forced level holds for one fragment, then the rule decides again.
+      const level = this.forcedAutoLevel;
+      this.forcedAutoLevel = -1;
+      this.last = level;
+      return level;
+    }
+
+    /** hls.js sets it to force the next level (e.g. after a load error on the level above). */
+    set nextAutoLevel(level: number) {
+      this.forcedAutoLevel = level;
+    }
+
+    resetEstimator(): void {}
+
+    destroy(): void {
+      this.hls.off(FRAG_LOADED, this.onFragLoaded);
+    }
+  };
+}
+
+export { ABR_RULE_NAMES } from './abr-rules.js';
