@@ -2,7 +2,7 @@
  * The ABR simulator: one viewing session of a real title over a throughput trace, driven by
  * the same rule code the player page runs (abr-rules.ts), after the model of the Sabre
  * simulator (Spiteri, Sitaraman, Sparacio, MMSys 2018) and Pensieve's (Mao et al., SIGCOMM 2017):
- * segments are fetched one at a time while the buffer is below the player's target, each taking
+ * segments are fetched one at a time whenever the buffer is at or below the player's target, each taking
  * a request latency plus its bytes (video and audio) at the trace's rate; playback starts
  * once `startupBufferS` is buffered; the buffer drains in real time while playing and a stall
  * lasts until the next segment arrives. The title's segments are played in a loop for
@@ -88,9 +88,11 @@ export function simulateSession(title: SimTitle, link: RateProfile, rule: AbrRul
   const byRule: Record<string, number> = {};
   for (let k = 0; content < settings.sessionS; k++) {
     const d = title.segmentDurationsS[k % n]!;
-    // The player loads only while the buffer is below its target.
-    if (playing && buffer + d > target) {
-      const wait = buffer + d - target;
+    // The player loads the next segment once the buffer is at or below its target (hls.js
+    // loads while the buffered length is under maxBufferLength, so the buffer peaks one
+    // segment above it).
+    if (playing && buffer > target) {
+      const wait = buffer - target;
       t += wait;
       buffer -= wait;
     }

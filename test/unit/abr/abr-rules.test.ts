@@ -77,17 +77,18 @@ describe('ABR session simulator', () => {
 
   it('a rate drop under a rule that never switches: stalls of the length worked out by hand', () => {
     // One 2 Mbit/s level, 4 s segments of 8 Mbit; 8 Mbit/s for 10 s, then 1 Mbit/s.
-    // Segments 0–8 take 1 s each (start-up after the first: 1 s); the buffer reaches 28 s, the
-    // player waits to t = 11 s; from then each segment takes 8 s and adds 4: the buffer goes
-    // 22, 18, 14, 10, 6, then segment 14 stalls 2 s, 15 and 16 stall 4 s each.
+    // Segments 0–9 take 1 s each (start-up after the first: 1 s); the buffer reaches 31 s, over
+    // the 30 s target, so the player waits to t = 11 s; from then each segment takes 8 s and
+    // adds 4: after segments 10–15 the buffer is 26, 22, 18, 14, 10, 6; segment 16 stalls 2 s,
+    // 17, 18 and 19 stall 4 s each.
     const link = RateProfile.fromTrace(parseThroughputTrace('drop', '0\t8\n10\t1\n1000\t1\n'));
-    const r = simulateSession(title([2_000_000]), link, fixedLevel(0), { sessionS: 68, latencyS: 0, bufferTargetS: 30 });
-    expect(r.segments).toBe(17);
+    const r = simulateSession(title([2_000_000]), link, fixedLevel(0), { sessionS: 80, latencyS: 0, bufferTargetS: 30 });
+    expect(r.segments).toBe(20);
     expect(r.startupS).toBeCloseTo(1, 9);
-    expect(r.stalls).toBe(3);
-    expect(r.stallS).toBeCloseTo(10, 9);
-    expect(r.rebufferRatio).toBeCloseTo(10 / 78, 9);
-    // QoE_lin: 17 segments at 2 Mbit/s, minus 4.3 × 10 s of stalls, no switches.
-    expect(r.qoePerSegment * 17).toBeCloseTo(17 * 2 - 4.3 * 10, 9);
+    expect(r.stalls).toBe(4);
+    expect(r.stallS).toBeCloseTo(14, 9);
+    expect(r.rebufferRatio).toBeCloseTo(14 / 94, 9);
+    // QoE_lin: 20 segments at 2 Mbit/s, minus 4.3 × 14 s of stalls, no switches.
+    expect(r.qoePerSegment * 20).toBeCloseTo(20 * 2 - 4.3 * 14, 9);
   });
 });
