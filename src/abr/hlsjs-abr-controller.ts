@@ -59,6 +59,9 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
     private last: number | undefined;
     private readonly onFragLoaded = (_e: string, data: FragLoadedData) => {
       if (data.frag.type !== 'main') return;
+      // A forced level holds until a fragment has loaded (hls.js's own controller does the same:
+      // hls.js re-forces the level it is loading through nextLoadLevel on every fragment).
+      this.forcedAutoLevel = -1;
       const { loaded, loading } = data.frag.stats;
       if (loaded > 0 && loading.end > loading.start) this.estimator.sample((loading.end - loading.start) / 1000, loaded);
     };
@@ -87,14 +90,14 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
 
     get nextAutoLevel(): number {
       if (this.forcedAutoLevel < 0) return this.decide();
-      // A forced level holds for one fragment, then the rule decides again.
-      const level = this.forcedAutoLevel;
-      this.forcedAutoLevel = -1;
-      this.last = level;
-      return level;
+      this.last = this.forcedAutoLevel;
+      return this.forcedAutoLevel;
     }
 
-    /** hls.js sets it to force the next level (e.g. after a load error on the level above). */
+    /**
+     * hls.js sets it to force the next level until a fragment loads (after a load error on the
+     * level above, and with the level it is about to load).
+     */
     set nextAutoLevel(level: number) {
       this.forcedAutoLevel = level;
     }
