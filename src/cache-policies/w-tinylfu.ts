@@ -23,7 +23,8 @@
  *
  * The filter's hashes take the trace's own 64-bit object ids (PolicyOptions.sourceIds), as
  * libCacheSim hashes them; without them (the live edge) the dense id stands in. Counters are
- * kept sparsely (only touched ones), so a filter sized for gigabytes costs what the trace uses.
+ * kept sparsely (only touched ones, in an open-addressing table), so a filter sized for
+ * gigabytes costs what the trace uses.
  * Caffeine's design, which differs, is `w-tinylfu-caffeine`.
  */
 import xxhash from 'xxhash-wasm';
@@ -44,13 +45,67 @@ const SEED1 = 0x12344321n;
 const INT_MAX = 2_147_483_647;
 
 /**
+ * The touched counters of a filter: an open-addressing table (linear probing, Fibonacci hashing)
+ * from counter index to count. A counter halved to zero stays as a zero entry, which reads the
+ * same as an absent one, so nothing is ever deleted.
+ */
+class SparseCounters {
+  private keys = new Int32Array(1 << 12).fill(-1);
+  private values = new Uint32Array(1 << 12);
+  private size = 0;
+  private shift = 32 - 12;
+
+  private slot(key: number): number {
+    const mask = this.keys.length - 1;
+    let i = Math.imul(key, 0x9e3779b1) >>> this.shift;
+    while (this.keys[i] !== -1 && this.keys[i] !== key) i = (i + 1) & mask;
+    return i;
+  }
+
+  get(key: number): number {
+    const i = this.slot(key);
+    return this.keys[i] === key ? this.values[i]! : 0;
+  }
+
+  increment(key: number): void {
+    let i = this.slot(key);
+    if (this.keys[i] !== key) {
+      if ((this.size + 1) * 2 > this.keys.length) {
+        this.grow();
+        i = this.slot(key);
+      }
+      this.keys[i] = key;
+      this.size++;
+    }
+    this.values[i]!++;
+  }
+
+  halve(): void {
+    for (let i = 0; i < this.values.length; i++) this.values[i] = this.values[i]! >>> 1;
+  }
+
+  private grow(): void {
+    const [keys, values] = [this.keys, this.values];
+    this.keys = new Int32Array(keys.length * 2).fill(-1);
+    this.values = new Uint32Array(keys.length * 2);
+    this.shift--;
+    for (let i = 0; i < keys.length; i++) {
+      if (keys[i] === -1) continue;
+      const j = this.slot(keys[i]!);
+      this.keys[j] = keys[i]!;
+      this.values[j] = values[i]!;
+    }
+  }
+}
+
+/**
  * libCacheSim's counting Bloom filter (`minimalIncrementCBF.c`): estimate = the smallest of the
  * id's counters; add increments every one of them (as that code does, despite its name).
  */
 export class CountingBloomFilter {
   readonly hashes: number;
   readonly counters: number;
-  private readonly table = new Map<number, number>();
+  private readonly table = new SparseCounters();
 
   /**
    * @param entries expected entries (libCacheSim passes the main cache's size).
@@ -71,23 +126,17 @@ export class CountingBloomFilter {
 
   estimate(a: number, b: number): number {
     let min = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < this.hashes; i++) min = Math.min(min, this.table.get(this.slot(a, b, i)) ?? 0);
+    for (let i = 0; i < this.hashes; i++) min = Math.min(min, this.table.get(this.slot(a, b, i)));
     return min;
   }
 
   add(a: number, b: number): void {
-    for (let i = 0; i < this.hashes; i++) {
-      const x = this.slot(a, b, i);
-      this.table.set(x, (this.table.get(x) ?? 0) + 1);
-    }
+    for (let i = 0; i < this.hashes; i++) this.table.increment(this.slot(a, b, i));
   }
 
   /** Halves every counter. */
   decay(): void {
-    for (const [x, v] of this.table) {
-      if (v >> 1 === 0) this.table.delete(x);
-      else this.table.set(x, v >> 1);
-    }
+    this.table.halve();
   }
 }
 
