@@ -11,7 +11,8 @@
  * Cost control (the analysis must stay within about 2× the final encode): the trials run on
  * a sample of windows spread across the title rather than the whole title; each resolution
  * stops lowering its CRF once it reaches the saturation quality; VMAF is computed on every
- * `vmafSubsample`-th frame of the sample (PSNR and SSIM on all frames).
+ * `vmafSubsample`-th frame of the sample (PSNR on all frames; trials skip SSIM). The sample
+ * itself lives in per-title-sample.ts.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -20,6 +21,7 @@ import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { PSNR_RUNG_RULES, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type PlannedRung, type RdPoint, type RungRules } from './convex-hull.js';
 import { probePackets, runFfmpeg, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
+import { extractSample, measuredBitrate, sampleWindows, type SampleWindow } from './per-title-sample.js';
 import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, toEven, type LadderRung } from './fixed-ladder.js';
 import { measureQuality, scoreOf, type LadderMetric, type QualityScores } from './quality-metrics.js';
 
@@ -110,11 +112,6 @@ export interface TrialPoint extends RdPoint {
   readonly vmaf?: number;
 }
 
-export interface SampleWindow {
-  readonly startS: number;
-  readonly durationS: number;
-}
-
 /** Everything the analysis found; stored in ladder.json. */
 export interface LadderAnalysis {
   readonly metric: LadderMetric;
@@ -161,66 +158,6 @@ export function candidateResolutions(source: { displayWidth: number; displayHeig
   const native = { width: toEven(source.displayWidth), height: toEven(source.displayHeight) };
   if (out.length === 0 || native.height >= out[0]!.height * NATIVE_CANDIDATE_RATIO) out.unshift(native);
   return out;
-}
-
-/**
- * Sample windows spread evenly across a title: `round(duration × fraction / window)` windows
- * (at least 1, at most `maxWindows`), each centred in its share of the title. A title no
- * longer than one window is sampled whole.
- * @throws RangeError for non-positive durations or a fraction outside (0, 1].
- */
-export function sampleWindows(durationS: number, windowS: number, fraction: number, maxWindows: number): SampleWindow[] {
-  if (!(durationS > 0 && windowS > 0 && fraction > 0 && fraction <= 1 && maxWindows >= 1)) {
-    throw new RangeError('sampleWindows needs positive durations, a fraction in (0, 1] and maxWindows >= 1');
-  }
-  if (durationS <= windowS) return [{ startS: 0, durationS }];
-  const count = Math.min(maxWindows, Math.max(1, Math.round((durationS * fraction) / windowS)), Math.floor(durationS / windowS));
-  const share = durationS / count;
-  return Array.from({ length: count }, (_, i) => {
-    const centre = share * (i + 0.5);
-    const startS = Math.min(Math.max(0, centre - windowS / 2), durationS - windowS);
-    return { startS: Math.round(startS * 1000) / 1000, durationS: windowS };
-  });
-}
-
-/**
- * Cuts the sample windows out of the master into one lossless file at the source's display
- * size and the output frame rate (x264 qp 0, so trials and quality both start from the
- * source's pixels; MP4, whose time base keeps 24 fps timestamps exact — Matroska's 1 ms
- * ticks made ffmpeg drop and duplicate frames and misalign the comparison). Each window is read with input seeking, so long masters are not decoded whole.
- */
-async function extractSample(
-  masterPath: string,
-  windows: readonly SampleWindow[],
-  size: { width: number; height: number },
-  frameRate: number,
-  out: string,
-  paths: FfmpegPaths,
-  signal?: AbortSignal,
-  onProgress?: (fraction: number) => void,
-): Promise<void> {
-  const fps = Number(frameRate.toFixed(3));
-  const per = windows.map(
-    (_, i) => `[${i}:v:0]setpts=PTS-STARTPTS,fps=fps=${fps},scale=${size.width}:${size.height}:flags=bicubic,setsar=1,format=yuv420p[w${i}]`,
-  );
-  const graph = `${per.join(';')};${windows.map((_, i) => `[w${i}]`).join('')}concat=n=${windows.length}:v=1:a=0[s]`;
-  await runFfmpeg(
-    {
-      inputs: windows.map((w) => ({ source: masterPath, options: ['-ss', w.startS.toFixed(3), '-t', w.durationS.toFixed(3)] })),
-      outputOptions: ['-filter_complex', graph, '-map', '[s]', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p'],
-      output: out,
-    },
-    paths,
-    { ...(signal ? { signal } : {}), durationS: windows.reduce((t, w) => t + w.durationS, 0), ...(onProgress ? { onProgress } : {}) },
-  );
-}
-
-/** Video bitrate of a file from its packets, bits/s. */
-async function measuredBitrate(file: string, frames: number, frameRate: number, paths: FfmpegPaths): Promise<number> {
-  const packets = await probePackets(file, paths);
-  const bytes = packets.reduce((s, p) => s + p.sizeBytes, 0);
-  const durationS = (frames || packets.length) / frameRate;
-  return (bytes * 8) / durationS;
 }
 
 /**
