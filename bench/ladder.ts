@@ -6,8 +6,11 @@
  * as in JCTVC-L1100; src/encoder/bd-rate.ts) on VMAF and on PSNR, the top rungs, and the
  * per-title analysis time as a multiple of the per-title final encode time.
  *
- * Writes bench/results/ladder.json, ladder.md (the README table) and ladder.svg.
- * Run: npm run bench:ladder   (about 15 minutes on 2 cores; BENCH_CLIPS=a.mp4,b.webm to pick clips).
+ * Writes bench/results/ladder.json, ladder.md (the README table) and ladder.svg
+ * (ladder-<BENCH_TAG>.* when BENCH_TAG is set).
+ * Run: npm run bench:ladder   (about 15 minutes on 2 cores; BENCH_CLIPS=a.mp4,b.webm to pick clips;
+ * BENCH_SYNTH_1080P60=<seconds> adds a synthetic 1920x1080 60 fps master of that length, hours
+ * on 2 cores; BENCH_RUNG_VMAF_SUBSAMPLE=n scores every n-th frame of the published rungs, default 1).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -20,6 +23,7 @@ import { encodeTitle } from '../src/encoder/encode-title.js';
 import { resolveFfmpegPaths } from '../src/encoder/ffmpeg.js';
 import type { LadderReport } from '../src/encoder/ladder-report.js';
 import type { LadderKind } from '../src/title/title-address.js';
+import { makeSyntheticMaster } from '../fixtures/synthetic-master.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SHARED = path.resolve(ROOT, '..', 'shared');
@@ -30,8 +34,20 @@ const OUT = path.join(ROOT, 'bench', 'results');
 const config = loadConfig({ ...process.env, VMAF_MODEL: process.env.VMAF_MODEL ?? VMAF_MODEL });
 const paths = resolveFfmpegPaths(config);
 const only = process.env.BENCH_CLIPS?.split(',').map((s) => s.trim());
-const clips = (await fs.readdir(MEDIA)).filter((f) => /\.(mp4|mov|mkv|webm)$/i.test(f) && (!only || only.includes(f))).sort();
+const tag = process.env.BENCH_TAG ? `-${process.env.BENCH_TAG.replace(/[^A-Za-z0-9_-]/g, '')}` : '';
+const rungVmafSubsample = Math.max(1, Number(process.env.BENCH_RUNG_VMAF_SUBSAMPLE ?? 1) || 1);
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-bench-ladder-'));
+const clipPaths = new Map<string, string>();
+for (const f of (await fs.readdir(MEDIA)).filter((f) => /\.(mp4|mov|mkv|webm)$/i.test(f) && (!only || only.includes(f))).sort()) clipPaths.set(f, path.join(MEDIA, f));
+const synthS = Number(process.env.BENCH_SYNTH_1080P60 ?? 0);
+if (synthS > 0) {
+  // 1080p60 from ffmpeg's test sources: testsrc2 (moving, sharp edges) with light temporal noise.
+  const name = `synth_testsrc2_noise_1920x1080_60fps_${synthS}s.mp4`;
+  process.stderr.write(`making ${name}… `);
+  clipPaths.set(name, await makeSyntheticMaster({ path: path.join(work, name), durationS: synthS, width: 1920, height: 1080, frameRate: 60, audio: false, videoFilter: 'noise=alls=6:allf=t' }, paths));
+  process.stderr.write('done\n');
+}
+const clips = [...clipPaths.keys()];
 
 interface ClipResult {
   clip: string;
@@ -40,6 +56,8 @@ interface ClipResult {
   bdRateVmaf: number;
   bdRatePsnr: number;
   analysisMultiple: number;
+  /** Per-title rungs' measured average bitrate ÷ target: lowest and highest. */
+  rateVsTarget: { min: number; max: number };
 }
 
 const results: ClipResult[] = [];
@@ -55,14 +73,14 @@ try {
         {
           titleId: '0000000000000bbb',
           title: clip,
-          masterPath: path.join(MEDIA, clip),
+          masterPath: clipPaths.get(clip)!,
           masterFileName: clip,
           outDir,
           segmentDurationS: config.segmentDurationS,
           x264Preset: config.x264Preset,
           ladderKind,
           ...(config.vmafModelPath ? { vmafModelPath: config.vmafModelPath } : {}),
-          rungVmafSubsample: 1,
+          rungVmafSubsample,
         },
         paths,
       );
@@ -80,6 +98,10 @@ try {
       bdRateVmaf: bdRate(curve(fixed, 'vmaf'), curve(perTitle, 'vmaf')),
       bdRatePsnr: bdRate(curve(fixed, 'psnrDb'), curve(perTitle, 'psnrDb')),
       analysisMultiple: perTitle.timings.analysisS / perTitle.timings.encodeS,
+      rateVsTarget: {
+        min: Math.min(...perTitle.rungs.map((g) => g.averageBitrateBps / g.targetBitrateBps)),
+        max: Math.max(...perTitle.rungs.map((g) => g.averageBitrateBps / g.targetBitrateBps)),
+      },
     };
     results.push(result);
     process.stderr.write(
@@ -104,24 +126,24 @@ const summary = {
 const rows = results.map((r) => {
   const ft = top(r.fixed);
   const pt = top(r.perTitle);
-  return `| ${r.clip} | ${r.fixed.rungs.length} → ${r.perTitle.rungs.length} | ${ft.height}p ${kbps(ft.averageBitrateBps)} (VMAF ${ft.quality!.vmaf!.toFixed(1)}) | ${pt.height}p ${kbps(pt.averageBitrateBps)} (VMAF ${pt.quality!.vmaf!.toFixed(1)}) | ${pct(r.bdRateVmaf)} | ${pct(r.bdRatePsnr)} | ${r.perTitle.timings.analysisS.toFixed(0)} s / ${r.perTitle.timings.encodeS.toFixed(0)} s = ${r.analysisMultiple.toFixed(2)}× |`;
+  return `| ${r.clip} | ${r.fixed.rungs.length} → ${r.perTitle.rungs.length} | ${ft.height}p ${kbps(ft.averageBitrateBps)} (VMAF ${ft.quality!.vmaf!.toFixed(1)}) | ${pt.height}p ${kbps(pt.averageBitrateBps)} (VMAF ${pt.quality!.vmaf!.toFixed(1)}) | ${pct(r.bdRateVmaf)} | ${pct(r.bdRatePsnr)} | ${r.perTitle.timings.analysisS.toFixed(0)} s / ${r.perTitle.timings.encodeS.toFixed(0)} s = ${r.analysisMultiple.toFixed(2)}× | ${r.rateVsTarget.min.toFixed(2)}–${r.rateVsTarget.max.toFixed(2)} |`;
 });
 const markdown = [
-  `Per-title vs fixed ladder (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, x264 preset ${config.x264Preset} for final encodes, trials veryfast; quality of every published rung measured on every frame against the master at its display size; bitrates are measured average video bitrates).`,
+  `Per-title vs fixed ladder (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, x264 preset ${config.x264Preset} for final encodes, trials veryfast; quality of every published rung measured on ${rungVmafSubsample === 1 ? 'every frame' : `every ${rungVmafSubsample}th frame (VMAF)`} against the master at its display size; bitrates are measured average video bitrates; the last column is the per-title rungs' measured bitrate ÷ target).`,
   '',
-  '| clip | rungs fixed → per-title | fixed top rung kbit/s | per-title top rung kbit/s | BD-rate VMAF | BD-rate PSNR | analysis / final encode |',
-  '|---|---|---|---|---|---|---|',
+  '| clip | rungs fixed → per-title | fixed top rung kbit/s | per-title top rung kbit/s | BD-rate VMAF | BD-rate PSNR | analysis / final encode | rung rate ÷ target |',
+  '|---|---|---|---|---|---|---|---|',
   ...rows,
-  `| **mean** | | | | **${pct(summary.meanBdRateVmaf)}** | ${pct(summary.meanBdRatePsnr)} | max ${summary.maxAnalysisMultiple.toFixed(2)}× |`,
+  `| **mean** | | | | **${pct(summary.meanBdRateVmaf)}** | ${pct(summary.meanBdRatePsnr)} | max ${summary.maxAnalysisMultiple.toFixed(2)}× | |`,
   '',
 ].join('\n');
 
 await fs.mkdir(OUT, { recursive: true });
 await fs.writeFile(
-  path.join(OUT, 'ladder.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, x264Preset: config.x264Preset, summary, clips: results.map((r) => ({ clip: r.clip, bdRateVmaf: r.bdRateVmaf, bdRatePsnr: r.bdRatePsnr, analysisMultiple: r.analysisMultiple, fixed: { rungs: r.fixed.rungs, timings: r.fixed.timings }, perTitle: { rungs: r.perTitle.rungs, timings: r.perTitle.timings, settings: r.perTitle.analysis?.settings, sample: r.perTitle.analysis?.sample } })) }, null, 2)}\n`,
+  path.join(OUT, `ladder${tag}.json`),
+  `${JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, x264Preset: config.x264Preset, summary, clips: results.map((r) => ({ clip: r.clip, bdRateVmaf: r.bdRateVmaf, bdRatePsnr: r.bdRatePsnr, analysisMultiple: r.analysisMultiple, rateVsTarget: r.rateVsTarget, fixed: { rungs: r.fixed.rungs, timings: r.fixed.timings }, perTitle: { rungs: r.perTitle.rungs, timings: r.perTitle.timings, settings: r.perTitle.analysis?.settings, sample: r.perTitle.analysis?.sample } })) }, null, 2)}\n`,
 );
-await fs.writeFile(path.join(OUT, 'ladder.md'), markdown);
+await fs.writeFile(path.join(OUT, `ladder${tag}.md`), markdown);
 
 const values = results.flatMap((r) =>
   (['fixed', 'perTitle'] as const).flatMap((k) =>
@@ -147,5 +169,5 @@ const spec = {
   },
   config: { background: 'white' },
 } as TopLevelSpec;
-await fs.writeFile(path.join(OUT, 'ladder.svg'), await renderVegaLiteSvg(spec));
-process.stdout.write(`${markdown}\nWrote bench/results/ladder.json, ladder.md, ladder.svg\n`);
+await fs.writeFile(path.join(OUT, `ladder${tag}.svg`), await renderVegaLiteSvg(spec));
+process.stdout.write(`${markdown}\nWrote bench/results/ladder${tag}.json, ladder${tag}.md, ladder${tag}.svg\n`);

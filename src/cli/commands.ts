@@ -156,7 +156,7 @@ export async function runStatus(ctx: CliContext, titleId: string | undefined, op
     const rows = jobs.map((j) => [
       j.titleId,
       j.state,
-      `${j.progress ? `${j.progress.percent.toFixed(0)}% ${j.progress.stage}` : ''}${j.children ? ` (${j.children.done}/${j.children.total} chunk jobs)` : ''}`,
+      `${j.progress ? `${j.progress.percent.toFixed(0)}% ${j.progress.stage}` : ''}${j.children ? ` (${j.children.done}/${j.children.total} ${j.flowStep === 'analyze' ? 'analysis' : 'child'} jobs)` : ''}`,
       `${j.attemptsStarted}/${j.attempts}`,
       j.title.slice(0, 30),
       firstLine(j.failedReason ?? '').replace('unknown reason', '').slice(0, 60),
@@ -183,8 +183,13 @@ const MAX_CHILD_LINES = 20;
 function childLines(children: readonly ChildJobStatus[]): string[] {
   const done = children.filter((c) => c.state === 'completed').length;
   const running = children.filter((c) => c.state === 'active');
-  const label = (c: ChildJobStatus) => (c.kind === 'audio' ? c.rendition : `${c.rendition} chunk ${c.chunkIndex}`);
-  const lines = [`Chunks:    ${done}/${children.length} child jobs done, ${running.length} running`];
+  const label = (c: ChildJobStatus) => (c.kind === 'audio' ? c.rendition : c.kind === 'trials' ? `trials ${c.rendition}` : `${c.rendition} chunk ${c.chunkIndex}`);
+  const trials = children.filter((c) => c.kind === 'trials');
+  const trialsDone = trials.filter((c) => c.state === 'completed').length;
+  const lines = [
+    ...(trials.length > 0 ? [`Analysis:  ${trialsDone}/${trials.length} trial groups done`] : []),
+    `Chunks:    ${done - trialsDone}/${children.length - trials.length} child jobs done, ${running.length} running`,
+  ];
   const byWorker = new Map<string, { done: number; holds: ChildJobStatus[] }>();
   for (const c of children) {
     if (!c.worker || (c.state !== 'completed' && c.state !== 'active')) continue;

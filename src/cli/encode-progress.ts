@@ -41,9 +41,15 @@ export function createEncodeProgressView(label: string, stream: NodeJS.WriteStre
       const p = s.progress;
       let what: string = s.state;
       if (s.state === 'waiting' || s.state === 'delayed') what = s.attemptsMade > 0 ? `retry ${s.attemptsMade + 1}/${s.attempts} pending` : 'waiting for a worker';
-      else if (s.state === 'waiting-children' && s.children) what = `encode: ${s.children.done}/${s.children.total} chunk jobs done`;
+      else if (s.state === 'waiting-children' && s.children) what = s.flowStep === 'analyze' ? `analyze: ${s.children.done}/${s.children.total} trial groups done` : `encode: ${s.children.done}/${s.children.total} child jobs done`;
       else if (s.state === 'active' && p) what = `${p.stage}${p.rendition ? ` ${p.rendition}` : ''}`;
-      bar.update(Math.min(100, Math.round(p?.percent ?? 0)), { what });
+      // While a flow waits, its children's share done moves the bar (analysis 0–40%, chunks 40–90%).
+      let percent = p?.percent ?? 0;
+      if (s.state === 'waiting-children' && s.children && s.children.total > 0) {
+        const f = s.children.done / s.children.total;
+        percent = Math.max(percent, s.flowStep === 'analyze' ? 40 * f : 40 + 50 * f);
+      }
+      bar.update(Math.min(100, Math.round(percent)), { what });
     },
     stop() {
       bar.stop();

@@ -44,6 +44,7 @@ export async function runLadder(ctx: CliContext, file: string, flags: LadderFlag
     analysis = await analyzeTitle(file, probed, frameRate, ctx.paths, {
       segmentDurationS: ctx.config.segmentDurationS,
       includeFixed: flags.fixed,
+      finalPreset: ctx.config.x264Preset,
       ...(ctx.config.vmafModelPath ? { vmafModelPath: ctx.config.vmafModelPath } : {}),
       ...(flags.crf ? { crfValues: flags.crf } : {}),
       ...(flags.sampleFraction ? { sampleFraction: flags.sampleFraction } : {}),
@@ -63,6 +64,8 @@ export async function runLadder(ctx: CliContext, file: string, flags: LadderFlag
       `Fixed ladder on the same sample: ${analysis.fixedPoints.length} rungs, top ${top.width}x${top.height} at ${Math.round(top.bitrateBps / 1000)} kbit/s, ${analysis.metric.toUpperCase()} ${top.quality.toFixed(2)}\n`,
     );
   }
+  const pc = analysis.presetCorrection;
+  if (pc) process.stdout.write(`Preset correction: ${pc.preset} gives ${pc.ratio.toFixed(2)}× the bits of ${analysis.settings.trialPreset} at CRF ${pc.crf}, ${pc.width}x${pc.height}; rung CRFs are read off the trials at bitrate ÷ ${pc.ratio.toFixed(2)}\n`);
   const t = analysis.timings;
   process.stdout.write(
     `Sample: ${analysis.sample.windows.length} window(s), ${analysis.sample.durationS.toFixed(1)} s of ${probed.durationS.toFixed(1)} s; ${analysis.points.length} trial encodes; analysis ${t.totalS.toFixed(1)} s (trial encodes ${t.trialEncodeS.toFixed(1)} s, quality ${t.trialQualityS.toFixed(1)} s)\n`,

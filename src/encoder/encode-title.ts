@@ -14,7 +14,7 @@ import type { FfmpegPaths } from './ffmpeg.js';
 import type { LadderRung } from './fixed-ladder.js';
 import type { PerTitleOptions } from './per-title.js';
 import { encodeRenditions } from './encode-stage.js';
-import { measureRenditions, packageTitle, planTitle, RUNG_VMAF_SUBSAMPLE } from './title-stages.js';
+import { measureRenditions, packageTitle, planTitle, rungVmafSubsample } from './title-stages.js';
 
 
 export interface EncodeTitleInput {
@@ -41,7 +41,7 @@ export interface EncodeTitleInput {
   readonly perTitle?: Omit<PerTitleOptions, 'segmentDurationS' | 'vmafModelPath' | 'workParent' | 'signal' | 'onProgress' | 'log'>;
   /** Measure every published video rung's quality against the master. Default true. */
   readonly measureRungs?: boolean;
-  /** VMAF on every n-th frame when measuring published rungs (libvmaf n_subsample). Default 6. */
+  /** VMAF on every n-th frame when measuring published rungs (libvmaf n_subsample). Default rungVmafSubsample(frame rate): 4 frames per second of content. */
   readonly rungVmafSubsample?: number;
   /**
    * Length of the chunks each video rendition is encoded in, s (cut at segment boundaries and
@@ -91,7 +91,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
   report({ stage: 'probe', fraction: 0 });
   let analysisStarted = false;
   const plan = await planTitle(
-    { titleId: input.titleId, masterPath: input.masterPath, ladderKind, ladder: input.ladder, segmentDurationS: input.segmentDurationS, vmafModelPath: input.vmafModelPath, perTitle: input.perTitle, workDir: input.outDir, chunkDurationS: input.chunkDurationS ?? 0 },
+    { titleId: input.titleId, masterPath: input.masterPath, ladderKind, ladder: input.ladder, segmentDurationS: input.segmentDurationS, vmafModelPath: input.vmafModelPath, perTitle: input.perTitle, workDir: input.outDir, chunkDurationS: input.chunkDurationS ?? 0, x264Preset: input.x264Preset },
     paths,
     {
       ...stage,
@@ -108,7 +108,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
     ...stage,
     onProgress: (f, rendition) => report({ stage: 'encode', fraction: span.analyze + span.encode * f, ...(rendition ? { rendition } : {}) }),
   });
-  const measured = await measureRenditions(encoded, { measureQuality: measureRungs, vmafModelPath: input.vmafModelPath, vmafSubsample: input.rungVmafSubsample ?? RUNG_VMAF_SUBSAMPLE }, paths, {
+  const measured = await measureRenditions(encoded, { measureQuality: measureRungs, vmafModelPath: input.vmafModelPath, vmafSubsample: input.rungVmafSubsample ?? rungVmafSubsample(encoded.plan.frameRate) }, paths, {
     ...stage,
     onProgress: (f, rendition) => report({ stage: 'measure', fraction: span.analyze + span.encode + MEASURE_SPAN * f, ...(rendition ? { rendition } : {}) }),
   });

@@ -244,6 +244,11 @@ export interface FfmpegJob {
   readonly outputOptions: readonly string[];
   /** Output file path. */
   readonly output: string;
+  /**
+   * Further outputs of the same process, each with its own options (`-map` of a filter-graph
+   * label, codec…): one decode of the inputs feeds them all (the per-title trial encodes).
+   */
+  readonly moreOutputs?: readonly { readonly outputOptions: readonly string[]; readonly output: string }[];
 }
 
 export interface RunOptions {
@@ -285,6 +290,7 @@ export function runFfmpeg(job: FfmpegJob, paths: FfmpegPaths, options: RunOption
     }
     command.outputOptions('-y', '-nostdin', '-nostats', '-progress', 'pipe:1', ...job.outputOptions);
     command.output(job.output);
+    for (const more of job.moreOutputs ?? []) command.output(more.output).outputOptions(...more.outputOptions);
 
     const tail: string[] = [];
     let child: ChildProcess | undefined;

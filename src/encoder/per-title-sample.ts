@@ -1,9 +1,9 @@
 /**
- * The per-title analysis's sample of a title (per-title.ts): where its windows lie, the one
- * lossless cut of them that every trial and quality measurement starts from, and a trial's
- * bitrate from its packets.
+ * The per-title analysis's sample of a title (per-title.ts): where its windows lie, how ffmpeg
+ * reads them from the master (inputs and filter graph, shared by the trial encodes and their
+ * quality measurement), and a trial's bitrate from its packets.
  */
-import { probePackets, runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
+import { probePackets, type FfmpegPaths } from './ffmpeg.js';
 
 /** A window of the title in the sample, s. */
 export interface SampleWindow {
@@ -32,35 +32,25 @@ export function sampleWindows(durationS: number, windowS: number, fraction: numb
 }
 
 /**
- * Cuts the sample windows out of the master into one lossless file at the source's display
- * size and the output frame rate (x264 qp 0, so trials and quality both start from the
- * source's pixels; MP4, whose time base keeps 24 fps timestamps exact — Matroska's 1 ms
- * ticks made ffmpeg drop and duplicate frames and misalign the comparison). Each window is read with input seeking, so long masters are not decoded whole.
+ * The ffmpeg inputs that read a sample's windows from the master: one input per window, each
+ * with input seeking (`-ss`/`-t`), so a long master is not decoded whole.
  */
-export async function extractSample(
-  masterPath: string,
-  windows: readonly SampleWindow[],
-  size: { width: number; height: number },
-  frameRate: number,
-  out: string,
-  paths: FfmpegPaths,
-  signal?: AbortSignal,
-  onProgress?: (fraction: number) => void,
-): Promise<void> {
+export function sampleInputs(masterPath: string, windows: readonly SampleWindow[]): { source: string; options: string[] }[] {
+  return windows.map((w) => ({ source: masterPath, options: [...(w.startS > 0 ? ['-ss', w.startS.toFixed(6)] : []), '-t', w.durationS.toFixed(6)] }));
+}
+
+/**
+ * The filter graph (without an output label) that turns sampleInputs into the sample: each
+ * window restamped from zero, resampled to the output frame rate, scaled bicubic to the
+ * source's display size, the windows concatenated. The quality pass reads the same windows the
+ * same way (measureFrameScoresBatch with `referenceWindows`), so both passes see the same frames
+ * without a lossless copy of the sample on disk (which cost a 1.1 Gbit/s file and a slow
+ * decode per trial on a noisy 1080p60 master).
+ */
+export function sampleGraph(windows: readonly SampleWindow[], size: { width: number; height: number }, frameRate: number): string {
   const fps = Number(frameRate.toFixed(3));
-  const per = windows.map(
-    (_, i) => `[${i}:v:0]setpts=PTS-STARTPTS,fps=fps=${fps},scale=${size.width}:${size.height}:flags=bicubic,setsar=1,format=yuv420p[w${i}]`,
-  );
-  const graph = `${per.join(';')};${windows.map((_, i) => `[w${i}]`).join('')}concat=n=${windows.length}:v=1:a=0[s]`;
-  await runFfmpeg(
-    {
-      inputs: windows.map((w) => ({ source: masterPath, options: ['-ss', w.startS.toFixed(3), '-t', w.durationS.toFixed(3)] })),
-      outputOptions: ['-filter_complex', graph, '-map', '[s]', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0', '-pix_fmt', 'yuv420p'],
-      output: out,
-    },
-    paths,
-    { ...(signal ? { signal } : {}), durationS: windows.reduce((t, w) => t + w.durationS, 0), ...(onProgress ? { onProgress } : {}) },
-  );
+  const per = windows.map((_, i) => `[${i}:v:0]setpts=PTS-STARTPTS,fps=fps=${fps},scale=${size.width}:${size.height}:flags=bicubic,setsar=1,format=yuv420p[w${i}]`);
+  return `${per.join(';')};${windows.map((_, i) => `[w${i}]`).join('')}concat=n=${windows.length}:v=1:a=0`;
 }
 
 /** Video bitrate of a file from its packets, bits/s. */

@@ -8,22 +8,26 @@
  * over a grid of resolutions and quality settings, quality measured after upscaling to the
  * source resolution, the ladder chosen on the convex hull of the RD curves.
  *
- * Cost control (the analysis must stay within about 2× the final encode): the trials run on
- * a sample of windows spread across the title rather than the whole title; each resolution
- * stops lowering its CRF once it reaches the saturation quality; VMAF is computed on every
- * `vmafSubsample`-th frame of the sample (PSNR on all frames; trials skip SSIM). The sample
- * itself lives in per-title-sample.ts.
+ * Cost control (issue 13: the analysis at most 1× the final encodes): the trials run on a
+ * sample of windows spread across the title rather than the whole title; every CRF of one
+ * resolution is encoded from one decode of the sample and measured against one decode of it
+ * (a trial group, per-title-trials.ts; a group is also the unit a chunked title's flow hands to
+ * a worker); VMAF is computed on VMAF_FRAMES_PER_S frames per second of the sample and PSNR only
+ * when the ladder is built on it; trials skip SSIM. The sample lives in per-title-sample.ts.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
-import { PSNR_RUNG_RULES, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type PlannedRung, type RdPoint, type RungRules } from './convex-hull.js';
-import { probePackets, runFfmpeg, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
-import { extractSample, measuredBitrate, sampleWindows, type SampleWindow } from './per-title-sample.js';
-import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, toEven, type LadderRung } from './fixed-ladder.js';
-import { measureQuality, scoreOf, type LadderMetric, type QualityScores } from './quality-metrics.js';
+import { PSNR_RUNG_RULES, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type PlannedRung, type RungRules } from './convex-hull.js';
+import type { FfmpegPaths, ProbeResult } from './ffmpeg.js';
+import { sampleWindows, type SampleWindow } from './per-title-sample.js';
+import { runTrialGroup, type PresetProbe, type TrialGroup, type TrialGroupResult, type TrialPoint, type TrialSettings } from './per-title-trials.js';
+import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, toEven } from './fixed-ladder.js';
+import { vmafSubsampleFor, type LadderMetric } from './quality-metrics.js';
+
+export type { TrialPoint } from './per-title-trials.js';
 
 /** Candidate resolutions as 16:9 bounding boxes (the issue's 1080p … 234p); fitted to the source's aspect ratio. */
 export const PER_TITLE_RESOLUTION_BOXES: readonly { width: number; height: number }[] = Object.freeze([
@@ -49,8 +53,8 @@ export const DEFAULT_CRF_VALUES: readonly number[] = Object.freeze([38, 32, 26, 
  * started the ladder above it):
  * - toward quality: CRF 17 then 14 at the largest resolution, while its best trial is below the
  *   saturation quality and under its bitrate cap (`trialBitrateCapBps`);
- * - toward the floor: CRF 44 then 50 at the smallest resolution, while no trial is at or below
- *   the floor bitrate.
+ * - toward the floor: CRF 44 then 50 at the smallest resolution, while none of its trials is at
+ *   or below the floor bitrate (its cheapest trial is the title's cheapest).
  * Same 3-6 CRF spacing as the grid (±6 CRF ≈ ×2 bitrate, x264's rule of thumb).
  */
 export const QUALITY_EXTENSION_CRFS: readonly number[] = Object.freeze([17, 14]);
@@ -81,10 +85,16 @@ export interface PerTitleOptions {
   readonly sampleFraction?: number;
   /** Most sample windows. Default 10. */
   readonly maxWindows?: number;
-  /** VMAF on every n-th frame of the sample. Default 6 (measured on BBB: within 0.1 VMAF of every frame). */
+  /** VMAF on every n-th frame of the sample. Default vmafSubsampleFor(frame rate): 6 at 24 fps, 15 at 60 fps. */
   readonly vmafSubsample?: number;
   /** Rung rules; default VMAF_RUNG_RULES or PSNR_RUNG_RULES by metric. */
   readonly rules?: RungRules;
+  /**
+   * x264 preset of the final encodes. When it differs from the trial preset, one trial (the
+   * middle resolution at the grid's middle CRF) is also encoded at it, and the bitrate ratio
+   * corrects each rung's CRF (presetCorrection). Unset = no correction.
+   */
+  readonly finalPreset?: string;
   /** Also encode the fixed ladder's rungs on the sample (capped VBR, same preset) for comparison plots. */
   readonly includeFixed?: boolean;
   readonly segmentDurationS: number;
@@ -98,18 +108,6 @@ export interface PerTitleOptions {
   /** Called with the fraction of the analysis done, in [0, 1]. */
   readonly onProgress?: (fraction: number) => void;
   readonly log?: Logger;
-}
-
-/** One measured trial encode. */
-export interface TrialPoint extends RdPoint {
-  /** x264 CRF of the trial, or absent for a fixed-ladder (bitrate-targeted) trial. */
-  readonly crf?: number;
-  /** Target bitrate of a fixed-ladder trial, bits/s. */
-  readonly targetBitrateBps?: number;
-  readonly psnrDb: number;
-  /** Absent for trials (they skip SSIM; no ladder decision reads it). */
-  readonly ssim?: number;
-  readonly vmaf?: number;
 }
 
 /** Everything the analysis found; stored in ladder.json. */
@@ -130,13 +128,20 @@ export interface LadderAnalysis {
   readonly points: readonly TrialPoint[];
   /** Upper convex hull of `points`, ascending bitrate. */
   readonly hull: readonly TrialPoint[];
-  /** Rungs chosen on the hull. */
+  /**
+   * The final preset's bitrate over the trial preset's at one size and CRF (when the final
+   * preset differs): each rung's CRF is read off the trials at bitrate ÷ ratio.
+   */
+  readonly presetCorrection?: PresetProbe & { readonly ratio: number };
   /** The chosen rungs, each with the CRF of its final capped-CRF encode (crfForBitrate). */
   readonly rungs: readonly (PlannedRung & { readonly crf?: number | undefined })[];
   /** Fixed-ladder rungs encoded on the same sample (when `includeFixed`). */
   readonly fixedPoints?: readonly TrialPoint[];
-  /** Wall-clock seconds: sample extraction, trial encodes, trial quality measurement, total. */
-  readonly timings: { readonly sampleS: number; readonly trialEncodeS: number; readonly trialQualityS: number; readonly totalS: number };
+  /**
+   * Seconds: trial encodes and trial quality measurement (summed over the groups, wherever they
+   * ran), and the analysis's wall-clock time from planning to the chosen ladder.
+   */
+  readonly timings: { readonly trialEncodeS: number; readonly trialQualityS: number; readonly totalS: number };
 }
 
 /** The source's own size joins the candidates when it is at least this much taller than the largest fitted box (our choice). */
@@ -183,182 +188,153 @@ export function crfForBitrate(points: readonly TrialPoint[], size: { width: numb
   return trials.at(-1)!.crf;
 }
 
-/** Share of a trial's time its encode takes, for progress (the quality measurement, VMAF at the master's size, is the rest; on a 1080p60 master trial encodes took 249 s and their quality 1,413 s, issue #13). */
-const TRIAL_ENCODE_SHARE = 0.2;
+/**
+ * A title's analysis, planned: the sample, the settings every trial shares and the trial groups
+ * (one per candidate resolution with the whole CRF grid; the largest also extends toward
+ * quality, the smallest toward the floor; plus the fixed ladder's rungs when asked). Plain data:
+ * a chunked title's flow stores it and hands each group to a worker (title-flow.ts).
+ */
+export interface AnalysisPlan {
+  readonly settings: TrialSettings;
+  readonly groups: readonly TrialGroup[];
+  /** Index in `groups` of the fixed-ladder comparison group, if any. */
+  readonly fixedGroup?: number;
+  readonly rules: RungRules;
+  /** The CRF grid, highest (cheapest) first. */
+  readonly crfValues: readonly number[];
+  /** Candidate resolutions, largest first. */
+  readonly resolutions: readonly { width: number; height: number }[];
+  /** File name of the VMAF model the ladder is built on, when it is. */
+  readonly vmafModel?: string;
+}
 
 /**
- * Analyses a title and picks its per-title ladder. Writes only to a temporary folder,
- * removed before returning.
+ * Plans a title's analysis (no encoding).
+ * @param probed the master's probe (inspectMaster); must have a video stream.
+ * @param frameRate output frame rate, frames/s.
+ * @throws RangeError when the master has no video.
+ */
+export function planAnalysis(probed: ProbeResult, frameRate: number, options: Omit<PerTitleOptions, 'signal' | 'onProgress' | 'log' | 'workParent'>): AnalysisPlan {
+  const video = probed.video;
+  if (!video) throw new RangeError('per-title analysis needs a video stream');
+  const metric: LadderMetric = options.vmafModelPath ? 'vmaf' : 'psnr';
+  const rules = options.rules ?? (metric === 'vmaf' ? VMAF_RUNG_RULES : PSNR_RUNG_RULES);
+  const crfValues = [...(options.crfValues ?? DEFAULT_CRF_VALUES)].sort((a, b) => b - a); // cheapest first
+  const windowS = options.windowS ?? options.segmentDurationS;
+  const resolutions = candidateResolutions(video); // largest first
+  const windows = sampleWindows(probed.durationS, windowS, options.sampleFraction ?? 0.2, options.maxWindows ?? 10);
+  const settings: TrialSettings = {
+    windows,
+    reference: { width: toEven(video.displayWidth), height: toEven(video.displayHeight) },
+    frameRate,
+    gop: Math.max(1, Math.round(frameRate * windowS)),
+    trialPreset: options.trialPreset ?? 'veryfast',
+    metric,
+    vmafSubsample: Math.max(1, Math.floor(options.vmafSubsample ?? vmafSubsampleFor(frameRate))),
+  };
+  const largest = resolutions[0]!;
+  const smallest = resolutions.at(-1)!;
+  // The preset probe: the middle resolution, the grid's middle CRF (where most rungs land).
+  const probeAt = options.finalPreset && options.finalPreset !== settings.trialPreset ? resolutions[Math.floor(resolutions.length / 2)] : undefined;
+  const groups: TrialGroup[] = resolutions.map((size) => ({
+    trials: crfValues.map((crf) => ({ ...size, crf })),
+    ...(size === probeAt ? { presetProbe: { preset: options.finalPreset!, crf: crfValues[Math.floor(crfValues.length / 2)]! } } : {}),
+    extensions: [
+      ...(size === largest ? [{ toward: 'quality' as const, crfs: QUALITY_EXTENSION_CRFS, saturationQuality: rules.saturationQuality, capBps: trialBitrateCapBps(size.height, frameRate, rules.maxBitrateBps) }] : []),
+      ...(size === smallest ? [{ toward: 'floor' as const, crfs: FLOOR_EXTENSION_CRFS.filter((c) => !crfValues.includes(c)), floorBitrateBps: rules.floorBitrateBps }] : []),
+    ],
+  }));
+  // Largest first: the longest groups start (and are queued) first.
+  const fixedRungs = options.includeFixed ? fixedLadderFor(video) : [];
+  if (fixedRungs.length > 0) groups.push({ trials: fixedRungs.map((r) => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps })) });
+  return {
+    settings,
+    groups,
+    ...(fixedRungs.length > 0 ? { fixedGroup: groups.length - 1 } : {}),
+    rules,
+    crfValues,
+    resolutions,
+    ...(options.vmafModelPath ? { vmafModel: path.basename(options.vmafModelPath) } : {}),
+  };
+}
+
+/** Progress weight of a group: its trials and possible extension trials. */
+export const groupWeight = (g: TrialGroup): number => g.trials.length + (g.extensions ?? []).reduce((n, e) => n + e.crfs.length, 0);
+
+/**
+ * The analysis's conclusion from every group's points: the upper convex hull of the CRF trials,
+ * the rungs on it (selectRungs) and each rung's capped-CRF setting (crfForBitrate).
+ * @param results one per group of `plan`, in order.
+ * @param totalS the analysis's wall-clock time, s.
+ * @throws RangeError when `results` does not match the plan's groups.
+ */
+export function concludeAnalysis(plan: AnalysisPlan, results: readonly TrialGroupResult[], totalS: number): LadderAnalysis {
+  if (results.length !== plan.groups.length) throw new RangeError(`${results.length} group results for ${plan.groups.length} groups`);
+  const points = results.filter((_, i) => i !== plan.fixedGroup).flatMap((r) => r.points);
+  const fixedPoints = plan.fixedGroup !== undefined ? results[plan.fixedGroup]!.points : undefined;
+  const hull = upperConvexHull(points);
+  const probe = results.find((r) => r.presetProbe)?.presetProbe;
+  const presetCorrection = probe && probe.trialBitrateBps > 0 && probe.bitrateBps > 0 ? { ...probe, ratio: probe.bitrateBps / probe.trialBitrateBps } : undefined;
+  const rungs = selectRungs(hull, plan.rules).map((r) => ({ ...r, crf: crfForBitrate(points, r, r.bitrateBps / (presetCorrection?.ratio ?? 1)) }));
+  const sampleFrames = Math.max(0, ...results.map((r) => r.sampleFrames));
+  return {
+    metric: plan.settings.metric,
+    settings: {
+      trialPreset: plan.settings.trialPreset,
+      crfValues: plan.crfValues,
+      extensionCrfs: [...new Set(points.filter((p) => p.crf !== undefined && !plan.crfValues.includes(p.crf)).map((p) => p.crf!))],
+      resolutions: plan.resolutions,
+      vmafSubsample: plan.settings.vmafSubsample,
+      ...(plan.vmafModel ? { vmafModel: plan.vmafModel } : {}),
+      rules: plan.rules,
+    },
+    sample: { windows: plan.settings.windows, durationS: sampleFrames / plan.settings.frameRate, frameRate: plan.settings.frameRate },
+    points: [...points].sort((a, b) => a.height - b.height || a.bitrateBps - b.bitrateBps),
+    hull,
+    ...(presetCorrection ? { presetCorrection } : {}),
+    rungs,
+    ...(fixedPoints ? { fixedPoints } : {}),
+    timings: {
+      trialEncodeS: results.reduce((t, r) => t + r.encodeS, 0),
+      trialQualityS: results.reduce((t, r) => t + r.qualityS, 0),
+      totalS,
+    },
+  };
+}
+
+/**
+ * Analyses a title and picks its per-title ladder, running every trial group here, one after
+ * another. Writes only to a temporary folder, removed before returning.
  * @param probed the master's probe (inspectMaster); must have a video stream.
  * @param frameRate output frame rate, frames/s.
  * @throws FfmpegError when a trial fails; EncodeCancelledError when `signal` aborts;
  *         RangeError when the master has no video.
  */
-export async function analyzeTitle(
-  masterPath: string,
-  probed: ProbeResult,
-  frameRate: number,
-  paths: FfmpegPaths,
-  options: PerTitleOptions,
-): Promise<LadderAnalysis> {
+export async function analyzeTitle(masterPath: string, probed: ProbeResult, frameRate: number, paths: FfmpegPaths, options: PerTitleOptions): Promise<LadderAnalysis> {
   const log = options.log ?? silentLogger;
-  const video = probed.video;
-  if (!video) throw new RangeError('per-title analysis needs a video stream');
   const started = performance.now();
-  const metric: LadderMetric = options.vmafModelPath ? 'vmaf' : 'psnr';
-  const rules = options.rules ?? (metric === 'vmaf' ? VMAF_RUNG_RULES : PSNR_RUNG_RULES);
-  const trialPreset = options.trialPreset ?? 'veryfast';
-  const crfValues = [...(options.crfValues ?? DEFAULT_CRF_VALUES)].sort((a, b) => b - a); // cheapest first
-  const vmafSubsample = Math.max(1, Math.floor(options.vmafSubsample ?? 6));
-  const windowS = options.windowS ?? options.segmentDurationS;
-  const resolutions = candidateResolutions(video).reverse(); // smallest first
-  const reference = { width: toEven(video.displayWidth), height: toEven(video.displayHeight) };
-  const windows = sampleWindows(probed.durationS, windowS, options.sampleFraction ?? 0.2, options.maxWindows ?? 10);
-  const fixedRungs: LadderRung[] = options.includeFixed ? fixedLadderFor(video) : [];
-  // Progress counts trials, the sample's extraction as one more; within a trial, the encode as
-  // TRIAL_ENCODE_SHARE of it and the quality measurement as the rest (ffmpeg's out_time).
-  let totalTrials = 1 + resolutions.length * crfValues.length + fixedRungs.length;
-  let doneTrials = 0;
-  // Extensions add trials as they go: progress never steps back for it.
-  let reported = 0;
-  const tick = (partial = 0) => {
-    reported = Math.max(reported, Math.min(1, (doneTrials + partial) / totalTrials));
-    options.onProgress?.(reported);
-  };
-  const extraTrials = (n: number) => {
-    totalTrials += n;
-  };
-
+  const plan = planAnalysis(probed, frameRate, options);
+  const weights = plan.groups.map(groupWeight);
+  const total = weights.reduce((a, b) => a + b, 0);
   const work = await fs.mkdtemp(path.join(options.workParent ?? os.tmpdir(), options.workParent ? '.per-title-' : 'vod-per-title-'));
-  const timings = { sampleS: 0, trialEncodeS: 0, trialQualityS: 0, totalS: 0 };
   try {
     options.onProgress?.(0);
-    const samplePath = path.join(work, 'sample.mp4');
-    let t0 = performance.now();
-    await extractSample(masterPath, windows, reference, frameRate, samplePath, paths, options.signal, (f) => tick(f));
-    timings.sampleS = (performance.now() - t0) / 1000;
-    doneTrials += 1;
-    tick();
-    const sampleFrames = (await probePackets(samplePath, paths)).length;
-    const sampleDurationS = sampleFrames / frameRate;
-    const gop = Math.max(1, Math.round(frameRate * windowS));
-    const run = options.signal ? { signal: options.signal } : {};
-
-    const trial = async (size: { width: number; height: number }, rate: { crf: number } | { bitrateBps: number }, name: string): Promise<TrialPoint> => {
-      const out = path.join(work, `${name}.mp4`);
-      const rateOptions =
-        'crf' in rate
-          ? ['-crf', String(rate.crf)]
-          : ['-b:v', String(rate.bitrateBps), '-maxrate', String(Math.round(rate.bitrateBps * 1.5)), '-bufsize', String(rate.bitrateBps * 2)];
-      t0 = performance.now();
-      await runFfmpeg(
-        {
-          inputs: [{ source: samplePath }],
-          outputOptions: [
-            '-map', '0:v:0',
-            '-vf', `scale=${size.width}:${size.height}:flags=bicubic,setsar=1`,
-            '-c:v', 'libx264', '-profile:v', 'high', '-preset', trialPreset, '-pix_fmt', 'yuv420p', ...rateOptions,
-            // Same GOP structure as the final encodes: a closed GOP per window.
-            '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-x264-params', 'open-gop=0',
-          ],
-          output: out,
-        },
-        paths,
-        { ...run, durationS: sampleDurationS, onProgress: (f) => tick(f * TRIAL_ENCODE_SHARE) },
-      );
-      timings.trialEncodeS += (performance.now() - t0) / 1000;
-      const bitrateBps = await measuredBitrate(out, sampleFrames, frameRate, paths);
-      t0 = performance.now();
-      const scores: QualityScores = await measureQuality(
-        {
-          distorted: out,
-          reference: samplePath,
-          ...reference,
-          frameRate,
-          vmafSubsample,
-          ssim: false,
-          ...(options.vmafModelPath ? { vmafModelPath: options.vmafModelPath } : {}),
-        },
-        paths,
-        { ...run, durationS: sampleDurationS, onProgress: (f) => tick(TRIAL_ENCODE_SHARE + f * (1 - TRIAL_ENCODE_SHARE)) },
-      );
-      timings.trialQualityS += (performance.now() - t0) / 1000;
-      await fs.rm(out, { force: true });
-      doneTrials += 1;
-      tick();
-      return {
-        width: size.width,
-        height: size.height,
-        bitrateBps,
-        quality: scoreOf(scores, metric),
-        psnrDb: scores.psnrDb,
-        ...(scores.ssim !== undefined ? { ssim: scores.ssim } : {}),
-        ...(scores.vmaf !== undefined ? { vmaf: scores.vmaf } : {}),
-        ...('crf' in rate ? { crf: rate.crf } : { targetBitrateBps: rate.bitrateBps }),
-      };
-    };
-
-    const points: TrialPoint[] = [];
-    for (const size of resolutions) {
-      for (const [i, crf] of crfValues.entries()) {
-        const p = await trial(size, { crf }, `trial_${size.height}p_crf${crf}`);
-        points.push(p);
-        log.debug({ height: size.height, crf, bitrateBps: Math.round(p.bitrateBps), quality: p.quality }, 'trial point');
-        if (p.quality >= rules.saturationQuality || p.bitrateBps > rules.maxBitrateBps) {
-          // More bits at this resolution buy nothing visible (or exceed the cap): skip the rest.
-          doneTrials += crfValues.length - 1 - i;
-          tick();
-          break;
-        }
-      }
+    const results: TrialGroupResult[] = [];
+    let done = 0;
+    for (const [i, group] of plan.groups.entries()) {
+      const result = await runTrialGroup(masterPath, group, plan.settings, paths, {
+        workDir: work,
+        vmafModelPath: options.vmafModelPath,
+        signal: options.signal,
+        onProgress: (f) => options.onProgress?.(Math.min(1, (done + f * weights[i]!) / total)),
+      });
+      done += weights[i]!;
+      for (const p of result.points) log.debug({ height: p.height, crf: p.crf, bitrateBps: Math.round(p.bitrateBps), quality: p.quality }, 'trial point');
+      results.push(result);
     }
-    // Extensions where the grid fell short (QUALITY_EXTENSION_CRFS, FLOOR_EXTENSION_CRFS).
-    const largest = resolutions.at(-1)!;
-    const atLargest = () => points.filter((p) => p.height === largest.height);
-    const cap = trialBitrateCapBps(largest.height, frameRate, rules.maxBitrateBps);
-    for (const crf of QUALITY_EXTENSION_CRFS) {
-      const best = atLargest().reduce((a, b) => (b.quality > a.quality ? b : a));
-      if (best.quality >= rules.saturationQuality || best.bitrateBps >= cap || (best.crf !== undefined && best.crf <= crf)) break;
-      extraTrials(1);
-      const p = await trial(largest, { crf }, `trial_${largest.height}p_crf${crf}`);
-      points.push(p);
-      log.debug({ height: largest.height, crf, bitrateBps: Math.round(p.bitrateBps), quality: p.quality }, 'trial point (toward quality)');
-    }
-    const smallest = resolutions[0]!;
-    for (const crf of FLOOR_EXTENSION_CRFS) {
-      if (points.some((p) => p.bitrateBps <= rules.floorBitrateBps) || crfValues.includes(crf)) break;
-      extraTrials(1);
-      const p = await trial(smallest, { crf }, `trial_${smallest.height}p_crf${crf}`);
-      points.push(p);
-      log.debug({ height: smallest.height, crf, bitrateBps: Math.round(p.bitrateBps), quality: p.quality }, 'trial point (toward the floor)');
-    }
-    const fixedPoints: TrialPoint[] = [];
-    for (const rung of fixedRungs) {
-      fixedPoints.push(await trial(rung, { bitrateBps: rung.bitrateBps }, `fixed_${rung.height}p_${rung.bitrateBps}`));
-    }
-
-    const hull = upperConvexHull(points);
-    const rungs = selectRungs(hull, rules).map((r) => ({ ...r, crf: crfForBitrate(points, r, r.bitrateBps) }));
-    timings.totalS = (performance.now() - started) / 1000;
-    log.info({ metric, points: points.length, hull: hull.length, rungs: rungs.length, analysisS: Math.round(timings.totalS * 10) / 10 }, 'per-title ladder chosen');
-    return {
-      metric,
-      settings: {
-        trialPreset,
-        crfValues,
-        extensionCrfs: [...new Set(points.filter((p) => p.crf !== undefined && !crfValues.includes(p.crf)).map((p) => p.crf!))],
-        resolutions: [...resolutions].reverse(),
-        vmafSubsample,
-        ...(options.vmafModelPath ? { vmafModel: path.basename(options.vmafModelPath) } : {}),
-        rules,
-      },
-      sample: { windows, durationS: sampleDurationS, frameRate },
-      points: points.sort((a, b) => a.height - b.height || a.bitrateBps - b.bitrateBps),
-      hull,
-      rungs,
-      ...(options.includeFixed ? { fixedPoints } : {}),
-      timings,
-    };
+    const analysis = concludeAnalysis(plan, results, (performance.now() - started) / 1000);
+    log.info({ metric: analysis.metric, points: analysis.points.length, hull: analysis.hull.length, rungs: analysis.rungs.length, analysisS: Math.round(analysis.timings.totalS * 10) / 10 }, 'per-title ladder chosen');
+    return analysis;
   } finally {
     await fs.rm(work, { recursive: true, force: true });
   }

@@ -1,7 +1,8 @@
 /**
  * Full-reference quality metrics of an encode against its source, measured by ffmpeg's
- * filters in one pass: PSNR and SSIM always, VMAF when a model file is configured
- * (libvmaf; the bundled ffmpeg has the filter but no model).
+ * filters in one pass: PSNR and SSIM unless turned off, VMAF when a model file is configured
+ * (libvmaf; the bundled ffmpeg has the filter but no model). Several encodes of one source
+ * are measured in one process, the source decoded once (measureFrameScoresBatch).
  *
  * As Netflix compares (Netflix Technology Blog, "Per-Title Encode Optimization", 2015, and
  * the VMAF README), the distorted video is scaled back to the reference's display
@@ -36,7 +37,8 @@ export interface QualityScores {
  * title (chunks) concatenate into the title's (concatFrameScores).
  */
 export interface FrameScores {
-  readonly mseY: readonly number[];
+  /** Absent when PSNR was not measured. */
+  readonly mseY?: readonly number[];
   /** Absent when SSIM was not measured. */
   readonly ssim?: readonly number[];
   readonly vmaf?: readonly number[];
@@ -45,30 +47,64 @@ export interface FrameScores {
 /** The metric a ladder is built on: VMAF when a model is configured, else PSNR. */
 export type LadderMetric = 'vmaf' | 'psnr';
 
-export interface QualityMeasureSpec {
-  /** The encode to judge (any file ffmpeg reads). */
-  readonly distorted: string;
-  /** The source it was encoded from. */
+/** A stretch of a file, s. */
+export interface TimeWindow {
+  readonly startS: number;
+  readonly durationS: number;
+}
+
+/** What every comparison of a batch shares: the reference, the frame grid and the metrics. */
+export interface QualityReferenceSpec {
+  /** The source the encodes were made from (any file ffmpeg reads). */
   readonly reference: string;
   /**
-   * The part of the reference the encode covers (a chunk): from `startS`, for `durationS`
-   * seconds (input seeking, as the chunk's encode did). Unset = the whole reference.
+   * The parts of the reference the encodes cover, concatenated in order (a chunk: one window; the
+   * per-title sample: several), each read with input seeking as the encode read it. Unset = the
+   * whole reference.
    */
-  readonly referenceWindow?: { readonly startS: number; readonly durationS: number };
-  /** Display size of the reference in pixels; both inputs are brought to it (bicubic). */
+  readonly referenceWindows?: readonly TimeWindow[];
+  /** Display size of the reference in pixels; both sides are brought to it (bicubic). */
   readonly width: number;
   readonly height: number;
-  /** Both inputs are resampled to this constant frame rate (frames/s) so frames pair up. */
+  /** Both sides are resampled to this constant frame rate (frames/s) so frames pair up. */
   readonly frameRate: number;
   /** VMAF model (`.pkl` with its `.pkl.model` beside it); unset = no VMAF. */
   readonly vmafModelPath?: string;
   /**
-   * Compute VMAF on every n-th frame only (libvmaf `n_subsample`; default 1 = every frame).
-   * PSNR and SSIM always use every frame.
+   * Compute VMAF on every n-th frame only (libvmaf `n_subsample`; default 1 = every frame; see
+   * vmafSubsampleFor). PSNR and SSIM always use every frame.
    */
   readonly vmafSubsample?: number;
+  /** Measure PSNR (default true). The per-title trials built on VMAF skip it. */
+  readonly psnr?: boolean;
   /** Measure SSIM too (default true). The per-title trials skip it: no ladder decision reads it, and at 1080p it costs more than PSNR. */
   readonly ssim?: boolean;
+}
+
+export interface QualityMeasureSpec extends Omit<QualityReferenceSpec, 'referenceWindows'> {
+  /** The encode to judge (any file ffmpeg reads). */
+  readonly distorted: string;
+  /**
+   * The part of the reference the encode covers (a chunk): from `startS`, for `durationS`
+   * seconds (input seeking, as the chunk's encode did). Unset = the whole reference.
+   */
+  readonly referenceWindow?: TimeWindow;
+}
+
+/**
+ * Frames per second of content that VMAF is computed on by default (the per-title trials and
+ * the published rungs): libvmaf's `n_subsample` becomes round(frame rate / this), so a 24 fps
+ * title keeps every 6th frame (measured on Big Buck Bunny: within 0.1 VMAF of every frame) and a
+ * 60 fps title every 15th instead of paying 2.5× for the same seconds. VMAF's cost is per frame
+ * (about 0.5 s per 1080p frame with the bundled libvmaf 1.x on 2 cores), so this sets the
+ * measurement's cost per second of content whatever the frame rate. Our choice; the error it
+ * causes is measured in docs/per-title.md.
+ */
+export const VMAF_FRAMES_PER_S = 4;
+
+/** libvmaf `n_subsample` for a frame rate: every round(frameRate / framesPerS)-th frame, at least 1. */
+export function vmafSubsampleFor(frameRate: number, framesPerS = VMAF_FRAMES_PER_S): number {
+  return Math.max(1, Math.round(frameRate / framesPerS));
 }
 
 /** Largest PSNR reported, dB: identical frames have zero MSE and an infinite PSNR. */
@@ -137,23 +173,22 @@ export function nearestRankPercentile(values: readonly number[], p: number): num
  * @throws Error when some parts carry VMAF and others do not.
  */
 export function concatFrameScores(parts: readonly FrameScores[]): FrameScores {
-  const withVmaf = parts.filter((p) => p.vmaf).length;
-  if (withVmaf !== 0 && withVmaf !== parts.length) throw new Error('some parts were measured with VMAF and some without');
-  const withSsim = parts.filter((p) => p.ssim).length;
-  if (withSsim !== 0 && withSsim !== parts.length) throw new Error('some parts were measured with SSIM and some without');
-  return {
-    mseY: parts.flatMap((p) => p.mseY),
-    ...(withSsim ? { ssim: parts.flatMap((p) => p.ssim!) } : {}),
-    ...(withVmaf ? { vmaf: parts.flatMap((p) => p.vmaf!) } : {}),
+  const all = <K extends keyof FrameScores>(key: K, name: string): number[] | undefined => {
+    const withIt = parts.filter((p) => p[key]).length;
+    if (withIt !== 0 && withIt !== parts.length) throw new Error(`some parts were measured with ${name} and some without`);
+    return withIt ? parts.flatMap((p) => p[key]!) : undefined;
   };
+  const [mseY, ssim, vmaf] = [all('mseY', 'PSNR'), all('ssim', 'SSIM'), all('vmaf', 'VMAF')];
+  return { ...(mseY ? { mseY } : {}), ...(ssim ? { ssim } : {}), ...(vmaf ? { vmaf } : {}) };
 }
 
 /**
  * Summarises per-frame scores: PSNR from the mean luma MSE (every frame weighs the same, so
  * chunks weigh by their frame count), mean SSIM and VMAF, and the 5th-percentile frame of each.
- * @throws Error when there are no frames.
+ * @throws Error when PSNR was not measured or there are no frames.
  */
 export function summarizeFrames(frames: FrameScores): QualityScores {
+  if (!frames.mseY) throw new Error('PSNR was not measured');
   if (frames.mseY.length === 0) throw new Error('no frames were compared');
   const vmaf = frames.vmaf && frames.vmaf.length > 0 ? frames.vmaf : undefined;
   const ssim = frames.ssim && frames.ssim.length > 0 ? frames.ssim : undefined;
@@ -173,62 +208,114 @@ export function summarizeFrames(frames: FrameScores): QualityScores {
 }
 
 /**
- * The filter graph: both inputs restamped from zero, resampled to the same constant frame
- * rate, scaled (bicubic) to the reference display size, then psnr → ssim (unless off) →
- * libvmaf (with a model) chained, each passing its first input through.
+ * The filter graph of a batch: the reference (each window restamped from zero, resampled to the
+ * frame rate, scaled bicubic to the display size, the windows concatenated) split once per
+ * comparison; each distorted input brought to the same grid, then psnr → ssim → libvmaf (those
+ * measured) chained against its copies of the reference, each passing its first input through.
+ * Inputs: the reference's windows (or the whole reference) first, then the distorted files.
  */
-function qualityGraph(spec: QualityMeasureSpec, files: { psnr: string; ssim: string; vmafLog: string; model?: string }): string {
+function batchGraph(spec: QualityReferenceSpec, distorted: number, files: (j: number) => { psnr: string; ssim: string; vmafLog: string }, model: string | undefined): string {
   const fps = Number(spec.frameRate.toFixed(3));
   const prep = `setpts=PTS-STARTPTS,fps=fps=${fps},scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p`;
   const sub = Math.max(1, Math.floor(spec.vmafSubsample ?? 1));
-  const filters = [
-    `psnr=stats_file=${files.psnr}`,
-    ...(spec.ssim !== false ? [`ssim=stats_file=${files.ssim}`] : []),
-    ...(files.model ? [`libvmaf=model_path=${files.model}:log_path=${files.vmafLog}:log_fmt=json:n_threads=${os.availableParallelism()}:n_subsample=${sub}`] : []),
+  const windows = Math.max(1, spec.referenceWindows?.length ?? 1);
+  const filters = (j: number) => [
+    ...(spec.psnr !== false ? [`psnr=stats_file=${files(j).psnr}`] : []),
+    ...(spec.ssim !== false ? [`ssim=stats_file=${files(j).ssim}`] : []),
+    ...(model ? [`libvmaf=model_path=${model}:log_path=${files(j).vmafLog}:log_fmt=json:n_threads=${os.availableParallelism()}:n_subsample=${sub}`] : []),
   ];
-  const refLabels = filters.map((_, i) => `[r${i}]`).join('');
-  const parts = [`[0:v]${prep}[d0]`, `[1:v]${prep},${filters.length > 1 ? `split=${filters.length}${refLabels}` : 'null[r0]'}`];
-  filters.forEach((f, i) => parts.push(`[d${i}][r${i}]${f}${i < filters.length - 1 ? `[d${i + 1}]` : ''}`));
+  const perDistorted = filters(0).length;
+  if (perDistorted === 0) throw new RangeError('nothing to measure: PSNR, SSIM and VMAF are all off');
+  const refLabels = Array.from({ length: distorted * perDistorted }, (_, k) => `[r${k}]`).join('');
+  const parts: string[] = [];
+  if (windows === 1) parts.push(`[0:v]${prep},split=${distorted * perDistorted}${refLabels}`);
+  else {
+    for (let i = 0; i < windows; i++) parts.push(`[${i}:v]${prep}[w${i}]`);
+    parts.push(`${Array.from({ length: windows }, (_, i) => `[w${i}]`).join('')}concat=n=${windows}:v=1:a=0,split=${distorted * perDistorted}${refLabels}`);
+  }
+  for (let j = 0; j < distorted; j++) {
+    parts.push(`[${windows + j}:v]${prep}[d${j}_0]`);
+    filters(j).forEach((f, i) => parts.push(`[d${j}_${i}][r${j * perDistorted + i}]${f}${i < perDistorted - 1 ? `[d${j}_${i + 1}]` : ''}`));
+  }
   return parts.join(';');
+}
+
+/**
+ * Measures several encodes of the same reference, frame by frame: PSNR (unless off), SSIM
+ * (unless off) and, with a model, VMAF. Without VMAF in one ffmpeg process, so the reference is
+ * decoded and scaled once for all of them; with VMAF one process per encode (libvmaf 1.x in the
+ * bundled ffmpeg crashes with two instances in a process).
+ * @returns per-frame scores of each distorted file, in the order given.
+ * @throws RangeError when every metric is off or no file is given; FfmpegError when ffmpeg
+ *         cannot read an input or the model; Error when the filters compared no frames;
+ *         EncodeCancelledError when `run.signal` aborts.
+ */
+export async function measureFrameScoresBatch(spec: QualityReferenceSpec, distorted: readonly string[], paths: FfmpegPaths, run: RunOptions = {}): Promise<FrameScores[]> {
+  if (distorted.length === 0) throw new RangeError('no encode to measure');
+  if (spec.vmafModelPath && distorted.length > 1) {
+    // The bundled ffmpeg's libvmaf 1.x is not reentrant: two libvmaf filters in one process
+    // crash it (double free). With VMAF, each encode gets its own process (the reference is
+    // then decoded once per encode); progress runs over the batch.
+    const out: FrameScores[] = [];
+    for (const [j, file] of distorted.entries()) {
+      const part = { ...run, ...(run.onProgress ? { onProgress: (f: number, t: number) => run.onProgress!((j + f) / distorted.length, t) } : {}) };
+      out.push(...(await measureOneProcess(spec, [file], paths, part)));
+    }
+    return out;
+  }
+  return measureOneProcess(spec, distorted, paths, run);
+}
+
+async function measureOneProcess(spec: QualityReferenceSpec, distorted: readonly string[], paths: FfmpegPaths, run: RunOptions): Promise<FrameScores[]> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-quality-'));
+  try {
+    const files = (j: number) => ({ psnr: path.join(dir, `psnr${j}.log`), ssim: path.join(dir, `ssim${j}.log`), vmafLog: path.join(dir, `vmaf${j}.json`) });
+    let model: string | undefined;
+    if (spec.vmafModelPath) {
+      // Link the model (and its .model companion) under a plain name: the filter graph then
+      // needs no escaping of whatever characters the configured path holds.
+      model = path.join(dir, 'vmaf.pkl');
+      await fs.symlink(path.resolve(spec.vmafModelPath), model);
+      await fs.symlink(`${path.resolve(spec.vmafModelPath)}.model`, `${model}.model`);
+    }
+    const graph = batchGraph(spec, distorted.length, files, model);
+    const referenceInputs = spec.referenceWindows?.length
+      ? spec.referenceWindows.map((w) => ({ source: spec.reference, options: [...(w.startS > 0 ? ['-ss', w.startS.toFixed(6)] : []), '-t', w.durationS.toFixed(6)] }))
+      : [{ source: spec.reference }];
+    await runFfmpeg(
+      {
+        inputs: [...referenceInputs, ...distorted.map((source) => ({ source }))],
+        outputOptions: ['-filter_complex', graph, '-an', '-sn', '-dn', '-f', 'null'],
+        output: '/dev/null',
+      },
+      paths,
+      run,
+    );
+    const out: FrameScores[] = [];
+    for (let j = 0; j < distorted.length; j++) {
+      const f = files(j);
+      out.push({
+        ...(spec.psnr !== false ? { mseY: parsePsnrFrames(await fs.readFile(f.psnr, 'utf8')) } : {}),
+        ...(spec.ssim !== false ? { ssim: parseSsimFrames(await fs.readFile(f.ssim, 'utf8')) } : {}),
+        ...(model ? { vmaf: parseVmafFrames(await fs.readFile(f.vmafLog, 'utf8')) } : {}),
+      });
+    }
+    return out;
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 }
 
 /**
  * Measures PSNR, SSIM and (with a model) VMAF of `distorted` against `reference` (or the
  * reference's `referenceWindow`), frame by frame.
  * @returns the per-frame scores, in frame order.
- * @throws FfmpegError when ffmpeg cannot read either input or the model; Error when the
- *         filters compared no frames; EncodeCancelledError when `run.signal` aborts.
+ * @throws as measureFrameScoresBatch.
  */
 export async function measureFrameScores(spec: QualityMeasureSpec, paths: FfmpegPaths, run: RunOptions = {}): Promise<FrameScores> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-quality-'));
-  try {
-    const files = { psnr: path.join(dir, 'psnr.log'), ssim: path.join(dir, 'ssim.log'), vmafLog: path.join(dir, 'vmaf.json'), model: undefined as string | undefined };
-    if (spec.vmafModelPath) {
-      // Link the model (and its .model companion) under a plain name: the filter graph then
-      // needs no escaping of whatever characters the configured path holds.
-      files.model = path.join(dir, 'vmaf.pkl');
-      await fs.symlink(path.resolve(spec.vmafModelPath), files.model);
-      await fs.symlink(`${path.resolve(spec.vmafModelPath)}.model`, `${files.model}.model`);
-    }
-    const w = spec.referenceWindow;
-    const referenceOptions = w ? [...(w.startS > 0 ? ['-ss', w.startS.toFixed(6)] : []), '-t', w.durationS.toFixed(6)] : [];
-    await runFfmpeg(
-      {
-        inputs: [{ source: spec.distorted }, { source: spec.reference, options: referenceOptions }],
-        outputOptions: ['-filter_complex', qualityGraph(spec, files), '-an', '-sn', '-dn', '-f', 'null'],
-        output: '/dev/null',
-      },
-      paths,
-      run,
-    );
-    return {
-      mseY: parsePsnrFrames(await fs.readFile(files.psnr, 'utf8')),
-      ...(spec.ssim !== false ? { ssim: parseSsimFrames(await fs.readFile(files.ssim, 'utf8')) } : {}),
-      ...(files.model ? { vmaf: parseVmafFrames(await fs.readFile(files.vmafLog, 'utf8')) } : {}),
-    };
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
+  const { distorted, referenceWindow, ...shared } = spec;
+  const [scores] = await measureFrameScoresBatch({ ...shared, ...(referenceWindow ? { referenceWindows: [referenceWindow] } : {}) }, [distorted], paths, run);
+  return scores!;
 }
 
 /**

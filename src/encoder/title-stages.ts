@@ -24,7 +24,7 @@ import { joinFmp4Rendition, measureMediaPlaylist, writeMultivariantPlaylist, typ
 import type { LadderReport } from './ladder-report.js';
 import { inspectMaster } from './master-check.js';
 import { analyzeTitle, type LadderAnalysis, type PerTitleOptions } from './per-title.js';
-import { measureFrameScores, measureQuality, type FrameScores, type QualityMeasureSpec, type QualityScores } from './quality-metrics.js';
+import { measureFrameScores, measureQuality, vmafSubsampleFor, type FrameScores, type QualityMeasureSpec, type QualityScores } from './quality-metrics.js';
 import { MEDIA_PLAYLIST_NAME } from './rendition.js';
 import { planChunks, type Chunk } from './chunk-plan.js';
 
@@ -70,12 +70,16 @@ export interface PlanInput {
   readonly segmentDurationS: number;
   /** VMAF model file; unset = PSNR drives per-title ladders and no VMAF is measured. */
   readonly vmafModelPath?: string | undefined;
+  /** The per-title analysis when it was already made elsewhere (a chunked title's trial-group children); it is then not run here. */
+  readonly analysis?: LadderAnalysis | undefined;
   /** Overrides of the per-title analysis settings. */
   readonly perTitle?: Omit<PerTitleOptions, 'segmentDurationS' | 'vmafModelPath' | 'workParent' | 'signal' | 'onProgress' | 'log'> | undefined;
   /** Folder for the analysis's work files (inside the staging folder, so a killed worker's leftovers are swept with it). */
   readonly workDir: string;
   /** Chunk length, s (chunk-plan.ts); 0 = the whole title in one pass. */
   readonly chunkDurationS: number;
+  /** x264 preset of the final encodes: the per-title analysis corrects its rungs' CRF for it (PerTitleOptions.finalPreset). */
+  readonly x264Preset?: string | undefined;
 }
 
 export interface EncodePlan {
@@ -104,9 +108,10 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
   const probe = await inspectMaster(input.masterPath, paths);
   const video = probe.video!;
   const frameRate = outputFrameRate(video.frameRate);
-  let analysis: LadderAnalysis | undefined;
-  if (input.ladderKind === 'per-title' && !input.ladder) {
+  let analysis: LadderAnalysis | undefined = input.ladderKind === 'per-title' ? input.analysis : undefined;
+  if (input.ladderKind === 'per-title' && !input.ladder && !analysis) {
     analysis = await analyzeTitle(input.masterPath, probe, frameRate, paths, {
+      ...(input.x264Preset ? { finalPreset: input.x264Preset } : {}),
       ...input.perTitle,
       segmentDurationS: input.segmentDurationS,
       workParent: input.workDir,
@@ -147,8 +152,13 @@ export interface EncodedTitle {
 
 // ---- measure -----------------------------------------------------------------------------
 
-/** VMAF on every 6th frame of the published rungs (PSNR and SSIM on every frame): a sixth of libvmaf's cost. */
-export const RUNG_VMAF_SUBSAMPLE = 6;
+/**
+ * libvmaf n_subsample of the published rungs' measurement: VMAF_FRAMES_PER_S frames per second of
+ * content (every 6th frame at 24 fps, every 15th at 60 fps; PSNR and SSIM on every frame).
+ */
+export function rungVmafSubsample(frameRate: number): number {
+  return vmafSubsampleFor(frameRate);
+}
 
 export interface MeasureSettings {
   /** Measure every video rung's quality against the master (PSNR, SSIM, VMAF with a model). */

@@ -12,6 +12,8 @@ import { silentLogger } from '../util/logger.js';
 import type { RedisHandle } from './redis-server.js';
 import {
   AUDIO_JOB_NAME,
+  TRIALS_JOB_NAME,
+  trialJobSchema,
   childJobSchema,
   ENCODE_JOB_NAME,
   ENCODE_QUEUE_NAME,
@@ -35,8 +37,10 @@ export interface EncodeJobStatus {
   readonly attemptsStarted: number;
   /** Times the worker running the job died (stalls), each one attempt spent. */
   readonly stalls: number;
-  /** A chunked title's child jobs (chunk × rendition, audio): done and in all, while it waits for them. */
+  /** A chunked title's child jobs (trial groups, chunk × rendition, audio): done and in all, while it waits for them. */
   readonly children: { readonly done: number; readonly total: number } | undefined;
+  /** Which children a chunked title waits for: its analysis's trial groups, or its chunks. */
+  readonly flowStep: 'analyze' | 'encode' | undefined;
   /** Why the last attempt failed (first line), if it did. */
   readonly failedReason: string | undefined;
   /** ms since the epoch. */
@@ -44,12 +48,13 @@ export interface EncodeJobStatus {
   readonly finishedAtMs: number | undefined;
 }
 
-/** One child job of a chunked title (a chunk of a video rendition, or the audio), as `vod status <id>` lists it. */
+/** One child job of a chunked title (a trial group of its analysis, a chunk of a video rendition, or the audio), as `vod status <id>` lists it. */
 export interface ChildJobStatus {
   readonly jobId: string;
-  readonly kind: 'chunk' | 'audio';
+  readonly kind: 'trials' | 'chunk' | 'audio';
+  /** The rendition (chunks, audio), or what a trial group holds (e.g. `1920x1080 CRF 38,32,26,20`). */
   readonly rendition: string;
-  /** The chunk (video children only). */
+  /** The chunk (video children), or the trial group's index (trials). */
   readonly chunkIndex: number | undefined;
   readonly state: EncodeJobState;
   /** The worker that holds it (active) or ran it last (BullMQ processedBy), when one took it. */
@@ -147,21 +152,33 @@ export class EncodeQueue {
     const out: ChildJobStatus[] = [];
     for (const id of ids) {
       const child = await this.queue.getJob(id);
-      const data = child && childJobSchema.safeParse(child.data);
-      if (!child || !data?.success) continue;
+      if (!child) continue;
+      let what: { kind: ChildJobStatus['kind']; rendition: string; chunkIndex: number | undefined; group?: number };
+      if (child.name === TRIALS_JOB_NAME) {
+        const data = trialJobSchema.safeParse(child.data);
+        if (!data.success) continue;
+        what = { kind: 'trials', rendition: data.data.label, chunkIndex: undefined, group: data.data.group };
+      } else {
+        const data = childJobSchema.safeParse(child.data);
+        if (!data.success) continue;
+        what = { kind: child.name === AUDIO_JOB_NAME ? 'audio' : 'chunk', rendition: data.data.rendition, chunkIndex: data.data.chunkIndex };
+      }
       const progress = encodeProgressSchema.safeParse(child.progress);
       out.push({
         jobId: id,
-        kind: child.name === AUDIO_JOB_NAME ? 'audio' : 'chunk',
-        rendition: data.data.rendition,
-        chunkIndex: data.data.chunkIndex,
+        kind: what.kind,
+        rendition: what.rendition,
+        chunkIndex: what.chunkIndex ?? what.group,
         state: (await child.getState()) as EncodeJobState,
         worker: child.processedBy || undefined,
         progress: progress.success ? progress.data : undefined,
         attemptsStarted: child.attemptsStarted ?? 0,
       });
     }
-    return out.sort((a, b) => (a.kind === b.kind ? a.rendition.localeCompare(b.rendition, 'en', { numeric: true }) || (a.chunkIndex ?? 0) - (b.chunkIndex ?? 0) : a.kind === 'audio' ? 1 : -1));
+    const order = { trials: 0, chunk: 1, audio: 2 } as const;
+    return out.sort((a, b) =>
+      a.kind !== b.kind ? order[a.kind] - order[b.kind] : a.kind === 'trials' ? (a.chunkIndex ?? 0) - (b.chunkIndex ?? 0) : a.rendition.localeCompare(b.rendition, 'en', { numeric: true }) || (a.chunkIndex ?? 0) - (b.chunkIndex ?? 0),
+    );
   }
 
   /** Status of the most recent jobs in every state, newest first. */
@@ -218,7 +235,7 @@ export class EncodeQueue {
 
 /** A chunked title's children done and in all (undefined for a title job that has none). */
 async function childCounts(job: Job<EncodeJobData, EncodeJobResult>, state: EncodeJobState): Promise<EncodeJobStatus['children']> {
-  if (state !== 'waiting-children' && job.data.step !== 'assemble') return undefined;
+  if (state !== 'waiting-children' && job.data.step === undefined) return undefined;
   const c = await job.getDependenciesCount({ processed: true, unprocessed: true });
   const done = c.processed ?? 0;
   return { done, total: done + (c.unprocessed ?? 0) };
@@ -236,6 +253,7 @@ function toStatus(job: Job<EncodeJobData, EncodeJobResult>, state: EncodeJobStat
     attemptsStarted: job.attemptsStarted ?? 0,
     stalls: job.stalledCounter ?? 0,
     children,
+    flowStep: job.data.step === 'ladder' ? 'analyze' : job.data.step === 'assemble' ? 'encode' : undefined,
     failedReason: job.failedReason || undefined,
     createdAtMs: job.timestamp,
     finishedAtMs: job.finishedOn,

@@ -12,7 +12,8 @@ import type { VodConfig } from '../config.js';
 import { planChunks } from '../encoder/chunk-plan.js';
 import { encodeTitle, type EncodeProgress } from '../encoder/encode-title.js';
 import { inspectMaster } from '../encoder/master-check.js';
-import { planTitle } from '../encoder/title-stages.js';
+import { outputFrameRate, planTitle, type EncodePlan } from '../encoder/title-stages.js';
+import { concludeAnalysis, planAnalysis } from '../encoder/per-title.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import { PUBLISH_LAST, PUBLISHED_MARKER, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
@@ -25,6 +26,9 @@ import {
   CHUNK_JOB_NAME,
   childJobSchema,
   ENCODE_QUEUE_NAME,
+  TRIALS_JOB_NAME,
+  trialJobSchema,
+  type TrialJobData,
   encodeJobSchema,
   type ChildJobData,
   type ChildJobResult,
@@ -33,7 +37,7 @@ import {
   type EncodeJobResult,
 } from './job-schema.js';
 import type { RedisHandle } from './redis-server.js';
-import { addChildren, assembleTitle, loadPlan, removeWork, runChildJob, storePlan } from './title-flow.js';
+import { addChildren, assembleTitle, childJobs, loadAnalysisPlan, loadPlan, loadTrialResults, removeWork, runChildJob, runTrialJob, storeAnalysisPlan, storePlan, trialJobs } from './title-flow.js';
 
 /** BullMQ's stall limit, never reached: processEncodeJob's attempt count is the limit. */
 const MAX_STALLS_BULLMQ = 1_000_000;
@@ -103,7 +107,7 @@ export async function processEncodeJob(
   }
   // This attempt's progress starts afresh: `vod status` must not show a dead attempt's stage
   // as if this one had reached it.
-  if (data.step !== 'assemble') await job.updateProgress({ stage: 'probe', percent: 0 } satisfies EncodeJobProgress).catch(() => {});
+  if (data.step === undefined) await job.updateProgress({ stage: 'probe', percent: 0 } satisfies EncodeJobProgress).catch(() => {});
   if (job.attemptsMade + stalls > 0) {
     // A dead attempt's staging folder is swept now, not hours later at some worker's start.
     const swept = await store.discardStaging(prefix, { commitLast: PUBLISH_LAST });
@@ -123,6 +127,8 @@ export async function processEncodeJob(
 
   const staging = await store.stage(prefix, { commitLast: PUBLISH_LAST });
   let planStartedAtMs = performance.now();
+  // Whether this title went through a flow (its work prefix is removed once it is published).
+  let usedFlow = data.step !== undefined;
   try {
     let record: TitleRecord;
     const assemble = async (): Promise<TitleRecord> => {
@@ -146,13 +152,43 @@ export async function processEncodeJob(
         (stage, f, rendition) => progress({ stage, percent: Math.round((stage === 'package' ? 90 + f * 2 : 92 + f * 7) * 10) / 10, ...(rendition ? { rendition } : {}) }),
       );
     };
-    if (data.step === 'assemble') {
+    /** Adds children, records the next step, and waits for them (throws WaitingChildrenError; returns when they were all done already). */
+    const waitFor = async (step: 'ladder' | 'assemble', jobs: Parameters<typeof addChildren>[2], flowStartedAtMs: number): Promise<void> => {
+      usedFlow = true;
+      await job.updateData({ ...data, step, flowStartedAtMs });
+      const n = await addChildren(flow!.queue, job, jobs, { attempts, backoff: { type: 'exponential', delay: options.config.retryBackoffMs } });
+      log.info({ titleId: data.titleId, children: n, step }, step === 'ladder' ? 'analysis split into trial-group jobs' : 'title split into chunk jobs');
+      if (await job.moveToWaitingChildren(flow!.token ?? '')) throw new WaitingChildrenError();
+    };
+    /** Chunks of a planned title become children; the title job waits for them, then assembles. */
+    const splitIntoChunks = async (plan: EncodePlan, flowStartedAtMs: number): Promise<TitleRecord> => {
+      await storePlan(store, plan);
+      progress({ stage: 'encode', percent: 40 });
+      await waitFor('assemble', childJobs(plan, data.masterKey), flowStartedAtMs);
+      // Every child already finished (a fast cluster): assemble now.
+      return assemble();
+    };
+    /** The trial groups are done: the ladder from their points, then the chunks. */
+    const chooseLadderAndSplit = async (flowStartedAtMs: number): Promise<TitleRecord> => {
+      progress({ stage: 'analyze', percent: 39 });
+      const analysisPlan = await loadAnalysisPlan(store, data.titleId);
+      const analysis = concludeAnalysis(analysisPlan, await loadTrialResults(store, data.titleId, analysisPlan), (Date.now() - flowStartedAtMs) / 1000);
+      log.info({ rungs: analysis.rungs.length, analysisS: Math.round(analysis.timings.totalS) }, 'per-title ladder chosen from the trial groups');
+      const plan = await store.withLocalFile(data.masterKey, (masterPath) => planTitle({ ...planInput(masterPath), analysis }, options.paths, { signal, log }));
+      return splitIntoChunks(plan, flowStartedAtMs);
+    };
+    const planInput = (masterPath: string) => ({ titleId: data.titleId, masterPath, ladderKind: data.ladder, segmentDurationS: options.config.segmentDurationS, vmafModelPath: options.config.vmafModelPath, workDir: staging.dir, chunkDurationS: options.config.chunkDurationS, x264Preset: options.config.x264Preset });
+    if (data.step === 'assemble' || data.step === 'ladder') {
       // Back too early (a stall between adding the children and waiting for them): wait again.
       if ((await job.getDependenciesCount({ unprocessed: true })).unprocessed && (await job.moveToWaitingChildren(flow?.token ?? ''))) {
         await staging.abort();
         throw new WaitingChildrenError();
       }
+    }
+    if (data.step === 'assemble') {
       record = await assemble();
+    } else if (data.step === 'ladder') {
+      record = await chooseLadderAndSplit(data.flowStartedAtMs ?? Date.now());
     } else {
       const outcome = await store.withLocalFile(data.masterKey, async (masterPath) => {
         const probe = await inspectMaster(masterPath, options.paths);
@@ -175,33 +211,29 @@ export async function processEncodeJob(
             { signal, log, onProgress: (p: EncodeProgress) => progress({ stage: p.stage, percent: Math.round(p.fraction * 1000) / 10, ...(p.rendition ? { rendition: p.rendition } : {}) }) },
           );
         }
-        progress({ stage: 'analyze', percent: 0 });
         planStartedAtMs = performance.now();
-        const plan = await planTitle(
-          { titleId: data.titleId, masterPath, ladderKind: data.ladder, segmentDurationS: options.config.segmentDurationS, vmafModelPath: options.config.vmafModelPath, workDir: staging.dir, chunkDurationS: options.config.chunkDurationS },
-          options.paths,
-          { signal, log, onProgress: (f) => progress({ stage: 'analyze', percent: Math.round(f * 400) / 10 }) },
-        );
-        return plan;
+        if (data.ladder === 'per-title') {
+          // The analysis spreads too: one child per trial group.
+          progress({ stage: 'analyze', percent: 0 });
+          return { analysisPlan: planAnalysis(probe, outputFrameRate(probe.video!.frameRate), { segmentDurationS: options.config.segmentDurationS, finalPreset: options.config.x264Preset, ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}) }) };
+        }
+        return planTitle(planInput(masterPath), options.paths, { signal, log });
       });
+      const flowStartedAtMs = Date.now() - (performance.now() - planStartedAtMs);
       if ('renditions' in outcome) {
         record = outcome;
+      } else if ('analysisPlan' in outcome) {
+        await storeAnalysisPlan(store, data.titleId, outcome.analysisPlan);
+        await waitFor('ladder', trialJobs(data.titleId, data.masterKey, outcome.analysisPlan), flowStartedAtMs);
+        // Every trial group already finished (a fast cluster): go on now.
+        record = await chooseLadderAndSplit(flowStartedAtMs);
       } else {
-        // A flow: plan stored, children added, this job waits for them (the analysis removed
-        // its own work files; the staging area is aborted or used by assemble()).
-        await storePlan(store, outcome);
-        await job.updateData({ ...data, step: 'assemble', flowStartedAtMs: Date.now() - (performance.now() - planStartedAtMs) });
-        const n = await addChildren(flow!.queue, job, outcome, data.masterKey, { attempts, backoff: { type: 'exponential', delay: options.config.retryBackoffMs } });
-        progress({ stage: 'encode', percent: 40 });
-        log.info({ titleId: data.titleId, children: n, chunks: outcome.chunks.length }, 'title split into chunk jobs');
-        if (await job.moveToWaitingChildren(flow!.token ?? '')) throw new WaitingChildrenError();
-        // Every child already finished (a fast cluster): assemble now.
-        record = await assemble();
+        record = await splitIntoChunks(outcome, flowStartedAtMs);
       }
     }
     progress({ stage: 'publish', percent: 100 });
     const published = await staging.commit();
-    if (data.step === 'assemble') await removeWork(store, data.titleId);
+    if (usedFlow) await removeWork(store, data.titleId);
     await job.updateProgress({ stage: 'done', percent: 100 } satisfies EncodeJobProgress);
     log.info({ titleId: data.titleId, published, encodeTimeS: record.encodeTimeS }, 'title published');
     return { titleId: data.titleId, published, renditions: record.renditions.length, encodeTimeS: record.encodeTimeS };
@@ -214,21 +246,41 @@ export async function processEncodeJob(
   }
 }
 
+type ChildOptions = Omit<EncodeWorkerOptions, 'redis' | 'concurrency' | 'queueName'>;
+
+/** What a child job runs with, and a progress writer throttled to one Redis write per PROGRESS_INTERVAL_MS. */
+function childContext(job: Job, options: ChildOptions, signal: AbortSignal | undefined) {
+  const log = (options.log ?? silentLogger).child({ jobId: job.id });
+  let last = 0;
+  const report = (p: EncodeJobProgress) => {
+    if (Date.now() - last < PROGRESS_INTERVAL_MS) return;
+    last = Date.now();
+    job.updateProgress(p).catch(() => {});
+  };
+  return { ctx: { store: options.store, paths: options.paths, x264Preset: options.config.x264Preset, log, signal, measureQuality: { vmafModelPath: options.config.vmafModelPath } }, report };
+}
+
+/**
+ * Runs one trial-group child of a chunked title's analysis: title-flow.ts runTrialJob.
+ * @throws UnrecoverableError for a bad job; other errors are retried with backoff.
+ */
+export async function processTrialJob(job: Job<TrialJobData, ChildJobResult>, options: ChildOptions, signal?: AbortSignal): Promise<ChildJobResult> {
+  const parsed = trialJobSchema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`invalid trial job: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
+  const { ctx, report } = childContext(job, options, signal);
+  await job.updateProgress({ stage: 'analyze', percent: 0 } satisfies EncodeJobProgress).catch(() => {});
+  return runTrialJob(parsed.data, ctx, (f) => report({ stage: 'analyze', percent: Math.round(f * 1000) / 10 }));
+}
+
 /**
  * Runs one child job of a flow (a chunk × rendition, or the audio): title-flow.ts runChildJob.
  * @throws UnrecoverableError for a bad job; other errors are retried with backoff.
  */
-export async function processChildJob(job: Job<ChildJobData, ChildJobResult>, options: Omit<EncodeWorkerOptions, 'redis' | 'concurrency' | 'queueName'>, signal?: AbortSignal): Promise<ChildJobResult> {
+export async function processChildJob(job: Job<ChildJobData, ChildJobResult>, options: ChildOptions, signal?: AbortSignal): Promise<ChildJobResult> {
   const parsed = childJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`invalid chunk job: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
-  const log = (options.log ?? silentLogger).child({ jobId: job.id });
-  let last = 0;
-  const ctx = { store: options.store, paths: options.paths, x264Preset: options.config.x264Preset, log, signal, measureQuality: { vmafModelPath: options.config.vmafModelPath } };
-  return runChildJob(parsed.data, ctx, (f, stage) => {
-    if (Date.now() - last < PROGRESS_INTERVAL_MS) return;
-    last = Date.now();
-    job.updateProgress({ stage, percent: Math.round(f * 1000) / 10, rendition: parsed.data.rendition } satisfies EncodeJobProgress).catch(() => {});
-  });
+  const { ctx, report } = childContext(job, options, signal);
+  return runChildJob(parsed.data, ctx, (f, stage) => report({ stage, percent: Math.round(f * 1000) / 10, rendition: parsed.data.rendition }));
 }
 
 /**
@@ -253,7 +305,9 @@ export async function startEncodeWorker(options: EncodeWorkerOptions): Promise<W
     (job, token, signal) =>
       job.name === CHUNK_JOB_NAME || job.name === AUDIO_JOB_NAME
         ? (processChildJob(job as unknown as Job<ChildJobData, ChildJobResult>, options, signal) as unknown as Promise<EncodeJobResult>)
-        : processEncodeJob(job, options, signal, { queue: flowQueue, token }),
+        : job.name === TRIALS_JOB_NAME
+          ? (processTrialJob(job as unknown as Job<TrialJobData, ChildJobResult>, options, signal) as unknown as Promise<EncodeJobResult>)
+          : processEncodeJob(job, options, signal, { queue: flowQueue, token }),
     {
       connection: client,
       name: options.name ?? `${os.hostname()}:${process.pid}`,

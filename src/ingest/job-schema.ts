@@ -21,8 +21,12 @@ export const encodeJobSchema = z.object({
   ladder: z.enum(LADDER_KINDS).default(DEFAULT_LADDER_KIND),
   /** ISO 8601 upload time. */
   uploadedAt: z.string(),
-  /** A chunked title's step (title-flow.ts): absent = plan (or encode a short title whole); 'assemble' = its children are done. */
-  step: z.enum(['assemble']).optional(),
+  /**
+   * A chunked title's step (title-flow.ts): absent = plan (or encode a short title whole);
+   * 'ladder' = its per-title analysis's trial-group children are done (choose the ladder, add
+   * the chunk children); 'assemble' = its chunk children are done.
+   */
+  step: z.enum(['ladder', 'assemble']).optional(),
   /** When a chunked title's planning started, ms since the epoch (its encode time runs from there). */
   flowStartedAtMs: z.number().nonnegative().optional(),
   /** The job's stall count when it was last re-uploaded: stalls before it do not spend the new attempts. */
@@ -53,6 +57,19 @@ export interface EncodeJobResult {
 /** Job names of a flow's children (the title job is ENCODE_JOB_NAME). */
 export const CHUNK_JOB_NAME = 'encode-chunk';
 export const AUDIO_JOB_NAME = 'encode-audio';
+/** A per-title analysis's trial group (per-title-trials.ts): the trials of one resolution. */
+export const TRIALS_JOB_NAME = 'analyze-trials';
+
+export const trialJobSchema = z.object({
+  titleId: z.string().regex(TITLE_ID_PATTERN),
+  /** Store key of the master. */
+  masterKey: z.string().min(1),
+  /** Index of the group in the stored analysis plan. */
+  group: z.number().int().nonnegative(),
+  /** What the group is, for `vod status` (e.g. `1920x1080 CRF 38,32,26,20`). */
+  label: z.string().max(200),
+});
+export type TrialJobData = z.infer<typeof trialJobSchema>;
 
 export const childJobSchema = z.object({
   titleId: z.string().regex(TITLE_ID_PATTERN),
@@ -65,7 +82,11 @@ export const childJobSchema = z.object({
 });
 export type ChildJobData = z.infer<typeof childJobSchema>;
 
-/** What a child returns: its encode and quality-measurement times, s (summed into the title's timings). */
+/**
+ * What a child returns: its encode and quality-measurement times, s (summed into the title's
+ * timings). A trial-group child returns zeros: its times are the analysis's (stored with its
+ * points, reported in ladder.json).
+ */
 export interface ChildJobResult {
   readonly encodeS: number;
   readonly measureS?: number;

@@ -1,6 +1,10 @@
 /**
- * A chunked title's encode as a BullMQ flow spread over every worker on every machine: the
- * title job plans (probe, per-title analysis, chunks) and writes the plan to the object store,
+ * A chunked title's encode as a BullMQ flow spread over every worker on every machine. With a
+ * per-title ladder, the title job first plans the analysis (per-title.ts planAnalysis), stores
+ * it, adds one child job per trial group (the trials of one resolution, per-title-trials.ts) and
+ * waits; each child stores its RD points; the title job's next run chooses the ladder from them.
+ * Then (or at once, for the fixed ladder) the title job plans the chunks and writes the encode
+ * plan to the object store,
  * adds one child job per (chunk × video rendition) and one for the audio, and waits for them
  * (BullMQ's waiting-children step, `moveToWaitingChildren`); any worker takes any child, encodes
  * it from its own copy of the master and puts its output under the title's work prefix in the
@@ -18,12 +22,14 @@ import { type Job, type Queue } from 'bullmq';
 import { z } from 'zod';
 import { encodeRenditionChunk, encodeTitleAudio, makePoster, stitchRendition } from '../encoder/encode-stage.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
+import type { AnalysisPlan } from '../encoder/per-title.js';
+import { runTrialGroup, type TrialGroupResult } from '../encoder/per-title-trials.js';
 import { concatFrameScores, summarizeFrames, type FrameScores, type QualityScores } from '../encoder/quality-metrics.js';
-import { measureChunkQuality, measureRenditions, packageTitle, RUNG_VMAF_SUBSAMPLE, type EncodePlan } from '../encoder/title-stages.js';
+import { measureChunkQuality, measureRenditions, packageTitle, rungVmafSubsample, type EncodePlan } from '../encoder/title-stages.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import type { Logger } from '../util/logger.js';
-import { AUDIO_JOB_NAME, CHUNK_JOB_NAME, type ChildJobData, type ChildJobResult } from './job-schema.js';
+import { AUDIO_JOB_NAME, CHUNK_JOB_NAME, TRIALS_JOB_NAME, type ChildJobData, type ChildJobResult, type TrialJobData } from './job-schema.js';
 
 /** Store prefix of a title's work in progress: the plan and the children's outputs. */
 export const workPrefix = (titleId: string): string => `work/${titleId}`;
@@ -43,13 +49,98 @@ export interface FlowContext {
   readonly measureQuality?: { readonly vmafModelPath: string | undefined } | undefined;
 }
 
+/** The per-title analysis plan of a title, and each trial group's result. */
+const analysisKey = (titleId: string): string => `${workPrefix(titleId)}/analysis.json`;
+const trialsKey = (titleId: string, group: number): string => `${workPrefix(titleId)}/trials/${group}.json`;
+
+async function putJson(store: ObjectStore, key: string, value: unknown): Promise<void> {
+  await withTempDir(async (dir) => {
+    const file = path.join(dir, 'object.json');
+    await fs.writeFile(file, JSON.stringify(value));
+    await store.putFile(key, file);
+  });
+}
+
 /** Writes the plan where every worker can read it. */
 export async function storePlan(store: ObjectStore, plan: EncodePlan): Promise<void> {
-  await withTempDir(async (dir) => {
-    const file = path.join(dir, 'plan.json');
-    await fs.writeFile(file, JSON.stringify(plan));
-    await store.putFile(planKey(plan.titleId), file);
-  });
+  await putJson(store, planKey(plan.titleId), plan);
+}
+
+/** Writes a title's analysis plan where every worker can read it. */
+export async function storeAnalysisPlan(store: ObjectStore, titleId: string, plan: AnalysisPlan): Promise<void> {
+  await putJson(store, analysisKey(titleId), plan);
+}
+
+/**
+ * Reads a title's analysis plan from the store.
+ * @throws Error when it is not there.
+ */
+export async function loadAnalysisPlan(store: ObjectStore, titleId: string): Promise<AnalysisPlan> {
+  const bytes = await store.get(analysisKey(titleId));
+  if (!bytes) throw new Error(`no analysis plan for title ${titleId} in the store`);
+  return JSON.parse(bytes.toString('utf8')) as AnalysisPlan;
+}
+
+const trialPointSchema = z.object({
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  bitrateBps: z.number().positive(),
+  quality: z.number(),
+  crf: z.number().optional(),
+  targetBitrateBps: z.number().optional(),
+  psnrDb: z.number().optional(),
+  ssim: z.number().optional(),
+  vmaf: z.number().optional(),
+});
+const presetProbeSchema = z.object({ preset: z.string(), width: z.number(), height: z.number(), crf: z.number(), bitrateBps: z.number(), trialBitrateBps: z.number() });
+const trialGroupResultSchema = z.object({ points: z.array(trialPointSchema), presetProbe: presetProbeSchema.optional(), sampleFrames: z.number().int().nonnegative(), encodeS: z.number(), qualityS: z.number() });
+
+/**
+ * Every trial group's result, in the plan's order.
+ * @throws Error naming the first group whose result is missing or malformed.
+ */
+export async function loadTrialResults(store: ObjectStore, titleId: string, plan: AnalysisPlan): Promise<TrialGroupResult[]> {
+  const out: TrialGroupResult[] = [];
+  for (let g = 0; g < plan.groups.length; g++) {
+    const bytes = await store.get(trialsKey(titleId, g));
+    if (!bytes) throw new Error(`trial group ${g} of title ${titleId} has no result in the store`);
+    const parsed = trialGroupResultSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+    if (!parsed.success) throw new Error(`trial group ${g} of title ${titleId} has a malformed result: ${parsed.error.issues[0]?.message}`);
+    out.push(parsed.data as TrialGroupResult);
+  }
+  return out;
+}
+
+/** What a trial group is, for `vod status`: its sizes and CRFs (or target bitrates). */
+function groupLabel(plan: AnalysisPlan, g: number): string {
+  const trials = plan.groups[g]!.trials;
+  const sizes = [...new Set(trials.map((t) => `${t.width}x${t.height}`))];
+  if (g === plan.fixedGroup) return `fixed ladder ${sizes.length} rungs`;
+  return `${sizes.join(',')} CRF ${trials.map((t) => t.crf).join(',')}`;
+}
+
+/** The trial-group children of a title's analysis, one per group (largest resolution first). */
+export function trialJobs(titleId: string, masterKey: string, plan: AnalysisPlan): { name: string; data: TrialJobData; jobId: string }[] {
+  return plan.groups.map((_, g) => ({ name: TRIALS_JOB_NAME, data: { titleId, masterKey, group: g, label: groupLabel(plan, g) }, jobId: `${titleId}-trials-${g}` }));
+}
+
+/**
+ * Runs one trial-group child: the group's trials from a local copy of the master
+ * (runTrialGroup), their result stored for the title job. Safe to run again.
+ * @throws what runTrialGroup throws (the child is retried), or Error when the plan is gone.
+ */
+export async function runTrialJob(data: TrialJobData, ctx: FlowContext, onProgress?: (fraction: number) => void): Promise<ChildJobResult> {
+  const plan = await loadAnalysisPlan(ctx.store, data.titleId);
+  const group = plan.groups[data.group];
+  if (!group) throw new Error(`title ${data.titleId} has no trial group ${data.group}`);
+  const result = await withTempDir((dir) =>
+    ctx.store.withLocalFile(data.masterKey, (masterPath) =>
+      runTrialGroup(masterPath, group, plan.settings, ctx.paths, { workDir: dir, vmafModelPath: ctx.measureQuality?.vmafModelPath, signal: ctx.signal, onProgress }),
+    ),
+  );
+  await putJson(ctx.store, trialsKey(data.titleId, data.group), result);
+  ctx.log.info({ titleId: data.titleId, group: data.group, points: result.points.length, encodeS: Math.round(result.encodeS), qualityS: Math.round(result.qualityS) }, 'trial group done');
+  return { encodeS: 0 };
 }
 
 /**
@@ -73,11 +164,12 @@ export function childJobs(plan: EncodePlan, masterKey: string): { name: string; 
 }
 
 /**
- * Adds a planned title's children under its job (each fails the parent when out of attempts).
+ * Adds children under a title's job (each fails the parent when out of attempts): the chunk and
+ * audio jobs of `childJobs`, or the trial groups of `trialJobs`.
  * @param jobOptions attempts and backoff of each child.
+ * @returns how many were added.
  */
-export async function addChildren(queue: Queue, parent: Job, plan: EncodePlan, masterKey: string, jobOptions: { attempts: number; backoff: { type: 'exponential'; delay: number } }): Promise<number> {
-  const jobs = childJobs(plan, masterKey);
+export async function addChildren(queue: Queue, parent: Job, jobs: readonly { name: string; data: ChildJobData | TrialJobData; jobId: string }[], jobOptions: { attempts: number; backoff: { type: 'exponential'; delay: number } }): Promise<number> {
   // Children of an earlier run of this title (a failed flow uploaded again) would be taken for
   // the new ones (same ids): remove them first.
   for (const j of jobs) await (await queue.getJob(j.jobId))?.remove().catch(() => {});
@@ -119,7 +211,7 @@ export async function runChildJob(data: ChildJobData, ctx: FlowContext, onProgre
       if (!ctx.measureQuality) return;
       onProgress?.(encodeShare, 'measure');
       const measureStarted = performance.now();
-      const scores = await measureChunkQuality(local, chunk, out, { vmafModelPath: ctx.measureQuality.vmafModelPath, vmafSubsample: RUNG_VMAF_SUBSAMPLE }, ctx.paths, { signal: ctx.signal });
+      const scores = await measureChunkQuality(local, chunk, out, { vmafModelPath: ctx.measureQuality.vmafModelPath, vmafSubsample: rungVmafSubsample(plan.frameRate) }, ctx.paths, { signal: ctx.signal });
       measureS = (performance.now() - measureStarted) / 1000;
       const file = path.join(dir, 'quality.json');
       await fs.writeFile(file, JSON.stringify(scores));
@@ -191,7 +283,7 @@ export async function assembleTitle(
       {
         measureQuality: settings.measureRungs,
         vmafModelPath: settings.vmafModelPath,
-        vmafSubsample: RUNG_VMAF_SUBSAMPLE,
+        vmafSubsample: rungVmafSubsample(plan.frameRate),
         ...(settings.measureRungs ? { measuredQuality: await chunkedQuality(store, plan), measuredElsewhereS: settings.measureS } : {}),
       },
       ctx.paths,

@@ -74,7 +74,7 @@ describe('chunked encoding', () => {
     // The right picture at every frame, read back by ffmpeg (the quality measurement's reader):
     // a chunk shifted in time would compare each frame with another one of the master.
     const frameScores = async (file: string) =>
-      (await measureFrameScores({ distorted: file, reference: master, width: 640, height: 360, frameRate: 24 }, paths)).mseY.map(psnrFromMse);
+      (await measureFrameScores({ distorted: file, reference: master, width: 640, height: 360, frameRate: 24 }, paths)).mseY!.map(psnrFromMse);
     const [sq, oq] = [await frameScores(path.join(dir, 'stitched.mp4')), await frameScores(path.join(dir, 'one.mp4'))];
     expect(sq).toHaveLength(m.length);
     expect(Math.min(...sq)).toBeGreaterThan(Math.min(...oq) - 3);

@@ -13,6 +13,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { probePackets } from '../../../src/encoder/ffmpeg.js';
 import { joinFmp4Rendition, measureMediaPlaylist } from '../../../src/encoder/hls-packager.js';
 import { measureQuality } from '../../../src/encoder/quality-metrics.js';
+import type { LadderReport } from '../../../src/encoder/ladder-report.js';
+import { inspectMaster } from '../../../src/encoder/master-check.js';
+import { analyzeTitle, candidateResolutions } from '../../../src/encoder/per-title.js';
+import { outputFrameRate } from '../../../src/encoder/title-stages.js';
 import type { TitleRecord } from '../../../src/origin/catalog.js';
 import { startEncodeWorker, stopEncodeWorker } from '../../../src/ingest/encode-worker.js';
 import { workPrefix } from '../../../src/ingest/title-flow.js';
@@ -100,6 +104,43 @@ describe('chunked title flow', () => {
       expect(st.stdout).toMatch(/^Chunks: +7\/7 child jobs done, 0 running$/m);
       expect(st.stdout).toMatch(/^ +worker worker-a: [1-9]\d* done$/m);
       expect(st.stdout).toMatch(/^ +worker worker-b: [1-9]\d* done$/m);
+    } finally {
+      for (const w of workers) await stopEncodeWorker(w);
+    }
+  });
+
+  it('spreads a per-title analysis as trial-group jobs, and chooses the ladder a local analysis chooses', async () => {
+    stack = await createTestStack({ env });
+    const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'per-title-flow.mp4'), durationS: 10, width: 640, height: 360 }, stack.paths);
+    const workers = [
+      await startEncodeWorker({ redis: stack.redis, config: stack.config, store: stack.store, paths: stack.paths, queueName: stack.queueName!, name: 'worker-a' }),
+      await startEncodeWorker({ redis: stack.redis, config: stack.config, store: stack.store, paths: stack.paths, queueName: stack.queueName!, name: 'worker-b' }),
+    ];
+    try {
+      const { titleId } = await uploadMaster({ file: master, title: 'Per-title flow', ladder: 'per-title' }, { store: stack.store, queue: async () => stack!.queue, paths: stack.paths });
+      const steps = new Set<string>();
+      const final = await stack.queue.waitUntilFinished(titleId, (s) => s.flowStep && steps.add(s.flowStep));
+      expect(final.state, final.failedReason).toBe('completed');
+      expect([...steps]).toEqual(['analyze', 'encode']); // the title job waited for its trial groups, then for its chunks
+      const queue = (stack.queue as unknown as { queue: import('bullmq').Queue }).queue;
+      const trialJobs = (await queue.getJobs(['completed'], 0, 100)).filter((j) => j.name === 'analyze-trials');
+      const probed = await inspectMaster(master, stack.paths);
+      const resolutions = candidateResolutions(probed.video!);
+      expect(trialJobs).toHaveLength(resolutions.length); // one group per candidate resolution
+      // The ladder chosen from the children's points is the one a local analysis chooses
+      // (the same trials: x264 and the metrics are deterministic on one machine).
+      const dir = stack.store.localPath(`vod/${titleId}`);
+      const record = JSON.parse(await fs.readFile(path.join(dir, 'title.json'), 'utf8')) as TitleRecord;
+      const report = JSON.parse(await fs.readFile(path.join(dir, record.ladderReport!), 'utf8')) as LadderReport;
+      const local = await analyzeTitle(master, probed, outputFrameRate(probed.video!.frameRate), stack.paths, { segmentDurationS: stack.config.segmentDurationS, finalPreset: stack.config.x264Preset, ...(stack.config.vmafModelPath ? { vmafModelPath: stack.config.vmafModelPath } : {}) });
+      expect(report.analysis!.points).toEqual(local.points);
+      expect(report.analysis!.rungs).toEqual(local.rungs);
+      expect(new Set(report.analysis!.points.map((p) => p.height))).toEqual(new Set(resolutions.map((r) => r.height)));
+      await expectWhole(stack, titleId, master);
+      // `vod status <id>` lists the trial groups beside the chunks.
+      const st = await runCli(['--data-dir', stack.dataDir, 'status', titleId], { env: { ...env, VOD_QUEUE_NAME: stack.queueName } });
+      expect(st.code, st.stderr).toBe(0);
+      expect(st.stdout).toMatch(new RegExp(`^Analysis: +${resolutions.length}/${resolutions.length} trial groups done$`, 'm'));
     } finally {
       for (const w of workers) await stopEncodeWorker(w);
     }

@@ -47,7 +47,7 @@ describe('encode queue', () => {
     expect(final.state).toBe('failed');
     expect(final.attemptsMade, final.failedReason).toBe(2);
     // The default per-title ladder fails at its first ffmpeg run: cutting the analysis sample.
-    expect(final.failedReason).toMatch(/^ffmpeg failed writing .*\.per-title-.*sample\.mp4[\s\S]*ffmpeg said:[\s\S]*simulated encoder failure/);
+    expect(final.failedReason).toMatch(/^ffmpeg failed writing .*\.per-title-.*trial_.*\.mp4[\s\S]*ffmpeg said:[\s\S]*simulated encoder failure/);
     expect(states).toContain('delayed'); // the backoff between the two attempts
     expect(await stack.store.list('vod')).toEqual([]);
 

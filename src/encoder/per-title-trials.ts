@@ -1,0 +1,256 @@
+/**
+ * The per-title analysis's trial encodes (per-title.ts), run as groups: one group is a set of
+ * trials (usually every CRF of one resolution) that one ffmpeg process encodes from a single
+ * decode of the sample (the master's windows, concatenated, `split` into every trial), and one
+ * more process measures against a single decode of the same windows (measureFrameScoresBatch).
+ * A group is self-contained — it needs only the master, the sample's windows and its own
+ * specs — so a worker anywhere can run it (title-flow.ts makes each group a child job).
+ *
+ * A group may carry grid extensions (issue 13: hard content stopped at VMAF 91.8 because the
+ * grid ended at CRF 20; a hull that never came down to the floor started the ladder above it):
+ * after its grid, the group tries further CRFs one at a time while its own points fall short.
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { RdPoint } from './convex-hull.js';
+import { probePackets, runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
+import { measuredBitrate, sampleInputs, sampleGraph, type SampleWindow } from './per-title-sample.js';
+import { measureFrameScoresBatch, summarizeFrames, type FrameScores, type LadderMetric } from './quality-metrics.js';
+
+/** One trial encode: a size and either an x264 CRF or a target bitrate (a fixed-ladder rung, capped VBR). */
+export interface TrialSpec {
+  readonly width: number;
+  readonly height: number;
+  readonly crf?: number;
+  /** Target bitrate, bits/s (when no CRF). */
+  readonly bitrateBps?: number;
+}
+
+/**
+ * Further CRFs a group tries, one at a time after its grid, while its own points fall short:
+ * - `quality`: while the group's best trial is below `saturationQuality`, under `capBps`, and
+ *   its CRF above the next one (the largest resolution);
+ * - `floor`: while none of the group's trials is at or below `floorBitrateBps` (the smallest
+ *   resolution, whose cheapest trial is the title's cheapest).
+ */
+export type GridExtension =
+  | { readonly toward: 'quality'; readonly crfs: readonly number[]; readonly saturationQuality: number; readonly capBps: number }
+  | { readonly toward: 'floor'; readonly crfs: readonly number[]; readonly floorBitrateBps: number };
+
+export interface TrialGroup {
+  readonly trials: readonly TrialSpec[];
+  readonly extensions?: readonly GridExtension[];
+  /**
+   * Also encode the group's trial at `crf` with the final encodes' preset, in the same encode
+   * pass (bitrate only, no quality pass): the measured ratio of the two presets' bitrates at one
+   * CRF corrects the CRF chosen for each rung (concludeAnalysis).
+   */
+  readonly presetProbe?: { readonly preset: string; readonly crf: number };
+}
+
+/** The final preset's bitrate beside the trial preset's, same size, CRF and sample. */
+export interface PresetProbe {
+  readonly preset: string;
+  readonly width: number;
+  readonly height: number;
+  readonly crf: number;
+  /** Bitrate at the final preset, bits/s. */
+  readonly bitrateBps: number;
+  /** Bitrate of the trial at the trial preset, bits/s. */
+  readonly trialBitrateBps: number;
+}
+
+/** What every group of one title's analysis shares (serialisable: the flow stores it for its children). */
+export interface TrialSettings {
+  readonly windows: readonly SampleWindow[];
+  /** Display size of the source: the sample is brought to it, and trials are judged at it. */
+  readonly reference: { readonly width: number; readonly height: number };
+  /** Output frame rate, frames/s. */
+  readonly frameRate: number;
+  /** Keyframe interval of the trials, frames (one closed GOP per window, as the final encodes). */
+  readonly gop: number;
+  readonly trialPreset: string;
+  readonly metric: LadderMetric;
+  /** libvmaf n_subsample of the trials' VMAF. */
+  readonly vmafSubsample: number;
+}
+
+/** One measured trial encode. */
+export interface TrialPoint extends RdPoint {
+  /** x264 CRF of the trial, or absent for a fixed-ladder (bitrate-targeted) trial. */
+  readonly crf?: number;
+  /** Target bitrate of a fixed-ladder trial, bits/s. */
+  readonly targetBitrateBps?: number;
+  /** Luma PSNR, dB: measured when the ladder is built on PSNR (trials built on VMAF skip it). */
+  readonly psnrDb?: number;
+  /** Absent for trials (they skip SSIM; no ladder decision reads it). */
+  readonly ssim?: number;
+  readonly vmaf?: number;
+}
+
+export interface TrialGroupResult {
+  readonly points: TrialPoint[];
+  /** When the group had a preset probe. */
+  readonly presetProbe?: PresetProbe;
+  /** Frames in the sample (every trial has them all). */
+  readonly sampleFrames: number;
+  /** Wall-clock seconds spent encoding and measuring. */
+  readonly encodeS: number;
+  readonly qualityS: number;
+}
+
+export interface TrialRunOptions {
+  /** Folder for the trial files (removed as each round is measured). */
+  readonly workDir: string;
+  /** VMAF model on this machine; required when the metric is VMAF. */
+  readonly vmafModelPath?: string | undefined;
+  readonly signal?: AbortSignal | undefined;
+  /** Fraction of the group done, [0, 1], never decreasing. */
+  readonly onProgress?: ((fraction: number) => void) | undefined;
+}
+
+/**
+ * Share of a round's time its encode pass takes, for progress (the rest is the quality pass:
+ * VMAF at the source's size; measured on a 1080p60 sample, 6 trials: about 40/60).
+ */
+const ENCODE_SHARE = 0.4;
+
+const trialName = (t: TrialSpec): string => (t.crf !== undefined ? `trial_${t.width}x${t.height}_crf${t.crf}` : `fixed_${t.width}x${t.height}_${t.bitrateBps}`);
+
+/**
+ * Runs one group: its trials in one encode pass and one quality pass, then its extensions.
+ * @returns the group's RD points, in the order run.
+ * @throws RangeError when the metric is VMAF and no model is given, or a trial has neither CRF
+ *         nor bitrate; FfmpegError when ffmpeg fails; EncodeCancelledError when `signal` aborts.
+ */
+export async function runTrialGroup(masterPath: string, group: TrialGroup, settings: TrialSettings, paths: FfmpegPaths, options: TrialRunOptions): Promise<TrialGroupResult> {
+  if (settings.metric === 'vmaf' && !options.vmafModelPath) throw new RangeError('the ladder is built on VMAF but this worker has no VMAF model (set VMAF_MODEL)');
+  const rounds = 1 + (group.extensions ?? []).reduce((n, e) => n + e.crfs.length, 0);
+  let reported = 0;
+  const report = (round: number, f: number) => {
+    reported = Math.max(reported, Math.min(1, (round + f) / rounds));
+    options.onProgress?.(reported);
+  };
+  const result: { points: TrialPoint[]; presetProbe?: PresetProbe; sampleFrames: number; encodeS: number; qualityS: number } = { points: [], sampleFrames: 0, encodeS: 0, qualityS: 0 };
+  let round = 0;
+  const runRound = async (trials: readonly TrialSpec[], probe?: { readonly preset: string; readonly crf: number }) => {
+    const points = await encodeAndMeasure(masterPath, trials, settings, paths, options, result, (f) => report(round, f), probe);
+    round += 1;
+    report(round, 0);
+    result.points.push(...points);
+    return points;
+  };
+  if (group.presetProbe && !group.trials.some((t) => t.crf === group.presetProbe!.crf)) throw new RangeError(`a preset probe at CRF ${group.presetProbe.crf} needs a trial at that CRF in its group`);
+  await runRound(group.trials, group.presetProbe);
+  for (const ext of group.extensions ?? []) {
+    for (const crf of ext.crfs) {
+      const own = result.points.filter((p) => p.crf !== undefined);
+      if (own.length === 0) break;
+      if (ext.toward === 'quality') {
+        const best = own.reduce((a, b) => (b.quality > a.quality ? b : a));
+        if (best.quality >= ext.saturationQuality || best.bitrateBps >= ext.capBps || best.crf! <= crf) break;
+        await runRound([{ width: best.width, height: best.height, crf }]);
+      } else {
+        if (own.some((p) => p.bitrateBps <= ext.floorBitrateBps) || own.some((p) => p.crf === crf)) break;
+        const cheapest = own.reduce((a, b) => (b.bitrateBps < a.bitrateBps ? b : a));
+        await runRound([{ width: cheapest.width, height: cheapest.height, crf }]);
+      }
+    }
+  }
+  options.onProgress?.(1);
+  return result;
+}
+
+/** One round: encode `trials` from one decode of the sample, measure them against one decode of it. */
+async function encodeAndMeasure(
+  masterPath: string,
+  trials: readonly TrialSpec[],
+  settings: TrialSettings,
+  paths: FfmpegPaths,
+  options: TrialRunOptions,
+  totals: { sampleFrames: number; encodeS: number; qualityS: number; presetProbe?: PresetProbe },
+  onProgress: (fraction: number) => void,
+  probe?: { readonly preset: string; readonly crf: number },
+): Promise<TrialPoint[]> {
+  const sampleS = settings.windows.reduce((t, w) => t + w.durationS, 0);
+  const run = options.signal ? { signal: options.signal } : {};
+  const files = trials.map((t) => path.join(options.workDir, `${trialName(t)}.mp4`));
+  const probeIndex = probe ? trials.findIndex((t) => t.crf === probe.crf) : -1;
+  const probeFile = probe ? path.join(options.workDir, `${trialName(trials[probeIndex]!)}_${probe.preset}.mp4`) : undefined;
+  try {
+    let t0 = performance.now();
+    const gop = String(settings.gop);
+    const encodes = [...trials.map((t) => ({ t, preset: settings.trialPreset })), ...(probe ? [{ t: trials[probeIndex]!, preset: probe.preset }] : [])];
+    const outputs = encodes.map(({ t, preset }, k) => {
+      let rate: string[];
+      if (t.crf !== undefined) rate = ['-crf', String(t.crf)];
+      else if (t.bitrateBps !== undefined) rate = ['-b:v', String(t.bitrateBps), '-maxrate', String(Math.round(t.bitrateBps * 1.5)), '-bufsize', String(t.bitrateBps * 2)];
+      else throw new RangeError('a trial needs a CRF or a bitrate');
+      return {
+        outputOptions: [
+          '-map', `[v${k}]`,
+          '-c:v', 'libx264', '-profile:v', 'high', '-preset', preset, '-pix_fmt', 'yuv420p', ...rate,
+          // Same GOP structure as the final encodes: a closed GOP per window.
+          '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-x264-params', 'open-gop=0', '-an',
+        ],
+        output: k < files.length ? files[k]! : probeFile!,
+      };
+    });
+    const split = `${sampleGraph(settings.windows, settings.reference, settings.frameRate)},split=${encodes.length}${encodes.map((_, k) => `[s${k}]`).join('')}`;
+    const scales = encodes.map(({ t }, k) => `[s${k}]scale=${t.width}:${t.height}:flags=bicubic,setsar=1[v${k}]`);
+    await runFfmpeg(
+      {
+        inputs: sampleInputs(masterPath, settings.windows),
+        outputOptions: ['-filter_complex', [split, ...scales].join(';'), ...outputs[0]!.outputOptions],
+        output: outputs[0]!.output,
+        moreOutputs: outputs.slice(1),
+      },
+      paths,
+      { ...run, durationS: sampleS, onProgress: (f) => onProgress(f * ENCODE_SHARE) },
+    );
+    totals.encodeS += (performance.now() - t0) / 1000;
+    const sampleFrames = (await probePackets(files[0]!, paths)).length;
+    totals.sampleFrames = sampleFrames;
+    const bitrates = await Promise.all(files.map((f) => measuredBitrate(f, sampleFrames, settings.frameRate, paths)));
+    if (probe && probeFile) {
+      const t = trials[probeIndex]!;
+      totals.presetProbe = { preset: probe.preset, width: t.width, height: t.height, crf: t.crf!, bitrateBps: await measuredBitrate(probeFile, sampleFrames, settings.frameRate, paths), trialBitrateBps: bitrates[probeIndex]! };
+    }
+    t0 = performance.now();
+    const scores: FrameScores[] = await measureFrameScoresBatch(
+      {
+        reference: masterPath,
+        referenceWindows: settings.windows,
+        ...settings.reference,
+        frameRate: settings.frameRate,
+        psnr: settings.metric === 'psnr',
+        ssim: false,
+        vmafSubsample: settings.vmafSubsample,
+        ...(settings.metric === 'vmaf' && options.vmafModelPath ? { vmafModelPath: options.vmafModelPath } : {}),
+      },
+      files,
+      paths,
+      { ...run, durationS: sampleS, onProgress: (f) => onProgress(ENCODE_SHARE + f * (1 - ENCODE_SHARE)) },
+    );
+    totals.qualityS += (performance.now() - t0) / 1000;
+    return trials.map((t, k) => {
+      const s = scores[k]!;
+      const psnrDb = s.mseY ? summarizeFrames(s).psnrDb : undefined;
+      const vmaf = s.vmaf && s.vmaf.length > 0 ? s.vmaf.reduce((a, b) => a + b, 0) / s.vmaf.length : undefined;
+      const quality = settings.metric === 'vmaf' ? vmaf : psnrDb;
+      if (quality === undefined) throw new Error(`trial ${trialName(t)} has no ${settings.metric} score`);
+      return {
+        width: t.width,
+        height: t.height,
+        bitrateBps: bitrates[k]!,
+        quality,
+        ...(psnrDb !== undefined ? { psnrDb } : {}),
+        ...(vmaf !== undefined ? { vmaf } : {}),
+        ...(t.crf !== undefined ? { crf: t.crf } : { targetBitrateBps: t.bitrateBps! }),
+      };
+    });
+  } finally {
+    await Promise.all([...files, ...(probeFile ? [probeFile] : [])].map((f) => fs.rm(f, { force: true })));
+  }
+}
+

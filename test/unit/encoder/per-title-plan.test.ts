@@ -1,0 +1,84 @@
+/**
+ * The per-title analysis's plan and conclusion as pure functions (no ffmpeg): which trial groups
+ * a source gets, and how the ladder and its CRFs follow from hand-made group results.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ProbeResult } from '../../../src/encoder/ffmpeg.js';
+import { concludeAnalysis, crfForBitrate, planAnalysis, QUALITY_EXTENSION_CRFS } from '../../../src/encoder/per-title.js';
+import type { TrialGroupResult, TrialPoint } from '../../../src/encoder/per-title-trials.js';
+
+const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
+  durationS,
+  formatName: 'mov,mp4',
+  sizeBytes: 1,
+  video: { codecName: 'h264', width, height, displayWidth: width, displayHeight: height, frameRate: 60, pixelFormat: 'yuv420p' },
+  audio: undefined,
+});
+
+describe('planAnalysis', () => {
+  it('makes one group per candidate resolution with the whole grid, extensions at the ends, the preset probe in the middle', () => {
+    const plan = planAnalysis(probe(1920, 1080), 60, { segmentDurationS: 4, vmafModelPath: '/m/vmaf_v0.6.1.pkl', finalPreset: 'medium', includeFixed: true });
+    expect(plan.resolutions.map((r) => r.height)).toEqual([1080, 720, 540, 432, 360, 234]);
+    const crfGroups = plan.groups.filter((_, i) => i !== plan.fixedGroup);
+    expect(crfGroups.map((g) => g.trials[0]!.height)).toEqual([1080, 720, 540, 432, 360, 234]);
+    for (const g of crfGroups) expect(g.trials.map((t) => t.crf)).toEqual([38, 32, 26, 20]);
+    expect(crfGroups[0]!.extensions).toEqual([expect.objectContaining({ toward: 'quality', crfs: QUALITY_EXTENSION_CRFS })]);
+    expect(crfGroups[5]!.extensions).toEqual([expect.objectContaining({ toward: 'floor', crfs: [44, 50] })]);
+    expect(crfGroups.slice(1, 5).every((g) => g.extensions!.length === 0)).toBe(true);
+    expect(crfGroups.filter((g) => g.presetProbe)).toEqual([crfGroups[3]]);
+    expect(crfGroups[3]!.presetProbe).toEqual({ preset: 'medium', crf: 26 });
+    expect(plan.groups[plan.fixedGroup!]!.trials.every((t) => t.bitrateBps !== undefined)).toBe(true);
+    // 60 fps: VMAF on every 15th frame (4 per second), the ladder on VMAF.
+    expect(plan.settings).toMatchObject({ metric: 'vmaf', vmafSubsample: 15, gop: 240, trialPreset: 'veryfast' });
+    expect(plan.vmafModel).toBe('vmaf_v0.6.1.pkl');
+    // The plan is plain data (a flow stores it as JSON).
+    expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
+  });
+
+  it('has no preset probe when the final preset is the trial preset, and one group with both extensions for a tiny source', () => {
+    expect(planAnalysis(probe(1920, 1080), 60, { segmentDurationS: 4, finalPreset: 'veryfast' }).groups.some((g) => g.presetProbe)).toBe(false);
+    const tiny = planAnalysis(probe(320, 180), 25, { segmentDurationS: 4 });
+    expect(tiny.groups).toHaveLength(1);
+    expect(tiny.groups[0]!.extensions!.map((e) => e.toward)).toEqual(['quality', 'floor']);
+    expect(tiny.settings.metric).toBe('psnr');
+  });
+});
+
+describe('concludeAnalysis', () => {
+  const pt = (height: number, crf: number, bitrateBps: number, quality: number): TrialPoint => ({ width: (height * 16) / 9, height, crf, bitrateBps, quality, vmaf: quality });
+  const plan = planAnalysis(probe(1280, 720), 24, { segmentDurationS: 4, vmafModelPath: '/m/vmaf.pkl', crfValues: [38, 26], finalPreset: 'medium' });
+  const groupResults = (probeRatio?: number): TrialGroupResult[] =>
+    plan.groups.map((g) => {
+      const h = g.trials[0]!.height;
+      const scale = h / 720;
+      const points = [pt(h, 38, 300_000 * scale, 40 + 30 * scale), pt(h, 26, 1_200_000 * scale, 60 + 30 * scale)];
+      return {
+        points,
+        sampleFrames: 96,
+        encodeS: 1,
+        qualityS: 2,
+        ...(g.presetProbe && probeRatio ? { presetProbe: { preset: 'medium', width: points[1]!.width, height: h, crf: 26, bitrateBps: points[1]!.bitrateBps * probeRatio, trialBitrateBps: points[1]!.bitrateBps } } : {}),
+      };
+    });
+
+  it('builds the hull from every group and reads each rung CRF off the trials at bitrate ÷ the preset ratio', () => {
+    const plain = concludeAnalysis(plan, groupResults(), 10);
+    expect(plain.presetCorrection).toBeUndefined();
+    expect(plain.points).toHaveLength(plan.groups.length * 2);
+    expect(plain.timings).toEqual({ trialEncodeS: plan.groups.length, trialQualityS: 2 * plan.groups.length, totalS: 10 });
+    expect(plain.sample.durationS).toBe(4);
+    const corrected = concludeAnalysis(plan, groupResults(1.25), 10);
+    expect(corrected.presetCorrection?.ratio).toBeCloseTo(1.25, 10);
+    // Same rungs (the hull does not move), higher CRFs: the final preset spends 25% more bits per CRF.
+    expect(corrected.rungs.map((r) => [r.width, r.height, r.bitrateBps])).toEqual(plain.rungs.map((r) => [r.width, r.height, r.bitrateBps]));
+    for (const [i, r] of corrected.rungs.entries()) {
+      expect(r.crf).toBe(crfForBitrate(corrected.points, r, r.bitrateBps / 1.25));
+      expect(r.crf!).toBeGreaterThanOrEqual(plain.rungs[i]!.crf!);
+    }
+    expect(corrected.rungs.some((r, i) => r.crf! > plain.rungs[i]!.crf!)).toBe(true);
+  });
+
+  it('refuses results that do not match the plan', () => {
+    expect(() => concludeAnalysis(plan, groupResults().slice(1), 1)).toThrow(RangeError);
+  });
+});
