@@ -6,10 +6,19 @@ import { storeDir, type VodConfig } from '../config.js';
 import { FsObjectStore } from './fs-object-store.js';
 import type { ObjectStore } from './object-store.js';
 import { parseS3Url, S3ObjectStore, s3ClientConfig } from './s3-object-store.js';
+import { PUBLISHED_MARKER, titlePrefixOf } from '../title/title-address.js';
 
 /** @throws RangeError for a malformed store URL (config validation catches it first). */
 export function createObjectStore(config: Pick<VodConfig, 'dataDir' | 'storeUrl' | 's3'>): ObjectStore {
   if (!config.storeUrl) return new FsObjectStore(storeDir(config));
   const { bucket, prefix } = parseS3Url(config.storeUrl);
-  return new S3ObjectStore({ bucket, prefix, client: s3ClientConfig({ endpoint: config.s3.endpoint, region: config.s3.region }), cacheBytes: config.s3.cacheBytes });
+  return new S3ObjectStore({
+    bucket,
+    prefix,
+    client: s3ClientConfig({ endpoint: config.s3.endpoint, region: config.s3.region }),
+    cacheBytes: config.s3.cacheBytes,
+    // Each title folder is published as a version behind a pointer (no zombie attempt can overwrite a published title).
+    versionedPrefix: titlePrefixOf,
+    inPlaceMarker: PUBLISHED_MARKER,
+  });
 }

@@ -47,6 +47,15 @@ export function titleKeyPrefix(titleId: string): string {
   return `${VOD_PREFIX}/${titleId}`;
 }
 
+/**
+ * The title folder (`vod/<titleId>`) a store key lies in, or undefined for keys outside one
+ * (masters, work in progress). The S3 store publishes each title folder as a version.
+ */
+export function titlePrefixOf(key: string): string | undefined {
+  const m = /^vod\/([0-9a-f]{16})(?:\/|$)/.exec(key);
+  return m ? titleKeyPrefix(m[1]!) : undefined;
+}
+
 /** Store key of a file of a published title: `vod/<titleId>/<name>` (`name` relative to the title folder). */
 export function titleObjectKey(titleId: string, name: string): string {
   return `${VOD_PREFIX}/${titleId}/${name}`;

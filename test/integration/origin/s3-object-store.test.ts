@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { CreateBucketCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config.js';
 import { resolveFfmpegPaths } from '../../../src/encoder/ffmpeg.js';
@@ -15,7 +15,7 @@ import { listTitles } from '../../../src/origin/catalog.js';
 import { startOriginServer } from '../../../src/origin/origin-server.js';
 import { expectedEtag, MULTIPART_PART_BYTES, parseS3Url, S3ObjectStore, s3ClientConfig } from '../../../src/origin/s3-object-store.js';
 import { WholeStack } from '../../../src/stack/whole-stack.js';
-import { PUBLISH_LAST } from '../../../src/title/title-address.js';
+import { PUBLISH_LAST, PUBLISHED_MARKER, titlePrefixOf } from '../../../src/title/title-address.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { startRadosGateway, type RadosGateway } from '../../helpers/rados-gateway.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
@@ -30,6 +30,8 @@ const storeFor = (prefix: string, workDir?: string, cache?: { dir: string; bytes
     client: s3ClientConfig({ endpoint: gateway.endpoint, region: gateway.region, credentials: { accessKeyId: gateway.accessKeyId, secretAccessKey: gateway.secretAccessKey } }),
     ...(workDir ? { workDir } : {}),
     ...(cache ? { cacheDir: cache.dir, cacheBytes: cache.bytes } : {}),
+    versionedPrefix: titlePrefixOf,
+    inPlaceMarker: PUBLISHED_MARKER,
   });
 
 beforeAll(async () => {
@@ -138,6 +140,56 @@ describe('S3ObjectStore on a RADOS Gateway', () => {
     expect(await store.discardStaging('vod/0000000000000002', { commitLast: PUBLISH_LAST })).toBe(2);
     expect(await store.exists('vod/0000000000000002')).toBe(false);
     await expect(fs.access(dead.dir)).rejects.toThrow();
+  });
+
+  it('publishes each attempt as its own version: of racing attempts exactly one is visible, whole, and the others leave nothing', async () => {
+    const prefix = `z-${randomBytes(3).toString('hex')}`;
+    const store = storeFor(prefix, await makeTempDir());
+    const title = 'vod/00000000000000a1';
+    const attempts = [];
+    for (const tag of ['a', 'b', 'c']) {
+      const area = await store.stage(title, { commitLast: PUBLISH_LAST });
+      for (let i = 0; i < 6; i++) {
+        await fs.mkdir(path.join(area.dir, 'video_1'), { recursive: true });
+        await fs.writeFile(path.join(area.dir, 'video_1', `seg_${i}.m4s`), `segment ${i} of ${tag}`);
+      }
+      await fs.writeFile(path.join(area.dir, 'master.m3u8'), `#EXTM3U ${tag}`);
+      await fs.writeFile(path.join(area.dir, 'title.json'), `{"tag":"${tag}"}`);
+      attempts.push(area);
+    }
+    // Before any pointer, nothing of the title is readable.
+    expect(await store.exists(`${title}/title.json`)).toBe(false);
+    // Three attempts (say a zombie whose lock expired and two retries) commit at once.
+    const won = await Promise.all(attempts.map((a) => a.commit()));
+    expect(won.filter(Boolean)).toHaveLength(1);
+    const tag = ['a', 'b', 'c'][won.indexOf(true)]!;
+    // Every object read is the winner's: no segment of a loser is mixed in.
+    expect((await store.get(`${title}/title.json`))?.toString()).toBe(`{"tag":"${tag}"}`);
+    for (let i = 0; i < 6; i++) expect((await store.get(`${title}/video_1/seg_${i}.m4s`))?.toString()).toBe(`segment ${i} of ${tag}`);
+    expect(await store.list(title)).toEqual(['master.m3u8', 'title.json', 'video_1']);
+    expect((await drain(store.createReadStream(`${title}/video_1/seg_2.m4s`, { start: 0, end: 6 }))).toString()).toBe('segment');
+    // Another reader (an origin in another process) sees the same through the pointer.
+    const reader = storeFor(prefix);
+    expect((await reader.get(`${title}/master.m3u8`))?.toString()).toBe(`#EXTM3U ${tag}`);
+    expect(await reader.list('vod')).toEqual(['00000000000000a1']);
+    // Only the winner's version is left in the bucket, and a late commit changes nothing.
+    const raw = await store.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${prefix}/${title}/` }));
+    const versions = new Set((raw.Contents ?? []).map((o) => o.Key!.split('/')[4]).filter((v) => v && !v.startsWith('.')));
+    expect(versions.size).toBe(1);
+    const late = await store.stage(title, { commitLast: PUBLISH_LAST });
+    await fs.writeFile(path.join(late.dir, 'title.json'), '{"tag":"late"}');
+    expect(await late.commit()).toBe(false);
+    expect((await reader.get(`${title}/title.json`))?.toString()).toBe(`{"tag":"${tag}"}`);
+    // A title published in place before versions (objects at the top, no pointer) still reads.
+    const dir = await makeTempDir();
+    await fs.writeFile(path.join(dir, 'f'), 'old');
+    await store.putFile('vod/00000000000000b2/video_1/seg_0.m4s', path.join(dir, 'f'));
+    await store.putFile('vod/00000000000000b2/title.json', path.join(dir, 'f'));
+    expect((await storeFor(prefix).get('vod/00000000000000b2/video_1/seg_0.m4s'))?.toString()).toBe('old');
+    // Removing a title removes every version and its pointer.
+    await store.remove(title);
+    expect(await store.exists(`${title}/title.json`)).toBe(false);
+    expect((await store.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${prefix}/${title}/` }))).KeyCount ?? 0).toBe(0);
   });
 });
 
