@@ -44,7 +44,7 @@ function beacon(event) {
 }
 function flushBeacons() {
   if (pending.length === 0) return;
-  const body = JSON.stringify({ session, titleId: state.titleId ?? undefined, events: pending.splice(0, 100) });
+  const body = JSON.stringify({ session, titleId: state.titleId ?? undefined, abr: state.abrRule, events: pending.splice(0, 100) });
   fetch('/qoe', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body, keepalive: true }).catch(() => {});
 }
 setInterval(flushBeacons, 2000);

@@ -5,6 +5,8 @@
  * Engagement", SIGCOMM 2011): startup time = play request to first frame; rebuffer ratio =
  * stalled time / (stalled + playing time); average bitrate = the playing rendition's
  * BANDWIDTH weighted by playing time (from heartbeats); switches per minute of playback.
+ * Every metric carries the `abr` label: the player's ABR controller (hls.js's own or one of our
+ * rules, src/abr/), so `/metrics` compares rules on live traffic.
  */
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
@@ -38,9 +40,20 @@ export const qoeEventSchema = z.discriminatedUnion('type', [
   }),
 ]);
 
+/**
+ * ABR controllers a player may name in its beacons (the player page's `?abr=`): hls.js's own
+ * (default and tuned) and our rules. A closed set: it is a Prometheus label value.
+ */
+export const QOE_ABR_NAMES = ['hlsjs', 'hlsjs-tuned', 'throughput', 'bola', 'dynamic'] as const;
+export type QoeAbrName = (typeof QOE_ABR_NAMES)[number];
+/** The `abr` label of beacons that name no controller. */
+export const UNKNOWN_ABR = 'unknown';
+
 export const qoeBeaconSchema = z.object({
   session: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
   titleId: z.string().max(64).optional(),
+  /** The ABR controller that made the session's decisions. */
+  abr: z.enum(QOE_ABR_NAMES).optional(),
   events: z.array(z.intersection(qoeEventSchema, z.object({ atMs: z.number().nonnegative().max(MAX_BEACON_AT_MS) }))).max(100),
 });
 
@@ -49,6 +62,8 @@ export type QoeBeacon = z.infer<typeof qoeBeaconSchema>;
 export interface SessionSummary {
   session: string;
   titleId: string | undefined;
+  /** The ABR controller the player named (UNKNOWN_ABR when none). */
+  abr: QoeAbrName | typeof UNKNOWN_ABR;
   startupMs: number | undefined;
   playedMs: number;
   rebufferMs: number;
@@ -60,69 +75,91 @@ export interface SessionSummary {
   events: { atMs: number; type: string; detail?: string }[];
 }
 
+type AbrLabel = QoeAbrName | typeof UNKNOWN_ABR;
+interface Totals {
+  playedMs: number;
+  rebufferMs: number;
+  switches: number;
+  bitrateMsProduct: number;
+}
+
 export class QoeAggregator {
   private readonly sessions = new LRUCache<string, SessionSummary>({ max: 2000 });
-  private readonly totals = { playedMs: 0, rebufferMs: 0, switches: 0, bitrateMsProduct: 0 };
-  private readonly startup: Histogram;
-  private readonly rebuffers: Counter;
-  private readonly rebufferSeconds: Counter;
-  private readonly playSeconds: Counter;
-  private readonly switches: Counter;
-  private readonly errors: Counter<'fatal'>;
+  /** Totals per ABR controller, for the ratio gauges. */
+  private readonly totals = new Map<AbrLabel, Totals>();
+  private readonly startup: Histogram<'abr'>;
+  private readonly rebuffers: Counter<'abr'>;
+  private readonly rebufferSeconds: Counter<'abr'>;
+  private readonly playSeconds: Counter<'abr'>;
+  private readonly switches: Counter<'abr'>;
+  private readonly errors: Counter<'abr' | 'fatal'>;
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.startup = new Histogram({ name: 'vod_qoe_startup_seconds', help: 'Startup time reported by players.', buckets: [0.25, 0.5, 1, 2, 4, 8, 16], registers });
-    this.rebuffers = new Counter({ name: 'vod_qoe_rebuffers_total', help: 'Rebuffering events reported by players.', registers });
-    this.rebufferSeconds = new Counter({ name: 'vod_qoe_rebuffer_seconds_total', help: 'Time players spent stalled.', registers });
-    this.playSeconds = new Counter({ name: 'vod_qoe_play_seconds_total', help: 'Time players spent playing.', registers });
-    this.switches = new Counter({ name: 'vod_qoe_switches_total', help: 'Rendition switches reported by players.', registers });
-    this.errors = new Counter({ name: 'vod_qoe_errors_total', help: 'Player errors, by fatality.', labelNames: ['fatal'], registers });
-    const t = this.totals;
-    new Gauge({ name: 'vod_qoe_rebuffer_ratio', help: 'Stalled time / (stalled + playing time), all sessions.', registers, collect() { this.set(t.playedMs + t.rebufferMs > 0 ? t.rebufferMs / (t.playedMs + t.rebufferMs) : 0); } });
-    new Gauge({ name: 'vod_qoe_average_bitrate_bps', help: 'Playing-time-weighted BANDWIDTH of the renditions played, bits/s.', registers, collect() { this.set(t.playedMs > 0 ? t.bitrateMsProduct / t.playedMs : 0); } });
-    new Gauge({ name: 'vod_qoe_switches_per_minute', help: 'Rendition switches per minute of playback.', registers, collect() { this.set(t.playedMs > 0 ? t.switches / (t.playedMs / 60_000) : 0); } });
+    const labelNames = ['abr'] as const;
+    this.startup = new Histogram({ name: 'vod_qoe_startup_seconds', help: 'Startup time reported by players, by ABR controller.', buckets: [0.25, 0.5, 1, 2, 4, 8, 16], labelNames, registers });
+    this.rebuffers = new Counter({ name: 'vod_qoe_rebuffers_total', help: 'Rebuffering events reported by players, by ABR controller.', labelNames, registers });
+    this.rebufferSeconds = new Counter({ name: 'vod_qoe_rebuffer_seconds_total', help: 'Time players spent stalled, by ABR controller.', labelNames, registers });
+    this.playSeconds = new Counter({ name: 'vod_qoe_play_seconds_total', help: 'Time players spent playing, by ABR controller.', labelNames, registers });
+    this.switches = new Counter({ name: 'vod_qoe_switches_total', help: 'Rendition switches reported by players, by ABR controller.', labelNames, registers });
+    this.errors = new Counter({ name: 'vod_qoe_errors_total', help: 'Player errors, by ABR controller and fatality.', labelNames: ['abr', 'fatal'], registers });
+    const totals = this.totals;
+    const perAbr = (gauge: Gauge<'abr'>, value: (t: Totals) => number) => {
+      gauge.reset();
+      for (const [abr, t] of totals) gauge.set({ abr }, value(t));
+    };
+    new Gauge({ name: 'vod_qoe_rebuffer_ratio', help: 'Stalled time / (stalled + playing time), all sessions of each ABR controller.', labelNames, registers, collect() { perAbr(this, (t) => (t.playedMs + t.rebufferMs > 0 ? t.rebufferMs / (t.playedMs + t.rebufferMs) : 0)); } });
+    new Gauge({ name: 'vod_qoe_average_bitrate_bps', help: 'Playing-time-weighted BANDWIDTH of the renditions played, bits/s, by ABR controller.', labelNames, registers, collect() { perAbr(this, (t) => (t.playedMs > 0 ? t.bitrateMsProduct / t.playedMs : 0)); } });
+    new Gauge({ name: 'vod_qoe_switches_per_minute', help: 'Rendition switches per minute of playback, by ABR controller.', labelNames, registers, collect() { perAbr(this, (t) => (t.playedMs > 0 ? t.switches / (t.playedMs / 60_000) : 0)); } });
   }
 
   /** Records a validated beacon. */
   record(beacon: QoeBeacon, nowMs = Date.now()): SessionSummary {
     let s = this.sessions.get(beacon.session);
     if (!s) {
-      s = { session: beacon.session, titleId: beacon.titleId, startupMs: undefined, playedMs: 0, rebufferMs: 0, rebuffers: 0, switches: 0, bitrateMsProduct: 0, errors: 0, lastSeenMs: nowMs, events: [] };
+      s = { session: beacon.session, titleId: beacon.titleId, abr: beacon.abr ?? UNKNOWN_ABR, startupMs: undefined, playedMs: 0, rebufferMs: 0, rebuffers: 0, switches: 0, bitrateMsProduct: 0, errors: 0, lastSeenMs: nowMs, events: [] };
       this.sessions.set(beacon.session, s);
     }
     s.lastSeenMs = nowMs;
     if (beacon.titleId) s.titleId = beacon.titleId;
+    if (beacon.abr) s.abr = beacon.abr;
+    const abr = s.abr;
+    let t = this.totals.get(abr);
+    if (!t) {
+      t = { playedMs: 0, rebufferMs: 0, switches: 0, bitrateMsProduct: 0 };
+      this.totals.set(abr, t);
+    }
+    const label = { abr };
     for (const e of beacon.events) {
       switch (e.type) {
         case 'startup':
           s.startupMs = e.startupMs;
-          this.startup.observe(e.startupMs / 1000);
+          this.startup.observe(label, e.startupMs / 1000);
           break;
         case 'switch':
           s.switches++;
-          this.totals.switches++;
-          this.switches.inc();
+          t.switches++;
+          this.switches.inc(label);
           break;
         case 'rebuffer-start':
           s.rebuffers++;
-          this.rebuffers.inc();
+          this.rebuffers.inc(label);
           break;
         case 'rebuffer-end':
           s.rebufferMs += e.durationMs;
-          this.totals.rebufferMs += e.durationMs;
-          this.rebufferSeconds.inc(e.durationMs / 1000);
+          t.rebufferMs += e.durationMs;
+          this.rebufferSeconds.inc(label, e.durationMs / 1000);
           break;
         case 'error':
           s.errors++;
-          this.errors.inc({ fatal: String(e.fatal) });
+          this.errors.inc({ abr, fatal: String(e.fatal) });
           break;
         case 'heartbeat':
           s.playedMs += e.playedMs;
           s.bitrateMsProduct += e.bitrateBps * e.playedMs;
-          this.totals.playedMs += e.playedMs;
-          this.totals.bitrateMsProduct += e.bitrateBps * e.playedMs;
-          this.playSeconds.inc(e.playedMs / 1000);
+          t.playedMs += e.playedMs;
+          t.bitrateMsProduct += e.bitrateBps * e.playedMs;
+          this.playSeconds.inc(label, e.playedMs / 1000);
           break;
       }
       const detail = e.type === 'switch' ? `${e.fromBps ?? '?'} → ${e.toBps}${e.reason ? ` (${e.reason})` : ''}` : e.type === 'error' ? e.details : e.type === 'startup' ? `${e.startupMs} ms` : e.type === 'rebuffer-end' ? `${e.durationMs} ms` : undefined;

@@ -74,13 +74,14 @@ describe('ABR under shaped bandwidth', () => {
 
     // The edge's QoE metrics saw this session.
     await page.waitForTimeout(2500); // beacons go out every 2 s
-    const sessions = (await (await fetch(`${stack.edge!.url}/qoe/sessions`)).json()) as { sessions: { session: string; switches: number; startupMs: number }[] };
+    const sessions = (await (await fetch(`${stack.edge!.url}/qoe/sessions`)).json()) as { sessions: { session: string; switches: number; startupMs: number; abr: string }[] };
     const mine = sessions.sessions.find((s) => s.session === after.session);
     expect(mine?.switches).toBeGreaterThanOrEqual(2);
     expect(mine?.startupMs).toBeGreaterThan(0);
+    expect(mine?.abr).toBe('hlsjs'); // the page's default controller, named in its beacons
     const metrics = await (await fetch(`${stack.edge!.url}/metrics`)).text();
-    expect(metrics).toMatch(/^vod_qoe_switches_total [1-9]/m);
-    expect(metrics).toMatch(/^vod_qoe_average_bitrate_bps [1-9]/m);
+    expect(metrics).toMatch(/^vod_qoe_switches_total\{abr="hlsjs"\} [1-9]/m);
+    expect(metrics).toMatch(/^vod_qoe_average_bitrate_bps\{abr="hlsjs"\} [1-9]/m);
     await page.close();
   });
 
@@ -103,6 +104,10 @@ describe('ABR under shaped bandwidth', () => {
     expect(decisions.switches.some((sw) => /^(throughput|bola) \(buffer/.test(sw.reason))).toBe(true);
     expect((await player(page)).fatalError).toBeNull();
     expect(errors).toEqual([]);
+    // Its QoE beacons name the rule: /metrics keeps DYNAMIC's sessions apart from hls.js's.
+    await expect
+      .poll(async () => (await (await fetch(`${stack.edge!.url}/metrics`)).text()).match(/^vod_qoe_play_seconds_total\{abr="dynamic"\} ([0-9.]+)/m)?.[1], { timeout: 10_000, interval: 500 })
+      .toMatch(/^[0-9.]*[1-9]/);
     await page.close();
   });
 

@@ -69,9 +69,39 @@ describe('QoE aggregation', () => {
     expect(summary!.averageBitrateBps).toBe(2_000_000);
     expect(summary!.rebufferRatio).toBeCloseTo(3 / 63);
     const text = await registry.metrics();
-    expect(text).toMatch(/^vod_qoe_switches_per_minute 1$/m);
-    expect(text).toMatch(/^vod_qoe_average_bitrate_bps 2000000$/m);
-    expect(text).toMatch(/^vod_qoe_startup_seconds_count 1$/m);
+    // A beacon that names no ABR controller is labelled unknown.
+    expect(summary!.abr).toBe('unknown');
+    expect(text).toMatch(/^vod_qoe_switches_per_minute\{abr="unknown"\} 1$/m);
+    expect(text).toMatch(/^vod_qoe_average_bitrate_bps\{abr="unknown"\} 2000000$/m);
+    expect(text).toMatch(/^vod_qoe_startup_seconds_count\{abr="unknown"\} 1$/m);
     expect(qoeBeaconSchema.safeParse({ session: 's', events: [{ type: 'heartbeat', atMs: 1 }] }).success).toBe(false);
+  });
+
+  it('keeps each ABR controller apart, so rules compare on live traffic', async () => {
+    const registry = new Registry();
+    const qoe = new QoeAggregator(registry);
+    const play = (session: string, abr: string, bitrateBps: number, stallMs: number) =>
+      qoe.record(
+        qoeBeaconSchema.parse({
+          session,
+          abr,
+          events: [
+            { type: 'heartbeat', bitrateBps, bufferS: 10, playedMs: 60_000, atMs: 61_000 },
+            ...(stallMs ? [{ type: 'rebuffer-start', atMs: 62_000 }, { type: 'rebuffer-end', durationMs: stallMs, atMs: 62_000 + stallMs }] : []),
+          ],
+        }),
+      );
+    play('a', 'bola', 4_000_000, 0);
+    play('b', 'bola', 2_000_000, 0);
+    play('c', 'hlsjs', 1_000_000, 6_000);
+    expect(qoe.list().map((s) => [s.session, s.abr])).toEqual(expect.arrayContaining([['a', 'bola'], ['c', 'hlsjs']]));
+    const text = await registry.metrics();
+    expect(text).toMatch(/^vod_qoe_average_bitrate_bps\{abr="bola"\} 3000000$/m);
+    expect(text).toMatch(/^vod_qoe_average_bitrate_bps\{abr="hlsjs"\} 1000000$/m);
+    expect(text).toMatch(/^vod_qoe_rebuffer_ratio\{abr="bola"\} 0$/m);
+    expect(text).toMatch(new RegExp(`^vod_qoe_rebuffer_ratio\\{abr="hlsjs"\\} ${6 / 66}`, 'm'));
+    expect(text).toMatch(/^vod_qoe_play_seconds_total\{abr="bola"\} 120$/m);
+    // Names outside the closed set are refused (they would become label values).
+    expect(qoeBeaconSchema.safeParse({ session: 's', abr: 'x'.repeat(40), events: [] }).success).toBe(false);
   });
 });
