@@ -1,56 +1,85 @@
 /**
- * ABR benchmark: plays the Tears of Steel clip (../shared/media) in headless Chromium through
- * a real edge that shapes the session to real throughput traces (../shared/traces/net), in
- * real time (no fast-forward), with hls.js's default ABR settings and with the tuned settings
- * the player offers (?abr=tuned). Reports per trace and setting: average delivered bitrate
- * (the playing rendition's BANDWIDTH, time-weighted), the trace's mean throughput over the
- * same window, rebuffer ratio, startup time and switches per minute. Writes
- * bench/results/abr.json and abr.svg. Run: npm run bench:abr (about 4 minutes).
+ * ABR benchmark in real time, beside the simulator's prediction of the same sessions.
+ *
+ * A per-title title (Big Buck Bunny's 10 s clip looped to ABR_TITLE_S seconds, so its top rung,
+ * about 2.4 Mbit/s at 720p, is above every trace's mean and the trace, not the ladder, limits
+ * the bitrate) is published through the real pipeline, then played in headless Chromium through
+ * a real edge that shapes each session to a real throughput trace (../shared/traces/net), in
+ * real time, with each ABR controller: hls.js's own (`hlsjs`) and our rules as hls.js ABR
+ * controllers (`throughput`, `bola`, `dynamic`; src/abr/). Every (trace, controller) cell is
+ * played ABR_RUNS times (default 3) for ABR_PLAY_S seconds (default 30); the report gives the
+ * median and min–max of the average bitrate (the playing rendition's BANDWIDTH, time-weighted),
+ * rebuffer ratio, startup time and switches per minute. Beside each cell, the ABR simulator
+ * (`vod bench abr-sim`, src/abr/abr-sim.ts) runs the very same rule code on the same title's
+ * segment sizes, trace, session length and buffer target: the prediction it makes and its
+ * error against the Chromium median.
+ *
+ * Writes bench/results/abr.json, abr.md and abr.svg. Run: npm run bench:abr (about 25 minutes
+ * with the defaults: 3 traces × 4 controllers × 3 runs × 30 s, plus the encode).
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { renderVegaLiteSvg } from '../src/util/vega-svg.js';
+import { createAbrRule, type AbrRuleName } from '../src/abr/abr-rules.js';
+import { simulateSession } from '../src/abr/abr-sim.js';
+import { loadSimTitle } from '../src/abr/sim-title.js';
 import { loadConfig, storeDir } from '../src/config.js';
-import { resolveFfmpegPaths } from '../src/encoder/ffmpeg.js';
 import { parseThroughputTrace, RateProfile } from '../src/edge-cache/shaping.js';
+import { resolveFfmpegPaths } from '../src/encoder/ffmpeg.js';
 import { uploadMaster } from '../src/ingest/upload.js';
 import { FsObjectStore } from '../src/origin/fs-object-store.js';
 import { startWholeStack } from '../src/stack/whole-stack.js';
+import { renderVegaLiteSvg } from '../src/util/vega-svg.js';
 import { launchChromium } from '../test/helpers/browser.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SHARED = path.resolve(ROOT, '..', 'shared');
-const PLAY_S = Number(process.env.ABR_PLAY_S ?? 40);
+const PLAY_S = Number(process.env.ABR_PLAY_S ?? 30);
+const RUNS = Math.max(1, Number(process.env.ABR_RUNS ?? 3));
+const TITLE_S = Number(process.env.ABR_TITLE_S ?? 60);
+/** The page's buffer target (hls.js maxBufferLength), s: the simulator is given the same. */
+const BUFFER_TARGET_S = 30;
 const TRACES = ['hsdpa_norway_3g/norway_tram_26.txt', 'fcc_broadband/trace_635_http---www.yahoo.com.txt', 'puffer/traceEpfovAiaxP_efWCrQ_e_f_D6Ebc6SwxAuUk3PjUQxFo__75.txt'];
-const SETTINGS = ['default', 'tuned'] as const;
+const CONTROLLERS: readonly AbrRuleName[] = ['hlsjs', 'throughput', 'bola', 'dynamic'];
+/** Agreement we hold the simulator to (our bounds): average bitrate within ±25% of the Chromium median, rebuffer ratio within 3 points. */
+const BITRATE_BOUND = 0.25;
+const REBUFFER_BOUND = 0.03;
 
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-abr-'));
-// The recorded figures (README) were measured on the fixed ladder encoded with veryfast:
-// pinned here so a rerun plays the same ladder.
-const config = loadConfig({ VOD_DATA_DIR: dataDir, VOD_X264_PRESET: 'veryfast', VOD_HOST: '127.0.0.1' });
+const config = loadConfig({ VOD_DATA_DIR: dataDir, VOD_X264_PRESET: 'veryfast', VOD_HOST: '127.0.0.1', VMAF_MODEL: path.join(SHARED, 'vmaf', 'vmaf_v0.6.1.pkl') });
 const paths = resolveFfmpegPaths(config);
 const store = new FsObjectStore(storeDir(config));
 const stack = await startWholeStack({ config, store, paths }, { origin: { port: 0 }, edge: { cacheBytes: 512 * 1024 * 1024, port: 0 } });
 const { queue } = stack;
 const edge = stack.edge!;
-process.stderr.write('encoding the Tears of Steel clip…\n');
-const up = await uploadMaster({ file: path.join(SHARED, 'media', 'tos_liveaction_battle_800x332_24fps_70s_vp8_vorbis.webm'), title: 'Tears of Steel', ladder: 'fixed' }, { store, queue: async () => queue, paths });
+
+// The title: Big Buck Bunny looped (stream copy, so it stays the real clip's pictures).
+const master = path.join(dataDir, `bbb_looped_${TITLE_S}s.mp4`);
+const loops = Math.max(0, Math.ceil(TITLE_S / 10) - 1);
+const made = spawnSync(paths.ffmpegPath, ['-v', 'error', '-y', '-stream_loop', String(loops), '-i', path.join(SHARED, 'media', 'bbb_anim_1280x720_24fps_10s_aac.mp4'), '-t', String(TITLE_S), '-c', 'copy', master]);
+if (made.status !== 0) throw new Error(`could not make the looped master: ${made.stderr.toString()}`);
+process.stderr.write(`encoding a ${TITLE_S} s Big Buck Bunny loop with the per-title ladder…\n`);
+const up = await uploadMaster({ file: master, title: `Big Buck Bunny ×${loops + 1}`, ladder: 'per-title' }, { store, queue: async () => queue, paths });
 const done = await queue.waitUntilFinished(up.titleId, () => {});
 if (done.state !== 'completed') throw new Error(`encode failed: ${done.failedReason}`);
+const simTitle = await loadSimTitle(store, up.titleId);
+process.stderr.write(`ladder: ${simTitle.bitratesBps.map((b) => Math.round(b / 1000)).join(', ')} kbit/s\n`);
+
+interface Run {
+  averageBitrateBps: number;
+  rebufferRatio: number;
+  startupS: number;
+  switchesPerMinute: number;
+  playedS: number;
+}
 
 const browser = await launchChromium();
-const rows = [];
-for (const traceName of TRACES) {
-  const trace = parseThroughputTrace(traceName, await fs.readFile(path.join(SHARED, 'traces', 'net', traceName), 'utf8'));
-  const profile = RateProfile.fromTrace(trace);
-  let traceMean = 0;
-  for (let t = 0; t < PLAY_S; t += 0.1) traceMean += profile.rateBpsAt(t) * 0.1;
-  traceMean /= PLAY_S;
-  for (const setting of SETTINGS) {
-    const page = await browser.newPage();
-    await page.goto(`${edge.url}/player/?title=${up.titleId}&network=${encodeURIComponent(`trace:${traceName}`)}${setting === 'tuned' ? '&abr=tuned' : ''}`);
+async function play(traceName: string, controller: AbrRuleName): Promise<Run> {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${edge.url}/player/?title=${up.titleId}&network=${encodeURIComponent(`trace:${traceName}`)}&maxBufferLength=${BUFFER_TARGET_S}${controller === 'hlsjs' ? '' : `&abr=${controller}`}`);
     let bitrateSum = 0;
     let playingSamples = 0;
     for (let elapsed = 0; elapsed < PLAY_S; elapsed += 0.5) {
@@ -68,23 +97,56 @@ for (const traceName of TRACES) {
     }
     const st = await page.evaluate(() => {
       const p = (window as unknown as { vodPlayer: { startupMs: number | null; rebuffers: { durationMs: number }[]; switches: unknown[] } }).vodPlayer;
-      return { startupMs: p.startupMs, rebufferMs: p.rebuffers.reduce((a, r) => a + r.durationMs, 0), rebuffers: p.rebuffers.length, switches: Math.max(0, p.switches.length - 1) };
+      return { startupMs: p.startupMs, rebufferMs: p.rebuffers.reduce((a, r) => a + r.durationMs, 0), switches: Math.max(0, p.switches.length - 1) };
     });
-    await page.close();
     const playedS = playingSamples * 0.5;
-    const row = {
-      trace: traceName,
-      setting,
-      traceMeanBps: traceMean,
+    return {
       averageBitrateBps: playingSamples > 0 ? bitrateSum / playingSamples : 0,
       rebufferRatio: st.rebufferMs / 1000 / (playedS + st.rebufferMs / 1000 || 1),
-      rebuffers: st.rebuffers,
       startupS: (st.startupMs ?? 0) / 1000,
       switchesPerMinute: playedS > 0 ? st.switches / (playedS / 60) : 0,
       playedS,
     };
-    rows.push(row);
-    process.stderr.write(`${traceName} [${setting}]: avg ${(row.averageBitrateBps / 1e3).toFixed(0)} kbit/s (trace mean ${(traceMean / 1e3).toFixed(0)}), rebuffer ${(row.rebufferRatio * 100).toFixed(1)}%, startup ${row.startupS.toFixed(2)} s, ${row.switchesPerMinute.toFixed(1)} switches/min\n`);
+  } finally {
+    await page.close();
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const spread = (runs: Run[], k: keyof Run) => ({ median: median(runs.map((r) => r[k])), min: Math.min(...runs.map((r) => r[k])), max: Math.max(...runs.map((r) => r[k])) });
+
+const cells = [];
+for (const traceName of TRACES) {
+  const trace = parseThroughputTrace(traceName, await fs.readFile(path.join(SHARED, 'traces', 'net', traceName), 'utf8'));
+  const profile = RateProfile.fromTrace(trace);
+  let traceMean = 0;
+  for (let t = 0; t < PLAY_S; t += 0.1) traceMean += profile.rateBpsAt(t) * 0.1;
+  traceMean /= PLAY_S;
+  for (const controller of CONTROLLERS) {
+    const runs: Run[] = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await play(traceName, controller));
+    // The simulator: the same rule code, title, trace, content length played and buffer target.
+    const sim = simulateSession(simTitle, RateProfile.fromTrace(trace), createAbrRule(controller), { sessionS: Math.max(1, median(runs.map((r) => r.playedS))), bufferTargetS: BUFFER_TARGET_S });
+    const cell = {
+      trace: traceName,
+      controller,
+      traceMeanBps: traceMean,
+      runs,
+      averageBitrateBps: spread(runs, 'averageBitrateBps'),
+      rebufferRatio: spread(runs, 'rebufferRatio'),
+      startupS: spread(runs, 'startupS'),
+      switchesPerMinute: spread(runs, 'switchesPerMinute'),
+      simulated: { averageBitrateBps: sim.averageBitrateBps, rebufferRatio: sim.rebufferRatio, startupS: sim.startupS, switchesPerMinute: sim.switchesPerMinute },
+    };
+    const bitrateError = cell.simulated.averageBitrateBps / cell.averageBitrateBps.median - 1;
+    const rebufferError = cell.simulated.rebufferRatio - cell.rebufferRatio.median;
+    cells.push({ ...cell, bitrateError, rebufferError, withinBounds: Math.abs(bitrateError) <= BITRATE_BOUND && Math.abs(rebufferError) <= REBUFFER_BOUND });
+    process.stderr.write(
+      `${traceName} [${controller}]: avg ${(cell.averageBitrateBps.median / 1e3).toFixed(0)} kbit/s (${(cell.averageBitrateBps.min / 1e3).toFixed(0)}–${(cell.averageBitrateBps.max / 1e3).toFixed(0)}; sim ${(sim.averageBitrateBps / 1e3).toFixed(0)}), rebuffer ${(cell.rebufferRatio.median * 100).toFixed(1)}% (sim ${(sim.rebufferRatio * 100).toFixed(1)}%), trace mean ${(traceMean / 1e3).toFixed(0)}\n`,
+    );
   }
 }
 await browser.close();
@@ -92,20 +154,48 @@ await stack.stop({ obliterateQueue: true });
 
 const outDir = path.join(ROOT, 'bench', 'results');
 await fs.mkdir(outDir, { recursive: true });
-await fs.writeFile(path.join(outDir, 'abr.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), playSeconds: PLAY_S, title: 'Tears of Steel (70 s clip)', rows }, null, 2)}\n`);
+const kbps = (b: number) => (b / 1e3).toFixed(0);
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+const short = (t: string) => t.split('/')[0]!;
+const table = [
+  `ABR in Chromium through the shaping edge (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores): ${simTitle.name} per-title ladder ${simTitle.bitratesBps.map((b) => kbps(b)).join('/')} kbit/s, ${RUNS} runs × ${PLAY_S} s per cell, buffer target ${BUFFER_TARGET_S} s; median (min–max); "sim" is \`vod bench abr-sim\`'s prediction of the same session.`,
+  '',
+  '| trace | controller | trace mean kbit/s | avg bitrate kbit/s | sim kbit/s | rebuffer | sim rebuffer | startup s | switches/min | sim within bounds |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ...cells.map(
+    (c) =>
+      `| ${short(c.trace)} | ${c.controller} | ${kbps(c.traceMeanBps)} | ${kbps(c.averageBitrateBps.median)} (${kbps(c.averageBitrateBps.min)}–${kbps(c.averageBitrateBps.max)}) | ${kbps(c.simulated.averageBitrateBps)} | ${pct(c.rebufferRatio.median)} (${pct(c.rebufferRatio.min)}–${pct(c.rebufferRatio.max)}) | ${pct(c.simulated.rebufferRatio)} | ${c.startupS.median.toFixed(2)} | ${c.switchesPerMinute.median.toFixed(1)} | ${c.withinBounds ? 'yes' : 'no'} (${c.bitrateError >= 0 ? '+' : '−'}${Math.abs(c.bitrateError * 100).toFixed(0)}%, ${c.rebufferError >= 0 ? '+' : '−'}${Math.abs(c.rebufferError * 100).toFixed(1)} pt) |`,
+  ),
+  '',
+  `Bounds (ours): the simulator's average bitrate within ±${BITRATE_BOUND * 100}% of the Chromium median and its rebuffer ratio within ${REBUFFER_BOUND * 100} points; ${cells.filter((c) => c.withinBounds).length} of ${cells.length} cells within.`,
+  '',
+].join('\n');
+await fs.writeFile(path.join(outDir, 'abr.md'), table);
+await fs.writeFile(
+  path.join(outDir, 'abr.json'),
+  `${JSON.stringify({ generatedAt: new Date().toISOString(), playSeconds: PLAY_S, runs: RUNS, bufferTargetS: BUFFER_TARGET_S, title: simTitle.name, ladderBps: simTitle.bitratesBps, bounds: { bitrate: BITRATE_BOUND, rebuffer: REBUFFER_BOUND }, cells }, null, 2)}\n`,
+);
 const spec: TopLevelSpec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-  title: `hls.js over real throughput traces (${PLAY_S} s each)`,
-  data: { values: rows.flatMap((r) => [
-    { trace: r.trace.split('/')[1]!.slice(0, 28), setting: r.setting, metric: 'average bitrate (kbit/s)', value: r.averageBitrateBps / 1e3 },
-    { trace: r.trace.split('/')[1]!.slice(0, 28), setting: 'trace mean', metric: 'average bitrate (kbit/s)', value: r.traceMeanBps / 1e3 },
-    { trace: r.trace.split('/')[1]!.slice(0, 28), setting: r.setting, metric: 'rebuffer ratio (%)', value: r.rebufferRatio * 100 },
-  ]) },
-  facet: { column: { field: 'metric', type: 'nominal', title: null } },
-  spec: { width: 300, height: 220, mark: 'bar', encoding: { x: { field: 'trace', type: 'nominal', title: null }, xOffset: { field: 'setting' }, y: { field: 'value', type: 'quantitative', title: null }, color: { field: 'setting', type: 'nominal' } } },
+  title: `ABR controllers over real throughput traces in Chromium (median of ${RUNS} × ${PLAY_S} s) and the simulator's prediction`,
+  data: {
+    values: cells.flatMap((c) => [
+      { trace: short(c.trace), controller: c.controller, source: 'Chromium', metric: 'average bitrate (kbit/s)', value: c.averageBitrateBps.median / 1e3 },
+      { trace: short(c.trace), controller: c.controller, source: 'simulator', metric: 'average bitrate (kbit/s)', value: c.simulated.averageBitrateBps / 1e3 },
+      { trace: short(c.trace), controller: c.controller, source: 'Chromium', metric: 'rebuffer ratio (%)', value: c.rebufferRatio.median * 100 },
+      { trace: short(c.trace), controller: c.controller, source: 'simulator', metric: 'rebuffer ratio (%)', value: c.simulated.rebufferRatio * 100 },
+    ]),
+  },
+  facet: { row: { field: 'metric', type: 'nominal', title: null }, column: { field: 'trace', type: 'nominal', title: null } },
+  spec: {
+    width: 220,
+    height: 160,
+    mark: 'bar',
+    encoding: { x: { field: 'controller', type: 'nominal', title: null }, xOffset: { field: 'source' }, y: { field: 'value', type: 'quantitative', title: null }, color: { field: 'source', type: 'nominal' } },
+  },
   resolve: { scale: { y: 'independent' } },
   config: { background: 'white' },
 } as TopLevelSpec;
 await fs.writeFile(path.join(outDir, 'abr.svg'), await renderVegaLiteSvg(spec));
-process.stdout.write(`| trace | setting | trace mean kbit/s | avg bitrate kbit/s | rebuffer ratio | startup s | switches/min |\n| --- | --- | ---: | ---: | ---: | ---: | ---: |\n${rows.map((r) => `| ${r.trace} | ${r.setting} | ${(r.traceMeanBps / 1e3).toFixed(0)} | ${(r.averageBitrateBps / 1e3).toFixed(0)} | ${(r.rebufferRatio * 100).toFixed(1)}% | ${r.startupS.toFixed(2)} | ${r.switchesPerMinute.toFixed(1)} |`).join('\n')}\n\nWrote bench/results/abr.json and abr.svg\n`);
+process.stdout.write(`${table}\nWrote bench/results/abr.json, abr.md and abr.svg\n`);
 process.exit(0);
