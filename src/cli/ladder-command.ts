@@ -65,7 +65,11 @@ export async function runLadder(ctx: CliContext, file: string, flags: LadderFlag
     );
   }
   const pc = analysis.presetCorrection;
-  if (pc) process.stdout.write(`Preset correction: ${pc.preset} gives ${pc.ratio.toFixed(2)}× the bits of ${analysis.settings.trialPreset} at CRF ${pc.crf}, ${pc.width}x${pc.height}; rung CRFs are read off the trials at bitrate ÷ ${pc.ratio.toFixed(2)}\n`);
+  if (pc) {
+    process.stdout.write(
+      `Preset correction: ${pc.preset} gives ${pc.measuredRatio.toFixed(2)}× the bits of ${analysis.settings.trialPreset} at CRF ${pc.crf}, ${pc.width}x${pc.height}; ${pc.applied ? `rung CRFs are read off the trials at bitrate ÷ ${pc.ratio.toFixed(2)}` : 'not applied (it gave two rungs of one resolution the same CRF)'}\n`,
+    );
+  }
   const t = analysis.timings;
   process.stdout.write(
     `Sample: ${analysis.sample.windows.length} window(s), ${analysis.sample.durationS.toFixed(1)} s of ${probed.durationS.toFixed(1)} s; ${analysis.points.length} trial encodes; analysis ${t.totalS.toFixed(1)} s (trial encodes ${t.trialEncodeS.toFixed(1)} s, quality ${t.trialQualityS.toFixed(1)} s)\n`,

@@ -130,9 +130,11 @@ export interface LadderAnalysis {
   readonly hull: readonly TrialPoint[];
   /**
    * The final preset's bitrate over the trial preset's at one size and CRF (when the final
-   * preset differs): each rung's CRF is read off the trials at bitrate ÷ ratio.
+   * preset differs): `measuredRatio`, and `ratio` the same within PRESET_RATIO_BOUNDS; each
+   * rung's CRF is read off the trials at bitrate ÷ ratio, unless that gave two rungs of one
+   * resolution the same CRF (`applied` false: the uncorrected CRFs are used).
    */
-  readonly presetCorrection?: PresetProbe & { readonly ratio: number };
+  readonly presetCorrection?: PresetProbe & { readonly measuredRatio: number; readonly ratio: number; readonly applied: boolean };
   /** The chosen rungs, each with the CRF of its final capped-CRF encode (crfForBitrate). */
   readonly rungs: readonly (PlannedRung & { readonly crf?: number | undefined })[];
   /** Fixed-ladder rungs encoded on the same sample (when `includeFixed`). */
@@ -166,26 +168,39 @@ export function candidateResolutions(source: { displayWidth: number; displayHeig
 }
 
 /**
+ * Bounds of the preset correction's bitrate ratio (about ±6 CRF, one doubling of bitrate): a
+ * ratio beyond them means the two presets' CRF scales differ too much to transfer by one ratio
+ * (ultrafast against veryfast on synthetic testsrc2 content measured 5.4×). Our choice.
+ */
+export const PRESET_RATIO_BOUNDS = Object.freeze({ min: 0.5, max: 2 });
+
+/** x264's CRF range (8-bit). */
+export const X264_CRF_RANGE = Object.freeze({ min: 0, max: 51 });
+
+/**
  * The x264 CRF that gives `bitrateBps` at a resolution, from that resolution's CRF trials:
  * linear in log(bitrate) between the two trials that bracket it (bitrate falls about
- * exponentially with CRF: "+6 roughly halves the bitrate", FFmpeg's H.264 encoding guide), held
- * at the nearest trial's CRF beyond them. The final encode runs at this CRF capped by the rung's
- * maxrate ("capped CRF", as per-title services describe it, e.g. JW Player's and Mux's
- * per-title encoding notes). Rounded to 0.1 (x264 takes fractional CRF).
- * @returns undefined when the resolution has no CRF trial.
+ * exponentially with CRF: "+6 roughly halves the bitrate", FFmpeg's H.264 encoding guide), and
+ * beyond the trials extrapolated along the two nearest ones, within x264's CRF range — holding
+ * the nearest trial's CRF there gave two rungs of one resolution the same CRF, so the same
+ * encode and the same BANDWIDTH, which hls.js merges into one level. The final encode runs at
+ * this CRF capped by the rung's maxrate ("capped CRF", as per-title services describe it, e.g.
+ * JW Player's and Mux's per-title encoding notes). Rounded to 0.1 (x264 takes fractional CRF).
+ * @returns undefined when the resolution has no CRF trial; the one trial's CRF when it has one.
  */
 export function crfForBitrate(points: readonly TrialPoint[], size: { width: number; height: number }, bitrateBps: number): number | undefined {
   const trials = points.filter((p) => p.crf !== undefined && p.width === size.width && p.height === size.height).sort((a, b) => a.bitrateBps - b.bitrateBps);
   if (trials.length === 0) return undefined;
-  if (bitrateBps <= trials[0]!.bitrateBps) return trials[0]!.crf;
-  if (bitrateBps >= trials.at(-1)!.bitrateBps) return trials.at(-1)!.crf;
-  for (let i = 1; i < trials.length; i++) {
-    const [a, b] = [trials[i - 1]!, trials[i]!];
-    if (bitrateBps > b.bitrateBps) continue;
-    const t = (Math.log(bitrateBps) - Math.log(a.bitrateBps)) / (Math.log(b.bitrateBps) - Math.log(a.bitrateBps));
-    return Math.round((a.crf! + t * (b.crf! - a.crf!)) * 10) / 10;
-  }
-  return trials.at(-1)!.crf;
+  if (trials.length === 1) return trials[0]!.crf;
+  // The segment that brackets the bitrate, or the nearest one at either end.
+  let i = 1;
+  while (i < trials.length - 1 && bitrateBps > trials[i]!.bitrateBps) i++;
+  const [a, b] = [trials[i - 1]!, trials[i]!];
+  const span = Math.log(b.bitrateBps) - Math.log(a.bitrateBps);
+  if (!(span > 0)) return a.crf;
+  const t = (Math.log(bitrateBps) - Math.log(a.bitrateBps)) / span;
+  const crf = Math.min(X264_CRF_RANGE.max, Math.max(X264_CRF_RANGE.min, a.crf! + t * (b.crf! - a.crf!)));
+  return Math.round(crf * 10) / 10;
 }
 
 /**
@@ -274,8 +289,20 @@ export function concludeAnalysis(plan: AnalysisPlan, results: readonly TrialGrou
   const fixedPoints = plan.fixedGroup !== undefined ? results[plan.fixedGroup]!.points : undefined;
   const hull = upperConvexHull(points);
   const probe = results.find((r) => r.presetProbe)?.presetProbe;
-  const presetCorrection = probe && probe.trialBitrateBps > 0 && probe.bitrateBps > 0 ? { ...probe, ratio: probe.bitrateBps / probe.trialBitrateBps } : undefined;
-  const rungs = selectRungs(hull, plan.rules).map((r) => ({ ...r, crf: crfForBitrate(points, r, r.bitrateBps / (presetCorrection?.ratio ?? 1)) }));
+  const measured = probe && probe.trialBitrateBps > 0 && probe.bitrateBps > 0 ? probe.bitrateBps / probe.trialBitrateBps : undefined;
+  const chosen = selectRungs(hull, plan.rules);
+  const withCrf = (ratio: number) => chosen.map((r) => ({ ...r, crf: crfForBitrate(points, r, r.bitrateBps / ratio) }));
+  let rungs = withCrf(1);
+  let presetCorrection: LadderAnalysis['presetCorrection'];
+  if (measured !== undefined) {
+    const ratio = Math.min(PRESET_RATIO_BOUNDS.max, Math.max(PRESET_RATIO_BOUNDS.min, measured));
+    const corrected = withCrf(ratio);
+    // Two rungs of one resolution at one CRF would encode alike (hls.js merges equal variants):
+    // then the correction is not applied.
+    const distinct = new Set(corrected.map((r) => `${r.height}/${r.crf}`)).size === corrected.length;
+    if (distinct) rungs = corrected;
+    presetCorrection = { ...probe!, measuredRatio: measured, ratio, applied: distinct };
+  }
   const sampleFrames = Math.max(0, ...results.map((r) => r.sampleFrames));
   return {
     metric: plan.settings.metric,

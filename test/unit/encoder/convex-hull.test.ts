@@ -155,8 +155,13 @@ describe('crfForBitrate (capped-CRF final encodes)', () => {
     expect(at(400_000)).toBe(32);
     // √2 × 400k is halfway between 400k and 800k in log bitrate: CRF halfway between 32 and 26.
     expect(at(Math.SQRT2 * 400_000)).toBe(29);
-    expect(at(100_000)).toBe(38); // below every trial: the highest CRF tried
-    expect(at(2_000_000)).toBe(26); // above: the lowest
+    // Beyond the trials, extrapolated along the nearest two (never held: two rungs would share a
+    // CRF, encode identically and hls.js would merge their variants): half of 200k → CRF 38 + 6.
+    expect(at(100_000)).toBe(44);
+    expect(at(2_000_000)).toBe(18.1); // 2.5 × 800k: 26 − 6·log2(2.5)
+    expect(at(150_000)).not.toBe(at(100_000));
+    expect(at(1)).toBe(51); // within x264's range
+    expect(crfForBitrate(points, { width: 1280, height: 720 }, 10_000_000)).toBe(32); // one trial: its CRF
     expect(crfForBitrate(points, { width: 1920, height: 1080 }, 1_000_000)).toBeUndefined();
   });
 });
