@@ -132,7 +132,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
 
   program
     .command('status')
-    .description('Show encode jobs (state, progress, attempts, failure reason) and published titles; with a title id, also its chunk jobs and which workers hold them.')
+    .description('Show encode jobs (state, progress, attempts, failure reason) and published titles; with a title id, also its child jobs (the trial groups of its analysis, its chunks) and which workers hold them.')
     .argument('[title]', 'a title id: show that title only')
     .option('--json', 'print JSON instead of a table')
     .action(async (titleId: string | undefined, opts: { json?: boolean }) => runStatus(ctx('warn'), titleId, opts));
