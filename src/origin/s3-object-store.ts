@@ -40,10 +40,12 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { splitKey } from '../title/object-key.js';
+import { expectedEtag, MULTIPART_PART_BYTES } from './s3-support.js';
+import { LocalFileCache } from './local-file-cache.js';
+
+export { expectedEtag, MULTIPART_PART_BYTES, parseS3Url, s3ClientConfig } from './s3-support.js';
 import type { ObjectStat, ObjectStore, StageOptions, StagingArea } from './object-store.js';
 
-/** Multipart part size, bytes (S3's minimum is 5 MiB). */
-export const MULTIPART_PART_BYTES = 8 * 1024 * 1024;
 /** Objects deleted per DeleteObjects request (S3's maximum is 1000). */
 const DELETE_BATCH = 1000;
 
@@ -83,66 +85,18 @@ const IN_PLACE = '';
 /** Default size of the local cache of downloaded objects: 16 GiB (a few feature-length mezzanines; config VOD_S3_CACHE_BYTES). */
 export const DEFAULT_LOCAL_CACHE_BYTES = 16 * 1024 ** 3;
 
-/**
- * Parses `s3://bucket/prefix` (the prefix may be empty).
- * @throws RangeError for anything else.
- */
-export function parseS3Url(url: string): { bucket: string; prefix: string } {
-  const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
-  if (!m) throw new RangeError(`not an s3://bucket/prefix URL: ${url}`);
-  const prefix = (m[2] ?? '').replace(/^\/+|\/+$/g, '');
-  if (prefix) splitKey(prefix);
-  return { bucket: m[1]!, prefix };
-}
-
-/**
- * SDK settings for an S3-compatible server: path-style addressing, and checksums only when an
- * operation requires them (with the SDK's default, newer checksums, RADOS Gateway answers 411
- * to streamed uploads; ../shared/recipes/README.md).
- */
-export function s3ClientConfig(options: { endpoint?: string | undefined; region?: string | undefined; credentials?: { accessKeyId: string; secretAccessKey: string } | undefined }): S3ClientConfig {
-  return {
-    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
-    region: options.region ?? 'us-east-1',
-    forcePathStyle: true,
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-  };
-}
-
 const notFound = (err: unknown): boolean =>
   err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 404 || err.name === 'NotFound' || err.name === 'NoSuchKey');
 
 /** A conditional write (`If-None-Match: *`) that lost: the object was already there. */
 const preconditionFailed = (err: unknown): boolean => err instanceof S3ServiceException && err.$metadata.httpStatusCode === 412;
 
-/** The ETag S3 gives a file uploaded in parts of `partBytes` (one part: its MD5), quoted. */
-export async function expectedEtag(file: string, partBytes = MULTIPART_PART_BYTES): Promise<string> {
-  const { size } = await fs.stat(file);
-  if (size <= partBytes) {
-    const h = createHash('md5');
-    await pipeline(createReadStream(file), h);
-    return `"${h.digest('hex')}"`;
-  }
-  const parts: Buffer[] = [];
-  for (let start = 0; start < size; start += partBytes) {
-    const h = createHash('md5');
-    await pipeline(createReadStream(file, { start, end: Math.min(size, start + partBytes) - 1 }), h);
-    parts.push(h.digest());
-  }
-  return `"${createHash('md5').update(Buffer.concat(parts)).digest('hex')}-${parts.length}"`;
-}
-
 export class S3ObjectStore implements ObjectStore {
   readonly bucket: string;
   readonly prefix: string;
   readonly client: S3Client;
   private readonly workDir: string;
-  private readonly cacheDir: string;
-  private readonly cacheBytes: number;
-  /** Cached files in use by a running `withLocalFile` (never evicted while in use). */
-  private readonly inUse = new Map<string, number>();
+  private readonly cache: LocalFileCache;
   private readonly versionedPrefix: (key: string) => string | undefined;
   private readonly inPlaceMarker: string | undefined;
   /** Published version per versioned prefix (IN_PLACE for an in-place title), or undefined with its time of lookup. */
@@ -154,8 +108,7 @@ export class S3ObjectStore implements ObjectStore {
     this.prefix = options.prefix ?? '';
     this.client = new S3Client(options.client);
     this.workDir = options.workDir ?? path.join(os.tmpdir(), 'vod-s3-staging');
-    this.cacheDir = options.cacheDir ?? path.join(os.tmpdir(), 'vod-s3-cache');
-    this.cacheBytes = options.cacheBytes ?? DEFAULT_LOCAL_CACHE_BYTES;
+    this.cache = new LocalFileCache(options.cacheDir ?? path.join(os.tmpdir(), 'vod-s3-cache'), options.cacheBytes ?? DEFAULT_LOCAL_CACHE_BYTES);
     this.versionedPrefix = options.versionedPrefix ?? (() => undefined);
     this.inPlaceMarker = options.inPlaceMarker;
     const endpoint = typeof options.client.endpoint === 'string' ? ` at ${options.client.endpoint}` : '';
@@ -444,73 +397,29 @@ export class S3ObjectStore implements ObjectStore {
     return removed;
   }
 
-  /** @throws Error with code ENOENT when the object does not exist. */
   /**
-   * Runs `fn` with a local copy of the object from the local cache: downloaded once per object
-   * version (the cache file is named by the key and the object's ETag, so a replaced object is
-   * downloaded again), kept for the next call, the least recently used files evicted past
-   * `cacheBytes` (never one in use).
+   * Runs `fn` with a local copy of the object from the local cache (LocalFileCache): downloaded
+   * once per object version (the cache file is named by the key and the object's ETag, so a
+   * replaced object is downloaded again) and kept for the next call.
    * @throws Error with code ENOENT when the object does not exist.
    */
   async withLocalFile<T>(key: string, fn: (localPath: string) => Promise<T>): Promise<T> {
     const physical = (await this.physicalKey(key)) ?? this.s3Key(key);
     const st = await this.rawStat(physical);
-    if (!st) throw Object.assign(new Error(`${key} does not exist in s3://${this.bucket}/${this.prefix}`), { code: 'ENOENT' });
-    await fs.mkdir(this.cacheDir, { recursive: true });
+    const missing = () => Object.assign(new Error(`${key} does not exist in s3://${this.bucket}/${this.prefix}`), { code: 'ENOENT' });
+    if (!st) throw missing();
     const name = `${createHash('sha256').update(`${this.bucket}/${this.s3Key(key)}\n${st.etag}`).digest('hex').slice(0, 32)}.${path.basename(key).replace(/[^A-Za-z0-9._-]/g, '_')}`;
-    const cached = path.join(this.cacheDir, name);
-    this.inUse.set(cached, (this.inUse.get(cached) ?? 0) + 1);
-    try {
-      const hit = await fs.stat(cached).then((f) => f.size === st.sizeBytes, () => false);
-      if (hit) {
-        const now = new Date();
-        await fs.utimes(cached, now, now).catch(() => {}); // recency for eviction
-      } else {
-        await this.download(physical, cached);
-        await this.evictCache();
-      }
-      return await fn(cached);
-    } finally {
-      const n = (this.inUse.get(cached) ?? 1) - 1;
-      if (n > 0) this.inUse.set(cached, n);
-      else this.inUse.delete(cached);
-    }
-  }
-
-  /** Downloads the object at a bucket key into `dest` through a temporary file renamed into place (atomic). */
-  private async download(key: string, dest: string): Promise<void> {
-    const tmp = `${dest}.part.${randomBytes(6).toString('hex')}`;
-    try {
+    const fill = async (dest: string) => {
       let body: Readable;
       try {
-        body = (await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }))).Body as Readable;
+        body = (await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: physical }))).Body as Readable;
       } catch (err) {
-        if (notFound(err)) throw Object.assign(new Error(`${key} does not exist in s3://${this.bucket}/${this.prefix}`), { code: 'ENOENT' });
+        if (notFound(err)) throw missing();
         throw err;
       }
-      await pipeline(body, (await fs.open(tmp, 'w')).createWriteStream());
-      await fs.rename(tmp, dest);
-    } finally {
-      await fs.rm(tmp, { force: true });
-    }
-  }
-
-  /** Evicts the least recently used cache files (not in use) until the cache fits `cacheBytes`. */
-  private async evictCache(): Promise<void> {
-    const files = [];
-    for (const n of await fs.readdir(this.cacheDir).catch(() => [] as string[])) {
-      if (n.includes('.part.')) continue;
-      const p = path.join(this.cacheDir, n);
-      const f = await fs.stat(p).catch(() => undefined);
-      if (f) files.push({ p, size: f.size, mtimeMs: f.mtimeMs });
-    }
-    let total = files.reduce((t, f) => t + f.size, 0);
-    for (const f of files.sort((a, b) => a.mtimeMs - b.mtimeMs)) {
-      if (total <= this.cacheBytes) break;
-      if (this.inUse.has(f.p)) continue;
-      await fs.rm(f.p, { force: true });
-      total -= f.size;
-    }
+      await pipeline(body, (await fs.open(dest, 'w')).createWriteStream());
+    };
+    return this.cache.use(name, st.sizeBytes, fill, fn);
   }
 
   async remove(prefix: string): Promise<void> {
