@@ -111,18 +111,29 @@ describe('a title encoded across machines', () => {
     const titleId = /\b([0-9a-f]{16})\b/.exec(upload.stdout)?.[1];
     expect(titleId, upload.stdout).toBeDefined();
 
-    // Watch the children; kill the first worker seen in the middle of a chunk.
+    // Watch the children; kill the first worker seen in the middle of a chunk. A chunk can finish
+    // between the status read and the kill, so the worker is frozen first (SIGSTOP: it can no
+    // longer report anything) and killed only if its chunk was unfinished; otherwise it is
+    // thawed and the watch goes on.
     let victim: { worker: string; jobId: string } | undefined;
     const deadline = Date.now() + 120_000;
     while (!victim && Date.now() < deadline) {
       const s = await status(titleId!);
       const held = s.children.find((c) => c.kind === 'chunk' && c.state === 'active' && c.worker && (c.progress?.percent ?? 0) > 5);
-      if (held) victim = { worker: held.worker!, jobId: held.jobId };
-      else if (s.job.state === 'completed') break;
+      if (held) {
+        const proc = workers.get(held.worker!)!;
+        proc.kill('SIGSTOP');
+        const again = (await status(titleId!)).children.find((c) => c.jobId === held.jobId);
+        // Frozen past the lock time, the chunk may already be waiting or redone elsewhere: that too
+        // is a chunk lost mid-way. Only "completed by the frozen worker" means it finished first.
+        if (again && !(again.state === 'completed' && again.worker === held.worker)) {
+          victim = { worker: held.worker!, jobId: held.jobId };
+          proc.kill('SIGKILL');
+        } else proc.kill('SIGCONT');
+      } else if (s.job.state === 'completed') break;
       else await new Promise((r) => setTimeout(r, 150));
     }
     expect(victim, 'a worker was seen holding a chunk').toBeDefined();
-    workers.get(victim!.worker)!.kill('SIGKILL');
 
     let final: { job: EncodeJobStatus; children: ChildJobStatus[] } | undefined;
     await expect
