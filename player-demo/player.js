@@ -126,13 +126,35 @@ state.abrRule = abrRule ?? (params.get('abr') === 'tuned' ? 'hlsjs-tuned' : 'hls
 state.abrDecisions = [];
 const abrModule = abrRule ? await import('./abr.js') : null;
 export const TUNED_ABR = { abrEwmaFastVoD: 2, abrEwmaSlowVoD: 6, abrBandWidthFactor: 0.9, abrBandWidthUpFactor: 0.8 };
-function hlsConfig() {
+
+/** A key server's key URL (`vod keys`: /keys/<title>/<period>), the URI of an encrypted title's EXT-X-KEY tags. */
+const KEY_URL_PATH = /\/keys\/[0-9a-f]{16}\/\d+$/;
+
+/**
+ * The playback token of a signed playlist URL (`/s/<token>/vod/...`, as `vod sign` prints it), or
+ * `?token=` of this page: what the key server of encrypted titles asks for.
+ */
+function playbackToken(playlist) {
+  return params.get('token') || /\/s\/([^/]+)\//.exec(new URL(playlist, location.href).pathname)?.[1] || null;
+}
+
+function hlsConfig(playlist) {
   const quickRetry = { maxNumRetry: 2, retryDelayMs: 500, maxRetryDelayMs: 1000 };
   const policy = (p) => ({ default: { maxTimeToFirstByteMs: 10_000, maxLoadTimeMs: 60_000, timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 }, errorRetry: quickRetry, ...p } });
   const config = { enableWorker: true, fragLoadPolicy: policy({ maxLoadTimeMs: 120_000 }), playlistLoadPolicy: policy({}), manifestLoadPolicy: policy({}) };
   const maxBuffer = Number(params.get('maxBufferLength'));
   if (maxBuffer > 0) Object.assign(config, { maxBufferLength: maxBuffer, maxMaxBufferLength: maxBuffer * 2 });
   if (params.get('abr') === 'tuned') Object.assign(config, TUNED_ABR);
+  // Encrypted titles (HLS AES-128): hls.js fetches each key from the key server, which hands it
+  // only to a request carrying the playback token (RFC 6750 Bearer credentials).
+  const token = playbackToken(playlist);
+  if (token) {
+    config.xhrSetup = (xhr, url) => {
+      if (!KEY_URL_PATH.test(new URL(url, location.href).pathname)) return;
+      if (xhr.readyState === 0) xhr.open('GET', url, true);
+      xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+    };
+  }
   if (abrModule) {
     config.abrController = abrModule.ruleAbrController(abrRule, (d) => {
       state.abrDecisions.push({ atS: Number(video.currentTime.toFixed(2)), level: d.level, rule: d.rule, bufferS: Number(d.bufferS.toFixed(2)) });
@@ -290,7 +312,7 @@ function play(title) {
     showMessage('This browser cannot play HLS through Media Source Extensions.');
     return;
   }
-  const hls = new Hls(hlsConfig());
+  const hls = new Hls(hlsConfig(playlistUrl(title)));
   state.hls = hls;
   playStartedAt = performance.now();
   hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
@@ -336,7 +358,11 @@ function play(title) {
     if (!data.fatal) return;
     state.fatalError = data.details;
     beacon({ type: 'error', details: data.details, fatal: true });
-    if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
+    if (data.details === Hls.ErrorDetails.KEY_LOAD_ERROR || data.details === Hls.ErrorDetails.KEY_LOAD_TIMEOUT) {
+      // An encrypted title whose key server refused (no or bad token) or cannot be reached: retrying does not help.
+      const status = data.response?.code ?? data.networkDetails?.status;
+      showMessage(`This title is encrypted and its key could not be loaded${status ? ` (key server answered ${status})` : ''}: open it with a signed playback URL (vod sign) or ?token=.`);
+    } else if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
       showMessage(`Network error (${data.details}): the edge cannot be reached. Retrying…`);
       const retry = () => {
         if (state.hls !== hls || !state.fatalError) return;

@@ -54,6 +54,13 @@ export interface VodConfig {
   readonly originPort: number;
   /** edge: TCP port of `vod edge`. Default 8081. Env `VOD_EDGE_PORT`. */
   readonly edgePort: number;
+  /** keys: TCP port of `vod keys`, the key server of protected titles. Default 8082. Env `VOD_KEY_PORT`. */
+  readonly keyPort: number;
+  /**
+   * ingest: the key server's URL as players reach it, written into protected titles' playlists
+   * (EXT-X-KEY URI). Default `http://localhost:<keyPort>`. Env `VOD_KEY_SERVER_URL`.
+   */
+  readonly keyServerUrl: string;
   /** host the servers bind to. Default 127.0.0.1. Env `VOD_HOST`. */
   readonly host: string;
   /** edge, steering, `vod sign`: HMAC key of signed playback URLs. Env `VOD_SIGNING_KEY`. */
@@ -123,6 +130,8 @@ const envSchema = z.object({
   VOD_RETRY_BACKOFF_MS: intFromEnv(0).default(5_000),
   VOD_ORIGIN_PORT: intFromEnv(0).max(65535).default(8080),
   VOD_EDGE_PORT: intFromEnv(0).max(65535).default(8081),
+  VOD_KEY_PORT: intFromEnv(0).max(65535).default(8082),
+  VOD_KEY_SERVER_URL: z.url({ protocol: /^https?$/ }).optional(),
   VOD_HOST: z.string().min(1).default('127.0.0.1'),
   VOD_EDGE_URL: z.url({ protocol: /^https?$/ }).optional(),
   VOD_SIGNING_KEY: signingKeySchema.optional(),
@@ -169,6 +178,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): VodConfig {
     retryBackoffMs: e.VOD_RETRY_BACKOFF_MS,
     originPort: e.VOD_ORIGIN_PORT,
     edgePort: e.VOD_EDGE_PORT,
+    keyPort: e.VOD_KEY_PORT,
+    keyServerUrl: (e.VOD_KEY_SERVER_URL ?? `http://localhost:${e.VOD_KEY_PORT}`).replace(/\/+$/, ''),
     host: e.VOD_HOST,
     signingKey: e.VOD_SIGNING_KEY,
     adminToken: e.VOD_ADMIN_TOKEN,

@@ -11,6 +11,8 @@ import { EncodeQueue, type ChildJobStatus, type EncodeJobStatus } from '../inges
 import { startEncodeWorker, stopEncodeWorker } from '../ingest/encode-worker.js';
 import { ensureRedis, superviseRedis, type RedisHandle } from '../ingest/redis-server.js';
 import { uploadMaster, type UploadResult } from '../ingest/upload.js';
+import type { Protection } from '../keys/content-keys.js';
+import { startKeyServer } from '../keys/key-server.js';
 import { UserError } from '../util/errors.js';
 import type { CliContext } from './context.js';
 import { createEncodeProgressView } from './encode-progress.js';
@@ -45,7 +47,7 @@ export function titleUrls(ctx: CliContext, titleId: string): { playbackUrl: stri
 export async function uploadAndWait(
   ctx: CliContext,
   file: string,
-  opts: { title?: string; wait: boolean; ladder?: LadderKind },
+  opts: { title?: string | undefined; wait: boolean; ladder?: LadderKind; protection?: Protection | undefined },
   shared?: { redis: RedisHandle; queue: EncodeQueue },
 ): Promise<UploadResult> {
   let redis = shared?.redis;
@@ -56,7 +58,7 @@ export async function uploadAndWait(
     return queue;
   };
   try {
-    const result = await uploadMaster({ file, ...(opts.title ? { title: opts.title } : {}), ...(opts.ladder ? { ladder: opts.ladder } : {}) }, { store: ctx.store, queue: openQueue, paths: ctx.paths });
+    const result = await uploadMaster({ file, ...(opts.title ? { title: opts.title } : {}), ...(opts.ladder ? { ladder: opts.ladder } : {}), ...(opts.protection ? { protection: opts.protection } : {}) }, { store: ctx.store, queue: openQueue, paths: ctx.paths });
     const { playbackUrl, playerUrl } = titleUrls(ctx, result.titleId);
     const v = result.probe.video!;
     process.stdout.write(
@@ -66,6 +68,7 @@ export async function uploadAndWait(
       process.stdout.write(`State:        already published\nPlayback URL: ${playbackUrl}\nPlayer:       ${playerUrl}\n`);
       return result;
     }
+    if (opts.protection) process.stdout.write(`Encryption:   ${opts.protection.scheme}${opts.protection.keyRotationSegments ? `, a new key every ${opts.protection.keyRotationSegments} segments` : ''}; keys from ${opts.protection.keyServerUrl} (vod keys)\n`);
     process.stdout.write(`State:        ${result.enqueued ? 'queued' : `already queued (${result.state})`}\n`);
     if (!opts.wait) {
       process.stdout.write(`Playback URL: ${playbackUrl} (once published; follow with: vod status ${result.titleId})\n`);
@@ -92,7 +95,7 @@ function firstLine(text: string | undefined): string {
   return (text ?? 'unknown reason').split('\n')[0]!;
 }
 
-export async function runUpload(ctx: CliContext, file: string, opts: { title?: string; wait: boolean; ladder?: LadderKind }): Promise<void> {
+export async function runUpload(ctx: CliContext, file: string, opts: Parameters<typeof uploadAndWait>[2]): Promise<void> {
   await uploadAndWait(ctx, file, opts);
 }
 
@@ -220,6 +223,16 @@ function table(header: string[], rows: string[][]): string {
 export async function runOrigin(ctx: CliContext, opts: { port?: number; host?: string }): Promise<void> {
   const server = await startOriginServer({ store: ctx.store, log: ctx.log, host: opts.host ?? ctx.config.host, port: opts.port ?? ctx.config.originPort }).catch(wrapListenError);
   process.stdout.write(`Origin serving ${ctx.store.description} at ${server.url} (catalog: ${server.url}/titles)\n`);
+  await untilSignal();
+  await server.close();
+}
+
+/** `vod keys`: the key server of encrypted titles (keys/key-server.ts). */
+export async function runKeyServer(ctx: CliContext, opts: { port?: number; host?: string; signingKey?: string }): Promise<void> {
+  const signingKey = opts.signingKey ?? ctx.config.signingKey;
+  if (!signingKey) throw new UserError('vod keys needs the signing key of playback tokens (--signing-key or VOD_SIGNING_KEY), the same as the edges\'.');
+  const server = await startKeyServer({ store: ctx.store, signingKey, log: ctx.log, host: opts.host ?? ctx.config.host, port: opts.port ?? ctx.config.keyPort }).catch(wrapListenError);
+  process.stdout.write(`Key server at ${server.url}/keys/<title>/<period> (keys from ${ctx.store.description}); playlists point at ${ctx.config.keyServerUrl}\n`);
   await untilSignal();
   await server.close();
 }

@@ -2,7 +2,7 @@
  * Edge operations from the command line: prefill, purge, URL signing, and the steering service.
  */
 import { startSteeringServer } from '../edge-cache/steering.js';
-import { signedPath } from '../edge-cache/url-signing.js';
+import { signedPath } from '../http/url-signing.js';
 import { isTitleId, VOD_PATH_PREFIX } from '../title/title-address.js';
 import { UserError } from '../util/errors.js';
 import { untilSignal, wrapListenError } from './commands.js';

@@ -10,7 +10,8 @@ import { adminTokenSchema, signingKeySchema } from '../config.js';
 import { UserError } from '../util/errors.js';
 import { createContext, type GlobalFlags } from './context.js';
 import { runDemo, runServe } from './serve-command.js';
-import { runEdge, runOrigin, runStatus, runUpload, runWorker, type EdgeFlags } from './commands.js';
+import { PROTECTION_SCHEMES, type ProtectionScheme } from '../keys/content-keys.js';
+import { runEdge, runKeyServer, runOrigin, runStatus, runUpload, runWorker, type EdgeFlags } from './commands.js';
 import { runPrefill, runPurge, runSign, runSteer } from './edge-commands.js';
 import { runLadder, type LadderFlags } from './ladder-command.js';
 import { DEFAULT_CRF_VALUES } from '../encoder/per-title.js';
@@ -117,11 +118,18 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
         .choices(LADDER_KINDS)
         .default(DEFAULT_LADDER_KIND),
     )
+    .addOption(new Option('--encrypt <scheme>', 'encrypt the published segments: aes-128 (HLS AES-128, RFC 8216 §5.2); keys are served by `vod keys`').choices(PROTECTION_SCHEMES))
+    .option('--key-rotation <n>', 'with --encrypt: a new content key every n segments (0 = one key for the whole title)', parseNonNegativeInt, 0)
     .addHelpText(
       'after',
-      '\nThe title id is derived from the file content: uploading the same file twice encodes it once\n(whatever --ladder says the second time).\nNeeds a running worker (vod worker, or vod serve) to make progress.\nPer-title ladders are built on VMAF when the worker has VMAF_MODEL set, else on PSNR.',
+      '\nThe title id is derived from the file content: uploading the same file twice encodes it once\n(whatever --ladder or --encrypt say the second time).\nNeeds a running worker (vod worker, or vod serve) to make progress.\nPer-title ladders are built on VMAF when the worker has VMAF_MODEL set, else on PSNR.\nEncrypted titles point players at VOD_KEY_SERVER_URL (default http://localhost:<VOD_KEY_PORT>),\nwhere `vod keys` hands each key only to a request signed with VOD_SIGNING_KEY (see `vod sign`).',
     )
-    .action(async (file: string, opts: { title?: string; wait: boolean; ladder: LadderKind }) => runUpload(ctx('warn'), file, opts));
+    .action(async (file: string, opts: { title?: string; wait: boolean; ladder: LadderKind; encrypt?: ProtectionScheme; keyRotation: number }) => {
+      const c = ctx('warn');
+      if (opts.keyRotation > 0 && !opts.encrypt) throw new UserError('--key-rotation needs --encrypt.');
+      const protection = opts.encrypt ? { scheme: opts.encrypt, keyRotationSegments: opts.keyRotation, keyServerUrl: c.config.keyServerUrl } : undefined;
+      await runUpload(c, file, { title: opts.title, wait: opts.wait, ladder: opts.ladder, protection });
+    });
 
   program
     .command('worker')
@@ -143,6 +151,18 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('-p, --port <port>', 'TCP port (env VOD_ORIGIN_PORT; default 8080)', parsePort)
     .option('--host <host>', 'address to bind (env VOD_HOST; default 127.0.0.1)')
     .action(async (opts: { port?: number; host?: string }) => runOrigin(ctx(), opts));
+
+  program
+    .command('keys')
+    .description('Serve the content keys of encrypted titles (vod upload --encrypt) to players holding a playback token signed with the edges\' key.')
+    .option('-p, --port <port>', 'TCP port (env VOD_KEY_PORT; default 8082)', parsePort)
+    .option('--host <host>', 'address to bind (env VOD_HOST; default 127.0.0.1)')
+    .option('--signing-key <key>', 'HMAC key of playback tokens, the edges\' key, at least 16 characters (env VOD_SIGNING_KEY; required)', parseSigningKey)
+    .addHelpText(
+      'after',
+      '\nGET /keys/<title>/<period> answers the 16-byte AES-128 key of that key period to a request that\ncarries a token covering /vod/<title>/ (Authorization: Bearer <token>, or ?token=<token>), 403\notherwise; never cacheable. Players find the URL in the title\'s EXT-X-KEY tags (VOD_KEY_SERVER_URL\nat upload). Keys are derived from each title\'s key seed in the object store (keys/<title>/), which\nthe origin and the edges never serve.',
+    )
+    .action(async (opts: { port?: number; host?: string; signingKey?: string }) => runKeyServer(ctx(), opts));
 
   const edge = program
     .command('edge')

@@ -49,6 +49,7 @@ function printStack(stack: WholeStack): void {
       `Origin:  ${origin.url}`,
       `Edge:    ${edge.url} (policy ${edge.edge.memory.policyName}; metrics: ${edge.url}/metrics)`,
       `Player:  ${edge.url}/player/`,
+      stack.keys ? `Keys:    ${stack.keys.url}/keys/ (encrypted titles; tokens signed with VOD_SIGNING_KEY)` : 'Keys:    not served (set VOD_SIGNING_KEY to serve the keys of encrypted titles)',
       '',
     ].join('\n'),
   );

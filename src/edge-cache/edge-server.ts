@@ -39,7 +39,7 @@ import { createMemoryTier, LRU_CACHE_TIER, type CacheTier, type EdgePolicyName }
 import { QoeAggregator } from './qoe.js';
 import { sessionFromCookie, ShapingSessions } from './shaping.js';
 import { UpstreamPool } from './upstream-pool.js';
-import { normalizeIp, TOKEN_PREFIX, verifySignedPath } from './url-signing.js';
+import { normalizeIp, TOKEN_PREFIX, verifySignedPath } from '../http/url-signing.js';
 
 /** Longest request target accepted; longer ones get 414 (RFC 9110 §15.5.15). */
 export const MAX_URL_BYTES = 4096;

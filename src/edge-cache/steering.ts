@@ -22,7 +22,7 @@ import { isTitleId, MULTIVARIANT_PLAYLIST_NAME, titleObjectPath, titlePathPrefix
 import { jsonErrorHandler } from '../http/error-answers.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
-import { signedPath } from './url-signing.js';
+import { signedPath } from '../http/url-signing.js';
 
 /** Rendezvous score of an edge for a title: the first 48 bits of SHA-256(title | edge). */
 export function rendezvousScore(titleId: string, edge: string): number {

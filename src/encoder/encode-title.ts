@@ -14,7 +14,7 @@ import type { FfmpegPaths } from './ffmpeg.js';
 import type { LadderRung } from './fixed-ladder.js';
 import type { PerTitleOptions } from './per-title.js';
 import { encodeRenditions } from './encode-stage.js';
-import { measureRenditions, packageTitle, planTitle, rungVmafSubsample } from './title-stages.js';
+import { measureRenditions, packageTitle, planTitle, rungVmafSubsample, type PackageInput } from './title-stages.js';
 
 
 export interface EncodeTitleInput {
@@ -41,6 +41,8 @@ export interface EncodeTitleInput {
   readonly perTitle?: Omit<PerTitleOptions, 'segmentDurationS' | 'vmafModelPath' | 'workParent' | 'signal' | 'onProgress' | 'log'>;
   /** Measure every published video rung's quality against the master. Default true. */
   readonly measureRungs?: boolean;
+  /** Encrypt the renditions when packaging (title-stages.ts packageTitle). */
+  readonly protection?: PackageInput['protection'];
   /** VMAF on every n-th frame when measuring published rungs (libvmaf n_subsample). Default rungVmafSubsample(frame rate): 4 frames per second of content. */
   readonly rungVmafSubsample?: number;
   /**
@@ -114,7 +116,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
   });
   report({ stage: 'package', fraction: 0.98 });
   const qualityMetric = measureRungs || plan.analysis ? (plan.analysis?.metric ?? (input.vmafModelPath ? 'vmaf' : 'psnr')) : undefined;
-  const record = await packageTitle({ measured, title: input.title, masterFileName: input.masterFileName, qualityMetric, startedAtMs });
+  const record = await packageTitle({ measured, title: input.title, masterFileName: input.masterFileName, qualityMetric, startedAtMs, protection: input.protection });
   report({ stage: 'package', fraction: 1 });
   return record;
 }

@@ -14,12 +14,14 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Protection } from '../keys/content-keys.js';
 import type { AudioRenditionRecord, TitleRecord, VideoRenditionRecord } from '../origin/catalog.js';
 import { LADDER_REPORT_NAME, MULTIVARIANT_PLAYLIST_NAME, TITLE_RECORD_NAME, type LadderKind } from '../title/title-address.js';
 import type { Logger } from '../util/logger.js';
 import { aacCodecString, avcCodecString } from './codecs.js';
 import type { FfmpegPaths, ProbeResult } from './ffmpeg.js';
 import { fixedLadderFor, toEven, type LadderRung } from './fixed-ladder.js';
+import { protectRenditions } from './hls-encryption.js';
 import { joinFmp4Rendition, measureMediaPlaylist, writeMultivariantPlaylist, type AudioRenditionEntry } from './hls-packager.js';
 import type { LadderReport } from './ladder-report.js';
 import { inspectMaster } from './master-check.js';
@@ -294,15 +296,18 @@ export interface PackageInput {
   readonly qualityMetric: 'vmaf' | 'psnr' | undefined;
   /** When the whole encode started (performance.now() ms), for the record's encode time. */
   readonly startedAtMs: number;
+  /** Encrypt the renditions (hls-encryption.ts) with keys derived from `keySeed`. */
+  readonly protection?: { readonly settings: Protection; readonly keySeed: Buffer } | undefined;
 }
 
 /**
  * Package: writes the multivariant playlist (BANDWIDTH and AVERAGE-BANDWIDTH measured, video +
- * audio, RFC 8216 §4.3.4.2), the ladder report and the title record into the title folder.
+ * audio, RFC 8216 §4.3.4.2), the ladder report and the title record into the title folder;
+ * with `protection`, first encrypts every rendition (AES-128, RFC 8216 §5.2) and re-measures it.
  * @returns the title record, as written to `title.json`.
  */
 export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
-  const { measured } = input;
+  const measured = input.protection ? await protectRenditions(input.measured, input.protection.settings, input.protection.keySeed) : input.measured;
   const { encoded } = measured;
   const { plan, outDir } = encoded;
   const video = plan.probe.video!;
@@ -346,6 +351,7 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
     renditions: [...measured.video, ...(audio ? [audio] : [])],
     encodeTimeS: (performance.now() - input.startedAtMs) / 1000,
     ...(encoded.poster ? { poster: encoded.poster } : {}),
+    ...(input.protection ? { protection: input.protection.settings } : {}),
   };
   const analysis = plan.analysis;
   const ladderReport: LadderReport = {

@@ -37,6 +37,7 @@ import {
   type EncodeJobResult,
 } from './job-schema.js';
 import type { RedisHandle } from './redis-server.js';
+import { loadKeySeed } from '../keys/content-keys.js';
 import { addChildren, assembleTitle, childJobs, loadAnalysisPlan, loadPlan, loadTrialResults, removeWork, runChildJob, runTrialJob, storeAnalysisPlan, storePlan, trialJobs } from './title-flow.js';
 
 /** BullMQ's stall limit, never reached: processEncodeJob's attempt count is the limit. */
@@ -124,6 +125,8 @@ export async function processEncodeJob(
     job.updateProgress(p).catch((err: unknown) => log.warn({ err }, 'could not write progress'));
   };
   const ctx = { store, paths: options.paths, x264Preset: options.config.x264Preset, log, signal };
+  /** A protected title's settings and key seed (stored at upload), for packaging. */
+  const protectionOf = async (d: EncodeJobData) => (d.protection ? { settings: d.protection, keySeed: await loadKeySeed(store, d.titleId) } : undefined);
 
   const staging = await store.stage(prefix, { commitLast: PUBLISH_LAST });
   let planStartedAtMs = performance.now();
@@ -147,6 +150,7 @@ export async function processEncodeJob(
           encodeS: children.reduce((sum, c) => sum + (c?.encodeS ?? 0), 0),
           measureS: children.reduce((sum, c) => sum + (c?.measureS ?? 0), 0),
           startedAtMs: performance.now() - (Date.now() - (current.flowStartedAtMs ?? Date.now())),
+          protection: await protectionOf(data),
         },
         ctx,
         (stage, f, rendition) => progress({ stage, percent: Math.round((stage === 'package' ? 90 + f * 2 : 92 + f * 7) * 10) / 10, ...(rendition ? { rendition } : {}) }),
@@ -206,6 +210,7 @@ export async function processEncodeJob(
               x264Preset: options.config.x264Preset,
               ladderKind: data.ladder,
               ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}),
+              protection: await protectionOf(data),
             },
             options.paths,
             { signal, log, onProgress: (p: EncodeProgress) => progress({ stage: p.stage, percent: Math.round(p.fraction * 1000) / 10, ...(p.rendition ? { rendition: p.rendition } : {}) }) },

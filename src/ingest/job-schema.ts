@@ -4,6 +4,7 @@
  * written by another version or by hand fails with a clear reason.
  */
 import { z } from 'zod';
+import { protectionSchema } from '../keys/content-keys.js';
 import { DEFAULT_LADDER_KIND, LADDER_KINDS, TITLE_ID_PATTERN } from '../title/title-address.js';
 
 export const ENCODE_QUEUE_NAME = 'vod-encode';
@@ -21,6 +22,8 @@ export const encodeJobSchema = z.object({
   ladder: z.enum(LADDER_KINDS).default(DEFAULT_LADDER_KIND),
   /** ISO 8601 upload time. */
   uploadedAt: z.string(),
+  /** Encrypt the published segments (`vod upload --encrypt`); the key seed is stored at upload. */
+  protection: protectionSchema.optional(),
   /**
    * A chunked title's step (title-flow.ts): absent = plan (or encode a short title whole);
    * 'ladder' = its per-title analysis's trial-group children are done (choose the ladder, add

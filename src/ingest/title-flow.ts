@@ -25,7 +25,7 @@ import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import type { AnalysisPlan } from '../encoder/per-title.js';
 import { runTrialGroup, type TrialGroupResult } from '../encoder/per-title-trials.js';
 import { concatFrameScores, summarizeFrames, type FrameScores, type QualityScores } from '../encoder/quality-metrics.js';
-import { measureChunkQuality, measureRenditions, packageTitle, rungVmafSubsample, type EncodePlan } from '../encoder/title-stages.js';
+import { measureChunkQuality, measureRenditions, packageTitle, rungVmafSubsample, type EncodePlan, type PackageInput } from '../encoder/title-stages.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import type { Logger } from '../util/logger.js';
@@ -255,7 +255,7 @@ const frameScoresSchema = z.object({ mseY: z.array(z.number()).min(1), ssim: z.a
 export async function assembleTitle(
   plan: EncodePlan,
   stagingDir: string,
-  settings: { title: string; masterFileName: string; masterKey: string; vmafModelPath: string | undefined; measureRungs: boolean; encodeS: number; measureS: number; startedAtMs: number },
+  settings: { title: string; masterFileName: string; masterKey: string; vmafModelPath: string | undefined; measureRungs: boolean; encodeS: number; measureS: number; startedAtMs: number; protection?: PackageInput['protection'] },
   ctx: FlowContext,
   onProgress?: (stage: 'package' | 'measure', fraction: number, rendition?: string) => void,
 ): Promise<TitleRecord> {
@@ -290,7 +290,7 @@ export async function assembleTitle(
       { signal: ctx.signal, log: ctx.log, onProgress: (f, rendition) => onProgress?.('measure', f, rendition) },
     );
     const qualityMetric = settings.measureRungs || plan.analysis ? (plan.analysis?.metric ?? (settings.vmafModelPath ? 'vmaf' : 'psnr')) : undefined;
-    return packageTitle({ measured, title: settings.title, masterFileName: settings.masterFileName, qualityMetric, startedAtMs: settings.startedAtMs });
+    return packageTitle({ measured, title: settings.title, masterFileName: settings.masterFileName, qualityMetric, startedAtMs: settings.startedAtMs, protection: settings.protection });
   });
 }
 

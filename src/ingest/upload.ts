@@ -5,6 +5,7 @@
 import path from 'node:path';
 import type { FfmpegPaths, ProbeResult } from '../encoder/ffmpeg.js';
 import { inspectMaster } from '../encoder/master-check.js';
+import { ensureKeySeed, type Protection } from '../keys/content-keys.js';
 import { DEFAULT_LADDER_KIND, masterObjectKey, PUBLISHED_MARKER, titleObjectKey, type LadderKind } from '../title/title-address.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import type { EncodeQueue, EncodeJobState } from './encode-queue.js';
@@ -17,6 +18,8 @@ export interface UploadRequest {
   readonly title?: string;
   /** Bitrate ladder to encode. Default 'per-title'. */
   readonly ladder?: LadderKind;
+  /** Encrypt the published segments; the title's key seed is created before the job is queued. */
+  readonly protection?: Protection;
 }
 
 export interface UploadResult {
@@ -55,6 +58,7 @@ export async function uploadMaster(
   const queue = await deps.queue();
   const key = masterObjectKey(titleId, fileName);
   if (!(await deps.store.exists(key))) await deps.store.putFile(key, request.file);
+  if (request.protection) await ensureKeySeed(deps.store, titleId);
   const { created, state } = await queue.enqueue({
     titleId,
     title,
@@ -62,6 +66,7 @@ export async function uploadMaster(
     masterFileName: fileName,
     ladder: request.ladder ?? DEFAULT_LADDER_KIND,
     uploadedAt: new Date().toISOString(),
+    ...(request.protection ? { protection: request.protection } : {}),
   });
   return { titleId, title, probe, state, enqueued: created };
 }

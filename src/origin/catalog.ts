@@ -3,6 +3,7 @@
  * so it is published in the same atomic step as the playlists and segments.
  */
 import { z } from 'zod';
+import { protectionSchema } from '../keys/content-keys.js';
 import { LADDER_KINDS, playbackPath, TITLE_ID_PATTERN, TITLE_RECORD_NAME, titleObjectKey, titleObjectPath, VOD_PREFIX } from '../title/title-address.js';
 import type { ObjectStore } from './object-store.js';
 
@@ -74,6 +75,8 @@ export const titleRecordSchema = z.object({
   qualityMetric: z.enum(['vmaf', 'psnr']).optional(),
   /** First-frame thumbnail (JPEG) relative to the title folder, when one was made. */
   poster: z.string().optional(),
+  /** Segment encryption, when the title is protected (keys come from the key server, `vod keys`). */
+  protection: protectionSchema.optional(),
 });
 
 export type TitleRecord = z.infer<typeof titleRecordSchema>;

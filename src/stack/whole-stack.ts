@@ -14,6 +14,7 @@ import { startEncodeWorker, stopEncodeWorker } from '../ingest/encode-worker.js'
 import { ensureRedis, superviseRedis, type RedisHandle, type RedisSupervisor } from '../ingest/redis-server.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import { startOriginServer } from '../origin/origin-server.js';
+import { startKeyServer } from '../keys/key-server.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 
@@ -51,6 +52,8 @@ export class WholeStack {
   worker: EncodeWorker | undefined;
   origin: RunningServer | undefined;
   edge: (RunningServer & { edge: EdgeServer }) | undefined;
+  /** The key server of encrypted titles, when started (startKeyServer). */
+  keys: RunningServer | undefined;
   private readonly log: Logger;
 
   private constructor(
@@ -111,11 +114,22 @@ export class WholeStack {
       ...(settings.policy ? { policy: settings.policy } : {}),
       playerDir: config.playerDir,
       netTracesDir: config.netTracesDir,
+      ...(config.signingKey ? { signingKey: config.signingKey } : {}),
       log: this.log,
       host: config.host,
       port: settings.port ?? config.edgePort,
     });
     return this.edge;
+  }
+
+  /**
+   * Starts the key server of encrypted titles (`vod keys`) on `config.host`.
+   * @throws RangeError without `config.signingKey`; Error "port … is already in use".
+   */
+  async startKeyServer(settings: { port?: number } = {}): Promise<RunningServer> {
+    const { config, store } = this.parts;
+    this.keys = await startKeyServer({ store, signingKey: config.signingKey ?? '', log: this.log, host: config.host, port: settings.port ?? config.keyPort });
+    return this.keys;
   }
 
   /**
@@ -127,6 +141,7 @@ export class WholeStack {
   async stop(options: { obliterateQueue?: boolean } = {}): Promise<void> {
     const quietly = (p: Promise<unknown> | undefined) => p?.catch((err: unknown) => this.log.warn({ err: String(err) }, 'stopping the stack'));
     if (this.worker) await quietly(stopEncodeWorker(this.worker));
+    await quietly(this.keys?.close());
     await quietly(this.edge?.close());
     await quietly(this.origin?.close());
     if (options.obliterateQueue) await quietly(this.queue.obliterate());
@@ -137,7 +152,8 @@ export class WholeStack {
 }
 
 /**
- * Starts everything: Redis and the queue, a worker, the origin and an edge. On any failure
+ * Starts everything: Redis and the queue, a worker, the origin and an edge, and the key server
+ * of encrypted titles when a signing key is configured. On any failure
  * what already started is stopped before the error is thrown.
  */
 export async function startWholeStack(parts: StackParts, settings: { worker?: WorkerSettings; origin?: OriginSettings; edge: EdgeSettings; queueName?: string }): Promise<WholeStack> {
@@ -146,6 +162,7 @@ export async function startWholeStack(parts: StackParts, settings: { worker?: Wo
     await stack.startWorker(settings.worker);
     await stack.startOrigin(settings.origin);
     await stack.startEdge(settings.edge);
+    if (parts.config.signingKey) await stack.startKeyServer();
     return stack;
   } catch (err) {
     await stack.stop();

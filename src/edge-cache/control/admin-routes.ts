@@ -8,7 +8,7 @@ import express from 'express';
 import { isTitleId } from '../../title/title-address.js';
 import { prefillTitles, type PrefillResult } from '../prefill.js';
 import type { UpstreamPool } from '../upstream-pool.js';
-import { normalizeIp } from '../url-signing.js';
+import { normalizeIp } from '../../http/url-signing.js';
 import { CATALOG_PATH, fetchWholeBody } from './catalog-routes.js';
 
 /** What the admin routes do to the edge. */

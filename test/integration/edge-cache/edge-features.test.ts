@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startEdgeServer } from '../../../src/edge-cache/edge-server.js';
 import { startSteeringServer } from '../../../src/edge-cache/steering.js';
-import { signedPath } from '../../../src/edge-cache/url-signing.js';
+import { signedPath } from '../../../src/http/url-signing.js';
 import HLS from 'hls-parser';
 import { FsObjectStore } from '../../../src/origin/fs-object-store.js';
 import { startOriginServer } from '../../../src/origin/origin-server.js';

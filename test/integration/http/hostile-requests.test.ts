@@ -12,7 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEdgeServer, type EdgeServer } from '../../../src/edge-cache/edge-server.js';
-import { signedPath } from '../../../src/edge-cache/url-signing.js';
+import { signedPath } from '../../../src/http/url-signing.js';
 import { listen, type RunningServer } from '../../../src/http/listen.js';
 import { FsObjectStore } from '../../../src/origin/fs-object-store.js';
 import { createOriginApp } from '../../../src/origin/origin-server.js';

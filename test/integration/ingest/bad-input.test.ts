@@ -74,6 +74,22 @@ describe('vod upload with bad input', () => {
     expect(r.stderr).toMatch(/unknown option '--colour'/);
   });
 
+  it('refuses encryption flags that make no sense, storing nothing; vod keys without a signing key', async () => {
+    const runs = [
+      [['upload', goodMaster, '--encrypt', 'des'], /--encrypt.*'des' is invalid.*aes-128/],
+      [['upload', goodMaster, '--key-rotation', '4'], /--key-rotation needs --encrypt/],
+      [['upload', goodMaster, '--encrypt', 'aes-128', '--key-rotation', '-1'], /--key-rotation/],
+      [['keys'], /vod keys needs the signing key/],
+    ] as const;
+    const dataDir = await makeTempDir();
+    for (const [args, message] of runs) {
+      const r = await runCli(['--data-dir', dataDir, ...args]);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+    expect(await listFiles(dataDir)).toEqual([]);
+  });
+
   it('refuses a bad cache size and a malformed origin URL on vod edge', async () => {
     const a = await runCli(['edge', '--cache-bytes', 'lots']);
     expect(a.code).not.toBe(0);

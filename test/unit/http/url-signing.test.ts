@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signedPath, signToken, verifySignedPath } from '../../../src/edge-cache/url-signing.js';
+import { signedPath, signToken, verifySignedPath } from '../../../src/http/url-signing.js';
 
 const KEY = 'a-long-enough-test-key';
 const claims = { pathPrefix: '/vod/0123456789abcdef/', expiresAtS: 2_000 };
