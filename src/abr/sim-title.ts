@@ -40,7 +40,8 @@ async function mediaSegments(store: ObjectStore, titleId: string, uri: string): 
 export async function loadSimTitle(store: ObjectStore, titleId: string): Promise<SimTitle> {
   const mv = await readPlaylist(store, titleObjectKey(titleId, MULTIVARIANT_PLAYLIST_NAME));
   if (!mv.isMasterPlaylist) throw new Error(`title ${titleId}: ${MULTIVARIANT_PLAYLIST_NAME} is not a multivariant playlist`);
-  const variants = [...mv.variants].sort((a, b) => a.bandwidth - b.bandwidth);
+  // I-frame streams (trick play) are not levels a player switches between.
+  const variants = mv.variants.filter((v) => !v.isIFrameOnly).sort((a, b) => a.bandwidth - b.bandwidth);
   const levels = [];
   for (const v of variants) levels.push({ bitrateBps: v.bandwidth, ...(await mediaSegments(store, titleId, v.uri)) });
   const n = levels[0]?.durationsS.length ?? 0;

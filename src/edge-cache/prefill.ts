@@ -2,8 +2,8 @@
  * Proactive fill: pull whole titles into an edge before viewers ask, the way Open Connect
  * appliances fill off-peak from the titles predicted to be popular. The titles come from the
  * edge's own request history (most requested since start) or the origin's catalog (newest
- * first). For each title the edge fills the multivariant playlist, every media playlist
- * (parsed with hls-parser) and every init and media segment, through its normal fill path.
+ * first). For each title the edge fills the multivariant playlist, every media and I-frame
+ * playlist (parsed with hls-parser) and every init and media segment once, through its normal fill path.
  */
 import HLS from 'hls-parser';
 import { playbackPath } from '../title/title-address.js';
@@ -52,23 +52,24 @@ export async function prefillTitles(target: PrefillTarget, titleIds: readonly st
       mediaPaths.add(resolvePath(masterPath, v.uri));
       for (const a of v.audio) if (a.uri) mediaPaths.add(resolvePath(masterPath, a.uri));
     }
-    const objectsToFill: string[] = [];
+    // Ordered and without repeats: an I-frame playlist names its rendition's segments again.
+    const objectsToFill = new Set<string>();
+    const initsToFill = new Set<string>();
     for (const mediaPath of mediaPaths) {
       const media = await fill(mediaPath);
       if (!media) continue;
       const playlist = HLS.parse(media.toString('utf8'));
       if (playlist.isMasterPlaylist) continue;
-      const inits = new Set<string>();
       for (const seg of playlist.segments) {
-        if (seg.map?.uri) inits.add(resolvePath(mediaPath, seg.map.uri));
-        objectsToFill.push(resolvePath(mediaPath, seg.uri));
+        if (seg.map?.uri) initsToFill.add(resolvePath(mediaPath, seg.map.uri));
+        objectsToFill.add(resolvePath(mediaPath, seg.uri));
       }
-      objectsToFill.unshift(...inits);
     }
+    const queue = [...initsToFill, ...[...objectsToFill].filter((p) => !initsToFill.has(p))];
     let next = 0;
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        while (next < objectsToFill.length) await fill(objectsToFill[next++]!);
+        while (next < queue.length) await fill(queue[next++]!);
       }),
     );
   }

@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import express from 'express';
 import HLS from 'hls-parser';
-import { writeMultivariantPlaylist, type AudioRenditionEntry, type VariantStreamEntry } from '../encoder/hls-packager.js';
+import { writeMultivariantPlaylist, type AudioRenditionEntry, type IFrameStreamEntry, type VariantStreamEntry } from '../encoder/hls-packager.js';
 import { corsMiddleware } from '../http/cors.js';
 import { listen, type RunningServer } from '../http/listen.js';
 import { isTitleId, MULTIVARIANT_PLAYLIST_NAME, titleObjectPath, titlePathPrefix } from '../title/title-address.js';
@@ -155,6 +155,7 @@ export class SteeringService {
       const parsed = HLS.parse(text);
       if (!parsed.isMasterPlaylist) return undefined;
       const variants: VariantStreamEntry[] = [];
+      const iFrames: IFrameStreamEntry[] = [];
       const audio: AudioRenditionEntry[] = [];
       for (const edge of ranked) {
         const base = (uri: string) => `${edge.url}${this.playbackPath(titleId, uri)}`;
@@ -166,6 +167,10 @@ export class SteeringService {
               groups.set(a.groupId, group);
               audio.push({ groupId: group, name: a.name, uri: base(a.uri), channels: Number(a.channels ?? 2) || 2, ...(a.language ? { language: a.language } : {}) });
             }
+          }
+          if (v.isIFrameOnly) {
+            iFrames.push({ uri: base(v.uri), bandwidthBps: v.bandwidth, ...(v.averageBandwidth ? { averageBandwidthBps: v.averageBandwidth } : {}), width: v.resolution?.width ?? 0, height: v.resolution?.height ?? 0, codecs: v.codecs ?? '', pathwayId: edge.pathwayId });
+            continue;
           }
           const audioGroup = v.audio[0] ? groups.get(v.audio[0].groupId) : undefined;
           variants.push({
@@ -181,7 +186,7 @@ export class SteeringService {
           });
         }
       }
-      return writeMultivariantPlaylist(variants, audio, { serverUri: `${this.publicUrl}/steering/${titleId}`, pathwayId: ranked[0]!.pathwayId });
+      return writeMultivariantPlaylist(variants, audio, { serverUri: `${this.publicUrl}/steering/${titleId}`, pathwayId: ranked[0]!.pathwayId }, iFrames);
     }
     return undefined;
   }

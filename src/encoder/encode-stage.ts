@@ -1,6 +1,7 @@
 /**
  * The encode stage (title-stages.ts lists them all): one ffmpeg process per rendition, or per
- * chunk × rendition for chunked titles, the audio rendition once per title, and the poster.
+ * chunk × rendition for chunked titles, the audio rendition once per title, the poster and the
+ * thumbnail sprites.
  * Its pieces — one chunk of one rendition, the audio, stitching, the poster — also run apart,
  * as the child jobs of a distributed encode (ingest/title-flow.ts), on any worker.
  */
@@ -10,6 +11,7 @@ import type { Chunk } from './chunk-plan.js';
 import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import { stitchChunkedRendition } from './hls-packager.js';
 import { encodeAudioRendition, encodeVideoChunk, encodeVideoRendition, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN, type VideoRenditionSpec } from './rendition.js';
+import { makeThumbnails, type ThumbnailTrack } from './trick-play.js';
 import { POSTER_NAME, type EncodedTitle, type EncodePlan, type StageOptions } from './title-stages.js';
 
 /** The n-th segment's name in a stitched rendition: the name ffmpeg gives it in a one-pass encode (SEGMENT_PATTERN). */
@@ -84,9 +86,21 @@ export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Pre
     options.log.warn({ err: String(err) }, 'no poster');
     return undefined;
   });
-  return { plan, outDir, poster, encodeS };
+  const thumbnails = await makeTitleThumbnails(plan, outDir, paths, options);
+  return { plan, outDir, poster, thumbnails, encodeS };
 }
 
+/**
+ * The title's thumbnail sprites and WebVTT track (trick-play.ts) under `outDir`; a failure is
+ * logged and leaves the title without them (as the poster).
+ */
+export async function makeTitleThumbnails(plan: EncodePlan, outDir: string, paths: FfmpegPaths, options: Pick<StageOptions, 'log' | 'signal'>): Promise<ThumbnailTrack | undefined> {
+  const video = plan.probe.video!;
+  return makeThumbnails(plan.masterPath, outDir, plan.probe.durationS, { width: video.displayWidth, height: video.displayHeight }, paths, options.signal).catch((err: unknown) => {
+    options.log.warn({ err: String(err) }, 'no thumbnails');
+    return undefined;
+  });
+}
 
 /** The rendition spec of one planned rung, writing into `outDir`. */
 function rungSpec(plan: EncodePlan, rungName: string, outDir: string, x264Preset: string): VideoRenditionSpec {

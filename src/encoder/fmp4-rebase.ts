@@ -9,38 +9,7 @@
  * when there is one, so both must move.) Pure functions on bytes; no other box changes.
  */
 
-interface Box {
-  readonly type: string;
-  /** Offset of the box's first byte. */
-  readonly start: number;
-  /** Offset of the byte after the box. */
-  readonly end: number;
-  /** Offset of the box's payload (after size, type and any largesize). */
-  readonly payload: number;
-}
-
-/** The boxes of a byte range (ISO/IEC 14496-12 §4.2: 32-bit size, 1 = 64-bit largesize, 0 = to the end). */
-function boxes(buf: Buffer, from: number, to: number): Box[] {
-  const out: Box[] = [];
-  let at = from;
-  while (at + 8 <= to) {
-    let size = buf.readUInt32BE(at);
-    const type = buf.toString('latin1', at + 4, at + 8);
-    let payload = at + 8;
-    if (size === 1) {
-      size = Number(buf.readBigUInt64BE(at + 8));
-      payload = at + 16;
-    } else if (size === 0) {
-      size = to - at;
-    }
-    if (size < 8 || at + size > to) throw new RangeError(`malformed '${type}' box at byte ${at}`);
-    out.push({ type, start: at, end: at + size, payload });
-    at += size;
-  }
-  return out;
-}
-
-const child = (buf: Buffer, parent: Box, type: string): Box | undefined => boxes(buf, parent.payload, parent.end).find((b) => b.type === type);
+import { boxes, child } from './fmp4-boxes.js';
 
 /**
  * The timescale (ticks per second) of the first video track of an init segment: moov → trak

@@ -124,6 +124,20 @@ export interface AudioRenditionEntry {
   readonly language?: string;
 }
 
+/** An I-frame stream (EXT-X-I-FRAME-STREAM-INF, RFC 8216 §4.3.4.3): a video rendition's I-frame playlist. */
+export interface IFrameStreamEntry {
+  /** I-frame playlist URI relative to the multivariant playlist. */
+  readonly uri: string;
+  /** Peak bit rate of the I-frames, bits/s. */
+  readonly bandwidthBps: number;
+  readonly averageBandwidthBps?: number;
+  readonly width: number;
+  readonly height: number;
+  /** The video codec's RFC 6381 string. */
+  readonly codecs: string;
+  readonly pathwayId?: string;
+}
+
 const quote = (s: string) => {
   if (/["\r\n]/.test(s)) throw new Error(`quoted-string may not contain quotes or line breaks: ${JSON.stringify(s)}`);
   return `"${s}"`;
@@ -133,7 +147,8 @@ const quote = (s: string) => {
  * Writes a multivariant playlist (RFC 8216 §4.3.4): EXT-X-INDEPENDENT-SEGMENTS (§4.3.5.1,
  * applies to every media playlist), one EXT-X-MEDIA per audio rendition (§4.3.4.1) and one
  * EXT-X-STREAM-INF per variant (§4.3.4.2) with BANDWIDTH, AVERAGE-BANDWIDTH, CODECS,
- * RESOLUTION, FRAME-RATE and AUDIO. Version 7 matches the media playlists ffmpeg writes.
+ * RESOLUTION, FRAME-RATE and AUDIO, then one EXT-X-I-FRAME-STREAM-INF per I-frame stream
+ * (§4.3.4.3). Version 7 matches the media playlists ffmpeg writes.
  * @param variants in the order they should be listed (ascending bandwidth by convention).
  * @returns the playlist text, ending with a newline.
  * @throws Error when a variant names an audio group that is not defined.
@@ -142,6 +157,7 @@ export function writeMultivariantPlaylist(
   variants: readonly VariantStreamEntry[],
   audio: readonly AudioRenditionEntry[] = [],
   contentSteering?: { readonly serverUri: string; readonly pathwayId: string },
+  iFrameStreams: readonly IFrameStreamEntry[] = [],
 ): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
   // HLS Content Steering (Apple, "HLS Content Steering Specification"; RFC 8216bis §4.4.6.6).
@@ -175,6 +191,17 @@ export function writeMultivariantPlaylist(
       ...(v.pathwayId ? [`PATHWAY-ID=${quote(v.pathwayId)}`] : []),
     ];
     lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, v.uri);
+  }
+  for (const f of iFrameStreams) {
+    const attrs = [
+      `BANDWIDTH=${Math.ceil(f.bandwidthBps)}`,
+      ...(f.averageBandwidthBps !== undefined ? [`AVERAGE-BANDWIDTH=${Math.ceil(f.averageBandwidthBps)}`] : []),
+      `CODECS=${quote(f.codecs)}`,
+      `RESOLUTION=${f.width}x${f.height}`,
+      ...(f.pathwayId ? [`PATHWAY-ID=${quote(f.pathwayId)}`] : []),
+      `URI=${quote(f.uri)}`,
+    ];
+    lines.push(`#EXT-X-I-FRAME-STREAM-INF:${attrs.join(',')}`);
   }
   return `${lines.join('\n')}\n`;
 }

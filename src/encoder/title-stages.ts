@@ -22,7 +22,8 @@ import { aacCodecString, avcCodecString } from './codecs.js';
 import type { FfmpegPaths, ProbeResult } from './ffmpeg.js';
 import { fixedLadderFor, toEven, type LadderRung } from './fixed-ladder.js';
 import { protectRenditions } from './hls-encryption.js';
-import { joinFmp4Rendition, measureMediaPlaylist, writeMultivariantPlaylist, type AudioRenditionEntry } from './hls-packager.js';
+import { joinFmp4Rendition, measureMediaPlaylist, writeMultivariantPlaylist, type AudioRenditionEntry, type IFrameStreamEntry } from './hls-packager.js';
+import { writeIFramePlaylist, type ThumbnailTrack } from './trick-play.js';
 import type { LadderReport } from './ladder-report.js';
 import { inspectMaster } from './master-check.js';
 import { analyzeTitle, type LadderAnalysis, type PerTitleOptions } from './per-title.js';
@@ -148,6 +149,8 @@ export interface EncodedTitle {
   readonly outDir: string;
   /** Poster name relative to `outDir`, when one could be made. */
   readonly poster: string | undefined;
+  /** Thumbnail sprites and their WebVTT track (trick-play.ts), when they could be made. */
+  readonly thumbnails?: ThumbnailTrack | undefined;
   /** Wall-clock time of the rendition encodes, s. */
   readonly encodeS: number;
 }
@@ -303,7 +306,8 @@ export interface PackageInput {
 /**
  * Package: writes the multivariant playlist (BANDWIDTH and AVERAGE-BANDWIDTH measured, video +
  * audio, RFC 8216 §4.3.4.2), the ladder report and the title record into the title folder;
- * with `protection`, first encrypts every rendition (AES-128, RFC 8216 §5.2) and re-measures it.
+ * with `protection`, first encrypts every rendition (AES-128, RFC 8216 §5.2) and re-measures it;
+ * without, writes an I-frame playlist per video rendition (trick-play.ts) and lists them.
  * @returns the title record, as written to `title.json`.
  */
 export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
@@ -313,6 +317,20 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
   const video = plan.probe.video!;
   const audio = measured.audio;
   const audioEntries: AudioRenditionEntry[] = audio ? [{ groupId: AUDIO_GROUP_ID, name: 'Main', uri: audio.uri, channels: audio.channels }] : [];
+  // I-frame playlists address byte ranges of clear segments: none for an encrypted title (its
+  // segments are encrypted whole, so a range cannot be decrypted on its own).
+  const videoRecords: VideoRenditionRecord[] = [];
+  const iFrameStreams: IFrameStreamEntry[] = [];
+  for (const v of measured.video) {
+    if (input.protection) {
+      videoRecords.push(v);
+      continue;
+    }
+    const f = await writeIFramePlaylist(path.join(outDir, v.uri));
+    const iFrameUri = path.posix.join(path.posix.dirname(v.uri), f.uri);
+    videoRecords.push({ ...v, iFrameUri });
+    iFrameStreams.push({ uri: iFrameUri, bandwidthBps: f.peakBitrateBps, averageBandwidthBps: f.averageBitrateBps, width: v.width, height: v.height, codecs: v.codecs });
+  }
   const playlist = writeMultivariantPlaylist(
     measured.video.map((v) => ({
       uri: v.uri,
@@ -325,6 +343,8 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
       ...(audio ? { audioGroupId: AUDIO_GROUP_ID } : {}),
     })),
     audioEntries,
+    undefined,
+    iFrameStreams,
   );
   await fs.writeFile(path.join(outDir, MULTIVARIANT_PLAYLIST_NAME), playlist);
 
@@ -348,9 +368,10 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
       frameRate: video.frameRate,
       ...(plan.probe.audio ? { audioCodec: plan.probe.audio.codecName } : {}),
     },
-    renditions: [...measured.video, ...(audio ? [audio] : [])],
+    renditions: [...videoRecords, ...(audio ? [audio] : [])],
     encodeTimeS: (performance.now() - input.startedAtMs) / 1000,
     ...(encoded.poster ? { poster: encoded.poster } : {}),
+    ...(encoded.thumbnails ? { thumbnails: encoded.thumbnails.vtt } : {}),
     ...(input.protection ? { protection: input.protection.settings } : {}),
   };
   const analysis = plan.analysis;

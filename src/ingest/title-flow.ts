@@ -20,7 +20,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { type Job, type Queue } from 'bullmq';
 import { z } from 'zod';
-import { encodeRenditionChunk, encodeTitleAudio, makePoster, stitchRendition } from '../encoder/encode-stage.js';
+import { encodeRenditionChunk, encodeTitleAudio, makePoster, makeTitleThumbnails, stitchRendition } from '../encoder/encode-stage.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import type { AnalysisPlan } from '../encoder/per-title.js';
 import { runTrialGroup, type TrialGroupResult } from '../encoder/per-title-trials.js';
@@ -278,8 +278,9 @@ export async function assembleTitle(
       ctx.log.warn({ err: String(err) }, 'no poster');
       return undefined;
     });
+    const thumbnails = await makeTitleThumbnails(local, stagingDir, ctx.paths, ctx);
     const measured = await measureRenditions(
-      { plan: local, outDir: stagingDir, poster, encodeS: settings.encodeS },
+      { plan: local, outDir: stagingDir, poster, thumbnails, encodeS: settings.encodeS },
       {
         measureQuality: settings.measureRungs,
         vmafModelPath: settings.vmafModelPath,

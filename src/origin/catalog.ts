@@ -22,6 +22,8 @@ const videoRendition = z.object({
   averageBitrateBps: z.number().nonnegative(),
   codecs: z.string(),
   segmentCount: z.number().int().positive(),
+  /** The rendition's I-frame playlist (trick play), relative to the multivariant playlist. */
+  iFrameUri: z.string().optional(),
   /** Measured quality of the published rendition against the master (quality-metrics.ts), when measured. */
   quality: z
     .object({
@@ -75,6 +77,8 @@ export const titleRecordSchema = z.object({
   qualityMetric: z.enum(['vmaf', 'psnr']).optional(),
   /** First-frame thumbnail (JPEG) relative to the title folder, when one was made. */
   poster: z.string().optional(),
+  /** Thumbnail sprites' WebVTT track (`#xywh=` cues), relative to the title folder. */
+  thumbnails: z.string().optional(),
   /** Segment encryption, when the title is protected (keys come from the key server, `vod keys`). */
   protection: protectionSchema.optional(),
 });
@@ -125,6 +129,8 @@ export interface CatalogEntry extends TitleRecord {
   readonly ladderReportPath?: string;
   /** The poster (JPEG), when the title has one. */
   readonly posterPath?: string;
+  /** The thumbnail track (WebVTT with sprite `#xywh=` cues), when the title has one. */
+  readonly thumbnailsPath?: string;
 }
 
 /** Builds a record's catalog entry. */
@@ -134,5 +140,6 @@ export function catalogEntry(record: TitleRecord): CatalogEntry {
     playbackPath: playbackPath(record.titleId, record.playlist),
     ...(record.ladderReport ? { ladderReportPath: titleObjectPath(record.titleId, record.ladderReport) } : {}),
     ...(record.poster ? { posterPath: titleObjectPath(record.titleId, record.poster) } : {}),
+    ...(record.thumbnails ? { thumbnailsPath: titleObjectPath(record.titleId, record.thumbnails) } : {}),
   };
 }

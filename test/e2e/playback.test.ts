@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 describe('playback through the edge', () => {
-  it('plays Big Buck Bunny (default per-title ladder) in Chromium with hls.js: time advances, the ladder table shows measured quality, a repeated segment is a HIT', async () => {
+  it('plays Big Buck Bunny (default per-title ladder) in Chromium with hls.js: time advances, the ladder table shows measured quality, the seek bar previews thumbnails, a repeated segment is a HIT', async () => {
     const titleId = await publish(sharedMedia('bbb_anim_1280x720_24fps_10s_aac.mp4'), 'Big Buck Bunny');
     const report = JSON.parse(await fs.readFile(stack.store.localPath(`vod/${titleId}/ladder.json`), 'utf8')) as { ladder: string; rungs: { uri: string }[] };
     expect(report.ladder).toBe('per-title');
@@ -65,6 +65,21 @@ describe('playback through the edge', () => {
     const qualityCells = await page.$$eval('#ladder tbody tr', (rows) => rows.map((r) => r.children[4]?.textContent ?? ''));
     expect(qualityCells).toHaveLength(report.rungs.length);
     for (const cell of qualityCells) expect(cell).toMatch(/^\d+\.\d+ \(5%: \d+\.\d+\)$/); // mean and 5th-percentile frame
+
+    // Trick play: hovering the seek bar at 60% (6 s of 10) shows the thumbnail of the 4-8 s cue —
+    // the second tile of the first sprite — and a click there seeks.
+    await page.waitForFunction(() => ((window as unknown as { vodPlayer: { thumbnails: { cues: number } | null } }).vodPlayer.thumbnails?.cues ?? 0) > 0);
+    const bar = (await page.locator('#scrub').boundingBox())!;
+    await page.mouse.move(bar.x + bar.width * 0.6, bar.y + bar.height / 2);
+    await expect.poll(() => page.isVisible('#scrub-thumb')).toBe(true);
+    const shown = await page.evaluate(() => (window as unknown as { vodPlayer: { thumbnailShown: { url: string; x: number; y: number; w: number } } }).vodPlayer.thumbnailShown);
+    expect(shown.url).toMatch(new RegExp(`/vod/${titleId}/thumbs/sprite_000\\.jpg$`));
+    expect([shown.x, shown.y, shown.w]).toEqual([160, 0, 160]);
+    const sprite = await fetch(shown.url);
+    expect(sprite.status).toBe(200);
+    expect(sprite.headers.get('content-type')).toBe('image/jpeg');
+    await page.mouse.click(bar.x + bar.width * 0.8, bar.y + bar.height / 2);
+    await expect.poll(() => page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).currentTime)).toBeGreaterThan(7.5);
     expect(consoleErrors).toEqual([]);
     await page.close();
 

@@ -56,6 +56,8 @@ describe('an AES-128 encrypted title', () => {
     const record = (await (await fetch(`${stack.edge!.url}/titles/${titleId}`)).json()) as { protection?: Protection; renditions: { uri: string; kind: string }[] };
     expect(record.protection).toMatchObject({ scheme: 'aes-128', keyRotationSegments: 2 });
     expect(record.renditions.some((r) => r.kind === 'audio')).toBe(true);
+    // No I-frame playlists: their byte ranges could not be decrypted apart from the whole segment.
+    expect(await (await fetch(`${stack.edge!.url}/vod/${titleId}/master.m3u8`)).text()).not.toMatch(/I-FRAME-STREAM-INF/);
     for (const r of record.renditions) {
       const media = await mediaPlaylist(r.uri);
       expect(media.segments.length).toBeGreaterThanOrEqual(4);

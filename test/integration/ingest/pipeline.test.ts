@@ -51,13 +51,14 @@ describe('encode pipeline', () => {
     const mv = HLS.parse(await fs.readFile(path.join(titleDir, 'master.m3u8'), 'utf8'));
     if (!mv.isMasterPlaylist) throw new Error('expected a multivariant playlist');
     expect(mv.independentSegments).toBe(true);
-    expect(mv.variants.map((v) => `${v.resolution?.width}x${v.resolution?.height}`)).toEqual(['416x234', '640x360']);
+    expect(mv.variants.filter((v) => !v.isIFrameOnly).map((v) => `${v.resolution?.width}x${v.resolution?.height}`)).toEqual(['416x234', '640x360']);
+    expect(mv.variants.filter((v) => v.isIFrameOnly).map((v) => v.uri)).toEqual(['video_234p_145k/iframes.m3u8', 'video_360p_365k/iframes.m3u8']);
     const audioPlaylist = await parseMedia(mv.variants[0]!.audio[0]!.uri!);
     const audioBytes = await Promise.all(audioPlaylist.segments.map((s) => fs.stat(path.join(titleDir, 'audio_aac_128k', s.uri)).then((st) => st.size)));
     const audioDur = audioPlaylist.segments.reduce((a, s) => a + s.duration, 0);
     const audioAvg = (audioBytes.reduce((a, b) => a + b, 0) * 8) / audioDur;
 
-    for (const v of mv.variants) {
+    for (const v of mv.variants.filter((x) => !x.isIFrameOnly)) {
       expect(v.codecs).toMatch(/^avc1\.64[0-9a-f]{4},mp4a\.40\.2$/);
       expect(v.frameRate).toBe(24);
       expect(v.audio[0]?.groupId).toBe('audio-aac');
