@@ -8,7 +8,7 @@
  * overhead, the real-time factor (encode time ÷ title duration) per resolution, and the
  * projected time of a 2-hour 1080p title on N machines like this one.
  *
- * Writes bench/results/encode.json and encode.md (the README table).
+ * Writes bench/results/encode.json and encode.md (the README table), or encode-<tag>.* with --tag.
  * Run: npm run bench:encode -- --help
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -46,8 +46,10 @@ const program = new Command('bench:encode')
   .option('--preset <name>', 'x264 preset of the final encodes (VOD_X264_PRESET)', 'medium')
   .addOption(new Option('--runs <list>', 'runs to do, comma-separated').default('plain,fixed-1,fixed-1-onepass,fixed-2,per-title-1,per-title-2'))
   .option('--no-vmaf', 'measure PSNR/SSIM only (default: VMAF with ../shared/vmaf/vmaf_v0.6.1.pkl when present)')
+  .option('--tag <name>', 'write encode-<name>.json/.md instead of encode.json/.md (runs kept side by side)')
   .parse();
-const opts = program.opts<{ duration: number; fps: number; chunk: number; preset: string; runs: string; vmaf: boolean }>();
+const opts = program.opts<{ duration: number; fps: number; chunk: number; preset: string; runs: string; vmaf: boolean; tag?: string }>();
+const outName = opts.tag ? `encode-${opts.tag.replace(/[^A-Za-z0-9_-]/g, '_')}` : 'encode';
 const runs = new Set(opts.runs.split(',').map((s) => s.trim()));
 
 const vmafModel = opts.vmaf ? (process.env.VMAF_MODEL ?? ((await fs.stat(DEFAULT_VMAF).catch(() => undefined)) ? DEFAULT_VMAF : undefined)) : undefined;
@@ -128,9 +130,9 @@ try {
     derived: derive(plain, pipeline),
   };
   await fs.mkdir(OUT, { recursive: true });
-  await fs.writeFile(path.join(OUT, 'encode.json'), `${JSON.stringify(result, null, 2)}\n`);
+  await fs.writeFile(path.join(OUT, `${outName}.json`), `${JSON.stringify(result, null, 2)}\n`);
   const md = markdown(result);
-  await fs.writeFile(path.join(OUT, 'encode.md'), md);
+  await fs.writeFile(path.join(OUT, `${outName}.md`), md);
   process.stdout.write(md);
 } finally {
   bar.stop();

@@ -1,6 +1,6 @@
 /**
- * The encode stage (title-stages.ts lists them all): one ffmpeg process per rendition, or per
- * chunk × rendition for chunked titles, the audio rendition once per title, the poster and the
+ * The encode stage (title-stages.ts lists them all): one ffmpeg process for the video ladder (per
+ * chunk for chunked titles; a distributed encode's children take one chunk of one rendition), the audio rendition once per title, the poster and the
  * thumbnail sprites.
  * Its pieces — one chunk of one rendition, the audio, stitching, the poster — also run apart,
  * as the child jobs of a distributed encode (ingest/title-flow.ts), on any worker.
@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Chunk } from './chunk-plan.js';
 import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import { stitchChunkedRendition } from './hls-packager.js';
-import { encodeAudioRendition, encodeVideoChunk, encodeVideoRendition, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN, type VideoRenditionSpec } from './rendition.js';
+import { encodeAudioRendition, encodeVideoChunk, encodeVideoRenditions, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN, type VideoRenditionSpec } from './rendition.js';
 import { makeThumbnails, type ThumbnailTrack } from './trick-play.js';
 import { POSTER_NAME, type EncodedTitle, type EncodePlan, type StageOptions } from './title-stages.js';
 
@@ -32,8 +32,9 @@ export async function makePoster(masterPath: string, out: string, durationS: num
 }
 
 /**
- * Encode: one ffmpeg process per rendition — per chunk and rendition when the plan has several
- * chunks, stitched back into one rendition (hls-packager.ts stitchChunkedRendition) — into
+ * Encode: one ffmpeg process for every video rendition (one decode of the master, rendition.ts
+ * encodeVideoRenditions) — one per chunk when the plan has several chunks, each rendition stitched
+ * back from its chunks (hls-packager.ts stitchChunkedRendition) — into
  * `outDir/<rendition>/` (CMAF fMP4, keyframes at every segment boundary), audio once for the
  * whole title, then the poster. Progress is weighted by pixel rate × duration: a rendition
  * costs about its pixel count; audio about a tenth of the smallest rung.
@@ -53,26 +54,26 @@ export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Pre
   });
   options.log.info({ titleId: plan.titleId, durationS: probe.durationS, rungs: plan.rungs.length, audio: Boolean(plan.audio) }, 'encoding title');
   const chunked = plan.chunks.length > 1;
-  for (const [i, { name, rung }] of plan.rungs.entries()) {
-    const spec = { masterPath: plan.masterPath, outDir: path.join(outDir, name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset };
-    if (!chunked) {
-      await encodeVideoRendition(spec, paths, runFor(name, weights[i]!));
-      doneWeight += weights[i]!;
-    } else {
-      const chunkDirs: { dir: string; startS: number }[] = [];
-      for (const chunk of plan.chunks) {
-        const dir = path.join(outDir, '.chunks', name, String(chunk.index));
-        const weight = (weights[i]! * chunk.durationS) / probe.durationS;
-        await encodeVideoChunk({ ...spec, outDir: dir }, chunk, paths, { ...runFor(name, weight), durationS: chunk.durationS });
-        doneWeight += weight;
-        chunkDirs.push({ dir, startS: chunk.startS });
-      }
-      await stitchChunkedRendition(chunkDirs, spec.outDir, MEDIA_PLAYLIST_NAME, segmentName);
-      await fs.rm(path.join(outDir, '.chunks', name), { recursive: true, force: true });
+  const specs = plan.rungs.map(({ name, rung }) => ({ masterPath: plan.masterPath, outDir: path.join(outDir, name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset }));
+  const videoWeight = weights.reduce((a, b) => a + b, 0);
+  const ladderName = `${plan.rungs.length} video renditions`;
+  if (!chunked) {
+    // Every rung from one decode of the master (encodeVideoRenditions).
+    await encodeVideoRenditions(specs, paths, runFor(ladderName, videoWeight));
+    doneWeight += videoWeight;
+  } else {
+    for (const chunk of plan.chunks) {
+      const weight = (videoWeight * chunk.durationS) / probe.durationS;
+      const chunkSpecs = specs.map((s, i) => ({ ...s, outDir: path.join(outDir, '.chunks', plan.rungs[i]!.name, String(chunk.index)) }));
+      await encodeVideoRenditions(chunkSpecs, paths, { ...runFor(`${ladderName}, chunk ${chunk.index + 1}/${plan.chunks.length}`, weight), durationS: chunk.durationS, chunk });
+      doneWeight += weight;
     }
-    options.log.debug({ rendition: name, chunks: plan.chunks.length }, 'rendition encoded');
+    for (const [i, { name }] of plan.rungs.entries()) {
+      await stitchChunkedRendition(plan.chunks.map((c) => ({ dir: path.join(outDir, '.chunks', name, String(c.index)), startS: c.startS })), specs[i]!.outDir, MEDIA_PLAYLIST_NAME, segmentName);
+    }
+    await fs.rm(path.join(outDir, '.chunks'), { recursive: true, force: true });
   }
-  if (chunked) await fs.rm(path.join(outDir, '.chunks'), { recursive: true, force: true });
+  options.log.debug({ renditions: plan.rungs.length, chunks: plan.chunks.length }, 'video renditions encoded');
   if (plan.audio) {
     await encodeAudioRendition(
       { masterPath: plan.masterPath, outDir: path.join(outDir, plan.audio.name), bitrateBps: plan.audio.bitrateBps, sampleRateHz: plan.audio.sampleRateHz, segmentDurationS: plan.segmentDurationS },
