@@ -3,10 +3,12 @@
  * run on any worker (the chunked-encoding work builds on them):
  *
  *   plan    master → EncodePlan       probe, per-title analysis or the fixed ladder, audio settings
- *   encode  plan → EncodedTitle       one ffmpeg process per rendition or chunk × rendition, audio,
- *                                     poster (encode-stage.ts)
+ *   encode  plan → EncodedTitle       one ffmpeg process for the video ladder (or per chunk), audio,
+ *                                     poster, thumbnails (encode-stage.ts)
  *   measure encoded → MeasuredTitle   bit rates from the real segments, codec strings, quality
- *   package measured → TitleRecord    multivariant playlist, ladder.json, title.json
+ *                                     against one decode of the master (measure-stage.ts)
+ *   package measured → TitleRecord    encryption, I-frame playlists, multivariant playlist,
+ *                                     ladder.json, title.json
  *   publish                           the worker's atomic commit of the staging folder (ingest/)
  *
  * Every stage writes only under the title's work folder (`outDir`); none touches the object
@@ -15,20 +17,17 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Protection } from '../keys/content-keys.js';
-import type { AudioRenditionRecord, TitleRecord, VideoRenditionRecord } from '../origin/catalog.js';
+import type { TitleRecord, VideoRenditionRecord } from '../origin/catalog.js';
 import { LADDER_REPORT_NAME, MULTIVARIANT_PLAYLIST_NAME, TITLE_RECORD_NAME, type LadderKind } from '../title/title-address.js';
 import type { Logger } from '../util/logger.js';
-import { aacCodecString, avcCodecString } from './codecs.js';
 import type { FfmpegPaths, ProbeResult } from './ffmpeg.js';
-import { fixedLadderFor, toEven, type LadderRung } from './fixed-ladder.js';
+import { fixedLadderFor, type LadderRung } from './fixed-ladder.js';
 import { protectRenditions } from './hls-encryption.js';
-import { joinFmp4Rendition, measureMediaPlaylist, writeMultivariantPlaylist, type AudioRenditionEntry, type IFrameStreamEntry } from './hls-packager.js';
+import { writeMultivariantPlaylist, type AudioRenditionEntry, type IFrameStreamEntry } from './hls-packager.js';
 import { writeIFramePlaylist, type ThumbnailTrack } from './trick-play.js';
 import type { LadderReport } from './ladder-report.js';
 import { inspectMaster } from './master-check.js';
 import { analyzeTitle, type LadderAnalysis, type PerTitleOptions } from './per-title.js';
-import { measureFrameScores, measureQuality, vmafSubsampleFor, type FrameScores, type QualityMeasureSpec, type QualityScores } from './quality-metrics.js';
-import { MEDIA_PLAYLIST_NAME } from './rendition.js';
 import { planChunks, type Chunk } from './chunk-plan.js';
 
 /** AAC-LC stereo at 128 kbit/s: Apple HLS Authoring Specification §3 (audio) lists it for stereo. */
@@ -47,10 +46,6 @@ export function outputFrameRate(masterFrameRate: number): number {
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 
-/** Scores as the title record keeps them: PSNR to 0.001 dB, SSIM to 1e-5, VMAF to 0.001. */
-function roundScores(q: Pick<QualityScores, 'psnrDb' | 'ssim' | 'vmaf'>): { psnrDb: number; ssim?: number; vmaf?: number } {
-  return { psnrDb: round(q.psnrDb, 3), ...(q.ssim !== undefined ? { ssim: round(q.ssim, 5) } : {}), ...(q.vmaf !== undefined ? { vmaf: round(q.vmaf, 3) } : {}) };
-}
 
 
 /** What every stage may be given: cancellation, a logger and progress in [0, 1] of the stage itself. */
@@ -155,137 +150,10 @@ export interface EncodedTitle {
   readonly encodeS: number;
 }
 
-// ---- measure -----------------------------------------------------------------------------
+// ---- measure: measure-stage.ts ------------------------------------------------------------
 
-/**
- * libvmaf n_subsample of the published rungs' measurement: VMAF_FRAMES_PER_S frames per second of
- * content (every 6th frame at 24 fps, every 15th at 60 fps; PSNR and SSIM on every frame).
- */
-export function rungVmafSubsample(frameRate: number): number {
-  return vmafSubsampleFor(frameRate);
-}
-
-export interface MeasureSettings {
-  /** Measure every video rung's quality against the master (PSNR, SSIM, VMAF with a model). */
-  readonly measureQuality: boolean;
-  readonly vmafModelPath?: string | undefined;
-  /** VMAF on every n-th frame (libvmaf n_subsample). */
-  readonly vmafSubsample: number;
-  /**
-   * Quality measured already, by rendition name (a distributed encode's children measure their
-   * own chunks: measureChunkQuality); these rungs are not measured again.
-   */
-  readonly measuredQuality?: ReadonlyMap<string, QualityScores> | undefined;
-  /** Time those measurements took, s (counted in measureS). */
-  readonly measuredElsewhereS?: number | undefined;
-}
-
-/** The quality measurement of a rung's encode against the master, at the master's display size. */
-function rungQualitySpec(plan: EncodePlan, distorted: string, settings: Pick<MeasureSettings, 'vmafModelPath' | 'vmafSubsample'>, window?: Chunk): QualityMeasureSpec {
-  const video = plan.probe.video!;
-  return {
-    distorted,
-    reference: plan.masterPath,
-    ...(window ? { referenceWindow: { startS: window.startS, durationS: window.durationS } } : {}),
-    width: toEven(video.displayWidth),
-    height: toEven(video.displayHeight),
-    frameRate: plan.frameRate,
-    vmafSubsample: settings.vmafSubsample,
-    ...(settings.vmafModelPath ? { vmafModelPath: settings.vmafModelPath } : {}),
-  };
-}
-
-/** Joins a rendition folder's fMP4 segments into one file for ffmpeg, runs `fn` on it, and removes it. */
-async function withJoinedRendition<T>(dir: string, fn: (file: string, media: Awaited<ReturnType<typeof measureMediaPlaylist>>) => Promise<T>): Promise<T> {
-  const media = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
-  const joined = path.join(path.dirname(dir), `.${path.basename(dir)}.measure.mp4`);
-  try {
-    await joinFmp4Rendition(path.join(dir, MEDIA_PLAYLIST_NAME), media, joined);
-    return await fn(joined, media);
-  } finally {
-    await fs.rm(joined, { force: true });
-  }
-}
-
-/**
- * Measures one encoded chunk of a rung against the master's same frames (the chunk's window of
- * the master), frame by frame: a distributed encode's child measures its own chunk, and the
- * title job summarises the chunks' frames (quality-metrics.ts concatFrameScores, summarizeFrames).
- * @param chunkDir the chunk's folder (encodeRenditionChunk's output).
- * @throws RangeError for a chunk the plan does not have; FfmpegError; EncodeCancelledError.
- */
-export async function measureChunkQuality(
-  plan: EncodePlan,
-  chunk: Chunk,
-  chunkDir: string,
-  settings: Pick<MeasureSettings, 'vmafModelPath' | 'vmafSubsample'>,
-  paths: FfmpegPaths,
-  options: Pick<StageOptions, 'signal'>,
-): Promise<FrameScores> {
-  if (!plan.chunks.some((c) => c.index === chunk.index && c.startS === chunk.startS)) throw new RangeError(`the plan has no chunk ${chunk.index} at ${chunk.startS} s`);
-  return withJoinedRendition(chunkDir, (joined) => measureFrameScores(rungQualitySpec(plan, joined, settings, chunk), paths, options.signal ? { signal: options.signal } : {}));
-}
-
-export interface MeasuredTitle {
-  readonly encoded: EncodedTitle;
-  /** Video renditions, lowest rung first, with measured bit rates, codecs and quality. */
-  readonly video: readonly VideoRenditionRecord[];
-  readonly audio: AudioRenditionRecord | undefined;
-  /** Wall-clock time of the quality measurements, s (0 when not measured). */
-  readonly measureS: number;
-}
-
-/**
- * Measure: peak and average bit rates from the real segments (RFC 8216 §4.3.4.2), codec strings
- * from the init segments, and each video rung's quality against the master at its display size.
- * @throws FfmpegError; EncodeCancelledError.
- */
-export async function measureRenditions(encoded: EncodedTitle, settings: MeasureSettings, paths: FfmpegPaths, options: StageOptions): Promise<MeasuredTitle> {
-  const { plan, outDir } = encoded;
-  let audio: AudioRenditionRecord | undefined;
-  if (plan.audio) {
-    const dir = path.join(outDir, plan.audio.name);
-    const m = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
-    const init = await fs.readFile(path.join(dir, m.initUri ?? 'init.mp4'));
-    audio = {
-      kind: 'audio',
-      uri: `${plan.audio.name}/${MEDIA_PLAYLIST_NAME}`,
-      channels: 2,
-      sampleRateHz: plan.audio.sampleRateHz,
-      targetBitrateBps: plan.audio.bitrateBps,
-      peakBitrateBps: Math.round(m.peakBitrateBps),
-      averageBitrateBps: Math.round(m.averageBitrateBps),
-      codecs: aacCodecString(init),
-      segmentCount: m.segments.length,
-    };
-  }
-  const started = performance.now();
-  const records: VideoRenditionRecord[] = [];
-  for (const [i, { name, rung }] of plan.rungs.entries()) {
-    const dir = path.join(outDir, name);
-    const m = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
-    const init = await fs.readFile(path.join(dir, m.initUri ?? 'init.mp4'));
-    let quality: QualityScores | undefined = settings.measuredQuality?.get(name);
-    if (!quality && settings.measureQuality) {
-      options.onProgress?.(i / plan.rungs.length, name);
-      quality = await withJoinedRendition(dir, (joined) => measureQuality(rungQualitySpec(plan, joined, settings), paths, options.signal ? { signal: options.signal } : {}));
-    }
-    records.push({
-      kind: 'video',
-      uri: `${name}/${MEDIA_PLAYLIST_NAME}`,
-      width: rung.width,
-      height: rung.height,
-      frameRate: plan.frameRate,
-      targetBitrateBps: rung.bitrateBps,
-      peakBitrateBps: Math.round(m.peakBitrateBps),
-      averageBitrateBps: Math.round(m.averageBitrateBps),
-      codecs: avcCodecString(init),
-      segmentCount: m.segments.length,
-      ...(quality ? { quality: { ...roundScores(quality), ...(quality.low ? { low: roundScores(quality.low) } : {}) } } : {}),
-    });
-  }
-  return { encoded, video: records, audio, measureS: (settings.measuredElsewhereS ?? 0) + (settings.measureQuality ? (performance.now() - started) / 1000 : 0) };
-}
+export { measureChunkQuality, measureRenditions, rungVmafSubsample, type MeasuredTitle, type MeasureSettings } from './measure-stage.js';
+import type { MeasuredTitle } from './measure-stage.js';
 
 // ---- package -----------------------------------------------------------------------------
 

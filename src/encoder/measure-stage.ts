@@ -1,0 +1,179 @@
+/**
+ * The measure stage (title-stages.ts lists them all): peak and average bit rates from the real
+ * segments (RFC 8216 §4.3.4.2), codec strings from the init segments, and each video rung's
+ * quality against the master at its display size — every rung against one decode of the master.
+ * A distributed encode's children measure their own chunks (measureChunkQuality).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { AudioRenditionRecord, VideoRenditionRecord } from '../origin/catalog.js';
+import type { Chunk } from './chunk-plan.js';
+import { aacCodecString, avcCodecString } from './codecs.js';
+import type { FfmpegPaths } from './ffmpeg.js';
+import { toEven } from './fixed-ladder.js';
+import { joinFmp4Rendition, measureMediaPlaylist } from './hls-packager.js';
+import { measureFrameScores, measureFrameScoresBatch, summarizeFrames, vmafSubsampleFor, type FrameScores, type QualityMeasureSpec, type QualityScores } from './quality-metrics.js';
+import { MEDIA_PLAYLIST_NAME } from './rendition.js';
+import type { EncodedTitle, EncodePlan, StageOptions } from './title-stages.js';
+
+const round = (x: number, digits: number): number => Number(x.toFixed(digits));
+
+/** Scores as the title record keeps them: PSNR to 0.001 dB, SSIM to 1e-5, VMAF to 0.001. */
+function roundScores(q: Pick<QualityScores, 'psnrDb' | 'ssim' | 'vmaf'>): { psnrDb: number; ssim?: number; vmaf?: number } {
+  return { psnrDb: round(q.psnrDb, 3), ...(q.ssim !== undefined ? { ssim: round(q.ssim, 5) } : {}), ...(q.vmaf !== undefined ? { vmaf: round(q.vmaf, 3) } : {}) };
+}
+
+
+/**
+ * libvmaf n_subsample of the published rungs' measurement: VMAF_FRAMES_PER_S frames per second of
+ * content (every 6th frame at 24 fps, every 15th at 60 fps; PSNR and SSIM on every frame).
+ */
+export function rungVmafSubsample(frameRate: number): number {
+  return vmafSubsampleFor(frameRate);
+}
+
+export interface MeasureSettings {
+  /** Measure every video rung's quality against the master (PSNR, SSIM, VMAF with a model). */
+  readonly measureQuality: boolean;
+  readonly vmafModelPath?: string | undefined;
+  /** VMAF on every n-th frame (libvmaf n_subsample). */
+  readonly vmafSubsample: number;
+  /**
+   * Quality measured already, by rendition name (a distributed encode's children measure their
+   * own chunks: measureChunkQuality); these rungs are not measured again.
+   */
+  readonly measuredQuality?: ReadonlyMap<string, QualityScores> | undefined;
+  /** Time those measurements took, s (counted in measureS). */
+  readonly measuredElsewhereS?: number | undefined;
+}
+
+/** The quality measurement of a rung's encode against the master, at the master's display size. */
+function rungQualitySpec(plan: EncodePlan, distorted: string, settings: Pick<MeasureSettings, 'vmafModelPath' | 'vmafSubsample'>, window?: Chunk): QualityMeasureSpec {
+  const video = plan.probe.video!;
+  return {
+    distorted,
+    reference: plan.masterPath,
+    ...(window ? { referenceWindow: { startS: window.startS, durationS: window.durationS } } : {}),
+    width: toEven(video.displayWidth),
+    height: toEven(video.displayHeight),
+    frameRate: plan.frameRate,
+    vmafSubsample: settings.vmafSubsample,
+    ...(settings.vmafModelPath ? { vmafModelPath: settings.vmafModelPath } : {}),
+  };
+}
+
+/**
+ * Measures every rung not measured elsewhere against one decode of the master
+ * (measureFrameScoresBatch: one ffmpeg process with PSNR/SSIM; with VMAF one per rung, as
+ * libvmaf 1.x allows). Decoding a 1080p master costs more than the comparisons, so one decode
+ * for the ladder instead of one per rung.
+ * @returns scores by rendition name.
+ */
+async function measureRungsBatch(encoded: EncodedTitle, settings: MeasureSettings, paths: FfmpegPaths, options: StageOptions): Promise<Map<string, QualityScores>> {
+  const { plan, outDir } = encoded;
+  const names = plan.rungs.map((r) => r.name).filter((n) => !settings.measuredQuality?.has(n));
+  const out = new Map<string, QualityScores>();
+  if (names.length === 0) return out;
+  const joined = names.map((n) => path.join(outDir, `.${n}.measure.mp4`));
+  try {
+    for (const [j, n] of names.entries()) {
+      const playlist = path.join(outDir, n, MEDIA_PLAYLIST_NAME);
+      await joinFmp4Rendition(playlist, await measureMediaPlaylist(playlist), joined[j]!);
+    }
+    const { distorted: _d, referenceWindow: _w, ...reference } = rungQualitySpec(plan, joined[0]!, settings);
+    const frames = await measureFrameScoresBatch(reference, joined, paths, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { durationS: plan.probe.durationS, onProgress: (f: number) => options.onProgress!(f, `${names.length} video renditions`) } : {}) });
+    names.forEach((n, j) => out.set(n, summarizeFrames(frames[j]!)));
+  } finally {
+    await Promise.all(joined.map((f) => fs.rm(f, { force: true })));
+  }
+  return out;
+}
+
+/** Joins a rendition folder's fMP4 segments into one file for ffmpeg, runs `fn` on it, and removes it. */
+async function withJoinedRendition<T>(dir: string, fn: (file: string, media: Awaited<ReturnType<typeof measureMediaPlaylist>>) => Promise<T>): Promise<T> {
+  const media = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
+  const joined = path.join(path.dirname(dir), `.${path.basename(dir)}.measure.mp4`);
+  try {
+    await joinFmp4Rendition(path.join(dir, MEDIA_PLAYLIST_NAME), media, joined);
+    return await fn(joined, media);
+  } finally {
+    await fs.rm(joined, { force: true });
+  }
+}
+
+/**
+ * Measures one encoded chunk of a rung against the master's same frames (the chunk's window of
+ * the master), frame by frame: a distributed encode's child measures its own chunk, and the
+ * title job summarises the chunks' frames (quality-metrics.ts concatFrameScores, summarizeFrames).
+ * @param chunkDir the chunk's folder (encodeRenditionChunk's output).
+ * @throws RangeError for a chunk the plan does not have; FfmpegError; EncodeCancelledError.
+ */
+export async function measureChunkQuality(
+  plan: EncodePlan,
+  chunk: Chunk,
+  chunkDir: string,
+  settings: Pick<MeasureSettings, 'vmafModelPath' | 'vmafSubsample'>,
+  paths: FfmpegPaths,
+  options: Pick<StageOptions, 'signal'>,
+): Promise<FrameScores> {
+  if (!plan.chunks.some((c) => c.index === chunk.index && c.startS === chunk.startS)) throw new RangeError(`the plan has no chunk ${chunk.index} at ${chunk.startS} s`);
+  return withJoinedRendition(chunkDir, (joined) => measureFrameScores(rungQualitySpec(plan, joined, settings, chunk), paths, options.signal ? { signal: options.signal } : {}));
+}
+
+export interface MeasuredTitle {
+  readonly encoded: EncodedTitle;
+  /** Video renditions, lowest rung first, with measured bit rates, codecs and quality. */
+  readonly video: readonly VideoRenditionRecord[];
+  readonly audio: AudioRenditionRecord | undefined;
+  /** Wall-clock time of the quality measurements, s (0 when not measured). */
+  readonly measureS: number;
+}
+
+/**
+ * Measure: peak and average bit rates from the real segments (RFC 8216 §4.3.4.2), codec strings
+ * from the init segments, and each video rung's quality against the master at its display size.
+ * @throws FfmpegError; EncodeCancelledError.
+ */
+export async function measureRenditions(encoded: EncodedTitle, settings: MeasureSettings, paths: FfmpegPaths, options: StageOptions): Promise<MeasuredTitle> {
+  const { plan, outDir } = encoded;
+  let audio: AudioRenditionRecord | undefined;
+  if (plan.audio) {
+    const dir = path.join(outDir, plan.audio.name);
+    const m = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
+    const init = await fs.readFile(path.join(dir, m.initUri ?? 'init.mp4'));
+    audio = {
+      kind: 'audio',
+      uri: `${plan.audio.name}/${MEDIA_PLAYLIST_NAME}`,
+      channels: 2,
+      sampleRateHz: plan.audio.sampleRateHz,
+      targetBitrateBps: plan.audio.bitrateBps,
+      peakBitrateBps: Math.round(m.peakBitrateBps),
+      averageBitrateBps: Math.round(m.averageBitrateBps),
+      codecs: aacCodecString(init),
+      segmentCount: m.segments.length,
+    };
+  }
+  const started = performance.now();
+  const measuredHere = settings.measureQuality ? await measureRungsBatch(encoded, settings, paths, options) : new Map<string, QualityScores>();
+  const records: VideoRenditionRecord[] = [];
+  for (const { name, rung } of plan.rungs) {
+    const dir = path.join(outDir, name);
+    const m = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
+    const init = await fs.readFile(path.join(dir, m.initUri ?? 'init.mp4'));
+    const quality: QualityScores | undefined = settings.measuredQuality?.get(name) ?? measuredHere.get(name);
+    records.push({
+      kind: 'video',
+      uri: `${name}/${MEDIA_PLAYLIST_NAME}`,
+      width: rung.width,
+      height: rung.height,
+      frameRate: plan.frameRate,
+      targetBitrateBps: rung.bitrateBps,
+      peakBitrateBps: Math.round(m.peakBitrateBps),
+      averageBitrateBps: Math.round(m.averageBitrateBps),
+      codecs: avcCodecString(init),
+      segmentCount: m.segments.length,
+      ...(quality ? { quality: { ...roundScores(quality), ...(quality.low ? { low: roundScores(quality.low) } : {}) } } : {}),
+    });
+  }
+  return { encoded, video: records, audio, measureS: (settings.measuredElsewhereS ?? 0) + (settings.measureQuality ? (performance.now() - started) / 1000 : 0) };
+}
