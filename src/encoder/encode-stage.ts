@@ -1,7 +1,7 @@
 /**
  * The encode stage (title-stages.ts lists them all): one ffmpeg process for the video ladder (per
- * chunk for chunked titles; a distributed encode's children take one chunk of one rendition), the audio rendition once per title, the poster and the
- * thumbnail sprites.
+ * chunk for chunked titles; a distributed encode's children take one chunk of one rendition),
+ * the audio rendition once per title, the poster and the thumbnail sprites.
  * Its pieces — one chunk of one rendition, the audio, stitching, the poster — also run apart,
  * as the child jobs of a distributed encode (ingest/title-flow.ts), on any worker.
  */
