@@ -4,6 +4,7 @@
  * here — no upstream URL is ever built from a client's host (no open proxy). Anything else
  * (another scheme, authority-form, garbage) is a 400.
  */
+import type { NextFunction, Request, Response } from 'express';
 
 /**
  * The origin-form of a request target: `/path?query` as given, or the path and query of an
@@ -21,4 +22,18 @@ export function originFormTarget(target: string): string | undefined {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
   return `${url.pathname}${url.search}`;
+}
+
+/**
+ * Express middleware: rewrites `req.url` to its origin-form (originFormTarget) or answers 400
+ * with one JSON sentence. The origin and the key server put it first.
+ */
+export function originFormMiddleware(req: Request, res: Response, next: NextFunction): void {
+  const target = originFormTarget(req.url);
+  if (target === undefined) {
+    res.status(400).json({ error: 'The request target is not a path or an http(s) URL.' });
+    return;
+  }
+  req.url = target;
+  next();
 }

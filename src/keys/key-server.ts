@@ -19,7 +19,7 @@ import express, { type Request, type Response } from 'express';
 import { jsonErrorHandler } from '../http/error-answers.js';
 import { setCorsHeaders } from '../http/cors.js';
 import { listen, type RunningServer } from '../http/listen.js';
-import { originFormTarget } from '../http/request-target.js';
+import { originFormMiddleware } from '../http/request-target.js';
 import { normalizeIp, verifySignedPath, TOKEN_PREFIX } from '../http/url-signing.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import { TITLE_ID_PATTERN, VOD_PATH_PREFIX } from '../title/title-address.js';
@@ -54,13 +54,8 @@ export function createKeyServerApp(options: KeyServerOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  app.use(originFormMiddleware);
   app.use((req, res, next) => {
-    const target = originFormTarget(req.url);
-    if (target === undefined) {
-      res.status(400).json({ error: 'The request target is not a path or an http(s) URL.' });
-      return;
-    }
-    req.url = target;
     setCorsHeaders(res);
     res.setHeader('Cache-Control', 'no-store');
     if (req.method === 'OPTIONS') {

@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Response } from 'express';
 import { corsMiddleware } from '../http/cors.js';
 import { jsonErrorHandler } from '../http/error-answers.js';
-import { originFormTarget } from '../http/request-target.js';
+import { originFormMiddleware } from '../http/request-target.js';
 import { cacheControlFor, contentTypeFor, vodKeyFromPath } from '../http/http-object.js';
 import { listen, type RunningServer } from '../http/listen.js';
 import { answerObjectRequest } from '../http/object-response.js';
@@ -32,15 +32,7 @@ export function createOriginApp(options: OriginServerOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.use((req, res, next) => {
-    const target = originFormTarget(req.url);
-    if (target === undefined) {
-      res.status(400).json({ error: 'The request target is not a path or an http(s) URL.' });
-      return;
-    }
-    req.url = target;
-    next();
-  });
+  app.use(originFormMiddleware);
   app.use(corsMiddleware);
 
   app.get('/healthz', (_req, res) => {
