@@ -4,6 +4,10 @@
 // edge. State is mirrored on window.vodPlayer for the end-to-end tests.
 /* global Hls, Chart */
 
+import { createChart } from './chart.js';
+import { setupShaping } from './shaping.js';
+import { setupScrubbing } from './thumbnails.js';
+
 const $ = (id) => document.getElementById(id);
 const video = $('video');
 const session = (() => {
@@ -50,66 +54,11 @@ function flushBeacons() {
 setInterval(flushBeacons, 2000);
 addEventListener('pagehide', flushBeacons);
 
-// ---- network shaping ---------------------------------------------------------------------
-async function loadTraces() {
-  try {
-    const { traces } = await (await fetch('/shape/traces')).json();
-    const group = $('trace-options');
-    for (const t of traces) group.append(new Option(`${t.name} (mean ${kbps(t.meanBps)})`, `trace:${t.name}`));
-  } catch {
-    /* shaping traces are optional */
-  }
-}
+// ---- network shaping: shaping.js ----------------------------------------------------------
+const { loadTraces, setNetwork, pollLinkRate } = setupShaping({ $, state, session, kbps, showMessage });
 
-async function setNetwork(value) {
-  if (!value) {
-    await fetch(`/shape/${session}`, { method: 'DELETE' });
-    state.linkRateBps = null;
-    return;
-  }
-  const [kind, arg] = [value.slice(0, value.indexOf(':')), value.slice(value.indexOf(':') + 1)];
-  const res = await fetch('/shape', {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(kind === 'trace' ? { session, trace: arg } : { session, rate: arg }),
-  });
-  if (!res.ok) showMessage(`The edge refused the network profile: ${(await res.json()).error}`);
-}
-$('network').addEventListener('change', (e) => setNetwork(e.target.value));
-
-async function pollLinkRate() {
-  try {
-    const res = await fetch(`/shape/${session}`, { cache: 'no-store' });
-    state.linkRateBps = res.ok ? (await res.json()).rateBps : null;
-  } catch {
-    /* the edge may be down; the error handler says so */
-  }
-}
-
-// ---- chart -------------------------------------------------------------------------------
-const chart = new Chart($('chart'), {
-  type: 'line',
-  data: {
-    datasets: [
-      { label: 'rendition bitrate', data: [], borderColor: '#4ea1ff', stepped: true, pointRadius: 0, yAxisID: 'rate' },
-      { label: 'bandwidth estimate', data: [], borderColor: '#f2a33a', pointRadius: 0, yAxisID: 'rate' },
-      { label: 'link rate (shaped)', data: [], borderColor: '#7bd88f', stepped: true, pointRadius: 0, borderDash: [6, 4], yAxisID: 'rate' },
-      { label: 'buffer', data: [], borderColor: '#c678dd', pointRadius: 0, yAxisID: 'buffer' },
-    ],
-  },
-  options: {
-    animation: false,
-    parsing: false,
-    responsive: true,
-    maintainAspectRatio: false,
-    scales: {
-      x: { type: 'linear', title: { display: true, text: 'seconds', color: '#999' }, ticks: { color: '#999' } },
-      rate: { type: 'linear', position: 'left', title: { display: true, text: 'Mbit/s', color: '#999' }, ticks: { color: '#999' }, beginAtZero: true },
-      buffer: { type: 'linear', position: 'right', title: { display: true, text: 'buffer (s)', color: '#999' }, ticks: { color: '#999' }, beginAtZero: true, grid: { drawOnChartArea: false } },
-    },
-    plugins: { legend: { labels: { color: '#ddd' } } },
-  },
-});
+// ---- chart: chart.js ----------------------------------------------------------------------
+const chart = createChart($('chart'));
 $('chart').parentElement.style.height = '240px';
 
 // ---- hls.js configuration ------------------------------------------------------------------
@@ -296,72 +245,8 @@ function playlistUrl(title) {
   return params.get('src') || title.playbackPath;
 }
 
-// ---- scrubbing with thumbnails --------------------------------------------------------------
-// A title's thumbnail sprites come with a WebVTT track whose cues read `sprite.jpg#xywh=x,y,w,h`
-// (the convention of JW Player, Video.js and Bitmovin). The browser parses it: the track is
-// added as a hidden metadata <track>, and hovering the seek bar shows the cue at that time.
-let thumbTrack = null;
-function loadThumbnails(title, playlist) {
-  thumbTrack?.remove();
-  thumbTrack = null;
-  state.thumbnails = null;
-  $('scrub').hidden = false;
-  if (!title.thumbnails) return;
-  const el = document.createElement('track');
-  el.kind = 'metadata';
-  el.label = 'thumbnails';
-  // Relative to the playlist, so a signed playlist URL (/s/<token>/vod/...) signs it too.
-  el.src = new URL(title.thumbnails, new URL(playlist, location.href)).href;
-  el.addEventListener('load', () => {
-    state.thumbnails = { cues: el.track.cues?.length ?? 0, src: el.src };
-  });
-  video.append(el);
-  el.track.mode = 'hidden';
-  thumbTrack = el;
-}
-
-/** The thumbnail cue at `t` seconds: { url, x, y, w, h } or null. */
-function thumbnailAt(t) {
-  const cues = thumbTrack?.track.cues;
-  if (!cues) return null;
-  for (const cue of cues) {
-    if (t >= cue.startTime && t < cue.endTime) {
-      const m = /^(.*)#xywh=(\d+),(\d+),(\d+),(\d+)$/.exec(cue.text.trim());
-      if (!m) return null;
-      return { url: new URL(m[1], thumbTrack.src).href, x: Number(m[2]), y: Number(m[3]), w: Number(m[4]), h: Number(m[5]) };
-    }
-  }
-  return null;
-}
-
-const scrubTime = (e) => {
-  const r = $('scrub').getBoundingClientRect();
-  return Math.min(1, Math.max(0, (e.clientX - r.left) / r.width)) * (video.duration || 0);
-};
-$('scrub').addEventListener('mousemove', (e) => {
-  const t = scrubTime(e);
-  const thumb = thumbnailAt(t);
-  const box = $('scrub-thumb');
-  if (!thumb) {
-    box.hidden = true;
-    return;
-  }
-  const img = $('scrub-thumb-img');
-  Object.assign(img.style, { width: `${thumb.w}px`, height: `${thumb.h}px`, backgroundImage: `url("${thumb.url}")`, backgroundPosition: `-${thumb.x}px -${thumb.y}px` });
-  $('scrub-thumb-time').textContent = `${Math.floor(t / 60)}:${String(Math.floor(t % 60)).padStart(2, '0')}`;
-  box.style.left = `${e.clientX - $('scrub').getBoundingClientRect().left}px`;
-  box.hidden = false;
-  state.thumbnailShown = { atS: Number(t.toFixed(2)), ...thumb };
-});
-$('scrub').addEventListener('mouseleave', () => {
-  $('scrub-thumb').hidden = true;
-});
-$('scrub').addEventListener('click', (e) => {
-  if (video.duration) video.currentTime = scrubTime(e);
-});
-video.addEventListener('timeupdate', () => {
-  $('scrub-played').style.width = video.duration ? `${(100 * video.currentTime) / video.duration}%` : '0';
-});
+// ---- scrubbing with thumbnails: thumbnails.js ------------------------------------------------
+const { loadThumbnails } = setupScrubbing({ video, state, $ });
 
 function play(title) {
   document.querySelectorAll('#catalog button').forEach((b) => b.classList.toggle('active', b.dataset.titleId === title.titleId));
