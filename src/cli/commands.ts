@@ -186,7 +186,7 @@ const MAX_CHILD_LINES = 20;
 function childLines(children: readonly ChildJobStatus[]): string[] {
   const done = children.filter((c) => c.state === 'completed').length;
   const running = children.filter((c) => c.state === 'active');
-  const label = (c: ChildJobStatus) => (c.kind === 'audio' ? c.rendition : c.kind === 'trials' ? `trials ${c.rendition}` : `${c.rendition} chunk ${c.chunkIndex}`);
+  const label = (c: ChildJobStatus) => (c.kind === 'audio' ? (c.rendition ?? 'audio') : c.kind === 'trials' ? `trials ${c.rendition}` : `${c.rendition ? `${c.rendition} ` : ''}chunk ${c.chunkIndex}`);
   const trials = children.filter((c) => c.kind === 'trials');
   const trialsDone = trials.filter((c) => c.state === 'completed').length;
   const lines = [

@@ -1,8 +1,8 @@
 /**
  * The encode stage (title-stages.ts lists them all): one ffmpeg process for the video ladder (per
- * chunk for chunked titles; a distributed encode's children take one chunk of one rendition),
+ * chunk for chunked titles; a distributed encode's children take one chunk of the whole ladder),
  * the audio rendition once per title, the poster and the thumbnail sprites.
- * Its pieces — one chunk of one rendition, the audio, stitching, the poster — also run apart,
+ * Its pieces — one chunk of the ladder, the audio, stitching, the poster — also run apart,
  * as the child jobs of a distributed encode (ingest/title-flow.ts), on any worker.
  */
 import fs from 'node:fs/promises';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { Chunk } from './chunk-plan.js';
 import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import { stitchChunkedRendition } from './hls-packager.js';
-import { encodeAudioRendition, encodeVideoChunk, encodeVideoRenditions, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN, type VideoRenditionSpec } from './rendition.js';
+import { encodeAudioRendition, encodeVideoRenditions, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN, type VideoRenditionSpec } from './rendition.js';
 import { makeThumbnails, type ThumbnailTrack } from './trick-play.js';
 import { POSTER_NAME, type EncodedTitle, type EncodePlan, type StageOptions } from './title-stages.js';
 
@@ -103,25 +103,18 @@ export async function makeTitleThumbnails(plan: EncodePlan, outDir: string, path
   });
 }
 
-/** The rendition spec of one planned rung, writing into `outDir`. */
-function rungSpec(plan: EncodePlan, rungName: string, outDir: string, x264Preset: string): VideoRenditionSpec {
-  const planned = plan.rungs.find((r) => r.name === rungName);
-  if (!planned) throw new RangeError(`the plan has no rendition ${rungName}`);
-  return { masterPath: plan.masterPath, outDir, rung: planned.rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset };
-}
-
 /**
- * Encodes one chunk of one video rendition of a plan into `outDir` (a chunk folder that
- * stitchRendition reads). One child job of a distributed encode.
- * @throws RangeError for a rendition or chunk the plan does not have; FfmpegError; EncodeCancelledError.
+ * Encodes one chunk of every video rendition of a plan in one ffmpeg process (one decode of the
+ * master's chunk, encodeVideoRenditions), each rung into `outDirOf(rendition)` (a chunk folder
+ * that stitchRendition reads). One child job of a distributed encode.
+ * @param outDirOf the chunk folder of a rendition, by name.
+ * @throws RangeError for a chunk the plan does not have; FfmpegError; EncodeCancelledError.
  */
-export async function encodeRenditionChunk(plan: EncodePlan, rungName: string, chunk: Chunk, outDir: string, x264Preset: string, paths: FfmpegPaths, options: StageOptions): Promise<void> {
+export async function encodeLadderChunk(plan: EncodePlan, chunk: Chunk, outDirOf: (rendition: string) => string, x264Preset: string, paths: FfmpegPaths, options: StageOptions): Promise<void> {
   if (!plan.chunks.some((c) => c.index === chunk.index && c.startS === chunk.startS)) throw new RangeError(`the plan has no chunk ${chunk.index} at ${chunk.startS} s`);
-  await encodeVideoChunk(rungSpec(plan, rungName, outDir, x264Preset), chunk, paths, {
-    durationS: chunk.durationS,
-    signal: options.signal,
-    onProgress: (f) => options.onProgress?.(f, rungName),
-  });
+  const specs: VideoRenditionSpec[] = plan.rungs.map(({ name, rung }) => ({ masterPath: plan.masterPath, outDir: outDirOf(name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset }));
+  const label = `${plan.rungs.length} video renditions`;
+  await encodeVideoRenditions(specs, paths, { durationS: chunk.durationS, chunk, signal: options.signal, onProgress: (f) => options.onProgress?.(f, label) });
 }
 
 /**

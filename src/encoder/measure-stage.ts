@@ -2,7 +2,7 @@
  * The measure stage (title-stages.ts lists them all): peak and average bit rates from the real
  * segments (RFC 8216 §4.3.4.2), codec strings from the init segments, and each video rung's
  * quality against the master at its display size — every rung against one decode of the master.
- * A distributed encode's children measure their own chunks (measureChunkQuality).
+ * A distributed encode's children measure their own chunks (measureLadderChunkQuality).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { aacCodecString, avcCodecString } from './codecs.js';
 import type { FfmpegPaths } from './ffmpeg.js';
 import { toEven } from './fixed-ladder.js';
 import { joinFmp4Rendition, measureMediaPlaylist } from './hls-packager.js';
-import { measureFrameScores, measureFrameScoresBatch, summarizeFrames, vmafSubsampleFor, type FrameScores, type QualityMeasureSpec, type QualityScores } from './quality-metrics.js';
+import { measureFrameScoresBatch, summarizeFrames, vmafSubsampleFor, type FrameScores, type QualityMeasureSpec, type QualityScores } from './quality-metrics.js';
 import { MEDIA_PLAYLIST_NAME } from './rendition.js';
 import type { EncodedTitle, EncodePlan, StageOptions } from './title-stages.js';
 
@@ -40,7 +40,7 @@ export interface MeasureSettings {
   readonly vmafSubsample: number;
   /**
    * Quality measured already, by rendition name (a distributed encode's children measure their
-   * own chunks: measureChunkQuality); these rungs are not measured again.
+   * own chunks: measureLadderChunkQuality); these rungs are not measured again.
    */
   readonly measuredQuality?: ReadonlyMap<string, QualityScores> | undefined;
   /** Time those measurements took, s (counted in measureS). */
@@ -89,35 +89,41 @@ async function measureRungsBatch(encoded: EncodedTitle, settings: MeasureSetting
   return out;
 }
 
-/** Joins a rendition folder's fMP4 segments into one file for ffmpeg, runs `fn` on it, and removes it. */
-async function withJoinedRendition<T>(dir: string, fn: (file: string, media: Awaited<ReturnType<typeof measureMediaPlaylist>>) => Promise<T>): Promise<T> {
-  const media = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
-  const joined = path.join(path.dirname(dir), `.${path.basename(dir)}.measure.mp4`);
-  try {
-    await joinFmp4Rendition(path.join(dir, MEDIA_PLAYLIST_NAME), media, joined);
-    return await fn(joined, media);
-  } finally {
-    await fs.rm(joined, { force: true });
-  }
-}
-
 /**
- * Measures one encoded chunk of a rung against the master's same frames (the chunk's window of
- * the master), frame by frame: a distributed encode's child measures its own chunk, and the
- * title job summarises the chunks' frames (quality-metrics.ts concatFrameScores, summarizeFrames).
- * @param chunkDir the chunk's folder (encodeRenditionChunk's output).
- * @throws RangeError for a chunk the plan does not have; FfmpegError; EncodeCancelledError.
+ * Measures one encoded chunk of every rung against the master's same frames (the chunk's window
+ * of the master), frame by frame, against one decode of that window (measureFrameScoresBatch): a
+ * distributed encode's child measures its own chunk, and the title job summarises the chunks'
+ * frames (quality-metrics.ts concatFrameScores, summarizeFrames).
+ * @param chunkDirs each rung's chunk folder (encodeLadderChunk's output), by rendition name.
+ * @returns per-frame scores by rendition name, in the order given.
+ * @throws RangeError for a chunk the plan does not have or no folder; FfmpegError; EncodeCancelledError.
  */
-export async function measureChunkQuality(
+export async function measureLadderChunkQuality(
   plan: EncodePlan,
   chunk: Chunk,
-  chunkDir: string,
+  chunkDirs: ReadonlyMap<string, string>,
   settings: Pick<MeasureSettings, 'vmafModelPath' | 'vmafSubsample'>,
   paths: FfmpegPaths,
-  options: Pick<StageOptions, 'signal'>,
-): Promise<FrameScores> {
+  options: Pick<StageOptions, 'signal'> & { onProgress?: (fraction: number) => void },
+): Promise<Map<string, FrameScores>> {
   if (!plan.chunks.some((c) => c.index === chunk.index && c.startS === chunk.startS)) throw new RangeError(`the plan has no chunk ${chunk.index} at ${chunk.startS} s`);
-  return withJoinedRendition(chunkDir, (joined) => measureFrameScores(rungQualitySpec(plan, joined, settings, chunk), paths, options.signal ? { signal: options.signal } : {}));
+  if (chunkDirs.size === 0) throw new RangeError('no chunk folder to measure');
+  const names = [...chunkDirs.keys()];
+  const joined = names.map((n) => path.join(path.dirname(chunkDirs.get(n)!), `.${path.basename(chunkDirs.get(n)!)}.${n}.measure.mp4`));
+  try {
+    for (const [j, n] of names.entries()) {
+      const playlist = path.join(chunkDirs.get(n)!, MEDIA_PLAYLIST_NAME);
+      await joinFmp4Rendition(playlist, await measureMediaPlaylist(playlist), joined[j]!);
+    }
+    const { distorted: _d, referenceWindow: _w, ...reference } = rungQualitySpec(plan, joined[0]!, settings);
+    const frames = await measureFrameScoresBatch({ ...reference, referenceWindows: [{ startS: chunk.startS, durationS: chunk.durationS }] }, joined, paths, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onProgress ? { durationS: chunk.durationS, onProgress: (f: number) => options.onProgress!(f) } : {}),
+    });
+    return new Map(names.map((n, j) => [n, frames[j]!]));
+  } finally {
+    await Promise.all(joined.map((f) => fs.rm(f, { force: true })));
+  }
 }
 
 export interface MeasuredTitle {

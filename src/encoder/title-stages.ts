@@ -152,7 +152,7 @@ export interface EncodedTitle {
 
 // ---- measure: measure-stage.ts ------------------------------------------------------------
 
-export { measureChunkQuality, measureRenditions, rungVmafSubsample, type MeasuredTitle, type MeasureSettings } from './measure-stage.js';
+export { measureLadderChunkQuality, measureRenditions, rungVmafSubsample, type MeasuredTitle, type MeasureSettings } from './measure-stage.js';
 import type { MeasuredTitle } from './measure-stage.js';
 
 // ---- package -----------------------------------------------------------------------------

@@ -37,7 +37,7 @@ export interface EncodeJobStatus {
   readonly attemptsStarted: number;
   /** Times the worker running the job died (stalls), each one attempt spent. */
   readonly stalls: number;
-  /** A chunked title's child jobs (trial groups, chunk × rendition, audio): done and in all, while it waits for them. */
+  /** A chunked title's child jobs (trial groups, chunks of the ladder, audio): done and in all, while it waits for them. */
   readonly children: { readonly done: number; readonly total: number } | undefined;
   /** Which children a chunked title waits for: its analysis's trial groups, or its chunks. */
   readonly flowStep: 'analyze' | 'encode' | undefined;
@@ -48,12 +48,15 @@ export interface EncodeJobStatus {
   readonly finishedAtMs: number | undefined;
 }
 
-/** One child job of a chunked title (a trial group of its analysis, a chunk of a video rendition, or the audio), as `vod status <id>` lists it. */
+/** One child job of a chunked title (a trial group of its analysis, a chunk of the video ladder, or the audio), as `vod status <id>` lists it. */
 export interface ChildJobStatus {
   readonly jobId: string;
   readonly kind: 'trials' | 'chunk' | 'audio';
-  /** The rendition (chunks, audio), or what a trial group holds (e.g. `1920x1080 CRF 38,32,26,20`). */
-  readonly rendition: string;
+  /**
+   * The audio rendition, what a trial group holds (e.g. `1920x1080 CRF 38,32,26,20`), or for a
+   * chunk undefined (every video rendition; a child of an earlier version: its one rendition).
+   */
+  readonly rendition: string | undefined;
   /** The chunk (video children), or the trial group's index (trials). */
   readonly chunkIndex: number | undefined;
   readonly state: EncodeJobState;
@@ -139,7 +142,7 @@ export class EncodeQueue {
   }
 
   /**
-   * The child jobs of a chunked title, in rendition then chunk order (audio last); empty for a
+   * The child jobs of a chunked title: trial groups, then chunks in order, then the audio; empty for a
    * title that is not (or no longer) split. One Redis read per child: meant for one title's
    * status, not for polling a whole catalog.
    */
@@ -153,7 +156,7 @@ export class EncodeQueue {
     for (const id of ids) {
       const child = await this.queue.getJob(id);
       if (!child) continue;
-      let what: { kind: ChildJobStatus['kind']; rendition: string; chunkIndex: number | undefined; group?: number };
+      let what: { kind: ChildJobStatus['kind']; rendition: string | undefined; chunkIndex: number | undefined; group?: number };
       if (child.name === TRIALS_JOB_NAME) {
         const data = trialJobSchema.safeParse(child.data);
         if (!data.success) continue;
@@ -177,7 +180,7 @@ export class EncodeQueue {
     }
     const order = { trials: 0, chunk: 1, audio: 2 } as const;
     return out.sort((a, b) =>
-      a.kind !== b.kind ? order[a.kind] - order[b.kind] : a.kind === 'trials' ? (a.chunkIndex ?? 0) - (b.chunkIndex ?? 0) : a.rendition.localeCompare(b.rendition, 'en', { numeric: true }) || (a.chunkIndex ?? 0) - (b.chunkIndex ?? 0),
+      a.kind !== b.kind ? order[a.kind] - order[b.kind] : a.kind === 'trials' ? (a.chunkIndex ?? 0) - (b.chunkIndex ?? 0) : (a.rendition ?? '').localeCompare(b.rendition ?? '', 'en', { numeric: true }) || (a.chunkIndex ?? 0) - (b.chunkIndex ?? 0),
     );
   }
 

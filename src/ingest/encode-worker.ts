@@ -1,7 +1,7 @@
 /**
  * The encode worker: takes title jobs from the queue and runs plan → encode → measure →
  * package in a staging folder, then publishes the title in one atomic step (the publish stage);
- * a title longer than one chunk becomes a flow of chunk × rendition child jobs that any worker
+ * a title longer than one chunk becomes a flow of child jobs (one per chunk of the ladder) that any worker
  * takes (title-flow.ts), and the title job assembles and publishes it once they are done. A
  * worker killed mid-encode publishes nothing; its job's lock expires and another worker (or
  * this one, restarted) runs it again — or, for a chunk, just that chunk.
@@ -74,7 +74,7 @@ export interface FlowOptions {
  *
  * A title no longer than one chunk (`VOD_CHUNK_DURATION_S`) is encoded here from start to end.
  * A longer one, when `flow` is given, becomes a flow (title-flow.ts): this run plans it, adds a
- * child job per chunk × rendition and for the audio, and waits (WaitingChildrenError); the
+ * child job per chunk (every video rendition of it) and for the audio, and waits (WaitingChildrenError); the
  * job's next run, once every child is done, assembles, measures, packages and publishes it.
  * @throws UnrecoverableError for a bad job, a master that cannot be encoded or spent attempts
  *         (no retry); other errors (ffmpeg failures, cancellation) are retried with backoff.
@@ -278,14 +278,15 @@ export async function processTrialJob(job: Job<TrialJobData, ChildJobResult>, op
 }
 
 /**
- * Runs one child job of a flow (a chunk × rendition, or the audio): title-flow.ts runChildJob.
+ * Runs one child job of a flow (a chunk of the video ladder, or the audio): title-flow.ts runChildJob.
  * @throws UnrecoverableError for a bad job; other errors are retried with backoff.
  */
 export async function processChildJob(job: Job<ChildJobData, ChildJobResult>, options: ChildOptions, signal?: AbortSignal): Promise<ChildJobResult> {
   const parsed = childJobSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError(`invalid chunk job: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
   const { ctx, report } = childContext(job, options, signal);
-  return runChildJob(parsed.data, ctx, (f, stage) => report({ stage, percent: Math.round(f * 1000) / 10, rendition: parsed.data.rendition }));
+  const what = parsed.data.chunkIndex === undefined ? parsed.data.rendition : `chunk ${parsed.data.chunkIndex}`;
+  return runChildJob(parsed.data, ctx, (f, stage) => report({ stage, percent: Math.round(f * 1000) / 10, ...(what ? { rendition: what } : {}) }));
 }
 
 /**

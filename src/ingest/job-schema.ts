@@ -74,15 +74,17 @@ export const trialJobSchema = z.object({
 });
 export type TrialJobData = z.infer<typeof trialJobSchema>;
 
-export const childJobSchema = z.object({
-  titleId: z.string().regex(TITLE_ID_PATTERN),
-  /** Store key of the master. */
-  masterKey: z.string().min(1),
-  /** The rendition's folder name (video_…, audio_…). */
-  rendition: z.string().regex(/^[A-Za-z0-9_-]+$/),
-  /** The chunk (video children only). */
-  chunkIndex: z.number().int().nonnegative().optional(),
-});
+export const childJobSchema = z
+  .object({
+    titleId: z.string().regex(TITLE_ID_PATTERN),
+    /** Store key of the master. */
+    masterKey: z.string().min(1),
+    /** The audio rendition's folder name (audio children; a video chunk's child encodes every video rendition). */
+    rendition: z.string().regex(/^[A-Za-z0-9_-]+$/).optional(),
+    /** The chunk (video children). */
+    chunkIndex: z.number().int().nonnegative().optional(),
+  })
+  .refine((d) => d.chunkIndex !== undefined || d.rendition !== undefined, { message: 'a child job needs a chunkIndex (video) or a rendition (audio)' });
 export type ChildJobData = z.infer<typeof childJobSchema>;
 
 /**

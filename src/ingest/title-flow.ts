@@ -5,10 +5,10 @@
  * waits; each child stores its RD points; the title job's next run chooses the ladder from them.
  * Then (or at once, for the fixed ladder) the title job plans the chunks and writes the encode
  * plan to the object store,
- * adds one child job per (chunk × video rendition) and one for the audio, and waits for them
- * (BullMQ's waiting-children step, `moveToWaitingChildren`); any worker takes any child, encodes
- * it from its own copy of the master and puts its output under the title's work prefix in the
- * store; when every child is done the title job runs again, stitches each rendition from its
+ * adds one child job per chunk (the chunk of every video rendition, encoded and measured in one
+ * decode of the master's chunk) and one for the audio, and waits for them (BullMQ's
+ * waiting-children step, `moveToWaitingChildren`); any worker takes any child, encodes it from
+ * its own copy of the master and puts its output under the title's work prefix in the store; when every child is done the title job runs again, stitches each rendition from its
  * chunks, measures, packages and publishes atomically, then deletes the work prefix. A worker
  * killed mid-chunk costs that chunk only: the child is retried, the other chunks are kept.
  * `REDIS_URL` and `VOD_STORE_URL` are all a worker needs: nothing is shared on disk.
@@ -20,12 +20,12 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { type Job, type Queue } from 'bullmq';
 import { z } from 'zod';
-import { encodeRenditionChunk, encodeTitleAudio, makePoster, makeTitleThumbnails, stitchRendition } from '../encoder/encode-stage.js';
+import { encodeLadderChunk, encodeTitleAudio, makePoster, makeTitleThumbnails, stitchRendition } from '../encoder/encode-stage.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import type { AnalysisPlan } from '../encoder/per-title.js';
 import { runTrialGroup, type TrialGroupResult } from '../encoder/per-title-trials.js';
 import { concatFrameScores, summarizeFrames, type FrameScores, type QualityScores } from '../encoder/quality-metrics.js';
-import { measureChunkQuality, measureRenditions, packageTitle, rungVmafSubsample, type EncodePlan, type PackageInput } from '../encoder/title-stages.js';
+import { measureLadderChunkQuality, measureRenditions, packageTitle, rungVmafSubsample, type EncodePlan, type PackageInput } from '../encoder/title-stages.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import type { Logger } from '../util/logger.js';
@@ -153,12 +153,13 @@ export async function loadPlan(store: ObjectStore, titleId: string): Promise<Enc
   return JSON.parse(bytes.toString('utf8')) as EncodePlan;
 }
 
-/** The children of a planned title: every chunk of every video rendition, then the audio. */
+/**
+ * The children of a planned title: one per chunk (every video rendition of that chunk, in one
+ * ffmpeg process), then the audio. Decoding a 1080p master's chunk costs as much as encoding a
+ * small rung, so a child per (chunk × rendition) paid it once per rung.
+ */
 export function childJobs(plan: EncodePlan, masterKey: string): { name: string; data: ChildJobData; jobId: string }[] {
-  const jobs: { name: string; data: ChildJobData; jobId: string }[] = [];
-  for (const { name } of plan.rungs) {
-    for (const c of plan.chunks) jobs.push({ name: CHUNK_JOB_NAME, data: { titleId: plan.titleId, masterKey, rendition: name, chunkIndex: c.index }, jobId: `${plan.titleId}-${name}-${c.index}` });
-  }
+  const jobs: { name: string; data: ChildJobData; jobId: string }[] = plan.chunks.map((c) => ({ name: CHUNK_JOB_NAME, data: { titleId: plan.titleId, masterKey, chunkIndex: c.index }, jobId: `${plan.titleId}-chunk-${c.index}` }));
   if (plan.audio) jobs.push({ name: AUDIO_JOB_NAME, data: { titleId: plan.titleId, masterKey, rendition: plan.audio.name }, jobId: `${plan.titleId}-${plan.audio.name}` });
   return jobs;
 }
@@ -184,10 +185,12 @@ export async function addChildren(queue: Queue, parent: Job, jobs: readonly { na
 }
 
 /**
- * Runs one child: encodes its chunk (or the audio) from a local copy of the master and puts the
- * output under the title's work prefix; a chunk's child then measures the chunk's quality
- * against the master's same frames (when `ctx.measureQuality`) and stores the per-frame scores
- * for the title job to summarise. Safe to run again (the output is overwritten).
+ * Runs one child: encodes its chunk of every video rendition (or the audio) from a local copy of
+ * the master and puts the output under the title's work prefix; a chunk's child then measures
+ * the chunk of every rung against the master's same frames (when `ctx.measureQuality`) and
+ * stores the per-frame scores for the title job to summarise. Safe to run again (the output is
+ * overwritten). A child of an earlier version (one rendition of a chunk, `rendition` set) encodes
+ * the whole chunk too: same outputs, so a flow started before an upgrade still completes.
  * @param onProgress fraction of the child done, and whether it is encoding or measuring.
  * @throws what the encode throws (the child is retried), or Error when the plan is gone.
  */
@@ -197,28 +200,36 @@ export async function runChildJob(data: ChildJobData, ctx: FlowContext, onProgre
   let measureS: number | undefined;
   await withTempDir(async (dir) => {
     const out = path.join(dir, 'out');
+    const uploads: { prefix: string; dir: string }[] = [];
     await ctx.store.withLocalFile(data.masterKey, async (masterPath) => {
       const local = { ...plan, masterPath };
       if (data.chunkIndex === undefined) {
         await encodeTitleAudio(local, out, ctx.paths, { signal: ctx.signal, log: ctx.log, onProgress: (f) => onProgress?.(f, 'encode') });
+        uploads.push({ prefix: outputPrefix(data.titleId, data.rendition!), dir: out });
         return;
       }
       const chunk = plan.chunks.find((c) => c.index === data.chunkIndex);
       if (!chunk) throw new Error(`title ${data.titleId} has no chunk ${data.chunkIndex}`);
+      const dirs = new Map(plan.rungs.map(({ name }) => [name, path.join(out, name)]));
       // Measuring costs about as much as encoding (PSNR, SSIM and VMAF at the master's size).
       const encodeShare = ctx.measureQuality ? 0.5 : 1;
-      await encodeRenditionChunk(local, data.rendition, chunk, out, ctx.x264Preset, ctx.paths, { signal: ctx.signal, log: ctx.log, onProgress: (f) => onProgress?.(f * encodeShare, 'encode') });
+      await encodeLadderChunk(local, chunk, (name) => dirs.get(name)!, ctx.x264Preset, ctx.paths, { signal: ctx.signal, log: ctx.log, onProgress: (f) => onProgress?.(f * encodeShare, 'encode') });
+      for (const [name, d] of dirs) uploads.push({ prefix: outputPrefix(data.titleId, name, chunk.index), dir: d });
       if (!ctx.measureQuality) return;
       onProgress?.(encodeShare, 'measure');
       const measureStarted = performance.now();
-      const scores = await measureChunkQuality(local, chunk, out, { vmafModelPath: ctx.measureQuality.vmafModelPath, vmafSubsample: rungVmafSubsample(plan.frameRate) }, ctx.paths, { signal: ctx.signal });
+      const scores = await measureLadderChunkQuality(local, chunk, dirs, { vmafModelPath: ctx.measureQuality.vmafModelPath, vmafSubsample: rungVmafSubsample(plan.frameRate) }, ctx.paths, {
+        signal: ctx.signal,
+        onProgress: (f) => onProgress?.(encodeShare + f * (1 - encodeShare), 'measure'),
+      });
       measureS = (performance.now() - measureStarted) / 1000;
-      const file = path.join(dir, 'quality.json');
-      await fs.writeFile(file, JSON.stringify(scores));
-      await ctx.store.putFile(chunkQualityKey(data.titleId, data.rendition, chunk.index), file);
+      for (const [name, frames] of scores) {
+        const file = path.join(dir, `quality.${name}.json`);
+        await fs.writeFile(file, JSON.stringify(frames));
+        await ctx.store.putFile(chunkQualityKey(data.titleId, name, chunk.index), file);
+      }
     });
-    const prefix = outputPrefix(data.titleId, data.rendition, data.chunkIndex);
-    for (const name of await fs.readdir(out)) await ctx.store.putFile(`${prefix}/${name}`, path.join(out, name));
+    for (const u of uploads) for (const name of await fs.readdir(u.dir)) await ctx.store.putFile(`${u.prefix}/${name}`, path.join(u.dir, name));
   });
   const totalS = (performance.now() - started) / 1000;
   return { encodeS: totalS - (measureS ?? 0), ...(measureS !== undefined ? { measureS } : {}) };

@@ -144,7 +144,7 @@ describe('a title encoded across machines', () => {
       .toMatch(/^(completed|failed)$/);
     expect(final!.job.state, `${final!.job.failedReason}; logs in ${logDir}`).toBe('completed');
     const chunks = final!.children.filter((c) => c.kind === 'chunk');
-    expect(chunks.length).toBe(5 * 3); // 5 rungs of the 960x540 fixed ladder × 3 chunks
+    expect(chunks.length).toBe(3); // 3 chunks, each the whole 5-rung 960x540 fixed ladder
     expect(chunks.every((c) => c.state === 'completed')).toBe(true);
     // More than one machine did the work, and the killed worker's chunk was redone elsewhere.
     expect(new Set(chunks.map((c) => c.worker)).size).toBeGreaterThan(1);

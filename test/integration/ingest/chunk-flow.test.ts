@@ -1,5 +1,5 @@
 /**
- * A chunked title as a BullMQ flow on a real Redis: its chunk × rendition jobs are spread over
+ * A chunked title as a BullMQ flow on a real Redis: its chunk jobs (a chunk of the whole ladder each) are spread over
  * the workers there are, a worker killed mid-chunk costs that chunk only (retried alone, the
  * others done once), and the published title is whole, every frame of the master once, its
  * quality summarised from what each chunk's child measured.
@@ -75,7 +75,7 @@ async function expectChunkQualityMatchesWhole(s: TestStack, titleId: string, mas
 }
 
 describe('chunked title flow', () => {
-  it('spreads chunk × rendition jobs over two workers and publishes the title whole', async () => {
+  it('spreads chunk jobs (the whole ladder of a chunk each) over two workers and publishes the title whole', async () => {
     stack = await createTestStack({ env });
     const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'flow.mp4'), durationS: 12, width: 640, height: 360 }, stack.paths);
     const workers = [
@@ -87,12 +87,12 @@ describe('chunked title flow', () => {
       const seen = new Set<string>();
       const final = await stack.queue.waitUntilFinished(titleId, (s) => s.children && seen.add(`${s.children.done}/${s.children.total}`));
       expect(final.state, final.failedReason).toBe('completed');
-      expect([...seen].some((c) => c.endsWith('/7'))).toBe(true); // 3 chunks × 2 renditions + audio
+      expect([...seen].some((c) => c.endsWith('/4'))).toBe(true); // 3 chunks (2 renditions each) + audio
       // Who ran the children: both workers took some.
       const queue = (stack.queue as unknown as { queue: import('bullmq').Queue }).queue;
       const children = await queue.getJobs(['completed'], 0, 100);
       const chunkJobs = children.filter((j) => j.name === 'encode-chunk');
-      expect(chunkJobs).toHaveLength(6);
+      expect(chunkJobs).toHaveLength(3);
       expect(new Set(chunkJobs.map((j) => j.processedBy))).toEqual(new Set(['worker-a', 'worker-b']));
       // Each chunk's child measured its own quality (the title job did not measure whole renditions).
       expect(chunkJobs.every((j) => (j.returnvalue as { measureS?: number }).measureS! > 0)).toBe(true);
@@ -101,7 +101,7 @@ describe('chunked title flow', () => {
       // `vod status <id>` lists the children: all done, and each worker's share.
       const st = await runCli(['--data-dir', stack.dataDir, 'status', titleId], { env: { ...env, VOD_QUEUE_NAME: stack.queueName } });
       expect(st.code, st.stderr).toBe(0);
-      expect(st.stdout).toMatch(/^Chunks: +7\/7 child jobs done, 0 running$/m);
+      expect(st.stdout).toMatch(/^Chunks: +4\/4 child jobs done, 0 running$/m);
       expect(st.stdout).toMatch(/^ +worker worker-a: [1-9]\d* done$/m);
       expect(st.stdout).toMatch(/^ +worker worker-b: [1-9]\d* done$/m);
     } finally {
