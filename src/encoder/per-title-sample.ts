@@ -1,9 +1,12 @@
 /**
  * The per-title analysis's sample of a title (per-title.ts): where its windows lie, how ffmpeg
  * reads them from the master (inputs and filter graph, shared by the trial encodes and their
- * quality measurement), and a trial's bitrate from its packets.
+ * quality measurement), the sample decoded once into raw frames for every pass that reads it,
+ * and a trial's bitrate from its packets.
  */
-import { probePackets, type FfmpegPaths } from './ffmpeg.js';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 
 /** A window of the title in the sample, s. */
 export interface SampleWindow {
@@ -59,4 +62,125 @@ export async function measuredBitrate(file: string, frames: number, frameRate: n
   const bytes = packets.reduce((s, p) => s + p.sizeBytes, 0);
   const durationS = (frames || packets.length) / frameRate;
   return (bytes * 8) / durationS;
+}
+
+/**
+ * Most bytes a decoded sample may take on disk (8 GiB: a 40 s 1080p60 sample is 7.5 GB), and
+ * at most this share of the free space where it is written. Our choice.
+ */
+export const DECODED_SAMPLE_MAX_BYTES = 8 * 1024 ** 3;
+export const DECODED_SAMPLE_MAX_FREE_SHARE = 0.5;
+
+/** Bytes of a sample's frames as raw 8-bit 4:2:0 (1.5 bytes per pixel), rounded up a frame per window. */
+export function decodedSampleBytes(windows: readonly SampleWindow[], size: { width: number; height: number }, frameRate: number): number {
+  const frames = windows.reduce((n, w) => n + Math.ceil(w.durationS * frameRate) + 1, 0);
+  return frames * size.width * size.height * 1.5;
+}
+
+/**
+ * Decodes a sample's windows once (sampleInputs + sampleGraph: the same frames every pass would
+ * read from the master) into raw yuv420p frames in a NUT file, which every trial encode pass and
+ * quality pass then reads instead of decoding the master again. Decoding the master is the
+ * analysis's hidden cost: 8.4 s for an 8 s sample of a noisy 1080p30 master on this 2-core
+ * machine, paid by every encode pass and every quality pass (one per trial with VMAF), where
+ * reading the raw frames back takes 0.1 s (measured; README, per-title analysis).
+ * @returns the file's path, or undefined when the raw frames would exceed DECODED_SAMPLE_MAX_BYTES
+ *          or DECODED_SAMPLE_MAX_FREE_SHARE of the free space in `dir` (the passes then read
+ *          the master).
+ * @throws FfmpegError; EncodeCancelledError when `run.signal` aborts.
+ */
+export async function decodeSample(
+  masterPath: string,
+  windows: readonly SampleWindow[],
+  size: { width: number; height: number },
+  frameRate: number,
+  dir: string,
+  paths: FfmpegPaths,
+  run: RunOptions = {},
+): Promise<string | undefined> {
+  const bytes = decodedSampleBytes(windows, size, frameRate);
+  const free = await fs.statfs(dir).then((st) => st.bavail * st.bsize).catch(() => 0);
+  if (bytes > DECODED_SAMPLE_MAX_BYTES || bytes > free * DECODED_SAMPLE_MAX_FREE_SHARE) return undefined;
+  const out = path.join(dir, `sample-${size.width}x${size.height}.nut`);
+  await runFfmpeg(
+    { inputs: sampleInputs(masterPath, windows), outputOptions: ['-filter_complex', sampleGraph(windows, size, frameRate), '-c:v', 'rawvideo', '-an', '-sn', '-dn', '-f', 'nut'], output: out },
+    paths,
+    { ...run, durationS: windows.reduce((t, w) => t + w.durationS, 0) },
+  );
+  return out;
+}
+
+/**
+ * Decoded samples a worker keeps between the trial groups it runs (a chunked title's flow hands
+ * each group to a worker as its own job; one worker often runs several groups of a title one
+ * after another). Keeps the sample of the most recent key, and any still in use; an older one is
+ * deleted once its last user is done, and the latest once unused for `idleMs` (it can be
+ * gigabytes). Samples that do not fit (decodeSample) are not kept.
+ */
+export class DecodedSampleKeeper {
+  private readonly entries = new Map<string, { readonly made: Promise<string | undefined>; readonly dir: string; users: number }>();
+  private latest: string | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * @param parent folder the samples' folders are made in.
+   * @param idleMs how long the latest sample is kept unused, ms (default 10 minutes: longer than
+   *        the gap between two trial groups of a title on a busy worker; our choice).
+   */
+  constructor(
+    private readonly parent: string,
+    private readonly idleMs = 10 * 60_000,
+  ) {}
+
+  /**
+   * Runs `fn` with the decoded sample of `key`, made by `make(dir)` the first time (dir: an empty
+   * folder for it). A failed `make` is not kept (the next use tries again).
+   * @throws what `make` or `fn` throws.
+   */
+  async use<T>(key: string, make: (dir: string) => Promise<string | undefined>, fn: (samplePath: string | undefined) => Promise<T>): Promise<T> {
+    this.latest = key;
+    clearTimeout(this.idleTimer);
+    let entry = this.entries.get(key);
+    if (!entry) {
+      const dir = path.join(this.parent, `sample-${this.entries.size}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`);
+      const made = fs.mkdir(dir, { recursive: true }).then(() => make(dir));
+      entry = { made, dir, users: 0 };
+      this.entries.set(key, entry);
+    }
+    entry.users += 1;
+    try {
+      let samplePath: string | undefined;
+      try {
+        samplePath = await entry.made;
+      } catch (err) {
+        if (this.entries.get(key) === entry) this.entries.delete(key);
+        await fs.rm(entry.dir, { recursive: true, force: true });
+        throw err;
+      }
+      return await fn(samplePath);
+    } finally {
+      entry.users -= 1;
+      await this.evict();
+      if ([...this.entries.values()].every((e) => e.users === 0) && this.entries.size > 0) {
+        clearTimeout(this.idleTimer);
+        this.idleTimer = setTimeout(() => void this.clear(), this.idleMs).unref();
+      }
+    }
+  }
+
+  /** Deletes every unused sample but the latest key's. */
+  private async evict(): Promise<void> {
+    for (const [key, e] of [...this.entries]) {
+      if (e.users > 0 || key === this.latest) continue;
+      this.entries.delete(key);
+      await fs.rm(e.dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Deletes every unused sample (the worker is stopping, or the latest sat unused for idleMs). */
+  async clear(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    this.latest = undefined;
+    await this.evict();
+  }
 }

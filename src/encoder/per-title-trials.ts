@@ -3,8 +3,11 @@
  * trials (usually every CRF of one resolution) that one ffmpeg process encodes from a single
  * decode of the sample (the master's windows, concatenated, `split` into every trial), and one
  * more process measures against a single decode of the same windows (measureFrameScoresBatch).
- * A group is self-contained — it needs only the master, the sample's windows and its own
- * specs — so a worker anywhere can run it (title-flow.ts makes each group a child job).
+ * Both passes read the sample decoded once into raw frames (per-title-sample.ts decodeSample:
+ * decoding the master cost more than the trials' PSNR), made by the group itself or shared by
+ * the caller across groups. A group is self-contained — it needs only the master, the sample's
+ * windows and its own specs — so a worker anywhere can run it (title-flow.ts makes each group a
+ * child job).
  *
  * A group may carry grid extensions (issue 13: hard content stopped at VMAF 91.8 because the
  * grid ended at CRF 20; a hull that never came down to the floor started the ladder above it):
@@ -14,7 +17,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { RdPoint } from './convex-hull.js';
 import { probePackets, runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
-import { measuredBitrate, sampleInputs, sampleGraph, type SampleWindow } from './per-title-sample.js';
+import { decodeSample, measuredBitrate, sampleInputs, sampleGraph, type SampleWindow } from './per-title-sample.js';
 import { measureFrameScoresBatch, summarizeFrames, type FrameScores, type LadderMetric } from './quality-metrics.js';
 
 /** One trial encode: a size and either an x264 CRF or a target bitrate (a fixed-ladder rung, capped VBR). */
@@ -105,6 +108,14 @@ export interface TrialRunOptions {
   /** VMAF model on this machine; required when the metric is VMAF. */
   readonly vmafModelPath?: string | undefined;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * The sample already decoded (decodeSample with the group's settings), shared across groups.
+   * Unset: the group decodes it into `workDir` itself (and removes it), unless `decodeSample` is
+   * false or it would not fit (decodeSample), when every pass reads the master's windows.
+   */
+  readonly samplePath?: string | undefined;
+  /** Decode the sample once for the group's passes (default true; see samplePath). */
+  readonly decodeSample?: boolean | undefined;
   /** Fraction of the group done, [0, 1], never decreasing. */
   readonly onProgress?: ((fraction: number) => void) | undefined;
 }
@@ -133,9 +144,34 @@ export async function runTrialGroup(masterPath: string, group: TrialGroup, setti
     options.onProgress?.(reported);
   };
   const result: { points: TrialPoint[]; presetProbe?: PresetProbe; sampleFrames: number; encodeS: number; qualityS: number } = { points: [], sampleFrames: 0, encodeS: 0, qualityS: 0 };
+  let own: string | undefined;
+  if (options.samplePath === undefined && options.decodeSample !== false) {
+    // Counted as trial encoding: it replaces the encode pass's own decode.
+    const t0 = performance.now();
+    own = await decodeSample(masterPath, settings.windows, settings.reference, settings.frameRate, options.workDir, paths, options.signal ? { signal: options.signal } : {});
+    result.encodeS += (performance.now() - t0) / 1000;
+  }
+  try {
+    return await runRounds(masterPath, own ?? options.samplePath, group, settings, paths, options, result, report);
+  } finally {
+    if (own) await fs.rm(own, { force: true });
+  }
+}
+
+/** The rounds of a group (runTrialGroup): the grid, then the extensions while they are needed. */
+async function runRounds(
+  masterPath: string,
+  samplePath: string | undefined,
+  group: TrialGroup,
+  settings: TrialSettings,
+  paths: FfmpegPaths,
+  options: TrialRunOptions,
+  result: { points: TrialPoint[]; presetProbe?: PresetProbe; sampleFrames: number; encodeS: number; qualityS: number },
+  report: (round: number, f: number) => void,
+): Promise<TrialGroupResult> {
   let round = 0;
   const runRound = async (trials: readonly TrialSpec[], probe?: { readonly preset: string; readonly crf: number }) => {
-    const points = await encodeAndMeasure(masterPath, trials, settings, paths, options, result, (f) => report(round, f), probe);
+    const points = await encodeAndMeasure({ master: masterPath, decoded: samplePath }, trials, settings, paths, options, result, (f) => report(round, f), probe);
     round += 1;
     report(round, 0);
     result.points.push(...points);
@@ -162,9 +198,12 @@ export async function runTrialGroup(masterPath: string, group: TrialGroup, setti
   return result;
 }
 
-/** One round: encode `trials` from one decode of the sample, measure them against one decode of it. */
+/**
+ * One round: encode `trials` from one read of the sample, measure them against one read of it
+ * (the decoded sample when there is one, else the master's windows).
+ */
 async function encodeAndMeasure(
-  masterPath: string,
+  source: { readonly master: string; readonly decoded: string | undefined },
   trials: readonly TrialSpec[],
   settings: TrialSettings,
   paths: FfmpegPaths,
@@ -197,11 +236,12 @@ async function encodeAndMeasure(
         output: k < files.length ? files[k]! : probeFile!,
       };
     });
-    const split = `${sampleGraph(settings.windows, settings.reference, settings.frameRate)},split=${encodes.length}${encodes.map((_, k) => `[s${k}]`).join('')}`;
+    const read = source.decoded ? '[0:v]null' : sampleGraph(settings.windows, settings.reference, settings.frameRate);
+    const split = `${read},split=${encodes.length}${encodes.map((_, k) => `[s${k}]`).join('')}`;
     const scales = encodes.map(({ t }, k) => `[s${k}]scale=${t.width}:${t.height}:flags=bicubic,setsar=1[v${k}]`);
     await runFfmpeg(
       {
-        inputs: sampleInputs(masterPath, settings.windows),
+        inputs: source.decoded ? [{ source: source.decoded }] : sampleInputs(source.master, settings.windows),
         outputOptions: ['-filter_complex', [split, ...scales].join(';'), ...outputs[0]!.outputOptions],
         output: outputs[0]!.output,
         moreOutputs: outputs.slice(1),
@@ -220,8 +260,7 @@ async function encodeAndMeasure(
     t0 = performance.now();
     const scores: FrameScores[] = await measureFrameScoresBatch(
       {
-        reference: masterPath,
-        referenceWindows: settings.windows,
+        ...(source.decoded ? { reference: source.decoded } : { reference: source.master, referenceWindows: settings.windows }),
         ...settings.reference,
         frameRate: settings.frameRate,
         psnr: settings.metric === 'psnr',

@@ -10,9 +10,9 @@
  *
  * Cost control (issue 13: the analysis at most 1× the final encodes): the trials run on a
  * sample of windows spread across the title rather than the whole title; every CRF of one
- * resolution is encoded from one decode of the sample and measured against one decode of it
- * (a trial group, per-title-trials.ts; a group is also the unit a chunked title's flow hands to
- * a worker); VMAF is computed on VMAF_FRAMES_PER_S frames per second of the sample and PSNR only
+ * resolution is encoded and measured from the sample decoded once into raw frames (the master's
+ * decode cost more than the trials' PSNR; one decode for every group here, one per group in a
+ * chunked title's flow, which hands each group to a worker: per-title-trials.ts); VMAF is computed on VMAF_FRAMES_PER_S frames per second of the sample and PSNR only
  * when the ladder is built on it; trials skip SSIM. The sample lives in per-title-sample.ts.
  */
 import fs from 'node:fs/promises';
@@ -22,7 +22,7 @@ import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { PSNR_RUNG_RULES, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type PlannedRung, type RungRules } from './convex-hull.js';
 import type { FfmpegPaths, ProbeResult } from './ffmpeg.js';
-import { sampleWindows, type SampleWindow } from './per-title-sample.js';
+import { decodeSample, sampleWindows, type SampleWindow } from './per-title-sample.js';
 import { runTrialGroup, type PresetProbe, type TrialGroup, type TrialGroupResult, type TrialPoint, type TrialSettings } from './per-title-trials.js';
 import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, toEven } from './fixed-ladder.js';
 import { vmafSubsampleFor, type LadderMetric } from './quality-metrics.js';
@@ -346,6 +346,12 @@ export async function analyzeTitle(masterPath: string, probed: ProbeResult, fram
   const work = await fs.mkdtemp(path.join(options.workParent ?? os.tmpdir(), options.workParent ? '.per-title-' : 'vod-per-title-'));
   try {
     options.onProgress?.(0);
+    // The sample decoded once for every group's passes (decodeSample; undefined when too big: the
+    // groups then read the master's windows).
+    const decodeStarted = performance.now();
+    const { settings } = plan;
+    const samplePath = await decodeSample(masterPath, settings.windows, settings.reference, settings.frameRate, work, paths, options.signal ? { signal: options.signal } : {});
+    const decodeS = (performance.now() - decodeStarted) / 1000;
     const results: TrialGroupResult[] = [];
     let done = 0;
     for (const [i, group] of plan.groups.entries()) {
@@ -353,12 +359,16 @@ export async function analyzeTitle(masterPath: string, probed: ProbeResult, fram
         workDir: work,
         vmafModelPath: options.vmafModelPath,
         signal: options.signal,
+        samplePath,
+        decodeSample: false,
         onProgress: (f) => options.onProgress?.(Math.min(1, (done + f * weights[i]!) / total)),
       });
       done += weights[i]!;
       for (const p of result.points) log.debug({ height: p.height, crf: p.crf, bitrateBps: Math.round(p.bitrateBps), quality: p.quality }, 'trial point');
       results.push(result);
     }
+    // The shared decode counts as trial encoding, as a group's own decode does (runTrialGroup).
+    if (results[0]) results[0] = { ...results[0], encodeS: results[0].encodeS + decodeS };
     const analysis = concludeAnalysis(plan, results, (performance.now() - started) / 1000);
     log.info({ metric: analysis.metric, points: analysis.points.length, hull: analysis.hull.length, rungs: analysis.rungs.length, analysisS: Math.round(analysis.timings.totalS * 10) / 10 }, 'per-title ladder chosen');
     return analysis;

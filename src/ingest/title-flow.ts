@@ -24,6 +24,7 @@ import { encodeLadderChunk, encodeTitleAudio, makePoster, makeTitleThumbnails, s
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import type { AnalysisPlan } from '../encoder/per-title.js';
 import { runTrialGroup, type TrialGroupResult } from '../encoder/per-title-trials.js';
+import { decodeSample, DecodedSampleKeeper } from '../encoder/per-title-sample.js';
 import { concatFrameScores, summarizeFrames, type FrameScores, type QualityScores } from '../encoder/quality-metrics.js';
 import { measureLadderChunkQuality, measureRenditions, packageTitle, rungVmafSubsample, type EncodePlan, type PackageInput } from '../encoder/title-stages.js';
 import type { TitleRecord } from '../origin/catalog.js';
@@ -133,14 +134,59 @@ export async function runTrialJob(data: TrialJobData, ctx: FlowContext, onProgre
   const plan = await loadAnalysisPlan(ctx.store, data.titleId);
   const group = plan.groups[data.group];
   if (!group) throw new Error(`title ${data.titleId} has no trial group ${data.group}`);
+  const { windows, reference, frameRate } = plan.settings;
+  const sampleKey = JSON.stringify({ titleId: data.titleId, masterKey: data.masterKey, windows, reference, frameRate });
   const result = await withTempDir((dir) =>
-    ctx.store.withLocalFile(data.masterKey, (masterPath) =>
-      runTrialGroup(masterPath, group, plan.settings, ctx.paths, { workDir: dir, vmafModelPath: ctx.measureQuality?.vmafModelPath, signal: ctx.signal, onProgress }),
-    ),
+    ctx.store.withLocalFile(data.masterKey, async (masterPath) => {
+      // The group that decodes the sample counts the decode as its trial encoding (as runTrialGroup does).
+      let decodeS = 0;
+      const make = async (sampleDir: string) => {
+        const started = performance.now();
+        const made = await decodeSample(masterPath, windows, reference, frameRate, sampleDir, ctx.paths, ctx.signal ? { signal: ctx.signal } : {});
+        decodeS = (performance.now() - started) / 1000;
+        ctx.log.info({ titleId: data.titleId, decodeS: Math.round(decodeS * 10) / 10, kept: Boolean(made) }, 'analysis sample decoded');
+        return made;
+      };
+      const r = await (await sampleKeeper()).use(sampleKey, make, (samplePath) =>
+        runTrialGroup(masterPath, group, plan.settings, ctx.paths, { workDir: dir, vmafModelPath: ctx.measureQuality?.vmafModelPath, signal: ctx.signal, onProgress, samplePath, decodeSample: false }),
+      );
+      return { ...r, encodeS: r.encodeS + decodeS };
+    }),
   );
   await putJson(ctx.store, trialsKey(data.titleId, data.group), result);
   ctx.log.info({ titleId: data.titleId, group: data.group, points: result.points.length, encodeS: Math.round(result.encodeS), qualityS: Math.round(result.qualityS) }, 'trial group done');
   return { encodeS: 0 };
+}
+
+/** Where this process keeps decoded analysis samples: `<tmp>/vod-trial-samples/<pid>`. */
+const SAMPLES_ROOT = path.join(os.tmpdir(), 'vod-trial-samples');
+let keeper: Promise<DecodedSampleKeeper> | undefined;
+
+/**
+ * This process's keeper of decoded analysis samples (per-title-sample.ts DecodedSampleKeeper): a
+ * worker that runs several trial groups of one title decodes its sample once. Made on first use,
+ * after deleting what processes no longer running left behind.
+ */
+function sampleKeeper(): Promise<DecodedSampleKeeper> {
+  keeper ??= (async () => {
+    for (const name of await fs.readdir(SAMPLES_ROOT).catch(() => [] as string[])) {
+      const pid = Number(name);
+      let alive = pid === process.pid;
+      if (!alive && Number.isInteger(pid) && pid > 0) {
+        try {
+          process.kill(pid, 0);
+          alive = true;
+        } catch (err) {
+          alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+        }
+      }
+      if (!alive) await fs.rm(path.join(SAMPLES_ROOT, name), { recursive: true, force: true });
+    }
+    const dir = path.join(SAMPLES_ROOT, String(process.pid));
+    await fs.mkdir(dir, { recursive: true });
+    return new DecodedSampleKeeper(dir);
+  })();
+  return keeper;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { LadderReport } from '../../../src/encoder/ladder-report.js';
 import { inspectMaster } from '../../../src/encoder/master-check.js';
 import { analyzeTitle, candidateResolutions } from '../../../src/encoder/per-title.js';
 import { runTrialGroup, type TrialSettings } from '../../../src/encoder/per-title-trials.js';
+import { decodeSample } from '../../../src/encoder/per-title-sample.js';
 import { measureFrameScores, measureFrameScoresBatch } from '../../../src/encoder/quality-metrics.js';
 import { runFfmpeg } from '../../../src/encoder/ffmpeg.js';
 import { titleRecordSchema } from '../../../src/origin/catalog.js';
@@ -53,6 +54,38 @@ describe('trial groups', () => {
     expect(progress.at(-1)).toBe(1);
     expect(progress.every((f, i) => i === 0 || f >= progress[i - 1]!)).toBe(true);
     expect(await fs.readdir(work)).toEqual([]); // trial files are removed once measured
+  });
+
+  it('gives the same points from the sample decoded once as from the master read per pass', async () => {
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'decoded.mp4'), durationS: 7, audio: false }, paths);
+    const settings: TrialSettings = {
+      windows: [{ startS: 0.5, durationS: 2 }, { startS: 4, durationS: 2 }],
+      reference: { width: 640, height: 360 },
+      frameRate: 24,
+      gop: 48,
+      trialPreset: 'ultrafast',
+      metric: 'psnr',
+      vmafSubsample: 1,
+    };
+    const group = { trials: [{ width: 640, height: 360, crf: 20 }, { width: 320, height: 180, crf: 34 }] };
+    const work = await makeTempDir();
+    const decoded = await runTrialGroup(master, group, settings, paths, { workDir: work });
+    expect(await fs.readdir(work)).toEqual([]); // the group's decoded sample is removed too
+    const direct = await runTrialGroup(master, group, settings, paths, { workDir: work, decodeSample: false });
+    expect(decoded.sampleFrames).toBe(direct.sampleFrames);
+    for (const [k, p] of decoded.points.entries()) {
+      expect(p.bitrateBps / direct.points[k]!.bitrateBps).toBeCloseTo(1, 2);
+      expect(p.psnrDb).toBeCloseTo(direct.points[k]!.psnrDb!, 2);
+    }
+    // A shared decoded sample is read, not made again, and left to its owner.
+    const shared = await decodeSample(master, settings.windows, settings.reference, settings.frameRate, work, paths);
+    expect(shared).toBeDefined();
+    const fromShared = await runTrialGroup(master, group, settings, paths, { workDir: work, samplePath: shared });
+    expect(fromShared.points.map((p) => p.psnrDb)).toEqual(decoded.points.map((p) => p.psnrDb));
+    expect(await fs.readdir(work)).toEqual([path.basename(shared!)]);
+    // Too big to hold as raw frames (2 h of 1080p60 is 1.3 TB): nothing is decoded, the passes read the master.
+    expect(await decodeSample(master, [{ startS: 0, durationS: 7200 }], { width: 1920, height: 1080 }, 60, work, paths)).toBeUndefined();
+    expect(await fs.readdir(work)).toEqual([path.basename(shared!)]);
   });
 
   it('measures a batch of encodes exactly as one at a time', async () => {
