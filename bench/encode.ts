@@ -42,13 +42,14 @@ const program = new Command('bench:encode')
   .description('Publish a synthetic 1080p master through the queue and real workers; compare with plain ffmpeg.')
   .option('--duration <s>', 'master length, s', (v) => Number(v), 60)
   .option('--fps <n>', 'master frame rate', (v) => Number(v), 30)
+  .option('--master-gop <s>', "keyframe interval of the synthetic master, s (default x264's 250 frames; mezzanines use short GOPs)", (v) => Number(v))
   .option('--chunk <s>', 'chunk length of the chunked runs, s (VOD_CHUNK_DURATION_S)', (v) => Number(v), 12)
   .option('--preset <name>', 'x264 preset of the final encodes (VOD_X264_PRESET)', 'medium')
   .addOption(new Option('--runs <list>', 'runs to do, comma-separated').default('plain,fixed-1,fixed-1-onepass,fixed-2,per-title-1,per-title-2'))
   .option('--no-vmaf', 'measure PSNR/SSIM only (default: VMAF with ../shared/vmaf/vmaf_v0.6.1.pkl when present)')
   .option('--tag <name>', 'write encode-<name>.json/.md instead of encode.json/.md (runs kept side by side)')
   .parse();
-const opts = program.opts<{ duration: number; fps: number; chunk: number; preset: string; runs: string; vmaf: boolean; tag?: string }>();
+const opts = program.opts<{ duration: number; fps: number; masterGop?: number; chunk: number; preset: string; runs: string; vmaf: boolean; tag?: string }>();
 const outName = opts.tag ? `encode-${opts.tag.replace(/[^A-Za-z0-9_-]/g, '_')}` : 'encode';
 const runs = new Set(opts.runs.split(',').map((s) => s.trim()));
 
@@ -83,7 +84,7 @@ const bar = new cliProgress.SingleBar({ format: '{run} [{bar}] {percentage}% {st
 try {
   process.stderr.write(`master: ${opts.duration} s 1920x1080 at ${opts.fps} fps (testsrc2 + temporal noise)…\n`);
   const master = await makeSyntheticMaster(
-    { path: path.join(work, 'master.mp4'), durationS: opts.duration, width: 1920, height: 1080, frameRate: opts.fps, videoFilter: 'noise=alls=6:allf=t' },
+    { path: path.join(work, 'master.mp4'), durationS: opts.duration, width: 1920, height: 1080, frameRate: opts.fps, videoFilter: 'noise=alls=6:allf=t', ...(opts.masterGop !== undefined ? { keyframeIntervalS: opts.masterGop } : {}) },
     paths,
   );
   const probe = await inspectMaster(master, paths);
@@ -124,7 +125,7 @@ try {
   const result = {
     date: new Date().toISOString(),
     machine: { cpus: os.availableParallelism(), model: os.cpus()[0]?.model ?? 'unknown', memGiB: Math.round(os.totalmem() / 2 ** 30) },
-    settings: { durationS: opts.duration, width: 1920, height: 1080, frameRate, preset: opts.preset, chunkS: opts.chunk, metric: vmafModel ? 'vmaf' : 'psnr' },
+    settings: { durationS: opts.duration, width: 1920, height: 1080, frameRate, masterGopS: opts.masterGop ?? 'x264 default (250 frames)', preset: opts.preset, chunkS: opts.chunk, metric: vmafModel ? 'vmaf' : 'psnr' },
     plain,
     pipeline,
     derived: derive(plain, pipeline),
