@@ -17,7 +17,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import { jsonErrorHandler } from '../http/error-answers.js';
-import { setCorsHeaders } from '../http/cors.js';
+import { corsMiddlewareFor } from '../http/cors.js';
 import { listen, type RunningServer } from '../http/listen.js';
 import { originFormMiddleware } from '../http/request-target.js';
 import { normalizeIp, verifySignedPath, TOKEN_PREFIX } from '../http/url-signing.js';
@@ -55,18 +55,12 @@ export function createKeyServerApp(options: KeyServerOptions): express.Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.use(originFormMiddleware);
-  app.use((req, res, next) => {
-    setCorsHeaders(res);
+  // Keys are never cached, not even a refusal; the page sends its token in Authorization.
+  app.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
-    if (req.method === 'OPTIONS') {
-      res.setHeader('Access-Control-Allow-Methods', 'GET, OPTIONS');
-      res.setHeader('Access-Control-Allow-Headers', 'Authorization');
-      res.setHeader('Access-Control-Max-Age', '600');
-      res.status(204).end();
-      return;
-    }
     next();
   });
+  app.use(corsMiddlewareFor({ methods: 'GET, OPTIONS', allowHeaders: 'Authorization', maxAgeS: 600 }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });
