@@ -174,6 +174,21 @@ export async function probePackets(file: string, paths: FfmpegPaths, stream = 'v
 }
 
 /**
+ * The first video stream's keyframe times, s from the file's first video packet (the origin of
+ * input seeking, `-ss`), ascending: demuxed, not decoded (probePackets), so a two-hour master
+ * costs seconds. Chunk planning starts chunks near them (chunk-plan.ts).
+ * @throws FfmpegError when ffprobe fails.
+ */
+export async function probeKeyframeTimesS(file: string, paths: FfmpegPaths): Promise<number[]> {
+  const packets = (await probePackets(file, paths)).filter((p) => Number.isFinite(p.ptsS));
+  const origin = packets.reduce((m, p) => Math.min(m, p.ptsS), Infinity);
+  return packets
+    .filter((p) => p.keyframe)
+    .map((p) => p.ptsS - origin)
+    .sort((a, b) => a - b);
+}
+
+/**
  * Where the first video stream's data ends, in seconds: the largest `pts + duration` of its
  * packets from `fromS` on (ffprobe `-read_intervals`, reading packets without decoding, so it
  * costs a seek and a few seconds of demuxing however long the file is).

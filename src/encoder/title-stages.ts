@@ -20,7 +20,7 @@ import type { Protection } from '../keys/content-keys.js';
 import type { TitleRecord, VideoRenditionRecord } from '../origin/catalog.js';
 import { LADDER_REPORT_NAME, MULTIVARIANT_PLAYLIST_NAME, TITLE_RECORD_NAME, type LadderKind } from '../title/title-address.js';
 import type { Logger } from '../util/logger.js';
-import type { FfmpegPaths, ProbeResult } from './ffmpeg.js';
+import { probeKeyframeTimesS, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
 import { fixedLadderFor, type LadderRung } from './fixed-ladder.js';
 import { protectRenditions } from './hls-encryption.js';
 import { writeMultivariantPlaylist, type AudioRenditionEntry, type IFrameStreamEntry } from './hls-packager.js';
@@ -132,8 +132,20 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
     rungs: ladder.map((rung) => ({ name: videoRenditionName(rung), rung })),
     audio: probe.audio ? { name: AUDIO_RENDITION_NAME, bitrateBps: AUDIO_BITRATE_BPS, sampleRateHz } : undefined,
     analysis,
-    chunks: planChunks(probe.durationS, input.segmentDurationS, input.chunkDurationS),
+    chunks: planChunks(probe.durationS, input.segmentDurationS, input.chunkDurationS, await chunkKeyframes(input, probe.durationS, paths, options)),
   };
+}
+
+/**
+ * The master's keyframe times when the title will be chunked (planChunks starts chunks near
+ * them), else undefined; a failed probe is logged and the chunks keep their wanted lengths.
+ */
+async function chunkKeyframes(input: PlanInput, durationS: number, paths: FfmpegPaths, options: StageOptions): Promise<number[] | undefined> {
+  if (planChunks(durationS, input.segmentDurationS, input.chunkDurationS).length <= 1) return undefined;
+  return probeKeyframeTimesS(input.masterPath, paths).catch((err: unknown) => {
+    options.log.warn({ err: String(err) }, 'could not list the master keyframes: chunks keep their wanted lengths');
+    return undefined;
+  });
 }
 
 // ---- encode ------------------------------------------------------------------------------
