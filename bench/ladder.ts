@@ -8,7 +8,7 @@
  *
  * Writes bench/results/ladder.json, ladder.md (the README table) and ladder.svg
  * (ladder-<BENCH_TAG>.* when BENCH_TAG is set).
- * Run: npm run bench:ladder   (about 15 minutes on 2 cores; BENCH_CLIPS=a.mp4,b.webm to pick clips;
+ * Run: npm run bench:ladder   (about 17 minutes on 2 cores; BENCH_CLIPS=a.mp4,b.webm to pick clips;
  * BENCH_SYNTH_1080P60=<seconds> adds a synthetic 1920x1080 60 fps master of that length, hours
  * on 2 cores; BENCH_RUNG_VMAF_SUBSAMPLE=n scores every n-th frame of the published rungs, default 1).
  */
