@@ -137,18 +137,24 @@ const trialName = (t: TrialSpec): string => (t.crf !== undefined ? `trial_${t.wi
  */
 export async function runTrialGroup(masterPath: string, group: TrialGroup, settings: TrialSettings, paths: FfmpegPaths, options: TrialRunOptions): Promise<TrialGroupResult> {
   if (settings.metric === 'vmaf' && !options.vmafModelPath) throw new RangeError('the ladder is built on VMAF but this worker has no VMAF model (set VMAF_MODEL)');
-  const rounds = 1 + (group.extensions ?? []).reduce((n, e) => n + e.crfs.length, 0);
+  const decodes = options.samplePath === undefined && options.decodeSample !== false ? 1 : 0;
+  const rounds = decodes + 1 + (group.extensions ?? []).reduce((n, e) => n + e.crfs.length, 0);
   let reported = 0;
   const report = (round: number, f: number) => {
-    reported = Math.max(reported, Math.min(1, (round + f) / rounds));
+    reported = Math.max(reported, Math.min(1, (decodes + round + f) / rounds));
     options.onProgress?.(reported);
   };
+  const decodeReport = (f: number) => report(-1, f);
   const result: { points: TrialPoint[]; presetProbe?: PresetProbe; sampleFrames: number; encodeS: number; qualityS: number } = { points: [], sampleFrames: 0, encodeS: 0, qualityS: 0 };
   let own: string | undefined;
   if (options.samplePath === undefined && options.decodeSample !== false) {
     // Counted as trial encoding: it replaces the encode pass's own decode.
     const t0 = performance.now();
-    own = await decodeSample(masterPath, settings.windows, settings.reference, settings.frameRate, options.workDir, paths, options.signal ? { signal: options.signal } : {});
+    // Progress: the decode as one more round's worth before the grid (report maps round -1 to 0).
+    own = await decodeSample(masterPath, settings.windows, settings.reference, settings.frameRate, options.workDir, paths, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (f) => decodeReport(f),
+    });
     result.encodeS += (performance.now() - t0) / 1000;
   }
   try {

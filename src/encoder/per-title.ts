@@ -273,6 +273,12 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
   };
 }
 
+/**
+ * Progress weight of decoding the sample, in trials (a group weighs its trials): reading 1080p
+ * windows costs about one trial's encode and quality passes (per-title-sample.ts decodeSample).
+ */
+export const SAMPLE_DECODE_WEIGHT = 1;
+
 /** Progress weight of a group: its trials and possible extension trials. */
 export const groupWeight = (g: TrialGroup): number => g.trials.length + (g.extensions ?? []).reduce((n, e) => n + e.crfs.length, 0);
 
@@ -342,7 +348,7 @@ export async function analyzeTitle(masterPath: string, probed: ProbeResult, fram
   const started = performance.now();
   const plan = planAnalysis(probed, frameRate, options);
   const weights = plan.groups.map(groupWeight);
-  const total = weights.reduce((a, b) => a + b, 0);
+  const total = weights.reduce((a, b) => a + b, 0) + SAMPLE_DECODE_WEIGHT;
   const work = await fs.mkdtemp(path.join(options.workParent ?? os.tmpdir(), options.workParent ? '.per-title-' : 'vod-per-title-'));
   try {
     options.onProgress?.(0);
@@ -350,10 +356,13 @@ export async function analyzeTitle(masterPath: string, probed: ProbeResult, fram
     // groups then read the master's windows).
     const decodeStarted = performance.now();
     const { settings } = plan;
-    const samplePath = await decodeSample(masterPath, settings.windows, settings.reference, settings.frameRate, work, paths, options.signal ? { signal: options.signal } : {});
+    const samplePath = await decodeSample(masterPath, settings.windows, settings.reference, settings.frameRate, work, paths, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (f) => options.onProgress?.((f * SAMPLE_DECODE_WEIGHT) / total),
+    });
     const decodeS = (performance.now() - decodeStarted) / 1000;
     const results: TrialGroupResult[] = [];
-    let done = 0;
+    let done = SAMPLE_DECODE_WEIGHT;
     for (const [i, group] of plan.groups.entries()) {
       const result = await runTrialGroup(masterPath, group, plan.settings, paths, {
         workDir: work,

@@ -138,17 +138,27 @@ export async function runTrialJob(data: TrialJobData, ctx: FlowContext, onProgre
   const sampleKey = JSON.stringify({ titleId: data.titleId, masterKey: data.masterKey, windows, reference, frameRate });
   const result = await withTempDir((dir) =>
     ctx.store.withLocalFile(data.masterKey, async (masterPath) => {
-      // The group that decodes the sample counts the decode as its trial encoding (as runTrialGroup does).
+      // The group that decodes the sample counts the decode as its trial encoding (as runTrialGroup
+      // does), and as the first DECODE_SHARE of its progress.
       let decodeS = 0;
+      let decoded = false;
       const make = async (sampleDir: string) => {
         const started = performance.now();
-        const made = await decodeSample(masterPath, windows, reference, frameRate, sampleDir, ctx.paths, ctx.signal ? { signal: ctx.signal } : {});
+        decoded = true;
+        const made = await decodeSample(masterPath, windows, reference, frameRate, sampleDir, ctx.paths, { ...(ctx.signal ? { signal: ctx.signal } : {}), onProgress: (f) => onProgress?.(f * DECODE_SHARE) });
         decodeS = (performance.now() - started) / 1000;
         ctx.log.info({ titleId: data.titleId, decodeS: Math.round(decodeS * 10) / 10, kept: Boolean(made) }, 'analysis sample decoded');
         return made;
       };
       const r = await (await sampleKeeper()).use(sampleKey, make, (samplePath) =>
-        runTrialGroup(masterPath, group, plan.settings, ctx.paths, { workDir: dir, vmafModelPath: ctx.measureQuality?.vmafModelPath, signal: ctx.signal, onProgress, samplePath, decodeSample: false }),
+        runTrialGroup(masterPath, group, plan.settings, ctx.paths, {
+          workDir: dir,
+          vmafModelPath: ctx.measureQuality?.vmafModelPath,
+          signal: ctx.signal,
+          onProgress: (f) => onProgress?.(decoded ? DECODE_SHARE + f * (1 - DECODE_SHARE) : f),
+          samplePath,
+          decodeSample: false,
+        }),
       );
       return { ...r, encodeS: r.encodeS + decodeS };
     }),
@@ -157,6 +167,9 @@ export async function runTrialJob(data: TrialJobData, ctx: FlowContext, onProgre
   ctx.log.info({ titleId: data.titleId, group: data.group, points: result.points.length, encodeS: Math.round(result.encodeS), qualityS: Math.round(result.qualityS) }, 'trial group done');
   return { encodeS: 0 };
 }
+
+/** Share of a trial-group child's progress that decoding the sample takes, when it does (about one trial of 4-6). */
+const DECODE_SHARE = 0.15;
 
 /** Where this process keeps decoded analysis samples: `<tmp>/vod-trial-samples/<pid>`. */
 const SAMPLES_ROOT = path.join(os.tmpdir(), 'vod-trial-samples');
