@@ -29,18 +29,21 @@ beforeAll(async () => {
   dir = await makeTempDir();
 });
 
+/** PSNR trials at ultrafast on a 640x360 24 fps sample of these windows (one 2 s GOP per window). */
+const psnrTrialSettings = (windows: TrialSettings['windows']): TrialSettings => ({
+  windows,
+  reference: { width: 640, height: 360 },
+  frameRate: 24,
+  gop: 48,
+  trialPreset: 'ultrafast',
+  metric: 'psnr',
+  vmafSubsample: 1,
+});
+
 describe('trial groups', () => {
   it('encodes every trial of a group from one decode of the sample and judges each against the same frames', async () => {
     const master = await makeSyntheticMaster({ path: path.join(dir, 'group.mp4'), durationS: 9, audio: false }, paths);
-    const settings: TrialSettings = {
-      windows: [{ startS: 1, durationS: 2 }, { startS: 5.5, durationS: 2 }],
-      reference: { width: 640, height: 360 },
-      frameRate: 24,
-      gop: 48,
-      trialPreset: 'ultrafast',
-      metric: 'psnr',
-      vmafSubsample: 1,
-    };
+    const settings = psnrTrialSettings([{ startS: 1, durationS: 2 }, { startS: 5.5, durationS: 2 }]);
     const work = await makeTempDir();
     const progress: number[] = [];
     const r = await runTrialGroup(master, { trials: [{ width: 640, height: 360, crf: 1 }, { width: 320, height: 180, crf: 30 }, { width: 320, height: 180, crf: 40 }] }, settings, paths, { workDir: work, onProgress: (f) => progress.push(f) });
@@ -58,15 +61,7 @@ describe('trial groups', () => {
 
   it('gives the same points from the sample decoded once as from the master read per pass', async () => {
     const master = await makeSyntheticMaster({ path: path.join(dir, 'decoded.mp4'), durationS: 7, audio: false }, paths);
-    const settings: TrialSettings = {
-      windows: [{ startS: 0.5, durationS: 2 }, { startS: 4, durationS: 2 }],
-      reference: { width: 640, height: 360 },
-      frameRate: 24,
-      gop: 48,
-      trialPreset: 'ultrafast',
-      metric: 'psnr',
-      vmafSubsample: 1,
-    };
+    const settings = psnrTrialSettings([{ startS: 0.5, durationS: 2 }, { startS: 4, durationS: 2 }]);
     const group = { trials: [{ width: 640, height: 360, crf: 20 }, { width: 320, height: 180, crf: 34 }] };
     const work = await makeTempDir();
     const decoded = await runTrialGroup(master, group, settings, paths, { workDir: work });

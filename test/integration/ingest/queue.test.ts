@@ -46,8 +46,8 @@ describe('encode queue', () => {
     const final = await stack.queue.waitUntilFinished(titleId, (s) => states.push(s.state), { pollMs: 20 }).finally(() => fs.rm(failFlag, { force: true }));
     expect(final.state).toBe('failed');
     expect(final.attemptsMade, final.failedReason).toBe(2);
-    // The default per-title ladder fails at its first ffmpeg run: cutting the analysis sample.
-    expect(final.failedReason).toMatch(/^ffmpeg failed writing .*\.per-title-.*trial_.*\.mp4[\s\S]*ffmpeg said:[\s\S]*simulated encoder failure/);
+    // The default per-title ladder fails at its first ffmpeg run: decoding the analysis sample.
+    expect(final.failedReason).toMatch(/^ffmpeg failed writing .*\.per-title-.*sample-\d+x\d+\.nut[\s\S]*ffmpeg said:[\s\S]*simulated encoder failure/);
     expect(states).toContain('delayed'); // the backoff between the two attempts
     expect(await stack.store.list('vod')).toEqual([]);
 
