@@ -8,8 +8,9 @@
  * adds one child job per chunk (the chunk of every video rendition, encoded and measured in one
  * decode of the master's chunk) and one for the audio, and waits for them (BullMQ's
  * waiting-children step, `moveToWaitingChildren`); any worker takes any child, encodes it from
- * its own copy of the master and puts its output under the title's work prefix in the store; when every child is done the title job runs again, stitches each rendition from its
- * chunks, measures, packages and publishes atomically, then deletes the work prefix. A worker
+ * its own copy of the master and puts its output under the title's work prefix in the store;
+ * when every child is done the title job runs again, stitches each rendition from its chunks,
+ * measures, packages and publishes atomically, then deletes the work prefix. A worker
  * killed mid-chunk costs that chunk only: the child is retried, the other chunks are kept.
  * `REDIS_URL` and `VOD_STORE_URL` are all a worker needs: nothing is shared on disk.
  * Part of the worker (the only code besides the queue module that touches BullMQ).
