@@ -54,7 +54,7 @@ export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Pre
   });
   options.log.info({ titleId: plan.titleId, durationS: probe.durationS, rungs: plan.rungs.length, audio: Boolean(plan.audio) }, 'encoding title');
   const chunked = plan.chunks.length > 1;
-  const specs = plan.rungs.map(({ name, rung }) => ({ masterPath: plan.masterPath, outDir: path.join(outDir, name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset }));
+  const specs = ladderSpecs(plan, (name) => path.join(outDir, name), x264Preset);
   const videoWeight = weights.reduce((a, b) => a + b, 0);
   const ladderName = `${plan.rungs.length} video renditions`;
   if (!chunked) {
@@ -64,7 +64,7 @@ export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Pre
   } else {
     for (const chunk of plan.chunks) {
       const weight = (videoWeight * chunk.durationS) / probe.durationS;
-      const chunkSpecs = specs.map((s, i) => ({ ...s, outDir: path.join(outDir, '.chunks', plan.rungs[i]!.name, String(chunk.index)) }));
+      const chunkSpecs = ladderSpecs(plan, (name) => path.join(outDir, '.chunks', name, String(chunk.index)), x264Preset);
       await encodeVideoRenditions(chunkSpecs, paths, { ...runFor(`${ladderName}, chunk ${chunk.index + 1}/${plan.chunks.length}`, weight), durationS: chunk.durationS, chunk });
       doneWeight += weight;
     }
@@ -103,6 +103,11 @@ export async function makeTitleThumbnails(plan: EncodePlan, outDir: string, path
   });
 }
 
+/** The rendition spec of every planned rung, lowest first, each writing into `outDirOf(rendition)`. */
+function ladderSpecs(plan: EncodePlan, outDirOf: (rendition: string) => string, x264Preset: string): VideoRenditionSpec[] {
+  return plan.rungs.map(({ name, rung }) => ({ masterPath: plan.masterPath, outDir: outDirOf(name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset }));
+}
+
 /**
  * Encodes one chunk of every video rendition of a plan in one ffmpeg process (one decode of the
  * master's chunk, encodeVideoRenditions), each rung into `outDirOf(rendition)` (a chunk folder
@@ -112,7 +117,7 @@ export async function makeTitleThumbnails(plan: EncodePlan, outDir: string, path
  */
 export async function encodeLadderChunk(plan: EncodePlan, chunk: Chunk, outDirOf: (rendition: string) => string, x264Preset: string, paths: FfmpegPaths, options: StageOptions): Promise<void> {
   if (!plan.chunks.some((c) => c.index === chunk.index && c.startS === chunk.startS)) throw new RangeError(`the plan has no chunk ${chunk.index} at ${chunk.startS} s`);
-  const specs: VideoRenditionSpec[] = plan.rungs.map(({ name, rung }) => ({ masterPath: plan.masterPath, outDir: outDirOf(name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset }));
+  const specs = ladderSpecs(plan, outDirOf, x264Preset);
   const label = `${plan.rungs.length} video renditions`;
   await encodeVideoRenditions(specs, paths, { durationS: chunk.durationS, chunk, signal: options.signal, onProgress: (f) => options.onProgress?.(f, label) });
 }

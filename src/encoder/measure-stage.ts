@@ -12,7 +12,7 @@ import { aacCodecString, avcCodecString } from './codecs.js';
 import type { FfmpegPaths } from './ffmpeg.js';
 import { toEven } from './fixed-ladder.js';
 import { joinFmp4Rendition, measureMediaPlaylist } from './hls-packager.js';
-import { measureFrameScoresBatch, summarizeFrames, vmafSubsampleFor, type FrameScores, type QualityMeasureSpec, type QualityScores } from './quality-metrics.js';
+import { measureFrameScoresBatch, summarizeFrames, vmafSubsampleFor, type FrameScores, type QualityScores } from './quality-metrics.js';
 import { MEDIA_PLAYLIST_NAME } from './rendition.js';
 import type { EncodedTitle, EncodePlan, StageOptions } from './title-stages.js';
 
@@ -47,51 +47,71 @@ export interface MeasureSettings {
   readonly measuredElsewhereS?: number | undefined;
 }
 
-/** The quality measurement of a rung's encode against the master, at the master's display size. */
-function rungQualitySpec(plan: EncodePlan, distorted: string, settings: Pick<MeasureSettings, 'vmafModelPath' | 'vmafSubsample'>, window?: Chunk): QualityMeasureSpec {
+/**
+ * Measures rendition folders (each a media playlist and its fMP4 segments, joined into one file
+ * for ffmpeg) against one decode of the master, or of its `window` (a chunk), at the master's
+ * display size, frame by frame (measureFrameScoresBatch: one ffmpeg process with PSNR/SSIM; with
+ * VMAF one per folder, as libvmaf 1.x allows). Decoding a 1080p master costs more than the
+ * comparisons, so one decode for the ladder instead of one per rung.
+ * @param folders rendition folders by name.
+ * @returns per-frame scores by name, in the order given.
+ * @throws RangeError when no folder is given; FfmpegError; EncodeCancelledError.
+ */
+async function measureFolders(
+  plan: EncodePlan,
+  folders: ReadonlyMap<string, string>,
+  settings: Pick<MeasureSettings, 'vmafModelPath' | 'vmafSubsample'>,
+  window: Chunk | undefined,
+  paths: FfmpegPaths,
+  run: { signal?: AbortSignal | undefined; onProgress?: ((fraction: number) => void) | undefined },
+): Promise<Map<string, FrameScores>> {
+  if (folders.size === 0) throw new RangeError('no rendition folder to measure');
+  const names = [...folders.keys()];
+  // Beside each folder, hidden (a staging commit never publishes dot-names).
+  const joined = names.map((n) => path.join(path.dirname(folders.get(n)!), `.${path.basename(folders.get(n)!)}.${n}.measure.mp4`));
   const video = plan.probe.video!;
-  return {
-    distorted,
-    reference: plan.masterPath,
-    ...(window ? { referenceWindow: { startS: window.startS, durationS: window.durationS } } : {}),
-    width: toEven(video.displayWidth),
-    height: toEven(video.displayHeight),
-    frameRate: plan.frameRate,
-    vmafSubsample: settings.vmafSubsample,
-    ...(settings.vmafModelPath ? { vmafModelPath: settings.vmafModelPath } : {}),
-  };
+  try {
+    for (const [j, n] of names.entries()) {
+      const playlist = path.join(folders.get(n)!, MEDIA_PLAYLIST_NAME);
+      await joinFmp4Rendition(playlist, await measureMediaPlaylist(playlist), joined[j]!);
+    }
+    const reference = {
+      reference: plan.masterPath,
+      ...(window ? { referenceWindows: [{ startS: window.startS, durationS: window.durationS }] } : {}),
+      width: toEven(video.displayWidth),
+      height: toEven(video.displayHeight),
+      frameRate: plan.frameRate,
+      vmafSubsample: settings.vmafSubsample,
+      ...(settings.vmafModelPath ? { vmafModelPath: settings.vmafModelPath } : {}),
+    };
+    const frames = await measureFrameScoresBatch(reference, joined, paths, {
+      ...(run.signal ? { signal: run.signal } : {}),
+      ...(run.onProgress ? { durationS: window?.durationS ?? plan.probe.durationS, onProgress: (f: number) => run.onProgress!(f) } : {}),
+    });
+    return new Map(names.map((n, j) => [n, frames[j]!]));
+  } finally {
+    await Promise.all(joined.map((f) => fs.rm(f, { force: true })));
+  }
 }
 
-/**
- * Measures every rung not measured elsewhere against one decode of the master
- * (measureFrameScoresBatch: one ffmpeg process with PSNR/SSIM; with VMAF one per rung, as
- * libvmaf 1.x allows). Decoding a 1080p master costs more than the comparisons, so one decode
- * for the ladder instead of one per rung.
- * @returns scores by rendition name.
- */
+/** Measures every rung not measured elsewhere (measureFolders on the whole master). @returns scores by rendition name. */
 async function measureRungsBatch(encoded: EncodedTitle, settings: MeasureSettings, paths: FfmpegPaths, options: StageOptions): Promise<Map<string, QualityScores>> {
   const { plan, outDir } = encoded;
   const names = plan.rungs.map((r) => r.name).filter((n) => !settings.measuredQuality?.has(n));
   const out = new Map<string, QualityScores>();
   if (names.length === 0) return out;
-  const joined = names.map((n) => path.join(outDir, `.${n}.measure.mp4`));
-  try {
-    for (const [j, n] of names.entries()) {
-      const playlist = path.join(outDir, n, MEDIA_PLAYLIST_NAME);
-      await joinFmp4Rendition(playlist, await measureMediaPlaylist(playlist), joined[j]!);
-    }
-    const { distorted: _d, referenceWindow: _w, ...reference } = rungQualitySpec(plan, joined[0]!, settings);
-    const frames = await measureFrameScoresBatch(reference, joined, paths, { ...(options.signal ? { signal: options.signal } : {}), ...(options.onProgress ? { durationS: plan.probe.durationS, onProgress: (f: number) => options.onProgress!(f, `${names.length} video renditions`) } : {}) });
-    names.forEach((n, j) => out.set(n, summarizeFrames(frames[j]!)));
-  } finally {
-    await Promise.all(joined.map((f) => fs.rm(f, { force: true })));
-  }
+  const label = `${names.length} video renditions`;
+  const frames = await measureFolders(plan, new Map(names.map((n) => [n, path.join(outDir, n)])), settings, undefined, paths, {
+    signal: options.signal,
+    onProgress: options.onProgress ? (f) => options.onProgress!(f, label) : undefined,
+  });
+  for (const [n, f] of frames) out.set(n, summarizeFrames(f));
   return out;
 }
 
 /**
  * Measures one encoded chunk of every rung against the master's same frames (the chunk's window
- * of the master), frame by frame, against one decode of that window (measureFrameScoresBatch): a
+ * of the master), frame by frame, against one decode of that window (measureFolders): a
  * distributed encode's child measures its own chunk, and the title job summarises the chunks'
  * frames (quality-metrics.ts concatFrameScores, summarizeFrames).
  * @param chunkDirs each rung's chunk folder (encodeLadderChunk's output), by rendition name.
@@ -107,23 +127,7 @@ export async function measureLadderChunkQuality(
   options: Pick<StageOptions, 'signal'> & { onProgress?: (fraction: number) => void },
 ): Promise<Map<string, FrameScores>> {
   if (!plan.chunks.some((c) => c.index === chunk.index && c.startS === chunk.startS)) throw new RangeError(`the plan has no chunk ${chunk.index} at ${chunk.startS} s`);
-  if (chunkDirs.size === 0) throw new RangeError('no chunk folder to measure');
-  const names = [...chunkDirs.keys()];
-  const joined = names.map((n) => path.join(path.dirname(chunkDirs.get(n)!), `.${path.basename(chunkDirs.get(n)!)}.${n}.measure.mp4`));
-  try {
-    for (const [j, n] of names.entries()) {
-      const playlist = path.join(chunkDirs.get(n)!, MEDIA_PLAYLIST_NAME);
-      await joinFmp4Rendition(playlist, await measureMediaPlaylist(playlist), joined[j]!);
-    }
-    const { distorted: _d, referenceWindow: _w, ...reference } = rungQualitySpec(plan, joined[0]!, settings);
-    const frames = await measureFrameScoresBatch({ ...reference, referenceWindows: [{ startS: chunk.startS, durationS: chunk.durationS }] }, joined, paths, {
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onProgress ? { durationS: chunk.durationS, onProgress: (f: number) => options.onProgress!(f) } : {}),
-    });
-    return new Map(names.map((n, j) => [n, frames[j]!]));
-  } finally {
-    await Promise.all(joined.map((f) => fs.rm(f, { force: true })));
-  }
+  return measureFolders(plan, chunkDirs, settings, chunk, paths, options);
 }
 
 export interface MeasuredTitle {

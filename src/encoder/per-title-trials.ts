@@ -147,7 +147,7 @@ export async function runTrialGroup(masterPath: string, group: TrialGroup, setti
   const decodeReport = (f: number) => report(-1, f);
   const result: { points: TrialPoint[]; presetProbe?: PresetProbe; sampleFrames: number; encodeS: number; qualityS: number } = { points: [], sampleFrames: 0, encodeS: 0, qualityS: 0 };
   let own: string | undefined;
-  if (options.samplePath === undefined && options.decodeSample !== false) {
+  if (decodes === 1) {
     // Counted as trial encoding: it replaces the encode pass's own decode.
     const t0 = performance.now();
     // Progress: the decode as one more round's worth before the grid (report maps round -1 to 0).
