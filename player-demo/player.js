@@ -7,6 +7,7 @@
 import { createChart } from './chart.js';
 import { setupShaping } from './shaping.js';
 import { setupScrubbing } from './thumbnails.js';
+import { setupTrackMenus } from './tracks.js';
 
 const $ = (id) => document.getElementById(id);
 const video = $('video');
@@ -247,6 +248,8 @@ function playlistUrl(title) {
 
 // ---- scrubbing with thumbnails: thumbnails.js ------------------------------------------------
 const { loadThumbnails } = setupScrubbing({ video, state, $ });
+// ---- audio and subtitle tracks: tracks.js -----------------------------------------------------
+const trackMenus = setupTrackMenus({ state, $ });
 
 function play(title) {
   document.querySelectorAll('#catalog button').forEach((b) => b.classList.toggle('active', b.dataset.titleId === title.titleId));
@@ -267,6 +270,7 @@ function play(title) {
   }
   const hls = new Hls(hlsConfig(playlistUrl(title)));
   state.hls = hls;
+  trackMenus.attach(hls, Hls);
   playStartedAt = performance.now();
   hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
     state.levels = data.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate, averageBitrate: l.averageBitrate, url: Array.isArray(l.url) ? l.url[0] : l.url, codecs: [l.videoCodec, l.audioCodec].filter(Boolean).join(', ') }));

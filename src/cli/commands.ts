@@ -2,6 +2,7 @@
  * Actions of the `vod` subcommands other than serve/demo. Each gets the CLI context and its
  * parsed flags; user errors are thrown as UserError for main() to report.
  */
+import type { AudioStreamInfo } from '../encoder/ffmpeg.js';
 import { listTitles } from '../origin/catalog.js';
 import { playbackPath, type LadderKind } from '../title/title-address.js';
 import { startOriginServer } from '../origin/origin-server.js';
@@ -62,7 +63,7 @@ export async function uploadAndWait(
     const { playbackUrl, playerUrl } = titleUrls(ctx, result.titleId);
     const v = result.probe.video!;
     process.stdout.write(
-      `Title id:     ${result.titleId}\nTitle:        ${result.title}\nMaster:       ${v.width}x${v.height} ${v.codecName}, ${result.probe.durationS.toFixed(1)} s${result.probe.audio ? `, audio ${result.probe.audio.codecName}` : ', no audio'}\n`,
+      `Title id:     ${result.titleId}\nTitle:        ${result.title}\nMaster:       ${v.width}x${v.height} ${v.codecName}, ${result.probe.durationS.toFixed(1)} s${audioSummary(result.probe.audioStreams)}\n`,
     );
     if (result.state === 'published') {
       process.stdout.write(`State:        already published\nPlayback URL: ${playbackUrl}\nPlayer:       ${playerUrl}\n`);
@@ -89,6 +90,14 @@ export async function uploadAndWait(
   } finally {
     if (!shared) await queue?.close();
   }
+}
+
+/** `, audio aac` / `, 2 audio tracks aac (en, fr)` / `, no audio`, for the upload summary. */
+function audioSummary(streams: readonly AudioStreamInfo[]): string {
+  if (streams.length === 0) return ', no audio';
+  const codecs = [...new Set(streams.map((a) => a.codecName))].join('/');
+  const languages = streams.map((a) => a.language ?? 'und').join(', ');
+  return streams.length === 1 ? `, audio ${codecs}${streams[0]!.language ? ` (${streams[0]!.language})` : ''}` : `, ${streams.length} audio tracks ${codecs} (${languages})`;
 }
 
 function firstLine(text: string | undefined): string {

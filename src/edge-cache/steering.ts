@@ -160,13 +160,15 @@ export class SteeringService {
       for (const edge of ranked) {
         const base = (uri: string) => `${edge.url}${this.playbackPath(titleId, uri)}`;
         const groups = new Map<string, string>();
+        const listed = new Set<string>();
         for (const v of parsed.variants) {
+          // Every rendition of every audio group (each language), once per pathway.
           for (const a of v.audio) {
             const group = `${a.groupId}-${edge.pathwayId}`;
-            if (!groups.has(a.groupId) && a.uri) {
-              groups.set(a.groupId, group);
-              audio.push({ groupId: group, name: a.name, uri: base(a.uri), channels: Number(a.channels ?? 2) || 2, ...(a.language ? { language: a.language } : {}) });
-            }
+            groups.set(a.groupId, group);
+            if (!a.uri || listed.has(`${group}\n${a.name}`)) continue;
+            listed.add(`${group}\n${a.name}`);
+            audio.push({ groupId: group, name: a.name, uri: base(a.uri), channels: Number(a.channels ?? 2) || 2, ...(a.language ? { language: a.language } : {}), isDefault: a.isDefault === true });
           }
           if (v.isIFrameOnly) {
             iFrames.push({ uri: base(v.uri), bandwidthBps: v.bandwidth, ...(v.averageBandwidth ? { averageBandwidthBps: v.averageBandwidth } : {}), width: v.resolution?.width ?? 0, height: v.resolution?.height ?? 0, codecs: v.codecs ?? '', pathwayId: edge.pathwayId });

@@ -10,9 +10,9 @@ import path from 'node:path';
 import type { Chunk } from './chunk-plan.js';
 import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import { stitchChunkedRendition } from './hls-packager.js';
-import { encodeAudioRendition, encodeVideoRenditions, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN, type VideoRenditionSpec } from './rendition.js';
+import { encodeAudioRendition, encodeVideoRenditions, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN, type AudioRenditionSpec, type VideoRenditionSpec } from './rendition.js';
 import { makeThumbnails, type ThumbnailTrack } from './trick-play.js';
-import { POSTER_NAME, type EncodedTitle, type EncodePlan, type StageOptions } from './title-stages.js';
+import { POSTER_NAME, type AudioTrackPlan, type EncodedTitle, type EncodePlan, type StageOptions } from './title-stages.js';
 
 /** The n-th segment's name in a stitched rendition: the name ffmpeg gives it in a one-pass encode (SEGMENT_PATTERN). */
 export const segmentName = (n: number): string => SEGMENT_PATTERN.replace('%05d', String(n).padStart(5, '0'));
@@ -36,7 +36,7 @@ export async function makePoster(masterPath: string, out: string, durationS: num
  * encodeVideoRenditions) — one per chunk when the plan has several chunks, each rendition stitched
  * back from its chunks (hls-packager.ts stitchChunkedRendition) — into
  * `outDir/<rendition>/` (CMAF fMP4, keyframes at every segment boundary), audio once for the
- * whole title, then the poster. Progress is weighted by pixel rate × duration: a rendition
+ * whole title (each of its audio tracks), then the poster. Progress is weighted by pixel rate × duration: a rendition
  * costs about its pixel count; audio about a tenth of the smallest rung.
  * @throws FfmpegError; EncodeCancelledError when `signal` aborts.
  */
@@ -44,15 +44,15 @@ export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Pre
   const started = performance.now();
   const { probe } = plan;
   const weights = plan.rungs.map((r) => r.rung.width * r.rung.height);
-  const audioWeight = plan.audio ? Math.min(...weights) * 0.1 : 0;
-  const totalWeight = weights.reduce((a, b) => a + b, 0) + audioWeight;
+  const audioWeight = Math.min(...weights) * 0.1;
+  const totalWeight = weights.reduce((a, b) => a + b, 0) + audioWeight * plan.audio.length;
   let doneWeight = 0;
   const runFor = (name: string, weight: number) => ({
     durationS: probe.durationS,
     signal: options.signal,
     onProgress: (f: number) => options.onProgress?.((doneWeight + f * weight) / totalWeight, name),
   });
-  options.log.info({ titleId: plan.titleId, durationS: probe.durationS, rungs: plan.rungs.length, audio: Boolean(plan.audio) }, 'encoding title');
+  options.log.info({ titleId: plan.titleId, durationS: probe.durationS, rungs: plan.rungs.length, audioTracks: plan.audio.length }, 'encoding title');
   const chunked = plan.chunks.length > 1;
   const specs = ladderSpecs(plan, (name) => path.join(outDir, name), x264Preset);
   const videoWeight = weights.reduce((a, b) => a + b, 0);
@@ -74,12 +74,8 @@ export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Pre
     await fs.rm(path.join(outDir, '.chunks'), { recursive: true, force: true });
   }
   options.log.debug({ renditions: plan.rungs.length, chunks: plan.chunks.length }, 'video renditions encoded');
-  if (plan.audio) {
-    await encodeAudioRendition(
-      { masterPath: plan.masterPath, outDir: path.join(outDir, plan.audio.name), bitrateBps: plan.audio.bitrateBps, sampleRateHz: plan.audio.sampleRateHz, segmentDurationS: plan.segmentDurationS },
-      paths,
-      runFor(plan.audio.name, audioWeight),
-    );
+  for (const track of plan.audio) {
+    await encodeAudioRendition(audioSpec(plan, track, path.join(outDir, track.name)), paths, runFor(track.name, audioWeight));
     doneWeight += audioWeight;
   }
   const encodeS = (performance.now() - started) / 1000;
@@ -122,17 +118,24 @@ export async function encodeLadderChunk(plan: EncodePlan, chunk: Chunk, outDirOf
   await encodeVideoRenditions(specs, paths, { durationS: chunk.durationS, chunk, signal: options.signal, onProgress: (f) => options.onProgress?.(f, label) });
 }
 
+/** The encoder spec of one of the plan's audio tracks, writing into `outDir`. */
+function audioSpec(plan: EncodePlan, track: AudioTrackPlan, outDir: string): AudioRenditionSpec {
+  return { masterPath: plan.masterPath, audioIndex: track.audioIndex, outDir, bitrateBps: track.bitrateBps, sampleRateHz: track.sampleRateHz, segmentDurationS: plan.segmentDurationS };
+}
+
 /**
- * Encodes the plan's audio rendition (once for the whole title) into `outDir`.
- * @throws RangeError when the plan has no audio; FfmpegError; EncodeCancelledError.
+ * Encodes one of the plan's audio renditions (once for the whole title) into `outDir`.
+ * @param rendition the track's name (AudioTrackPlan.name).
+ * @throws RangeError when the plan has no such audio rendition; FfmpegError; EncodeCancelledError.
  */
-export async function encodeTitleAudio(plan: EncodePlan, outDir: string, paths: FfmpegPaths, options: StageOptions): Promise<void> {
-  if (!plan.audio) throw new RangeError('the plan has no audio rendition');
-  await encodeAudioRendition(
-    { masterPath: plan.masterPath, outDir, bitrateBps: plan.audio.bitrateBps, sampleRateHz: plan.audio.sampleRateHz, segmentDurationS: plan.segmentDurationS },
-    paths,
-    { durationS: plan.probe.durationS, signal: options.signal, onProgress: (f) => options.onProgress?.(f, plan.audio!.name) },
-  );
+export async function encodeTitleAudio(plan: EncodePlan, rendition: string, outDir: string, paths: FfmpegPaths, options: StageOptions): Promise<void> {
+  const track = plan.audio.find((t) => t.name === rendition);
+  if (!track) throw new RangeError(`the plan has no audio rendition ${rendition}`);
+  await encodeAudioRendition(audioSpec(plan, track, outDir), paths, {
+    durationS: plan.probe.durationS,
+    signal: options.signal,
+    onProgress: (f) => options.onProgress?.(f, track.name),
+  });
 }
 
 /**

@@ -60,6 +60,22 @@ export interface AudioStreamInfo {
   readonly codecName: string;
   readonly channels: number;
   readonly sampleRateHz: number;
+  /** Position among the master's audio streams (ffmpeg's `-map 0:a:N`), from 0. */
+  readonly audioIndex: number;
+  /**
+   * The stream's language as an RFC 5646 tag (what HLS's LANGUAGE attribute takes, RFC 8216
+   * §4.3.4.1): the container's ISO 639-2 tag (`eng`, `fre`) canonicalised by Intl (`en`, `fr`);
+   * absent when the master has none or says `und`.
+   */
+  readonly language?: string | undefined;
+  /**
+   * The stream's `title` tag, when the master has one (e.g. "Director's commentary"): Matroska
+   * and WebM carry it; MP4 keeps a track's name in its handler name, which muxers fill with
+   * defaults ("SoundHandler"), so it is not read.
+   */
+  readonly title?: string | undefined;
+  /** The master marks the stream as the default one (disposition `default`). */
+  readonly isDefault: boolean;
 }
 
 export interface ProbeResult {
@@ -69,8 +85,26 @@ export interface ProbeResult {
   readonly sizeBytes: number;
   /** First video stream, if any (attached pictures such as cover art are ignored). */
   readonly video: VideoStreamInfo | undefined;
-  /** First audio stream, if any. */
+  /** First audio stream, if any (the same object as `audioStreams[0]`). */
   readonly audio: AudioStreamInfo | undefined;
+  /** Every audio stream, in the master's order. */
+  readonly audioStreams: readonly AudioStreamInfo[];
+}
+
+/**
+ * A container language tag (ISO 639-2/B or /T as Matroska and MP4 carry it, or already BCP 47)
+ * as an RFC 5646 tag: canonicalised with Intl.getCanonicalLocales, which applies CLDR's
+ * language aliases (`eng` → `en`, `fre` and `fra` → `fr`, `ger` → `de`).
+ * @returns undefined for an absent, undetermined (`und`) or malformed tag.
+ */
+export function languageTag(tag: string | undefined): string | undefined {
+  const t = tag?.trim();
+  if (!t || /^und$/i.test(t)) return undefined;
+  try {
+    return Intl.getCanonicalLocales(t)[0];
+  } catch {
+    return undefined;
+  }
 }
 
 /** Sample aspect ratios closer to 1 than this are treated as square pixels. */
@@ -86,7 +120,7 @@ function parseRational(text: string | undefined): number {
 
 /**
  * Probes a media file with ffprobe (`-show_format -show_streams`).
- * @returns duration (s), container, size (bytes) and the first video and audio streams.
+ * @returns duration (s), container, size (bytes), the first video stream and every audio stream.
  * @throws FfmpegError when ffprobe cannot read the file; the message carries ffprobe's output.
  */
 export function probe(file: string, paths: FfmpegPaths): Promise<ProbeResult> {
@@ -104,7 +138,6 @@ export function probe(file: string, paths: FfmpegPaths): Promise<ProbeResult> {
       }
       const streams = data.streams ?? [];
       const v = streams.find((s) => s.codec_type === 'video' && !(s.disposition?.attached_pic === 1));
-      const a = streams.find((s) => s.codec_type === 'audio');
       const streamDurations = streams.map((s) => Number(s.duration)).filter((d) => Number.isFinite(d));
       const formatDuration = Number(data.format?.duration);
       const durationS = Number.isFinite(formatDuration) && formatDuration > 0 ? formatDuration : Math.max(0, ...streamDurations);
@@ -126,15 +159,29 @@ export function probe(file: string, paths: FfmpegPaths): Promise<ProbeResult> {
           pixelFormat: v.pix_fmt,
         };
       }
-      const audio: AudioStreamInfo | undefined = a
-        ? { codecName: a.codec_name ?? 'unknown', channels: a.channels ?? 0, sampleRateHz: Number(a.sample_rate) || 0 }
-        : undefined;
+      const audioStreams: AudioStreamInfo[] = streams
+        .filter((s) => s.codec_type === 'audio')
+        .map((a, audioIndex) => {
+          const tags = (a.tags ?? {}) as Record<string, string | undefined>;
+          const language = languageTag(tags.language ?? tags.LANGUAGE);
+          const title = (tags.title ?? tags.TITLE)?.trim();
+          return {
+            codecName: a.codec_name ?? 'unknown',
+            channels: a.channels ?? 0,
+            sampleRateHz: Number(a.sample_rate) || 0,
+            audioIndex,
+            ...(language ? { language } : {}),
+            ...(title ? { title } : {}),
+            isDefault: a.disposition?.default === 1,
+          };
+        });
       resolve({
         durationS,
         formatName: data.format?.format_name ?? 'unknown',
         sizeBytes: Number(data.format?.size) || 0,
         video,
-        audio,
+        audio: audioStreams[0],
+        audioStreams,
       });
     });
   });

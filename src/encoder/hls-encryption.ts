@@ -93,6 +93,7 @@ export async function protectRenditions(measured: MeasuredTitle, protection: Pro
   };
   const video = [];
   for (const v of measured.video) video.push(await remeasure(v));
-  const audio = measured.audio ? await remeasure(measured.audio) : undefined;
+  const audio = [];
+  for (const a of measured.audio) audio.push(await remeasure(a));
   return { ...measured, video, audio };
 }

@@ -121,7 +121,10 @@ export interface AudioRenditionEntry {
   readonly name: string;
   readonly uri: string;
   readonly channels: number;
+  /** RFC 5646 tag (LANGUAGE). */
   readonly language?: string;
+  /** DEFAULT=YES; unset = the group's first rendition is its default. At most one per group. */
+  readonly isDefault?: boolean;
 }
 
 /** An I-frame stream (EXT-X-I-FRAME-STREAM-INF, RFC 8216 §4.3.4.3): a video rendition's I-frame playlist. */
@@ -163,10 +166,12 @@ export function writeMultivariantPlaylist(
   // HLS Content Steering (Apple, "HLS Content Steering Specification"; RFC 8216bis §4.4.6.6).
   if (contentSteering) lines.push(`#EXT-X-CONTENT-STEERING:SERVER-URI=${quote(contentSteering.serverUri)},PATHWAY-ID=${quote(contentSteering.pathwayId)}`);
   const groups = new Set(audio.map((a) => a.groupId));
-  const firstOfGroup = new Set<string>();
+  // One DEFAULT=YES per group (RFC 8216 §4.3.4.1.1): the rendition marked so, else the group's first.
+  const defaultOf = new Map<string, AudioRenditionEntry>();
+  for (const a of audio) if (a.isDefault && !defaultOf.has(a.groupId)) defaultOf.set(a.groupId, a);
+  for (const a of audio) if (!defaultOf.has(a.groupId)) defaultOf.set(a.groupId, a);
   audio.forEach((a) => {
-    const isDefault = !firstOfGroup.has(a.groupId);
-    firstOfGroup.add(a.groupId);
+    const isDefault = defaultOf.get(a.groupId) === a;
     const attrs = [
       'TYPE=AUDIO',
       `GROUP-ID=${quote(a.groupId)}`,

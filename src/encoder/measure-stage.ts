@@ -134,7 +134,8 @@ export interface MeasuredTitle {
   readonly encoded: EncodedTitle;
   /** Video renditions, lowest rung first, with measured bit rates, codecs and quality. */
   readonly video: readonly VideoRenditionRecord[];
-  readonly audio: AudioRenditionRecord | undefined;
+  /** Audio renditions, in the master's stream order (none for a title without audio). */
+  readonly audio: readonly AudioRenditionRecord[];
   /** Wall-clock time of the quality measurements, s (0 when not measured). */
   readonly measureS: number;
 }
@@ -146,22 +147,25 @@ export interface MeasuredTitle {
  */
 export async function measureRenditions(encoded: EncodedTitle, settings: MeasureSettings, paths: FfmpegPaths, options: StageOptions): Promise<MeasuredTitle> {
   const { plan, outDir } = encoded;
-  let audio: AudioRenditionRecord | undefined;
-  if (plan.audio) {
-    const dir = path.join(outDir, plan.audio.name);
+  const audio: AudioRenditionRecord[] = [];
+  for (const track of plan.audio) {
+    const dir = path.join(outDir, track.name);
     const m = await measureMediaPlaylist(path.join(dir, MEDIA_PLAYLIST_NAME));
     const init = await fs.readFile(path.join(dir, m.initUri ?? 'init.mp4'));
-    audio = {
+    audio.push({
       kind: 'audio',
-      uri: `${plan.audio.name}/${MEDIA_PLAYLIST_NAME}`,
+      uri: `${track.name}/${MEDIA_PLAYLIST_NAME}`,
+      name: track.label,
+      ...(track.language ? { language: track.language } : {}),
+      isDefault: track.isDefault,
       channels: 2,
-      sampleRateHz: plan.audio.sampleRateHz,
-      targetBitrateBps: plan.audio.bitrateBps,
+      sampleRateHz: track.sampleRateHz,
+      targetBitrateBps: track.bitrateBps,
       peakBitrateBps: Math.round(m.peakBitrateBps),
       averageBitrateBps: Math.round(m.averageBitrateBps),
       codecs: aacCodecString(init),
       segmentCount: m.segments.length,
-    };
+    });
   }
   const started = performance.now();
   const measuredHere = settings.measureQuality ? await measureRungsBatch(encoded, settings, paths, options) : new Map<string, QualityScores>();

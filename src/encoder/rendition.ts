@@ -67,6 +67,8 @@ function videoEncodeOptions(spec: VideoRenditionSpec): string[] {
 
 export interface AudioRenditionSpec {
   readonly masterPath: string;
+  /** Which of the master's audio streams (`-map 0:a:N`). Default 0. */
+  readonly audioIndex?: number;
   readonly outDir: string;
   /** AAC bitrate in bits per second. */
   readonly bitrateBps: number;
@@ -75,10 +77,10 @@ export interface AudioRenditionSpec {
   readonly segmentDurationS: number;
 }
 
-/** Builds ffmpeg output options for the AAC-LC stereo audio rendition. */
+/** Builds ffmpeg output options for an AAC-LC stereo audio rendition of one of the master's audio streams. */
 export function audioRenditionOptions(spec: AudioRenditionSpec): string[] {
   return [
-    '-map', '0:a:0', '-vn', '-sn', '-dn',
+    '-map', `0:a:${spec.audioIndex ?? 0}`, '-vn', '-sn', '-dn',
     '-c:a', 'aac', '-b:a', String(spec.bitrateBps), '-ac', '2', '-ar', String(spec.sampleRateHz),
     ...hlsMuxerOptions(spec.outDir, spec.segmentDurationS),
   ];

@@ -20,7 +20,7 @@ import type { Protection } from '../keys/content-keys.js';
 import type { TitleRecord, VideoRenditionRecord } from '../origin/catalog.js';
 import { LADDER_REPORT_NAME, MULTIVARIANT_PLAYLIST_NAME, TITLE_RECORD_NAME, type LadderKind } from '../title/title-address.js';
 import type { Logger } from '../util/logger.js';
-import { probeKeyframeTimesS, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
+import { probeKeyframeTimesS, type AudioStreamInfo, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
 import { fixedLadderFor, type LadderRung } from './fixed-ladder.js';
 import { protectRenditions } from './hls-encryption.js';
 import { writeMultivariantPlaylist, type AudioRenditionEntry, type IFrameStreamEntry } from './hls-packager.js';
@@ -35,6 +35,53 @@ export const AUDIO_BITRATE_BPS = 128_000;
 export const AUDIO_GROUP_ID = 'audio-aac';
 export const AUDIO_RENDITION_NAME = `audio_aac_${AUDIO_BITRATE_BPS / 1000}k`;
 export const POSTER_NAME = 'poster.jpg';
+
+/** One audio rendition of a title: one audio stream of the master as AAC-LC stereo. */
+export interface AudioTrackPlan {
+  /** Rendition folder: `audio_aac_128k` for the first stream, `audio_aac_128k_<n>` for the n-th after it. */
+  readonly name: string;
+  /** Which of the master's audio streams (`-map 0:a:N`). */
+  readonly audioIndex: number;
+  readonly bitrateBps: number;
+  /** The master's rate when it is 44.1 or 48 kHz, else 48 kHz. */
+  readonly sampleRateHz: number;
+  /** RFC 5646 language tag (EXT-X-MEDIA LANGUAGE), when the master states one. */
+  readonly language?: string | undefined;
+  /** EXT-X-MEDIA NAME: unique within the title's audio group. */
+  readonly label: string;
+  /** EXT-X-MEDIA DEFAULT=YES: exactly one track of a title has it. */
+  readonly isDefault: boolean;
+}
+
+const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
+
+/**
+ * The audio renditions of a master: every audio stream becomes AAC-LC stereo at
+ * AUDIO_BITRATE_BPS in one audio group, with LANGUAGE, NAME and DEFAULT from the master's
+ * metadata (RFC 8216 §4.3.4.1: NAMEs differ within a group, at most one DEFAULT=YES).
+ * NAME is the stream's title tag, else its language's English name (Intl.DisplayNames), else
+ * "Main" for the first stream and "Audio <n>" for the others; a repeated NAME gets " (2)",
+ * " (3)", …. DEFAULT goes to the first stream the master marks default, else the first stream.
+ * @param streams the master's audio streams (ProbeResult.audioStreams), in order.
+ */
+export function planAudioTracks(streams: readonly AudioStreamInfo[]): AudioTrackPlan[] {
+  const defaultAt = Math.max(0, streams.findIndex((s) => s.isDefault));
+  const used = new Map<string, number>();
+  return streams.map((s, k) => {
+    const base = s.title ?? (s.language ? languageNames.of(s.language) ?? s.language : k === 0 ? 'Main' : `Audio ${k + 1}`);
+    const seen = (used.get(base) ?? 0) + 1;
+    used.set(base, seen);
+    return {
+      name: k === 0 ? AUDIO_RENDITION_NAME : `${AUDIO_RENDITION_NAME}_${k + 1}`,
+      audioIndex: s.audioIndex,
+      bitrateBps: AUDIO_BITRATE_BPS,
+      sampleRateHz: [44_100, 48_000].includes(s.sampleRateHz) ? s.sampleRateHz : 48_000,
+      ...(s.language ? { language: s.language } : {}),
+      label: seen === 1 ? base : `${base} (${seen})`,
+      isDefault: k === defaultAt,
+    };
+  });
+}
 
 /** Folder name of a video rendition: `video_<height>p_<kbit/s>k`. */
 export const videoRenditionName = (rung: LadderRung): string => `video_${rung.height}p_${Math.round(rung.bitrateBps / 1000)}k`;
@@ -90,8 +137,8 @@ export interface EncodePlan {
   readonly segmentDurationS: number;
   /** The video rungs to encode, lowest first, with their rendition folder names. */
   readonly rungs: readonly { readonly name: string; readonly rung: LadderRung }[];
-  /** The audio rendition, when the master has audio. */
-  readonly audio: { readonly name: string; readonly bitrateBps: number; readonly sampleRateHz: number } | undefined;
+  /** One audio rendition per audio stream of the master, in its order (none without audio). */
+  readonly audio: readonly AudioTrackPlan[];
   /** The per-title analysis the rungs came from (per-title ladders only). */
   readonly analysis: LadderAnalysis | undefined;
   /** The chunks every video rendition is encoded in (one for short titles), cut at segment boundaries. */
@@ -121,7 +168,6 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
   }
   const ladder: readonly LadderRung[] =
     input.ladder ?? (analysis ? analysis.rungs.map((r) => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps, ...(r.crf !== undefined ? { crf: r.crf } : {}) })) : fixedLadderFor(video));
-  const sampleRateHz = probe.audio && [44_100, 48_000].includes(probe.audio.sampleRateHz) ? probe.audio.sampleRateHz : 48_000;
   return {
     titleId: input.titleId,
     masterPath: input.masterPath,
@@ -130,7 +176,7 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
     frameRate,
     segmentDurationS: input.segmentDurationS,
     rungs: ladder.map((rung) => ({ name: videoRenditionName(rung), rung })),
-    audio: probe.audio ? { name: AUDIO_RENDITION_NAME, bitrateBps: AUDIO_BITRATE_BPS, sampleRateHz } : undefined,
+    audio: planAudioTracks(probe.audioStreams),
     analysis,
     chunks: planChunks(probe.durationS, input.segmentDurationS, input.chunkDurationS, await chunkKeyframes(input, probe.durationS, paths, options)),
   };
@@ -196,7 +242,19 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
   const { plan, outDir } = encoded;
   const video = plan.probe.video!;
   const audio = measured.audio;
-  const audioEntries: AudioRenditionEntry[] = audio ? [{ groupId: AUDIO_GROUP_ID, name: 'Main', uri: audio.uri, channels: audio.channels }] : [];
+  const audioEntries: AudioRenditionEntry[] = audio.map((a) => ({
+    groupId: AUDIO_GROUP_ID,
+    name: a.name ?? 'Main',
+    uri: a.uri,
+    channels: a.channels,
+    ...(a.language ? { language: a.language } : {}),
+    isDefault: a.isDefault ?? a === audio[0],
+  }));
+  // A variant plays with any track of its audio group: BANDWIDTH counts the largest (RFC 8216
+  // §4.3.4.2: the peak of every rendition combination), CODECS every codec the group uses.
+  const audioPeakBps = Math.max(0, ...audio.map((a) => a.peakBitrateBps));
+  const audioAverageBps = Math.max(0, ...audio.map((a) => a.averageBitrateBps));
+  const audioCodecs = [...new Set(audio.map((a) => a.codecs))];
   // I-frame playlists address byte ranges of clear segments: none for an encrypted title (its
   // segments are encrypted whole, so a range cannot be decrypted on its own).
   const videoRecords: VideoRenditionRecord[] = [];
@@ -214,13 +272,13 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
   const playlist = writeMultivariantPlaylist(
     measured.video.map((v) => ({
       uri: v.uri,
-      bandwidthBps: v.peakBitrateBps + (audio?.peakBitrateBps ?? 0),
-      averageBandwidthBps: v.averageBitrateBps + (audio?.averageBitrateBps ?? 0),
+      bandwidthBps: v.peakBitrateBps + audioPeakBps,
+      averageBandwidthBps: v.averageBitrateBps + audioAverageBps,
       width: v.width,
       height: v.height,
       frameRate: v.frameRate,
-      codecs: audio ? [v.codecs, audio.codecs] : [v.codecs],
-      ...(audio ? { audioGroupId: AUDIO_GROUP_ID } : {}),
+      codecs: [v.codecs, ...audioCodecs],
+      ...(audio.length > 0 ? { audioGroupId: AUDIO_GROUP_ID } : {}),
     })),
     audioEntries,
     undefined,
@@ -248,7 +306,7 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
       frameRate: video.frameRate,
       ...(plan.probe.audio ? { audioCodec: plan.probe.audio.codecName } : {}),
     },
-    renditions: [...videoRecords, ...(audio ? [audio] : [])],
+    renditions: [...videoRecords, ...audio],
     encodeTimeS: (performance.now() - input.startedAtMs) / 1000,
     ...(encoded.poster ? { poster: encoded.poster } : {}),
     ...(encoded.thumbnails ? { thumbnails: encoded.thumbnails.vtt } : {}),

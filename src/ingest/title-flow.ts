@@ -210,17 +210,20 @@ function sampleKeeper(): Promise<DecodedSampleKeeper> {
 export async function loadPlan(store: ObjectStore, titleId: string): Promise<EncodePlan> {
   const bytes = await store.get(planKey(titleId));
   if (!bytes) throw new Error(`no encode plan for title ${titleId} in the store`);
-  return JSON.parse(bytes.toString('utf8')) as EncodePlan;
+  const plan = JSON.parse(bytes.toString('utf8')) as Omit<EncodePlan, 'audio'> & { audio?: EncodePlan['audio'] | { name: string; bitrateBps: number; sampleRateHz: number } | null };
+  // A plan stored before multi-track audio held one audio rendition (or none), not a list.
+  const audio = Array.isArray(plan.audio) ? plan.audio : plan.audio ? [{ ...plan.audio, audioIndex: 0, label: 'Main', isDefault: true }] : [];
+  return { ...plan, audio };
 }
 
 /**
  * The children of a planned title: one per chunk (every video rendition of that chunk, in one
- * ffmpeg process), then the audio. Decoding a 1080p master's chunk costs as much as encoding a
+ * ffmpeg process), then one per audio track. Decoding a 1080p master's chunk costs as much as encoding a
  * small rung, so a child per (chunk × rendition) paid it once per rung.
  */
 export function childJobs(plan: EncodePlan, masterKey: string): { name: string; data: ChildJobData; jobId: string }[] {
   const jobs: { name: string; data: ChildJobData; jobId: string }[] = plan.chunks.map((c) => ({ name: CHUNK_JOB_NAME, data: { titleId: plan.titleId, masterKey, chunkIndex: c.index }, jobId: `${plan.titleId}-chunk-${c.index}` }));
-  if (plan.audio) jobs.push({ name: AUDIO_JOB_NAME, data: { titleId: plan.titleId, masterKey, rendition: plan.audio.name }, jobId: `${plan.titleId}-${plan.audio.name}` });
+  for (const track of plan.audio) jobs.push({ name: AUDIO_JOB_NAME, data: { titleId: plan.titleId, masterKey, rendition: track.name }, jobId: `${plan.titleId}-${track.name}` });
   return jobs;
 }
 
@@ -264,7 +267,8 @@ export async function runChildJob(data: ChildJobData, ctx: FlowContext, onProgre
     await ctx.store.withLocalFile(data.masterKey, async (masterPath) => {
       const local = { ...plan, masterPath };
       if (data.chunkIndex === undefined) {
-        await encodeTitleAudio(local, out, ctx.paths, { signal: ctx.signal, log: ctx.log, onProgress: (f) => onProgress?.(f, 'encode') });
+        if (!data.rendition) throw new Error(`an audio job of title ${data.titleId} names no rendition`);
+        await encodeTitleAudio(local, data.rendition, out, ctx.paths, { signal: ctx.signal, log: ctx.log, onProgress: (f) => onProgress?.(f, 'encode') });
         uploads.push({ prefix: outputPrefix(data.titleId, data.rendition!), dir: out });
         return;
       }
@@ -342,7 +346,7 @@ export async function assembleTitle(
     await stitchRendition(plan, chunkDirs, path.join(stagingDir, name));
   }
   await fs.rm(path.join(stagingDir, '.chunks'), { recursive: true, force: true });
-  if (plan.audio) await fetchPrefix(store, outputPrefix(plan.titleId, plan.audio.name), path.join(stagingDir, plan.audio.name));
+  for (const track of plan.audio) await fetchPrefix(store, outputPrefix(plan.titleId, track.name), path.join(stagingDir, track.name));
   return store.withLocalFile(settings.masterKey, async (masterPath) => {
     const local = { ...plan, masterPath };
     const poster = await makePoster(masterPath, path.join(stagingDir, 'poster.jpg'), plan.probe.durationS, ctx.paths, ctx.signal).catch((err: unknown) => {

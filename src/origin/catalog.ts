@@ -39,6 +39,12 @@ const videoRendition = z.object({
 const audioRendition = z.object({
   kind: z.literal('audio'),
   uri: z.string(),
+  /** EXT-X-MEDIA NAME (titles published before multi-track audio have none: "Main"). */
+  name: z.string().optional(),
+  /** RFC 5646 language tag, when the master stated one. */
+  language: z.string().optional(),
+  /** The track players pick by default (EXT-X-MEDIA DEFAULT=YES). */
+  isDefault: z.boolean().optional(),
   channels: z.number().int().positive(),
   sampleRateHz: z.number().int().positive(),
   targetBitrateBps: z.number().positive(),

@@ -4,11 +4,14 @@
  * a real edge in front of a real origin.
  */
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { uploadMaster } from '../../src/ingest/upload.js';
 import type { LadderKind } from '../../src/title/title-address.js';
+import { makeSyntheticMaster } from '../../fixtures/synthetic-master.js';
 import { launchChromium } from '../helpers/browser.js';
+import { makeTempDir } from '../helpers/temp-dir.js';
 import { createTestStack, sharedMedia, type TestStack } from '../helpers/test-stack.js';
 
 let stack: TestStack;
@@ -106,6 +109,35 @@ describe('playback through the edge', () => {
     expect(fatal).toEqual([]);
     expect(levels.map((l) => `${l.width}x${l.height}`)).toEqual(['416x172', '640x266', '768x318', '768x318']);
     expect(width / height).toBeCloseTo(800 / 332, 1);
+    await page.close();
+  });
+
+  it('lists every audio language of the master, starts with the default one and switches tracks', async () => {
+    const master = await makeSyntheticMaster(
+      { path: path.join(await makeTempDir(), 'two-languages.mkv'), durationS: 12, width: 640, height: 360, audioTracks: [{ language: 'eng' }, { language: 'ger', title: 'Deutsch', isDefault: true }] },
+      stack.paths,
+    );
+    const titleId = await publish(master, 'Two languages', 'fixed');
+    const page = await browser.newPage();
+    await page.goto(`${stack.edge!.url}/player/?title=${titleId}`);
+    type Player = { audioTracks: { name: string; lang: string | null; isDefault: boolean }[]; audioTrack: number; errors: { fatal: boolean }[] };
+    const player = () => page.evaluate(() => (window as unknown as { vodPlayer: Player }).vodPlayer);
+    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 1, undefined, { timeout: 60_000 });
+    let s = await player();
+    expect(s.audioTracks).toEqual([
+      { name: 'English', lang: 'en', isDefault: false },
+      { name: 'Deutsch', lang: 'de', isDefault: true },
+    ]);
+    expect(s.audioTrack).toBe(1);
+    expect(await page.isVisible('#audio-track')).toBe(true);
+    expect(await page.isVisible('#subtitle-track')).toBe(false); // no subtitles in this master
+    // The menu switches hls.js to English, and playback goes on.
+    await page.selectOption('#audio-track', '0');
+    await page.waitForFunction(() => (window as unknown as { vodPlayer: Player }).vodPlayer.audioTrack === 0, undefined, { timeout: 20_000 });
+    const at = await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).currentTime);
+    await page.waitForFunction((t) => (document.querySelector('video') as HTMLVideoElement).currentTime > t + 2, at, { timeout: 30_000 });
+    s = await player();
+    expect(s.errors.filter((e) => e.fatal)).toEqual([]);
     await page.close();
   });
 

@@ -28,7 +28,10 @@ beforeAll(async () => {
   await fs.mkdir(path.join(s.dir, 'video_360p_365k'));
   await fs.writeFile(
     path.join(s.dir, 'master.m3u8'),
-    '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:BANDWIDTH=400000,AVERAGE-BANDWIDTH=380000,CODECS="avc1.64001e",RESOLUTION=640x360,FRAME-RATE=24.000\nvideo_360p_365k/index.m3u8\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=90000,AVERAGE-BANDWIDTH=80000,CODECS="avc1.64001e",RESOLUTION=640x360,URI="video_360p_365k/iframes.m3u8"\n',
+    '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n' +
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-aac",NAME="English",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="2",URI="audio_aac_128k/index.m3u8"\n' +
+      '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-aac",NAME="French",LANGUAGE="fr",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio_aac_128k_2/index.m3u8"\n' +
+      '#EXT-X-STREAM-INF:BANDWIDTH=400000,AVERAGE-BANDWIDTH=380000,CODECS="avc1.64001e,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=24.000,AUDIO="audio-aac"\nvideo_360p_365k/index.m3u8\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=90000,AVERAGE-BANDWIDTH=80000,CODECS="avc1.64001e",RESOLUTION=640x360,URI="video_360p_365k/iframes.m3u8"\n',
   );
   await fs.writeFile(
     path.join(s.dir, 'video_360p_365k', 'index.m3u8'),
@@ -39,6 +42,11 @@ beforeAll(async () => {
     '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-I-FRAMES-ONLY\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:4.0,\n#EXT-X-BYTERANGE:9000@0\nseg_00000.m4s\n#EXTINF:2.0,\n#EXT-X-BYTERANGE:9000@0\nseg_00001.m4s\n#EXT-X-ENDLIST\n',
   );
   for (const f of ['init.mp4', 'seg_00000.m4s', 'seg_00001.m4s']) await fs.writeFile(path.join(s.dir, 'video_360p_365k', f), Buffer.alloc(50_000, f.length));
+  for (const a of ['audio_aac_128k', 'audio_aac_128k_2']) {
+    await fs.mkdir(path.join(s.dir, a));
+    await fs.writeFile(path.join(s.dir, a, 'index.m3u8'), '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:6\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:6.0,\nseg_00000.m4s\n#EXT-X-ENDLIST\n');
+    for (const f of ['init.mp4', 'seg_00000.m4s']) await fs.writeFile(path.join(s.dir, a, f), Buffer.alloc(1_000, f.length));
+  }
   await s.commit();
   origin = await startOriginServer({ store, host: '127.0.0.1', port: 0 });
 });
@@ -101,9 +109,10 @@ describe('prefill', () => {
     const edge = await startEdgeServer({ originUrl: origin.url, cacheBytes: 1024 * 1024, host: '127.0.0.1', port: 0 });
     closers.push(edge);
     const res = await fetch(`${edge.url}/admin/prefill`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ titleIds: [T] }) });
-    // master, the media and the I-frame playlist, init, two segments (each once: the I-frame playlist names the same files).
-    expect(await res.json()).toMatchObject({ titles: [T], objects: 6, failures: 0 });
-    for (const p of ['master.m3u8', 'video_360p_365k/index.m3u8', 'video_360p_365k/iframes.m3u8', 'video_360p_365k/init.mp4', 'video_360p_365k/seg_00001.m4s']) {
+    // master, the media and the I-frame playlist, init, two segments (each once: the I-frame
+    // playlist names the same files), and each audio track's playlist, init and segment.
+    expect(await res.json()).toMatchObject({ titles: [T], objects: 12, failures: 0 });
+    for (const p of ['master.m3u8', 'video_360p_365k/index.m3u8', 'video_360p_365k/iframes.m3u8', 'video_360p_365k/init.mp4', 'video_360p_365k/seg_00001.m4s', 'audio_aac_128k_2/seg_00000.m4s']) {
       expect((await fetch(`${edge.url}/vod/${T}/${p}`)).headers.get('x-cache'), p).toBe('HIT');
     }
   });
@@ -128,6 +137,14 @@ describe('steering', () => {
     expect(parsed.variants.filter((v) => !v.isIFrameOnly)).toHaveLength(2); // one variant per pathway
     expect(text.match(/#EXT-X-STREAM-INF:[^\n]*PATHWAY-ID="edge1"/g)).toHaveLength(1);
     expect(text.match(/#EXT-X-STREAM-INF:[^\n]*PATHWAY-ID="edge2"/g)).toHaveLength(1);
+    // Every audio track (both languages, French the default) in each pathway's audio group.
+    for (const pathway of ['edge1', 'edge2']) {
+      const v = parsed.variants.find((x) => !x.isIFrameOnly && x.uri.includes(pathway === 'edge1' ? e1.url : e2.url))!;
+      expect(v.audio.map((a) => [a.groupId, a.name, a.language, a.isDefault])).toEqual([
+        [`audio-aac-${pathway}`, 'English', 'en', false],
+        [`audio-aac-${pathway}`, 'French', 'fr', true],
+      ]);
+    }
     // The I-frame stream (trick play) too, once per pathway, never as a playable variant.
     expect(text.match(/#EXT-X-I-FRAME-STREAM-INF:[^\n]*PATHWAY-ID="edge\d",URI="http:[^"]*\/video_360p_365k\/iframes\.m3u8"/g)).toHaveLength(2);
     expect((await fetch(parsed.variants[0]!.uri)).status).toBe(200); // absolute, signed, playable

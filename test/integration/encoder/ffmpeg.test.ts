@@ -47,6 +47,21 @@ describe('probe', () => {
     expect(p.audio).toMatchObject({ codecName: 'aac', channels: 2, sampleRateHz: 48_000 });
   });
 
+  it('lists every audio stream with its language (as an RFC 5646 tag), title and default flag', async () => {
+    const file = await makeSyntheticMaster(
+      { path: path.join(dir, 'two-languages.mkv'), durationS: 1, audioTracks: [{ language: 'eng' }, { language: 'fre', title: 'Commentaire', isDefault: true }, {}] },
+      paths,
+    );
+    const p = await probe(file, paths);
+    expect(p.audioStreams).toHaveLength(3);
+    expect(p.audioStreams.map((a) => [a.audioIndex, a.language, a.title, a.isDefault])).toEqual([
+      [0, 'en', undefined, false],
+      [1, 'fr', 'Commentaire', true],
+      [2, undefined, undefined, false],
+    ]);
+    expect(p.audio).toBe(p.audioStreams[0]);
+  });
+
   it('applies the sample aspect ratio (ffprobe writes it as 32:27) to the display size', async () => {
     const anamorphic = await makeSyntheticMaster({ path: path.join(dir, 'anamorphic.mp4'), durationS: 1, width: 720, height: 480, audio: false, videoFilter: 'setsar=32/27' }, paths);
     const p = await probe(anamorphic, paths);

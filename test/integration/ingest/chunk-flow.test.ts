@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import HLS from 'hls-parser';
 import { afterEach, describe, expect, it } from 'vitest';
-import { probePackets } from '../../../src/encoder/ffmpeg.js';
+import { probePackets, runFfmpeg, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
 import { joinFmp4Rendition, measureMediaPlaylist } from '../../../src/encoder/hls-packager.js';
 import { measureQuality } from '../../../src/encoder/quality-metrics.js';
 import type { LadderReport } from '../../../src/encoder/ladder-report.js';
@@ -32,6 +32,23 @@ afterEach(async () => {
   await stack?.stop();
   stack = undefined;
 });
+
+/**
+ * The frequency of a published audio rendition's tone, Hz: the rendition joined, decoded to mono
+ * 16-bit PCM at 48 kHz, zero crossings counted (a sine crosses zero twice per period).
+ */
+async function dominantFrequencyHz(playlist: string, paths: FfmpegPaths): Promise<number> {
+  const dir = await makeTempDir();
+  const joined = path.join(dir, 'audio.mp4');
+  await joinFmp4Rendition(playlist, await measureMediaPlaylist(playlist), joined);
+  const pcm = path.join(dir, 'audio.s16');
+  await runFfmpeg({ inputs: [{ source: joined }], outputOptions: ['-f', 's16le', '-ac', '1', '-ar', '48000'], output: pcm }, paths);
+  const bytes = await fs.readFile(pcm);
+  const samples = new Int16Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 2));
+  let crossings = 0;
+  for (let i = 1; i < samples.length; i++) if (samples[i - 1]! < 0 !== samples[i]! < 0) crossings++;
+  return crossings / 2 / (samples.length / 48_000);
+}
 
 /** The published title's renditions joined, each checked against the master's frames. */
 async function expectWhole(s: TestStack, titleId: string, master: string): Promise<void> {
@@ -75,9 +92,11 @@ async function expectChunkQualityMatchesWhole(s: TestStack, titleId: string, mas
 }
 
 describe('chunked title flow', () => {
-  it('spreads chunk jobs (the whole ladder of a chunk each) over two workers and publishes the title whole', async () => {
+  it('spreads chunk jobs (the whole ladder of a chunk each) and one job per audio track over two workers, and publishes the title whole', async () => {
     stack = await createTestStack({ env });
-    const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'flow.mp4'), durationS: 12, width: 640, height: 360 }, stack.paths);
+    // Two audio languages, the second marked default: each becomes its own audio child and rendition.
+    const audioTracks = [{ language: 'eng' }, { language: 'fre', isDefault: true }];
+    const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'flow.mp4'), durationS: 12, width: 640, height: 360, audioTracks }, stack.paths);
     const workers = [
       await startEncodeWorker({ redis: stack.redis, config: stack.config, store: stack.store, paths: stack.paths, queueName: stack.queueName!, name: 'worker-a' }),
       await startEncodeWorker({ redis: stack.redis, config: stack.config, store: stack.store, paths: stack.paths, queueName: stack.queueName!, name: 'worker-b' }),
@@ -87,7 +106,7 @@ describe('chunked title flow', () => {
       const seen = new Set<string>();
       const final = await stack.queue.waitUntilFinished(titleId, (s) => s.children && seen.add(`${s.children.done}/${s.children.total}`));
       expect(final.state, final.failedReason).toBe('completed');
-      expect([...seen].some((c) => c.endsWith('/4'))).toBe(true); // 3 chunks (2 renditions each) + audio
+      expect([...seen].some((c) => c.endsWith('/5'))).toBe(true); // 3 chunks (2 renditions each) + 2 audio tracks
       // Who ran the children: both workers took some.
       const queue = (stack.queue as unknown as { queue: import('bullmq').Queue }).queue;
       const children = await queue.getJobs(['completed'], 0, 100);
@@ -96,12 +115,25 @@ describe('chunked title flow', () => {
       expect(new Set(chunkJobs.map((j) => j.processedBy))).toEqual(new Set(['worker-a', 'worker-b']));
       // Each chunk's child measured its own quality (the title job did not measure whole renditions).
       expect(chunkJobs.every((j) => (j.returnvalue as { measureS?: number }).measureS! > 0)).toBe(true);
+      expect(children.filter((j) => j.name === 'encode-audio').map((j) => j.data.rendition).sort()).toEqual(['audio_aac_128k', 'audio_aac_128k_2']);
       await expectWhole(stack, titleId, master);
       await expectChunkQualityMatchesWhole(stack, titleId, master);
+      // Both languages are in the audio group, French by default, each its own track of the master.
+      const dir = stack.store.localPath(`vod/${titleId}`);
+      const mv = HLS.parse(await fs.readFile(path.join(dir, 'master.m3u8'), 'utf8'));
+      if (!mv.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+      const tracks = mv.variants[0]!.audio;
+      expect(tracks.map((a) => [a.name, a.language, a.isDefault, a.uri])).toEqual([
+        ['English', 'en', false, 'audio_aac_128k/index.m3u8'],
+        ['French', 'fr', true, 'audio_aac_128k_2/index.m3u8'],
+      ]);
+      const tones = await Promise.all(tracks.map((a) => dominantFrequencyHz(path.join(dir, a.uri!), stack!.paths)));
+      expect(tones[0]).toBeCloseTo(440, -1); // the fixture's first track is a 440 Hz sine, the second 880 Hz
+      expect(tones[1]).toBeCloseTo(880, -1);
       // `vod status <id>` lists the children: all done, and each worker's share.
       const st = await runCli(['--data-dir', stack.dataDir, 'status', titleId], { env: { ...env, VOD_QUEUE_NAME: stack.queueName } });
       expect(st.code, st.stderr).toBe(0);
-      expect(st.stdout).toMatch(/^Chunks: +4\/4 child jobs done, 0 running$/m);
+      expect(st.stdout).toMatch(/^Chunks: +5\/5 child jobs done, 0 running$/m);
       expect(st.stdout).toMatch(/^ +worker worker-a: [1-9]\d* done$/m);
       expect(st.stdout).toMatch(/^ +worker worker-b: [1-9]\d* done$/m);
     } finally {

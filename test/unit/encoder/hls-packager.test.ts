@@ -65,6 +65,20 @@ describe('writeMultivariantPlaylist', () => {
     expect(v0!.audio[0]!.isDefault).toBe(true);
   });
 
+  it('lists every audio track of a group with LANGUAGE and one DEFAULT=YES, the one marked so', () => {
+    const tracks = [
+      { ...audio[0]!, name: 'English', language: 'en' },
+      { groupId: 'audio-aac', name: 'French', language: 'fr', uri: 'audio_aac_128k_2/index.m3u8', channels: 2, isDefault: true },
+    ];
+    const parsed = HLS.parse(writeMultivariantPlaylist(variants, tracks));
+    if (!parsed.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+    const renditions = parsed.variants[0]!.audio;
+    expect(renditions.map((a) => [a.name, a.language, a.isDefault, a.autoselect])).toEqual([
+      ['English', 'en', false, true],
+      ['French', 'fr', true, true],
+    ]);
+  });
+
   it('refuses a variant naming an undefined audio group', () => {
     expect(() => writeMultivariantPlaylist(variants, [])).toThrow(/undefined audio group/);
   });

@@ -13,6 +13,7 @@ const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
   sizeBytes: 1,
   video: { codecName: 'h264', width, height, displayWidth: width, displayHeight: height, frameRate: 60, pixelFormat: 'yuv420p' },
   audio: undefined,
+  audioStreams: [],
 });
 
 describe('planAnalysis', () => {
