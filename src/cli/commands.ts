@@ -2,7 +2,7 @@
  * Actions of the `vod` subcommands other than serve/demo. Each gets the CLI context and its
  * parsed flags; user errors are thrown as UserError for main() to report.
  */
-import type { AudioStreamInfo } from '../encoder/ffmpeg.js';
+import type { AudioStreamInfo, SubtitleStreamInfo } from '../encoder/media-info.js';
 import { listTitles } from '../origin/catalog.js';
 import { playbackPath, type LadderKind } from '../title/title-address.js';
 import { startOriginServer } from '../origin/origin-server.js';
@@ -63,7 +63,7 @@ export async function uploadAndWait(
     const { playbackUrl, playerUrl } = titleUrls(ctx, result.titleId);
     const v = result.probe.video!;
     process.stdout.write(
-      `Title id:     ${result.titleId}\nTitle:        ${result.title}\nMaster:       ${v.width}x${v.height} ${v.codecName}, ${result.probe.durationS.toFixed(1)} s${audioSummary(result.probe.audioStreams)}\n`,
+      `Title id:     ${result.titleId}\nTitle:        ${result.title}\nMaster:       ${v.width}x${v.height} ${v.codecName}, ${result.probe.durationS.toFixed(1)} s${audioSummary(result.probe.audioStreams)}${subtitleSummary(result.probe.subtitleStreams)}\n`,
     );
     if (result.state === 'published') {
       process.stdout.write(`State:        already published\nPlayback URL: ${playbackUrl}\nPlayer:       ${playerUrl}\n`);
@@ -98,6 +98,14 @@ function audioSummary(streams: readonly AudioStreamInfo[]): string {
   const codecs = [...new Set(streams.map((a) => a.codecName))].join('/');
   const languages = streams.map((a) => a.language ?? 'und').join(', ');
   return streams.length === 1 ? `, audio ${codecs}${streams[0]!.language ? ` (${streams[0]!.language})` : ''}` : `, ${streams.length} audio tracks ${codecs} (${languages})`;
+}
+
+/** `, 2 subtitle tracks (en, fr)` for the text subtitle streams the title will publish; '' for none. */
+function subtitleSummary(streams: readonly SubtitleStreamInfo[]): string {
+  const text = streams.filter((s) => s.isText);
+  const skipped = streams.length - text.length;
+  const part = text.length === 0 ? '' : `, ${text.length} subtitle track${text.length > 1 ? 's' : ''} (${text.map((s) => s.language ?? 'und').join(', ')})`;
+  return skipped > 0 ? `${part}, ${skipped} bitmap subtitle stream${skipped > 1 ? 's' : ''} left out (WebVTT is text)` : part;
 }
 
 function firstLine(text: string | undefined): string {

@@ -50,7 +50,7 @@ export async function prefillTitles(target: PrefillTarget, titleIds: readonly st
     const mediaPaths = new Set<string>();
     for (const v of parsed.variants) {
       mediaPaths.add(resolvePath(masterPath, v.uri));
-      for (const a of v.audio) if (a.uri) mediaPaths.add(resolvePath(masterPath, a.uri));
+      for (const r of [...v.audio, ...v.subtitles]) if (r.uri) mediaPaths.add(resolvePath(masterPath, r.uri));
     }
     // Ordered and without repeats: an I-frame playlist names its rendition's segments again.
     const objectsToFill = new Set<string>();

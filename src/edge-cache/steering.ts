@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import express from 'express';
 import HLS from 'hls-parser';
-import { writeMultivariantPlaylist, type AudioRenditionEntry, type IFrameStreamEntry, type VariantStreamEntry } from '../encoder/hls-packager.js';
+import { writeMultivariantPlaylist, type AudioRenditionEntry, type IFrameStreamEntry, type SubtitleRenditionEntry, type VariantStreamEntry } from '../encoder/hls-packager.js';
 import { corsMiddleware } from '../http/cors.js';
 import { listen, type RunningServer } from '../http/listen.js';
 import { isTitleId, MULTIVARIANT_PLAYLIST_NAME, titleObjectPath, titlePathPrefix } from '../title/title-address.js';
@@ -157,6 +157,7 @@ export class SteeringService {
       const variants: VariantStreamEntry[] = [];
       const iFrames: IFrameStreamEntry[] = [];
       const audio: AudioRenditionEntry[] = [];
+      const subtitles: SubtitleRenditionEntry[] = [];
       for (const edge of ranked) {
         const base = (uri: string) => `${edge.url}${this.playbackPath(titleId, uri)}`;
         const groups = new Map<string, string>();
@@ -170,11 +171,19 @@ export class SteeringService {
             listed.add(`${group}\n${a.name}`);
             audio.push({ groupId: group, name: a.name, uri: base(a.uri), channels: Number(a.channels ?? 2) || 2, ...(a.language ? { language: a.language } : {}), isDefault: a.isDefault === true });
           }
+          for (const t of v.subtitles) {
+            const group = `${t.groupId}-${edge.pathwayId}`;
+            groups.set(`subtitles\n${t.groupId}`, group);
+            if (!t.uri || listed.has(`${group}\n${t.name}`)) continue;
+            listed.add(`${group}\n${t.name}`);
+            subtitles.push({ groupId: group, name: t.name, uri: base(t.uri), ...(t.language ? { language: t.language } : {}), isDefault: t.isDefault === true, isForced: t.forced === true });
+          }
           if (v.isIFrameOnly) {
             iFrames.push({ uri: base(v.uri), bandwidthBps: v.bandwidth, ...(v.averageBandwidth ? { averageBandwidthBps: v.averageBandwidth } : {}), width: v.resolution?.width ?? 0, height: v.resolution?.height ?? 0, codecs: v.codecs ?? '', pathwayId: edge.pathwayId });
             continue;
           }
           const audioGroup = v.audio[0] ? groups.get(v.audio[0].groupId) : undefined;
+          const subtitlesGroup = v.subtitles[0] ? groups.get(`subtitles\n${v.subtitles[0].groupId}`) : undefined;
           variants.push({
             uri: base(v.uri),
             bandwidthBps: v.bandwidth,
@@ -185,10 +194,11 @@ export class SteeringService {
             codecs: (v.codecs ?? '').split(',').filter(Boolean),
             pathwayId: edge.pathwayId,
             ...(audioGroup ? { audioGroupId: audioGroup } : {}),
+            ...(subtitlesGroup ? { subtitlesGroupId: subtitlesGroup } : {}),
           });
         }
       }
-      return writeMultivariantPlaylist(variants, audio, { serverUri: `${this.publicUrl}/steering/${titleId}`, pathwayId: ranked[0]!.pathwayId }, iFrames);
+      return writeMultivariantPlaylist(variants, audio, { serverUri: `${this.publicUrl}/steering/${titleId}`, pathwayId: ranked[0]!.pathwayId }, iFrames, subtitles);
     }
     return undefined;
   }

@@ -11,6 +11,7 @@ import type { Chunk } from './chunk-plan.js';
 import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import { stitchChunkedRendition } from './hls-packager.js';
 import { encodeAudioRendition, encodeVideoRenditions, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN, type AudioRenditionSpec, type VideoRenditionSpec } from './rendition.js';
+import { packageSubtitleTracks } from './subtitles.js';
 import { makeThumbnails, type ThumbnailTrack } from './trick-play.js';
 import { POSTER_NAME, type AudioTrackPlan, type EncodedTitle, type EncodePlan, type StageOptions } from './title-stages.js';
 
@@ -36,7 +37,7 @@ export async function makePoster(masterPath: string, out: string, durationS: num
  * encodeVideoRenditions) — one per chunk when the plan has several chunks, each rendition stitched
  * back from its chunks (hls-packager.ts stitchChunkedRendition) — into
  * `outDir/<rendition>/` (CMAF fMP4, keyframes at every segment boundary), audio once for the
- * whole title (each of its audio tracks), then the poster. Progress is weighted by pixel rate × duration: a rendition
+ * whole title (each of its audio tracks), the WebVTT subtitle renditions, then the poster. Progress is weighted by pixel rate × duration: a rendition
  * costs about its pixel count; audio about a tenth of the smallest rung.
  * @throws FfmpegError; EncodeCancelledError when `signal` aborts.
  */
@@ -79,12 +80,13 @@ export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Pre
     doneWeight += audioWeight;
   }
   const encodeS = (performance.now() - started) / 1000;
+  const subtitles = await packageSubtitleTracks(plan.subtitles, plan.masterPath, { durationS: probe.durationS, segmentDurationS: plan.segmentDurationS }, outDir, paths, options);
   const poster = await makePoster(plan.masterPath, path.join(outDir, POSTER_NAME), probe.durationS, paths, options.signal).catch((err: unknown) => {
     options.log.warn({ err: String(err) }, 'no poster');
     return undefined;
   });
   const thumbnails = await makeTitleThumbnails(plan, outDir, paths, options);
-  return { plan, outDir, poster, thumbnails, encodeS };
+  return { plan, outDir, poster, thumbnails, subtitles, encodeS };
 }
 
 /**

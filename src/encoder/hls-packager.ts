@@ -112,6 +112,8 @@ export interface VariantStreamEntry {
   /** RFC 6381 codec strings of every rendition played with this variant. */
   readonly codecs: readonly string[];
   readonly audioGroupId?: string;
+  /** GROUP-ID of the subtitle renditions offered with this variant (SUBTITLES). */
+  readonly subtitlesGroupId?: string;
   /** HLS Content Steering pathway this variant belongs to (PATHWAY-ID). */
   readonly pathwayId?: string;
 }
@@ -125,6 +127,19 @@ export interface AudioRenditionEntry {
   readonly language?: string;
   /** DEFAULT=YES; unset = the group's first rendition is its default. At most one per group. */
   readonly isDefault?: boolean;
+}
+
+/** A subtitle rendition (EXT-X-MEDIA TYPE=SUBTITLES, RFC 8216 §4.3.4.1): a WebVTT media playlist. */
+export interface SubtitleRenditionEntry {
+  readonly groupId: string;
+  readonly name: string;
+  readonly uri: string;
+  /** RFC 5646 tag (LANGUAGE). */
+  readonly language?: string;
+  /** DEFAULT=YES (at most one per group; subtitles have none unless the master marks one). */
+  readonly isDefault?: boolean;
+  /** FORCED=YES (then AUTOSELECT=YES, as §4.3.4.1 requires). */
+  readonly isForced?: boolean;
 }
 
 /** An I-frame stream (EXT-X-I-FRAME-STREAM-INF, RFC 8216 §4.3.4.3): a video rendition's I-frame playlist. */
@@ -148,7 +163,7 @@ const quote = (s: string) => {
 
 /**
  * Writes a multivariant playlist (RFC 8216 §4.3.4): EXT-X-INDEPENDENT-SEGMENTS (§4.3.5.1,
- * applies to every media playlist), one EXT-X-MEDIA per audio rendition (§4.3.4.1) and one
+ * applies to every media playlist), one EXT-X-MEDIA per audio and per subtitle rendition (§4.3.4.1) and one
  * EXT-X-STREAM-INF per variant (§4.3.4.2) with BANDWIDTH, AVERAGE-BANDWIDTH, CODECS,
  * RESOLUTION, FRAME-RATE and AUDIO, then one EXT-X-I-FRAME-STREAM-INF per I-frame stream
  * (§4.3.4.3). Version 7 matches the media playlists ffmpeg writes.
@@ -161,6 +176,7 @@ export function writeMultivariantPlaylist(
   audio: readonly AudioRenditionEntry[] = [],
   contentSteering?: { readonly serverUri: string; readonly pathwayId: string },
   iFrameStreams: readonly IFrameStreamEntry[] = [],
+  subtitles: readonly SubtitleRenditionEntry[] = [],
 ): string {
   const lines = ['#EXTM3U', '#EXT-X-VERSION:7', '#EXT-X-INDEPENDENT-SEGMENTS'];
   // HLS Content Steering (Apple, "HLS Content Steering Specification"; RFC 8216bis §4.4.6.6).
@@ -184,8 +200,26 @@ export function writeMultivariantPlaylist(
     ];
     lines.push(`#EXT-X-MEDIA:${attrs.join(',')}`);
   });
+  const subtitleGroups = new Set(subtitles.map((t) => t.groupId));
+  const defaultSubtitles = new Set<string>();
+  for (const t of subtitles) {
+    const isDefault = t.isDefault === true && !defaultSubtitles.has(t.groupId);
+    if (isDefault) defaultSubtitles.add(t.groupId);
+    const attrs = [
+      'TYPE=SUBTITLES',
+      `GROUP-ID=${quote(t.groupId)}`,
+      `NAME=${quote(t.name)}`,
+      ...(t.language ? [`LANGUAGE=${quote(t.language)}`] : []),
+      `DEFAULT=${isDefault ? 'YES' : 'NO'}`,
+      'AUTOSELECT=YES',
+      `FORCED=${t.isForced ? 'YES' : 'NO'}`,
+      `URI=${quote(t.uri)}`,
+    ];
+    lines.push(`#EXT-X-MEDIA:${attrs.join(',')}`);
+  }
   for (const v of variants) {
     if (v.audioGroupId && !groups.has(v.audioGroupId)) throw new Error(`variant ${v.uri} names undefined audio group ${v.audioGroupId}`);
+    if (v.subtitlesGroupId && !subtitleGroups.has(v.subtitlesGroupId)) throw new Error(`variant ${v.uri} names undefined subtitles group ${v.subtitlesGroupId}`);
     const attrs = [
       `BANDWIDTH=${Math.ceil(v.bandwidthBps)}`,
       `AVERAGE-BANDWIDTH=${Math.ceil(v.averageBandwidthBps)}`,
@@ -193,6 +227,7 @@ export function writeMultivariantPlaylist(
       `RESOLUTION=${v.width}x${v.height}`,
       `FRAME-RATE=${v.frameRate.toFixed(3)}`,
       ...(v.audioGroupId ? [`AUDIO=${quote(v.audioGroupId)}`] : []),
+      ...(v.subtitlesGroupId ? [`SUBTITLES=${quote(v.subtitlesGroupId)}`] : []),
       ...(v.pathwayId ? [`PATHWAY-ID=${quote(v.pathwayId)}`] : []),
     ];
     lines.push(`#EXT-X-STREAM-INF:${attrs.join(',')}`, v.uri);

@@ -5,7 +5,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FfmpegError, InvalidMasterError } from '../util/errors.js';
-import { decodeCheck, probe, probeVideoEndS, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
+import { decodeCheck, probe, probeVideoEndS, type FfmpegPaths } from './ffmpeg.js';
+import type { ProbeResult } from './media-info.js';
 
 /**
  * Largest frame a master may have, pixels: H.264 level 6.2's MaxFS of 139,264 macroblocks

@@ -20,15 +20,17 @@ import type { Protection } from '../keys/content-keys.js';
 import type { TitleRecord, VideoRenditionRecord } from '../origin/catalog.js';
 import { LADDER_REPORT_NAME, MULTIVARIANT_PLAYLIST_NAME, TITLE_RECORD_NAME, type LadderKind } from '../title/title-address.js';
 import type { Logger } from '../util/logger.js';
-import { probeKeyframeTimesS, type AudioStreamInfo, type FfmpegPaths, type ProbeResult } from './ffmpeg.js';
+import { probeKeyframeTimesS, type FfmpegPaths } from './ffmpeg.js';
+import type { AudioStreamInfo, ProbeResult } from './media-info.js';
 import { fixedLadderFor, type LadderRung } from './fixed-ladder.js';
 import { protectRenditions } from './hls-encryption.js';
-import { writeMultivariantPlaylist, type AudioRenditionEntry, type IFrameStreamEntry } from './hls-packager.js';
+import { writeMultivariantPlaylist, type AudioRenditionEntry, type IFrameStreamEntry, type SubtitleRenditionEntry } from './hls-packager.js';
 import { writeIFramePlaylist, type ThumbnailTrack } from './trick-play.js';
 import type { LadderReport } from './ladder-report.js';
 import { inspectMaster } from './master-check.js';
 import { analyzeTitle, type LadderAnalysis, type PerTitleOptions } from './per-title.js';
 import { planChunks, type Chunk } from './chunk-plan.js';
+import { planSubtitleTracks, SUBTITLE_GROUP_ID, type SubtitleRenditionRecord, type SubtitleTrackPlan } from './subtitles.js';
 
 /** AAC-LC stereo at 128 kbit/s: Apple HLS Authoring Specification §3 (audio) lists it for stereo. */
 export const AUDIO_BITRATE_BPS = 128_000;
@@ -139,6 +141,8 @@ export interface EncodePlan {
   readonly rungs: readonly { readonly name: string; readonly rung: LadderRung }[];
   /** One audio rendition per audio stream of the master, in its order (none without audio). */
   readonly audio: readonly AudioTrackPlan[];
+  /** One WebVTT rendition per text subtitle stream of the master (subtitles.ts). */
+  readonly subtitles: readonly SubtitleTrackPlan[];
   /** The per-title analysis the rungs came from (per-title ladders only). */
   readonly analysis: LadderAnalysis | undefined;
   /** The chunks every video rendition is encoded in (one for short titles), cut at segment boundaries. */
@@ -177,6 +181,7 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
     segmentDurationS: input.segmentDurationS,
     rungs: ladder.map((rung) => ({ name: videoRenditionName(rung), rung })),
     audio: planAudioTracks(probe.audioStreams),
+    subtitles: planSubtitleTracks(probe.subtitleStreams),
     analysis,
     chunks: planChunks(probe.durationS, input.segmentDurationS, input.chunkDurationS, await chunkKeyframes(input, probe.durationS, paths, options)),
   };
@@ -204,6 +209,8 @@ export interface EncodedTitle {
   readonly poster: string | undefined;
   /** Thumbnail sprites and their WebVTT track (trick-play.ts), when they could be made. */
   readonly thumbnails?: ThumbnailTrack | undefined;
+  /** The WebVTT subtitle renditions written (subtitles.ts packageSubtitleTracks). */
+  readonly subtitles?: readonly SubtitleRenditionRecord[] | undefined;
   /** Wall-clock time of the rendition encodes, s. */
   readonly encodeS: number;
 }
@@ -255,6 +262,8 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
   const audioPeakBps = Math.max(0, ...audio.map((a) => a.peakBitrateBps));
   const audioAverageBps = Math.max(0, ...audio.map((a) => a.averageBitrateBps));
   const audioCodecs = [...new Set(audio.map((a) => a.codecs))];
+  const subtitles = encoded.subtitles ?? [];
+  const subtitleEntries: SubtitleRenditionEntry[] = subtitles.map((t) => ({ groupId: SUBTITLE_GROUP_ID, name: t.name, uri: t.uri, ...(t.language ? { language: t.language } : {}), isDefault: t.isDefault, isForced: t.isForced }));
   // I-frame playlists address byte ranges of clear segments: none for an encrypted title (its
   // segments are encrypted whole, so a range cannot be decrypted on its own).
   const videoRecords: VideoRenditionRecord[] = [];
@@ -279,10 +288,12 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
       frameRate: v.frameRate,
       codecs: [v.codecs, ...audioCodecs],
       ...(audio.length > 0 ? { audioGroupId: AUDIO_GROUP_ID } : {}),
+      ...(subtitles.length > 0 ? { subtitlesGroupId: SUBTITLE_GROUP_ID } : {}),
     })),
     audioEntries,
     undefined,
     iFrameStreams,
+    subtitleEntries,
   );
   await fs.writeFile(path.join(outDir, MULTIVARIANT_PLAYLIST_NAME), playlist);
 
@@ -307,6 +318,7 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
       ...(plan.probe.audio ? { audioCodec: plan.probe.audio.codecName } : {}),
     },
     renditions: [...videoRecords, ...audio],
+    ...(subtitles.length > 0 ? { subtitles: subtitles.map((t) => ({ ...t })) } : {}),
     encodeTimeS: (performance.now() - input.startedAtMs) / 1000,
     ...(encoded.poster ? { poster: encoded.poster } : {}),
     ...(encoded.thumbnails ? { thumbnails: encoded.thumbnails.vtt } : {}),

@@ -26,6 +26,7 @@ import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import type { AnalysisPlan } from '../encoder/per-title.js';
 import { runTrialGroup, type TrialGroupResult } from '../encoder/per-title-trials.js';
 import { decodeSample, DecodedSampleKeeper } from '../encoder/per-title-sample.js';
+import { packageSubtitleTracks } from '../encoder/subtitles.js';
 import { concatFrameScores, summarizeFrames, type FrameScores, type QualityScores } from '../encoder/quality-metrics.js';
 import { measureLadderChunkQuality, measureRenditions, packageTitle, rungVmafSubsample, type EncodePlan, type PackageInput } from '../encoder/title-stages.js';
 import type { TitleRecord } from '../origin/catalog.js';
@@ -210,10 +211,11 @@ function sampleKeeper(): Promise<DecodedSampleKeeper> {
 export async function loadPlan(store: ObjectStore, titleId: string): Promise<EncodePlan> {
   const bytes = await store.get(planKey(titleId));
   if (!bytes) throw new Error(`no encode plan for title ${titleId} in the store`);
-  const plan = JSON.parse(bytes.toString('utf8')) as Omit<EncodePlan, 'audio'> & { audio?: EncodePlan['audio'] | { name: string; bitrateBps: number; sampleRateHz: number } | null };
+  const plan = JSON.parse(bytes.toString('utf8')) as Omit<EncodePlan, 'audio' | 'subtitles'> & { subtitles?: EncodePlan['subtitles']; audio?: EncodePlan['audio'] | { name: string; bitrateBps: number; sampleRateHz: number } | null };
   // A plan stored before multi-track audio held one audio rendition (or none), not a list.
   const audio = Array.isArray(plan.audio) ? plan.audio : plan.audio ? [{ ...plan.audio, audioIndex: 0, label: 'Main', isDefault: true }] : [];
-  return { ...plan, audio };
+  // …and no subtitles.
+  return { ...plan, audio, subtitles: plan.subtitles ?? [] };
 }
 
 /**
@@ -354,8 +356,9 @@ export async function assembleTitle(
       return undefined;
     });
     const thumbnails = await makeTitleThumbnails(local, stagingDir, ctx.paths, ctx);
+    const subtitles = await packageSubtitleTracks(plan.subtitles, masterPath, { durationS: plan.probe.durationS, segmentDurationS: plan.segmentDurationS }, stagingDir, ctx.paths, ctx);
     const measured = await measureRenditions(
-      { plan: local, outDir: stagingDir, poster, thumbnails, encodeS: settings.encodeS },
+      { plan: local, outDir: stagingDir, poster, thumbnails, subtitles, encodeS: settings.encodeS },
       {
         measureQuality: settings.measureRungs,
         vmafModelPath: settings.vmafModelPath,

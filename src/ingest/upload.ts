@@ -3,7 +3,8 @@
  * Nothing is stored or queued until the master has passed every check.
  */
 import path from 'node:path';
-import type { FfmpegPaths, ProbeResult } from '../encoder/ffmpeg.js';
+import type { FfmpegPaths } from '../encoder/ffmpeg.js';
+import type { ProbeResult } from '../encoder/media-info.js';
 import { inspectMaster } from '../encoder/master-check.js';
 import { ensureKeySeed, type Protection } from '../keys/content-keys.js';
 import { DEFAULT_LADDER_KIND, masterObjectKey, PUBLISHED_MARKER, titleObjectKey, type LadderKind } from '../title/title-address.js';

@@ -85,6 +85,10 @@ export const titleRecordSchema = z.object({
   poster: z.string().optional(),
   /** Thumbnail sprites' WebVTT track (`#xywh=` cues), relative to the title folder. */
   thumbnails: z.string().optional(),
+  /** WebVTT subtitle renditions (EXT-X-MEDIA TYPE=SUBTITLES), when the master had text subtitles. */
+  subtitles: z
+    .array(z.object({ uri: z.string(), name: z.string(), language: z.string().optional(), isDefault: z.boolean(), isForced: z.boolean(), segmentCount: z.number().int().nonnegative() }))
+    .optional(),
   /** Segment encryption, when the title is protected (keys come from the key server, `vod keys`). */
   protection: protectionSchema.optional(),
 });

@@ -112,15 +112,20 @@ describe('playback through the edge', () => {
     await page.close();
   });
 
-  it('lists every audio language of the master, starts with the default one and switches tracks', async () => {
+  it('lists every audio language and subtitle track of the master, starts with the default audio, switches tracks and shows cues on time', async () => {
+    const subtitleTracks = [
+      { language: 'eng', cues: [{ startS: 2, endS: 4.5, text: 'Hello across a segment border' }, { startS: 9, endS: 10, text: 'Later' }] },
+      { language: 'fre', isForced: true, cues: [{ startS: 1, endS: 2, text: 'Bonjour' }] },
+    ];
     const master = await makeSyntheticMaster(
-      { path: path.join(await makeTempDir(), 'two-languages.mkv'), durationS: 12, width: 640, height: 360, audioTracks: [{ language: 'eng' }, { language: 'ger', title: 'Deutsch', isDefault: true }] },
+      { path: path.join(await makeTempDir(), 'two-languages.mkv'), durationS: 12, width: 640, height: 360, audioTracks: [{ language: 'eng' }, { language: 'ger', title: 'Deutsch', isDefault: true }], subtitleTracks },
       stack.paths,
     );
     const titleId = await publish(master, 'Two languages', 'fixed');
     const page = await browser.newPage();
     await page.goto(`${stack.edge!.url}/player/?title=${titleId}`);
-    type Player = { audioTracks: { name: string; lang: string | null; isDefault: boolean }[]; audioTrack: number; errors: { fatal: boolean }[] };
+    type Track = { name: string; lang: string | null; isDefault: boolean };
+    type Player = { audioTracks: Track[]; audioTrack: number; subtitleTracks: Track[]; subtitleTrack: number; errors: { fatal: boolean }[] };
     const player = () => page.evaluate(() => (window as unknown as { vodPlayer: Player }).vodPlayer);
     await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 1, undefined, { timeout: 60_000 });
     let s = await player();
@@ -130,13 +135,39 @@ describe('playback through the edge', () => {
     ]);
     expect(s.audioTrack).toBe(1);
     expect(await page.isVisible('#audio-track')).toBe(true);
-    expect(await page.isVisible('#subtitle-track')).toBe(false); // no subtitles in this master
+    expect(s.subtitleTracks).toEqual([
+      { name: 'English', lang: 'en', isDefault: false },
+      { name: 'French', lang: 'fr', isDefault: false },
+    ]);
+    expect(await page.isVisible('#subtitle-track')).toBe(true);
     // The menu switches hls.js to English, and playback goes on.
     await page.selectOption('#audio-track', '0');
     await page.waitForFunction(() => (window as unknown as { vodPlayer: Player }).vodPlayer.audioTrack === 0, undefined, { timeout: 20_000 });
     const at = await page.evaluate(() => (document.querySelector('video') as HTMLVideoElement).currentTime);
     await page.waitForFunction((t) => (document.querySelector('video') as HTMLVideoElement).currentTime > t + 2, at, { timeout: 30_000 });
+    // English subtitles: the cue from 2 s to 4.5 s (in two WebVTT segments) is on the media
+    // timeline where the master had it, once.
+    await page.selectOption('#subtitle-track', '0');
+    await page.evaluate(() => {
+      const v = document.querySelector('video') as HTMLVideoElement;
+      v.currentTime = 1;
+    });
+    const cues = await page.waitForFunction(
+      () => {
+        const track = [...(document.querySelector('video') as HTMLVideoElement).textTracks].find((t) => t.label === 'English' && t.mode === 'showing');
+        const list = [...(track?.cues ?? [])] as VTTCue[];
+        return list.length >= 2 ? list.map((c) => ({ startTime: c.startTime, endTime: c.endTime, text: c.text })) : false;
+      },
+      undefined,
+      { timeout: 30_000 },
+    );
+    const list = (await cues.jsonValue()) as { startTime: number; endTime: number; text: string }[];
+    expect(list.filter((c) => c.text === 'Hello across a segment border')).toHaveLength(1);
+    const hello = list.find((c) => c.text === 'Hello across a segment border')!;
+    expect(hello.startTime).toBeCloseTo(2, 1);
+    expect(hello.endTime).toBeCloseTo(4.5, 1);
     s = await player();
+    expect(s.subtitleTrack).toBe(0);
     expect(s.errors.filter((e) => e.fatal)).toEqual([]);
     await page.close();
   });

@@ -31,7 +31,8 @@ beforeAll(async () => {
     '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-INDEPENDENT-SEGMENTS\n' +
       '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-aac",NAME="English",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,CHANNELS="2",URI="audio_aac_128k/index.m3u8"\n' +
       '#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-aac",NAME="French",LANGUAGE="fr",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio_aac_128k_2/index.m3u8"\n' +
-      '#EXT-X-STREAM-INF:BANDWIDTH=400000,AVERAGE-BANDWIDTH=380000,CODECS="avc1.64001e,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=24.000,AUDIO="audio-aac"\nvideo_360p_365k/index.m3u8\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=90000,AVERAGE-BANDWIDTH=80000,CODECS="avc1.64001e",RESOLUTION=640x360,URI="video_360p_365k/iframes.m3u8"\n',
+      '#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="English",LANGUAGE="en",DEFAULT=NO,AUTOSELECT=YES,FORCED=NO,URI="subtitles_1/index.m3u8"\n' +
+      '#EXT-X-STREAM-INF:BANDWIDTH=400000,AVERAGE-BANDWIDTH=380000,CODECS="avc1.64001e,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=24.000,AUDIO="audio-aac",SUBTITLES="subs"\nvideo_360p_365k/index.m3u8\n#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=90000,AVERAGE-BANDWIDTH=80000,CODECS="avc1.64001e",RESOLUTION=640x360,URI="video_360p_365k/iframes.m3u8"\n',
   );
   await fs.writeFile(
     path.join(s.dir, 'video_360p_365k', 'index.m3u8'),
@@ -47,6 +48,9 @@ beforeAll(async () => {
     await fs.writeFile(path.join(s.dir, a, 'index.m3u8'), '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:6\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:6.0,\nseg_00000.m4s\n#EXT-X-ENDLIST\n');
     for (const f of ['init.mp4', 'seg_00000.m4s']) await fs.writeFile(path.join(s.dir, a, f), Buffer.alloc(1_000, f.length));
   }
+  await fs.mkdir(path.join(s.dir, 'subtitles_1'));
+  await fs.writeFile(path.join(s.dir, 'subtitles_1', 'index.m3u8'), '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:6\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:6.0,\nseg_00000.vtt\n#EXT-X-ENDLIST\n');
+  await fs.writeFile(path.join(s.dir, 'subtitles_1', 'seg_00000.vtt'), 'WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n00:00:01.000 --> 00:00:02.000\nHello\n');
   await s.commit();
   origin = await startOriginServer({ store, host: '127.0.0.1', port: 0 });
 });
@@ -110,9 +114,10 @@ describe('prefill', () => {
     closers.push(edge);
     const res = await fetch(`${edge.url}/admin/prefill`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ titleIds: [T] }) });
     // master, the media and the I-frame playlist, init, two segments (each once: the I-frame
-    // playlist names the same files), and each audio track's playlist, init and segment.
-    expect(await res.json()).toMatchObject({ titles: [T], objects: 12, failures: 0 });
-    for (const p of ['master.m3u8', 'video_360p_365k/index.m3u8', 'video_360p_365k/iframes.m3u8', 'video_360p_365k/init.mp4', 'video_360p_365k/seg_00001.m4s', 'audio_aac_128k_2/seg_00000.m4s']) {
+    // playlist names the same files), each audio track's playlist, init and segment, and the
+    // subtitles' playlist and segment.
+    expect(await res.json()).toMatchObject({ titles: [T], objects: 14, failures: 0 });
+    for (const p of ['master.m3u8', 'video_360p_365k/index.m3u8', 'video_360p_365k/iframes.m3u8', 'video_360p_365k/init.mp4', 'video_360p_365k/seg_00001.m4s', 'audio_aac_128k_2/seg_00000.m4s', 'subtitles_1/seg_00000.vtt']) {
       expect((await fetch(`${edge.url}/vod/${T}/${p}`)).headers.get('x-cache'), p).toBe('HIT');
     }
   });
@@ -144,6 +149,7 @@ describe('steering', () => {
         [`audio-aac-${pathway}`, 'English', 'en', false],
         [`audio-aac-${pathway}`, 'French', 'fr', true],
       ]);
+      expect(v.subtitles.map((t) => [t.groupId, t.name, t.language, t.uri?.endsWith('/subtitles_1/index.m3u8')])).toEqual([[`subs-${pathway}`, 'English', 'en', true]]);
     }
     // The I-frame stream (trick play) too, once per pathway, never as a playable variant.
     expect(text.match(/#EXT-X-I-FRAME-STREAM-INF:[^\n]*PATHWAY-ID="edge\d",URI="http:[^"]*\/video_360p_365k\/iframes\.m3u8"/g)).toHaveLength(2);

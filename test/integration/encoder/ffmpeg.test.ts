@@ -47,9 +47,14 @@ describe('probe', () => {
     expect(p.audio).toMatchObject({ codecName: 'aac', channels: 2, sampleRateHz: 48_000 });
   });
 
-  it('lists every audio stream with its language (as an RFC 5646 tag), title and default flag', async () => {
+  it('lists every audio and subtitle stream with its language (as an RFC 5646 tag), title and dispositions', async () => {
     const file = await makeSyntheticMaster(
-      { path: path.join(dir, 'two-languages.mkv'), durationS: 1, audioTracks: [{ language: 'eng' }, { language: 'fre', title: 'Commentaire', isDefault: true }, {}] },
+      {
+        path: path.join(dir, 'two-languages.mkv'),
+        durationS: 1,
+        audioTracks: [{ language: 'eng' }, { language: 'fre', title: 'Commentaire', isDefault: true }, {}],
+        subtitleTracks: [{ language: 'spa', isForced: true, cues: [{ startS: 0.2, endS: 0.8, text: 'Hola' }] }],
+      },
       paths,
     );
     const p = await probe(file, paths);
@@ -60,6 +65,7 @@ describe('probe', () => {
       [2, undefined, undefined, false],
     ]);
     expect(p.audio).toBe(p.audioStreams[0]);
+    expect(p.subtitleStreams).toEqual([{ codecName: 'subrip', subtitleIndex: 0, language: 'es', isDefault: false, isForced: true, isText: true }]);
   });
 
   it('applies the sample aspect ratio (ffprobe writes it as 32:27) to the display size', async () => {

@@ -96,7 +96,9 @@ describe('chunked title flow', () => {
     stack = await createTestStack({ env });
     // Two audio languages, the second marked default: each becomes its own audio child and rendition.
     const audioTracks = [{ language: 'eng' }, { language: 'fre', isDefault: true }];
-    const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'flow.mp4'), durationS: 12, width: 640, height: 360, audioTracks }, stack.paths);
+    // And a subtitle stream (MP4 timed text), packaged as WebVTT by the title job.
+    const subtitleTracks = [{ language: 'spa', cues: [{ startS: 3, endS: 5, text: 'Hola' }] }];
+    const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'flow.mp4'), durationS: 12, width: 640, height: 360, audioTracks, subtitleTracks }, stack.paths);
     const workers = [
       await startEncodeWorker({ redis: stack.redis, config: stack.config, store: stack.store, paths: stack.paths, queueName: stack.queueName!, name: 'worker-a' }),
       await startEncodeWorker({ redis: stack.redis, config: stack.config, store: stack.store, paths: stack.paths, queueName: stack.queueName!, name: 'worker-b' }),
@@ -127,6 +129,9 @@ describe('chunked title flow', () => {
         ['English', 'en', false, 'audio_aac_128k/index.m3u8'],
         ['French', 'fr', true, 'audio_aac_128k_2/index.m3u8'],
       ]);
+      expect(mv.variants[0]!.subtitles.map((t) => [t.name, t.language, t.uri])).toEqual([['Spanish', 'es', 'subtitles_1/index.m3u8']]);
+      const vtt = await Promise.all([0, 1].map((k) => fs.readFile(path.join(dir, 'subtitles_1', `seg_0000${k}.vtt`), 'utf8')));
+      for (const doc of vtt) expect(doc).toMatch(/^WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00\.000\n[\s\S]*00:00:03\.000 --> 00:00:05\.000\nHola\n/); // in both segments it spans
       const tones = await Promise.all(tracks.map((a) => dominantFrequencyHz(path.join(dir, a.uri!), stack!.paths)));
       expect(tones[0]).toBeCloseTo(440, -1); // the fixture's first track is a 440 Hz sine, the second 880 Hz
       expect(tones[1]).toBeCloseTo(880, -1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { languageTag, type AudioStreamInfo } from '../../../src/encoder/ffmpeg.js';
+import { languageTag, type AudioStreamInfo } from '../../../src/encoder/media-info.js';
 import { AUDIO_RENDITION_NAME, planAudioTracks } from '../../../src/encoder/title-stages.js';
 
 const stream = (audioIndex: number, extra: Partial<AudioStreamInfo> = {}): AudioStreamInfo => ({ codecName: 'aac', channels: 2, sampleRateHz: 48_000, audioIndex, isDefault: false, ...extra });

@@ -79,6 +79,19 @@ describe('writeMultivariantPlaylist', () => {
     ]);
   });
 
+  it('lists subtitle renditions (TYPE=SUBTITLES, FORCED) and names their group in every variant', () => {
+    const subtitles = [
+      { groupId: 'subs', name: 'English', language: 'en', uri: 'subtitles_1/index.m3u8' },
+      { groupId: 'subs', name: 'French', language: 'fr', uri: 'subtitles_2/index.m3u8', isForced: true },
+    ];
+    const text = writeMultivariantPlaylist(variants.map((v) => ({ ...v, subtitlesGroupId: 'subs' })), audio, undefined, [], subtitles);
+    expect(text).toContain('#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",NAME="French",LANGUAGE="fr",DEFAULT=NO,AUTOSELECT=YES,FORCED=YES,URI="subtitles_2/index.m3u8"');
+    const parsed = HLS.parse(text);
+    if (!parsed.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+    for (const v of parsed.variants) expect(v.subtitles.map((t) => [t.name, t.language, t.forced, t.isDefault])).toEqual([['English', 'en', false, false], ['French', 'fr', true, false]]);
+    expect(() => writeMultivariantPlaylist([{ ...variants[0]!, subtitlesGroupId: 'none' }], audio)).toThrow(/undefined subtitles group/);
+  });
+
   it('refuses a variant naming an undefined audio group', () => {
     expect(() => writeMultivariantPlaylist(variants, [])).toThrow(/undefined audio group/);
   });

@@ -3,7 +3,7 @@
  * a source gets, and how the ladder and its CRFs follow from hand-made group results.
  */
 import { describe, expect, it } from 'vitest';
-import type { ProbeResult } from '../../../src/encoder/ffmpeg.js';
+import type { ProbeResult } from '../../../src/encoder/media-info.js';
 import { concludeAnalysis, crfForBitrate, planAnalysis, QUALITY_EXTENSION_CRFS } from '../../../src/encoder/per-title.js';
 import type { TrialGroupResult, TrialPoint } from '../../../src/encoder/per-title-trials.js';
 
@@ -14,6 +14,7 @@ const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
   video: { codecName: 'h264', width, height, displayWidth: width, displayHeight: height, frameRate: 60, pixelFormat: 'yuv420p' },
   audio: undefined,
   audioStreams: [],
+  subtitleStreams: [],
 });
 
 describe('planAnalysis', () => {

@@ -14,7 +14,7 @@ const plan = (audio: unknown): EncodePlan =>
   ({
     titleId: '0123456789abcdef',
     masterPath: '/m.mp4',
-    probe: { durationS: 10, formatName: 'mp4', sizeBytes: 1, video: undefined, audio: undefined, audioStreams: [] },
+    probe: { durationS: 10, formatName: 'mp4', sizeBytes: 1, video: undefined, audio: undefined, audioStreams: [], subtitleStreams: [] },
     ladderKind: 'fixed',
     frameRate: 24,
     segmentDurationS: 4,
@@ -39,6 +39,7 @@ describe('stored encode plans', () => {
     const store = new FsObjectStore(await makeTempDir());
     await storePlan(store, plan({ name: 'audio_aac_128k', bitrateBps: 128_000, sampleRateHz: 44_100 }));
     expect((await loadPlan(store, '0123456789abcdef')).audio).toEqual([{ name: 'audio_aac_128k', bitrateBps: 128_000, sampleRateHz: 44_100, audioIndex: 0, label: 'Main', isDefault: true }]);
+    expect((await loadPlan(store, '0123456789abcdef')).subtitles).toEqual([]); // it had none
     await storePlan(store, plan(undefined));
     expect((await loadPlan(store, '0123456789abcdef')).audio).toEqual([]);
   });

@@ -1,0 +1,180 @@
+/**
+ * What a media file holds, as the encoder uses it: the shapes `probe` (ffmpeg.ts, the one module
+ * that runs ffprobe) returns, and the pure reading of ffprobe's `-show_format -show_streams`
+ * output into them (display size from the sample aspect ratio, language tags as RFC 5646 tags,
+ * dispositions).
+ */
+import type ffmpegFactory from 'fluent-ffmpeg';
+
+export interface VideoStreamInfo {
+  readonly codecName: string;
+  /** Coded width and height in pixels. */
+  readonly width: number;
+  readonly height: number;
+  /** Display width and height in pixels (coded size corrected by the sample aspect ratio). */
+  readonly displayWidth: number;
+  readonly displayHeight: number;
+  /** Average frame rate in frames per second (ffprobe's avg_frame_rate, else r_frame_rate). */
+  readonly frameRate: number;
+  readonly pixelFormat: string | undefined;
+}
+
+export interface AudioStreamInfo {
+  readonly codecName: string;
+  readonly channels: number;
+  readonly sampleRateHz: number;
+  /** Position among the master's audio streams (ffmpeg's `-map 0:a:N`), from 0. */
+  readonly audioIndex: number;
+  /**
+   * The stream's language as an RFC 5646 tag (what HLS's LANGUAGE attribute takes, RFC 8216
+   * §4.3.4.1): the container's ISO 639-2 tag (`eng`, `fre`) canonicalised by Intl (`en`, `fr`);
+   * absent when the master has none or says `und`.
+   */
+  readonly language?: string | undefined;
+  /**
+   * The stream's `title` tag, when the master has one (e.g. "Director's commentary"): Matroska
+   * and WebM carry it; MP4 keeps a track's name in its handler name, which muxers fill with
+   * defaults ("SoundHandler"), so it is not read.
+   */
+  readonly title?: string | undefined;
+  /** The master marks the stream as the default one (disposition `default`). */
+  readonly isDefault: boolean;
+}
+
+export interface ProbeResult {
+  /** Container duration in seconds (format duration, else the longest stream's). */
+  readonly durationS: number;
+  readonly formatName: string;
+  readonly sizeBytes: number;
+  /** First video stream, if any (attached pictures such as cover art are ignored). */
+  readonly video: VideoStreamInfo | undefined;
+  /** First audio stream, if any (the same object as `audioStreams[0]`). */
+  readonly audio: AudioStreamInfo | undefined;
+  /** Every audio stream, in the master's order. */
+  readonly audioStreams: readonly AudioStreamInfo[];
+  /** Every subtitle stream, in the master's order (text and bitmap). */
+  readonly subtitleStreams: readonly SubtitleStreamInfo[];
+}
+
+/**
+ * Subtitle codecs ffmpeg can turn into WebVTT (text formats). Bitmap subtitles (DVD, Blu-ray
+ * PGS, DVB) cannot become WebVTT without OCR.
+ */
+export const TEXT_SUBTITLE_CODECS: readonly string[] = Object.freeze(['subrip', 'srt', 'ass', 'ssa', 'mov_text', 'webvtt', 'text', 'microdvd', 'subviewer', 'realtext', 'sami', 'jacosub']);
+
+export interface SubtitleStreamInfo {
+  readonly codecName: string;
+  /** Position among the master's subtitle streams (ffmpeg's `-map 0:s:N`), from 0. */
+  readonly subtitleIndex: number;
+  /** RFC 5646 language tag (languageTag), when the master states one. */
+  readonly language?: string | undefined;
+  /** The stream's `title` tag (Matroska / WebM), when there is one. */
+  readonly title?: string | undefined;
+  readonly isDefault: boolean;
+  /** Forced subtitles (disposition `forced`): shown when the viewer chose none (foreign dialogue). */
+  readonly isForced: boolean;
+  /** A text format (TEXT_SUBTITLE_CODECS) that can become WebVTT. */
+  readonly isText: boolean;
+}
+
+/**
+ * A container language tag (ISO 639-2/B or /T as Matroska and MP4 carry it, or already BCP 47)
+ * as an RFC 5646 tag: canonicalised with Intl.getCanonicalLocales, which applies CLDR's
+ * language aliases (`eng` → `en`, `fre` and `fra` → `fr`, `ger` → `de`).
+ * @returns undefined for an absent, undetermined (`und`) or malformed tag.
+ */
+export function languageTag(tag: string | undefined): string | undefined {
+  const t = tag?.trim();
+  if (!t || /^und$/i.test(t)) return undefined;
+  try {
+    return Intl.getCanonicalLocales(t)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Sample aspect ratios closer to 1 than this are treated as square pixels. */
+const SQUARE_SAR_TOLERANCE = 0.01;
+
+/** Parses ffprobe's rationals: `30000/1001` (rates) or `32:27` (aspect ratios); 0 when unusable. */
+function parseRational(text: string | undefined): number {
+  if (!text) return 0;
+  const [num, den] = text.split(/[/:]/).map(Number);
+  if (den === undefined) return Number.isFinite(num) ? num! : 0;
+  return den > 0 && Number.isFinite(num) ? num! / den : 0;
+}
+
+/** A stream's language (languageTag) and title tags, as Matroska and MP4 carry them. */
+function streamTags(stream: ffmpegFactory.FfprobeStream): { language: string | undefined; title: string | undefined } {
+  const tags = (stream.tags ?? {}) as Record<string, string | undefined>;
+  return { language: languageTag(tags.language ?? tags.LANGUAGE), title: (tags.title ?? tags.TITLE)?.trim() || undefined };
+}
+
+/**
+ * ffprobe's format and streams as a ProbeResult: duration (format duration, else the longest
+ * stream's), the first video stream that is not an attached picture, every audio and subtitle
+ * stream in the file's order.
+ */
+export function describeMedia(data: ffmpegFactory.FfprobeData): ProbeResult {
+  const streams = data.streams ?? [];
+  const v = streams.find((s) => s.codec_type === 'video' && !(s.disposition?.attached_pic === 1));
+  const streamDurations = streams.map((s) => Number(s.duration)).filter((d) => Number.isFinite(d));
+  const formatDuration = Number(data.format?.duration);
+  const durationS = Number.isFinite(formatDuration) && formatDuration > 0 ? formatDuration : Math.max(0, ...streamDurations);
+  let video: VideoStreamInfo | undefined;
+  if (v && v.width && v.height) {
+    // A SAR within 1% of square (e.g. the 399:400 of the shared Tears of Steel WebM) is a
+    // rounding artefact of the muxer, not anamorphic video: treat it as square.
+    const rawSar = parseRational(v.sample_aspect_ratio) || 1;
+    const sar = Math.abs(rawSar - 1) < SQUARE_SAR_TOLERANCE ? 1 : rawSar;
+    const displayWidth = sar >= 1 ? Math.round(v.width * sar) : v.width;
+    const displayHeight = sar >= 1 ? v.height : Math.round(v.height / sar);
+    video = {
+      codecName: v.codec_name ?? 'unknown',
+      width: v.width,
+      height: v.height,
+      displayWidth,
+      displayHeight,
+      frameRate: parseRational(v.avg_frame_rate) || parseRational(v.r_frame_rate),
+      pixelFormat: v.pix_fmt,
+    };
+  }
+  const audioStreams: AudioStreamInfo[] = streams
+    .filter((s) => s.codec_type === 'audio')
+    .map((a, audioIndex) => {
+      const { language, title } = streamTags(a);
+      return {
+        codecName: a.codec_name ?? 'unknown',
+        channels: a.channels ?? 0,
+        sampleRateHz: Number(a.sample_rate) || 0,
+        audioIndex,
+        ...(language ? { language } : {}),
+        ...(title ? { title } : {}),
+        isDefault: a.disposition?.default === 1,
+      };
+    });
+  const subtitleStreams: SubtitleStreamInfo[] = streams
+    .filter((s) => s.codec_type === 'subtitle')
+    .map((t, subtitleIndex) => {
+      const { language, title } = streamTags(t);
+      const codecName = t.codec_name ?? 'unknown';
+      return {
+        codecName,
+        subtitleIndex,
+        ...(language ? { language } : {}),
+        ...(title ? { title } : {}),
+        isDefault: t.disposition?.default === 1,
+        isForced: t.disposition?.forced === 1,
+        isText: TEXT_SUBTITLE_CODECS.includes(codecName),
+      };
+    });
+  return {
+    durationS,
+    formatName: data.format?.format_name ?? 'unknown',
+    sizeBytes: Number(data.format?.size) || 0,
+    video,
+    audio: audioStreams[0],
+    audioStreams,
+    subtitleStreams,
+  };
+}
