@@ -48,7 +48,7 @@ export function titleUrls(ctx: CliContext, titleId: string): { playbackUrl: stri
 export async function uploadAndWait(
   ctx: CliContext,
   file: string,
-  opts: { title?: string | undefined; wait: boolean; ladder?: LadderKind; protection?: Protection | undefined },
+  opts: { title?: string | undefined; wait: boolean; ladder?: LadderKind; protection?: Protection | undefined; subtitles?: readonly { language: string; file: string }[] | undefined },
   shared?: { redis: RedisHandle; queue: EncodeQueue },
 ): Promise<UploadResult> {
   let redis = shared?.redis;
@@ -59,7 +59,7 @@ export async function uploadAndWait(
     return queue;
   };
   try {
-    const result = await uploadMaster({ file, ...(opts.title ? { title: opts.title } : {}), ...(opts.ladder ? { ladder: opts.ladder } : {}), ...(opts.protection ? { protection: opts.protection } : {}) }, { store: ctx.store, queue: openQueue, paths: ctx.paths });
+    const result = await uploadMaster({ file, ...(opts.title ? { title: opts.title } : {}), ...(opts.ladder ? { ladder: opts.ladder } : {}), ...(opts.protection ? { protection: opts.protection } : {}), ...(opts.subtitles?.length ? { subtitles: opts.subtitles } : {}) }, { store: ctx.store, queue: openQueue, paths: ctx.paths });
     const { playbackUrl, playerUrl } = titleUrls(ctx, result.titleId);
     const v = result.probe.video!;
     process.stdout.write(

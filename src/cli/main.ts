@@ -34,6 +34,23 @@ function parsePositiveInt(value: string): number {
   return n;
 }
 
+/**
+ * `--subtitles en=movie.en.srt,fr=movie.fr.vtt` (the option may repeat): LANG=FILE pairs, added
+ * to the ones before. The language is checked at upload (uploadMaster), with the file.
+ */
+function collectSubtitles(value: string, previous: { language: string; file: string }[] = []): { language: string; file: string }[] {
+  const pairs = value.split(',').map((p) => p.trim()).filter(Boolean);
+  if (pairs.length === 0) throw new InvalidArgumentError('expected LANG=FILE[,LANG=FILE...], e.g. en=movie.en.srt');
+  return [
+    ...previous,
+    ...pairs.map((p) => {
+      const eq = p.indexOf('=');
+      if (eq <= 0 || eq === p.length - 1) throw new InvalidArgumentError(`"${p}" is not LANG=FILE (e.g. en=movie.en.srt).`);
+      return { language: p.slice(0, eq), file: p.slice(eq + 1) };
+    }),
+  ];
+}
+
 function parseNonNegativeInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number of at least 0.');
@@ -120,15 +137,16 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     )
     .addOption(new Option('--encrypt <scheme>', 'encrypt the published segments: aes-128 (HLS AES-128, RFC 8216 §5.2); keys are served by `vod keys`').choices(PROTECTION_SCHEMES))
     .option('--key-rotation <n>', 'with --encrypt: a new content key every n segments (0 = one key for the whole title)', parseNonNegativeInt, 0)
+    .option('--subtitles <lang=file,...>', "subtitle files to publish beside the master's own text subtitles, e.g. en=movie.en.srt,fr=movie.fr.vtt (SubRip, WebVTT, ASS; may repeat)", collectSubtitles)
     .addHelpText(
       'after',
-      '\nThe title id is derived from the file content: uploading the same file twice encodes it once\n(whatever --ladder or --encrypt say the second time).\nNeeds a running worker (vod worker, or vod serve) to make progress.\nPer-title ladders are built on VMAF when the worker has VMAF_MODEL set, else on PSNR.\nEncrypted titles point players at VOD_KEY_SERVER_URL (default http://localhost:<VOD_KEY_PORT>),\nwhere `vod keys` hands each key only to a request signed with VOD_SIGNING_KEY (see `vod sign`).',
+      '\nThe title id is derived from the file content: uploading the same file twice encodes it once\n(whatever --ladder, --encrypt or --subtitles say the second time).\nNeeds a running worker (vod worker, or vod serve) to make progress.\nPer-title ladders are built on VMAF when the worker has VMAF_MODEL set, else on PSNR.\nEncrypted titles point players at VOD_KEY_SERVER_URL (default http://localhost:<VOD_KEY_PORT>),\nwhere `vod keys` hands each key only to a request signed with VOD_SIGNING_KEY (see `vod sign`).',
     )
-    .action(async (file: string, opts: { title?: string; wait: boolean; ladder: LadderKind; encrypt?: ProtectionScheme; keyRotation: number }) => {
+    .action(async (file: string, opts: { title?: string; wait: boolean; ladder: LadderKind; encrypt?: ProtectionScheme; keyRotation: number; subtitles?: { language: string; file: string }[] }) => {
       const c = ctx('warn');
       if (opts.keyRotation > 0 && !opts.encrypt) throw new UserError('--key-rotation needs --encrypt.');
       const protection = opts.encrypt ? { scheme: opts.encrypt, keyRotationSegments: opts.keyRotation, keyServerUrl: c.config.keyServerUrl } : undefined;
-      await runUpload(c, file, { title: opts.title, wait: opts.wait, ladder: opts.ladder, protection });
+      await runUpload(c, file, { title: opts.title, wait: opts.wait, ladder: opts.ladder, protection, subtitles: opts.subtitles });
     });
 
   program

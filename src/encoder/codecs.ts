@@ -46,3 +46,15 @@ export function aacCodecString(init: Uint8Array): string {
   const audioObjectType = (buf[pos] ?? 0) >> 3;
   return audioObjectType > 0 && audioObjectType < 31 ? `mp4a.40.${audioObjectType}` : 'mp4a.40.2';
 }
+
+/**
+ * Codec string of an audio rendition from its init segment: `ac-3` for AC-3 (a sample entry
+ * carrying the `dac3` box, ETSI TS 102 366 Annex F; the string MP4RA registers and HLS players
+ * match), `ec-3` for E-AC-3 (`dec3`), else the AAC string (aacCodecString).
+ */
+export function audioCodecString(init: Uint8Array): string {
+  const buf = Buffer.from(init.buffer, init.byteOffset, init.byteLength);
+  if (buf.indexOf('dac3', 0, 'latin1') >= 0) return 'ac-3';
+  if (buf.indexOf('dec3', 0, 'latin1') >= 0) return 'ec-3';
+  return aacCodecString(init);
+}

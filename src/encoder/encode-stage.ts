@@ -13,7 +13,8 @@ import { stitchChunkedRendition } from './hls-packager.js';
 import { encodeAudioRendition, encodeVideoRenditions, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN, type AudioRenditionSpec, type VideoRenditionSpec } from './rendition.js';
 import { packageSubtitleTracks } from './subtitles.js';
 import { makeThumbnails, type ThumbnailTrack } from './trick-play.js';
-import { POSTER_NAME, type AudioTrackPlan, type EncodedTitle, type EncodePlan, type StageOptions } from './title-stages.js';
+import type { AudioTrackPlan } from './audio-tracks.js';
+import { POSTER_NAME, type EncodedTitle, type EncodePlan, type StageOptions } from './title-stages.js';
 
 /** The n-th segment's name in a stitched rendition: the name ffmpeg gives it in a one-pass encode (SEGMENT_PATTERN). */
 export const segmentName = (n: number): string => SEGMENT_PATTERN.replace('%05d', String(n).padStart(5, '0'));
@@ -122,7 +123,7 @@ export async function encodeLadderChunk(plan: EncodePlan, chunk: Chunk, outDirOf
 
 /** The encoder spec of one of the plan's audio tracks, writing into `outDir`. */
 function audioSpec(plan: EncodePlan, track: AudioTrackPlan, outDir: string): AudioRenditionSpec {
-  return { masterPath: plan.masterPath, audioIndex: track.audioIndex, outDir, bitrateBps: track.bitrateBps, sampleRateHz: track.sampleRateHz, segmentDurationS: plan.segmentDurationS };
+  return { masterPath: plan.masterPath, audioIndex: track.audioIndex, codec: track.codec ?? 'aac', outDir, bitrateBps: track.bitrateBps, sampleRateHz: track.sampleRateHz, segmentDurationS: plan.segmentDurationS };
 }
 
 /**

@@ -14,6 +14,7 @@ import type { FfmpegPaths } from './ffmpeg.js';
 import type { LadderRung } from './fixed-ladder.js';
 import type { PerTitleOptions } from './per-title.js';
 import { encodeRenditions } from './encode-stage.js';
+import type { SubtitleSideFile } from './subtitles.js';
 import { measureRenditions, packageTitle, planTitle, rungVmafSubsample, type PackageInput } from './title-stages.js';
 
 
@@ -51,6 +52,8 @@ export interface EncodeTitleInput {
    * `VOD_CHUNK_DURATION_S`.
    */
   readonly chunkDurationS?: number;
+  /** Subtitle files uploaded beside the master, each with a copy on this machine (`localPath`). */
+  readonly subtitleFiles?: readonly SubtitleSideFile[];
 }
 
 export type EncodeStage = 'probe' | 'analyze' | 'encode' | 'measure' | 'package';
@@ -93,7 +96,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
   report({ stage: 'probe', fraction: 0 });
   let analysisStarted = false;
   const plan = await planTitle(
-    { titleId: input.titleId, masterPath: input.masterPath, ladderKind, ladder: input.ladder, segmentDurationS: input.segmentDurationS, vmafModelPath: input.vmafModelPath, perTitle: input.perTitle, workDir: input.outDir, chunkDurationS: input.chunkDurationS ?? 0, x264Preset: input.x264Preset },
+    { titleId: input.titleId, masterPath: input.masterPath, ladderKind, ladder: input.ladder, segmentDurationS: input.segmentDurationS, vmafModelPath: input.vmafModelPath, perTitle: input.perTitle, workDir: input.outDir, chunkDurationS: input.chunkDurationS ?? 0, x264Preset: input.x264Preset, subtitleFiles: input.subtitleFiles },
     paths,
     {
       ...stage,

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AudioRenditionRecord, VideoRenditionRecord } from '../origin/catalog.js';
 import type { Chunk } from './chunk-plan.js';
-import { aacCodecString, avcCodecString } from './codecs.js';
+import { audioCodecString, avcCodecString } from './codecs.js';
 import type { FfmpegPaths } from './ffmpeg.js';
 import { toEven } from './fixed-ladder.js';
 import { joinFmp4Rendition, measureMediaPlaylist } from './hls-packager.js';
@@ -158,12 +158,13 @@ export async function measureRenditions(encoded: EncodedTitle, settings: Measure
       name: track.label,
       ...(track.language ? { language: track.language } : {}),
       isDefault: track.isDefault,
-      channels: 2,
+      audioIndex: track.audioIndex,
+      channels: track.channels ?? 2,
       sampleRateHz: track.sampleRateHz,
       targetBitrateBps: track.bitrateBps,
       peakBitrateBps: Math.round(m.peakBitrateBps),
       averageBitrateBps: Math.round(m.averageBitrateBps),
-      codecs: aacCodecString(init),
+      codecs: audioCodecString(init),
       segmentCount: m.segments.length,
     });
   }

@@ -70,18 +70,29 @@ export interface AudioRenditionSpec {
   /** Which of the master's audio streams (`-map 0:a:N`). Default 0. */
   readonly audioIndex?: number;
   readonly outDir: string;
-  /** AAC bitrate in bits per second. */
+  /** Bitrate in bits per second. */
   readonly bitrateBps: number;
+  /** AAC-LC stereo (default) or AC-3 5.1 (AUDIO_CODECS). */
+  readonly codec?: AudioCodec;
   /** Output sample rate in Hz (the master's when it is 44.1 or 48 kHz, else 48 kHz). */
   readonly sampleRateHz: number;
   readonly segmentDurationS: number;
 }
 
-/** Builds ffmpeg output options for an AAC-LC stereo audio rendition of one of the master's audio streams. */
+/**
+ * Audio codecs of the renditions: ffmpeg encoder and output channels. AC-3 rather than E-AC-3:
+ * the bundled ffmpeg writes E-AC-3 into fMP4 without its `dec3` box (ffprobe then reads the
+ * init segment as 2 channels), AC-3 with its `dac3`.
+ */
+export const AUDIO_CODECS = Object.freeze({ aac: { encoder: 'aac', channels: 2 }, ac3: { encoder: 'ac3', channels: 6 } } as const);
+export type AudioCodec = keyof typeof AUDIO_CODECS;
+
+/** Builds ffmpeg output options for an audio rendition (AAC-LC stereo or AC-3 5.1) of one of the master's audio streams. */
 export function audioRenditionOptions(spec: AudioRenditionSpec): string[] {
+  const codec = AUDIO_CODECS[spec.codec ?? 'aac'];
   return [
     '-map', `0:a:${spec.audioIndex ?? 0}`, '-vn', '-sn', '-dn',
-    '-c:a', 'aac', '-b:a', String(spec.bitrateBps), '-ac', '2', '-ar', String(spec.sampleRateHz),
+    '-c:a', codec.encoder, '-b:a', String(spec.bitrateBps), '-ac', String(codec.channels), '-ar', String(spec.sampleRateHz),
     ...hlsMuxerOptions(spec.outDir, spec.segmentDurationS),
   ];
 }

@@ -1,6 +1,6 @@
 /**
- * Subtitle renditions: every text subtitle stream of the master (and, later, side files given at
- * upload) becomes a WebVTT rendition segmented with the video (RFC 8216 §3.5: WebVTT segments;
+ * Subtitle renditions: every text subtitle stream of the master, and every side file given at
+ * upload, becomes a WebVTT rendition segmented with the video (RFC 8216 §3.5: WebVTT segments;
  * §4.3.4.1: EXT-X-MEDIA TYPE=SUBTITLES). ffmpeg converts the stream to WebVTT, the `subtitle`
  * library parses the cues, and we cut them into one WebVTT file per video segment: a cue goes
  * into every segment its time overlaps (Apple's HLS Authoring Specification, WebVTT: "cues that
@@ -25,8 +25,11 @@ export const SUBTITLE_GROUP_ID = 'subs';
 export interface SubtitleTrackPlan {
   /** Rendition folder (subtitleRenditionName). */
   readonly name: string;
-  /** Where the cues come from: one of the master's subtitle streams (`-map 0:s:N`). */
-  readonly source: { readonly subtitleIndex: number };
+  /**
+   * Where the cues come from: one of the master's subtitle streams (`-map 0:s:N`), or a side
+   * file given at upload (its store key; `localPath` where the packaging worker put its copy).
+   */
+  readonly source: { readonly subtitleIndex: number } | { readonly sideFile: SubtitleSideFile };
   /** RFC 5646 language tag (EXT-X-MEDIA LANGUAGE), when known. */
   readonly language?: string | undefined;
   /** EXT-X-MEDIA NAME, unique among the title's subtitles. */
@@ -37,6 +40,18 @@ export interface SubtitleTrackPlan {
   readonly isForced: boolean;
 }
 
+/** A subtitle file given beside the master at upload (`vod upload --subtitles en=FILE.srt`). */
+export interface SubtitleSideFile {
+  /** Object store key of the uploaded copy (subtitleObjectKey). */
+  readonly key: string;
+  /** The file name it was uploaded from. */
+  readonly fileName: string;
+  /** RFC 5646 language tag. */
+  readonly language: string;
+  /** A copy on this machine, when the caller fetched one (never stored in a shared plan). */
+  readonly localPath?: string | undefined;
+}
+
 const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
 
 /**
@@ -44,26 +59,36 @@ const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback
  * DVB — are skipped: WebVTT is text), NAME from the title tag, else the language's English name,
  * else "Subtitles <n>" (repeats get " (2)", …; RFC 8216 §4.3.4.1.1: NAMEs differ within a
  * group), DEFAULT for the first stream the master marks default (none otherwise), FORCED from the
- * master's `forced` disposition.
+ * master's `forced` disposition; then one per side file given at upload, named after its language.
  * @param streams the master's subtitle streams (ProbeResult.subtitleStreams).
+ * @param sideFiles subtitle files uploaded beside the master, in the order given.
  */
-export function planSubtitleTracks(streams: readonly SubtitleStreamInfo[]): SubtitleTrackPlan[] {
+export function planSubtitleTracks(streams: readonly SubtitleStreamInfo[], sideFiles: readonly SubtitleSideFile[] = []): SubtitleTrackPlan[] {
   const text = streams.filter((s) => s.isText);
   const defaultAt = text.findIndex((s) => s.isDefault);
   const used = new Map<string, number>();
-  return text.map((s, k) => {
-    const base = s.title ?? (s.language ? (languageNames.of(s.language) ?? s.language) : `Subtitles ${k + 1}`);
+  const unique = (base: string) => {
     const seen = (used.get(base) ?? 0) + 1;
     used.set(base, seen);
-    return {
-      name: subtitleRenditionName(k + 1),
-      source: { subtitleIndex: s.subtitleIndex },
-      ...(s.language ? { language: s.language } : {}),
-      label: seen === 1 ? base : `${base} (${seen})`,
-      isDefault: k === defaultAt,
-      isForced: s.isForced,
-    };
-  });
+    return seen === 1 ? base : `${base} (${seen})`;
+  };
+  const fromMaster = text.map((s, k): SubtitleTrackPlan => ({
+    name: subtitleRenditionName(k + 1),
+    source: { subtitleIndex: s.subtitleIndex },
+    ...(s.language ? { language: s.language } : {}),
+    label: unique(s.title ?? (s.language ? (languageNames.of(s.language) ?? s.language) : `Subtitles ${k + 1}`)),
+    isDefault: k === defaultAt,
+    isForced: s.isForced,
+  }));
+  const fromFiles = sideFiles.map((f, k): SubtitleTrackPlan => ({
+    name: subtitleRenditionName(text.length + k + 1),
+    source: { sideFile: { key: f.key, fileName: f.fileName, language: f.language, ...(f.localPath ? { localPath: f.localPath } : {}) } },
+    language: f.language,
+    label: unique(languageNames.of(f.language) ?? f.language),
+    isDefault: false,
+    isForced: false,
+  }));
+  return [...fromMaster, ...fromFiles];
 }
 
 /**
@@ -171,7 +196,12 @@ export async function packageSubtitleTracks(
   for (const t of tracks) {
     let cues: Cue[];
     try {
-      cues = await readSubtitleCues(masterPath, t.source.subtitleIndex, outDir, paths, options.signal);
+      if ('sideFile' in t.source) {
+        if (!t.source.sideFile.localPath) throw new Error(`no local copy of the subtitle file ${t.source.sideFile.key}`);
+        cues = await readSubtitleCues(t.source.sideFile.localPath, 0, outDir, paths, options.signal);
+      } else {
+        cues = await readSubtitleCues(masterPath, t.source.subtitleIndex, outDir, paths, options.signal);
+      }
     } catch (err) {
       if (options.signal?.aborted) throw err;
       options.log.warn({ subtitles: t.name, language: t.language, err: String(err) }, 'subtitle stream left out: ffmpeg could not convert it to WebVTT');

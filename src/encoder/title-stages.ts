@@ -21,69 +21,19 @@ import type { TitleRecord, VideoRenditionRecord } from '../origin/catalog.js';
 import { LADDER_REPORT_NAME, MULTIVARIANT_PLAYLIST_NAME, TITLE_RECORD_NAME, type LadderKind } from '../title/title-address.js';
 import type { Logger } from '../util/logger.js';
 import { probeKeyframeTimesS, type FfmpegPaths } from './ffmpeg.js';
-import type { AudioStreamInfo, ProbeResult } from './media-info.js';
+import type { ProbeResult } from './media-info.js';
 import { fixedLadderFor, type LadderRung } from './fixed-ladder.js';
 import { protectRenditions } from './hls-encryption.js';
-import { writeMultivariantPlaylist, type AudioRenditionEntry, type IFrameStreamEntry, type SubtitleRenditionEntry } from './hls-packager.js';
+import { writeMultivariantPlaylist, type IFrameStreamEntry, type SubtitleRenditionEntry } from './hls-packager.js';
+import { audioGroups, planAudioTracks, type AudioTrackPlan } from './audio-tracks.js';
 import { writeIFramePlaylist, type ThumbnailTrack } from './trick-play.js';
 import type { LadderReport } from './ladder-report.js';
 import { inspectMaster } from './master-check.js';
 import { analyzeTitle, type LadderAnalysis, type PerTitleOptions } from './per-title.js';
 import { planChunks, type Chunk } from './chunk-plan.js';
-import { planSubtitleTracks, SUBTITLE_GROUP_ID, type SubtitleRenditionRecord, type SubtitleTrackPlan } from './subtitles.js';
+import { planSubtitleTracks, SUBTITLE_GROUP_ID, type SubtitleRenditionRecord, type SubtitleSideFile, type SubtitleTrackPlan } from './subtitles.js';
 
-/** AAC-LC stereo at 128 kbit/s: Apple HLS Authoring Specification §3 (audio) lists it for stereo. */
-export const AUDIO_BITRATE_BPS = 128_000;
-export const AUDIO_GROUP_ID = 'audio-aac';
-export const AUDIO_RENDITION_NAME = `audio_aac_${AUDIO_BITRATE_BPS / 1000}k`;
 export const POSTER_NAME = 'poster.jpg';
-
-/** One audio rendition of a title: one audio stream of the master as AAC-LC stereo. */
-export interface AudioTrackPlan {
-  /** Rendition folder: `audio_aac_128k` for the first stream, `audio_aac_128k_<n>` for the n-th after it. */
-  readonly name: string;
-  /** Which of the master's audio streams (`-map 0:a:N`). */
-  readonly audioIndex: number;
-  readonly bitrateBps: number;
-  /** The master's rate when it is 44.1 or 48 kHz, else 48 kHz. */
-  readonly sampleRateHz: number;
-  /** RFC 5646 language tag (EXT-X-MEDIA LANGUAGE), when the master states one. */
-  readonly language?: string | undefined;
-  /** EXT-X-MEDIA NAME: unique within the title's audio group. */
-  readonly label: string;
-  /** EXT-X-MEDIA DEFAULT=YES: exactly one track of a title has it. */
-  readonly isDefault: boolean;
-}
-
-const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
-
-/**
- * The audio renditions of a master: every audio stream becomes AAC-LC stereo at
- * AUDIO_BITRATE_BPS in one audio group, with LANGUAGE, NAME and DEFAULT from the master's
- * metadata (RFC 8216 §4.3.4.1: NAMEs differ within a group, at most one DEFAULT=YES).
- * NAME is the stream's title tag, else its language's English name (Intl.DisplayNames), else
- * "Main" for the first stream and "Audio <n>" for the others; a repeated NAME gets " (2)",
- * " (3)", …. DEFAULT goes to the first stream the master marks default, else the first stream.
- * @param streams the master's audio streams (ProbeResult.audioStreams), in order.
- */
-export function planAudioTracks(streams: readonly AudioStreamInfo[]): AudioTrackPlan[] {
-  const defaultAt = Math.max(0, streams.findIndex((s) => s.isDefault));
-  const used = new Map<string, number>();
-  return streams.map((s, k) => {
-    const base = s.title ?? (s.language ? languageNames.of(s.language) ?? s.language : k === 0 ? 'Main' : `Audio ${k + 1}`);
-    const seen = (used.get(base) ?? 0) + 1;
-    used.set(base, seen);
-    return {
-      name: k === 0 ? AUDIO_RENDITION_NAME : `${AUDIO_RENDITION_NAME}_${k + 1}`,
-      audioIndex: s.audioIndex,
-      bitrateBps: AUDIO_BITRATE_BPS,
-      sampleRateHz: [44_100, 48_000].includes(s.sampleRateHz) ? s.sampleRateHz : 48_000,
-      ...(s.language ? { language: s.language } : {}),
-      label: seen === 1 ? base : `${base} (${seen})`,
-      isDefault: k === defaultAt,
-    };
-  });
-}
 
 /** Folder name of a video rendition: `video_<height>p_<kbit/s>k`. */
 export const videoRenditionName = (rung: LadderRung): string => `video_${rung.height}p_${Math.round(rung.bitrateBps / 1000)}k`;
@@ -127,6 +77,8 @@ export interface PlanInput {
   readonly chunkDurationS: number;
   /** x264 preset of the final encodes: the per-title analysis corrects its rungs' CRF for it (PerTitleOptions.finalPreset). */
   readonly x264Preset?: string | undefined;
+  /** Subtitle files uploaded beside the master (published after its own subtitle streams). */
+  readonly subtitleFiles?: readonly SubtitleSideFile[] | undefined;
 }
 
 export interface EncodePlan {
@@ -181,7 +133,7 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
     segmentDurationS: input.segmentDurationS,
     rungs: ladder.map((rung) => ({ name: videoRenditionName(rung), rung })),
     audio: planAudioTracks(probe.audioStreams),
-    subtitles: planSubtitleTracks(probe.subtitleStreams),
+    subtitles: planSubtitleTracks(probe.subtitleStreams, input.subtitleFiles),
     analysis,
     chunks: planChunks(probe.durationS, input.segmentDurationS, input.chunkDurationS, await chunkKeyframes(input, probe.durationS, paths, options)),
   };
@@ -249,19 +201,7 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
   const { plan, outDir } = encoded;
   const video = plan.probe.video!;
   const audio = measured.audio;
-  const audioEntries: AudioRenditionEntry[] = audio.map((a) => ({
-    groupId: AUDIO_GROUP_ID,
-    name: a.name ?? 'Main',
-    uri: a.uri,
-    channels: a.channels,
-    ...(a.language ? { language: a.language } : {}),
-    isDefault: a.isDefault ?? a === audio[0],
-  }));
-  // A variant plays with any track of its audio group: BANDWIDTH counts the largest (RFC 8216
-  // §4.3.4.2: the peak of every rendition combination), CODECS every codec the group uses.
-  const audioPeakBps = Math.max(0, ...audio.map((a) => a.peakBitrateBps));
-  const audioAverageBps = Math.max(0, ...audio.map((a) => a.averageBitrateBps));
-  const audioCodecs = [...new Set(audio.map((a) => a.codecs))];
+  const groups = audioGroups(audio);
   const subtitles = encoded.subtitles ?? [];
   const subtitleEntries: SubtitleRenditionEntry[] = subtitles.map((t) => ({ groupId: SUBTITLE_GROUP_ID, name: t.name, uri: t.uri, ...(t.language ? { language: t.language } : {}), isDefault: t.isDefault, isForced: t.isForced }));
   // I-frame playlists address byte ranges of clear segments: none for an encrypted title (its
@@ -278,19 +218,22 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
     videoRecords.push({ ...v, iFrameUri });
     iFrameStreams.push({ uri: iFrameUri, bandwidthBps: f.peakBitrateBps, averageBandwidthBps: f.averageBitrateBps, width: v.width, height: v.height, codecs: v.codecs });
   }
+  // One variant per video rendition and audio group (a title without audio: one per rendition).
   const playlist = writeMultivariantPlaylist(
-    measured.video.map((v) => ({
-      uri: v.uri,
-      bandwidthBps: v.peakBitrateBps + audioPeakBps,
-      averageBandwidthBps: v.averageBitrateBps + audioAverageBps,
-      width: v.width,
-      height: v.height,
-      frameRate: v.frameRate,
-      codecs: [v.codecs, ...audioCodecs],
-      ...(audio.length > 0 ? { audioGroupId: AUDIO_GROUP_ID } : {}),
-      ...(subtitles.length > 0 ? { subtitlesGroupId: SUBTITLE_GROUP_ID } : {}),
-    })),
-    audioEntries,
+    (groups.length > 0 ? groups : [undefined]).flatMap((g) =>
+      measured.video.map((v) => ({
+        uri: v.uri,
+        bandwidthBps: v.peakBitrateBps + (g?.peakBitrateBps ?? 0),
+        averageBandwidthBps: v.averageBitrateBps + (g?.averageBitrateBps ?? 0),
+        width: v.width,
+        height: v.height,
+        frameRate: v.frameRate,
+        codecs: [v.codecs, ...(g?.codecs ?? [])],
+        ...(g ? { audioGroupId: g.groupId } : {}),
+        ...(subtitles.length > 0 ? { subtitlesGroupId: SUBTITLE_GROUP_ID } : {}),
+      })),
+    ),
+    groups.flatMap((g) => g.entries),
     undefined,
     iFrameStreams,
     subtitleEntries,

@@ -38,7 +38,8 @@ import {
 } from './job-schema.js';
 import type { RedisHandle } from './redis-server.js';
 import { loadKeySeed } from '../keys/content-keys.js';
-import { addChildren, assembleTitle, childJobs, loadAnalysisPlan, loadPlan, loadTrialResults, removeWork, runChildJob, runTrialJob, storeAnalysisPlan, storePlan, trialJobs } from './title-flow.js';
+import { loadAnalysisPlan, loadPlan, loadTrialResults, removeWork, storeAnalysisPlan, storePlan, withSubtitleFiles } from './flow-store.js';
+import { addChildren, assembleTitle, childJobs, runChildJob, runTrialJob, trialJobs } from './title-flow.js';
 
 /** BullMQ's stall limit, never reached: processEncodeJob's attempt count is the limit. */
 const MAX_STALLS_BULLMQ = 1_000_000;
@@ -181,7 +182,10 @@ export async function processEncodeJob(
       const plan = await store.withLocalFile(data.masterKey, (masterPath) => planTitle({ ...planInput(masterPath), analysis }, options.paths, { signal, log }));
       return splitIntoChunks(plan, flowStartedAtMs);
     };
-    const planInput = (masterPath: string) => ({ titleId: data.titleId, masterPath, ladderKind: data.ladder, segmentDurationS: options.config.segmentDurationS, vmafModelPath: options.config.vmafModelPath, workDir: staging.dir, chunkDurationS: options.config.chunkDurationS, x264Preset: options.config.x264Preset });
+    // Subtitle files uploaded beside the master: only their store keys go into a flow's shared
+    // plan; the worker that packages fetches them (fetchSubtitleFiles).
+    const subtitleFiles = data.subtitles ?? [];
+    const planInput = (masterPath: string) => ({ titleId: data.titleId, masterPath, ladderKind: data.ladder, segmentDurationS: options.config.segmentDurationS, vmafModelPath: options.config.vmafModelPath, workDir: staging.dir, chunkDurationS: options.config.chunkDurationS, x264Preset: options.config.x264Preset, subtitleFiles });
     if (data.step === 'assemble' || data.step === 'ladder') {
       // Back too early (a stall between adding the children and waiting for them): wait again.
       if ((await job.getDependenciesCount({ unprocessed: true })).unprocessed && (await job.moveToWaitingChildren(flow?.token ?? ''))) {
@@ -198,8 +202,9 @@ export async function processEncodeJob(
         const probe = await inspectMaster(masterPath, options.paths);
         if (!flow || planChunks(probe.durationS, options.config.segmentDurationS, options.config.chunkDurationS).length <= 1) {
           // One worker, one pass (or the chunks one after another when there is no flow).
-          return encodeTitle(
+          return withSubtitleFiles(store, subtitleFiles, async (localSubtitleFiles) => encodeTitle(
             {
+              subtitleFiles: localSubtitleFiles,
               titleId: data.titleId,
               title: data.title,
               masterPath,
@@ -214,7 +219,7 @@ export async function processEncodeJob(
             },
             options.paths,
             { signal, log, onProgress: (p: EncodeProgress) => progress({ stage: p.stage, percent: Math.round(p.fraction * 1000) / 10, ...(p.rendition ? { rendition: p.rendition } : {}) }) },
-          );
+          ));
         }
         planStartedAtMs = performance.now();
         if (data.ladder === 'per-title') {

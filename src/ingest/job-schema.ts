@@ -22,6 +22,11 @@ export const encodeJobSchema = z.object({
   ladder: z.enum(LADDER_KINDS).default(DEFAULT_LADDER_KIND),
   /** ISO 8601 upload time. */
   uploadedAt: z.string(),
+  /** Subtitle files uploaded beside the master (`vod upload --subtitles`), in the order given. */
+  subtitles: z
+    .array(z.object({ key: z.string().min(1), fileName: z.string().min(1), language: z.string().min(1).max(35) }))
+    .max(64)
+    .optional(),
   /** Encrypt the published segments (`vod upload --encrypt`); the key seed is stored at upload. */
   protection: protectionSchema.optional(),
   /**

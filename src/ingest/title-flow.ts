@@ -18,29 +18,21 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { type Job, type Queue } from 'bullmq';
 import { z } from 'zod';
 import { encodeLadderChunk, encodeTitleAudio, makePoster, makeTitleThumbnails, stitchRendition } from '../encoder/encode-stage.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import type { AnalysisPlan } from '../encoder/per-title.js';
-import { runTrialGroup, type TrialGroupResult } from '../encoder/per-title-trials.js';
+import { runTrialGroup } from '../encoder/per-title-trials.js';
 import { decodeSample, DecodedSampleKeeper } from '../encoder/per-title-sample.js';
-import { packageSubtitleTracks } from '../encoder/subtitles.js';
+import { packageSubtitleTracks, type SubtitleSideFile } from '../encoder/subtitles.js';
 import { concatFrameScores, summarizeFrames, type FrameScores, type QualityScores } from '../encoder/quality-metrics.js';
 import { measureLadderChunkQuality, measureRenditions, packageTitle, rungVmafSubsample, type EncodePlan, type PackageInput } from '../encoder/title-stages.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import type { Logger } from '../util/logger.js';
+import { chunkQualityKey, fetchPrefix, loadAnalysisPlan, loadPlan, outputPrefix, putJson, trialsKey, withSubtitleFiles, withTempDir } from './flow-store.js';
 import { AUDIO_JOB_NAME, CHUNK_JOB_NAME, TRIALS_JOB_NAME, type ChildJobData, type ChildJobResult, type TrialJobData } from './job-schema.js';
-
-/** Store prefix of a title's work in progress: the plan and the children's outputs. */
-export const workPrefix = (titleId: string): string => `work/${titleId}`;
-const planKey = (titleId: string): string => `${workPrefix(titleId)}/plan.json`;
-const outputPrefix = (titleId: string, rendition: string, chunkIndex?: number): string =>
-  chunkIndex === undefined ? `${workPrefix(titleId)}/${rendition}` : `${workPrefix(titleId)}/${rendition}/${chunkIndex}`;
-/** Per-frame quality of one chunk of one rendition (FrameScores as JSON), written by the child that encoded it. */
-const chunkQualityKey = (titleId: string, rendition: string, chunkIndex: number): string => `${workPrefix(titleId)}/quality/${rendition}.${chunkIndex}.json`;
 
 export interface FlowContext {
   readonly store: ObjectStore;
@@ -50,68 +42,6 @@ export interface FlowContext {
   readonly signal?: AbortSignal | undefined;
   /** Children measure their chunk's quality against the master (with VMAF when a model is given). */
   readonly measureQuality?: { readonly vmafModelPath: string | undefined } | undefined;
-}
-
-/** The per-title analysis plan of a title, and each trial group's result. */
-const analysisKey = (titleId: string): string => `${workPrefix(titleId)}/analysis.json`;
-const trialsKey = (titleId: string, group: number): string => `${workPrefix(titleId)}/trials/${group}.json`;
-
-async function putJson(store: ObjectStore, key: string, value: unknown): Promise<void> {
-  await withTempDir(async (dir) => {
-    const file = path.join(dir, 'object.json');
-    await fs.writeFile(file, JSON.stringify(value));
-    await store.putFile(key, file);
-  });
-}
-
-/** Writes the plan where every worker can read it. */
-export async function storePlan(store: ObjectStore, plan: EncodePlan): Promise<void> {
-  await putJson(store, planKey(plan.titleId), plan);
-}
-
-/** Writes a title's analysis plan where every worker can read it. */
-export async function storeAnalysisPlan(store: ObjectStore, titleId: string, plan: AnalysisPlan): Promise<void> {
-  await putJson(store, analysisKey(titleId), plan);
-}
-
-/**
- * Reads a title's analysis plan from the store.
- * @throws Error when it is not there.
- */
-export async function loadAnalysisPlan(store: ObjectStore, titleId: string): Promise<AnalysisPlan> {
-  const bytes = await store.get(analysisKey(titleId));
-  if (!bytes) throw new Error(`no analysis plan for title ${titleId} in the store`);
-  return JSON.parse(bytes.toString('utf8')) as AnalysisPlan;
-}
-
-const trialPointSchema = z.object({
-  width: z.number().int().positive(),
-  height: z.number().int().positive(),
-  bitrateBps: z.number().positive(),
-  quality: z.number(),
-  crf: z.number().optional(),
-  targetBitrateBps: z.number().optional(),
-  psnrDb: z.number().optional(),
-  ssim: z.number().optional(),
-  vmaf: z.number().optional(),
-});
-const presetProbeSchema = z.object({ preset: z.string(), width: z.number(), height: z.number(), crf: z.number(), bitrateBps: z.number(), trialBitrateBps: z.number() });
-const trialGroupResultSchema = z.object({ points: z.array(trialPointSchema), presetProbe: presetProbeSchema.optional(), sampleFrames: z.number().int().nonnegative(), encodeS: z.number(), qualityS: z.number() });
-
-/**
- * Every trial group's result, in the plan's order.
- * @throws Error naming the first group whose result is missing or malformed.
- */
-export async function loadTrialResults(store: ObjectStore, titleId: string, plan: AnalysisPlan): Promise<TrialGroupResult[]> {
-  const out: TrialGroupResult[] = [];
-  for (let g = 0; g < plan.groups.length; g++) {
-    const bytes = await store.get(trialsKey(titleId, g));
-    if (!bytes) throw new Error(`trial group ${g} of title ${titleId} has no result in the store`);
-    const parsed = trialGroupResultSchema.safeParse(JSON.parse(bytes.toString('utf8')));
-    if (!parsed.success) throw new Error(`trial group ${g} of title ${titleId} has a malformed result: ${parsed.error.issues[0]?.message}`);
-    out.push(parsed.data as TrialGroupResult);
-  }
-  return out;
 }
 
 /** What a trial group is, for `vod status`: its sizes and CRFs (or target bitrates). */
@@ -202,20 +132,6 @@ function sampleKeeper(): Promise<DecodedSampleKeeper> {
     return new DecodedSampleKeeper(dir);
   })();
   return keeper;
-}
-
-/**
- * Reads a title's plan from the store.
- * @throws Error when it is not there (the flow was cleaned up or never planned).
- */
-export async function loadPlan(store: ObjectStore, titleId: string): Promise<EncodePlan> {
-  const bytes = await store.get(planKey(titleId));
-  if (!bytes) throw new Error(`no encode plan for title ${titleId} in the store`);
-  const plan = JSON.parse(bytes.toString('utf8')) as Omit<EncodePlan, 'audio' | 'subtitles'> & { subtitles?: EncodePlan['subtitles']; audio?: EncodePlan['audio'] | { name: string; bitrateBps: number; sampleRateHz: number } | null };
-  // A plan stored before multi-track audio held one audio rendition (or none), not a list.
-  const audio = Array.isArray(plan.audio) ? plan.audio : plan.audio ? [{ ...plan.audio, audioIndex: 0, label: 'Main', isDefault: true }] : [];
-  // …and no subtitles.
-  return { ...plan, audio, subtitles: plan.subtitles ?? [] };
 }
 
 /**
@@ -356,7 +272,12 @@ export async function assembleTitle(
       return undefined;
     });
     const thumbnails = await makeTitleThumbnails(local, stagingDir, ctx.paths, ctx);
-    const subtitles = await packageSubtitleTracks(plan.subtitles, masterPath, { durationS: plan.probe.durationS, segmentDurationS: plan.segmentDurationS }, stagingDir, ctx.paths, ctx);
+    // Side files: fetched here (the plan holds their store keys only).
+    const sideFiles = plan.subtitles.flatMap((t) => ('sideFile' in t.source ? [t.source.sideFile] : []));
+    const subtitles = await withSubtitleFiles(store, sideFiles, (local) => {
+      const tracks = plan.subtitles.map((t) => ('sideFile' in t.source ? { ...t, source: { sideFile: local.find((f) => f.key === (t.source as { sideFile: SubtitleSideFile }).sideFile.key)! } } : t));
+      return packageSubtitleTracks(tracks, masterPath, { durationS: plan.probe.durationS, segmentDurationS: plan.segmentDurationS }, stagingDir, ctx.paths, ctx);
+    });
     const measured = await measureRenditions(
       { plan: local, outDir: stagingDir, poster, thumbnails, subtitles, encodeS: settings.encodeS },
       {
@@ -373,29 +294,3 @@ export async function assembleTitle(
   });
 }
 
-/** Deletes a title's work prefix (plan and children's outputs). */
-export async function removeWork(store: ObjectStore, titleId: string): Promise<void> {
-  await store.remove(workPrefix(titleId));
-}
-
-/** Copies every object directly under a store prefix into a local folder. */
-async function fetchPrefix(store: ObjectStore, prefix: string, dir: string): Promise<void> {
-  await fs.mkdir(dir, { recursive: true });
-  const names = await store.list(prefix);
-  if (names.length === 0) throw new Error(`nothing under ${prefix} in the store: a child's output is missing`);
-  for (const name of names) {
-    const bytes = await store.get(`${prefix}/${name}`);
-    if (!bytes) throw new Error(`${prefix}/${name} vanished from the store`);
-    await fs.writeFile(path.join(dir, name), bytes);
-  }
-}
-
-async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = path.join(os.tmpdir(), `vod-flow-${randomBytes(6).toString('hex')}`);
-  await fs.mkdir(dir, { recursive: true });
-  try {
-    return await fn(dir);
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-}

@@ -45,6 +45,8 @@ const audioRendition = z.object({
   language: z.string().optional(),
   /** The track players pick by default (EXT-X-MEDIA DEFAULT=YES). */
   isDefault: z.boolean().optional(),
+  /** Which of the master's audio streams it was made from (its AAC and AC-3 renditions share it). */
+  audioIndex: z.number().int().nonnegative().optional(),
   channels: z.number().int().positive(),
   sampleRateHz: z.number().int().positive(),
   targetBitrateBps: z.number().positive(),

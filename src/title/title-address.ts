@@ -71,6 +71,17 @@ export function masterObjectKey(titleId: string, fileName: string): string {
   return `${MASTERS_PREFIX}/${titleId}/master${/^\.[a-z0-9]{1,8}$/.test(ext) ? ext : ''}`;
 }
 
+/**
+ * Store key of a subtitle file uploaded beside a master (`vod upload --subtitles`):
+ * `masters/<titleId>/subtitles/<n>-<language><ext>`, n from 1 in the order given, the extension
+ * lower-cased when it is a plain one (ffmpeg guesses the format from it).
+ */
+export function subtitleObjectKey(titleId: string, n: number, language: string, fileName: string): string {
+  const dot = fileName.lastIndexOf('.');
+  const ext = dot > 0 ? fileName.slice(dot).toLowerCase() : '';
+  return `${MASTERS_PREFIX}/${titleId}/subtitles/${n}-${language.replace(/[^A-Za-z0-9-]/g, '')}${/^\.[a-z0-9]{1,8}$/.test(ext) ? ext : ''}`;
+}
+
 /** URL path prefix of one title's files: `/vod/<titleId>/` (purge, signed-URL scope). */
 export function titlePathPrefix(titleId: string): string {
   return `${VOD_PATH_PREFIX}${titleId}/`;

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { uploadMaster } from '../../src/ingest/upload.js';
@@ -17,8 +18,8 @@ import { createTestStack, sharedMedia, type TestStack } from '../helpers/test-st
 let stack: TestStack;
 let browser: Browser;
 
-async function publish(file: string, title: string, ladder?: LadderKind): Promise<string> {
-  const result = await uploadMaster({ file, title, ...(ladder ? { ladder } : {}) }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
+async function publish(file: string, title: string, ladder?: LadderKind, subtitles?: { language: string; file: string }[]): Promise<string> {
+  const result = await uploadMaster({ file, title, ...(ladder ? { ladder } : {}), ...(subtitles ? { subtitles } : {}) }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
   const final = await stack.queue.waitUntilFinished(result.titleId, () => {});
   expect(final.state, final.failedReason).toBe('completed');
   return result.titleId;
@@ -118,10 +119,25 @@ describe('playback through the edge', () => {
       { language: 'fre', isForced: true, cues: [{ startS: 1, endS: 2, text: 'Bonjour' }] },
     ];
     const master = await makeSyntheticMaster(
-      { path: path.join(await makeTempDir(), 'two-languages.mkv'), durationS: 12, width: 640, height: 360, audioTracks: [{ language: 'eng' }, { language: 'ger', title: 'Deutsch', isDefault: true }], subtitleTracks },
+      { path: path.join(await makeTempDir(), 'two-languages.mkv'), durationS: 12, width: 640, height: 360, audioTracks: [{ language: 'eng' }, { language: 'ger', title: 'Deutsch', isDefault: true, channels: 6 }], subtitleTracks },
       stack.paths,
     );
-    const titleId = await publish(master, 'Two languages', 'fixed');
+    // And an Italian side file given at upload.
+    const italian = path.join(path.dirname(master), 'italian.srt');
+    await fs.writeFile(italian, '1\n00:00:05,000 --> 00:00:06,000\nCiao\n');
+    const titleId = await publish(master, 'Two languages', 'fixed', [{ language: 'ita', file: italian }]);
+    // The German 5.1 stream also became AC-3 5.1, in its own audio group with its own variants.
+    const mv = HLS.parse(await (await fetch(`${stack.edge!.url}/vod/${titleId}/master.m3u8`)).text());
+    if (!mv.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+    const variants = mv.variants.filter((v) => !v.isIFrameOnly);
+    const byGroup = (g: string) => variants.filter((v) => v.audio[0]?.groupId === g);
+    expect(byGroup('audio-aac').length).toBeGreaterThan(0);
+    expect(byGroup('audio-ac3').length).toBe(byGroup('audio-aac').length);
+    expect(byGroup('audio-ac3')[0]!.codecs!.split(',').slice(1).sort()).toEqual(['ac-3', 'mp4a.40.2']); // every codec of the group
+    expect(byGroup('audio-ac3')[0]!.audio.map((a) => [a.name, a.channels, a.uri])).toEqual([
+      ['English', '2', 'audio_aac_128k/index.m3u8'],
+      ['Deutsch', '6', 'audio_ac3_384k_2/index.m3u8'],
+    ]);
     const page = await browser.newPage();
     await page.goto(`${stack.edge!.url}/player/?title=${titleId}`);
     type Track = { name: string; lang: string | null; isDefault: boolean };
@@ -129,6 +145,8 @@ describe('playback through the edge', () => {
     const player = () => page.evaluate(() => (window as unknown as { vodPlayer: Player }).vodPlayer);
     await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 1, undefined, { timeout: 60_000 });
     let s = await player();
+    // Chromium has no AC-3 decoder: hls.js keeps the AAC variants only, one level per rung.
+    expect(await page.evaluate(() => (window as unknown as { vodPlayer: { levels: unknown[] } }).vodPlayer.levels.length)).toBe(byGroup('audio-aac').length);
     expect(s.audioTracks).toEqual([
       { name: 'English', lang: 'en', isDefault: false },
       { name: 'Deutsch', lang: 'de', isDefault: true },
@@ -138,6 +156,7 @@ describe('playback through the edge', () => {
     expect(s.subtitleTracks).toEqual([
       { name: 'English', lang: 'en', isDefault: false },
       { name: 'French', lang: 'fr', isDefault: false },
+      { name: 'Italian', lang: 'it', isDefault: false },
     ]);
     expect(await page.isVisible('#subtitle-track')).toBe(true);
     // The menu switches hls.js to English, and playback goes on.

@@ -90,6 +90,26 @@ describe('vod upload with bad input', () => {
     expect(await listFiles(dataDir)).toEqual([]);
   });
 
+  it('refuses bad subtitle side files with one sentence, exit 2, storing nothing (no Redis needed to say so)', async () => {
+    await fs.writeFile(path.join(inputs, 'empty.vtt'), 'WEBVTT\n\n');
+    await fs.writeFile(path.join(inputs, 'ok.srt'), '1\n00:00:00,500 --> 00:00:01,500\nHello\n');
+    const runs = [
+      [['--subtitles', 'en'], 1, /"en" is not LANG=FILE/],
+      [['--subtitles', `x!y=${path.join(inputs, 'ok.srt')}`], 2, /^vod: subtitles .*ok\.srt: "x!y" is not a language tag \(use e\.g\. en, fr, pt-BR or eng\)\.?$/],
+      [['--subtitles', `en=${path.join(inputs, 'nope.srt')}`], 2, /^vod: subtitles .*nope\.srt: no such file\.?$/],
+      [['--subtitles', `en=${path.join(inputs, 'notes.mp4')}`], 2, /^vod: subtitles .*notes\.mp4: not a subtitle file ffmpeg can read \(SubRip \.srt, WebVTT \.vtt, ASS, …\)\.?$/],
+      [['--subtitles', `en=${path.join(inputs, 'ok.srt')},fr=${path.join(inputs, 'empty.vtt')}`], 2, /^vod: subtitles .*empty\.vtt: no cue in it\.?$/],
+    ] as const;
+    const dataDir = await makeTempDir();
+    for (const [args, code, message] of runs) {
+      const r = await runCli(['--data-dir', dataDir, 'upload', goodMaster, ...args], { env: { REDIS_URL: 'redis://127.0.0.1:1' } });
+      expect(r.code, args.join(' ')).toBe(code);
+      expect(r.stderr.trim(), args.join(' ')).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(await listFiles(dataDir)).toEqual([]);
+  });
+
   it('refuses a bad cache size and a malformed origin URL on vod edge', async () => {
     const a = await runCli(['edge', '--cache-bytes', 'lots']);
     expect(a.code).not.toBe(0);

@@ -19,7 +19,7 @@ import { analyzeTitle, candidateResolutions } from '../../../src/encoder/per-tit
 import { outputFrameRate } from '../../../src/encoder/title-stages.js';
 import type { TitleRecord } from '../../../src/origin/catalog.js';
 import { startEncodeWorker, stopEncodeWorker } from '../../../src/ingest/encode-worker.js';
-import { workPrefix } from '../../../src/ingest/title-flow.js';
+import { workPrefix } from '../../../src/ingest/flow-store.js';
 import { uploadMaster } from '../../../src/ingest/upload.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { runCli, VOD_BIN } from '../../helpers/run-cli.js';
@@ -104,7 +104,10 @@ describe('chunked title flow', () => {
       await startEncodeWorker({ redis: stack.redis, config: stack.config, store: stack.store, paths: stack.paths, queueName: stack.queueName!, name: 'worker-b' }),
     ];
     try {
-      const { titleId } = await uploadMaster({ file: master, title: 'Flow', ladder: 'fixed' }, { store: stack.store, queue: async () => stack!.queue, paths: stack.paths });
+      // A side file given at upload: the title job that assembles fetches it from the store.
+      const side = path.join(path.dirname(master), 'side.vtt');
+      await fs.writeFile(side, 'WEBVTT\n\n00:00:09.000 --> 00:00:10.000\nCiao\n');
+      const { titleId } = await uploadMaster({ file: master, title: 'Flow', ladder: 'fixed', subtitles: [{ language: 'it', file: side }] }, { store: stack.store, queue: async () => stack!.queue, paths: stack.paths });
       const seen = new Set<string>();
       const final = await stack.queue.waitUntilFinished(titleId, (s) => s.children && seen.add(`${s.children.done}/${s.children.total}`));
       expect(final.state, final.failedReason).toBe('completed');
@@ -129,7 +132,11 @@ describe('chunked title flow', () => {
         ['English', 'en', false, 'audio_aac_128k/index.m3u8'],
         ['French', 'fr', true, 'audio_aac_128k_2/index.m3u8'],
       ]);
-      expect(mv.variants[0]!.subtitles.map((t) => [t.name, t.language, t.uri])).toEqual([['Spanish', 'es', 'subtitles_1/index.m3u8']]);
+      expect(mv.variants[0]!.subtitles.map((t) => [t.name, t.language, t.uri])).toEqual([
+        ['Spanish', 'es', 'subtitles_1/index.m3u8'],
+        ['Italian', 'it', 'subtitles_2/index.m3u8'],
+      ]);
+      expect(await fs.readFile(path.join(dir, 'subtitles_2', 'seg_00002.vtt'), 'utf8')).toContain('00:00:09.000 --> 00:00:10.000\nCiao\n');
       const vtt = await Promise.all([0, 1].map((k) => fs.readFile(path.join(dir, 'subtitles_1', `seg_0000${k}.vtt`), 'utf8')));
       for (const doc of vtt) expect(doc).toMatch(/^WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00\.000\n[\s\S]*00:00:03\.000 --> 00:00:05\.000\nHola\n/); // in both segments it spans
       const tones = await Promise.all(tracks.map((a) => dominantFrequencyHz(path.join(dir, a.uri!), stack!.paths)));

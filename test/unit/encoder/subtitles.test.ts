@@ -48,12 +48,24 @@ describe('planSubtitleTracks', () => {
       stream(3, { language: 'en', title: 'English SDH' }),
       stream(4, { language: 'en' }),
     ]);
-    expect(tracks.map((t) => [t.name, t.source.subtitleIndex, t.label, t.language, t.isDefault, t.isForced])).toEqual([
+    expect(tracks.map((t) => [t.name, 'subtitleIndex' in t.source ? t.source.subtitleIndex : -1, t.label, t.language, t.isDefault, t.isForced])).toEqual([
       ['subtitles_1', 0, 'English', 'en', false, false],
       ['subtitles_2', 2, 'French', 'fr', true, true],
       ['subtitles_3', 3, 'English SDH', 'en', false, false],
       ['subtitles_4', 4, 'English (2)', 'en', false, false],
     ]);
     expect(planSubtitleTracks([stream(0)]).map((t) => [t.label, t.isDefault])).toEqual([['Subtitles 1', false]]);
+  });
+
+  it('adds the side files given at upload after the master own streams, named after their language', () => {
+    const tracks = planSubtitleTracks([stream(0, { language: 'it' })], [
+      { key: 'masters/t/subtitles/1-a.srt', fileName: 'a.srt', language: 'it' },
+      { key: 'masters/t/subtitles/2-b.vtt', fileName: 'b.vtt', language: 'pt-BR' },
+    ]);
+    expect(tracks.map((t) => [t.name, t.label, t.language, 'sideFile' in t.source ? t.source.sideFile.key : t.source.subtitleIndex])).toEqual([
+      ['subtitles_1', 'Italian', 'it', 0],
+      ['subtitles_2', 'Italian (2)', 'it', 'masters/t/subtitles/1-a.srt'],
+      ['subtitles_3', 'Brazilian Portuguese', 'pt-BR', 'masters/t/subtitles/2-b.vtt'],
+    ]);
   });
 });

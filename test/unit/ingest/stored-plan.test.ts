@@ -1,12 +1,12 @@
 /**
- * The encode plan a chunked title's flow stores for its workers (title-flow.ts storePlan /
+ * The encode plan a chunked title's flow stores for its workers (flow-store.ts storePlan /
  * loadPlan), on a filesystem object store: what is stored comes back, and a plan stored by the
  * previous version (one audio rendition as an object, or none) is read as a list of tracks, so a
  * flow started before an upgrade still completes.
  */
 import { describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../../src/origin/fs-object-store.js';
-import { loadPlan, storePlan } from '../../../src/ingest/title-flow.js';
+import { loadPlan, storePlan } from '../../../src/ingest/flow-store.js';
 import type { EncodePlan } from '../../../src/encoder/title-stages.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 

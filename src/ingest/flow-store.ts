@@ -1,0 +1,149 @@
+/**
+ * What a chunked title's flow keeps in the object store (title-flow.ts), where every worker on
+ * every machine can read it: the work prefix `work/<title>/` with the encode plan, the analysis
+ * plan and each trial group's RD points, the children's outputs and per-chunk quality; and the
+ * helpers that copy objects to a worker's disk (a prefix, the subtitle side files).
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { AnalysisPlan } from '../encoder/per-title.js';
+import type { TrialGroupResult } from '../encoder/per-title-trials.js';
+import type { SubtitleSideFile } from '../encoder/subtitles.js';
+import type { EncodePlan } from '../encoder/title-stages.js';
+import type { ObjectStore } from '../origin/object-store.js';
+
+/** Store prefix of a title's work in progress: the plan and the children's outputs. */
+export const workPrefix = (titleId: string): string => `work/${titleId}`;
+export const planKey = (titleId: string): string => `${workPrefix(titleId)}/plan.json`;
+export const outputPrefix = (titleId: string, rendition: string, chunkIndex?: number): string =>
+  chunkIndex === undefined ? `${workPrefix(titleId)}/${rendition}` : `${workPrefix(titleId)}/${rendition}/${chunkIndex}`;
+/** Per-frame quality of one chunk of one rendition (FrameScores as JSON), written by the child that encoded it. */
+export const chunkQualityKey = (titleId: string, rendition: string, chunkIndex: number): string => `${workPrefix(titleId)}/quality/${rendition}.${chunkIndex}.json`;
+
+/** The per-title analysis plan of a title, and each trial group's result. */
+export const analysisKey = (titleId: string): string => `${workPrefix(titleId)}/analysis.json`;
+export const trialsKey = (titleId: string, group: number): string => `${workPrefix(titleId)}/trials/${group}.json`;
+
+/** Writes `value` as JSON under `key`. */
+export async function putJson(store: ObjectStore, key: string, value: unknown): Promise<void> {
+  await withTempDir(async (dir) => {
+    const file = path.join(dir, 'object.json');
+    await fs.writeFile(file, JSON.stringify(value));
+    await store.putFile(key, file);
+  });
+}
+
+/** Writes the plan where every worker can read it. */
+export async function storePlan(store: ObjectStore, plan: EncodePlan): Promise<void> {
+  await putJson(store, planKey(plan.titleId), plan);
+}
+
+/** Writes a title's analysis plan where every worker can read it. */
+export async function storeAnalysisPlan(store: ObjectStore, titleId: string, plan: AnalysisPlan): Promise<void> {
+  await putJson(store, analysisKey(titleId), plan);
+}
+
+/**
+ * Reads a title's analysis plan from the store.
+ * @throws Error when it is not there.
+ */
+export async function loadAnalysisPlan(store: ObjectStore, titleId: string): Promise<AnalysisPlan> {
+  const bytes = await store.get(analysisKey(titleId));
+  if (!bytes) throw new Error(`no analysis plan for title ${titleId} in the store`);
+  return JSON.parse(bytes.toString('utf8')) as AnalysisPlan;
+}
+
+const trialPointSchema = z.object({
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+  bitrateBps: z.number().positive(),
+  quality: z.number(),
+  crf: z.number().optional(),
+  targetBitrateBps: z.number().optional(),
+  psnrDb: z.number().optional(),
+  ssim: z.number().optional(),
+  vmaf: z.number().optional(),
+});
+const presetProbeSchema = z.object({ preset: z.string(), width: z.number(), height: z.number(), crf: z.number(), bitrateBps: z.number(), trialBitrateBps: z.number() });
+const trialGroupResultSchema = z.object({ points: z.array(trialPointSchema), presetProbe: presetProbeSchema.optional(), sampleFrames: z.number().int().nonnegative(), encodeS: z.number(), qualityS: z.number() });
+
+/**
+ * Every trial group's result, in the plan's order.
+ * @throws Error naming the first group whose result is missing or malformed.
+ */
+export async function loadTrialResults(store: ObjectStore, titleId: string, plan: AnalysisPlan): Promise<TrialGroupResult[]> {
+  const out: TrialGroupResult[] = [];
+  for (let g = 0; g < plan.groups.length; g++) {
+    const bytes = await store.get(trialsKey(titleId, g));
+    if (!bytes) throw new Error(`trial group ${g} of title ${titleId} has no result in the store`);
+    const parsed = trialGroupResultSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+    if (!parsed.success) throw new Error(`trial group ${g} of title ${titleId} has a malformed result: ${parsed.error.issues[0]?.message}`);
+    out.push(parsed.data as TrialGroupResult);
+  }
+  return out;
+}
+
+/**
+ * Reads a title's plan from the store.
+ * @throws Error when it is not there (the flow was cleaned up or never planned).
+ */
+export async function loadPlan(store: ObjectStore, titleId: string): Promise<EncodePlan> {
+  const bytes = await store.get(planKey(titleId));
+  if (!bytes) throw new Error(`no encode plan for title ${titleId} in the store`);
+  const plan = JSON.parse(bytes.toString('utf8')) as Omit<EncodePlan, 'audio' | 'subtitles'> & { subtitles?: EncodePlan['subtitles']; audio?: EncodePlan['audio'] | { name: string; bitrateBps: number; sampleRateHz: number } | null };
+  // A plan stored before multi-track audio held one audio rendition (or none), not a list.
+  const audio = Array.isArray(plan.audio) ? plan.audio : plan.audio ? [{ ...plan.audio, audioIndex: 0, label: 'Main', isDefault: true }] : [];
+  // …and no subtitles.
+  return { ...plan, audio, subtitles: plan.subtitles ?? [] };
+}
+
+/**
+ * Runs `fn` with a copy on this machine of each subtitle file uploaded beside a master (each
+ * `localPath` set), in a temporary folder removed afterwards.
+ * @throws Error naming a file that is not in the store.
+ */
+export async function withSubtitleFiles<T>(store: ObjectStore, files: readonly SubtitleSideFile[], fn: (local: SubtitleSideFile[]) => Promise<T>): Promise<T> {
+  if (files.length === 0) return fn([]);
+  return withTempDir(async (dir) => {
+    const local: SubtitleSideFile[] = [];
+    for (const [k, f] of files.entries()) {
+      const bytes = await store.get(f.key);
+      if (!bytes) throw new Error(`the subtitle file ${f.key} is not in the object store`);
+      const localPath = path.join(dir, `${k + 1}-${path.basename(f.key)}`);
+      await fs.writeFile(localPath, bytes);
+      local.push({ key: f.key, fileName: f.fileName, language: f.language, localPath });
+    }
+    return fn(local);
+  });
+}
+
+/** Deletes a title's work prefix (plan and children's outputs). */
+export async function removeWork(store: ObjectStore, titleId: string): Promise<void> {
+  await store.remove(workPrefix(titleId));
+}
+
+/** Copies every object directly under a store prefix into a local folder. */
+export async function fetchPrefix(store: ObjectStore, prefix: string, dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  const names = await store.list(prefix);
+  if (names.length === 0) throw new Error(`nothing under ${prefix} in the store: a child's output is missing`);
+  for (const name of names) {
+    const bytes = await store.get(`${prefix}/${name}`);
+    if (!bytes) throw new Error(`${prefix}/${name} vanished from the store`);
+    await fs.writeFile(path.join(dir, name), bytes);
+  }
+}
+
+/** Runs `fn` with a fresh temporary folder, removed afterwards. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = path.join(os.tmpdir(), `vod-flow-${randomBytes(6).toString('hex')}`);
+  await fs.mkdir(dir, { recursive: true });
+  try {
+    return await fn(dir);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
