@@ -183,7 +183,7 @@ export async function processEncodeJob(
       return splitIntoChunks(plan, flowStartedAtMs);
     };
     // Subtitle files uploaded beside the master: only their store keys go into a flow's shared
-    // plan; the worker that packages fetches them (fetchSubtitleFiles).
+    // plan; the worker that packages fetches them (withSubtitleFiles).
     const subtitleFiles = data.subtitles ?? [];
     const planInput = (masterPath: string) => ({ titleId: data.titleId, masterPath, ladderKind: data.ladder, segmentDurationS: options.config.segmentDurationS, vmafModelPath: options.config.vmafModelPath, workDir: staging.dir, chunkDurationS: options.config.chunkDurationS, x264Preset: options.config.x264Preset, subtitleFiles });
     if (data.step === 'assemble' || data.step === 'ladder') {
