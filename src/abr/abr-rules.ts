@@ -11,8 +11,10 @@
  *   and the highest at the buffer target (max(target, 10 s + 2 s per level)); the level
  *   maximising (V·(vₘ − 1 + γ) − Q)/Sₘ for buffer Q; an up-switch is not allowed beyond both
  *   the current level and what the throughput rule would pick (BOLA-O's oscillation guard).
- * - `dynamic`: throughput while the buffer is short, BOLA once it reaches the buffer target,
- *   back to throughput below half of it (dash.js AbrController `_updateDynamicAbrStrategy`).
+ * - `dynamic`: throughput while the buffer is short, BOLA once it reaches dash.js's stable
+ *   buffer time (12 s, or the buffer target when that is shorter), back to throughput below half
+ *   of it (dash.js AbrController `_updateDynamicAbrStrategy`, MediaPlayerModel
+ *   `getStableBufferTime`: the `stableBufferTime` setting, default 12 s).
  * - `hlsjs`: a model of hls.js's default ABR for comparison: the highest level within 0.95 ×
  *   the estimate (0.7 × for a level above the current one; hls.js `abrBandWidthFactor`,
  *   `abrBandWidthUpFactor`), the estimate the smaller of a 3 s and a 9 s half-life EWMA.
@@ -109,6 +111,12 @@ export class BolaRule implements AbrRule {
   }
 }
 
+/**
+ * Buffer level, s, at which DYNAMIC hands over from the throughput rule to BOLA (back below half
+ * of it): dash.js's `stableBufferTime` default, 12 s (MediaPlayerModel.getStableBufferTime).
+ */
+export const DYNAMIC_STABLE_BUFFER_S = 12;
+
 export class DynamicRule implements AbrRule {
   readonly name = 'dynamic';
   private readonly bola = new BolaRule();
@@ -121,7 +129,9 @@ export class DynamicRule implements AbrRule {
   }
 
   choose(ctx: AbrContext): AbrDecision {
-    const on = ctx.bufferTargetS;
+    // Switching on at the buffer target (until 2026-12-02) left BOLA almost unused: the buffer
+    // hovers just under hls.js's maxBufferLength, so DYNAMIC ran the throughput rule nearly always.
+    const on = Math.min(DYNAMIC_STABLE_BUFFER_S, ctx.bufferTargetS);
     this.usingBola = ctx.bufferS >= (this.usingBola ? 0.5 * on : on);
     return this.usingBola ? this.bola.choose(ctx) : this.throughput.choose(ctx);
   }

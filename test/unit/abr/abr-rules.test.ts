@@ -32,10 +32,13 @@ describe('ABR rules', () => {
     expect(bola.choose(ctx({ bufferS: 20, lastLevel: 1, throughputBps: 2_500_000 })).level).toBe(2);
   });
 
-  it('DYNAMIC: throughput until the buffer reaches its target, BOLA until it falls below half', () => {
+  it("DYNAMIC: throughput until the buffer reaches dash.js's stable buffer time (12 s), BOLA until it falls below half", () => {
     const d = new DynamicRule();
     const at = (bufferS: number) => d.choose(ctx({ bufferS, throughputBps: 3_000_000 })).rule;
-    expect([20, 30, 20, 16, 14, 20, 30].map(at)).toEqual(['throughput', 'bola', 'bola', 'bola', 'throughput', 'throughput', 'bola']);
+    expect([8, 12, 8, 6.5, 5.9, 10, 12].map(at)).toEqual(['throughput', 'bola', 'bola', 'bola', 'throughput', 'throughput', 'bola']);
+    // A buffer target under 12 s is the threshold itself.
+    const short = new DynamicRule();
+    expect([7, 8, 3.9].map((bufferS) => short.choose(ctx({ bufferS, bufferTargetS: 8, throughputBps: 3_000_000 })).rule)).toEqual(['throughput', 'bola', 'throughput']);
   });
 
   it('hls.js model: 0.95 × the estimate to stay or go down, 0.7 × to go up', () => {
