@@ -3,7 +3,7 @@
  * parsed flags; user errors are thrown as UserError for main() to report.
  */
 import type { AudioStreamInfo, SubtitleStreamInfo } from '../encoder/media-info.js';
-import { listTitles } from '../origin/catalog.js';
+import { listTitles, type TitleRecord } from '../origin/catalog.js';
 import { playbackPath, type LadderKind } from '../title/title-address.js';
 import { startOriginServer } from '../origin/origin-server.js';
 import { startEdgeServer } from '../edge-cache/edge-server.js';
@@ -100,6 +100,13 @@ function audioSummary(streams: readonly AudioStreamInfo[]): string {
   return streams.length === 1 ? `, audio ${codecs}${streams[0]!.language ? ` (${streams[0]!.language})` : ''}` : `, ${streams.length} audio tracks ${codecs} (${languages})`;
 }
 
+/** `Audio:` and `Subtitles:` lines of a published title: each track's name, language, channels and codec. */
+function tracksLines(record: TitleRecord): string[] {
+  const audio = record.renditions.flatMap((r) => (r.kind === 'audio' ? [`${r.name ?? 'Main'}${r.language ? ` (${r.language})` : ''} ${r.channels} ch ${r.codecs}${r.isDefault ? ', default' : ''}`] : []));
+  const subtitles = (record.subtitles ?? []).map((t) => `${t.name}${t.language ? ` (${t.language})` : ''}${t.isForced ? ', forced' : ''}${t.isDefault ? ', default' : ''}`);
+  return [...(audio.length > 0 ? [`Audio:     ${audio.join('; ')}`] : []), ...(subtitles.length > 0 ? [`Subtitles: ${subtitles.join('; ')}`] : [])];
+}
+
 /** `, 2 subtitle tracks (en, fr)` for the text subtitle streams the title will publish; '' for none. */
 function subtitleSummary(streams: readonly SubtitleStreamInfo[]): string {
   const text = streams.filter((s) => s.isText);
@@ -156,6 +163,7 @@ export async function runStatus(ctx: CliContext, titleId: string | undefined, op
         lines.push(
           `Published: ${record.publishedAt} (${record.renditions.length} renditions, encode ${record.encodeTimeS.toFixed(1)} s)`,
           `Ladder:    ${record.ladder}${record.qualityMetric ? `, quality measured with ${record.qualityMetric.toUpperCase()}` : ''}`,
+          ...tracksLines(record),
           `Playback:  ${titleUrls(ctx, titleId).playbackUrl}`,
         );
       }

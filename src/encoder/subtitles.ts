@@ -34,7 +34,7 @@ export interface SubtitleTrackPlan {
   readonly language?: string | undefined;
   /** EXT-X-MEDIA NAME, unique among the title's subtitles. */
   readonly label: string;
-  /** DEFAULT=YES (at most one): shown without the viewer asking. */
+  /** DEFAULT=YES: shown without the viewer asking. Always false for now (planSubtitleTracks). */
   readonly isDefault: boolean;
   /** FORCED=YES: only foreign-dialogue cues, shown when the viewer chose no subtitles. */
   readonly isForced: boolean;
@@ -58,14 +58,16 @@ const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback
  * The subtitle renditions of a master: one per text subtitle stream (bitmap ones — DVD, PGS,
  * DVB — are skipped: WebVTT is text), NAME from the title tag, else the language's English name,
  * else "Subtitles <n>" (repeats get " (2)", …; RFC 8216 §4.3.4.1.1: NAMEs differ within a
- * group), DEFAULT for the first stream the master marks default (none otherwise), FORCED from the
- * master's `forced` disposition; then one per side file given at upload, named after its language.
+ * group), FORCED from the master's `forced` disposition; then one per side file given at upload,
+ * named after its language. None is DEFAULT=YES (which would show it unasked): in MP4 and MOV
+ * every enabled track reads as `default` (ffmpeg maps tkhd's enabled flag to it), so the master's
+ * flag does not say the author wanted subtitles on; forced subtitles reach viewers through
+ * FORCED=YES instead.
  * @param streams the master's subtitle streams (ProbeResult.subtitleStreams).
  * @param sideFiles subtitle files uploaded beside the master, in the order given.
  */
 export function planSubtitleTracks(streams: readonly SubtitleStreamInfo[], sideFiles: readonly SubtitleSideFile[] = []): SubtitleTrackPlan[] {
   const text = streams.filter((s) => s.isText);
-  const defaultAt = text.findIndex((s) => s.isDefault);
   const used = new Map<string, number>();
   const unique = (base: string) => {
     const seen = (used.get(base) ?? 0) + 1;
@@ -77,7 +79,7 @@ export function planSubtitleTracks(streams: readonly SubtitleStreamInfo[], sideF
     source: { subtitleIndex: s.subtitleIndex },
     ...(s.language ? { language: s.language } : {}),
     label: unique(s.title ?? (s.language ? (languageNames.of(s.language) ?? s.language) : `Subtitles ${k + 1}`)),
-    isDefault: k === defaultAt,
+    isDefault: false,
     isForced: s.isForced,
   }));
   const fromFiles = sideFiles.map((f, k): SubtitleTrackPlan => ({

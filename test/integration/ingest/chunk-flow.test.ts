@@ -146,6 +146,8 @@ describe('chunked title flow', () => {
       const st = await runCli(['--data-dir', stack.dataDir, 'status', titleId], { env: { ...env, VOD_QUEUE_NAME: stack.queueName } });
       expect(st.code, st.stderr).toBe(0);
       expect(st.stdout).toMatch(/^Chunks: +5\/5 child jobs done, 0 running$/m);
+      expect(st.stdout).toMatch(/^Audio: +English \(en\) 2 ch mp4a\.40\.2; French \(fr\) 2 ch mp4a\.40\.2, default$/m);
+      expect(st.stdout).toMatch(/^Subtitles: Spanish \(es\); Italian \(it\)$/m);
       expect(st.stdout).toMatch(/^ +worker worker-a: [1-9]\d* done$/m);
       expect(st.stdout).toMatch(/^ +worker worker-b: [1-9]\d* done$/m);
     } finally {

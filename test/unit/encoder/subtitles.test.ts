@@ -40,7 +40,7 @@ describe('segmentWebVtt (RFC 8216 §3.5)', () => {
 });
 
 describe('planSubtitleTracks', () => {
-  it('keeps text streams only, named after the title tag or language, DEFAULT only where the master says so', () => {
+  it('keeps text streams only, named after the title tag or language, FORCED from the master, never DEFAULT', () => {
     const tracks = planSubtitleTracks([
       stream(0, { language: 'en' }),
       stream(1, { codecName: 'hdmv_pgs_subtitle', isText: false, language: 'de' }),
@@ -50,7 +50,7 @@ describe('planSubtitleTracks', () => {
     ]);
     expect(tracks.map((t) => [t.name, 'subtitleIndex' in t.source ? t.source.subtitleIndex : -1, t.label, t.language, t.isDefault, t.isForced])).toEqual([
       ['subtitles_1', 0, 'English', 'en', false, false],
-      ['subtitles_2', 2, 'French', 'fr', true, true],
+      ['subtitles_2', 2, 'French', 'fr', false, true], // marked default in the master: not shown unasked
       ['subtitles_3', 3, 'English SDH', 'en', false, false],
       ['subtitles_4', 4, 'English (2)', 'en', false, false],
     ]);
