@@ -136,7 +136,7 @@ export interface SubtitleRenditionEntry {
   readonly uri: string;
   /** RFC 5646 tag (LANGUAGE). */
   readonly language?: string;
-  /** DEFAULT=YES (at most one per group; subtitles have none unless the master marks one). */
+  /** DEFAULT=YES (at most one per group; our packager never sets it: subtitles.ts planSubtitleTracks). */
   readonly isDefault?: boolean;
   /** FORCED=YES (then AUTOSELECT=YES, as §4.3.4.1 requires). */
   readonly isForced?: boolean;
@@ -163,13 +163,13 @@ const quote = (s: string) => {
 
 /**
  * Writes a multivariant playlist (RFC 8216 §4.3.4): EXT-X-INDEPENDENT-SEGMENTS (§4.3.5.1,
- * applies to every media playlist), one EXT-X-MEDIA per audio and per subtitle rendition (§4.3.4.1) and one
- * EXT-X-STREAM-INF per variant (§4.3.4.2) with BANDWIDTH, AVERAGE-BANDWIDTH, CODECS,
- * RESOLUTION, FRAME-RATE and AUDIO, then one EXT-X-I-FRAME-STREAM-INF per I-frame stream
+ * applies to every media playlist), one EXT-X-MEDIA per audio and per subtitle rendition
+ * (§4.3.4.1) and one EXT-X-STREAM-INF per variant (§4.3.4.2) with BANDWIDTH, AVERAGE-BANDWIDTH,
+ * CODECS, RESOLUTION, FRAME-RATE, AUDIO and SUBTITLES, then one EXT-X-I-FRAME-STREAM-INF per I-frame stream
  * (§4.3.4.3). Version 7 matches the media playlists ffmpeg writes.
  * @param variants in the order they should be listed (ascending bandwidth by convention).
  * @returns the playlist text, ending with a newline.
- * @throws Error when a variant names an audio group that is not defined.
+ * @throws Error when a variant names an audio or subtitles group that is not defined.
  */
 export function writeMultivariantPlaylist(
   variants: readonly VariantStreamEntry[],
