@@ -11,6 +11,8 @@ import { inspectMaster } from '../encoder/master-check.js';
 import { languageTag } from '../encoder/media-info.js';
 import { readSubtitleCues } from '../encoder/subtitles.js';
 import { InvalidMasterError } from '../util/errors.js';
+import chardet from 'chardet';
+import iconv from 'iconv-lite';
 import { ensureKeySeed, type Protection } from '../keys/content-keys.js';
 import { DEFAULT_LADDER_KIND, masterObjectKey, PUBLISHED_MARKER, subtitleObjectKey, titleObjectKey, type LadderKind } from '../title/title-address.js';
 import type { ObjectStore } from '../origin/object-store.js';
@@ -57,7 +59,22 @@ export async function uploadMaster(
   },
 ): Promise<UploadResult> {
   const probe = await inspectMaster(request.file, deps.paths);
-  const subtitles = await checkSubtitleFiles(request.subtitles ?? [], deps.paths);
+  // Subtitle files are checked (and made UTF-8) into a folder of their own, stored from there.
+  const subtitleWork = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-subtitles-'));
+  try {
+    return await uploadChecked(request, deps, probe, await checkSubtitleFiles(request.subtitles ?? [], subtitleWork, deps.paths));
+  } finally {
+    await fs.rm(subtitleWork, { recursive: true, force: true });
+  }
+}
+
+/** The rest of uploadMaster, once the master and the subtitle files passed their checks. */
+async function uploadChecked(
+  request: UploadRequest,
+  deps: Parameters<typeof uploadMaster>[1],
+  probe: ProbeResult,
+  subtitles: readonly { language: string; file: string; fileName: string }[],
+): Promise<UploadResult> {
   const fileName = path.basename(request.file);
   const title = (request.title ?? path.parse(fileName).name).trim() || fileName;
   const titleId = await titleIdFromFile(request.file, deps.onHashProgress);
@@ -87,33 +104,51 @@ export async function uploadMaster(
 /**
  * Checks subtitle side files before anything is stored: each language must be a language tag
  * (made an RFC 5646 tag, `fre` → `fr`), each file must be subtitles ffmpeg can read (SubRip,
- * WebVTT, ASS, …) with at least one cue.
- * @returns the files with their canonical language tags and file names.
+ * WebVTT, ASS, …) with at least one cue. A file that is not UTF-8 (legacy .srt files are often
+ * Windows-1252 or another code page) is transcoded to UTF-8 in `work`, its encoding guessed by
+ * `chardet` and decoded by `iconv-lite`: ffmpeg and the players read subtitles as UTF-8.
+ * @returns the files to store (the original, or its UTF-8 copy in `work`) with their canonical
+ *          language tags and the file names they were given as.
  * @throws InvalidMasterError naming the first bad one.
  */
-async function checkSubtitleFiles(files: readonly { language: string; file: string }[], paths: FfmpegPaths): Promise<{ language: string; file: string; fileName: string }[]> {
+async function checkSubtitleFiles(files: readonly { language: string; file: string }[], work: string, paths: FfmpegPaths): Promise<{ language: string; file: string; fileName: string }[]> {
   const out: { language: string; file: string; fileName: string }[] = [];
-  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-subtitles-'));
-  try {
-    for (const f of files) {
-      const language = languageTag(f.language);
-      if (!language) throw new InvalidMasterError(`subtitles ${f.file}: "${f.language}" is not a language tag (use e.g. en, fr, pt-BR or eng)`);
-      try {
-        await fs.access(f.file);
-      } catch {
-        throw new InvalidMasterError(`subtitles ${f.file}: no such file`);
-      }
-      let cues: number;
-      try {
-        cues = (await readSubtitleCues(f.file, 0, work, paths)).length;
-      } catch (err) {
-        throw new InvalidMasterError(`subtitles ${f.file}: not a subtitle file ffmpeg can read (SubRip .srt, WebVTT .vtt, ASS, …)`, { cause: err });
-      }
-      if (cues === 0) throw new InvalidMasterError(`subtitles ${f.file}: no cue in it`);
-      out.push({ language, file: f.file, fileName: path.basename(f.file) });
+  for (const [k, f] of files.entries()) {
+    const language = languageTag(f.language);
+    if (!language) throw new InvalidMasterError(`subtitles ${f.file}: "${f.language}" is not a language tag (use e.g. en, fr, pt-BR or eng)`);
+    let bytes: Buffer;
+    try {
+      bytes = await fs.readFile(f.file);
+    } catch {
+      throw new InvalidMasterError(`subtitles ${f.file}: no such file`);
     }
-    return out;
-  } finally {
-    await fs.rm(work, { recursive: true, force: true });
+    const file = await asUtf8(bytes, f.file, path.join(work, `${k + 1}-${path.basename(f.file)}`));
+    let cues: number;
+    try {
+      cues = (await readSubtitleCues(file, 0, work, paths)).length;
+    } catch (err) {
+      throw new InvalidMasterError(`subtitles ${f.file}: not a subtitle file ffmpeg can read (SubRip .srt, WebVTT .vtt, ASS, …)`, { cause: err });
+    }
+    if (cues === 0) throw new InvalidMasterError(`subtitles ${f.file}: no cue in it`);
+    out.push({ language, file, fileName: path.basename(f.file) });
   }
+  return out;
+}
+
+/**
+ * A subtitle file as UTF-8: the file itself when its bytes are UTF-8, else a copy at `copyPath`
+ * decoded from the encoding chardet guesses (a UTF-8 byte-order mark is kept as is).
+ * @throws InvalidMasterError when the encoding cannot be recognised.
+ */
+async function asUtf8(bytes: Buffer, file: string, copyPath: string): Promise<string> {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return file;
+  } catch {
+    // not UTF-8: transcode below
+  }
+  const encoding = chardet.detect(bytes);
+  if (!encoding || !iconv.encodingExists(encoding)) throw new InvalidMasterError(`subtitles ${file}: not UTF-8, and its text encoding could not be recognised`);
+  await fs.writeFile(copyPath, iconv.decode(bytes, encoding), 'utf8');
+  return copyPath;
 }

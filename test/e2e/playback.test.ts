@@ -6,6 +6,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import HLS from 'hls-parser';
+import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { uploadMaster } from '../../src/ingest/upload.js';
@@ -122,10 +123,12 @@ describe('playback through the edge', () => {
       { path: path.join(await makeTempDir(), 'two-languages.mkv'), durationS: 12, width: 640, height: 360, audioTracks: [{ language: 'eng' }, { language: 'ger', title: 'Deutsch', isDefault: true, channels: 6 }], subtitleTracks },
       stack.paths,
     );
-    // And an Italian side file given at upload.
+    // And an Italian side file given at upload, in Windows-1252 as old .srt files often are.
     const italian = path.join(path.dirname(master), 'italian.srt');
-    await fs.writeFile(italian, '1\n00:00:05,000 --> 00:00:06,000\nCiao\n');
+    await fs.writeFile(italian, iconv.encode('1\n00:00:05,000 --> 00:00:06,000\nCiao, però è tardi\n', 'win1252'));
     const titleId = await publish(master, 'Two languages', 'fixed', [{ language: 'ita', file: italian }]);
+    // The Italian cue was published as UTF-8 WebVTT (segment 1: 4–8 s).
+    expect(await (await fetch(`${stack.edge!.url}/vod/${titleId}/subtitles_3/seg_00001.vtt`)).text()).toContain('00:00:05.000 --> 00:00:06.000\nCiao, però è tardi\n');
     // The German 5.1 stream also became AC-3 5.1, in its own audio group with its own variants.
     const mv = HLS.parse(await (await fetch(`${stack.edge!.url}/vod/${titleId}/master.m3u8`)).text());
     if (!mv.isMasterPlaylist) throw new Error('expected a multivariant playlist');
