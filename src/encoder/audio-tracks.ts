@@ -6,7 +6,7 @@
  */
 import type { AudioRenditionRecord } from '../origin/catalog.js';
 import type { AudioRenditionEntry } from './hls-packager.js';
-import type { AudioStreamInfo } from './media-info.js';
+import { languageName, uniqueTrackNames, type AudioStreamInfo } from './media-info.js';
 import type { AudioCodec } from './rendition.js';
 
 /** AAC-LC stereo at 128 kbit/s: Apple HLS Authoring Specification §3 (audio) lists it for stereo. */
@@ -42,27 +42,22 @@ export interface AudioTrackPlan {
   readonly isDefault: boolean;
 }
 
-const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
-
 /**
  * The audio renditions of a master: every audio stream becomes AAC-LC stereo at
  * AUDIO_BITRATE_BPS, with LANGUAGE, NAME and DEFAULT from the master's metadata (RFC 8216
  * §4.3.4.1: NAMEs differ within a group, at most one DEFAULT=YES); a stream of 6 channels or
  * more also becomes AC-3 5.1 at SURROUND_BITRATE_BPS (same NAME and LANGUAGE), listed after
  * every AAC track.
- * NAME is the stream's title tag, else its language's English name (Intl.DisplayNames), else
+ * NAME is the stream's title tag, else its language's English name (languageName), else
  * "Main" for the first stream and "Audio <n>" for the others; a repeated NAME gets " (2)",
  * " (3)", …. DEFAULT goes to the first stream the master marks default, else the first stream.
  * @param streams the master's audio streams (ProbeResult.audioStreams), in order.
  */
 export function planAudioTracks(streams: readonly AudioStreamInfo[]): AudioTrackPlan[] {
   const defaultAt = Math.max(0, streams.findIndex((s) => s.isDefault));
-  const used = new Map<string, number>();
-  const stereo = streams.map((s, k): AudioTrackPlan => {
-    const base = s.title ?? (s.language ? languageNames.of(s.language) ?? s.language : k === 0 ? 'Main' : `Audio ${k + 1}`);
-    const seen = (used.get(base) ?? 0) + 1;
-    used.set(base, seen);
-    return {
+  const unique = uniqueTrackNames();
+  const stereo = streams.map(
+    (s, k): AudioTrackPlan => ({
       name: k === 0 ? AUDIO_RENDITION_NAME : `${AUDIO_RENDITION_NAME}_${k + 1}`,
       audioIndex: s.audioIndex,
       codec: 'aac',
@@ -70,10 +65,10 @@ export function planAudioTracks(streams: readonly AudioStreamInfo[]): AudioTrack
       bitrateBps: AUDIO_BITRATE_BPS,
       sampleRateHz: [44_100, 48_000].includes(s.sampleRateHz) ? s.sampleRateHz : 48_000,
       ...(s.language ? { language: s.language } : {}),
-      label: seen === 1 ? base : `${base} (${seen})`,
+      label: unique(s.title ?? (s.language ? languageName(s.language) : k === 0 ? 'Main' : `Audio ${k + 1}`)),
       isDefault: k === defaultAt,
-    };
-  });
+    }),
+  );
   // A 5.1 (or wider) stream also becomes AC-3 5.1, for devices that decode it (packageTitle
   // puts these in their own audio group).
   const surround = streams.flatMap((s, k): AudioTrackPlan[] =>

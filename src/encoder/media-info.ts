@@ -93,6 +93,27 @@ export function languageTag(tag: string | undefined): string | undefined {
   }
 }
 
+const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
+
+/** A language tag's English name (`fr` → "French", `pt-BR` → "Brazilian Portuguese"; Intl.DisplayNames), the tag itself when unknown. */
+export function languageName(tag: string): string {
+  return languageNames.of(tag) ?? tag;
+}
+
+/**
+ * Makes track NAMEs unique within an HLS group (RFC 8216 §4.3.4.1.1): the first use of a name
+ * is kept, repeats become "name (2)", "name (3)", ….
+ * @returns a function giving the unique form of each name, in call order.
+ */
+export function uniqueTrackNames(): (name: string) => string {
+  const used = new Map<string, number>();
+  return (name) => {
+    const seen = (used.get(name) ?? 0) + 1;
+    used.set(name, seen);
+    return seen === 1 ? name : `${name} (${seen})`;
+  };
+}
+
 /** Sample aspect ratios closer to 1 than this are treated as square pixels. */
 const SQUARE_SAR_TOLERANCE = 0.01;
 

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { formatTimestamp, parseSync, type Cue } from 'subtitle';
 import type { Logger } from '../util/logger.js';
 import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
-import type { SubtitleStreamInfo } from './media-info.js';
+import { languageName, uniqueTrackNames, type SubtitleStreamInfo } from './media-info.js';
 
 /** Folder of the n-th subtitle rendition (from 1), and its playlist and segment names. */
 export const subtitleRenditionName = (n: number): string => `subtitles_${n}`;
@@ -52,8 +52,6 @@ export interface SubtitleSideFile {
   readonly localPath?: string | undefined;
 }
 
-const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback: 'code' });
-
 /**
  * The subtitle renditions of a master: one per text subtitle stream (bitmap ones — DVD, PGS,
  * DVB — are skipped: WebVTT is text), NAME from the title tag, else the language's English name,
@@ -68,17 +66,12 @@ const languageNames = new Intl.DisplayNames(['en'], { type: 'language', fallback
  */
 export function planSubtitleTracks(streams: readonly SubtitleStreamInfo[], sideFiles: readonly SubtitleSideFile[] = []): SubtitleTrackPlan[] {
   const text = streams.filter((s) => s.isText);
-  const used = new Map<string, number>();
-  const unique = (base: string) => {
-    const seen = (used.get(base) ?? 0) + 1;
-    used.set(base, seen);
-    return seen === 1 ? base : `${base} (${seen})`;
-  };
+  const unique = uniqueTrackNames();
   const fromMaster = text.map((s, k): SubtitleTrackPlan => ({
     name: subtitleRenditionName(k + 1),
     source: { subtitleIndex: s.subtitleIndex },
     ...(s.language ? { language: s.language } : {}),
-    label: unique(s.title ?? (s.language ? (languageNames.of(s.language) ?? s.language) : `Subtitles ${k + 1}`)),
+    label: unique(s.title ?? (s.language ? languageName(s.language) : `Subtitles ${k + 1}`)),
     isDefault: false,
     isForced: s.isForced,
   }));
@@ -86,7 +79,7 @@ export function planSubtitleTracks(streams: readonly SubtitleStreamInfo[], sideF
     name: subtitleRenditionName(text.length + k + 1),
     source: { sideFile: { key: f.key, fileName: f.fileName, language: f.language, ...(f.localPath ? { localPath: f.localPath } : {}) } },
     language: f.language,
-    label: unique(languageNames.of(f.language) ?? f.language),
+    label: unique(languageName(f.language)),
     isDefault: false,
     isForced: false,
   }));

@@ -25,7 +25,7 @@ import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import type { AnalysisPlan } from '../encoder/per-title.js';
 import { runTrialGroup } from '../encoder/per-title-trials.js';
 import { decodeSample, DecodedSampleKeeper } from '../encoder/per-title-sample.js';
-import { packageSubtitleTracks, type SubtitleSideFile } from '../encoder/subtitles.js';
+import { packageSubtitleTracks } from '../encoder/subtitles.js';
 import { concatFrameScores, summarizeFrames, type FrameScores, type QualityScores } from '../encoder/quality-metrics.js';
 import { measureLadderChunkQuality, measureRenditions, packageTitle, rungVmafSubsample, type EncodePlan, type PackageInput } from '../encoder/title-stages.js';
 import type { TitleRecord } from '../origin/catalog.js';
@@ -275,7 +275,8 @@ export async function assembleTitle(
     // Side files: fetched here (the plan holds their store keys only).
     const sideFiles = plan.subtitles.flatMap((t) => ('sideFile' in t.source ? [t.source.sideFile] : []));
     const subtitles = await withSubtitleFiles(store, sideFiles, (local) => {
-      const tracks = plan.subtitles.map((t) => ('sideFile' in t.source ? { ...t, source: { sideFile: local.find((f) => f.key === (t.source as { sideFile: SubtitleSideFile }).sideFile.key)! } } : t));
+      const copies = new Map(local.map((f) => [f.key, f]));
+      const tracks = plan.subtitles.map((t) => ('sideFile' in t.source ? { ...t, source: { sideFile: copies.get(t.source.sideFile.key)! } } : t));
       return packageSubtitleTracks(tracks, masterPath, { durationS: plan.probe.durationS, segmentDurationS: plan.segmentDurationS }, stagingDir, ctx.paths, ctx);
     });
     const measured = await measureRenditions(
