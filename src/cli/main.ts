@@ -135,8 +135,8 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
         .choices(LADDER_KINDS)
         .default(DEFAULT_LADDER_KIND),
     )
-    .addOption(new Option('--encrypt <scheme>', 'encrypt the published segments: aes-128 (HLS AES-128, RFC 8216 §5.2); keys are served by `vod keys`').choices(PROTECTION_SCHEMES))
-    .option('--key-rotation <n>', 'with --encrypt: a new content key every n segments (0 = one key for the whole title)', parseNonNegativeInt, 0)
+    .addOption(new Option('--encrypt <scheme>', 'encrypt the published segments: aes-128 (HLS AES-128, RFC 8216 §5.2, whole segments) or cenc (Common Encryption, ISO/IEC 23001-7, for EME with the W3C Clear Key key system); keys are served by `vod keys`').choices(PROTECTION_SCHEMES))
+    .option('--key-rotation <n>', 'with --encrypt aes-128: a new content key every n segments (0 = one key for the whole title)', parseNonNegativeInt, 0)
     .option('--subtitles <lang=file,...>', "subtitle files to publish beside the master's own text subtitles, e.g. en=movie.en.srt,fr=movie.fr.vtt (SubRip, WebVTT, ASS; may repeat)", collectSubtitles)
     .addHelpText(
       'after',
@@ -144,7 +144,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     )
     .action(async (file: string, opts: { title?: string; wait: boolean; ladder: LadderKind; encrypt?: ProtectionScheme; keyRotation: number; subtitles?: { language: string; file: string }[] }) => {
       const c = ctx('warn');
-      if (opts.keyRotation > 0 && !opts.encrypt) throw new UserError('--key-rotation needs --encrypt.');
+      if (opts.keyRotation > 0 && opts.encrypt !== 'aes-128') throw new UserError(opts.encrypt ? `--key-rotation is for --encrypt aes-128: a ${opts.encrypt} title has one key.` : '--key-rotation needs --encrypt.');
       const protection = opts.encrypt ? { scheme: opts.encrypt, keyRotationSegments: opts.keyRotation, keyServerUrl: c.config.keyServerUrl } : undefined;
       await runUpload(c, file, { title: opts.title, wait: opts.wait, ladder: opts.ladder, protection, subtitles: opts.subtitles });
     });
@@ -178,7 +178,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--signing-key <key>', 'HMAC key of playback tokens, the edges\' key, at least 16 characters (env VOD_SIGNING_KEY; required)', parseSigningKey)
     .addHelpText(
       'after',
-      '\nGET /keys/<title>/<period> answers the 16-byte AES-128 key of that key period to a request that\ncarries a token covering /vod/<title>/ (Authorization: Bearer <token>, or ?token=<token>), 403\notherwise; never cacheable. Players find the URL in the title\'s EXT-X-KEY tags (VOD_KEY_SERVER_URL\nat upload). Keys are derived from each title\'s key seed in the object store (keys/<title>/), which\nthe origin and the edges never serve.',
+      '\nGET /keys/<title>/<period> answers the 16-byte AES-128 key of that key period to a request that\ncarries a token covering /vod/<title>/ (Authorization: Bearer <token>, or ?token=<token>), 403\notherwise; never cacheable. Players find the URL in the title\'s EXT-X-KEY tags (VOD_KEY_SERVER_URL\nat upload). POST /clearkey/<title> is the W3C Clear Key license of a cenc title: it answers the\nJSON Web Key set of the key ids the request names (EME §9.1.3–9.1.4), under the same token rule.\nKeys are derived from each title\'s key seed in the object store (keys/<title>/), which\nthe origin and the edges never serve.',
     )
     .action(async (opts: { port?: number; host?: string; signingKey?: string }) => runKeyServer(ctx(), opts));
 

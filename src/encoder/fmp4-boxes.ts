@@ -49,54 +49,98 @@ export interface FirstSample {
   readonly isSync: boolean;
 }
 
+/** One sample of a track run. */
+export interface FragmentSample {
+  /** Offset of the sample's data in the segment, bytes. */
+  readonly offset: number;
+  readonly sizeBytes: number;
+  /** Sample flags (§8.8.3.1), when the run or the tfhd gives them. */
+  readonly flags: number | undefined;
+}
+
+/** A track run (`trun`, §8.8.8) of a track fragment, with where its data_offset field is. */
+export interface TrackRun {
+  readonly trun: Box;
+  /** Offset of the trun's data_offset field in the segment. */
+  readonly dataOffsetAt: number;
+  readonly samples: readonly FragmentSample[];
+}
+
 /**
- * The first sample of the first movie fragment of a segment: `tfhd` (§8.8.7) and `trun`
- * (§8.8.8) of its first `traf` give the data offset (from the `moof`, or from
- * base_data_offset when present), the size (per-sample, else the default) and the flags
- * (first_sample_flags, per-sample, else the default).
+ * The samples of a track fragment (`traf` in `moof`): `tfhd` (§8.8.7) gives the base data offset
+ * (the `moof`'s first byte, or base_data_offset when present) and the default size and flags,
+ * each `trun` (§8.8.8) its data_offset and per-sample sizes and flags (first_sample_flags for its
+ * first sample).
+ * @returns the tfhd flags, whether the tfhd carries an explicit base_data_offset, and the runs.
+ * @throws RangeError when the traf has no tfhd, a run has no data_offset, a sample has no size,
+ *         or a sample lies outside the bytes.
+ */
+export function trackFragmentRuns(buf: Buffer, moof: Box, traf: Box): { readonly tfhd: Box; readonly hasBaseDataOffset: boolean; readonly runs: TrackRun[] } {
+  const tfhd = child(buf, traf, 'tfhd');
+  if (!tfhd) throw new RangeError('traf has no tfhd');
+  const tfFlags = buf.readUInt32BE(tfhd.payload) & 0xffffff;
+  let at = tfhd.payload + 8; // version+flags, track_ID
+  let base = moof.start;
+  if (tfFlags & 0x1) {
+    base = Number(buf.readBigUInt64BE(at));
+    at += 8;
+  }
+  if (tfFlags & 0x2) at += 4;
+  if (tfFlags & 0x8) at += 4;
+  let defaultSize: number | undefined;
+  if (tfFlags & 0x10) {
+    defaultSize = buf.readUInt32BE(at);
+    at += 4;
+  }
+  const defaultFlags: number | undefined = tfFlags & 0x20 ? buf.readUInt32BE(at) : undefined;
+  const runs: TrackRun[] = [];
+  for (const trun of boxes(buf, traf.payload, traf.end).filter((b) => b.type === 'trun')) {
+    const trFlags = buf.readUInt32BE(trun.payload) & 0xffffff;
+    const count = buf.readUInt32BE(trun.payload + 4);
+    let p = trun.payload + 8;
+    if (!(trFlags & 0x1)) throw new RangeError('a trun without data_offset');
+    const dataOffsetAt = p;
+    let offset = base + buf.readInt32BE(p);
+    p += 4;
+    let firstFlags: number | undefined;
+    if (trFlags & 0x4) {
+      firstFlags = buf.readUInt32BE(p);
+      p += 4;
+    }
+    const samples: FragmentSample[] = [];
+    for (let i = 0; i < count; i++) {
+      if (trFlags & 0x100) p += 4;
+      let size = defaultSize;
+      if (trFlags & 0x200) {
+        size = buf.readUInt32BE(p);
+        p += 4;
+      }
+      let flags = i === 0 && firstFlags !== undefined ? firstFlags : defaultFlags;
+      if (trFlags & 0x400) {
+        if (!(i === 0 && firstFlags !== undefined)) flags = buf.readUInt32BE(p);
+        p += 4;
+      }
+      if (trFlags & 0x800) p += 4;
+      if (size === undefined) throw new RangeError('a sample has no size');
+      if (offset < 0 || offset + size > buf.length) throw new RangeError('a sample lies outside the segment');
+      samples.push({ offset, sizeBytes: size, flags });
+      offset += size;
+    }
+    runs.push({ trun, dataOffsetAt, samples });
+  }
+  return { tfhd, hasBaseDataOffset: (tfFlags & 0x1) !== 0, runs };
+}
+
+/**
+ * The first sample of the first movie fragment of a segment (trackFragmentRuns of its first
+ * `traf`).
  * @throws RangeError when the segment has no moof/traf/tfhd/trun, or the sample lies outside the bytes.
  */
 export function firstSample(segment: Buffer): FirstSample {
   const moof = boxes(segment, 0, segment.length).find((b) => b.type === 'moof');
   const traf = moof && child(segment, moof, 'traf');
-  const tfhd = traf && child(segment, traf, 'tfhd');
-  const trun = traf && child(segment, traf, 'trun');
-  if (!moof || !tfhd || !trun) throw new RangeError('segment has no moof with a traf, tfhd and trun');
-  const tfFlags = segment.readUInt32BE(tfhd.payload) & 0xffffff;
-  let at = tfhd.payload + 8; // version+flags, track_ID
-  let base = moof.start;
-  if (tfFlags & 0x1) {
-    base = Number(segment.readBigUInt64BE(at));
-    at += 8;
-  }
-  if (tfFlags & 0x2) at += 4;
-  if (tfFlags & 0x8) at += 4;
-  let size: number | undefined;
-  if (tfFlags & 0x10) {
-    size = segment.readUInt32BE(at);
-    at += 4;
-  }
-  let flags: number | undefined = tfFlags & 0x20 ? segment.readUInt32BE(at) : undefined;
-  const trFlags = segment.readUInt32BE(trun.payload) & 0xffffff;
-  const count = segment.readUInt32BE(trun.payload + 4);
-  if (count === 0) throw new RangeError('the first trun has no sample');
-  let p = trun.payload + 8;
-  let dataOffset = base;
-  if (trFlags & 0x1) {
-    dataOffset = base + segment.readInt32BE(p);
-    p += 4;
-  }
-  if (trFlags & 0x4) {
-    flags = segment.readUInt32BE(p);
-    p += 4;
-  }
-  if (trFlags & 0x100) p += 4;
-  if (trFlags & 0x200) {
-    size = segment.readUInt32BE(p);
-    p += 4;
-  }
-  if (trFlags & 0x400 && !(trFlags & 0x4)) flags = segment.readUInt32BE(p);
-  if (size === undefined) throw new RangeError('the first sample has no size');
-  if (dataOffset < 0 || dataOffset + size > segment.length) throw new RangeError('the first sample lies outside the segment');
-  return { moofOffset: moof.start, dataOffset, sizeBytes: size, isSync: flags === undefined ? true : (flags & 0x10000) === 0 };
+  if (!moof || !traf || !child(segment, traf, 'trun')) throw new RangeError('segment has no moof with a traf, tfhd and trun');
+  const first = trackFragmentRuns(segment, moof, traf).runs[0]?.samples[0];
+  if (!first) throw new RangeError('the first trun has no sample');
+  return { moofOffset: moof.start, dataOffset: first.offset, sizeBytes: first.sizeBytes, isSync: first.flags === undefined ? true : (first.flags & 0x10000) === 0 };
 }

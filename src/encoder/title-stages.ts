@@ -23,7 +23,7 @@ import type { Logger } from '../util/logger.js';
 import { probeKeyframeTimesS, type FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
 import { fixedLadderFor, type LadderRung } from './fixed-ladder.js';
-import { protectRenditions } from './hls-encryption.js';
+import { protectRenditions, withKeyBeforeMap } from './hls-encryption.js';
 import { writeMultivariantPlaylist, type IFrameStreamEntry, type SubtitleRenditionEntry } from './hls-packager.js';
 import { audioGroups, planAudioTracks, type AudioTrackPlan } from './audio-tracks.js';
 import { writeIFramePlaylist, type ThumbnailTrack } from './trick-play.js';
@@ -191,12 +191,14 @@ export interface PackageInput {
 /**
  * Package: writes the multivariant playlist (BANDWIDTH and AVERAGE-BANDWIDTH measured, video +
  * audio, RFC 8216 §4.3.4.2), the ladder report and the title record into the title folder;
- * with `protection`, first encrypts every rendition (AES-128, RFC 8216 §5.2) and re-measures it;
- * without, writes an I-frame playlist per video rendition (trick-play.ts) and lists them.
+ * with `protection`, first encrypts every rendition (AES-128, RFC 8216 §5.2, or Common
+ * Encryption; hls-encryption.ts) and re-measures it; writes an I-frame playlist per video
+ * rendition (trick-play.ts) and lists them, except under AES-128.
  * @returns the title record, as written to `title.json`.
  */
 export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
-  const measured = input.protection ? await protectRenditions(input.measured, input.protection.settings, input.protection.keySeed) : input.measured;
+  const protectedTitle = input.protection ? await protectRenditions(input.measured, input.protection.settings, input.protection.keySeed) : undefined;
+  const measured = protectedTitle?.measured ?? input.measured;
   const { encoded } = measured;
   const { plan, outDir } = encoded;
   const video = plan.probe.video!;
@@ -204,16 +206,21 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
   const groups = audioGroups(audio);
   const subtitles = encoded.subtitles ?? [];
   const subtitleEntries: SubtitleRenditionEntry[] = subtitles.map((t) => ({ groupId: SUBTITLE_GROUP_ID, name: t.name, uri: t.uri, ...(t.language ? { language: t.language } : {}), isDefault: t.isDefault, isForced: t.isForced }));
-  // I-frame playlists address byte ranges of clear segments: none for an encrypted title (its
-  // segments are encrypted whole, so a range cannot be decrypted on its own).
+  // I-frame playlists address byte ranges of segments: none under AES-128 (segments are
+  // encrypted whole, so a range cannot be decrypted on its own); under cenc a range holds its
+  // moof with the samples' IVs, so it can, with the rendition's EXT-X-KEY.
   const videoRecords: VideoRenditionRecord[] = [];
   const iFrameStreams: IFrameStreamEntry[] = [];
   for (const v of measured.video) {
-    if (input.protection) {
+    if (input.protection && !protectedTitle?.cencKeyTag) {
       videoRecords.push(v);
       continue;
     }
     const f = await writeIFramePlaylist(path.join(outDir, v.uri));
+    if (protectedTitle?.cencKeyTag) {
+      const iFramePath = path.join(outDir, path.dirname(v.uri), f.uri);
+      await fs.writeFile(iFramePath, withKeyBeforeMap(await fs.readFile(iFramePath, 'utf8'), protectedTitle.cencKeyTag));
+    }
     const iFrameUri = path.posix.join(path.posix.dirname(v.uri), f.uri);
     videoRecords.push({ ...v, iFrameUri });
     iFrameStreams.push({ uri: iFrameUri, bandwidthBps: f.peakBitrateBps, averageBandwidthBps: f.averageBitrateBps, width: v.width, height: v.height, codecs: v.codecs });

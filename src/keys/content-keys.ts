@@ -1,5 +1,6 @@
 /**
- * Content keys of protected titles (HLS AES-128, RFC 8216 §5.2).
+ * Content keys of protected titles: HLS AES-128 (RFC 8216 §5.2) and Common Encryption
+ * (ISO/IEC 23001-7 `cenc`, encoder/cenc.ts).
  *
  * Each protected title has one 256-bit key seed, drawn from the operating system's CSPRNG
  * (`crypto.randomBytes`) when the master is uploaded and stored at `keys/<titleId>/key-seed`
@@ -9,6 +10,9 @@
  * `vod-edge aes-128 key <n>`), the way PlayReady derives content keys from a key seed: any
  * number of periods, the same keys on every worker and on every retry of the title's job,
  * and one small secret per title for the key server (`vod keys`, keys/key-server.ts) to hold.
+ * A `cenc` title has one content key and one key id, derived the same way (info `vod-edge cenc
+ * key` and `vod-edge cenc key id`): the key id is public (it is in every init segment), the key
+ * is not, and neither reveals the seed (HKDF outputs are independent, RFC 5869 §3.2).
  */
 import { hkdfSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -28,19 +32,25 @@ export const AES_128_KEY_BYTES = 16;
 /** Highest key period a key request may name (a 4 s segment per period: 46 days of video). */
 export const MAX_KEY_PERIOD = 1_000_000;
 
-/** Protection schemes a title can be published with. */
-export const PROTECTION_SCHEMES = ['aes-128'] as const;
+/**
+ * Protection schemes a title can be published with: `aes-128` (HLS AES-128, whole segments,
+ * key by URL) and `cenc` (Common Encryption of the samples, keys by a W3C Clear Key license).
+ */
+export const PROTECTION_SCHEMES = ['aes-128', 'cenc'] as const;
 export type ProtectionScheme = (typeof PROTECTION_SCHEMES)[number];
 
 /** How a title is protected: carried in its encode job, written into its title record. */
 export const protectionSchema = z.object({
   scheme: z.enum(PROTECTION_SCHEMES),
-  /** Segments per content key (`--key-rotation N`); 0 = one key for the whole title. */
+  /** Segments per content key (`--key-rotation N`, aes-128 only); 0 = one key for the whole title. */
   keyRotationSegments: z.number().int().nonnegative().max(1_000_000),
   /** Base URL of the key server the playlists point players at (EXT-X-KEY URI), no trailing '/'. */
   keyServerUrl: z.url({ protocol: /^https?$/ }),
-});
+}).refine((p) => p.scheme !== 'cenc' || p.keyRotationSegments === 0, { message: 'cenc titles have one key: key rotation is for aes-128', path: ['keyRotationSegments'] });
 export type Protection = z.infer<typeof protectionSchema>;
+
+/** Path of a title's Clear Key license on the key server (W3C EME §9.1.4): `/clearkey/<titleId>`. */
+export const CLEAR_KEY_PATH = 'clearkey';
 
 /** Store key of a title's key seed. @throws RangeError for a malformed title id. */
 export function keySeedObjectKey(titleId: string): string {
@@ -103,4 +113,20 @@ export async function loadKeySeed(store: ObjectStore, titleId: string): Promise<
 /** The URL of one key period's key on the key server: `<keyServerUrl>/keys/<titleId>/<period>`. */
 export function contentKeyUrl(protection: Pick<Protection, 'keyServerUrl'>, titleId: string, period: number): string {
   return `${protection.keyServerUrl}/${KEYS_PREFIX}/${titleId}/${period}`;
+}
+
+/**
+ * The `cenc` content key and key id of a title: HKDF-SHA256(seed, salt = title id, info =
+ * `vod-edge cenc key` / `vod-edge cenc key id`), 16 bytes each (RFC 5869).
+ * @throws RangeError for a seed that is not KEY_SEED_BYTES long.
+ */
+export function deriveCencKey(seed: Buffer, titleId: string): { readonly key: Buffer; readonly keyId: Buffer } {
+  if (seed.length !== KEY_SEED_BYTES) throw new RangeError(`a key seed is ${KEY_SEED_BYTES} bytes, not ${seed.length}`);
+  const hkdf = (info: string) => Buffer.from(hkdfSync('sha256', seed, Buffer.from(titleId, 'utf8'), Buffer.from(info, 'utf8'), AES_128_KEY_BYTES));
+  return { key: hkdf('vod-edge cenc key'), keyId: hkdf('vod-edge cenc key id') };
+}
+
+/** The URL of a title's Clear Key license on the key server: `<keyServerUrl>/clearkey/<titleId>`. */
+export function clearKeyLicenseUrl(protection: Pick<Protection, 'keyServerUrl'>, titleId: string): string {
+  return `${protection.keyServerUrl}/${CLEAR_KEY_PATH}/${titleId}`;
 }

@@ -79,6 +79,7 @@ describe('vod upload with bad input', () => {
       [['upload', goodMaster, '--encrypt', 'des'], /--encrypt.*'des' is invalid.*aes-128/],
       [['upload', goodMaster, '--key-rotation', '4'], /--key-rotation needs --encrypt/],
       [['upload', goodMaster, '--encrypt', 'aes-128', '--key-rotation', '-1'], /--key-rotation/],
+      [['upload', goodMaster, '--encrypt', 'cenc', '--key-rotation', '4'], /--key-rotation is for --encrypt aes-128: a cenc title has one key/],
       [['keys'], /vod keys needs the signing key/],
     ] as const;
     const dataDir = await makeTempDir();

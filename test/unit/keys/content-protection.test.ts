@@ -1,7 +1,8 @@
 /**
  * HLS AES-128 packaging and the key server: key derivation (HKDF), segment encryption that
  * Node's own AES decrypts back, the EXT-X-KEY tags of a rotated playlist (read back with
- * hls-parser), and the key server's answers to good and bad tokens. The store here is the real
+ * hls-parser), and the key server's answers to good and bad tokens, for AES-128 keys and for
+ * Clear Key licenses of cenc titles. The store here is the real
  * filesystem store in a temporary folder; the playlist is a small hand-written CMAF one with
  * byte payloads standing in for fMP4 segments (encryption does not look inside them).
  */
@@ -11,7 +12,7 @@ import path from 'node:path';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptMediaPlaylistAes128, encryptSegmentAes128 } from '../../../src/encoder/hls-encryption.js';
-import { contentKeyUrl, deriveContentKey, ensureKeySeed, keyPeriodOf, keySeedObjectKey, KEY_SEED_BYTES, loadKeySeed } from '../../../src/keys/content-keys.js';
+import { contentKeyUrl, deriveCencKey, deriveContentKey, ensureKeySeed, keyPeriodOf, keySeedObjectKey, KEY_SEED_BYTES, loadKeySeed, protectionSchema } from '../../../src/keys/content-keys.js';
 import { startKeyServer } from '../../../src/keys/key-server.js';
 import type { RunningServer } from '../../../src/http/listen.js';
 import { signToken } from '../../../src/http/url-signing.js';
@@ -48,6 +49,21 @@ describe('content keys', () => {
     expect(deriveContentKey(seed, OTHER, 0)).not.toEqual(k0);
     expect(() => deriveContentKey(Buffer.alloc(8), TITLE, 0)).toThrow(RangeError);
     expect(() => deriveContentKey(seed, TITLE, -1)).toThrow(RangeError);
+  });
+
+  it('derives one cenc key and key id per title, apart from each other and from the AES-128 keys; cenc refuses key rotation', () => {
+    const seed = Buffer.alloc(KEY_SEED_BYTES, 7);
+    const { key, keyId } = deriveCencKey(seed, TITLE);
+    expect(key).toHaveLength(16);
+    expect(keyId).toHaveLength(16);
+    expect(key).not.toEqual(keyId);
+    expect(key).not.toEqual(deriveContentKey(seed, TITLE, 0));
+    expect(deriveCencKey(seed, TITLE)).toEqual({ key, keyId });
+    expect(deriveCencKey(seed, OTHER).keyId).not.toEqual(keyId);
+    const url = 'http://127.0.0.1:8082';
+    expect(protectionSchema.safeParse({ scheme: 'cenc', keyRotationSegments: 0, keyServerUrl: url }).success).toBe(true);
+    expect(protectionSchema.safeParse({ scheme: 'cenc', keyRotationSegments: 3, keyServerUrl: url }).success).toBe(false);
+    expect(protectionSchema.safeParse({ scheme: 'aes-128', keyRotationSegments: 3, keyServerUrl: url }).success).toBe(true);
   });
 
   it('rotates every N segments', () => {
@@ -171,5 +187,34 @@ describe('key server', () => {
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
     expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
+  const license = (titleId: string, body: unknown, bearer?: string) =>
+    fetch(`${server.url}/clearkey/${titleId}`, { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body), headers: bearer ? { Authorization: `Bearer ${bearer}` } : {} });
+
+  it('answers a Clear Key license (JSON Web Key set) for the title\'s key id to a good token, never cacheable', async () => {
+    const { key, keyId } = deriveCencKey(await loadKeySeed(store, TITLE), TITLE);
+    const res = await license(TITLE, { kids: [keyId.toString('base64url'), Buffer.alloc(16, 1).toString('base64url')], type: 'temporary' }, token(`/vod/${TITLE}/`));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(await res.json()).toEqual({ keys: [{ kty: 'oct', kid: keyId.toString('base64url'), k: key.toString('base64url') }], type: 'temporary' });
+  });
+
+  it('refuses a license without a valid token (403), for key ids not the title\'s (404), for a malformed request (400)', async () => {
+    const { keyId } = deriveCencKey(await loadKeySeed(store, TITLE), TITLE);
+    const good = { kids: [keyId.toString('base64url')], type: 'temporary' };
+    for (const t of [undefined, token(`/vod/${OTHER}/`), token(`/vod/${TITLE}/`, now - 1)]) {
+      const res = await license(TITLE, good, t);
+      expect(res.status, String(t)).toBe(403);
+      expect(await res.text()).not.toContain(deriveCencKey(await loadKeySeed(store, TITLE), TITLE).key.toString('base64url'));
+    }
+    expect((await license(TITLE, { kids: [Buffer.alloc(16, 1).toString('base64url')] }, token(`/vod/${TITLE}/`))).status).toBe(404);
+    expect((await license('aaaaaaaaaaaaaaaa', good, token('/vod/aaaaaaaaaaaaaaaa/'))).status).toBe(404);
+    for (const body of ['not json', {}, { kids: [] }, { kids: ['short'] }, { kids: 'x' }]) expect((await license(TITLE, body, token(`/vod/${TITLE}/`))).status, JSON.stringify(body)).toBe(400);
+    expect((await license('NOTATITLE', good)).status).toBe(400);
+    expect((await license(TITLE, 'x'.repeat(20_000), token(`/vod/${TITLE}/`))).status).toBe(413);
+    const pre = await fetch(`${server.url}/clearkey/${TITLE}`, { method: 'OPTIONS', headers: { Origin: 'http://player.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-methods')).toMatch(/POST/);
   });
 });
