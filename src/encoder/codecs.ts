@@ -19,6 +19,41 @@ export function avcCodecString(init: Uint8Array): string {
 }
 
 /**
+ * Reads the `hvcC` box (ISO/IEC 14496-15 §8.3.3.1, HEVCDecoderConfigurationRecord) of an fMP4
+ * init segment and returns the codec string of ISO/IEC 14496-15 Annex E.3 (RFC 6381 §3.3 for
+ * HEVC): `hvc1.<profile space A–C or none><general_profile_idc>.<general_profile_compatibility_flags
+ * bit-reversed, hex>.<L|H tier><general_level_idc>[.<constraint byte hex>…]`, trailing zero
+ * constraint bytes left out — e.g. `hvc1.1.6.L93.B0` for Main at level 3.1.
+ * @throws Error when the init segment has no hvcC box.
+ */
+export function hevcCodecString(init: Uint8Array): string {
+  const buf = Buffer.from(init.buffer, init.byteOffset, init.byteLength);
+  const at = buf.indexOf('hvcC', 0, 'latin1');
+  if (at < 0 || at + 4 + 13 > buf.length) throw new Error('init segment has no hvcC box (not HEVC?)');
+  const p = at + 4; // the record: configurationVersion, then profile_space(2) tier(1) profile_idc(5)
+  const b1 = buf.readUInt8(p + 1);
+  const space = ['', 'A', 'B', 'C'][b1 >> 6]!;
+  const tier = b1 & 0x20 ? 'H' : 'L';
+  const profile = b1 & 0x1f;
+  let compat = buf.readUInt32BE(p + 2);
+  let reversed = 0;
+  for (let i = 0; i < 32; i++, compat >>>= 1) reversed = (reversed * 2) + (compat & 1);
+  const constraints = [...buf.subarray(p + 6, p + 12)];
+  while (constraints.length > 0 && constraints.at(-1) === 0) constraints.pop();
+  const level = buf.readUInt8(p + 12);
+  return [`hvc1.${space}${profile}`, reversed.toString(16).toUpperCase(), `${tier}${level}`, ...constraints.map((c) => c.toString(16).toUpperCase())].join('.');
+}
+
+/**
+ * Codec string of a video rendition from its init segment: HEVC when it has an `hvcC` box
+ * (hevcCodecString), else H.264 (avcCodecString).
+ * @throws Error when it has neither.
+ */
+export function videoCodecString(init: Uint8Array): string {
+  return Buffer.from(init.buffer, init.byteOffset, init.byteLength).indexOf('hvcC', 0, 'latin1') >= 0 ? hevcCodecString(init) : avcCodecString(init);
+}
+
+/**
  * Codec string of an AAC rendition, from its init segment's AudioSpecificConfig object type
  * (ISO/IEC 14496-3 §1.6.2.1; RFC 6381 §3.3 `mp4a.40.<audioObjectType>`).
  * Falls back to AAC-LC (`mp4a.40.2`), what ffmpeg's native aac encoder writes by default.

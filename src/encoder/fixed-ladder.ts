@@ -18,7 +18,13 @@ export interface LadderRung {
    * of targeting `bitrateBps` with one-pass ABR. Absent for the fixed ladder.
    */
   readonly crf?: number | undefined;
+  /** Video codec of the rung's encode (rendition.ts VIDEO_CODECS); default H.264. */
+  readonly codec?: VideoCodec | undefined;
 }
+
+/** Video codecs a ladder can be encoded in: H.264/AVC (libx264) and HEVC/H.265 (libx265). */
+export const VIDEO_CODEC_NAMES = ['h264', 'hevc'] as const;
+export type VideoCodec = (typeof VIDEO_CODEC_NAMES)[number];
 
 /** Apple HLS Authoring Specification, section 2 (16:9 H.264 ladder), as bounding boxes. */
 export const APPLE_FIXED_LADDER: readonly LadderRung[] = Object.freeze([

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { AudioRenditionRecord, VideoRenditionRecord } from '../origin/catalog.js';
 import type { Chunk } from './chunk-plan.js';
-import { audioCodecString, avcCodecString } from './codecs.js';
+import { audioCodecString, videoCodecString } from './codecs.js';
 import type { FfmpegPaths } from './ffmpeg.js';
 import { toEven } from './fixed-ladder.js';
 import { joinFmp4Rendition, measureMediaPlaylist } from './hls-packager.js';
@@ -185,7 +185,7 @@ export async function measureRenditions(encoded: EncodedTitle, settings: Measure
       targetBitrateBps: rung.bitrateBps,
       peakBitrateBps: Math.round(m.peakBitrateBps),
       averageBitrateBps: Math.round(m.averageBitrateBps),
-      codecs: avcCodecString(init),
+      codecs: videoCodecString(init),
       segmentCount: m.segments.length,
       ...(quality ? { quality: { ...roundScores(quality), ...(quality.low ? { low: roundScores(quality.low) } : {}) } } : {}),
     });

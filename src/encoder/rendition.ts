@@ -26,7 +26,7 @@ export interface VideoRenditionSpec {
   readonly frameRate: number;
   /** Target segment duration in seconds; keyframes are forced at every multiple of it. */
   readonly segmentDurationS: number;
-  /** libx264 preset. */
+  /** Encoder preset (x264's names, which x265 shares: ultrafast … placebo). */
   readonly x264Preset: string;
 }
 
@@ -46,21 +46,41 @@ export function videoRenditionOptions(spec: VideoRenditionSpec): string[] {
 /** The scaler of a rung: bicubic to its size, square pixels. */
 const rungScaleFilter = (spec: VideoRenditionSpec): string => `scale=${spec.rung.width}:${spec.rung.height}:flags=bicubic,setsar=1`;
 
-/** Output options of a rung after its picture is chosen (frame rate, x264, HLS muxer). */
+/**
+ * Encoder options of a rung's codec, after the frame rate: the same rate control and GOP for
+ * both — capped CRF for per-title rungs (constant quality, peaks capped by the VBV), one-pass
+ * ABR otherwise; a closed GOP of exactly one segment, no scene-cut keyframes, a keyframe forced
+ * at every segment boundary. HEVC is written with the `hvc1` sample entry (parameter sets in
+ * the `hvcC` box only), which Apple's HLS Authoring Specification asks for HEVC in fMP4
+ * (§1.5); x265's VBV (kbit/s) and GOP are set in -x265-params rather than relying on which
+ * generic options the bundled 2018 ffmpeg's wrapper maps onto x265's.
+ */
+function codecOptions(spec: VideoRenditionSpec, gop: number): string[] {
+  const { rung } = spec;
+  const rate = rung.crf !== undefined ? ['-crf', String(rung.crf)] : ['-b:v', String(rung.bitrateBps)];
+  const maxrate = Math.round(rung.bitrateBps * MAXRATE_FACTOR);
+  const bufsize = Math.round(rung.bitrateBps * BUFSIZE_FACTOR);
+  if ((rung.codec ?? 'h264') === 'hevc') {
+    const params = [`keyint=${gop}`, `min-keyint=${gop}`, 'scenecut=0', 'open-gop=0', `vbv-maxrate=${Math.round(maxrate / 1000)}`, `vbv-bufsize=${Math.round(bufsize / 1000)}`, 'log-level=error'];
+    return ['-c:v', 'libx265', '-preset', spec.x264Preset, '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p', ...rate, '-x265-params', params.join(':')];
+  }
+  return [
+    '-c:v', 'libx264', '-profile:v', 'high', '-preset', spec.x264Preset, '-pix_fmt', 'yuv420p', ...rate,
+    '-maxrate', String(maxrate), '-bufsize', String(bufsize),
+    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
+    '-x264-params', 'open-gop=0',
+  ];
+}
+
+/** Output options of a rung after its picture is chosen (frame rate, encoder, HLS muxer). */
 function videoEncodeOptions(spec: VideoRenditionSpec): string[] {
-  const { rung, frameRate, segmentDurationS } = spec;
+  const { frameRate, segmentDurationS } = spec;
   const gop = Math.max(1, Math.round(frameRate * segmentDurationS));
   const fps = Number(frameRate.toFixed(3));
   return [
     '-r', String(fps),
-    '-c:v', 'libx264', '-profile:v', 'high', '-preset', spec.x264Preset, '-pix_fmt', 'yuv420p',
-    // Capped CRF for per-title rungs (constant quality, peaks capped); one-pass ABR otherwise.
-    ...(rung.crf !== undefined ? ['-crf', String(rung.crf)] : ['-b:v', String(rung.bitrateBps)]),
-    '-maxrate', String(Math.round(rung.bitrateBps * MAXRATE_FACTOR)),
-    '-bufsize', String(Math.round(rung.bitrateBps * BUFSIZE_FACTOR)),
-    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
+    ...codecOptions(spec, gop),
     '-force_key_frames', `expr:gte(t,n_forced*${segmentDurationS})`,
-    '-x264-params', 'open-gop=0',
     ...hlsMuxerOptions(spec.outDir, segmentDurationS),
   ];
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { aacCodecString, avcCodecString } from '../../../src/encoder/codecs.js';
+import { aacCodecString, avcCodecString, hevcCodecString, videoCodecString } from '../../../src/encoder/codecs.js';
 
 /** A box: 32-bit size, 4-char type, payload. */
 const box = (type: string, payload: Buffer) => {
@@ -36,5 +36,30 @@ describe('aacCodecString', () => {
 
   it('falls back to AAC-LC without esds', () => {
     expect(aacCodecString(Buffer.alloc(16))).toBe('mp4a.40.2');
+  });
+});
+
+/** An init segment stand-in holding just an hvcC box's first 13 record bytes (enough for the codec string). */
+function withHvcc(b1: number, compat: number, constraints: number[], level: number): Uint8Array {
+  const record = Buffer.alloc(23);
+  record.writeUInt8(1, 0);
+  record.writeUInt8(b1, 1);
+  record.writeUInt32BE(compat >>> 0, 2);
+  Buffer.from(constraints).copy(record, 6);
+  record.writeUInt8(level, 12);
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(8 + record.length, 0);
+  head.write('hvcC', 4, 'latin1');
+  return Buffer.concat([Buffer.from('....moov'), head, record]);
+}
+
+describe('hevcCodecString (ISO/IEC 14496-15 Annex E.3)', () => {
+  it('writes profile, reversed compatibility flags, tier and level, and the non-zero constraint bytes', () => {
+    // Main profile (compatible with Main and Main 10), Main tier, level 3.1, progressive source flag.
+    expect(hevcCodecString(withHvcc(0x01, 0x60000000, [0xb0, 0, 0, 0, 0, 0], 93))).toBe('hvc1.1.6.L93.B0');
+    // Main 10, High tier, level 5.1, profile space 1.
+    expect(hevcCodecString(withHvcc(0x40 | 0x20 | 0x02, 0x20000000, [0x90, 0, 0x01, 0, 0, 0], 153))).toBe('hvc1.A2.4.H153.90.0.1');
+    expect(videoCodecString(withHvcc(0x01, 0x60000000, [0xb0, 0, 0, 0, 0, 0], 60))).toBe('hvc1.1.6.L60.B0');
+    expect(() => hevcCodecString(Buffer.from('no config here'))).toThrow(/hvcC/);
   });
 });
