@@ -87,27 +87,91 @@ export function bolaParameters(bitratesBps: readonly number[], bufferTargetS: nu
   return { utilities, gp, vp: BOLA_MINIMUM_BUFFER_S / gp };
 }
 
+/** The level BOLA picks at buffer level `bufferS` (the level maximising (V·(vₘ − 1 + γ) − Q)/Sₘ). */
+function bolaLevel(bitratesBps: readonly number[], params: ReturnType<typeof bolaParameters>, bufferS: number): number {
+  let level = 0;
+  let best = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < bitratesBps.length; i++) {
+    const score = (params.vp * (params.utilities[i]! - 1 + params.gp) - bufferS) / bitratesBps[i]!;
+    if (score >= best) {
+      best = score;
+      level = i;
+    }
+  }
+  return level;
+}
+
+/**
+ * The smallest buffer level, s, at which BOLA prefers level `m` to every lower level: from
+ * (V(vₘ−1+γ) − Q)/Sₘ ≥ (V(vᵢ−1+γ) − Q)/Sᵢ for i < m, Q ≥ V·((vᵢ−1+γ)·Sₘ − (vₘ−1+γ)·Sᵢ)/(Sₘ − Sᵢ)
+ * (the thresholds of BOLA's buffer-level rule, Spiteri et al. 2016 §IV; 0 for the lowest level).
+ */
+export function bolaMinimumBufferS(bitratesBps: readonly number[], params: ReturnType<typeof bolaParameters>, m: number): number {
+  let min = 0;
+  const sm = bitratesBps[m]!;
+  const um = params.utilities[m]! - 1 + params.gp;
+  for (let i = 0; i < m; i++) {
+    const si = bitratesBps[i]!;
+    if (!(sm > si)) continue;
+    min = Math.max(min, (params.vp * ((params.utilities[i]! - 1 + params.gp) * sm - um * si)) / (sm - si));
+  }
+  return min;
+}
+
+/** Buffer length BOLA's parameters are set for: max(target, 10 s + 2 s per level) (dash.js). */
+const bolaBufferTimeS = (levels: number, bufferTargetS: number) => Math.max(bufferTargetS, BOLA_MINIMUM_BUFFER_S + BOLA_MINIMUM_BUFFER_PER_LEVEL_S * levels);
+
 export class BolaRule implements AbrRule {
   readonly name = 'bola';
   private readonly throughput = new ThroughputRule();
+  /**
+   * BOLA-E's placeholder buffer, s (Spiteri, Sitaraman, Sparacio, MMSys 2018 §4.1): virtual
+   * buffer added to the real one so that BOLA, taking over from a throughput decision (start-up,
+   * DYNAMIC's handover), keeps that level instead of falling to what a short real buffer alone
+   * would pick. It shrinks as the real buffer grows (their sum stays within BOLA's buffer time),
+   * is cut back when it would carry BOLA above what the throughput supports, and is dropped when
+   * the buffer runs dry.
+   */
+  private placeholderS = 0;
+  private seeded = false;
+
+  /** The current placeholder buffer, s (tests, switch log). */
+  get placeholderBufferS(): number {
+    return this.placeholderS;
+  }
+
+  /**
+   * Sets the placeholder so that BOLA picks `level` at the current buffer (dash.js BolaRule's
+   * start-up → steady-state hand-over), never negative.
+   */
+  seedPlaceholder(ctx: AbrContext, level: number): void {
+    const params = bolaParameters(ctx.bitratesBps, ctx.bufferTargetS);
+    this.placeholderS = Math.max(0, bolaMinimumBufferS(ctx.bitratesBps, params, level) - ctx.bufferS);
+    this.seeded = true;
+  }
 
   choose(ctx: AbrContext): AbrDecision {
-    const { utilities, gp, vp } = bolaParameters(ctx.bitratesBps, ctx.bufferTargetS);
-    let level = 0;
-    let best = Number.NEGATIVE_INFINITY;
-    for (let i = 0; i < ctx.bitratesBps.length; i++) {
-      const score = (vp * (utilities[i]! - 1 + gp) - ctx.bufferS) / ctx.bitratesBps[i]!;
-      if (score >= best) {
-        best = score;
-        level = i;
-      }
+    const params = bolaParameters(ctx.bitratesBps, ctx.bufferTargetS);
+    // Start-up on its own (no DYNAMIC in front): seed from the throughput rule's first choice.
+    if (!this.seeded && ctx.throughputBps !== undefined) this.seedPlaceholder(ctx, this.throughput.choose(ctx).level);
+    if (ctx.bufferS <= 0 && ctx.lastLevel !== undefined) this.placeholderS = 0; // a stall: start from the real buffer
+    this.placeholderS = Math.max(0, Math.min(this.placeholderS, bolaBufferTimeS(ctx.bitratesBps.length, ctx.bufferTargetS) - ctx.bufferS));
+    let level = bolaLevel(ctx.bitratesBps, params, ctx.bufferS + this.placeholderS);
+    const byThroughput = ctx.throughputBps !== undefined ? this.throughput.choose(ctx).level : undefined;
+    // Placeholder beyond what the throughput supports: cut it back to the throughput's level.
+    if (this.placeholderS > 0 && byThroughput !== undefined && level > byThroughput) {
+      this.placeholderS = Math.max(0, bolaMinimumBufferS(ctx.bitratesBps, params, byThroughput) - ctx.bufferS);
+      level = bolaLevel(ctx.bitratesBps, params, ctx.bufferS + this.placeholderS);
     }
     // BOLA-O: no up-switch beyond both the current level and what the throughput allows.
-    if (ctx.lastLevel !== undefined && ctx.throughputBps !== undefined && level > ctx.lastLevel) {
-      const byThroughput = this.throughput.choose(ctx).level;
-      if (level > byThroughput) level = Math.max(ctx.lastLevel, byThroughput);
-    }
+    if (ctx.lastLevel !== undefined && byThroughput !== undefined && level > ctx.lastLevel && level > byThroughput) level = Math.max(ctx.lastLevel, byThroughput);
     return { level, rule: this.name };
+  }
+
+  /** After a seek the buffer is empty: no placeholder until the next start-up. */
+  reset(): void {
+    this.placeholderS = 0;
+    this.seeded = false;
   }
 }
 
@@ -132,13 +196,18 @@ export class DynamicRule implements AbrRule {
     // Switching on at the buffer target (until 2026-12-02) left BOLA almost unused: the buffer
     // hovers just under hls.js's maxBufferLength, so DYNAMIC ran the throughput rule nearly always.
     const on = Math.min(DYNAMIC_STABLE_BUFFER_S, ctx.bufferTargetS);
+    const wasBola = this.usingBola;
     this.usingBola = ctx.bufferS >= (this.usingBola ? 0.5 * on : on);
-    return this.usingBola ? this.bola.choose(ctx) : this.throughput.choose(ctx);
+    if (!this.usingBola) return this.throughput.choose(ctx);
+    // Hand-over: BOLA starts from the level the throughput rule was playing (BOLA-E placeholder).
+    if (!wasBola && ctx.lastLevel !== undefined) this.bola.seedPlaceholder(ctx, ctx.lastLevel);
+    return this.bola.choose(ctx);
   }
 
   /** After a seek the buffer is empty: start again with the throughput rule. */
   reset(): void {
     this.usingBola = false;
+    this.bola.reset();
   }
 }
 

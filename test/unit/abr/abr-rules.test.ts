@@ -3,7 +3,7 @@
  * hand-computed sessions (a constant link; a rate drop under a rule that never switches).
  */
 import { describe, expect, it } from 'vitest';
-import { BolaRule, bolaParameters, DynamicRule, EwmaThroughputEstimator, HlsJsDefaultModel, ThroughputRule, type AbrContext, type AbrRule } from '../../../src/abr/abr-rules.js';
+import { BolaRule, bolaMinimumBufferS, bolaParameters, DynamicRule, EwmaThroughputEstimator, HlsJsDefaultModel, ThroughputRule, type AbrContext, type AbrRule } from '../../../src/abr/abr-rules.js';
 import { simulateSession, type SimTitle } from '../../../src/abr/abr-sim.js';
 import { parseThroughputTrace, RateProfile } from '../../../src/edge-cache/shaping.js';
 
@@ -30,6 +30,31 @@ describe('ABR rules', () => {
     // BOLA-O: no up-switch past both the current level and the throughput rule's choice.
     expect(bola.choose(ctx({ bufferS: 20, lastLevel: 1, throughputBps: 1_200_000 })).level).toBe(1);
     expect(bola.choose(ctx({ bufferS: 20, lastLevel: 1, throughputBps: 2_500_000 })).level).toBe(2);
+  });
+
+  it('BOLA-E placeholder: the buffer thresholds by hand, BOLA keeping the level it is handed, cut back by the throughput, dropped on a stall', () => {
+    const params = bolaParameters(LADDER, 30);
+    // The crossings worked out above: 3.33 s for level 1, 10 s for level 2, 16.67 s for level 3.
+    expect([0, 1, 2, 3].map((m) => bolaMinimumBufferS(LADDER, params, m))).toEqual([0, expect.closeTo(10 / 3, 6), expect.closeTo(10, 6), expect.closeTo(50 / 3, 6)]);
+    const bola = new BolaRule();
+    bola.seedPlaceholder(ctx({ bufferS: 5 }), 2);
+    expect(bola.placeholderBufferS).toBeCloseTo(5, 6);
+    expect(bola.choose(ctx({ bufferS: 5, lastLevel: 2, throughputBps: 3_000_000 })).level).toBe(2); // 5 s alone: level 1
+    // The throughput falls to 1.2 Mbit/s (its rule: level 1): the placeholder shrinks to that level's threshold.
+    expect(bola.choose(ctx({ bufferS: 5, lastLevel: 2, throughputBps: 1_200_000 })).level).toBe(1);
+    expect(bola.placeholderBufferS).toBe(0);
+    bola.seedPlaceholder(ctx({ bufferS: 5 }), 3);
+    expect(bola.choose(ctx({ bufferS: 0, lastLevel: 3, throughputBps: 9_000_000 })).level).toBe(0); // a stall: real buffer only
+    expect(bola.placeholderBufferS).toBe(0);
+    // On its own, BOLA seeds from the throughput rule's first choice (dash.js start-up).
+    expect(new BolaRule().choose(ctx({ bufferS: 0, throughputBps: 2_300_000 })).level).toBe(2);
+  });
+
+  it('DYNAMIC hands BOLA the level the throughput rule was playing', () => {
+    const d = new DynamicRule();
+    expect(d.choose(ctx({ bufferS: 8, throughputBps: 5_000_000 })).level).toBe(3);
+    // At 12 s BOLA alone would pick level 2; with the placeholder it keeps level 3.
+    expect(d.choose(ctx({ bufferS: 12, lastLevel: 3, throughputBps: 5_000_000 }))).toEqual({ level: 3, rule: 'bola' });
   });
 
   it("DYNAMIC: throughput until the buffer reaches dash.js's stable buffer time (12 s), BOLA until it falls below half", () => {
