@@ -2,6 +2,7 @@
  * Actions of the `vod` subcommands other than serve/demo. Each gets the CLI context and its
  * parsed flags; user errors are thrown as UserError for main() to report.
  */
+import type { VideoCodec } from '../encoder/fixed-ladder.js';
 import type { AudioStreamInfo, SubtitleStreamInfo } from '../encoder/media-info.js';
 import { listTitles, type TitleRecord } from '../origin/catalog.js';
 import { playbackPath, type LadderKind } from '../title/title-address.js';
@@ -48,7 +49,7 @@ export function titleUrls(ctx: CliContext, titleId: string): { playbackUrl: stri
 export async function uploadAndWait(
   ctx: CliContext,
   file: string,
-  opts: { title?: string | undefined; wait: boolean; ladder?: LadderKind; protection?: Protection | undefined; subtitles?: readonly { language: string; file: string }[] | undefined },
+  opts: { title?: string | undefined; wait: boolean; ladder?: LadderKind; protection?: Protection | undefined; subtitles?: readonly { language: string; file: string }[] | undefined; codecs?: readonly VideoCodec[] | undefined },
   shared?: { redis: RedisHandle; queue: EncodeQueue },
 ): Promise<UploadResult> {
   let redis = shared?.redis;
@@ -59,7 +60,7 @@ export async function uploadAndWait(
     return queue;
   };
   try {
-    const result = await uploadMaster({ file, ...(opts.title ? { title: opts.title } : {}), ...(opts.ladder ? { ladder: opts.ladder } : {}), ...(opts.protection ? { protection: opts.protection } : {}), ...(opts.subtitles?.length ? { subtitles: opts.subtitles } : {}) }, { store: ctx.store, queue: openQueue, paths: ctx.paths });
+    const result = await uploadMaster({ file, ...(opts.title ? { title: opts.title } : {}), ...(opts.ladder ? { ladder: opts.ladder } : {}), ...(opts.protection ? { protection: opts.protection } : {}), ...(opts.subtitles?.length ? { subtitles: opts.subtitles } : {}), ...(opts.codecs ? { codecs: opts.codecs } : {}) }, { store: ctx.store, queue: openQueue, paths: ctx.paths });
     const { playbackUrl, playerUrl } = titleUrls(ctx, result.titleId);
     const v = result.probe.video!;
     process.stdout.write(

@@ -15,6 +15,7 @@ import { runEdge, runKeyServer, runOrigin, runStatus, runUpload, runWorker, type
 import { runPrefill, runPurge, runSign, runSteer } from './edge-commands.js';
 import { runLadder, type LadderFlags } from './ladder-command.js';
 import { DEFAULT_CRF_VALUES } from '../encoder/per-title.js';
+import { VIDEO_CODEC_NAMES, type VideoCodec } from '../encoder/fixed-ladder.js';
 import { DEFAULT_LADDER_KIND, LADDER_KINDS, type LadderKind } from '../title/title-address.js';
 import { runHitRatioBench, runReplay, runSyntheticOrigin, runWorkloadExport, WORKLOAD_HELP } from './bench-commands.js';
 import { runAbrSim, type AbrSimFlags } from './abr-sim-command.js';
@@ -49,6 +50,15 @@ function collectSubtitles(value: string, previous: { language: string; file: str
       return { language: p.slice(0, eq), file: p.slice(eq + 1) };
     }),
   ];
+}
+
+/** `--codecs h264,hevc`: the ladder's video codecs; H.264 must be among them (every player decodes it). */
+function parseCodecs(value: string): VideoCodec[] {
+  const names = [...new Set(value.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean))];
+  const bad = names.filter((n) => !(VIDEO_CODEC_NAMES as readonly string[]).includes(n));
+  if (bad.length > 0) throw new InvalidArgumentError(`unknown codec ${bad.map((b) => `'${b}'`).join(', ')}: choose from ${VIDEO_CODEC_NAMES.join(', ')}.`);
+  if (!names.includes('h264')) throw new InvalidArgumentError('the ladder always has H.264 (every player decodes it): use h264 or h264,hevc.');
+  return names as VideoCodec[];
 }
 
 function parseNonNegativeInt(value: string): number {
@@ -137,16 +147,18 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     )
     .addOption(new Option('--encrypt <scheme>', 'encrypt the published segments: aes-128 (HLS AES-128, RFC 8216 §5.2, whole segments) or cenc (Common Encryption, ISO/IEC 23001-7, for EME with the W3C Clear Key key system); keys are served by `vod keys`').choices(PROTECTION_SCHEMES))
     .option('--key-rotation <n>', 'with --encrypt aes-128: a new content key every n segments (0 = one key for the whole title)', parseNonNegativeInt, 0)
+    .option('--codecs <list>', 'video codecs of the ladder: h264 (default) or h264,hevc — an HEVC ladder (libx265, hvc1) from its own per-title trials beside the H.264 one; players pick what they decode', parseCodecs)
     .option('--subtitles <lang=file,...>', "subtitle files to publish beside the master's own text subtitles, e.g. en=movie.en.srt,fr=movie.fr.vtt (SubRip, WebVTT, ASS; may repeat)", collectSubtitles)
     .addHelpText(
       'after',
       '\nThe title id is derived from the file content: uploading the same file twice encodes it once\n(whatever --ladder, --encrypt or --subtitles say the second time).\nNeeds a running worker (vod worker, or vod serve) to make progress.\nPer-title ladders are built on VMAF when the worker has VMAF_MODEL set, else on PSNR.\nEncrypted titles point players at VOD_KEY_SERVER_URL (default http://localhost:<VOD_KEY_PORT>),\nwhere `vod keys` hands each key only to a request signed with VOD_SIGNING_KEY (see `vod sign`).',
     )
-    .action(async (file: string, opts: { title?: string; wait: boolean; ladder: LadderKind; encrypt?: ProtectionScheme; keyRotation: number; subtitles?: { language: string; file: string }[] }) => {
+    .action(async (file: string, opts: { title?: string; wait: boolean; ladder: LadderKind; encrypt?: ProtectionScheme; keyRotation: number; subtitles?: { language: string; file: string }[]; codecs?: VideoCodec[] }) => {
       const c = ctx('warn');
+      if (opts.codecs?.includes('hevc') && opts.ladder !== 'per-title') throw new UserError('--codecs h264,hevc needs --ladder per-title: the HEVC ladder comes from its own trials.');
       if (opts.keyRotation > 0 && opts.encrypt !== 'aes-128') throw new UserError(opts.encrypt ? `--key-rotation is for --encrypt aes-128: a ${opts.encrypt} title has one key.` : '--key-rotation needs --encrypt.');
       const protection = opts.encrypt ? { scheme: opts.encrypt, keyRotationSegments: opts.keyRotation, keyServerUrl: c.config.keyServerUrl } : undefined;
-      await runUpload(c, file, { title: opts.title, wait: opts.wait, ladder: opts.ladder, protection, subtitles: opts.subtitles });
+      await runUpload(c, file, { title: opts.title, wait: opts.wait, ladder: opts.ladder, protection, subtitles: opts.subtitles, codecs: opts.codecs });
     });
 
   program

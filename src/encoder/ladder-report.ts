@@ -20,6 +20,8 @@ export interface LadderReportRung {
   readonly targetBitrateBps: number;
   readonly averageBitrateBps: number;
   readonly peakBitrateBps: number;
+  /** Set for a rung of the HEVC ladder (`--codecs h264,hevc`). */
+  readonly codec?: 'hevc';
   /** Quality the hull predicted (per-title ladders), metric units. */
   readonly predictedQuality?: number;
   /** x264 CRF of the capped-CRF final encode (per-title rungs). */

@@ -19,6 +19,8 @@ import type { RdPoint } from './convex-hull.js';
 import { probePackets, runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import { decodeSample, measuredBitrate, sampleInputs, sampleGraph, type SampleWindow } from './per-title-sample.js';
 import { measureFrameScoresBatch, summarizeFrames, type FrameScores, type LadderMetric } from './quality-metrics.js';
+import type { VideoCodec } from './fixed-ladder.js';
+import { videoEncoderOptions } from './rendition.js';
 
 /** One trial encode: a size and either an x264 CRF or a target bitrate (a fixed-ladder rung, capped VBR). */
 export interface TrialSpec {
@@ -42,6 +44,8 @@ export type GridExtension =
 
 export interface TrialGroup {
   readonly trials: readonly TrialSpec[];
+  /** Codec of the group's encodes (default H.264); a title's ladder per codec comes from its own groups. */
+  readonly codec?: VideoCodec | undefined;
   readonly extensions?: readonly GridExtension[];
   /**
    * Also encode the group's trial at `crf` with the final encodes' preset, in the same encode
@@ -80,6 +84,8 @@ export interface TrialSettings {
 
 /** One measured trial encode. */
 export interface TrialPoint extends RdPoint {
+  /** Set for HEVC trials only (H.264 is the default, and older analyses have no codec). */
+  readonly codec?: 'hevc';
   /** x264 CRF of the trial, or absent for a fixed-ladder (bitrate-targeted) trial. */
   readonly crf?: number;
   /** Target bitrate of a fixed-ladder trial, bits/s. */
@@ -127,7 +133,7 @@ export interface TrialRunOptions {
  */
 const ENCODE_SHARE = 0.15;
 
-const trialName = (t: TrialSpec): string => (t.crf !== undefined ? `trial_${t.width}x${t.height}_crf${t.crf}` : `fixed_${t.width}x${t.height}_${t.bitrateBps}`);
+const trialName = (t: TrialSpec, codec: VideoCodec = 'h264'): string => `${codec === 'hevc' ? 'hevc_' : ''}${t.crf !== undefined ? `trial_${t.width}x${t.height}_crf${t.crf}` : `fixed_${t.width}x${t.height}_${t.bitrateBps}`}`;
 
 /**
  * Runs one group: its trials in one encode pass and one quality pass, then its extensions.
@@ -177,7 +183,7 @@ async function runRounds(
 ): Promise<TrialGroupResult> {
   let round = 0;
   const runRound = async (trials: readonly TrialSpec[], probe?: { readonly preset: string; readonly crf: number }) => {
-    const points = await encodeAndMeasure({ master: masterPath, decoded: samplePath }, trials, settings, paths, options, result, (f) => report(round, f), probe);
+    const points = await encodeAndMeasure({ master: masterPath, decoded: samplePath }, trials, group.codec ?? 'h264', settings, paths, options, result, (f) => report(round, f), probe);
     round += 1;
     report(round, 0);
     result.points.push(...points);
@@ -211,6 +217,7 @@ async function runRounds(
 async function encodeAndMeasure(
   source: { readonly master: string; readonly decoded: string | undefined },
   trials: readonly TrialSpec[],
+  codec: VideoCodec,
   settings: TrialSettings,
   paths: FfmpegPaths,
   options: TrialRunOptions,
@@ -220,25 +227,19 @@ async function encodeAndMeasure(
 ): Promise<TrialPoint[]> {
   const sampleS = settings.windows.reduce((t, w) => t + w.durationS, 0);
   const run = options.signal ? { signal: options.signal } : {};
-  const files = trials.map((t) => path.join(options.workDir, `${trialName(t)}.mp4`));
+  const files = trials.map((t) => path.join(options.workDir, `${trialName(t, codec)}.mp4`));
   const probeIndex = probe ? trials.findIndex((t) => t.crf === probe.crf) : -1;
-  const probeFile = probe ? path.join(options.workDir, `${trialName(trials[probeIndex]!)}_${probe.preset}.mp4`) : undefined;
+  const probeFile = probe ? path.join(options.workDir, `${trialName(trials[probeIndex]!, codec)}_${probe.preset}.mp4`) : undefined;
   try {
     let t0 = performance.now();
-    const gop = String(settings.gop);
     const encodes = [...trials.map((t) => ({ t, preset: settings.trialPreset })), ...(probe ? [{ t: trials[probeIndex]!, preset: probe.preset }] : [])];
     const outputs = encodes.map(({ t, preset }, k) => {
-      let rate: string[];
-      if (t.crf !== undefined) rate = ['-crf', String(t.crf)];
-      else if (t.bitrateBps !== undefined) rate = ['-b:v', String(t.bitrateBps), '-maxrate', String(Math.round(t.bitrateBps * 1.5)), '-bufsize', String(t.bitrateBps * 2)];
-      else throw new RangeError('a trial needs a CRF or a bitrate');
+      if (t.crf === undefined && t.bitrateBps === undefined) throw new RangeError('a trial needs a CRF or a bitrate');
+      // The final encodes' options (rendition.ts): a closed GOP per window, CRF uncapped, a
+      // fixed-ladder rung capped as the fixed ladder's final encode is.
+      const rate = t.crf !== undefined ? { crf: t.crf } : { bitrateBps: t.bitrateBps!, vbv: { maxrateBps: t.bitrateBps! * 1.5, bufsizeBps: t.bitrateBps! * 2 } };
       return {
-        outputOptions: [
-          '-map', `[v${k}]`,
-          '-c:v', 'libx264', '-profile:v', 'high', '-preset', preset, '-pix_fmt', 'yuv420p', ...rate,
-          // Same GOP structure as the final encodes: a closed GOP per window.
-          '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-x264-params', 'open-gop=0', '-an',
-        ],
+        outputOptions: ['-map', `[v${k}]`, ...videoEncoderOptions({ codec, preset, gop: settings.gop, ...rate }), '-an'],
         output: k < files.length ? files[k]! : probeFile!,
       };
     });
@@ -293,6 +294,7 @@ async function encodeAndMeasure(
         ...(psnrDb !== undefined ? { psnrDb } : {}),
         ...(vmaf !== undefined ? { vmaf } : {}),
         ...(t.crf !== undefined ? { crf: t.crf } : { targetBitrateBps: t.bitrateBps! }),
+        ...(codec === 'hevc' ? { codec } : {}),
       };
     });
   } finally {

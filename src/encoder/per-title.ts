@@ -20,12 +20,13 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
-import { PSNR_RUNG_RULES, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type PlannedRung, type RungRules } from './convex-hull.js';
+import { PSNR_RUNG_RULES, VMAF_RUNG_RULES, type PlannedRung, type RungRules } from './convex-hull.js';
 import type { FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
 import { decodeSample, sampleWindows, type SampleWindow } from './per-title-sample.js';
 import { runTrialGroup, type PresetProbe, type TrialGroup, type TrialGroupResult, type TrialPoint, type TrialSettings } from './per-title-trials.js';
-import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, toEven } from './fixed-ladder.js';
+import { concludeAnalysis } from './per-title-ladder.js';
+import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, toEven, type VideoCodec } from './fixed-ladder.js';
 import { vmafSubsampleFor, type LadderMetric } from './quality-metrics.js';
 
 export type { TrialPoint } from './per-title-trials.js';
@@ -98,6 +99,11 @@ export interface PerTitleOptions {
   readonly finalPreset?: string;
   /** Also encode the fixed ladder's rungs on the sample (capped VBR, same preset) for comparison plots. */
   readonly includeFixed?: boolean;
+  /**
+   * Codecs to build a ladder for, each from its own trials and hull (the same grid, sample and
+   * rules). Default ['h264']; H.264 always comes first and is always built.
+   */
+  readonly codecs?: readonly VideoCodec[];
   readonly segmentDurationS: number;
   /**
    * Folder to create the temporary work folder in (sample, trial encodes; removed at the end).
@@ -141,6 +147,11 @@ export interface LadderAnalysis {
   /** Fixed-ladder rungs encoded on the same sample (when `includeFixed`). */
   readonly fixedPoints?: readonly TrialPoint[];
   /**
+   * The HEVC ladder (`codecs` with 'hevc'): its own trial points, hull and rungs, chosen by the
+   * same rules from HEVC trials of the same sample.
+   */
+  readonly hevc?: { readonly points: readonly TrialPoint[]; readonly hull: readonly TrialPoint[]; readonly rungs: LadderAnalysis['rungs']; readonly presetCorrection?: LadderAnalysis['presetCorrection'] };
+  /**
    * Seconds: trial encodes and trial quality measurement (summed over the groups, wherever they
    * ran), and the analysis's wall-clock time from planning to the chosen ladder.
    */
@@ -166,42 +177,6 @@ export function candidateResolutions(source: { displayWidth: number; displayHeig
   const native = { width: toEven(source.displayWidth), height: toEven(source.displayHeight) };
   if (out.length === 0 || native.height >= out[0]!.height * NATIVE_CANDIDATE_RATIO) out.unshift(native);
   return out;
-}
-
-/**
- * Bounds of the preset correction's bitrate ratio (about ±6 CRF, one doubling of bitrate): a
- * ratio beyond them means the two presets' CRF scales differ too much to transfer by one ratio
- * (ultrafast against veryfast on synthetic testsrc2 content measured 5.4×). Our choice.
- */
-export const PRESET_RATIO_BOUNDS = Object.freeze({ min: 0.5, max: 2 });
-
-/** x264's CRF range (8-bit). */
-export const X264_CRF_RANGE = Object.freeze({ min: 0, max: 51 });
-
-/**
- * The x264 CRF that gives `bitrateBps` at a resolution, from that resolution's CRF trials:
- * linear in log(bitrate) between the two trials that bracket it (bitrate falls about
- * exponentially with CRF: "+6 roughly halves the bitrate", FFmpeg's H.264 encoding guide), and
- * beyond the trials extrapolated along the two nearest ones, within x264's CRF range — holding
- * the nearest trial's CRF there gave two rungs of one resolution the same CRF, so the same
- * encode and the same BANDWIDTH, which hls.js merges into one level. The final encode runs at
- * this CRF capped by the rung's maxrate ("capped CRF", as per-title services describe it, e.g.
- * JW Player's and Mux's per-title encoding notes). Rounded to 0.1 (x264 takes fractional CRF).
- * @returns undefined when the resolution has no CRF trial; the one trial's CRF when it has one.
- */
-export function crfForBitrate(points: readonly TrialPoint[], size: { width: number; height: number }, bitrateBps: number): number | undefined {
-  const trials = points.filter((p) => p.crf !== undefined && p.width === size.width && p.height === size.height).sort((a, b) => a.bitrateBps - b.bitrateBps);
-  if (trials.length === 0) return undefined;
-  if (trials.length === 1) return trials[0]!.crf;
-  // The segment that brackets the bitrate, or the nearest one at either end.
-  let i = 1;
-  while (i < trials.length - 1 && bitrateBps > trials[i]!.bitrateBps) i++;
-  const [a, b] = [trials[i - 1]!, trials[i]!];
-  const span = Math.log(b.bitrateBps) - Math.log(a.bitrateBps);
-  if (!(span > 0)) return a.crf;
-  const t = (Math.log(bitrateBps) - Math.log(a.bitrateBps)) / span;
-  const crf = Math.min(X264_CRF_RANGE.max, Math.max(X264_CRF_RANGE.min, a.crf! + t * (b.crf! - a.crf!)));
-  return Math.round(crf * 10) / 10;
 }
 
 /**
@@ -252,14 +227,16 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
   const smallest = resolutions.at(-1)!;
   // The preset probe: the middle resolution, the grid's middle CRF (where most rungs land).
   const probeAt = options.finalPreset && options.finalPreset !== settings.trialPreset ? resolutions[Math.floor(resolutions.length / 2)] : undefined;
-  const groups: TrialGroup[] = resolutions.map((size) => ({
+  const codecs: VideoCodec[] = ['h264', ...(options.codecs ?? []).filter((c) => c !== 'h264')];
+  const groups: TrialGroup[] = codecs.flatMap((codec) => resolutions.map((size) => ({
+    ...(codec === 'h264' ? {} : { codec }),
     trials: crfValues.map((crf) => ({ ...size, crf })),
     ...(size === probeAt ? { presetProbe: { preset: options.finalPreset!, crf: crfValues[Math.floor(crfValues.length / 2)]! } } : {}),
     extensions: [
       ...(size === largest ? [{ toward: 'quality' as const, crfs: QUALITY_EXTENSION_CRFS, saturationQuality: rules.saturationQuality, capBps: trialBitrateCapBps(size.height, frameRate, rules.maxBitrateBps) }] : []),
       ...(size === smallest ? [{ toward: 'floor' as const, crfs: FLOOR_EXTENSION_CRFS.filter((c) => !crfValues.includes(c)), floorBitrateBps: rules.floorBitrateBps }] : []),
     ],
-  }));
+  })));
   // Largest first: the longest groups start (and are queued) first.
   const fixedRungs = options.includeFixed ? fixedLadderFor(video) : [];
   if (fixedRungs.length > 0) groups.push({ trials: fixedRungs.map((r) => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps })) });
@@ -282,59 +259,6 @@ export const SAMPLE_DECODE_WEIGHT = 1;
 
 /** Progress weight of a group: its trials and possible extension trials. */
 export const groupWeight = (g: TrialGroup): number => g.trials.length + (g.extensions ?? []).reduce((n, e) => n + e.crfs.length, 0);
-
-/**
- * The analysis's conclusion from every group's points: the upper convex hull of the CRF trials,
- * the rungs on it (selectRungs) and each rung's capped-CRF setting (crfForBitrate).
- * @param results one per group of `plan`, in order.
- * @param totalS the analysis's wall-clock time, s.
- * @throws RangeError when `results` does not match the plan's groups.
- */
-export function concludeAnalysis(plan: AnalysisPlan, results: readonly TrialGroupResult[], totalS: number): LadderAnalysis {
-  if (results.length !== plan.groups.length) throw new RangeError(`${results.length} group results for ${plan.groups.length} groups`);
-  const points = results.filter((_, i) => i !== plan.fixedGroup).flatMap((r) => r.points);
-  const fixedPoints = plan.fixedGroup !== undefined ? results[plan.fixedGroup]!.points : undefined;
-  const hull = upperConvexHull(points);
-  const probe = results.find((r) => r.presetProbe)?.presetProbe;
-  const measured = probe && probe.trialBitrateBps > 0 && probe.bitrateBps > 0 ? probe.bitrateBps / probe.trialBitrateBps : undefined;
-  const chosen = selectRungs(hull, plan.rules);
-  const withCrf = (ratio: number) => chosen.map((r) => ({ ...r, crf: crfForBitrate(points, r, r.bitrateBps / ratio) }));
-  let rungs = withCrf(1);
-  let presetCorrection: LadderAnalysis['presetCorrection'];
-  if (measured !== undefined) {
-    const ratio = Math.min(PRESET_RATIO_BOUNDS.max, Math.max(PRESET_RATIO_BOUNDS.min, measured));
-    const corrected = withCrf(ratio);
-    // Two rungs of one resolution at one CRF would encode alike (hls.js merges equal variants):
-    // then the correction is not applied.
-    const distinct = new Set(corrected.map((r) => `${r.height}/${r.crf}`)).size === corrected.length;
-    if (distinct) rungs = corrected;
-    presetCorrection = { ...probe!, measuredRatio: measured, ratio, applied: distinct };
-  }
-  const sampleFrames = Math.max(0, ...results.map((r) => r.sampleFrames));
-  return {
-    metric: plan.settings.metric,
-    settings: {
-      trialPreset: plan.settings.trialPreset,
-      crfValues: plan.crfValues,
-      extensionCrfs: [...new Set(points.filter((p) => p.crf !== undefined && !plan.crfValues.includes(p.crf)).map((p) => p.crf!))],
-      resolutions: plan.resolutions,
-      vmafSubsample: plan.settings.vmafSubsample,
-      ...(plan.vmafModel ? { vmafModel: plan.vmafModel } : {}),
-      rules: plan.rules,
-    },
-    sample: { windows: plan.settings.windows, durationS: sampleFrames / plan.settings.frameRate, frameRate: plan.settings.frameRate },
-    points: [...points].sort((a, b) => a.height - b.height || a.bitrateBps - b.bitrateBps),
-    hull,
-    ...(presetCorrection ? { presetCorrection } : {}),
-    rungs,
-    ...(fixedPoints ? { fixedPoints } : {}),
-    timings: {
-      trialEncodeS: results.reduce((t, r) => t + r.encodeS, 0),
-      trialQualityS: results.reduce((t, r) => t + r.qualityS, 0),
-      totalS,
-    },
-  };
-}
 
 /**
  * Analyses a title and picks its per-title ladder, running every trial group here, one after

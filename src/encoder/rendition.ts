@@ -10,7 +10,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
-import type { LadderRung } from './fixed-ladder.js';
+import type { LadderRung, VideoCodec } from './fixed-ladder.js';
 
 /** File names inside a rendition folder; fixed so URLs are predictable. */
 export const MEDIA_PLAYLIST_NAME = 'index.m3u8';
@@ -47,29 +47,43 @@ export function videoRenditionOptions(spec: VideoRenditionSpec): string[] {
 const rungScaleFilter = (spec: VideoRenditionSpec): string => `scale=${spec.rung.width}:${spec.rung.height}:flags=bicubic,setsar=1`;
 
 /**
- * Encoder options of a rung's codec, after the frame rate: the same rate control and GOP for
- * both — capped CRF for per-title rungs (constant quality, peaks capped by the VBV), one-pass
- * ABR otherwise; a closed GOP of exactly one segment, no scene-cut keyframes, a keyframe forced
- * at every segment boundary. HEVC is written with the `hvc1` sample entry (parameter sets in
- * the `hvcC` box only), which Apple's HLS Authoring Specification asks for HEVC in fMP4
- * (§1.5); x265's VBV (kbit/s) and GOP are set in -x265-params rather than relying on which
- * generic options the bundled 2018 ffmpeg's wrapper maps onto x265's.
+ * Encoder options of one video encode, after the frame rate: the same rate control and GOP for
+ * both codecs — a CRF (capped by the VBV when `vbv` is given) or a target bitrate (one-pass ABR,
+ * capped the same way); a closed GOP of exactly `gop` frames and no scene-cut keyframes. HEVC is
+ * written with the `hvc1` sample entry (parameter sets in the `hvcC` box only), which Apple's
+ * HLS Authoring Specification asks for HEVC in fMP4 (§1.5); x265's VBV (kbit/s) and GOP are set
+ * in -x265-params rather than relying on which generic options the bundled 2018 ffmpeg's wrapper
+ * maps onto x265's. The final encodes (this module) and the per-title trials
+ * (per-title-trials.ts) both use it, so a trial is the encode it predicts.
+ * @throws RangeError without a CRF or a bitrate.
  */
-function codecOptions(spec: VideoRenditionSpec, gop: number): string[] {
-  const { rung } = spec;
-  const rate = rung.crf !== undefined ? ['-crf', String(rung.crf)] : ['-b:v', String(rung.bitrateBps)];
-  const maxrate = Math.round(rung.bitrateBps * MAXRATE_FACTOR);
-  const bufsize = Math.round(rung.bitrateBps * BUFSIZE_FACTOR);
-  if ((rung.codec ?? 'h264') === 'hevc') {
-    const params = [`keyint=${gop}`, `min-keyint=${gop}`, 'scenecut=0', 'open-gop=0', `vbv-maxrate=${Math.round(maxrate / 1000)}`, `vbv-bufsize=${Math.round(bufsize / 1000)}`, 'log-level=error'];
-    return ['-c:v', 'libx265', '-preset', spec.x264Preset, '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p', ...rate, '-x265-params', params.join(':')];
+export function videoEncoderOptions(o: { readonly codec?: VideoCodec | undefined; readonly preset: string; readonly crf?: number | undefined; readonly bitrateBps?: number | undefined; readonly vbv?: { readonly maxrateBps: number; readonly bufsizeBps: number } | undefined; readonly gop: number }): string[] {
+  let rate: string[];
+  if (o.crf !== undefined) rate = ['-crf', String(o.crf)];
+  else if (o.bitrateBps !== undefined) rate = ['-b:v', String(o.bitrateBps)];
+  else throw new RangeError('an encode needs a CRF or a bitrate');
+  if ((o.codec ?? 'h264') === 'hevc') {
+    const params = [`keyint=${o.gop}`, `min-keyint=${o.gop}`, 'scenecut=0', 'open-gop=0', ...(o.vbv ? [`vbv-maxrate=${Math.round(o.vbv.maxrateBps / 1000)}`, `vbv-bufsize=${Math.round(o.vbv.bufsizeBps / 1000)}`] : []), 'log-level=error'];
+    return ['-c:v', 'libx265', '-preset', o.preset, '-tag:v', 'hvc1', '-pix_fmt', 'yuv420p', ...rate, '-x265-params', params.join(':')];
   }
   return [
-    '-c:v', 'libx264', '-profile:v', 'high', '-preset', spec.x264Preset, '-pix_fmt', 'yuv420p', ...rate,
-    '-maxrate', String(maxrate), '-bufsize', String(bufsize),
-    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
+    '-c:v', 'libx264', '-profile:v', 'high', '-preset', o.preset, '-pix_fmt', 'yuv420p', ...rate,
+    ...(o.vbv ? ['-maxrate', String(Math.round(o.vbv.maxrateBps)), '-bufsize', String(Math.round(o.vbv.bufsizeBps))] : []),
+    '-g', String(o.gop), '-keyint_min', String(o.gop), '-sc_threshold', '0',
     '-x264-params', 'open-gop=0',
   ];
+}
+
+/** A rung's encoder options: capped CRF for per-title rungs, one-pass capped ABR otherwise. */
+function codecOptions(spec: VideoRenditionSpec, gop: number): string[] {
+  const { rung } = spec;
+  return videoEncoderOptions({
+    codec: rung.codec,
+    preset: spec.x264Preset,
+    ...(rung.crf !== undefined ? { crf: rung.crf } : { bitrateBps: rung.bitrateBps }),
+    vbv: { maxrateBps: rung.bitrateBps * MAXRATE_FACTOR, bufsizeBps: rung.bitrateBps * BUFSIZE_FACTOR },
+    gop,
+  });
 }
 
 /** Output options of a rung after its picture is chosen (frame rate, encoder, HLS muxer). */

@@ -22,7 +22,7 @@ import { LADDER_REPORT_NAME, MULTIVARIANT_PLAYLIST_NAME, TITLE_RECORD_NAME, type
 import type { Logger } from '../util/logger.js';
 import { probeKeyframeTimesS, type FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
-import { fixedLadderFor, type LadderRung } from './fixed-ladder.js';
+import { fixedLadderFor, type LadderRung, type VideoCodec } from './fixed-ladder.js';
 import { protectRenditions, withKeyBeforeMap } from './hls-encryption.js';
 import { writeMultivariantPlaylist, type IFrameStreamEntry, type SubtitleRenditionEntry } from './hls-packager.js';
 import { audioGroups, planAudioTracks, type AudioTrackPlan } from './audio-tracks.js';
@@ -35,8 +35,8 @@ import { planSubtitleTracks, SUBTITLE_GROUP_ID, type SubtitleRenditionRecord, ty
 
 export const POSTER_NAME = 'poster.jpg';
 
-/** Folder name of a video rendition: `video_<height>p_<kbit/s>k`. */
-export const videoRenditionName = (rung: LadderRung): string => `video_${rung.height}p_${Math.round(rung.bitrateBps / 1000)}k`;
+/** Folder name of a video rendition: `video_<height>p_<kbit/s>k`, `video_hevc_<height>p_<kbit/s>k` for HEVC. */
+export const videoRenditionName = (rung: LadderRung): string => `video_${rung.codec === 'hevc' ? 'hevc_' : ''}${rung.height}p_${Math.round(rung.bitrateBps / 1000)}k`;
 
 /** Output frame rate: the master's average rate, or 24 fps when the master does not state a usable one. */
 export function outputFrameRate(masterFrameRate: number): number {
@@ -122,8 +122,9 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
       log: options.log,
     });
   }
-  const ladder: readonly LadderRung[] =
-    input.ladder ?? (analysis ? analysis.rungs.map((r) => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps, ...(r.crf !== undefined ? { crf: r.crf } : {}) })) : fixedLadderFor(video));
+  const perTitleRung = (codec: VideoCodec) => (r: LadderAnalysis['rungs'][number]): LadderRung => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps, ...(r.crf !== undefined ? { crf: r.crf } : {}), ...(codec === 'hevc' ? { codec } : {}) });
+  // H.264 first (every player decodes it), then the HEVC ladder from its own hull.
+  const ladder: readonly LadderRung[] = input.ladder ?? (analysis ? [...analysis.rungs.map(perTitleRung('h264')), ...(analysis.hevc?.rungs ?? []).map(perTitleRung('hevc'))] : fixedLadderFor(video));
   return {
     titleId: input.titleId,
     masterPath: input.masterPath,
@@ -275,6 +276,8 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
     ...(input.protection ? { protection: input.protection.settings } : {}),
   };
   const analysis = plan.analysis;
+  // The plan's rungs in order: the H.264 ladder's, then the HEVC ladder's (planTitle).
+  const analysisRungs = analysis ? [...analysis.rungs, ...(analysis.hevc?.rungs ?? [])] : [];
   const ladderReport: LadderReport = {
     titleId: plan.titleId,
     ladder: plan.ladderKind,
@@ -282,12 +285,13 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
     source: { width: video.width, height: video.height, displayWidth: video.displayWidth, displayHeight: video.displayHeight, frameRate: plan.frameRate, durationS: plan.probe.durationS },
     rungs: measured.video.map((r, i) => ({
       uri: r.uri,
+      ...(plan.rungs[i]?.rung.codec === 'hevc' ? { codec: 'hevc' as const } : {}),
       width: r.width,
       height: r.height,
       targetBitrateBps: r.targetBitrateBps,
       averageBitrateBps: r.averageBitrateBps,
       peakBitrateBps: r.peakBitrateBps,
-      ...(analysis ? { predictedQuality: round(analysis.rungs[i]!.predictedQuality, 3) } : {}),
+      ...(analysisRungs[i] ? { predictedQuality: round(analysisRungs[i].predictedQuality, 3) } : {}),
       ...(plan.rungs[i]?.rung.crf !== undefined ? { crf: plan.rungs[i]!.rung.crf } : {}),
       ...(r.quality ? { quality: r.quality } : {}),
     })),

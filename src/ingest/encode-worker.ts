@@ -13,7 +13,8 @@ import { planChunks } from '../encoder/chunk-plan.js';
 import { encodeTitle, type EncodeProgress } from '../encoder/encode-title.js';
 import { inspectMaster } from '../encoder/master-check.js';
 import { outputFrameRate, planTitle, type EncodePlan } from '../encoder/title-stages.js';
-import { concludeAnalysis, planAnalysis } from '../encoder/per-title.js';
+import { planAnalysis } from '../encoder/per-title.js';
+import { concludeAnalysis } from '../encoder/per-title-ladder.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import { PUBLISH_LAST, PUBLISHED_MARKER, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
@@ -185,7 +186,7 @@ export async function processEncodeJob(
     // Subtitle files uploaded beside the master: only their store keys go into a flow's shared
     // plan; the worker that packages fetches them (withSubtitleFiles).
     const subtitleFiles = data.subtitles ?? [];
-    const planInput = (masterPath: string) => ({ titleId: data.titleId, masterPath, ladderKind: data.ladder, segmentDurationS: options.config.segmentDurationS, vmafModelPath: options.config.vmafModelPath, workDir: staging.dir, chunkDurationS: options.config.chunkDurationS, x264Preset: options.config.x264Preset, subtitleFiles });
+    const planInput = (masterPath: string) => ({ titleId: data.titleId, masterPath, ladderKind: data.ladder, segmentDurationS: options.config.segmentDurationS, vmafModelPath: options.config.vmafModelPath, workDir: staging.dir, chunkDurationS: options.config.chunkDurationS, x264Preset: options.config.x264Preset, subtitleFiles, ...(data.codecs ? { perTitle: { codecs: data.codecs } } : {}) });
     if (data.step === 'assemble' || data.step === 'ladder') {
       // Back too early (a stall between adding the children and waiting for them): wait again.
       if ((await job.getDependenciesCount({ unprocessed: true })).unprocessed && (await job.moveToWaitingChildren(flow?.token ?? ''))) {
@@ -214,6 +215,7 @@ export async function processEncodeJob(
               chunkDurationS: options.config.chunkDurationS,
               x264Preset: options.config.x264Preset,
               ladderKind: data.ladder,
+              ...(data.codecs ? { perTitle: { codecs: data.codecs } } : {}),
               ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}),
               protection: await protectionOf(data),
             },
@@ -225,7 +227,7 @@ export async function processEncodeJob(
         if (data.ladder === 'per-title') {
           // The analysis spreads too: one child per trial group.
           progress({ stage: 'analyze', percent: 0 });
-          return { analysisPlan: planAnalysis(probe, outputFrameRate(probe.video!.frameRate), { segmentDurationS: options.config.segmentDurationS, finalPreset: options.config.x264Preset, ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}) }) };
+          return { analysisPlan: planAnalysis(probe, outputFrameRate(probe.video!.frameRate), { segmentDurationS: options.config.segmentDurationS, finalPreset: options.config.x264Preset, ...(data.codecs ? { codecs: data.codecs } : {}), ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}) }) };
         }
         return planTitle(planInput(masterPath), options.paths, { signal, log });
       });

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { protectionSchema } from '../keys/content-keys.js';
+import { VIDEO_CODEC_NAMES } from '../encoder/fixed-ladder.js';
 import { DEFAULT_LADDER_KIND, LADDER_KINDS, TITLE_ID_PATTERN } from '../title/title-address.js';
 
 export const ENCODE_QUEUE_NAME = 'vod-encode';
@@ -29,6 +30,11 @@ export const encodeJobSchema = z.object({
     .optional(),
   /** Encrypt the published segments (`vod upload --encrypt`); the key seed is stored at upload. */
   protection: protectionSchema.optional(),
+  /**
+   * Video codecs of the ladder (`vod upload --codecs`): H.264 always; 'hevc' adds an HEVC ladder
+   * from its own trials (per-title ladders only). Absent = H.264 only.
+   */
+  codecs: z.array(z.enum(VIDEO_CODEC_NAMES)).min(1).max(VIDEO_CODEC_NAMES.length).optional(),
   /**
    * A chunked title's step (title-flow.ts): absent = plan (or encode a short title whole);
    * 'ladder' = its per-title analysis's trial-group children are done (choose the ladder, add

@@ -6,6 +6,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
+import type { VideoCodec } from '../encoder/fixed-ladder.js';
 import type { ProbeResult } from '../encoder/media-info.js';
 import { inspectMaster } from '../encoder/master-check.js';
 import { languageTag } from '../encoder/media-info.js';
@@ -30,6 +31,8 @@ export interface UploadRequest {
   readonly protection?: Protection;
   /** Subtitle files to publish beside the master's own, each with its language (RFC 5646 or ISO 639-2). */
   readonly subtitles?: readonly { readonly language: string; readonly file: string }[];
+  /** Video codecs of the ladder; 'hevc' adds an HEVC ladder (per-title only). Default H.264 only. */
+  readonly codecs?: readonly VideoCodec[];
 }
 
 export interface UploadResult {
@@ -97,6 +100,7 @@ async function uploadChecked(
     uploadedAt: new Date().toISOString(),
     ...(request.protection ? { protection: request.protection } : {}),
     ...(subtitleFiles.length > 0 ? { subtitles: subtitleFiles } : {}),
+    ...(request.codecs?.includes('hevc') ? { codecs: ['h264', 'hevc'] as VideoCodec[] } : {}),
   });
   return { titleId, title, probe, state, enqueued: created };
 }

@@ -3,7 +3,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { hullBitrateFor, hullQualityAt, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type RdPoint } from '../../../src/encoder/convex-hull.js';
-import { candidateResolutions, crfForBitrate } from '../../../src/encoder/per-title.js';
+import { candidateResolutions } from '../../../src/encoder/per-title.js';
+import { crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
 
 const pt = (height: number, kbps: number, quality: number): RdPoint => ({ width: Math.round((height * 16) / 9 / 2) * 2, height, bitrateBps: kbps * 1000, quality });
 

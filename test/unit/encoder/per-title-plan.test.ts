@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../../src/encoder/media-info.js';
-import { concludeAnalysis, crfForBitrate, planAnalysis, QUALITY_EXTENSION_CRFS } from '../../../src/encoder/per-title.js';
+import { planAnalysis, QUALITY_EXTENSION_CRFS } from '../../../src/encoder/per-title.js';
+import { concludeAnalysis, crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
 import type { TrialGroupResult, TrialPoint } from '../../../src/encoder/per-title-trials.js';
 
 const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
@@ -82,5 +83,29 @@ describe('concludeAnalysis', () => {
 
   it('refuses results that do not match the plan', () => {
     expect(() => concludeAnalysis(plan, groupResults().slice(1), 1)).toThrow(RangeError);
+  });
+
+  it('with codecs h264,hevc: the same groups again for HEVC, and each codec\'s ladder from its own points only', () => {
+    const both = planAnalysis(probe(1280, 720), 24, { segmentDurationS: 4, vmafModelPath: '/m/vmaf.pkl', crfValues: [38, 26], finalPreset: 'medium', codecs: ['h264', 'hevc'] });
+    expect(both.groups).toHaveLength(2 * plan.groups.length);
+    expect(both.groups.slice(0, plan.groups.length)).toEqual(plan.groups);
+    expect(both.groups.slice(plan.groups.length)).toEqual(plan.groups.map((g) => ({ codec: 'hevc', ...g })));
+    // HEVC trials: 30% fewer bits for the same quality.
+    const results: TrialGroupResult[] = both.groups.map((g) => {
+      const h = g.trials[0]!.height;
+      const scale = h / 720;
+      const k = g.codec === 'hevc' ? 0.7 : 1;
+      const points = [pt(h, 38, 300_000 * scale * k, 40 + 30 * scale), pt(h, 26, 1_200_000 * scale * k, 60 + 30 * scale)].map((p) => (g.codec === 'hevc' ? { ...p, codec: 'hevc' as const } : p));
+      return { points, sampleFrames: 96, encodeS: 1, qualityS: 2 };
+    });
+    const a = concludeAnalysis(both, results, 10);
+    expect(a.points.every((p) => p.codec === undefined)).toBe(true);
+    expect(a.points).toEqual(concludeAnalysis(plan, groupResults(), 10).points);
+    expect(a.hevc!.points.every((p) => p.codec === 'hevc')).toBe(true);
+    expect(a.hevc!.rungs.length).toBeGreaterThan(0);
+    expect(a.hevc!.hull.every((p) => p.codec === 'hevc')).toBe(true);
+    // The top of each ladder is its hull's highest point: 0.7× the bits for HEVC here.
+    expect(Math.max(...a.hevc!.rungs.map((r) => r.bitrateBps))).toBeCloseTo(0.7 * Math.max(...a.rungs.map((r) => r.bitrateBps)), -2);
+    expect(concludeAnalysis(plan, groupResults(), 10).hevc).toBeUndefined();
   });
 });
