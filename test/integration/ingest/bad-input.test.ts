@@ -74,12 +74,15 @@ describe('vod upload with bad input', () => {
     expect(r.stderr).toMatch(/unknown option '--colour'/);
   });
 
-  it('refuses encryption flags that make no sense, storing nothing; vod keys without a signing key', async () => {
+  it('refuses encryption and codec flags that make no sense, storing nothing; vod keys without a signing key', async () => {
     const runs = [
       [['upload', goodMaster, '--encrypt', 'des'], /--encrypt.*'des' is invalid.*aes-128/],
       [['upload', goodMaster, '--key-rotation', '4'], /--key-rotation needs --encrypt/],
       [['upload', goodMaster, '--encrypt', 'aes-128', '--key-rotation', '-1'], /--key-rotation/],
       [['upload', goodMaster, '--encrypt', 'cenc', '--key-rotation', '4'], /--key-rotation is for --encrypt aes-128: a cenc title has one key/],
+      [['upload', goodMaster, '--codecs', 'h264,av1'], /unknown codec 'av1'/],
+      [['upload', goodMaster, '--codecs', 'hevc'], /the ladder always has H\.264/],
+      [['upload', goodMaster, '--codecs', 'h264,hevc', '--ladder', 'fixed'], /--codecs h264,hevc needs --ladder per-title/],
       [['keys'], /vod keys needs the signing key/],
     ] as const;
     const dataDir = await makeTempDir();
