@@ -33,7 +33,7 @@ import { silentLogger } from '../util/logger.js';
 import { RateLimitedLog } from '../util/rate-limited-log.js';
 import { CLEAR_KEY_PATH, deriveCencKey, deriveContentKey, KEY_SEED_BYTES, keySeedObjectKey, MAX_KEY_PERIOD } from './content-keys.js';
 
-/** Largest Clear Key license request accepted, bytes (a CDM's names a handful of key ids). */
+/** Largest Clear Key license request accepted, bytes (a CDM's request names a handful of key ids). */
 const MAX_LICENSE_REQUEST_BYTES = 16 * 1024;
 
 /** A Clear Key license request (W3C EME §9.1.3): base64url key ids, the session type. */
