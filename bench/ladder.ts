@@ -10,7 +10,10 @@
  * (ladder-<BENCH_TAG>.* when BENCH_TAG is set).
  * Run: npm run bench:ladder   (about 17 minutes on 2 cores; BENCH_CLIPS=a.mp4,b.webm to pick clips;
  * BENCH_SYNTH_1080P60=<seconds> adds a synthetic 1920x1080 60 fps master of that length, hours
- * on 2 cores; BENCH_RUNG_VMAF_SUBSAMPLE=n scores every n-th frame of the published rungs, default 1).
+ * on 2 cores; BENCH_RUNG_VMAF_SUBSAMPLE=n scores every n-th frame of the published rungs, default 1;
+ * BENCH_CODECS=h264,hevc also builds the HEVC per-title ladder from its own trials and reports its
+ * BD-rate against the H.264 per-title ladder — the per-title run's analysis and encode times then
+ * include both codecs).
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -40,6 +43,7 @@ const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-bench-ladder-'));
 const clipPaths = new Map<string, string>();
 for (const f of (await fs.readdir(MEDIA)).filter((f) => /\.(mp4|mov|mkv|webm)$/i.test(f) && (!only || only.includes(f))).sort()) clipPaths.set(f, path.join(MEDIA, f));
 const synthS = Number(process.env.BENCH_SYNTH_1080P60 ?? 0);
+const withHevc = (process.env.BENCH_CODECS ?? '').split(',').map((c) => c.trim()).includes('hevc');
 if (synthS > 0) {
   // 1080p60 from ffmpeg's test sources: testsrc2 (moving, sharp edges) with light temporal noise.
   const name = `synth_testsrc2_noise_1920x1080_60fps_${synthS}s.mp4`;
@@ -55,6 +59,8 @@ interface ClipResult {
   perTitle: LadderReport;
   bdRateVmaf: number;
   bdRatePsnr: number;
+  /** BENCH_CODECS with hevc: the HEVC ladder's BD-rate against the H.264 per-title ladder. */
+  hevc?: { rungs: LadderReport['rungs']; bdRateVmaf: number; bdRatePsnr: number };
   analysisMultiple: number;
   /** Per-title rungs' measured average bitrate ÷ target: lowest and highest. */
   rateVsTarget: { min: number; max: number };
@@ -80,6 +86,7 @@ try {
           x264Preset: config.x264Preset,
           ladderKind,
           ...(config.vmafModelPath ? { vmafModelPath: config.vmafModelPath } : {}),
+          ...(ladderKind === 'per-title' && withHevc ? { perTitle: { codecs: ['h264', 'hevc'] as const } } : {}),
           rungVmafSubsample,
         },
         paths,
@@ -89,14 +96,18 @@ try {
       await fs.rm(outDir, { recursive: true, force: true });
     }
     const fixed = reports.fixed!;
-    const perTitle = reports['per-title']!;
-    const curve = (r: LadderReport, metric: 'vmaf' | 'psnrDb') => r.rungs.map((g) => ({ bitrateBps: g.averageBitrateBps, quality: g.quality![metric]! }));
+    const both = reports['per-title']!;
+    // The H.264 per-title ladder is what the fixed ladder is compared with; the HEVC rungs apart.
+    const perTitle: LadderReport = { ...both, rungs: both.rungs.filter((g) => g.codec !== 'hevc') };
+    const hevcRungs = both.rungs.filter((g) => g.codec === 'hevc');
+    const curve = (r: { rungs: LadderReport['rungs'] }, metric: 'vmaf' | 'psnrDb') => r.rungs.map((g) => ({ bitrateBps: g.averageBitrateBps, quality: g.quality![metric]! }));
     const result: ClipResult = {
       clip,
       fixed,
       perTitle,
       bdRateVmaf: bdRate(curve(fixed, 'vmaf'), curve(perTitle, 'vmaf')),
       bdRatePsnr: bdRate(curve(fixed, 'psnrDb'), curve(perTitle, 'psnrDb')),
+      ...(hevcRungs.length > 0 ? { hevc: { rungs: hevcRungs, bdRateVmaf: bdRate(curve(perTitle, 'vmaf'), curve({ rungs: hevcRungs }, 'vmaf')), bdRatePsnr: bdRate(curve(perTitle, 'psnrDb'), curve({ rungs: hevcRungs }, 'psnrDb')) } } : {}),
       analysisMultiple: perTitle.timings.analysisS / perTitle.timings.encodeS,
       rateVsTarget: {
         min: Math.min(...perTitle.rungs.map((g) => g.averageBitrateBps / g.targetBitrateBps)),
@@ -105,7 +116,7 @@ try {
     };
     results.push(result);
     process.stderr.write(
-      `${clip}: BD-rate VMAF ${(result.bdRateVmaf * 100).toFixed(1)}%, PSNR ${(result.bdRatePsnr * 100).toFixed(1)}%, analysis ${result.analysisMultiple.toFixed(2)}x final encode\n`,
+      `${clip}: BD-rate VMAF ${(result.bdRateVmaf * 100).toFixed(1)}%, PSNR ${(result.bdRatePsnr * 100).toFixed(1)}%, analysis ${result.analysisMultiple.toFixed(2)}x final encode${result.hevc ? `; HEVC vs H.264 per-title BD-rate VMAF ${(result.hevc.bdRateVmaf * 100).toFixed(1)}%, PSNR ${(result.hevc.bdRatePsnr * 100).toFixed(1)}%` : ''}\n`,
     );
   }
 } finally {
@@ -136,23 +147,33 @@ const markdown = [
   ...rows,
   `| **mean** | | | | **${pct(summary.meanBdRateVmaf)}** | ${pct(summary.meanBdRatePsnr)} | max ${summary.maxAnalysisMultiple.toFixed(2)}× | |`,
   '',
+  ...(results.some((r) => r.hevc)
+    ? [
+        'HEVC per-title ladder (its own trials and hull, libx265 at the same preset) against the H.264 per-title ladder (the analysis and encode times above include both codecs):',
+        '',
+        '| clip | rungs H.264 → HEVC | HEVC top rung kbit/s | BD-rate VMAF | BD-rate PSNR |',
+        '|---|---|---|---|---|',
+        ...results.filter((r) => r.hevc).map((r) => `| ${r.clip} | ${r.perTitle.rungs.length} → ${r.hevc!.rungs.length} | ${r.hevc!.rungs.at(-1)!.height}p ${kbps(r.hevc!.rungs.at(-1)!.averageBitrateBps)} (VMAF ${r.hevc!.rungs.at(-1)!.quality!.vmaf!.toFixed(1)}) | ${pct(r.hevc!.bdRateVmaf)} | ${pct(r.hevc!.bdRatePsnr)} |`),
+        '',
+      ]
+    : []),
 ].join('\n');
 
 await fs.mkdir(OUT, { recursive: true });
 await fs.writeFile(
   path.join(OUT, `ladder${tag}.json`),
-  `${JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, x264Preset: config.x264Preset, summary, clips: results.map((r) => ({ clip: r.clip, bdRateVmaf: r.bdRateVmaf, bdRatePsnr: r.bdRatePsnr, analysisMultiple: r.analysisMultiple, rateVsTarget: r.rateVsTarget, fixed: { rungs: r.fixed.rungs, timings: r.fixed.timings }, perTitle: { rungs: r.perTitle.rungs, timings: r.perTitle.timings, settings: r.perTitle.analysis?.settings, sample: r.perTitle.analysis?.sample } })) }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, x264Preset: config.x264Preset, summary, clips: results.map((r) => ({ clip: r.clip, bdRateVmaf: r.bdRateVmaf, bdRatePsnr: r.bdRatePsnr, ...(r.hevc ? { hevc: r.hevc } : {}), analysisMultiple: r.analysisMultiple, rateVsTarget: r.rateVsTarget, fixed: { rungs: r.fixed.rungs, timings: r.fixed.timings }, perTitle: { rungs: r.perTitle.rungs, timings: r.perTitle.timings, settings: r.perTitle.analysis?.settings, sample: r.perTitle.analysis?.sample } })) }, null, 2)}\n`,
 );
 await fs.writeFile(path.join(OUT, `ladder${tag}.md`), markdown);
 
 const values = results.flatMap((r) =>
-  (['fixed', 'perTitle'] as const).flatMap((k) =>
-    r[k].rungs.map((g) => ({ clip: r.clip.split('_').slice(0, 2).join(' '), ladder: k === 'fixed' ? 'fixed (Apple)' : 'per-title', kbps: g.averageBitrateBps / 1000, vmaf: g.quality!.vmaf!, rung: `${g.width}x${g.height}` })),
+  (['fixed', 'perTitle', 'hevc'] as const).flatMap((k) =>
+    (r[k]?.rungs ?? []).map((g) => ({ clip: r.clip.split('_').slice(0, 2).join(' '), ladder: k === 'fixed' ? 'fixed (Apple)' : k === 'hevc' ? 'per-title HEVC' : 'per-title', kbps: g.averageBitrateBps / 1000, vmaf: g.quality!.vmaf!, rung: `${g.width}x${g.height}` })),
   ),
 );
 const spec = {
   $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-  title: 'Published rungs: measured bitrate vs VMAF (per-title vs fixed ladder)',
+  title: `Published rungs: measured bitrate vs VMAF (per-title vs fixed ladder${results.some((r) => r.hevc) ? ', and the HEVC per-title ladder' : ''})`,
   data: { values },
   facet: { column: { field: 'clip', type: 'nominal', title: null } },
   spec: {
