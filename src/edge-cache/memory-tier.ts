@@ -93,6 +93,10 @@ export class MemoryTier implements CacheTier {
       // Expired entries stay until evicted or replaced, for stale-if-error.
       noDeleteOnStaleGet: true,
       perf: { now: nowMs },
+      // Read the clock at every check: lru-cache otherwise reuses one reading until a 1 ms timer
+      // clears it, so an injected clock moved between two requests could go unseen (a test
+      // flaked on it under load: an expired playlist answered HIT instead of STALE).
+      ttlResolution: 0,
       ...(onEvict ? { dispose: (_v: CachedObject, _k: string, reason: string) => reason === 'evict' && onEvict() } : {}),
     });
   }
