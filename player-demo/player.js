@@ -8,6 +8,7 @@ import { createChart } from './chart.js';
 import { setupShaping } from './shaping.js';
 import { setupScrubbing } from './thumbnails.js';
 import { setupTrackMenus } from './tracks.js';
+import { addProtectionConfig, playbackToken, protectionErrorMessage } from './protection.js';
 
 const $ = (id) => document.getElementById(id);
 const video = $('video');
@@ -77,20 +78,6 @@ state.abrDecisions = [];
 const abrModule = abrRule ? await import('./abr.js') : null;
 export const TUNED_ABR = { abrEwmaFastVoD: 2, abrEwmaSlowVoD: 6, abrBandWidthFactor: 0.9, abrBandWidthUpFactor: 0.8 };
 
-/** A key server's key URL (`vod keys`: /keys/<title>/<period>), the URI of an encrypted title's EXT-X-KEY tags. */
-const KEY_URL_PATH = /\/keys\/[0-9a-f]{16}\/\d+$/;
-
-/** hls.js's licenseUrl for Clear Key: never requested, licenseXhrSetup opens the playlist's URI instead. */
-const LICENSE_FROM_PLAYLIST = 'about:blank#license-from-playlist';
-
-/**
- * The playback token of a signed playlist URL (`/s/<token>/vod/...`, as `vod sign` prints it), or
- * `?token=` of this page: what the key server of encrypted titles asks for.
- */
-function playbackToken(playlist) {
-  return params.get('token') || /\/s\/([^/]+)\//.exec(new URL(playlist, location.href).pathname)?.[1] || null;
-}
-
 function hlsConfig(playlist) {
   const quickRetry = { maxNumRetry: 2, retryDelayMs: 500, maxRetryDelayMs: 1000 };
   const policy = (p) => ({ default: { maxTimeToFirstByteMs: 10_000, maxLoadTimeMs: 60_000, timeoutRetry: { maxNumRetry: 2, retryDelayMs: 0, maxRetryDelayMs: 0 }, errorRetry: quickRetry, ...p } });
@@ -98,26 +85,7 @@ function hlsConfig(playlist) {
   const maxBuffer = Number(params.get('maxBufferLength'));
   if (maxBuffer > 0) Object.assign(config, { maxBufferLength: maxBuffer, maxMaxBufferLength: maxBuffer * 2 });
   if (params.get('abr') === 'tuned') Object.assign(config, TUNED_ABR);
-  // Encrypted titles (HLS AES-128): hls.js fetches each key from the key server, which hands it
-  // only to a request carrying the playback token (RFC 6750 Bearer credentials).
-  const token = playbackToken(playlist);
-  if (token) {
-    config.xhrSetup = (xhr, url) => {
-      if (!KEY_URL_PATH.test(new URL(url, location.href).pathname)) return;
-      if (xhr.readyState === 0) xhr.open('GET', url, true);
-      xhr.setRequestHeader('Authorization', `Bearer ${token}`);
-    };
-  }
-  // Common Encryption (cenc) titles: the browser's W3C Clear Key CDM decrypts the samples; its
-  // license request goes to the URI of the title's EXT-X-KEY (the key server's
-  // /clearkey/<title>), with the same token. hls.js asks for a licenseUrl per key system; the
-  // setup below replaces it with the playlist's, so one page serves every title.
-  config.emeEnabled = true;
-  config.drmSystems = { 'org.w3.clearkey': { licenseUrl: LICENSE_FROM_PLAYLIST } };
-  config.licenseXhrSetup = (xhr, _url, keyContext) => {
-    xhr.open('POST', keyContext.decryptdata.uri, true);
-    if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
-  };
+  addProtectionConfig(config, playbackToken(playlist, params));
   if (abrModule) {
     config.abrController = abrModule.ruleAbrController(abrRule, (d) => {
       state.abrDecisions.push({ atS: Number(video.currentTime.toFixed(2)), level: d.level, rule: d.rule, bufferS: Number(d.bufferS.toFixed(2)) });
@@ -328,14 +296,9 @@ function play(title) {
     if (!data.fatal) return;
     state.fatalError = data.details;
     beacon({ type: 'error', details: data.details, fatal: true });
-    if (data.details === Hls.ErrorDetails.KEY_SYSTEM_LICENSE_REQUEST_FAILED || data.details === Hls.ErrorDetails.KEY_SYSTEM_NO_ACCESS || data.details === Hls.ErrorDetails.KEY_SYSTEM_NO_KEYS) {
-      // A cenc title whose license server refused (no or bad token), or a browser without Clear Key.
-      const status = data.networkDetails?.status;
-      showMessage(`This title is encrypted (Common Encryption) and its license could not be obtained${status ? ` (key server answered ${status})` : ''}: open it with a signed playback URL (vod sign) or ?token=.`);
-    } else if (data.details === Hls.ErrorDetails.KEY_LOAD_ERROR || data.details === Hls.ErrorDetails.KEY_LOAD_TIMEOUT) {
-      // An encrypted title whose key server refused (no or bad token) or cannot be reached: retrying does not help.
-      const status = data.response?.code ?? data.networkDetails?.status;
-      showMessage(`This title is encrypted and its key could not be loaded${status ? ` (key server answered ${status})` : ''}: open it with a signed playback URL (vod sign) or ?token=.`);
+    const keyMessage = protectionErrorMessage(data, Hls);
+    if (keyMessage) {
+      showMessage(keyMessage);
     } else if (data.type === Hls.ErrorTypes.NETWORK_ERROR) {
       showMessage(`Network error (${data.details}): the edge cannot be reached. Retrying…`);
       const retry = () => {
