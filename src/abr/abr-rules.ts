@@ -152,12 +152,12 @@ export class BolaRule implements AbrRule {
 
   choose(ctx: AbrContext): AbrDecision {
     const params = bolaParameters(ctx.bitratesBps, ctx.bufferTargetS);
+    const byThroughput = ctx.throughputBps !== undefined ? this.throughput.choose(ctx).level : undefined;
     // Start-up on its own (no DYNAMIC in front): seed from the throughput rule's first choice.
-    if (!this.seeded && ctx.throughputBps !== undefined) this.seedPlaceholder(ctx, this.throughput.choose(ctx).level);
+    if (!this.seeded && byThroughput !== undefined) this.seedPlaceholder(ctx, byThroughput);
     if (ctx.bufferS <= 0 && ctx.lastLevel !== undefined) this.placeholderS = 0; // a stall: start from the real buffer
     this.placeholderS = Math.max(0, Math.min(this.placeholderS, bolaBufferTimeS(ctx.bitratesBps.length, ctx.bufferTargetS) - ctx.bufferS));
     let level = bolaLevel(ctx.bitratesBps, params, ctx.bufferS + this.placeholderS);
-    const byThroughput = ctx.throughputBps !== undefined ? this.throughput.choose(ctx).level : undefined;
     // Placeholder beyond what the throughput supports: cut it back to the throughput's level.
     if (this.placeholderS > 0 && byThroughput !== undefined && level > byThroughput) {
       this.placeholderS = Math.max(0, bolaMinimumBufferS(ctx.bitratesBps, params, byThroughput) - ctx.bufferS);

@@ -20,7 +20,7 @@ import { probePackets, runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import { decodeSample, measuredBitrate, sampleInputs, sampleGraph, type SampleWindow } from './per-title-sample.js';
 import { measureFrameScoresBatch, summarizeFrames, type FrameScores, type LadderMetric } from './quality-metrics.js';
 import type { VideoCodec } from './fixed-ladder.js';
-import { videoEncoderOptions } from './rendition.js';
+import { BUFSIZE_FACTOR, MAXRATE_FACTOR, videoEncoderOptions } from './rendition.js';
 
 /** One trial encode: a size and either an x264 CRF or a target bitrate (a fixed-ladder rung, capped VBR). */
 export interface TrialSpec {
@@ -237,7 +237,7 @@ async function encodeAndMeasure(
       if (t.crf === undefined && t.bitrateBps === undefined) throw new RangeError('a trial needs a CRF or a bitrate');
       // The final encodes' options (rendition.ts): a closed GOP per window, CRF uncapped, a
       // fixed-ladder rung capped as the fixed ladder's final encode is.
-      const rate = t.crf !== undefined ? { crf: t.crf } : { bitrateBps: t.bitrateBps!, vbv: { maxrateBps: t.bitrateBps! * 1.5, bufsizeBps: t.bitrateBps! * 2 } };
+      const rate = t.crf !== undefined ? { crf: t.crf } : { bitrateBps: t.bitrateBps!, vbv: { maxrateBps: t.bitrateBps! * MAXRATE_FACTOR, bufsizeBps: t.bitrateBps! * BUFSIZE_FACTOR } };
       return {
         outputOptions: ['-map', `[v${k}]`, ...videoEncoderOptions({ codec, preset, gop: settings.gop, ...rate }), '-an'],
         output: k < files.length ? files[k]! : probeFile!,

@@ -35,8 +35,8 @@ export interface VideoRenditionSpec {
  * Authoring Specification §2.4 asks that a VOD rendition's peak stay within 200% of its
  * average; 1.5x maxrate with a 2 s-equivalent buffer keeps well inside that.
  */
-const MAXRATE_FACTOR = 1.5;
-const BUFSIZE_FACTOR = 2;
+export const MAXRATE_FACTOR = 1.5;
+export const BUFSIZE_FACTOR = 2;
 
 /** Builds ffmpeg output options for a video rendition (exported for tests of the command line). */
 export function videoRenditionOptions(spec: VideoRenditionSpec): string[] {
