@@ -8,7 +8,8 @@
  * real time, with each ABR controller: hls.js's own (`hlsjs`) and our rules as hls.js ABR
  * controllers (`throughput`, `bola`, `dynamic`; src/abr/). Every (trace, controller) cell is
  * played ABR_RUNS times (default 3) for ABR_PLAY_S seconds (default 30); the report gives the
- * median and min–max of the average bitrate (the playing rendition's BANDWIDTH, time-weighted),
+ * median and min–max of the average bitrate (the playing rendition's AVERAGE-BANDWIDTH, as the
+ * simulator counts it; time-weighted),
  * rebuffer ratio, startup time and switches per minute. Beside each cell, the ABR simulator
  * (`vod bench abr-sim`, src/abr/abr-sim.ts) runs the very same rule code on the same title's
  * segment sizes, trace, session length and buffer target: the prediction it makes and its
@@ -65,7 +66,7 @@ const up = await uploadMaster({ file: master, title: `Big Buck Bunny ×${loops +
 const done = await queue.waitUntilFinished(up.titleId, () => {});
 if (done.state !== 'completed') throw new Error(`encode failed: ${done.failedReason}`);
 const simTitle = await loadSimTitle(store, up.titleId);
-process.stderr.write(`ladder: ${simTitle.bitratesBps.map((b) => Math.round(b / 1000)).join(', ')} kbit/s\n`);
+process.stderr.write(`ladder (AVERAGE-BANDWIDTH): ${simTitle.bitratesBps.map((b) => Math.round(b / 1000)).join(', ')} kbit/s\n`);
 
 interface Run {
   averageBitrateBps: number;
@@ -85,10 +86,10 @@ async function play(traceName: string, controller: AbrRuleName): Promise<Run> {
     for (let elapsed = 0; elapsed < PLAY_S; elapsed += 0.5) {
       await page.waitForTimeout(500);
       const s = await page.evaluate(() => {
-        const p = (window as unknown as { vodPlayer: { hls: { currentLevel: number; levels: { bitrate: number }[] } | null } }).vodPlayer;
+        const p = (window as unknown as { vodPlayer: { hls: { currentLevel: number; levels: { bitrate: number; averageBitrate?: number }[] } | null } }).vodPlayer;
         const v = document.querySelector('video') as HTMLVideoElement;
         const level = p.hls?.levels?.[p.hls.currentLevel];
-        return { playing: !v.paused && v.readyState >= 3, bitrate: level?.bitrate ?? 0 };
+        return { playing: !v.paused && v.readyState >= 3, bitrate: level ? level.averageBitrate || level.bitrate : 0 };
       });
       if (s.playing) {
         bitrateSum += s.bitrate;
@@ -158,7 +159,7 @@ const kbps = (b: number) => (b / 1e3).toFixed(0);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const short = (t: string) => t.split('/')[0]!;
 const table = [
-  `ABR in Chromium through the shaping edge (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores): ${simTitle.name} per-title ladder ${simTitle.bitratesBps.map((b) => kbps(b)).join('/')} kbit/s, ${RUNS} runs × ${PLAY_S} s per cell, buffer target ${BUFFER_TARGET_S} s; median (min–max); "sim" is \`vod bench abr-sim\`'s prediction of the same session.`,
+  `ABR in Chromium through the shaping edge (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores): ${simTitle.name} per-title ladder (AVERAGE-BANDWIDTH) ${simTitle.bitratesBps.map((b) => kbps(b)).join('/')} kbit/s, ${RUNS} runs × ${PLAY_S} s per cell, buffer target ${BUFFER_TARGET_S} s; median (min–max); "sim" is \`vod bench abr-sim\`'s prediction of the same session.`,
   '',
   '| trace | controller | trace mean kbit/s | avg bitrate kbit/s | sim kbit/s | rebuffer | sim rebuffer | startup s | switches/min | sim within bounds |',
   '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',

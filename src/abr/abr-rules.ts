@@ -6,26 +6,48 @@
  * - `throughput`: the highest level whose bitrate is within 0.9 × the estimated throughput
  *   (dash.js ThroughputRule, `bandwidthSafetyFactor` 0.9).
  * - `bola`: BOLA (Spiteri, Urgaonkar, Sitaraman, "BOLA: Near-Optimal Bitrate Adaptation for
- *   Online Videos", INFOCOM 2016) in dash.js's form ("From Theory to Practice", MMSys 2018):
+ *   Online Videos", INFOCOM 2016) in its production form BOLA-E (Spiteri, Sitaraman, Sparacio,
+ *   "From Theory to Practice", MMSys 2018; dash.js BolaRule and the Sabre simulator's BolaEnh):
  *   utilities vₘ = ln(Sₘ/S₁) + 1, V and γ set so the lowest level is chosen below a 10 s buffer
  *   and the highest at the buffer target (max(target, 10 s + 2 s per level)); the level
- *   maximising (V·(vₘ − 1 + γ) − Q)/Sₘ for buffer Q; an up-switch is not allowed beyond both
- *   the current level and what the throughput rule would pick (BOLA-O's oscillation guard).
+ *   maximising (V·(vₘ − 1 + γ) − Q)/Sₘ for buffer Q plus a placeholder buffer (seeded from the
+ *   throughput at start-up, grown by the time the player waits with a full buffer, trimmed to
+ *   the chosen level's band, dropped on a stall); an up-switch beyond both the current level and
+ *   the level the throughput sustains goes at most one level above them (Sabre's default BOLA-E,
+ *   which lets BOLA alternate between the two levels around the throughput instead of sticking
+ *   to the lower one as BOLA-O does); and the insufficient-buffer rule (no segment that would
+ *   take more than a shrinking share, 0.9 down to 0.5, of the buffer to download).
  * - `dynamic`: throughput while the buffer is short, BOLA once it reaches dash.js's stable
  *   buffer time (12 s, or the buffer target when that is shorter), back to throughput below half
  *   of it (dash.js AbrController `_updateDynamicAbrStrategy`, MediaPlayerModel
  *   `getStableBufferTime`: the `stableBufferTime` setting, default 12 s).
  * - `hlsjs`: a model of hls.js's default ABR for comparison: the highest level within 0.95 ×
  *   the estimate (0.7 × for a level above the current one; hls.js `abrBandWidthFactor`,
- *   `abrBandWidthUpFactor`), the estimate the smaller of a 3 s and a 9 s half-life EWMA.
+ *   `abrBandWidthUpFactor`), the estimate the smaller of a 3 s and a 9 s half-life EWMA, levels
+ *   compared by their peak bitrate until two segments are buffered and by their average after.
  *
- * Bitrates are bits/s, times seconds. Pure functions and small state objects: no timers, no I/O.
+ * The rules decide on each level's average bitrate (AVERAGE-BANDWIDTH, RFC 8216 §4.3.4.2: what a
+ * segment costs on average; Sabre's manifests give the same), the hls.js model on BANDWIDTH (the
+ * peak) too, as hls.js does. Bitrates are bits/s, times seconds. Pure functions and small state
+ * objects: no timers, no I/O.
  */
 
 /** A rule's view of the player when it picks the next segment's level. */
 export interface AbrContext {
-  /** The ladder, lowest first: each level's declared bitrate, bits/s. */
+  /**
+   * The ladder, lowest first: each level's average bitrate (AVERAGE-BANDWIDTH; BANDWIDTH when the
+   * playlist has none), bits/s.
+   */
   readonly bitratesBps: readonly number[];
+  /** Each level's peak bitrate (BANDWIDTH), bits/s; only the hls.js model reads it. Default: bitratesBps. */
+  readonly peakBitratesBps?: readonly number[];
+  /** Duration of the segment to be loaded, s (insufficient-buffer rule, hls.js model). Default 4. */
+  readonly segmentDurationS?: number;
+  /**
+   * Seconds the player has waited with a full buffer since its previous decision (BOLA-E adds
+   * them to its placeholder buffer: dash.js getPlaceholderIncrementInSeconds, Sabre report_delay).
+   */
+  readonly idleS?: number;
   /** Seconds of media buffered ahead of the playhead. */
   readonly bufferS: number;
   /** Estimated throughput, bits/s (undefined before the first sample). */
@@ -70,10 +92,16 @@ export function highestLevelWithin(bitratesBps: readonly number[], budgetBps: nu
 
 export class ThroughputRule implements AbrRule {
   readonly name = 'throughput';
+  private safety = INSUFFICIENT_BUFFER_SAFETY_INITIAL;
 
   choose(ctx: AbrContext): AbrDecision {
     const estimate = ctx.throughputBps ?? HLSJS_DEFAULT_ESTIMATE_BPS;
-    return { level: highestLevelWithin(ctx.bitratesBps, THROUGHPUT_SAFETY_FACTOR * estimate), rule: this.name };
+    const level = highestLevelWithin(ctx.bitratesBps, THROUGHPUT_SAFETY_FACTOR * estimate);
+    // Once playing (a previous segment), no segment that would drain the buffer (Sabre ThroughputRule).
+    if (ctx.lastLevel === undefined) return { level, rule: this.name };
+    const safe = insufficientBufferLevel(ctx, level, this.safety);
+    this.safety = Math.max(INSUFFICIENT_BUFFER_SAFETY, this.safety * INSUFFICIENT_BUFFER_SAFETY_INITIAL);
+    return { level: safe, rule: this.name };
   }
 }
 
@@ -121,19 +149,67 @@ export function bolaMinimumBufferS(bitratesBps: readonly number[], params: Retur
 /** Buffer length BOLA's parameters are set for: max(target, 10 s + 2 s per level) (dash.js). */
 const bolaBufferTimeS = (levels: number, bufferTargetS: number) => Math.max(bufferTargetS, BOLA_MINIMUM_BUFFER_S + BOLA_MINIMUM_BUFFER_PER_LEVEL_S * levels);
 
+/**
+ * The largest buffer level, s, at which BOLA still picks level `m` over every level above it:
+ * V·(vₘ − 1 + γ) (the numerator of m's score reaches zero; Sabre's max_buffer_for_quality).
+ */
+export function bolaMaximumBufferS(params: ReturnType<typeof bolaParameters>, m: number): number {
+  return params.vp * (params.utilities[m]! - 1 + params.gp);
+}
+
+/**
+ * Seconds of content BOLA must have held its level before it may switch up beyond what the
+ * throughput sustains (one level at a time). Sabre's BOLA-E allows that step at every segment,
+ * which lets BOLA alternate between the two levels around the throughput and reach its mean;
+ * dash.js's BOLA-O never allows it and sticks to the level below. Our choice, measured with
+ * `vod bench abr-sim` over the 29 shared traces on two ladders (the published Big Buck Bunny
+ * per-title ladder, 4 s segments; Apple's fixed ladder with synthetic VBR segments, 6 s):
+ * 0 s → 7 and 6 switches/min, 79 and 196 s of stalls; 20 s → 3 switches/min, 45 and 63 s of
+ * stalls, the median trace's bitrate share 0.95 and 0.92; from 40 s on the share falls (0.94,
+ * 0.91) for fewer switches (README, "ABR rules").
+ */
+export const BOLA_UP_SWITCH_DWELL_S = 20;
+
+/** Default segment duration when the context has none, s (our packager's 4 s segments). */
+const DEFAULT_SEGMENT_S = 4;
+
+/**
+ * The insufficient-buffer rule's safety factor: 0.9 at the first decision, times 0.9 at each
+ * one after, never below 0.5 (Sabre's low_buffer_safety_factor_init and low_buffer_safety_factor;
+ * dash.js InsufficientBufferRule uses 0.5).
+ */
+export const INSUFFICIENT_BUFFER_SAFETY_INITIAL = 0.9;
+export const INSUFFICIENT_BUFFER_SAFETY = 0.5;
+
+/**
+ * The highest level whose next segment downloads within `safety` × the buffer at `throughputBps`
+ * (the insufficient-buffer rule: Sabre ThroughputRule/BolaEnh, dash.js InsufficientBufferRule).
+ */
+export function insufficientBufferLevel(ctx: AbrContext, level: number, safety: number): number {
+  if (ctx.throughputBps === undefined) return level;
+  const safeBits = safety * ctx.bufferS * ctx.throughputBps;
+  const d = ctx.segmentDurationS ?? DEFAULT_SEGMENT_S;
+  let l = level;
+  while (l > 0 && ctx.bitratesBps[l]! * d > safeBits) l--;
+  return l;
+}
+
 export class BolaRule implements AbrRule {
   readonly name = 'bola';
   private readonly throughput = new ThroughputRule();
   /**
    * BOLA-E's placeholder buffer, s (Spiteri, Sitaraman, Sparacio, MMSys 2018 §4.1): virtual
-   * buffer added to the real one so that BOLA, taking over from a throughput decision (start-up,
-   * DYNAMIC's handover), keeps that level instead of falling to what a short real buffer alone
-   * would pick. It shrinks as the real buffer grows (their sum stays within BOLA's buffer time),
-   * is cut back when it would carry BOLA above what the throughput supports, and is dropped when
-   * the buffer runs dry.
+   * buffer added to the real one. Seeded so that BOLA, taking over from a throughput decision
+   * (start-up, DYNAMIC's handover), keeps that level instead of falling to what a short real
+   * buffer alone would pick; grown by the time the player waits with a full buffer (a player that
+   * cannot buffer more than its target would otherwise never reach the top level); trimmed so the
+   * effective buffer stays within the chosen level's band; dropped when the buffer runs dry.
    */
   private placeholderS = 0;
   private seeded = false;
+  private safety = INSUFFICIENT_BUFFER_SAFETY_INITIAL;
+  /** Seconds of content chosen at the current level in a row (the up-switch guard's dwell). */
+  private heldS = 0;
 
   /** The current placeholder buffer, s (tests, switch log). */
   get placeholderBufferS(): number {
@@ -152,19 +228,35 @@ export class BolaRule implements AbrRule {
 
   choose(ctx: AbrContext): AbrDecision {
     const params = bolaParameters(ctx.bitratesBps, ctx.bufferTargetS);
-    const byThroughput = ctx.throughputBps !== undefined ? this.throughput.choose(ctx).level : undefined;
     // Start-up on its own (no DYNAMIC in front): seed from the throughput rule's first choice.
-    if (!this.seeded && byThroughput !== undefined) this.seedPlaceholder(ctx, byThroughput);
+    if (!this.seeded && ctx.throughputBps !== undefined) this.seedPlaceholder(ctx, this.throughput.choose(ctx).level);
     if (ctx.bufferS <= 0 && ctx.lastLevel !== undefined) this.placeholderS = 0; // a stall: start from the real buffer
+    else if (this.seeded && ctx.idleS && ctx.idleS > 0) this.placeholderS += ctx.idleS;
     this.placeholderS = Math.max(0, Math.min(this.placeholderS, bolaBufferTimeS(ctx.bitratesBps.length, ctx.bufferTargetS) - ctx.bufferS));
     let level = bolaLevel(ctx.bitratesBps, params, ctx.bufferS + this.placeholderS);
-    // Placeholder beyond what the throughput supports: cut it back to the throughput's level.
-    if (this.placeholderS > 0 && byThroughput !== undefined && level > byThroughput) {
-      this.placeholderS = Math.max(0, bolaMinimumBufferS(ctx.bitratesBps, params, byThroughput) - ctx.bufferS);
-      level = bolaLevel(ctx.bitratesBps, params, ctx.bufferS + this.placeholderS);
+    // Up-switch guard: beyond both the current level and what the throughput sustains (no safety
+    // factor: this caps, it does not estimate; dash.js), at most one level above them (Sabre's
+    // BolaEnh without abr_osc), and only after BOLA_UP_SWITCH_DWELL_S at the current level (BOLA-O
+    // until then).
+    if (ctx.lastLevel !== undefined && ctx.throughputBps !== undefined) {
+      const sustained = highestLevelWithin(ctx.bitratesBps, ctx.throughputBps);
+      if (level > ctx.lastLevel && level > sustained) level = this.heldS >= BOLA_UP_SWITCH_DWELL_S ? Math.min(level, Math.max(ctx.lastLevel, sustained) + 1) : Math.max(ctx.lastLevel, sustained);
     }
-    // BOLA-O: no up-switch beyond both the current level and what the throughput allows.
-    if (ctx.lastLevel !== undefined && byThroughput !== undefined && level > ctx.lastLevel && level > byThroughput) level = Math.max(ctx.lastLevel, byThroughput);
+    // Keep the effective buffer within the chosen level's band: the excess is placeholder that
+    // would carry the next decision up again (dash.js and Sabre turn it into a delay; the player
+    // here loads whenever its buffer is under target, so only the placeholder is trimmed).
+    const excess = ctx.bufferS + this.placeholderS - bolaMaximumBufferS(params, level);
+    if (excess > 0) this.placeholderS = Math.max(0, this.placeholderS - excess);
+    // The insufficient-buffer rule once playing (the first segment is the throughput's choice, as
+    // Sabre's BolaEnh start-up).
+    if (ctx.lastLevel === undefined) return { level, rule: this.name };
+    const safe = insufficientBufferLevel(ctx, level, this.safety);
+    this.safety = Math.max(INSUFFICIENT_BUFFER_SAFETY, this.safety * INSUFFICIENT_BUFFER_SAFETY_INITIAL);
+    if (safe < level) {
+      level = safe;
+      this.placeholderS = Math.min(this.placeholderS, Math.max(0, bolaMinimumBufferS(ctx.bitratesBps, params, level) - ctx.bufferS));
+    }
+    this.heldS = level === ctx.lastLevel ? this.heldS + (ctx.segmentDurationS ?? DEFAULT_SEGMENT_S) : 0;
     return { level, rule: this.name };
   }
 
@@ -172,6 +264,8 @@ export class BolaRule implements AbrRule {
   reset(): void {
     this.placeholderS = 0;
     this.seeded = false;
+    this.safety = INSUFFICIENT_BUFFER_SAFETY_INITIAL;
+    this.heldS = 0;
   }
 }
 
@@ -216,10 +310,14 @@ export class HlsJsDefaultModel implements AbrRule {
 
   choose(ctx: AbrContext): AbrDecision {
     const estimate = ctx.throughputBps ?? HLSJS_DEFAULT_ESTIMATE_BPS;
+    // hls.js compares a level's average bitrate once two segments are buffered, its peak
+    // (BANDWIDTH) before (abr-controller findBestLevel).
+    const d = ctx.segmentDurationS ?? DEFAULT_SEGMENT_S;
+    const bitrates = ctx.bufferS >= 2 * d ? ctx.bitratesBps : (ctx.peakBitratesBps ?? ctx.bitratesBps);
     let level = 0;
-    for (let i = 0; i < ctx.bitratesBps.length; i++) {
+    for (let i = 0; i < bitrates.length; i++) {
       const factor = ctx.lastLevel !== undefined && i > ctx.lastLevel ? HLSJS_BANDWIDTH_UP_FACTOR : HLSJS_BANDWIDTH_FACTOR;
-      if (ctx.bitratesBps[i]! <= factor * estimate) level = i;
+      if (bitrates[i]! <= factor * estimate) level = i;
     }
     return { level, rule: this.name };
   }

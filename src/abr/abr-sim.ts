@@ -8,7 +8,7 @@
  * lasts until the next segment arrives. The title's segments are played in a loop for
  * `sessionS` seconds of content.
  *
- * Reported per session: average bitrate (declared bitrate of the chosen levels), rebuffer
+ * Reported per session: average bitrate (the chosen levels' average bitrates), rebuffer
  * ratio, stalls and their duration, switches per minute, startup time and QoE_lin per segment:
  * QoE = Σₖ Rₖ − μ·Σₖ Tₖ − Σₖ |Rₖ₊₁ − Rₖ| (Rₖ Mbit/s, Tₖ the stall before segment k in s, μ = 4.3;
  * Yin et al., SIGCOMM 2015, with the constants Pensieve uses).
@@ -19,8 +19,14 @@ import { EwmaThroughputEstimator, type AbrRule } from './abr-rules.js';
 /** A title as the simulator needs it: the ladder and every segment's size. */
 export interface SimTitle {
   readonly name: string;
-  /** Declared bitrate of each level (the multivariant playlist's BANDWIDTH), lowest first, bits/s. */
+  /**
+   * Average bitrate of each level (the multivariant playlist's AVERAGE-BANDWIDTH, video and
+   * audio), lowest first, bits/s: what the rules decide on and what a session's average bitrate
+   * and QoE count.
+   */
   readonly bitratesBps: readonly number[];
+  /** Peak bitrate of each level (BANDWIDTH), bits/s; the hls.js model reads it. Default: bitratesBps. */
+  readonly peakBitratesBps?: readonly number[];
   /** Duration of each segment, s (the same in every level). */
   readonly segmentDurationsS: readonly number[];
   /** Bytes of each segment of each level: [level][segment]. */
@@ -91,12 +97,22 @@ export function simulateSession(title: SimTitle, link: RateProfile, rule: AbrRul
     // The player loads the next segment once the buffer is at or below its target (hls.js
     // loads while the buffered length is under maxBufferLength, so the buffer peaks one
     // segment above it).
+    let idleS = 0;
     if (playing && buffer > target) {
-      const wait = buffer - target;
-      t += wait;
-      buffer -= wait;
+      idleS = buffer - target;
+      t += idleS;
+      buffer -= idleS;
     }
-    const decision = rule.choose({ bitratesBps: title.bitratesBps, bufferS: buffer, throughputBps: estimator.estimateBps(), lastLevel: last, bufferTargetS: target });
+    const decision = rule.choose({
+      bitratesBps: title.bitratesBps,
+      peakBitratesBps: title.peakBitratesBps,
+      segmentDurationS: d,
+      bufferS: buffer,
+      throughputBps: estimator.estimateBps(),
+      lastLevel: last,
+      bufferTargetS: target,
+      idleS,
+    });
     byRule[decision.rule] = (byRule[decision.rule] ?? 0) + 1;
     const level = Math.min(Math.max(0, decision.level), title.bitratesBps.length - 1);
     const bytes = title.segmentBytes[level]![k % n]! + (title.audioSegmentBytes[k % n] ?? 0);

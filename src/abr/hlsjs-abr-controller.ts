@@ -5,10 +5,13 @@
  * the edge (esbuild) and loaded with `?abr=throughput|bola|dynamic`; `?abr=hlsjs` (or none)
  * keeps hls.js's own controller.
  *
- * The controller reads what the simulator's rules read: the ladder (hls.levels' bitrates), the
- * forward buffer (the media element's buffered range at the playhead), the buffer target
- * (maxBufferLength) and a throughput estimate from every main fragment loaded (the same EWMA as
- * the simulator's). Each decision is reported to `onDecision` with the rule that made it, for
+ * The controller reads what the simulator's rules read: the ladder (hls.levels' average bitrates,
+ * AVERAGE-BANDWIDTH, and their peaks, BANDWIDTH), the forward buffer (the media element's
+ * buffered range at the playhead), the buffer target (maxBufferLength), the last main fragment's
+ * duration, how long the player waited since that fragment loaded or since its previous decision
+ * (hls.js asks for the next level on every tick, also while its buffer is full: dash.js counts
+ * the same interval, getPlaceholderIncrementInSeconds) and a throughput estimate from every main
+ * fragment loaded (the same EWMA as the simulator's). Each decision is reported to `onDecision` with the rule that made it, for
  * the page's switch log. Only structural types of hls.js are used: the page supplies the
  * library.
  */
@@ -16,7 +19,8 @@ import { createAbrRule, EwmaThroughputEstimator, type AbrDecision, type AbrRuleN
 
 /** The slice of an hls.js instance the controller uses. */
 interface HlsLike {
-  readonly levels: readonly { readonly bitrate: number }[];
+  /** hls.js Level: `bitrate` is BANDWIDTH, `averageBitrate` AVERAGE-BANDWIDTH (else BANDWIDTH). */
+  readonly levels: readonly { readonly bitrate: number; readonly averageBitrate?: number }[];
   readonly media: { readonly currentTime: number; readonly buffered: { readonly length: number; start(i: number): number; end(i: number): number } } | null;
   readonly config: { readonly maxBufferLength: number };
   on(event: string, listener: (event: string, data: FragLoadedData) => void): void;
@@ -24,7 +28,7 @@ interface HlsLike {
 }
 
 interface FragLoadedData {
-  readonly frag: { readonly type: string; readonly stats: { readonly loaded: number; readonly loading: { readonly start: number; readonly first: number; readonly end: number } } };
+  readonly frag: { readonly type: string; readonly duration?: number; readonly stats: { readonly loaded: number; readonly loading: { readonly start: number; readonly first: number; readonly end: number } } };
 }
 
 /** hls.js's event name for a loaded fragment (Hls.Events.FRAG_LOADED). */
@@ -57,8 +61,13 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
     private readonly rule = createAbrRule(ruleName);
     private readonly estimator = new EwmaThroughputEstimator();
     private last: number | undefined;
+    /** performance.now() of the last main fragment loaded or the last decision, ms. */
+    private lastEventMs: number | undefined;
+    private segmentDurationS: number | undefined;
     private readonly onFragLoaded = (_e: string, data: FragLoadedData) => {
       if (data.frag.type !== 'main') return;
+      this.lastEventMs = performance.now();
+      if (data.frag.duration && data.frag.duration > 0) this.segmentDurationS = data.frag.duration;
       // A forced level holds until a fragment has loaded (hls.js's own controller does the same:
       // hls.js re-forces the level it is loading through nextLoadLevel on every fragment).
       this.forcedAutoLevel = -1;
@@ -78,7 +87,19 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
       if (levels.length === 0) return 0;
       const bufferS = forwardBufferS(this.hls.media);
       const throughputBps = this.estimator.estimateBps();
-      const d = this.rule.choose({ bitratesBps: levels.map((l) => l.bitrate), bufferS, throughputBps, lastLevel: this.last, bufferTargetS: this.hls.config.maxBufferLength });
+      const now = performance.now();
+      const idleS = this.lastEventMs === undefined ? 0 : Math.max(0, (now - this.lastEventMs) / 1000);
+      this.lastEventMs = now;
+      const d = this.rule.choose({
+        bitratesBps: levels.map((l) => l.averageBitrate || l.bitrate),
+        peakBitratesBps: levels.map((l) => l.bitrate),
+        segmentDurationS: this.segmentDurationS,
+        bufferS,
+        throughputBps,
+        lastLevel: this.last,
+        bufferTargetS: this.hls.config.maxBufferLength,
+        idleS,
+      });
       this.last = d.level;
       onDecision?.({ ...d, bufferS, throughputBps });
       return d.level;

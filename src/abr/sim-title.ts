@@ -1,7 +1,8 @@
 /**
- * A published title as the ABR simulator sees it: the multivariant playlist's levels (BANDWIDTH,
- * as hls.js declares them) and the real size of every segment of every level, plus the audio
- * segments fetched alongside (playlists parsed with hls-parser, sizes from the object store).
+ * A published title as the ABR simulator sees it: the multivariant playlist's levels (their
+ * AVERAGE-BANDWIDTH and BANDWIDTH, as hls.js reads them) and the real size of every segment of
+ * every level, plus the audio segments fetched alongside (playlists parsed with hls-parser, sizes
+ * from the object store).
  */
 import HLS from 'hls-parser';
 import type { ObjectStore } from '../origin/object-store.js';
@@ -41,18 +42,24 @@ export async function loadSimTitle(store: ObjectStore, titleId: string): Promise
   const mv = await readPlaylist(store, titleObjectKey(titleId, MULTIVARIANT_PLAYLIST_NAME));
   if (!mv.isMasterPlaylist) throw new Error(`title ${titleId}: ${MULTIVARIANT_PLAYLIST_NAME} is not a multivariant playlist`);
   // I-frame streams (trick play) are not levels a player switches between.
-  const variants = mv.variants.filter((v) => !v.isIFrameOnly).sort((a, b) => a.bandwidth - b.bandwidth);
-  const levels = [];
-  for (const v of variants) levels.push({ bitrateBps: v.bandwidth, ...(await mediaSegments(store, titleId, v.uri)) });
+  // Lowest first by what the rules decide on (average, else peak).
+  const variants = mv.variants.filter((v) => !v.isIFrameOnly).sort((a, b) => (a.averageBandwidth ?? a.bandwidth) - (b.averageBandwidth ?? b.bandwidth));
+  const levels: { peakBps: number; averageBps: number | undefined; durationsS: number[]; bytes: number[] }[] = [];
+  for (const v of variants) levels.push({ peakBps: v.bandwidth, averageBps: v.averageBandwidth, ...(await mediaSegments(store, titleId, v.uri)) });
   const n = levels[0]?.durationsS.length ?? 0;
   if (levels.some((l) => l.durationsS.length !== n)) throw new Error(`title ${titleId}: its levels differ in segment count`);
   const audioUri = variants[0]?.audio.find((a) => a.uri)?.uri;
   const audio = audioUri ? (await mediaSegments(store, titleId, audioUri)).bytes : [];
+  const audioBytes = Array.from({ length: n }, (_, i) => audio[Math.min(i, audio.length - 1)] ?? 0);
+  const totalS = levels[0]?.durationsS.reduce((a, b) => a + b, 0) ?? 0;
+  // Without AVERAGE-BANDWIDTH (RFC 8216 §4.3.4.2 makes it optional): the level's measured average.
+  const averageOf = (l: (typeof levels)[number]) => l.averageBps ?? (8 * l.bytes.reduce((a, b, i) => a + b + audioBytes[i]!, 0)) / totalS;
   return {
     name: titleId,
-    bitratesBps: levels.map((l) => l.bitrateBps),
+    bitratesBps: levels.map(averageOf),
+    peakBitratesBps: levels.map((l) => l.peakBps),
     segmentDurationsS: levels[0]?.durationsS ?? [],
     segmentBytes: levels.map((l) => l.bytes),
-    audioSegmentBytes: Array.from({ length: n }, (_, i) => audio[Math.min(i, audio.length - 1)] ?? 0),
+    audioSegmentBytes: audioBytes,
   };
 }

@@ -47,7 +47,7 @@ export async function runAbrSim(ctx: CliContext, flags: AbrSimFlags): Promise<vo
     throw new UserError(`Cannot read the throughput traces: ${err.message}.`);
   });
   const settings = { sessionS: flags.session, bufferTargetS: flags.buffer, latencyS: flags.latency / 1000 };
-  process.stderr.write(`title ${titleId}: ${title.bitratesBps.length} levels (${title.bitratesBps.map((b) => Math.round(b / 1000)).join(', ')} kbit/s), ${title.segmentDurationsS.length} segments; ${traces.length} traces from ${dir}\n`);
+  process.stderr.write(`title ${titleId}: ${title.bitratesBps.length} levels (average bitrates ${title.bitratesBps.map((b) => Math.round(b / 1000)).join(', ')} kbit/s), ${title.segmentDurationsS.length} segments; ${traces.length} traces from ${dir}\n`);
   const bar = new cliProgress.SingleBar({ format: 'simulating |{bar}| {value}/{total} sessions | {what}', stream: process.stderr }, cliProgress.Presets.shades_classic);
   bar.start(traces.length * rules.length, 0, { what: '' });
   let done = 0;

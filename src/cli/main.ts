@@ -337,7 +337,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
 
   bench
     .command('abr-sim')
-    .description("Simulate the ABR rules (throughput, BOLA, DYNAMIC, a model of hls.js's default) on a published title's real segment sizes over every throughput trace; prints medians per rule and writes CSV, JSON and an SVG plot.")
+    .description("Simulate the ABR rules (throughput, BOLA, DYNAMIC, a model of hls.js's default) on a published title's real segment sizes over every throughput trace; levels are compared, and bitrates counted, by their AVERAGE-BANDWIDTH. Prints medians per rule and writes CSV, JSON and an SVG plot.")
     .option('--title <id>', 'title to simulate (default: the most recently published)')
     .option('--traces <dir>', 'folder of throughput traces, seconds<TAB>Mbit/s (default VOD_NET_TRACES_DIR, ../shared/traces/net)')
     .option('--rules <list>', `comma-separated rules, or 'all' (${ABR_RULE_NAMES.join(', ')})`, 'all')

@@ -3,7 +3,7 @@
  * hand-computed sessions (a constant link; a rate drop under a rule that never switches).
  */
 import { describe, expect, it } from 'vitest';
-import { BolaRule, bolaMinimumBufferS, bolaParameters, DynamicRule, EwmaThroughputEstimator, HlsJsDefaultModel, ThroughputRule, type AbrContext, type AbrRule } from '../../../src/abr/abr-rules.js';
+import { BOLA_UP_SWITCH_DWELL_S, BolaRule, bolaMaximumBufferS, bolaMinimumBufferS, bolaParameters, DynamicRule, EwmaThroughputEstimator, HlsJsDefaultModel, insufficientBufferLevel, ThroughputRule, type AbrContext, type AbrRule } from '../../../src/abr/abr-rules.js';
 import { simulateSession, type SimTitle } from '../../../src/abr/abr-sim.js';
 import { parseThroughputTrace, RateProfile } from '../../../src/edge-cache/shaping.js';
 
@@ -27,22 +27,51 @@ describe('ABR rules', () => {
     expect(vp).toBeCloseTo(10 / gp, 10);
     const bola = new BolaRule();
     expect([2, 5, 12, 20].map((q) => bola.choose(ctx({ bufferS: q })).level)).toEqual([0, 1, 2, 3]);
-    // BOLA-O: no up-switch past both the current level and the throughput rule's choice.
+    // Up-switch guard: not past both the current level and what the throughput sustains (no
+    // safety factor) until the level has been held BOLA_UP_SWITCH_DWELL_S.
     expect(bola.choose(ctx({ bufferS: 20, lastLevel: 1, throughputBps: 1_200_000 })).level).toBe(1);
     expect(bola.choose(ctx({ bufferS: 20, lastLevel: 1, throughputBps: 2_500_000 })).level).toBe(2);
   });
 
-  it('BOLA-E placeholder: the buffer thresholds by hand, BOLA keeping the level it is handed, cut back by the throughput, dropped on a stall', () => {
+  it('BOLA up-switch guard: after holding a level for the dwell time, one level above what the throughput sustains', () => {
+    const bola = new BolaRule();
+    // Buffer 20 s: BOLA alone wants level 3; the throughput (1.2 Mbit/s) sustains level 1.
+    const at = () => bola.choose(ctx({ bufferS: 20, lastLevel: 1, throughputBps: 1_200_000, segmentDurationS: 4 })).level;
+    const held = Array.from({ length: BOLA_UP_SWITCH_DWELL_S / 4 }, at);
+    expect(held).toEqual(Array(BOLA_UP_SWITCH_DWELL_S / 4).fill(1));
+    expect(at()).toBe(2); // one level above, not BOLA's 3
+    expect(at()).toBe(1); // the dwell starts again after the switch (its lastLevel is still 1 here)
+  });
+
+  it('insufficient-buffer rule: no segment that takes more than safety × buffer to download', () => {
+    // 5 s of buffer at 1.2 Mbit/s: 0.9 × 5 × 1.2 = 5.4 Mbit; 4 s segments of level 1 are 4 Mbit, of level 2 8 Mbit.
+    expect(insufficientBufferLevel(ctx({ bufferS: 5, throughputBps: 1_200_000, segmentDurationS: 4 }), 3, 0.9)).toBe(1);
+    // Safety 0.5: 3 Mbit, only level 0 (2 Mbit) fits.
+    expect(insufficientBufferLevel(ctx({ bufferS: 5, throughputBps: 1_200_000, segmentDurationS: 4 }), 3, 0.5)).toBe(0);
+    // The throughput rule applies it once playing: 2.3 Mbit/s affords level 2, 2 s of buffer only level 1 (0.9 × 2 × 2.3 = 4.14 Mbit).
+    expect(new ThroughputRule().choose(ctx({ bufferS: 2, lastLevel: 2, throughputBps: 2_300_000, segmentDurationS: 4 })).level).toBe(1);
+    expect(new ThroughputRule().choose(ctx({ bufferS: 0, throughputBps: 2_300_000, segmentDurationS: 4 })).level).toBe(2); // start-up
+  });
+
+  it('BOLA-E placeholder: the buffer thresholds by hand, BOLA keeping the level it is handed, grown by waiting, trimmed to the band, dropped on a stall', () => {
     const params = bolaParameters(LADDER, 30);
-    // The crossings worked out above: 3.33 s for level 1, 10 s for level 2, 16.67 s for level 3.
+    // The crossings worked out above: 3.33 s for level 1, 10 s for level 2, 16.67 s for level 3;
+    // level m's band ends where its numerator reaches zero: 10 + 6.667·m s.
     expect([0, 1, 2, 3].map((m) => bolaMinimumBufferS(LADDER, params, m))).toEqual([0, expect.closeTo(10 / 3, 6), expect.closeTo(10, 6), expect.closeTo(50 / 3, 6)]);
+    expect([0, 1, 2, 3].map((m) => bolaMaximumBufferS(params, m))).toEqual([10, 50 / 3, 70 / 3, 30].map((x) => expect.closeTo(x, 6)));
     const bola = new BolaRule();
     bola.seedPlaceholder(ctx({ bufferS: 5 }), 2);
     expect(bola.placeholderBufferS).toBeCloseTo(5, 6);
     expect(bola.choose(ctx({ bufferS: 5, lastLevel: 2, throughputBps: 3_000_000 })).level).toBe(2); // 5 s alone: level 1
-    // The throughput falls to 1.2 Mbit/s (its rule: level 1): the placeholder shrinks to that level's threshold.
-    expect(bola.choose(ctx({ bufferS: 5, lastLevel: 2, throughputBps: 1_200_000 })).level).toBe(1);
-    expect(bola.placeholderBufferS).toBe(0);
+    // The player waited 8 s with a full buffer: 12 s real + 5 + 8 placeholder = 25 s, level 3's band;
+    // the throughput (5 Mbit/s) sustains it.
+    expect(bola.choose(ctx({ bufferS: 12, lastLevel: 2, throughputBps: 5_000_000, idleS: 8 })).level).toBe(3);
+    // A slow link: the guard keeps level 1 at 20 s of buffer, so the placeholder is trimmed to the
+    // top of level 1's band (16.67 s), here all of it.
+    const slow = new BolaRule();
+    slow.seedPlaceholder(ctx({ bufferS: 5 }), 3);
+    expect(slow.choose(ctx({ bufferS: 20, lastLevel: 1, throughputBps: 1_200_000 })).level).toBe(1);
+    expect(slow.placeholderBufferS).toBe(0);
     bola.seedPlaceholder(ctx({ bufferS: 5 }), 3);
     expect(bola.choose(ctx({ bufferS: 0, lastLevel: 3, throughputBps: 9_000_000 })).level).toBe(0); // a stall: real buffer only
     expect(bola.placeholderBufferS).toBe(0);
@@ -66,11 +95,15 @@ describe('ABR rules', () => {
     expect([7, 8, 3.9].map((bufferS) => short.choose(ctx({ bufferS, bufferTargetS: 8, throughputBps: 3_000_000 })).rule)).toEqual(['throughput', 'bola', 'throughput']);
   });
 
-  it('hls.js model: 0.95 × the estimate to stay or go down, 0.7 × to go up', () => {
+  it('hls.js model: 0.95 × the estimate to stay or go down, 0.7 × to go up; peak bitrates until two segments are buffered', () => {
     const h = new HlsJsDefaultModel();
     expect(h.choose(ctx({ throughputBps: 2_100_000, lastLevel: 1 })).level).toBe(1); // 2 Mbit/s > 0.7 × 2.1
     expect(h.choose(ctx({ throughputBps: 2_100_000, lastLevel: 2 })).level).toBe(1); // 2 > 0.95 × 2.1
     expect(h.choose(ctx({ throughputBps: 3_000_000, lastLevel: 1 })).level).toBe(2); // 2 ≤ 0.7 × 3
+    // Peaks 1.5 × the averages: level 2's peak 3 Mbit/s > 0.95 × 2.2 with 4 s buffered; its average 2 ≤ 2.09 with 8 s.
+    const peaks = LADDER.map((b) => 1.5 * b);
+    expect(h.choose(ctx({ throughputBps: 2_200_000, lastLevel: 2, bufferS: 4, segmentDurationS: 4, peakBitratesBps: peaks })).level).toBe(1);
+    expect(h.choose(ctx({ throughputBps: 2_200_000, lastLevel: 2, bufferS: 8, segmentDurationS: 4, peakBitratesBps: peaks })).level).toBe(2);
   });
 
   it('estimates throughput as the smaller of a fast and a slow EWMA, bias-corrected', () => {
