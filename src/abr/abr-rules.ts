@@ -68,6 +68,11 @@ export interface AbrRule {
   readonly name: AbrRuleName;
   /** Picks the next segment's level. */
   choose(ctx: AbrContext): AbrDecision;
+  /**
+   * After a seek: the buffer is gone, so a rule starts over as at start-up (dash.js BolaRule
+   * `onPlaybackSeeking`, Sabre `report_seek`); the throughput estimate is kept.
+   */
+  reset(): void;
 }
 
 export const ABR_RULE_NAMES = ['throughput', 'bola', 'dynamic', 'hlsjs'] as const;
@@ -102,6 +107,10 @@ export class ThroughputRule implements AbrRule {
     const safe = insufficientBufferLevel(ctx, level, this.safety);
     this.safety = Math.max(INSUFFICIENT_BUFFER_SAFETY, this.safety * INSUFFICIENT_BUFFER_SAFETY_INITIAL);
     return { level: safe, rule: this.name };
+  }
+
+  reset(): void {
+    this.safety = INSUFFICIENT_BUFFER_SAFETY_INITIAL;
   }
 }
 
@@ -302,6 +311,7 @@ export class DynamicRule implements AbrRule {
   reset(): void {
     this.usingBola = false;
     this.bola.reset();
+    this.throughput.reset();
   }
 }
 
@@ -321,6 +331,9 @@ export class HlsJsDefaultModel implements AbrRule {
     }
     return { level, rule: this.name };
   }
+
+  /** Stateless. */
+  reset(): void {}
 }
 
 /** A new rule by name. */

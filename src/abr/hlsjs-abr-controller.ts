@@ -21,18 +21,28 @@ import { createAbrRule, EwmaThroughputEstimator, type AbrDecision, type AbrRuleN
 interface HlsLike {
   /** hls.js Level: `bitrate` is BANDWIDTH, `averageBitrate` AVERAGE-BANDWIDTH (else BANDWIDTH). */
   readonly levels: readonly { readonly bitrate: number; readonly averageBitrate?: number }[];
-  readonly media: { readonly currentTime: number; readonly buffered: { readonly length: number; start(i: number): number; end(i: number): number } } | null;
+  readonly media: MediaLike | null;
   readonly config: { readonly maxBufferLength: number };
-  on(event: string, listener: (event: string, data: FragLoadedData) => void): void;
-  off(event: string, listener: (event: string, data: FragLoadedData) => void): void;
+  on(event: string, listener: (event: string, data: never) => void): void;
+  off(event: string, listener: (event: string, data: never) => void): void;
+}
+
+/** The slice of the media element the controller uses. */
+interface MediaLike {
+  readonly currentTime: number;
+  readonly buffered: { readonly length: number; start(i: number): number; end(i: number): number };
+  addEventListener(type: 'seeking', listener: () => void): void;
+  removeEventListener(type: 'seeking', listener: () => void): void;
 }
 
 interface FragLoadedData {
   readonly frag: { readonly type: string; readonly duration?: number; readonly stats: { readonly loaded: number; readonly loading: { readonly start: number; readonly first: number; readonly end: number } } };
 }
 
-/** hls.js's event name for a loaded fragment (Hls.Events.FRAG_LOADED). */
+/** hls.js's event names (Hls.Events.FRAG_LOADED, MEDIA_ATTACHED, MEDIA_DETACHING). */
 const FRAG_LOADED = 'hlsFragLoaded';
+const MEDIA_ATTACHED = 'hlsMediaAttached';
+const MEDIA_DETACHING = 'hlsMediaDetaching';
 
 /** What the page learns of each decision. */
 export interface ControllerDecision extends AbrDecision {
@@ -74,12 +84,29 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
       const { loaded, loading } = data.frag.stats;
       if (loaded > 0 && loading.end > loading.start) this.estimator.sample((loading.end - loading.start) / 1000, loaded);
     };
+    /** A seek empties the buffer: the rule starts over (its reset), the estimate stays. */
+    private readonly onSeeking = () => {
+      this.rule.reset();
+      this.last = undefined;
+    };
+    private media: MediaLike | null = null;
+    private readonly onMediaAttached = (_e: string, data: { media: MediaLike }) => this.watch(data.media);
+    private readonly onMediaDetaching = () => this.watch(null);
     /** hls.js reads `bwEstimator.getEstimate()` for `hls.bandwidthEstimate`. */
     readonly bwEstimator = { getEstimate: (): number => this.estimator.estimateBps() ?? Number.NaN };
 
     constructor(hls: HlsLike) {
       this.hls = hls;
       hls.on(FRAG_LOADED, this.onFragLoaded);
+      hls.on(MEDIA_ATTACHED, this.onMediaAttached);
+      hls.on(MEDIA_DETACHING, this.onMediaDetaching);
+      this.watch(hls.media);
+    }
+
+    private watch(media: MediaLike | null): void {
+      this.media?.removeEventListener('seeking', this.onSeeking);
+      this.media = media;
+      media?.addEventListener('seeking', this.onSeeking);
     }
 
     private decide(): number {
@@ -127,6 +154,9 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
 
     destroy(): void {
       this.hls.off(FRAG_LOADED, this.onFragLoaded);
+      this.hls.off(MEDIA_ATTACHED, this.onMediaAttached);
+      this.hls.off(MEDIA_DETACHING, this.onMediaDetaching);
+      this.watch(null);
     }
   };
 }

@@ -126,7 +126,7 @@ const title = (bitrates: number[], segments = 10): SimTitle => ({
   segmentBytes: bitrates.map((b) => Array(segments).fill((b * 4) / 8)),
   audioSegmentBytes: [],
 });
-const fixedLevel = (level: number): AbrRule => ({ name: 'throughput', choose: () => ({ level, rule: 'fixed' }) });
+const fixedLevel = (level: number): AbrRule => ({ name: 'throughput', choose: () => ({ level, rule: 'fixed' }), reset: () => {} });
 
 describe('ABR session simulator', () => {
   it('on a constant 10 Mbit/s link: no stall, and the throughput rule settles on the top level', () => {
