@@ -10,7 +10,8 @@
  * (ladder-<BENCH_TAG>.* when BENCH_TAG is set).
  * Run: npm run bench:ladder   (about 17 minutes on 2 cores; BENCH_CLIPS=a.mp4,b.webm to pick clips;
  * BENCH_SYNTH_1080P60=<seconds> adds a synthetic 1920x1080 60 fps master of that length, hours
- * on 2 cores; BENCH_RUNG_VMAF_SUBSAMPLE=n scores every n-th frame of the published rungs, default 1;
+ * on 2 cores; BENCH_RUNG_FRAME_SAMPLE=n compares every n-th frame of the published rungs (and the
+ * frames beside it), default 1 = every frame;
  * BENCH_CODECS=h264,hevc also builds the HEVC per-title ladder from its own trials and reports its
  * BD-rate against the H.264 per-title ladder — the per-title run's analysis and encode times then
  * include both codecs).
@@ -38,7 +39,7 @@ const config = loadConfig({ ...process.env, VMAF_MODEL: process.env.VMAF_MODEL ?
 const paths = resolveFfmpegPaths(config);
 const only = process.env.BENCH_CLIPS?.split(',').map((s) => s.trim());
 const tag = process.env.BENCH_TAG ? `-${process.env.BENCH_TAG.replace(/[^A-Za-z0-9_-]/g, '')}` : '';
-const rungVmafSubsample = Math.max(1, Number(process.env.BENCH_RUNG_VMAF_SUBSAMPLE ?? 1) || 1);
+const rungFrameSample = Math.max(1, Number(process.env.BENCH_RUNG_FRAME_SAMPLE ?? 1) || 1);
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-bench-ladder-'));
 const clipPaths = new Map<string, string>();
 for (const f of (await fs.readdir(MEDIA)).filter((f) => /\.(mp4|mov|mkv|webm)$/i.test(f) && (!only || only.includes(f))).sort()) clipPaths.set(f, path.join(MEDIA, f));
@@ -87,7 +88,7 @@ try {
           ladderKind,
           ...(config.vmafModelPath ? { vmafModelPath: config.vmafModelPath } : {}),
           ...(ladderKind === 'per-title' && withHevc ? { perTitle: { codecs: ['h264', 'hevc'] as const } } : {}),
-          rungVmafSubsample,
+          rungFrameSample,
         },
         paths,
       );
@@ -140,7 +141,7 @@ const rows = results.map((r) => {
   return `| ${r.clip} | ${r.fixed.rungs.length} → ${r.perTitle.rungs.length} | ${ft.height}p ${kbps(ft.averageBitrateBps)} (VMAF ${ft.quality!.vmaf!.toFixed(1)}) | ${pt.height}p ${kbps(pt.averageBitrateBps)} (VMAF ${pt.quality!.vmaf!.toFixed(1)}) | ${pct(r.bdRateVmaf)} | ${pct(r.bdRatePsnr)} | ${r.perTitle.timings.analysisS.toFixed(0)} s / ${r.perTitle.timings.encodeS.toFixed(0)} s = ${r.analysisMultiple.toFixed(2)}× | ${r.rateVsTarget.min.toFixed(2)}–${r.rateVsTarget.max.toFixed(2)} |`;
 });
 const markdown = [
-  `Per-title vs fixed ladder (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, x264 preset ${config.x264Preset} for final encodes, trials veryfast; quality of every published rung measured on ${rungVmafSubsample === 1 ? 'every frame' : `every ${rungVmafSubsample}th frame (VMAF)`} against the master at its display size; bitrates are measured average video bitrates; the last column is the per-title rungs' measured bitrate ÷ target).`,
+  `Per-title vs fixed ladder (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, x264 preset ${config.x264Preset} for final encodes, trials veryfast; quality of every published rung measured on ${rungFrameSample === 1 ? 'every frame' : `every ${rungFrameSample}th frame (and its two neighbours)`} against the master at its display size; bitrates are measured average video bitrates; the last column is the per-title rungs' measured bitrate ÷ target).`,
   '',
   '| clip | rungs fixed → per-title | fixed top rung kbit/s | per-title top rung kbit/s | BD-rate VMAF | BD-rate PSNR | analysis / final encode | rung rate ÷ target |',
   '|---|---|---|---|---|---|---|---|',

@@ -15,7 +15,7 @@ import type { LadderRung } from './fixed-ladder.js';
 import type { PerTitleOptions } from './per-title.js';
 import { encodeRenditions } from './encode-stage.js';
 import type { SubtitleSideFile } from './subtitles.js';
-import { measureRenditions, packageTitle, planTitle, rungVmafSubsample, type PackageInput } from './title-stages.js';
+import { measureRenditions, packageTitle, planTitle, rungFrameSample, type PackageInput } from './title-stages.js';
 
 
 export interface EncodeTitleInput {
@@ -44,8 +44,12 @@ export interface EncodeTitleInput {
   readonly measureRungs?: boolean;
   /** Encrypt the renditions when packaging (title-stages.ts packageTitle). */
   readonly protection?: PackageInput['protection'];
-  /** VMAF on every n-th frame when measuring published rungs (libvmaf n_subsample). Default rungVmafSubsample(frame rate): 4 frames per second of content. */
-  readonly rungVmafSubsample?: number;
+  /**
+   * With VMAF, compare the published rungs on every n-th frame and its two neighbours
+   * (QualityReferenceSpec.frameSample; 1 = every frame). Default rungFrameSample(frame rate):
+   * RUNG_QUALITY_FRAMES_PER_S frames per second of content.
+   */
+  readonly rungFrameSample?: number;
   /**
    * Length of the chunks each video rendition is encoded in, s (cut at segment boundaries and
    * stitched, chunk-plan.ts); 0 = one pass. Default 0 here; the worker passes
@@ -113,7 +117,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
     ...stage,
     onProgress: (f, rendition) => report({ stage: 'encode', fraction: span.analyze + span.encode * f, ...(rendition ? { rendition } : {}) }),
   });
-  const measured = await measureRenditions(encoded, { measureQuality: measureRungs, vmafModelPath: input.vmafModelPath, vmafSubsample: input.rungVmafSubsample ?? rungVmafSubsample(encoded.plan.frameRate) }, paths, {
+  const measured = await measureRenditions(encoded, { measureQuality: measureRungs, vmafModelPath: input.vmafModelPath, frameSample: input.rungFrameSample ?? rungFrameSample(encoded.plan.frameRate) }, paths, {
     ...stage,
     onProgress: (f, rendition) => report({ stage: 'measure', fraction: span.analyze + span.encode + MEASURE_SPAN * f, ...(rendition ? { rendition } : {}) }),
   });

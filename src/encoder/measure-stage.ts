@@ -25,19 +25,29 @@ function roundScores(q: Pick<QualityScores, 'psnrDb' | 'ssim' | 'vmaf'>): { psnr
 
 
 /**
- * libvmaf n_subsample of the published rungs' measurement: VMAF_FRAMES_PER_S frames per second of
- * content (every 6th frame at 24 fps, every 15th at 60 fps; PSNR and SSIM on every frame).
+ * Frames per second of content the published rungs are compared on when VMAF is measured (each
+ * with its two neighbours, for VMAF's motion feature; QualityReferenceSpec.frameSample): every
+ * 24th frame at 24 fps, every 60th at 60 fps. Until 2026-12-02 PSNR and SSIM were computed on
+ * every frame and VMAF on 4 frames per second, which made measuring the rungs cost 2.3–2.9× the
+ * final encodes at 1080p (issue 12's bench); our choice, the error it causes measured against
+ * every frame in docs/per-title.md.
  */
-export function rungVmafSubsample(frameRate: number): number {
-  return vmafSubsampleFor(frameRate);
+export const RUNG_QUALITY_FRAMES_PER_S = 1;
+
+/** The published rungs' frame sample at a frame rate: every round(frameRate / RUNG_QUALITY_FRAMES_PER_S)-th frame, at least 1. */
+export function rungFrameSample(frameRate: number): number {
+  return vmafSubsampleFor(frameRate, RUNG_QUALITY_FRAMES_PER_S);
 }
 
 export interface MeasureSettings {
   /** Measure every video rung's quality against the master (PSNR, SSIM, VMAF with a model). */
   readonly measureQuality: boolean;
   readonly vmafModelPath?: string | undefined;
-  /** VMAF on every n-th frame (libvmaf n_subsample). */
-  readonly vmafSubsample: number;
+  /**
+   * With VMAF, compare every n-th frame and its two neighbours (rungFrameSample; 1 = every frame).
+   * Without VMAF every frame is compared (PSNR and SSIM cost little).
+   */
+  readonly frameSample: number;
   /**
    * Quality measured already, by rendition name (a distributed encode's children measure their
    * own chunks: measureLadderChunkQuality); these rungs are not measured again.
@@ -60,7 +70,7 @@ export interface MeasureSettings {
 async function measureFolders(
   plan: EncodePlan,
   folders: ReadonlyMap<string, string>,
-  settings: Pick<MeasureSettings, 'vmafModelPath' | 'vmafSubsample'>,
+  settings: Pick<MeasureSettings, 'vmafModelPath' | 'frameSample'>,
   window: Chunk | undefined,
   paths: FfmpegPaths,
   run: { signal?: AbortSignal | undefined; onProgress?: ((fraction: number) => void) | undefined },
@@ -81,8 +91,8 @@ async function measureFolders(
       width: toEven(video.displayWidth),
       height: toEven(video.displayHeight),
       frameRate: plan.frameRate,
-      vmafSubsample: settings.vmafSubsample,
-      ...(settings.vmafModelPath ? { vmafModelPath: settings.vmafModelPath } : {}),
+      referenceDurationS: window?.durationS ?? plan.probe.durationS,
+      ...(settings.vmafModelPath ? { vmafModelPath: settings.vmafModelPath, frameSample: settings.frameSample } : {}),
     };
     const frames = await measureFrameScoresBatch(reference, joined, paths, {
       ...(run.signal ? { signal: run.signal } : {}),
@@ -122,7 +132,7 @@ export async function measureLadderChunkQuality(
   plan: EncodePlan,
   chunk: Chunk,
   chunkDirs: ReadonlyMap<string, string>,
-  settings: Pick<MeasureSettings, 'vmafModelPath' | 'vmafSubsample'>,
+  settings: Pick<MeasureSettings, 'vmafModelPath' | 'frameSample'>,
   paths: FfmpegPaths,
   options: Pick<StageOptions, 'signal'> & { onProgress?: (fraction: number) => void },
 ): Promise<Map<string, FrameScores>> {

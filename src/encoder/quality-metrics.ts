@@ -72,9 +72,21 @@ export interface QualityReferenceSpec {
   readonly vmafModelPath?: string;
   /**
    * Compute VMAF on every n-th frame only (libvmaf `n_subsample`; default 1 = every frame; see
-   * vmafSubsampleFor). PSNR and SSIM always use every frame.
+   * vmafSubsampleFor). PSNR and SSIM always use every frame. Ignored with `frameSample`.
    */
   readonly vmafSubsample?: number;
+  /**
+   * Compare only every n-th frame and its two neighbours (VMAF's motion2 feature is the smaller of
+   * a frame's motion against the frame before and the frame after's against it: keeping the
+   * triple gives the scored frame the score it has when every frame is fed; tested): both sides
+   * drop the other frames before they are scaled, PSNR and SSIM see the kept triples, VMAF scores
+   * the n-th frames. With VMAF and several encodes, the reference's kept frames are decoded once
+   * for all of them (prepareReferenceFrames). Unset, 1 or 2 = every frame. The published rungs
+   * use it (rungFrameSample).
+   */
+  readonly frameSample?: number;
+  /** Seconds of the reference compared (sizes prepareReferenceFrames' file); default the windows' total. */
+  readonly referenceDurationS?: number;
   /** Measure PSNR (default true). The per-title trials built on VMAF skip it. */
   readonly psnr?: boolean;
   /** Measure SSIM too (default true). The per-title trials skip it: no ladder decision reads it, and at 1080p it costs more than PSNR. */
@@ -207,18 +219,90 @@ export function summarizeFrames(frames: FrameScores): QualityScores {
   };
 }
 
+/** The frame sample of a spec: every n-th frame, n ≥ 3 (a triple per sample); 1 = every frame. */
+const frameSampleOf = (spec: Pick<QualityReferenceSpec, 'frameSample'>): number => {
+  const n = Math.floor(spec.frameSample ?? 1);
+  return n >= 3 ? n : 1;
+};
+
+/** Frames kept per sampled frame: the frame and its two neighbours. */
+const KEPT_PER_SAMPLE = 3;
+
+/** The select filter keeping frames k·n − 1, k·n and k·n + 1 (frameSample n), with its trailing comma; '' for every frame. */
+function selectKept(spec: Pick<QualityReferenceSpec, 'frameSample'>): string {
+  const n = frameSampleOf(spec);
+  return n > 1 ? `select='not(mod(n,${n}))+not(mod(n+1,${n}))+not(mod(n-1,${n}))',` : '';
+}
+
+/**
+ * What every input goes through before comparison: restamped from zero, resampled to the frame
+ * rate, the kept frames selected (frameSample, unless `select` is false: a window of a
+ * concatenated reference is selected after the concatenation, where its frames are counted),
+ * scaled bicubic to the display size, 8-bit 4:2:0.
+ */
+function framePrep(spec: QualityReferenceSpec, select = true): string {
+  const fps = Number(spec.frameRate.toFixed(3));
+  return `setpts=PTS-STARTPTS,fps=fps=${fps},${select ? selectKept(spec) : ''}scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p`;
+}
+
+/** The reference's graph: each window prepared, concatenated, the kept frames selected; output `label`s. */
+function referenceGraph(spec: QualityReferenceSpec, outputs: string): string {
+  const windows = Math.max(1, spec.referenceWindows?.length ?? 1);
+  if (windows === 1) return `[0:v]${framePrep(spec)},${outputs}`;
+  const parts = Array.from({ length: windows }, (_, i) => `[${i}:v]${framePrep(spec, false)}[w${i}]`);
+  const select = selectKept(spec);
+  parts.push(`${Array.from({ length: windows }, (_, i) => `[w${i}]`).join('')}concat=n=${windows}:v=1:a=0,${select}${outputs}`);
+  return parts.join(';');
+}
+
+/** ffmpeg inputs of the reference: each window read with input seeking, or the whole file. */
+function referenceInputs(spec: QualityReferenceSpec): { source: string; options?: string[] }[] {
+  return spec.referenceWindows?.length
+    ? spec.referenceWindows.map((w) => ({ source: spec.reference, options: [...(w.startS > 0 ? ['-ss', w.startS.toFixed(6)] : []), '-t', w.durationS.toFixed(6)] }))
+    : [{ source: spec.reference }];
+}
+
+/** Largest prepared reference written, bytes (8 GiB, as the per-title trials' decoded sample), and at most this share of the free space. */
+const PREPARED_REFERENCE_MAX_BYTES = 8 * 2 ** 30;
+const PREPARED_REFERENCE_MAX_FREE_SHARE = 0.5;
+
+/**
+ * Decodes the reference's kept frames (frameSample > 1) once, prepared as every comparison needs
+ * them (framePrep), into raw frames in a NUT file in `dir`, so that the encodes of a batch
+ * measured in separate processes (VMAF) do not each decode and scale the reference again (a
+ * noisy 1080p30 master decodes at about real time on this 2-core machine, docs/per-title.md).
+ * @returns the file, or undefined when it would exceed PREPARED_REFERENCE_MAX_BYTES or half the
+ *          free space (the processes then decode the reference themselves).
+ * @throws FfmpegError; EncodeCancelledError.
+ */
+export async function prepareReferenceFrames(spec: QualityReferenceSpec, durationS: number, dir: string, paths: FfmpegPaths, run: RunOptions = {}): Promise<string | undefined> {
+  const n = frameSampleOf(spec);
+  const kept = Math.ceil((KEPT_PER_SAMPLE * durationS * spec.frameRate) / n) + KEPT_PER_SAMPLE;
+  const bytes = kept * spec.width * spec.height * 1.5;
+  const free = await fs.statfs(dir).then((st) => st.bavail * st.bsize).catch(() => 0);
+  if (bytes > PREPARED_REFERENCE_MAX_BYTES || bytes > free * PREPARED_REFERENCE_MAX_FREE_SHARE) return undefined;
+  const graph = referenceGraph(spec, 'null[ref]');
+  const out = path.join(dir, 'reference-frames.nut');
+  // -vsync 0: keep the kept frames' timestamps (gaps included); the comparisons pair frames by them.
+  await runFfmpeg({ inputs: referenceInputs(spec), outputOptions: ['-filter_complex', graph, '-map', '[ref]', '-vsync', '0', '-c:v', 'rawvideo', '-an', '-sn', '-dn', '-f', 'nut'], output: out }, paths, { ...run, durationS });
+  return out;
+}
+
 /**
  * The filter graph of a batch: the reference (each window restamped from zero, resampled to the
- * frame rate, scaled bicubic to the display size, the windows concatenated) split once per
- * comparison; each distorted input brought to the same grid, then psnr → ssim → libvmaf (those
+ * frame rate, scaled bicubic to the display size, the windows concatenated, the kept frames of a
+ * frame sample selected; or a prepared reference read as is) split once per comparison; each
+ * distorted input brought to the same grid (framePrep), then psnr → ssim → libvmaf (those
  * measured) chained against its copies of the reference, each passing its first input through.
- * Inputs: the reference's windows (or the whole reference) first, then the distorted files.
+ * Inputs: the reference's windows (or the whole reference, or the prepared reference) first, then
+ * the distorted files.
  */
-function batchGraph(spec: QualityReferenceSpec, distorted: number, files: (j: number) => { psnr: string; ssim: string; vmafLog: string }, model: string | undefined): string {
-  const fps = Number(spec.frameRate.toFixed(3));
-  const prep = `setpts=PTS-STARTPTS,fps=fps=${fps},scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p`;
-  const sub = Math.max(1, Math.floor(spec.vmafSubsample ?? 1));
+function batchGraph(spec: QualityReferenceSpec, distorted: number, files: (j: number) => { psnr: string; ssim: string; vmafLog: string }, model: string | undefined, referencePrepared = false): string {
   const windows = Math.max(1, spec.referenceWindows?.length ?? 1);
+  const sample = frameSampleOf(spec);
+  // Kept triples (the first is frames 0 and 1 only): libvmaf scores every 3rd frame it is fed
+  // from the first, the n-th frames of the source.
+  const sub = sample > 1 ? KEPT_PER_SAMPLE : Math.max(1, Math.floor(spec.vmafSubsample ?? 1));
   const filters = (j: number) => [
     ...(spec.psnr !== false ? [`psnr=stats_file=${files(j).psnr}`] : []),
     ...(spec.ssim !== false ? [`ssim=stats_file=${files(j).ssim}`] : []),
@@ -228,13 +312,12 @@ function batchGraph(spec: QualityReferenceSpec, distorted: number, files: (j: nu
   if (perDistorted === 0) throw new RangeError('nothing to measure: PSNR, SSIM and VMAF are all off');
   const refLabels = Array.from({ length: distorted * perDistorted }, (_, k) => `[r${k}]`).join('');
   const parts: string[] = [];
-  if (windows === 1) parts.push(`[0:v]${prep},split=${distorted * perDistorted}${refLabels}`);
-  else {
-    for (let i = 0; i < windows; i++) parts.push(`[${i}:v]${prep}[w${i}]`);
-    parts.push(`${Array.from({ length: windows }, (_, i) => `[w${i}]`).join('')}concat=n=${windows}:v=1:a=0,split=${distorted * perDistorted}${refLabels}`);
-  }
+  // A prepared reference (prepareReferenceFrames) is read as is: its frames carry the kept frames' timestamps.
+  if (referencePrepared) parts.push(`[0:v]setsar=1,split=${distorted * perDistorted}${refLabels}`);
+  else parts.push(referenceGraph(spec, `split=${distorted * perDistorted}${refLabels}`));
+  const first = referencePrepared ? 1 : windows;
   for (let j = 0; j < distorted; j++) {
-    parts.push(`[${windows + j}:v]${prep}[d${j}_0]`);
+    parts.push(`[${first + j}:v]${framePrep(spec)}[d${j}_0]`);
     filters(j).forEach((f, i) => parts.push(`[d${j}_${i}][r${j * perDistorted + i}]${f}${i < perDistorted - 1 ? `[d${j}_${i + 1}]` : ''}`));
   }
   return parts.join(';');
@@ -254,19 +337,27 @@ export async function measureFrameScoresBatch(spec: QualityReferenceSpec, distor
   if (distorted.length === 0) throw new RangeError('no encode to measure');
   if (spec.vmafModelPath && distorted.length > 1) {
     // The bundled ffmpeg's libvmaf 1.x is not reentrant: two libvmaf filters in one process
-    // crash it (double free). With VMAF, each encode gets its own process (the reference is
-    // then decoded once per encode); progress runs over the batch.
-    const out: FrameScores[] = [];
-    for (const [j, file] of distorted.entries()) {
-      const part = { ...run, ...(run.onProgress ? { onProgress: (f: number, t: number) => run.onProgress!((j + f) / distorted.length, t) } : {}) };
-      out.push(...(await measureOneProcess(spec, [file], paths, part)));
+    // crash it (double free). With VMAF, each encode gets its own process; with a frame sample
+    // they read the reference's kept frames decoded once (prepareReferenceFrames), else each
+    // decodes the reference. Progress runs over the batch, the preparation counted as one encode.
+    const steps = distorted.length + 1;
+    const step = (k: number) => ({ ...run, ...(run.onProgress ? { onProgress: (f: number, t: number) => run.onProgress!((k + f) / steps, t) } : {}) });
+    const durationS = spec.referenceDurationS ?? spec.referenceWindows?.reduce((t, w) => t + w.durationS, 0);
+    const dir = frameSampleOf(spec) > 1 && durationS !== undefined ? await fs.mkdtemp(path.join(os.tmpdir(), 'vod-reference-')) : undefined;
+    try {
+      const prepared = dir ? await prepareReferenceFrames(spec, durationS!, dir, paths, step(0)) : undefined;
+      const out: FrameScores[] = [];
+      for (const [j, file] of distorted.entries()) out.push(...(await measureOneProcess(spec, [file], paths, step(j + 1), prepared)));
+      return out;
+    } finally {
+      if (dir) await fs.rm(dir, { recursive: true, force: true });
     }
-    return out;
   }
   return measureOneProcess(spec, distorted, paths, run);
 }
 
-async function measureOneProcess(spec: QualityReferenceSpec, distorted: readonly string[], paths: FfmpegPaths, run: RunOptions): Promise<FrameScores[]> {
+/** @param prepared the reference's kept frames (prepareReferenceFrames), read instead of the reference. */
+async function measureOneProcess(spec: QualityReferenceSpec, distorted: readonly string[], paths: FfmpegPaths, run: RunOptions, prepared?: string): Promise<FrameScores[]> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-quality-'));
   try {
     const files = (j: number) => ({ psnr: path.join(dir, `psnr${j}.log`), ssim: path.join(dir, `ssim${j}.log`), vmafLog: path.join(dir, `vmaf${j}.json`) });
@@ -278,13 +369,10 @@ async function measureOneProcess(spec: QualityReferenceSpec, distorted: readonly
       await fs.symlink(path.resolve(spec.vmafModelPath), model);
       await fs.symlink(`${path.resolve(spec.vmafModelPath)}.model`, `${model}.model`);
     }
-    const graph = batchGraph(spec, distorted.length, files, model);
-    const referenceInputs = spec.referenceWindows?.length
-      ? spec.referenceWindows.map((w) => ({ source: spec.reference, options: [...(w.startS > 0 ? ['-ss', w.startS.toFixed(6)] : []), '-t', w.durationS.toFixed(6)] }))
-      : [{ source: spec.reference }];
+    const graph = batchGraph(spec, distorted.length, files, model, prepared !== undefined);
     await runFfmpeg(
       {
-        inputs: [...referenceInputs, ...distorted.map((source) => ({ source }))],
+        inputs: [...(prepared !== undefined ? [{ source: prepared }] : referenceInputs(spec)), ...distorted.map((source) => ({ source }))],
         outputOptions: ['-filter_complex', graph, '-an', '-sn', '-dn', '-f', 'null'],
         output: '/dev/null',
       },

@@ -170,7 +170,7 @@ export interface EncodedTitle {
 
 // ---- measure: measure-stage.ts ------------------------------------------------------------
 
-export { measureLadderChunkQuality, measureRenditions, rungVmafSubsample, type MeasuredTitle, type MeasureSettings } from './measure-stage.js';
+export { measureLadderChunkQuality, measureRenditions, rungFrameSample, RUNG_QUALITY_FRAMES_PER_S, type MeasuredTitle, type MeasureSettings } from './measure-stage.js';
 import type { MeasuredTitle } from './measure-stage.js';
 
 // ---- package -----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import { runTrialGroup } from '../encoder/per-title-trials.js';
 import { decodeSample, DecodedSampleKeeper } from '../encoder/per-title-sample.js';
 import { packageSubtitleTracks } from '../encoder/subtitles.js';
 import { concatFrameScores, summarizeFrames, type FrameScores, type QualityScores } from '../encoder/quality-metrics.js';
-import { measureLadderChunkQuality, measureRenditions, packageTitle, rungVmafSubsample, type EncodePlan, type PackageInput } from '../encoder/title-stages.js';
+import { measureLadderChunkQuality, measureRenditions, packageTitle, rungFrameSample, type EncodePlan, type PackageInput } from '../encoder/title-stages.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import type { Logger } from '../util/logger.js';
@@ -193,14 +193,15 @@ export async function runChildJob(data: ChildJobData, ctx: FlowContext, onProgre
       const chunk = plan.chunks.find((c) => c.index === data.chunkIndex);
       if (!chunk) throw new Error(`title ${data.titleId} has no chunk ${data.chunkIndex}`);
       const dirs = new Map(plan.rungs.map(({ name }) => [name, path.join(out, name)]));
-      // Measuring costs about as much as encoding (PSNR, SSIM and VMAF at the master's size).
+      // Measuring with VMAF on its frame sample costs about as much as encoding (0.86× the encodes at
+      // preset medium, 1080p: bench/results/encode-20s-medium-vmaf-after.md).
       const encodeShare = ctx.measureQuality ? 0.5 : 1;
       await encodeLadderChunk(local, chunk, (name) => dirs.get(name)!, ctx.x264Preset, ctx.paths, { signal: ctx.signal, log: ctx.log, onProgress: (f) => onProgress?.(f * encodeShare, 'encode') });
       for (const [name, d] of dirs) uploads.push({ prefix: outputPrefix(data.titleId, name, chunk.index), dir: d });
       if (!ctx.measureQuality) return;
       onProgress?.(encodeShare, 'measure');
       const measureStarted = performance.now();
-      const scores = await measureLadderChunkQuality(local, chunk, dirs, { vmafModelPath: ctx.measureQuality.vmafModelPath, vmafSubsample: rungVmafSubsample(plan.frameRate) }, ctx.paths, {
+      const scores = await measureLadderChunkQuality(local, chunk, dirs, { vmafModelPath: ctx.measureQuality.vmafModelPath, frameSample: rungFrameSample(plan.frameRate) }, ctx.paths, {
         signal: ctx.signal,
         onProgress: (f) => onProgress?.(encodeShare + f * (1 - encodeShare), 'measure'),
       });
@@ -284,7 +285,7 @@ export async function assembleTitle(
       {
         measureQuality: settings.measureRungs,
         vmafModelPath: settings.vmafModelPath,
-        vmafSubsample: rungVmafSubsample(plan.frameRate),
+        frameSample: rungFrameSample(plan.frameRate),
         ...(settings.measureRungs ? { measuredQuality: await chunkedQuality(store, plan), measuredElsewhereS: settings.measureS } : {}),
       },
       ctx.paths,

@@ -98,6 +98,38 @@ describe('trial groups', () => {
   });
 });
 
+const VMAF_MODEL = path.resolve(import.meta.dirname, '../../../../shared/vmaf/vmaf_v0.6.1.pkl');
+
+describe('quality on a frame sample', () => {
+  it('scores the kept frames exactly as every-frame scoring does, the reference decoded once for a VMAF batch', async () => {
+    // 4 s at 24 fps, a chunk window from 0.5 s: 84 frames compared; every 12th frame and its neighbours kept.
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'sampled.mp4'), durationS: 4, width: 320, height: 180, audio: false }, paths);
+    const encodes = [];
+    for (const crf of [26, 40]) {
+      const out = path.join(dir, `sampled_crf${crf}.mp4`);
+      await runFfmpeg({ inputs: [{ source: master, options: ['-ss', '0.5'] }], outputOptions: ['-vf', 'scale=160:90', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', String(crf)], output: out }, paths);
+      encodes.push(out);
+    }
+    const spec = { reference: master, referenceWindows: [{ startS: 0.5, durationS: 3.5 }], width: 320, height: 180, frameRate: 24, ssim: true, vmafModelPath: VMAF_MODEL };
+    const every = await measureFrameScoresBatch(spec, encodes, paths);
+    const sampled = await measureFrameScoresBatch({ ...spec, frameSample: 12 }, encodes, paths);
+    const n = every[0]!.mseY!.length;
+    expect(n).toBe(84);
+    const kept = [...Array(n).keys()].filter((i) => [0, 1, 11].includes(i % 12));
+    for (const j of [0, 1]) {
+      expect(sampled[j]!.mseY).toEqual(kept.map((i) => every[j]!.mseY![i]));
+      // SSIM's float sums may differ in the last printed digit (1e-6).
+      expect(sampled[j]!.ssim).toEqual(kept.map((i) => expect.closeTo(every[j]!.ssim![i]!, 5)));
+      // VMAF of frames 0, 12, 24, …: each fed between its own neighbours, so its motion feature, and score, are every-frame scoring's.
+      const scored = kept.filter((i) => i % 12 === 0);
+      expect(sampled[j]!.vmaf!.length).toBe(scored.length);
+      sampled[j]!.vmaf!.forEach((v, k) => expect(v).toBeCloseTo(every[j]!.vmaf![scored[k]!]!, 3));
+    }
+    // One encode alone (its process decodes the reference itself) scores the same as in the batch.
+    expect(await measureFrameScoresBatch({ ...spec, frameSample: 12 }, [encodes[1]!], paths)).toEqual([sampled[1]]);
+  });
+});
+
 describe('per-title encode of a synthetic master', () => {
   it('writes ladder.json consistent with the published playlists (RESOLUTION, BANDWIDTH, AVERAGE-BANDWIDTH)', async () => {
     const master = await makeSyntheticMaster({ path: path.join(dir, 'moving.mp4'), durationS: 8, width: 960, height: 540 }, paths);

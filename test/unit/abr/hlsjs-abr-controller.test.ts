@@ -29,7 +29,7 @@ function fakeHls(media: FakeMedia) {
     ],
     media,
     config: { maxBufferLength: 30 },
-    on: (e: string, l: (e: string, d: never) => void) => void events.on(e, (d: never) => l(e, d)),
+    on: (e: string, l: (e: string, d: never) => void) => void events.on(e, (d: unknown) => l(e, d as never)),
     off: () => undefined,
     emit: (e: string, d: unknown) => events.emit(e, d),
   };
