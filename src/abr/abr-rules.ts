@@ -13,10 +13,11 @@
  *   maximising (V·(vₘ − 1 + γ) − Q)/Sₘ for buffer Q plus a placeholder buffer (seeded from the
  *   throughput at start-up, grown by the time the player waits with a full buffer, trimmed to
  *   the chosen level's band, dropped on a stall); an up-switch beyond both the current level and
- *   the level the throughput sustains goes at most one level above them (Sabre's default BOLA-E,
- *   which lets BOLA alternate between the two levels around the throughput instead of sticking
- *   to the lower one as BOLA-O does); and the insufficient-buffer rule (no segment that would
- *   take more than a shrinking share, 0.9 down to 0.5, of the buffer to download).
+ *   the level the throughput sustains goes at most one level above them, and only once the
+ *   level has been held BOLA_UP_SWITCH_DWELL_S (Sabre's default BOLA-E takes that step at every
+ *   segment, which lets BOLA alternate between the two levels around the throughput instead of
+ *   sticking to the lower one as BOLA-O does); and the insufficient-buffer rule (no segment that
+ *   would take more than a shrinking share, 0.9 down to 0.5, of the buffer to download).
  * - `dynamic`: throughput while the buffer is short, BOLA once it reaches dash.js's stable
  *   buffer time (12 s, or the buffer target when that is shorter), back to throughput below half
  *   of it (dash.js AbrController `_updateDynamicAbrStrategy`, MediaPlayerModel
