@@ -104,8 +104,9 @@ export interface QualityMeasureSpec extends Omit<QualityReferenceSpec, 'referenc
 }
 
 /**
- * Frames per second of content that VMAF is computed on by default (the per-title trials and
- * the published rungs): libvmaf's `n_subsample` becomes round(frame rate / this), so a 24 fps
+ * Frames per second of content that VMAF is computed on by default in the per-title trials (the
+ * published rungs use RUNG_QUALITY_FRAMES_PER_S, measure-stage.ts): libvmaf's `n_subsample`
+ * becomes round(frame rate / this), so a 24 fps
  * title keeps every 6th frame (measured on Big Buck Bunny: within 0.1 VMAF of every frame) and a
  * 60 fps title every 15th instead of paying 2.5× for the same seconds. VMAF's cost is per frame
  * (about 0.5 s per 1080p frame with the bundled libvmaf 1.x on 2 cores), so this sets the
