@@ -16,13 +16,16 @@ import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 
 /** Quality of one encode, averaged over its frames. */
 export interface QualityScores {
-  /** Luma PSNR in dB, from the mean luma MSE over all frames (ffmpeg psnr filter's `y:` summary); capped at 100 dB. */
+  /**
+   * Luma PSNR in dB, from the mean luma MSE over the compared frames (all of them, or a frame
+   * sample's kept frames; ffmpeg psnr filter's `y:` summary); capped at 100 dB.
+   */
   readonly psnrDb: number;
-  /** Mean luma SSIM over all frames, in [0, 1]; absent when not measured (QualityMeasureSpec.ssim). */
+  /** Mean luma SSIM over the compared frames, in [0, 1]; absent when not measured (QualityMeasureSpec.ssim). */
   readonly ssim?: number;
   /** Mean per-frame VMAF (0..100) over the measured frames; absent without a model. */
   readonly vmaf?: number;
-  /** Frames compared. */
+  /** Frames compared (with a frame sample, the kept frames: three per sampled frame). */
   readonly frames: number;
   /**
    * The 5th-percentile frame of each metric (nearest rank): the bad moments a viewer notices
