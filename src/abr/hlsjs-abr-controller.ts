@@ -9,8 +9,10 @@
  * AVERAGE-BANDWIDTH, and their peaks, BANDWIDTH), the forward buffer (the media element's
  * buffered range at the playhead), the buffer target (maxBufferLength), the last main fragment's
  * duration, how long the player waited since that fragment loaded or since its previous decision
- * (hls.js asks for the next level on every tick, also while its buffer is full: dash.js counts
- * the same interval, getPlaceholderIncrementInSeconds) and a throughput estimate from every main
+ * (dash.js counts the same interval, getPlaceholderIncrementInSeconds; hls.js 1.7 asks for the
+ * next level at its first tick after a fragment has loaded and holds that level until the next
+ * one loads, so here the interval is mostly parsing and appending, and a full buffer shows as a
+ * buffer above the target rather than as waiting) and a throughput estimate from every main
  * fragment loaded (the same EWMA as the simulator's). Each decision is reported to `onDecision` with the rule that made it, for
  * the page's switch log. Only structural types of hls.js are used: the page supplies the
  * library.
