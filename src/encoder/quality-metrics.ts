@@ -13,6 +13,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+import { DECODED_SAMPLE_MAX_BYTES, DECODED_SAMPLE_MAX_FREE_SHARE } from './per-title-sample.js';
+import { batchGraph, frameSampleOf, KEPT_PER_SAMPLE, referenceGraph, referenceInputs } from './quality-graph.js';
 
 /** Quality of one encode, averaged over its frames. */
 export interface QualityScores {
@@ -223,60 +225,14 @@ export function summarizeFrames(frames: FrameScores): QualityScores {
   };
 }
 
-/** The frame sample of a spec: every n-th frame, n ≥ 3 (a triple per sample); 1 = every frame. */
-const frameSampleOf = (spec: Pick<QualityReferenceSpec, 'frameSample'>): number => {
-  const n = Math.floor(spec.frameSample ?? 1);
-  return n >= 3 ? n : 1;
-};
-
-/** Frames kept per sampled frame: the frame and its two neighbours. */
-const KEPT_PER_SAMPLE = 3;
-
-/** The select filter keeping frames k·n − 1, k·n and k·n + 1 (frameSample n), with its trailing comma; '' for every frame. */
-function selectKept(spec: Pick<QualityReferenceSpec, 'frameSample'>): string {
-  const n = frameSampleOf(spec);
-  return n > 1 ? `select='not(mod(n,${n}))+not(mod(n+1,${n}))+not(mod(n-1,${n}))',` : '';
-}
-
-/**
- * What every input goes through before comparison: restamped from zero, resampled to the frame
- * rate, the kept frames selected (frameSample, unless `select` is false: a window of a
- * concatenated reference is selected after the concatenation, where its frames are counted),
- * scaled bicubic to the display size, 8-bit 4:2:0.
- */
-function framePrep(spec: QualityReferenceSpec, select = true): string {
-  const fps = Number(spec.frameRate.toFixed(3));
-  return `setpts=PTS-STARTPTS,fps=fps=${fps},${select ? selectKept(spec) : ''}scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p`;
-}
-
-/** The reference's graph: each window prepared, concatenated, the kept frames selected; output `label`s. */
-function referenceGraph(spec: QualityReferenceSpec, outputs: string): string {
-  const windows = Math.max(1, spec.referenceWindows?.length ?? 1);
-  if (windows === 1) return `[0:v]${framePrep(spec)},${outputs}`;
-  const parts = Array.from({ length: windows }, (_, i) => `[${i}:v]${framePrep(spec, false)}[w${i}]`);
-  const select = selectKept(spec);
-  parts.push(`${Array.from({ length: windows }, (_, i) => `[w${i}]`).join('')}concat=n=${windows}:v=1:a=0,${select}${outputs}`);
-  return parts.join(';');
-}
-
-/** ffmpeg inputs of the reference: each window read with input seeking, or the whole file. */
-function referenceInputs(spec: QualityReferenceSpec): { source: string; options?: string[] }[] {
-  return spec.referenceWindows?.length
-    ? spec.referenceWindows.map((w) => ({ source: spec.reference, options: [...(w.startS > 0 ? ['-ss', w.startS.toFixed(6)] : []), '-t', w.durationS.toFixed(6)] }))
-    : [{ source: spec.reference }];
-}
-
-/** Largest prepared reference written, bytes (8 GiB, as the per-title trials' decoded sample), and at most this share of the free space. */
-const PREPARED_REFERENCE_MAX_BYTES = 8 * 2 ** 30;
-const PREPARED_REFERENCE_MAX_FREE_SHARE = 0.5;
-
 /**
  * Decodes the reference's kept frames (frameSample > 1) once, prepared as every comparison needs
- * them (framePrep), into raw frames in a NUT file in `dir`, so that the encodes of a batch
+ * them (quality-graph.ts framePrep), into raw frames in a NUT file in `dir`, so that the encodes of a batch
  * measured in separate processes (VMAF) do not each decode and scale the reference again (a
  * noisy 1080p30 master decodes at about real time on this 2-core machine, docs/per-title.md).
- * @returns the file, or undefined when it would exceed PREPARED_REFERENCE_MAX_BYTES or half the
- *          free space (the processes then decode the reference themselves).
+ * @returns the file, or undefined when it would exceed the trials' decoded-sample limits
+ *          (DECODED_SAMPLE_MAX_BYTES, half the free space): the processes then decode the
+ *          reference themselves.
  * @throws FfmpegError; EncodeCancelledError.
  */
 export async function prepareReferenceFrames(spec: QualityReferenceSpec, durationS: number, dir: string, paths: FfmpegPaths, run: RunOptions = {}): Promise<string | undefined> {
@@ -284,47 +240,12 @@ export async function prepareReferenceFrames(spec: QualityReferenceSpec, duratio
   const kept = Math.ceil((KEPT_PER_SAMPLE * durationS * spec.frameRate) / n) + KEPT_PER_SAMPLE;
   const bytes = kept * spec.width * spec.height * 1.5;
   const free = await fs.statfs(dir).then((st) => st.bavail * st.bsize).catch(() => 0);
-  if (bytes > PREPARED_REFERENCE_MAX_BYTES || bytes > free * PREPARED_REFERENCE_MAX_FREE_SHARE) return undefined;
+  if (bytes > DECODED_SAMPLE_MAX_BYTES || bytes > free * DECODED_SAMPLE_MAX_FREE_SHARE) return undefined;
   const graph = referenceGraph(spec, 'null[ref]');
   const out = path.join(dir, 'reference-frames.nut');
   // -vsync 0: keep the kept frames' timestamps (gaps included); the comparisons pair frames by them.
   await runFfmpeg({ inputs: referenceInputs(spec), outputOptions: ['-filter_complex', graph, '-map', '[ref]', '-vsync', '0', '-c:v', 'rawvideo', '-an', '-sn', '-dn', '-f', 'nut'], output: out }, paths, { ...run, durationS });
   return out;
-}
-
-/**
- * The filter graph of a batch: the reference (each window restamped from zero, resampled to the
- * frame rate, scaled bicubic to the display size, the windows concatenated, the kept frames of a
- * frame sample selected; or a prepared reference read as is) split once per comparison; each
- * distorted input brought to the same grid (framePrep), then psnr → ssim → libvmaf (those
- * measured) chained against its copies of the reference, each passing its first input through.
- * Inputs: the reference's windows (or the whole reference, or the prepared reference) first, then
- * the distorted files.
- */
-function batchGraph(spec: QualityReferenceSpec, distorted: number, files: (j: number) => { psnr: string; ssim: string; vmafLog: string }, model: string | undefined, referencePrepared = false): string {
-  const windows = Math.max(1, spec.referenceWindows?.length ?? 1);
-  const sample = frameSampleOf(spec);
-  // Kept triples (the first is frames 0 and 1 only): libvmaf scores every 3rd frame it is fed
-  // from the first, the n-th frames of the source.
-  const sub = sample > 1 ? KEPT_PER_SAMPLE : Math.max(1, Math.floor(spec.vmafSubsample ?? 1));
-  const filters = (j: number) => [
-    ...(spec.psnr !== false ? [`psnr=stats_file=${files(j).psnr}`] : []),
-    ...(spec.ssim !== false ? [`ssim=stats_file=${files(j).ssim}`] : []),
-    ...(model ? [`libvmaf=model_path=${model}:log_path=${files(j).vmafLog}:log_fmt=json:n_threads=${os.availableParallelism()}:n_subsample=${sub}`] : []),
-  ];
-  const perDistorted = filters(0).length;
-  if (perDistorted === 0) throw new RangeError('nothing to measure: PSNR, SSIM and VMAF are all off');
-  const refLabels = Array.from({ length: distorted * perDistorted }, (_, k) => `[r${k}]`).join('');
-  const parts: string[] = [];
-  // A prepared reference (prepareReferenceFrames) is read as is: its frames carry the kept frames' timestamps.
-  if (referencePrepared) parts.push(`[0:v]setsar=1,split=${distorted * perDistorted}${refLabels}`);
-  else parts.push(referenceGraph(spec, `split=${distorted * perDistorted}${refLabels}`));
-  const first = referencePrepared ? 1 : windows;
-  for (let j = 0; j < distorted; j++) {
-    parts.push(`[${first + j}:v]${framePrep(spec)}[d${j}_0]`);
-    filters(j).forEach((f, i) => parts.push(`[d${j}_${i}][r${j * perDistorted + i}]${f}${i < perDistorted - 1 ? `[d${j}_${i + 1}]` : ''}`));
-  }
-  return parts.join(';');
 }
 
 /**

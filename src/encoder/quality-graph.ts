@@ -1,0 +1,85 @@
+/**
+ * The ffmpeg filter graphs of quality measurement (quality-metrics.ts runs them): how the
+ * reference and each encode are brought to one frame grid — restamped, resampled, the kept frames
+ * of a frame sample selected, scaled to the display size — and chained into psnr → ssim → libvmaf.
+ */
+import os from 'node:os';
+import type { QualityReferenceSpec } from './quality-metrics.js';
+
+/** The frame sample of a spec: every n-th frame, n ≥ 3 (a triple per sample); 1 = every frame. */
+export const frameSampleOf = (spec: Pick<QualityReferenceSpec, 'frameSample'>): number => {
+  const n = Math.floor(spec.frameSample ?? 1);
+  return n >= 3 ? n : 1;
+};
+
+/** Frames kept per sampled frame: the frame and its two neighbours. */
+export const KEPT_PER_SAMPLE = 3;
+
+/** The select filter keeping frames k·n − 1, k·n and k·n + 1 (frameSample n), with its trailing comma; '' for every frame. */
+function selectKept(spec: Pick<QualityReferenceSpec, 'frameSample'>): string {
+  const n = frameSampleOf(spec);
+  return n > 1 ? `select='not(mod(n,${n}))+not(mod(n+1,${n}))+not(mod(n-1,${n}))',` : '';
+}
+
+/**
+ * What every input goes through before comparison: restamped from zero, resampled to the frame
+ * rate, the kept frames selected (frameSample, unless `select` is false: a window of a
+ * concatenated reference is selected after the concatenation, where its frames are counted),
+ * scaled bicubic to the display size, 8-bit 4:2:0.
+ */
+function framePrep(spec: QualityReferenceSpec, select = true): string {
+  const fps = Number(spec.frameRate.toFixed(3));
+  return `setpts=PTS-STARTPTS,fps=fps=${fps},${select ? selectKept(spec) : ''}scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p`;
+}
+
+/** The reference's graph: each window prepared, concatenated, the kept frames selected; output `label`s. */
+export function referenceGraph(spec: QualityReferenceSpec, outputs: string): string {
+  const windows = Math.max(1, spec.referenceWindows?.length ?? 1);
+  if (windows === 1) return `[0:v]${framePrep(spec)},${outputs}`;
+  const parts = Array.from({ length: windows }, (_, i) => `[${i}:v]${framePrep(spec, false)}[w${i}]`);
+  const select = selectKept(spec);
+  parts.push(`${Array.from({ length: windows }, (_, i) => `[w${i}]`).join('')}concat=n=${windows}:v=1:a=0,${select}${outputs}`);
+  return parts.join(';');
+}
+
+/** ffmpeg inputs of the reference: each window read with input seeking, or the whole file. */
+export function referenceInputs(spec: QualityReferenceSpec): { source: string; options?: string[] }[] {
+  return spec.referenceWindows?.length
+    ? spec.referenceWindows.map((w) => ({ source: spec.reference, options: [...(w.startS > 0 ? ['-ss', w.startS.toFixed(6)] : []), '-t', w.durationS.toFixed(6)] }))
+    : [{ source: spec.reference }];
+}
+
+/**
+ * The filter graph of a batch: the reference (each window restamped from zero, resampled to the
+ * frame rate, scaled bicubic to the display size, the windows concatenated, the kept frames of a
+ * frame sample selected; or a prepared reference read as is) split once per comparison; each
+ * distorted input brought to the same grid (framePrep), then psnr → ssim → libvmaf (those
+ * measured) chained against its copies of the reference, each passing its first input through.
+ * Inputs: the reference's windows (or the whole reference, or the prepared reference) first, then
+ * the distorted files.
+ */
+export function batchGraph(spec: QualityReferenceSpec, distorted: number, files: (j: number) => { psnr: string; ssim: string; vmafLog: string }, model: string | undefined, referencePrepared = false): string {
+  const windows = Math.max(1, spec.referenceWindows?.length ?? 1);
+  const sample = frameSampleOf(spec);
+  // Kept triples (the first is frames 0 and 1 only): libvmaf scores every 3rd frame it is fed
+  // from the first, the n-th frames of the source.
+  const sub = sample > 1 ? KEPT_PER_SAMPLE : Math.max(1, Math.floor(spec.vmafSubsample ?? 1));
+  const filters = (j: number) => [
+    ...(spec.psnr !== false ? [`psnr=stats_file=${files(j).psnr}`] : []),
+    ...(spec.ssim !== false ? [`ssim=stats_file=${files(j).ssim}`] : []),
+    ...(model ? [`libvmaf=model_path=${model}:log_path=${files(j).vmafLog}:log_fmt=json:n_threads=${os.availableParallelism()}:n_subsample=${sub}`] : []),
+  ];
+  const perDistorted = filters(0).length;
+  if (perDistorted === 0) throw new RangeError('nothing to measure: PSNR, SSIM and VMAF are all off');
+  const refLabels = Array.from({ length: distorted * perDistorted }, (_, k) => `[r${k}]`).join('');
+  const parts: string[] = [];
+  // A prepared reference (prepareReferenceFrames) is read as is: its frames carry the kept frames' timestamps.
+  if (referencePrepared) parts.push(`[0:v]setsar=1,split=${distorted * perDistorted}${refLabels}`);
+  else parts.push(referenceGraph(spec, `split=${distorted * perDistorted}${refLabels}`));
+  const first = referencePrepared ? 1 : windows;
+  for (let j = 0; j < distorted; j++) {
+    parts.push(`[${first + j}:v]${framePrep(spec)}[d${j}_0]`);
+    filters(j).forEach((f, i) => parts.push(`[d${j}_${i}][r${j * perDistorted + i}]${f}${i < perDistorted - 1 ? `[d${j}_${i + 1}]` : ''}`));
+  }
+  return parts.join(';');
+}
