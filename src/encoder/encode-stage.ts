@@ -10,7 +10,8 @@ import path from 'node:path';
 import type { Chunk } from './chunk-plan.js';
 import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import { stitchChunkedRendition } from './hls-packager.js';
-import { encodeAudioRendition, encodeVideoRenditions, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN, type AudioRenditionSpec, type VideoRenditionSpec } from './rendition.js';
+import { encodeAudioRendition, encodeVideoRenditions, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN, type AudioRenditionSpec, type ReferenceTap, type VideoRenditionSpec } from './rendition.js';
+import { referenceTapFor, type MeasureSettings } from './measure-stage.js';
 import { packageSubtitleTracks } from './subtitles.js';
 import { makeThumbnails, type ThumbnailTrack } from './trick-play.js';
 import type { AudioTrackPlan } from './audio-tracks.js';
@@ -33,6 +34,9 @@ export async function makePoster(masterPath: string, out: string, durationS: num
   return POSTER_NAME;
 }
 
+/** The reference frames a ladder encode writes for the measurement (hidden: a staging commit never publishes dot-names). */
+export const REFERENCE_FRAMES_NAME = '.reference-frames.nut';
+
 /**
  * Encode: one ffmpeg process for every video rendition (one decode of the master, rendition.ts
  * encodeVideoRenditions) — one per chunk when the plan has several chunks, each rendition stitched
@@ -40,9 +44,18 @@ export async function makePoster(masterPath: string, out: string, durationS: num
  * `outDir/<rendition>/` (CMAF fMP4, keyframes at every segment boundary), audio once for the
  * whole title (each of its audio tracks), the WebVTT subtitle renditions, then the poster. Progress is weighted by pixel rate × duration: a rendition
  * costs about its pixel count; audio about a tenth of the smallest rung.
+ * @param options.measure the settings the rungs will be measured with: a one-pass encode (one
+ *        chunk) then also writes the measurement's reference frames (measure-stage.ts
+ *        referenceTapFor; EncodedTitle.referenceFrames), so measuring does not decode the master again.
  * @throws FfmpegError; EncodeCancelledError when `signal` aborts.
  */
-export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Preset: string, paths: FfmpegPaths, options: StageOptions): Promise<EncodedTitle> {
+export async function encodeRenditions(
+  plan: EncodePlan,
+  outDir: string,
+  x264Preset: string,
+  paths: FfmpegPaths,
+  options: StageOptions & { measure?: Pick<MeasureSettings, 'vmafModelPath' | 'frameSample'> | undefined },
+): Promise<EncodedTitle> {
   const started = performance.now();
   const { probe } = plan;
   const weights = plan.rungs.map((r) => r.rung.width * r.rung.height);
@@ -59,9 +72,14 @@ export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Pre
   const specs = ladderSpecs(plan, (name) => path.join(outDir, name), x264Preset);
   const videoWeight = weights.reduce((a, b) => a + b, 0);
   const ladderName = `${plan.rungs.length} video renditions`;
+  let referenceFrames: string | undefined;
   if (!chunked) {
-    // Every rung from one decode of the master (encodeVideoRenditions).
-    await encodeVideoRenditions(specs, paths, runFor(ladderName, videoWeight));
+    // Every rung from one decode of the master (encodeVideoRenditions), which also writes the
+    // measurement's reference frames when they will be needed and fit.
+    await fs.mkdir(outDir, { recursive: true });
+    const tap = options.measure ? await referenceTapFor(plan, options.measure, undefined, path.join(outDir, REFERENCE_FRAMES_NAME)) : undefined;
+    await encodeVideoRenditions(specs, paths, { ...runFor(ladderName, videoWeight), ...(tap ? { referenceTap: tap } : {}) });
+    referenceFrames = tap?.output;
     doneWeight += videoWeight;
   } else {
     for (const chunk of plan.chunks) {
@@ -87,7 +105,7 @@ export async function encodeRenditions(plan: EncodePlan, outDir: string, x264Pre
     return undefined;
   });
   const thumbnails = await makeTitleThumbnails(plan, outDir, paths, options);
-  return { plan, outDir, poster, thumbnails, subtitles, encodeS };
+  return { plan, outDir, poster, thumbnails, subtitles, encodeS, ...(referenceFrames ? { referenceFrames } : {}) };
 }
 
 /**
@@ -112,13 +130,21 @@ function ladderSpecs(plan: EncodePlan, outDirOf: (rendition: string) => string, 
  * master's chunk, encodeVideoRenditions), each rung into `outDirOf(rendition)` (a chunk folder
  * that stitchRendition reads). One child job of a distributed encode.
  * @param outDirOf the chunk folder of a rendition, by name.
+ * @param options.referenceTap also write the chunk's reference frames for its measurement (measure-stage.ts referenceTapFor with the chunk).
  * @throws RangeError for a chunk the plan does not have; FfmpegError; EncodeCancelledError.
  */
-export async function encodeLadderChunk(plan: EncodePlan, chunk: Chunk, outDirOf: (rendition: string) => string, x264Preset: string, paths: FfmpegPaths, options: StageOptions): Promise<void> {
+export async function encodeLadderChunk(
+  plan: EncodePlan,
+  chunk: Chunk,
+  outDirOf: (rendition: string) => string,
+  x264Preset: string,
+  paths: FfmpegPaths,
+  options: StageOptions & { referenceTap?: ReferenceTap | undefined },
+): Promise<void> {
   if (!plan.chunks.some((c) => c.index === chunk.index && c.startS === chunk.startS)) throw new RangeError(`the plan has no chunk ${chunk.index} at ${chunk.startS} s`);
   const specs = ladderSpecs(plan, outDirOf, x264Preset);
   const label = `${plan.rungs.length} video renditions`;
-  await encodeVideoRenditions(specs, paths, { durationS: chunk.durationS, chunk, signal: options.signal, onProgress: (f) => options.onProgress?.(f, label) });
+  await encodeVideoRenditions(specs, paths, { durationS: chunk.durationS, chunk, signal: options.signal, onProgress: (f) => options.onProgress?.(f, label), ...(options.referenceTap ? { referenceTap: options.referenceTap } : {}) });
 }
 
 /** The encoder spec of one of the plan's audio tracks, writing into `outDir`. */

@@ -113,11 +113,13 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
       },
     },
   );
+  const measureSettings = { measureQuality: measureRungs, vmafModelPath: input.vmafModelPath, frameSample: input.rungFrameSample ?? rungFrameSample(plan.frameRate, plan.segmentDurationS) };
   const encoded = await encodeRenditions(plan, input.outDir, input.x264Preset, paths, {
     ...stage,
+    ...(measureRungs ? { measure: measureSettings } : {}),
     onProgress: (f, rendition) => report({ stage: 'encode', fraction: span.analyze + span.encode * f, ...(rendition ? { rendition } : {}) }),
   });
-  const measured = await measureRenditions(encoded, { measureQuality: measureRungs, vmafModelPath: input.vmafModelPath, frameSample: input.rungFrameSample ?? rungFrameSample(encoded.plan.frameRate) }, paths, {
+  const measured = await measureRenditions(encoded, measureSettings, paths, {
     ...stage,
     onProgress: (f, rendition) => report({ stage: 'measure', fraction: span.analyze + span.encode + MEASURE_SPAN * f, ...(rendition ? { rendition } : {}) }),
   });

@@ -12,8 +12,9 @@ import { audioCodecString, videoCodecString } from './codecs.js';
 import type { FfmpegPaths } from './ffmpeg.js';
 import { toEven } from './fixed-ladder.js';
 import { joinFmp4Rendition, measureMediaPlaylist } from './hls-packager.js';
-import { measureFrameScoresBatch, summarizeFrames, vmafSubsampleFor, type FrameScores, type QualityScores } from './quality-metrics.js';
-import { MEDIA_PLAYLIST_NAME } from './rendition.js';
+import { referenceFramesFilter } from './quality-graph.js';
+import { effectiveSpec, measureFrameScoresBatch, referenceFramesFit, strideCoprimeWith, summarizeFrames, vmafSubsampleFor, type FrameScores, type QualityReferenceSpec, type QualityScores } from './quality-metrics.js';
+import { MEDIA_PLAYLIST_NAME, type ReferenceTap } from './rendition.js';
 import type { EncodedTitle, EncodePlan, StageOptions } from './title-stages.js';
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
@@ -34,9 +35,14 @@ function roundScores(q: Pick<QualityScores, 'psnrDb' | 'ssim' | 'vmaf'>): { psnr
  */
 export const RUNG_QUALITY_FRAMES_PER_S = 1;
 
-/** The published rungs' frame sample at a frame rate: every round(frameRate / RUNG_QUALITY_FRAMES_PER_S)-th frame, at least 1. */
-export function rungFrameSample(frameRate: number): number {
-  return vmafSubsampleFor(frameRate, RUNG_QUALITY_FRAMES_PER_S);
+/**
+ * The published rungs' frame sample at a frame rate: about every round(frameRate /
+ * RUNG_QUALITY_FRAMES_PER_S)-th frame, the stride made coprime with the segment's frame count
+ * (strideCoprimeWith: every segment starts with a keyframe): every 25th frame at 24 fps with 4 s
+ * segments, every 31st at 30 fps.
+ */
+export function rungFrameSample(frameRate: number, segmentDurationS: number): number {
+  return strideCoprimeWith(vmafSubsampleFor(frameRate, RUNG_QUALITY_FRAMES_PER_S), frameRate * segmentDurationS);
 }
 
 export interface MeasureSettings {
@@ -57,6 +63,36 @@ export interface MeasureSettings {
   readonly measuredElsewhereS?: number | undefined;
 }
 
+/** The reference every rung of a plan (or of one chunk, `window`) is measured against. */
+function referenceSpec(plan: EncodePlan, settings: Pick<MeasureSettings, 'vmafModelPath' | 'frameSample'>, window: Chunk | undefined): QualityReferenceSpec {
+  const video = plan.probe.video!;
+  return {
+    reference: plan.masterPath,
+    ...(window ? { referenceWindows: [{ startS: window.startS, durationS: window.durationS }] } : {}),
+    width: toEven(video.displayWidth),
+    height: toEven(video.displayHeight),
+    frameRate: plan.frameRate,
+    referenceDurationS: window?.durationS ?? plan.probe.durationS,
+    ...(settings.vmafModelPath ? { vmafModelPath: settings.vmafModelPath, frameSample: settings.frameSample } : {}),
+  };
+}
+
+/**
+ * The reference tap for a ladder encode whose rungs will be measured with these settings
+ * (rendition.ts encodeVideoRenditions): the encode's decode of the master (or of `window`, a chunk)
+ * also writes the measurement's reference frames to `output`, so measuring does not decode the
+ * master again — a 1080p master decodes at about real time on this 2-core machine, a sixth of
+ * measuring a chunk's rungs with VMAF (docs/per-title.md).
+ * @returns the tap, or undefined when there is nothing to share (no VMAF frame sample: PSNR and
+ *          SSIM on every frame read the master in the comparisons' own process) or the frames
+ *          would not fit beside `output` (referenceFramesFit).
+ */
+export async function referenceTapFor(plan: EncodePlan, settings: Pick<MeasureSettings, 'vmafModelPath' | 'frameSample'>, window: Chunk | undefined, output: string): Promise<ReferenceTap | undefined> {
+  const spec = effectiveSpec(referenceSpec(plan, settings, window));
+  if (!spec.vmafModelPath || !(await referenceFramesFit(spec, spec.referenceDurationS!, path.dirname(output)))) return undefined;
+  return { filter: referenceFramesFilter(spec), output };
+}
+
 /**
  * Measures rendition folders (each a media playlist and its fMP4 segments, joined into one file
  * for ffmpeg) against one decode of the master, or of its `window` (a chunk), at the master's
@@ -64,6 +100,7 @@ export interface MeasureSettings {
  * VMAF one per folder, as libvmaf 1.x allows). Decoding a 1080p master costs more than the
  * comparisons, so one decode for the ladder instead of one per rung.
  * @param folders rendition folders by name.
+ * @param preparedReference the reference frames a referenceTap wrote (none: decoded here).
  * @returns per-frame scores by name, in the order given.
  * @throws RangeError when no folder is given; FfmpegError; EncodeCancelledError.
  */
@@ -74,26 +111,18 @@ async function measureFolders(
   window: Chunk | undefined,
   paths: FfmpegPaths,
   run: { signal?: AbortSignal | undefined; onProgress?: ((fraction: number) => void) | undefined },
+  preparedReference?: string,
 ): Promise<Map<string, FrameScores>> {
   if (folders.size === 0) throw new RangeError('no rendition folder to measure');
   const names = [...folders.keys()];
   // Beside each folder, hidden (a staging commit never publishes dot-names).
   const joined = names.map((n) => path.join(path.dirname(folders.get(n)!), `.${path.basename(folders.get(n)!)}.${n}.measure.mp4`));
-  const video = plan.probe.video!;
   try {
     for (const [j, n] of names.entries()) {
       const playlist = path.join(folders.get(n)!, MEDIA_PLAYLIST_NAME);
       await joinFmp4Rendition(playlist, await measureMediaPlaylist(playlist), joined[j]!);
     }
-    const reference = {
-      reference: plan.masterPath,
-      ...(window ? { referenceWindows: [{ startS: window.startS, durationS: window.durationS }] } : {}),
-      width: toEven(video.displayWidth),
-      height: toEven(video.displayHeight),
-      frameRate: plan.frameRate,
-      referenceDurationS: window?.durationS ?? plan.probe.durationS,
-      ...(settings.vmafModelPath ? { vmafModelPath: settings.vmafModelPath, frameSample: settings.frameSample } : {}),
-    };
+    const reference = { ...referenceSpec(plan, settings, window), ...(preparedReference ? { preparedReference } : {}) };
     const frames = await measureFrameScoresBatch(reference, joined, paths, {
       ...(run.signal ? { signal: run.signal } : {}),
       ...(run.onProgress ? { durationS: window?.durationS ?? plan.probe.durationS, onProgress: (f: number) => run.onProgress!(f) } : {}),
@@ -114,7 +143,7 @@ async function measureRungsBatch(encoded: EncodedTitle, settings: MeasureSetting
   const frames = await measureFolders(plan, new Map(names.map((n) => [n, path.join(outDir, n)])), settings, undefined, paths, {
     signal: options.signal,
     onProgress: options.onProgress ? (f) => options.onProgress!(f, label) : undefined,
-  });
+  }, settings.vmafModelPath && settings.frameSample > 1 ? encoded.referenceFrames : undefined);
   for (const [n, f] of frames) out.set(n, summarizeFrames(f));
   return out;
 }
@@ -125,6 +154,7 @@ async function measureRungsBatch(encoded: EncodedTitle, settings: MeasureSetting
  * distributed encode's child measures its own chunk, and the title job summarises the chunks'
  * frames (quality-metrics.ts concatFrameScores, summarizeFrames).
  * @param chunkDirs each rung's chunk folder (encodeLadderChunk's output), by rendition name.
+ * @param options.referenceFrames the chunk's reference frames written by its encode (referenceTapFor), when it wrote them.
  * @returns per-frame scores by rendition name, in the order given.
  * @throws RangeError for a chunk the plan does not have or no folder; FfmpegError; EncodeCancelledError.
  */
@@ -134,10 +164,11 @@ export async function measureLadderChunkQuality(
   chunkDirs: ReadonlyMap<string, string>,
   settings: Pick<MeasureSettings, 'vmafModelPath' | 'frameSample'>,
   paths: FfmpegPaths,
-  options: Pick<StageOptions, 'signal'> & { onProgress?: (fraction: number) => void },
+  options: Pick<StageOptions, 'signal'> & { onProgress?: (fraction: number) => void; referenceFrames?: string | undefined },
 ): Promise<Map<string, FrameScores>> {
   if (!plan.chunks.some((c) => c.index === chunk.index && c.startS === chunk.startS)) throw new RangeError(`the plan has no chunk ${chunk.index} at ${chunk.startS} s`);
-  return measureFolders(plan, chunkDirs, settings, chunk, paths, options);
+  const { referenceFrames, ...run } = options;
+  return measureFolders(plan, chunkDirs, settings, chunk, paths, run, referenceFrames);
 }
 
 export interface MeasuredTitle {
@@ -179,7 +210,10 @@ export async function measureRenditions(encoded: EncodedTitle, settings: Measure
     });
   }
   const started = performance.now();
-  const measuredHere = settings.measureQuality ? await measureRungsBatch(encoded, settings, paths, options) : new Map<string, QualityScores>();
+  const measuredHere = settings.measureQuality
+    ? await measureRungsBatch(encoded, settings, paths, options).finally(() => (encoded.referenceFrames ? fs.rm(encoded.referenceFrames, { force: true }) : undefined))
+    : new Map<string, QualityScores>();
+  if (!settings.measureQuality && encoded.referenceFrames) await fs.rm(encoded.referenceFrames, { force: true });
   const records: VideoRenditionRecord[] = [];
   for (const { name, rung } of plan.rungs) {
     const dir = path.join(outDir, name);

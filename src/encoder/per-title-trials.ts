@@ -78,7 +78,11 @@ export interface TrialSettings {
   readonly gop: number;
   readonly trialPreset: string;
   readonly metric: LadderMetric;
-  /** libvmaf n_subsample of the trials' VMAF. */
+  /**
+   * The trials' VMAF scores every n-th frame of the sample (per-title.ts trialVmafSubsample),
+   * fed as a frame sample: only those frames and their two neighbours are scaled and compared
+   * (QualityReferenceSpec.frameSample; n < 3: libvmaf `n_subsample` on every frame fed).
+   */
   readonly vmafSubsample: number;
 }
 
@@ -273,6 +277,7 @@ async function encodeAndMeasure(
         psnr: settings.metric === 'psnr',
         ssim: false,
         vmafSubsample: settings.vmafSubsample,
+        ...(settings.metric === 'vmaf' ? { frameSample: settings.vmafSubsample, referenceDurationS: sampleS } : {}),
         ...(settings.metric === 'vmaf' && options.vmafModelPath ? { vmafModelPath: options.vmafModelPath } : {}),
       },
       files,

@@ -12,8 +12,9 @@
  * sample of windows spread across the title rather than the whole title; every CRF of one
  * resolution is encoded and measured from the sample decoded once into raw frames (the master's
  * decode cost more than the trials' PSNR; one decode for every group here, one per group in a
- * chunked title's flow, which hands each group to a worker: per-title-trials.ts); VMAF is computed on VMAF_FRAMES_PER_S frames per second of the sample and PSNR only
- * when the ladder is built on it; trials skip SSIM. The sample lives in per-title-sample.ts.
+ * chunked title's flow, which hands each group to a worker: per-title-trials.ts); VMAF scores
+ * a frame sample (trialVmafSubsample) and PSNR is measured only when the ladder is built on it;
+ * trials skip SSIM. The sample lives in per-title-sample.ts.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -27,7 +28,7 @@ import { decodeSample, sampleWindows, type SampleWindow } from './per-title-samp
 import { runTrialGroup, type PresetProbe, type TrialGroup, type TrialGroupResult, type TrialPoint, type TrialSettings } from './per-title-trials.js';
 import { concludeAnalysis } from './per-title-ladder.js';
 import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, toEven, type VideoCodec } from './fixed-ladder.js';
-import { vmafSubsampleFor, type LadderMetric } from './quality-metrics.js';
+import { strideCoprimeWith, vmafSubsampleFor, type LadderMetric } from './quality-metrics.js';
 
 export type { TrialPoint } from './per-title-trials.js';
 
@@ -87,7 +88,7 @@ export interface PerTitleOptions {
   readonly sampleFraction?: number;
   /** Most sample windows. Default 10. */
   readonly maxWindows?: number;
-  /** VMAF on every n-th frame of the sample. Default vmafSubsampleFor(frame rate): 6 at 24 fps, 15 at 60 fps. */
+  /** VMAF on every n-th frame of the sample. Default trialVmafSubsample(frame rate, sample duration). */
   readonly vmafSubsample?: number;
   /** Rung rules; default VMAF_RUNG_RULES or PSNR_RUNG_RULES by metric. */
   readonly rules?: RungRules;
@@ -158,6 +159,34 @@ export interface LadderAnalysis {
   readonly timings: { readonly trialEncodeS: number; readonly trialQualityS: number; readonly totalS: number };
 }
 
+/**
+ * Scored frames per second of sample that the trials' VMAF aims at (our choice): the trials'
+ * VMAF is a mean over a frame sample, and its sampling error is common to every trial of a title
+ * (they are scored on the same frames), so the hull, which compares trials, needs fewer frames
+ * than an absolute score. Measured against 4 frames per second in docs/per-title.md.
+ */
+export const TRIAL_VMAF_FRAMES_PER_S = 1;
+
+/**
+ * Fewest VMAF-scored frames per trial (our choice): what 4 frames per second gave on the
+ * shortest sample (one 4 s window), the setting the shared clips' ladders were validated with
+ * until 2026-12-02; a short sample keeps them, a long one stops at TRIAL_VMAF_FRAMES_PER_S.
+ */
+export const TRIAL_VMAF_MIN_FRAMES = 16;
+
+/**
+ * The trials' VMAF frame sample: every n-th frame of a sample of `sampleDurationS` seconds at
+ * `frameRate` frames/s, n = round(frameRate / TRIAL_VMAF_FRAMES_PER_S), lowered so that at least
+ * TRIAL_VMAF_MIN_FRAMES frames are scored, then made coprime with the trials' keyframe interval
+ * `gop` (strideCoprimeWith; every window starts with a keyframe). Examples with 4 s windows: a 4 s
+ * sample at 24 fps → every 6th frame → 7th (14 scored); 12 s at 30 fps → every 22nd → 23rd (16);
+ * 40 s at 30 fps → every 30th → 31st (39).
+ */
+export function trialVmafSubsample(frameRate: number, sampleDurationS: number, gop: number): number {
+  const frames = Math.max(1, Math.round(frameRate * sampleDurationS));
+  return strideCoprimeWith(Math.max(1, Math.min(vmafSubsampleFor(frameRate, TRIAL_VMAF_FRAMES_PER_S), Math.floor(frames / TRIAL_VMAF_MIN_FRAMES))), gop);
+}
+
 /** The source's own size joins the candidates when it is at least this much taller than the largest fitted box (our choice). */
 export const NATIVE_CANDIDATE_RATIO = 1.1;
 
@@ -214,14 +243,15 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
   const windowS = options.windowS ?? options.segmentDurationS;
   const resolutions = candidateResolutions(video); // largest first
   const windows = sampleWindows(probed.durationS, windowS, options.sampleFraction ?? 0.2, options.maxWindows ?? 10);
+  const gop = Math.max(1, Math.round(frameRate * windowS));
   const settings: TrialSettings = {
     windows,
     reference: { width: toEven(video.displayWidth), height: toEven(video.displayHeight) },
     frameRate,
-    gop: Math.max(1, Math.round(frameRate * windowS)),
+    gop,
     trialPreset: options.trialPreset ?? 'veryfast',
     metric,
-    vmafSubsample: Math.max(1, Math.floor(options.vmafSubsample ?? vmafSubsampleFor(frameRate))),
+    vmafSubsample: Math.max(1, Math.floor(options.vmafSubsample ?? trialVmafSubsample(frameRate, windows.reduce((t, w) => t + w.durationS, 0), gop))),
   };
   const largest = resolutions[0]!;
   const smallest = resolutions.at(-1)!;

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { DECODED_SAMPLE_MAX_BYTES, DECODED_SAMPLE_MAX_FREE_SHARE } from './per-title-sample.js';
-import { batchGraph, frameSampleOf, KEPT_PER_SAMPLE, referenceGraph, referenceInputs } from './quality-graph.js';
+import { batchGraph, FRAME_SAMPLE_PAD, frameSampleOf, KEPT_PER_SAMPLE, MIN_FRAME_SAMPLE, referenceGraph, referenceInputs } from './quality-graph.js';
 
 /** Quality of one encode, averaged over its frames. */
 export interface QualityScores {
@@ -76,8 +76,8 @@ export interface QualityReferenceSpec {
   /** VMAF model (`.pkl` with its `.pkl.model` beside it); unset = no VMAF. */
   readonly vmafModelPath?: string;
   /**
-   * Compute VMAF on every n-th frame only (libvmaf `n_subsample`; default 1 = every frame; see
-   * vmafSubsampleFor). PSNR and SSIM always use every frame. Ignored with `frameSample`.
+   * Compute VMAF on every n-th frame only (libvmaf `n_subsample`; default 1 = every frame).
+   * PSNR and SSIM always use every frame. Ignored with `frameSample`.
    */
   readonly vmafSubsample?: number;
   /**
@@ -90,6 +90,12 @@ export interface QualityReferenceSpec {
    * use it (rungFrameSample).
    */
   readonly frameSample?: number;
+  /**
+   * The reference's kept frames already decoded (frameSample > 1): a raw NUT file that
+   * prepareReferenceFrames wrote, or a ladder encode's referenceTap (rendition.ts) that decoded
+   * the same window of the master for its encodes. Read instead of the reference.
+   */
+  readonly preparedReference?: string;
   /** Seconds of the reference compared (sizes prepareReferenceFrames' file); default the windows' total. */
   readonly referenceDurationS?: number;
   /** Measure PSNR (default true). The per-title trials built on VMAF skip it. */
@@ -109,20 +115,30 @@ export interface QualityMeasureSpec extends Omit<QualityReferenceSpec, 'referenc
 }
 
 /**
- * Frames per second of content that VMAF is computed on by default in the per-title trials (the
- * published rungs use RUNG_QUALITY_FRAMES_PER_S, measure-stage.ts): libvmaf's `n_subsample`
- * becomes round(frame rate / this), so a 24 fps
- * title keeps every 6th frame (measured on Big Buck Bunny: within 0.1 VMAF of every frame) and a
- * 60 fps title every 15th instead of paying 2.5× for the same seconds. VMAF's cost is per frame
- * (about 0.5 s per 1080p frame with the bundled libvmaf 1.x on 2 cores), so this sets the
- * measurement's cost per second of content whatever the frame rate. Our choice; the error it
- * causes is measured in docs/per-title.md.
+ * Every n-th frame for about `framesPerS` scored frames per second of content: n =
+ * round(frameRate / framesPerS), at least 1 (libvmaf `n_subsample`, or a frameSample).
  */
-export const VMAF_FRAMES_PER_S = 4;
-
-/** libvmaf `n_subsample` for a frame rate: every round(frameRate / framesPerS)-th frame, at least 1. */
-export function vmafSubsampleFor(frameRate: number, framesPerS = VMAF_FRAMES_PER_S): number {
+export function vmafSubsampleFor(frameRate: number, framesPerS: number): number {
   return Math.max(1, Math.round(frameRate / framesPerS));
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/**
+ * A frame sample's stride near `n` that shares no factor with `period` (the keyframe interval in
+ * frames): n, then n + 1, n − 1, n + 2, … (never below 1). A stride that divides the keyframe
+ * interval samples the same positions of every GOP — on 24 fps with 4 s segments, every 24th
+ * frame is every 4th keyframe and never a frame next to one — while a coprime one walks through
+ * every position in turn, keyframes at their own share. Strides below the frame sample's minimum
+ * (every frame is compared anyway) are returned as they are.
+ */
+export function strideCoprimeWith(n: number, period: number): number {
+  const stride = Math.max(1, Math.round(n));
+  const p = Math.max(1, Math.round(period));
+  if (stride < MIN_FRAME_SAMPLE || p === 1) return stride;
+  for (let d = 0; ; d++) {
+    for (const c of d === 0 ? [stride] : [stride + d, stride - d]) if (c >= MIN_FRAME_SAMPLE && gcd(c, p) === 1) return c;
+  }
 }
 
 /** Largest PSNR reported, dB: identical frames have zero MSE and an infinite PSNR. */
@@ -226,6 +242,33 @@ export function summarizeFrames(frames: FrameScores): QualityScores {
 }
 
 /**
+ * The spec as measured: its frame sample dropped (every frame compared) when the compared span
+ * (referenceDurationS, or the windows' total) holds fewer frames than the first sample needs
+ * (its stride's half and its next neighbour), so a short chunk is still measured.
+ */
+export function effectiveSpec<S extends QualityReferenceSpec>(spec: S): S {
+  const n = frameSampleOf(spec);
+  const spanS = spec.referenceDurationS ?? spec.referenceWindows?.reduce((t, w) => t + w.durationS, 0);
+  if (n === 1 || spanS === undefined || spanS * spec.frameRate >= Math.floor(n / 2) + 2) return spec;
+  const { frameSample: _dropped, preparedReference: _unused, ...rest } = spec;
+  return rest as S;
+}
+
+/**
+ * Whether `durationS` seconds of the reference's kept frames (frameSample > 1), raw yuv420p at the
+ * display size, fit in `dir`: at most DECODED_SAMPLE_MAX_BYTES and DECODED_SAMPLE_MAX_FREE_SHARE
+ * of its free space (the limits of the trials' decoded sample, per-title-sample.ts).
+ */
+export async function referenceFramesFit(spec: QualityReferenceSpec, durationS: number, dir: string): Promise<boolean> {
+  const n = frameSampleOf(spec);
+  if (n <= 1) return false;
+  const kept = Math.ceil((KEPT_PER_SAMPLE * durationS * spec.frameRate) / n) + KEPT_PER_SAMPLE + FRAME_SAMPLE_PAD;
+  const bytes = kept * spec.width * spec.height * 1.5;
+  const free = await fs.statfs(dir).then((st) => st.bavail * st.bsize).catch(() => 0);
+  return bytes <= DECODED_SAMPLE_MAX_BYTES && bytes <= free * DECODED_SAMPLE_MAX_FREE_SHARE;
+}
+
+/**
  * Decodes the reference's kept frames (frameSample > 1) once, prepared as every comparison needs
  * them (quality-graph.ts framePrep), into raw frames in a NUT file in `dir`, so that the encodes of a batch
  * measured in separate processes (VMAF) do not each decode and scale the reference again (a
@@ -236,11 +279,7 @@ export function summarizeFrames(frames: FrameScores): QualityScores {
  * @throws FfmpegError; EncodeCancelledError.
  */
 export async function prepareReferenceFrames(spec: QualityReferenceSpec, durationS: number, dir: string, paths: FfmpegPaths, run: RunOptions = {}): Promise<string | undefined> {
-  const n = frameSampleOf(spec);
-  const kept = Math.ceil((KEPT_PER_SAMPLE * durationS * spec.frameRate) / n) + KEPT_PER_SAMPLE;
-  const bytes = kept * spec.width * spec.height * 1.5;
-  const free = await fs.statfs(dir).then((st) => st.bavail * st.bsize).catch(() => 0);
-  if (bytes > DECODED_SAMPLE_MAX_BYTES || bytes > free * DECODED_SAMPLE_MAX_FREE_SHARE) return undefined;
+  if (!(await referenceFramesFit(spec, durationS, dir))) return undefined;
   const graph = referenceGraph(spec, 'null[ref]');
   const out = path.join(dir, 'reference-frames.nut');
   // -vsync 0: keep the kept frames' timestamps (gaps included); the comparisons pair frames by them.
@@ -258,8 +297,9 @@ export async function prepareReferenceFrames(spec: QualityReferenceSpec, duratio
  *         cannot read an input or the model; Error when the filters compared no frames;
  *         EncodeCancelledError when `run.signal` aborts.
  */
-export async function measureFrameScoresBatch(spec: QualityReferenceSpec, distorted: readonly string[], paths: FfmpegPaths, run: RunOptions = {}): Promise<FrameScores[]> {
+export async function measureFrameScoresBatch(asked: QualityReferenceSpec, distorted: readonly string[], paths: FfmpegPaths, run: RunOptions = {}): Promise<FrameScores[]> {
   if (distorted.length === 0) throw new RangeError('no encode to measure');
+  const spec = effectiveSpec(asked);
   if (spec.vmafModelPath && distorted.length > 1) {
     // The bundled ffmpeg's libvmaf 1.x is not reentrant: two libvmaf filters in one process
     // crash it (double free). With VMAF, each encode gets its own process; with a frame sample
@@ -268,9 +308,10 @@ export async function measureFrameScoresBatch(spec: QualityReferenceSpec, distor
     const steps = distorted.length + 1;
     const step = (k: number) => ({ ...run, ...(run.onProgress ? { onProgress: (f: number, t: number) => run.onProgress!((k + f) / steps, t) } : {}) });
     const durationS = spec.referenceDurationS ?? spec.referenceWindows?.reduce((t, w) => t + w.durationS, 0);
-    const dir = frameSampleOf(spec) > 1 && durationS !== undefined ? await fs.mkdtemp(path.join(os.tmpdir(), 'vod-reference-')) : undefined;
+    const given = frameSampleOf(spec) > 1 ? spec.preparedReference : undefined;
+    const dir = !given && frameSampleOf(spec) > 1 && durationS !== undefined ? await fs.mkdtemp(path.join(os.tmpdir(), 'vod-reference-')) : undefined;
     try {
-      const prepared = dir ? await prepareReferenceFrames(spec, durationS!, dir, paths, step(0)) : undefined;
+      const prepared = given ?? (dir ? await prepareReferenceFrames(spec, durationS!, dir, paths, step(0)) : undefined);
       const out: FrameScores[] = [];
       for (const [j, file] of distorted.entries()) out.push(...(await measureOneProcess(spec, [file], paths, step(j + 1), prepared)));
       return out;
@@ -278,7 +319,7 @@ export async function measureFrameScoresBatch(spec: QualityReferenceSpec, distor
       if (dir) await fs.rm(dir, { recursive: true, force: true });
     }
   }
-  return measureOneProcess(spec, distorted, paths, run);
+  return measureOneProcess(spec, distorted, paths, run, frameSampleOf(spec) > 1 ? spec.preparedReference : undefined);
 }
 
 /** @param prepared the reference's kept frames (prepareReferenceFrames), read instead of the reference. */
@@ -307,11 +348,15 @@ async function measureOneProcess(spec: QualityReferenceSpec, distorted: readonly
     const out: FrameScores[] = [];
     for (let j = 0; j < distorted.length; j++) {
       const f = files(j);
-      out.push({
-        ...(spec.psnr !== false ? { mseY: parsePsnrFrames(await fs.readFile(f.psnr, 'utf8')) } : {}),
-        ...(spec.ssim !== false ? { ssim: parseSsimFrames(await fs.readFile(f.ssim, 'utf8')) } : {}),
-        ...(model ? { vmaf: parseVmafFrames(await fs.readFile(f.vmafLog, 'utf8')) } : {}),
-      });
+      // A frame sample's pad (quality-graph.ts FRAME_SAMPLE_PAD): its two frames and the score libvmaf gave the first.
+      const [pad, vmafPad] = frameSampleOf(spec) > 1 ? [FRAME_SAMPLE_PAD, 1] : [0, 0];
+      const scores = {
+        ...(spec.psnr !== false ? { mseY: parsePsnrFrames(await fs.readFile(f.psnr, 'utf8')).slice(pad) } : {}),
+        ...(spec.ssim !== false ? { ssim: parseSsimFrames(await fs.readFile(f.ssim, 'utf8')).slice(pad) } : {}),
+        ...(model ? { vmaf: parseVmafFrames(await fs.readFile(f.vmafLog, 'utf8')).slice(vmafPad) } : {}),
+      };
+      if (Object.values(scores).some((v) => v.length === 0)) throw new Error('the frame sample kept no frame to compare: the input is shorter than half a sample stride');
+      out.push(scores);
     }
     return out;
   } finally {

@@ -177,6 +177,14 @@ export async function encodeVideoChunk(spec: VideoRenditionSpec, chunk: { readon
   );
 }
 
+/** One more output of a ladder encode: the reference frames a quality measurement reads (encodeVideoRenditions). */
+export interface ReferenceTap {
+  /** Filter chain from the decoded master to the reference frames (quality-graph.ts referenceFramesFilter). */
+  readonly filter: string;
+  /** NUT file to write (raw video). */
+  readonly output: string;
+}
+
 /**
  * Encodes several video renditions of one master in one ffmpeg process — the whole title, or
  * one chunk of it (input seeking as encodeVideoChunk): the master is decoded once and `split`
@@ -186,21 +194,38 @@ export async function encodeVideoChunk(spec: VideoRenditionSpec, chunk: { readon
  * instead of one per rung roughly halves a ladder's time (measured: 3 rungs of a 1080p30 master,
  * 11.0 s in one process against 21.4 s in three). All specs share the master, frame rate and
  * segment duration.
+ *
+ * With `referenceTap`, the same decode also feeds one more output: the master's frames through
+ * `referenceTap.filter` (quality-graph.ts referenceFramesFilter: the frames a quality measurement
+ * compares, already scaled to the display size) as raw video in a NUT file, which the measurement
+ * then reads instead of decoding the master again (QualityReferenceSpec.preparedReference).
  * @throws RangeError for an empty list or specs of different masters; FfmpegError or
  *         EncodeCancelledError from `runFfmpeg`.
  */
-export async function encodeVideoRenditions(specs: readonly VideoRenditionSpec[], paths: FfmpegPaths, run: RunOptions & { chunk?: { readonly startS: number; readonly durationS: number } } = {}): Promise<void> {
+export async function encodeVideoRenditions(
+  specs: readonly VideoRenditionSpec[],
+  paths: FfmpegPaths,
+  run: RunOptions & { chunk?: { readonly startS: number; readonly durationS: number }; referenceTap?: ReferenceTap } = {},
+): Promise<void> {
   const first = specs[0];
   if (!first) throw new RangeError('no rendition to encode');
   if (specs.some((s) => s.masterPath !== first.masterPath)) throw new RangeError('renditions of one process must share the master');
   for (const s of specs) await fs.mkdir(s.outDir, { recursive: true });
-  const { chunk, ...runOptions } = run;
+  const { chunk, referenceTap, ...runOptions } = run;
   const labels = specs.map((_s, i) => `[v${i}]`);
-  const graph = [`[0:v:0]split=${specs.length}${specs.map((_s, i) => `[s${i}]`).join('')}`, ...specs.map((s, i) => `[s${i}]${rungScaleFilter(s)}${labels[i]}`)].join(';');
+  const branches = specs.length + (referenceTap ? 1 : 0);
+  const graph = [
+    `[0:v:0]split=${branches}${Array.from({ length: branches }, (_s, i) => `[s${i}]`).join('')}`,
+    ...specs.map((s, i) => `[s${i}]${rungScaleFilter(s)}${labels[i]}`),
+    ...(referenceTap ? [`[s${specs.length}]${referenceTap.filter}[ref]`] : []),
+  ].join(';');
+  const limit = chunk ? ['-t', chunk.durationS.toFixed(6)] : [];
   const outputs = specs.map((s, i) => ({
-    outputOptions: [...(chunk ? ['-t', chunk.durationS.toFixed(6)] : []), '-map', labels[i]!, '-an', '-sn', '-dn', ...videoEncodeOptions(s)],
+    outputOptions: [...limit, '-map', labels[i]!, '-an', '-sn', '-dn', ...videoEncodeOptions(s)],
     output: path.join(s.outDir, MEDIA_PLAYLIST_NAME),
   }));
+  // -vsync 0: keep the kept frames' timestamps (gaps included), as prepareReferenceFrames does.
+  if (referenceTap) outputs.push({ outputOptions: [...limit, '-map', '[ref]', '-vsync', '0', '-c:v', 'rawvideo', '-an', '-sn', '-dn', '-f', 'nut'], output: referenceTap.output });
   await runFfmpeg(
     {
       inputs: [{ source: first.masterPath, options: chunk && chunk.startS > 0 ? ['-ss', chunk.startS.toFixed(6)] : [] }],

@@ -166,11 +166,16 @@ export interface EncodedTitle {
   readonly subtitles?: readonly SubtitleRenditionRecord[] | undefined;
   /** Wall-clock time of the rendition encodes, s. */
   readonly encodeS: number;
+  /**
+   * The measurement's reference frames, written by the ladder's encode (a hidden file in
+   * `outDir`, measure-stage.ts referenceTapFor), when the encode was asked for them and could.
+   */
+  readonly referenceFrames?: string | undefined;
 }
 
 // ---- measure: measure-stage.ts ------------------------------------------------------------
 
-export { measureLadderChunkQuality, measureRenditions, rungFrameSample, RUNG_QUALITY_FRAMES_PER_S, type MeasuredTitle, type MeasureSettings } from './measure-stage.js';
+export { measureLadderChunkQuality, measureRenditions, referenceTapFor, rungFrameSample, RUNG_QUALITY_FRAMES_PER_S, type MeasuredTitle, type MeasureSettings } from './measure-stage.js';
 import type { MeasuredTitle } from './measure-stage.js';
 
 // ---- package -----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import { runTrialGroup } from '../encoder/per-title-trials.js';
 import { decodeSample, DecodedSampleKeeper } from '../encoder/per-title-sample.js';
 import { packageSubtitleTracks } from '../encoder/subtitles.js';
 import { concatFrameScores, summarizeFrames, type FrameScores, type QualityScores } from '../encoder/quality-metrics.js';
-import { measureLadderChunkQuality, measureRenditions, packageTitle, rungFrameSample, type EncodePlan, type PackageInput } from '../encoder/title-stages.js';
+import { measureLadderChunkQuality, measureRenditions, packageTitle, referenceTapFor, rungFrameSample, type EncodePlan, type PackageInput } from '../encoder/title-stages.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import type { Logger } from '../util/logger.js';
@@ -196,13 +196,17 @@ export async function runChildJob(data: ChildJobData, ctx: FlowContext, onProgre
       // Measuring with VMAF on its frame sample costs about as much as encoding (0.86× the encodes at
       // preset medium, 1080p: bench/results/encode-20s-medium-vmaf-after.md).
       const encodeShare = ctx.measureQuality ? 0.5 : 1;
-      await encodeLadderChunk(local, chunk, (name) => dirs.get(name)!, ctx.x264Preset, ctx.paths, { signal: ctx.signal, log: ctx.log, onProgress: (f) => onProgress?.(f * encodeShare, 'encode') });
+      // The encode's decode of the chunk also writes the measurement's reference frames (no second decode of the master).
+      const measureSettings = ctx.measureQuality ? { vmafModelPath: ctx.measureQuality.vmafModelPath, frameSample: rungFrameSample(plan.frameRate, plan.segmentDurationS) } : undefined;
+      const tap = measureSettings ? await referenceTapFor(local, measureSettings, chunk, path.join(dir, 'reference-frames.nut')) : undefined;
+      await encodeLadderChunk(local, chunk, (name) => dirs.get(name)!, ctx.x264Preset, ctx.paths, { signal: ctx.signal, log: ctx.log, onProgress: (f) => onProgress?.(f * encodeShare, 'encode'), referenceTap: tap });
       for (const [name, d] of dirs) uploads.push({ prefix: outputPrefix(data.titleId, name, chunk.index), dir: d });
-      if (!ctx.measureQuality) return;
+      if (!measureSettings) return;
       onProgress?.(encodeShare, 'measure');
       const measureStarted = performance.now();
-      const scores = await measureLadderChunkQuality(local, chunk, dirs, { vmafModelPath: ctx.measureQuality.vmafModelPath, frameSample: rungFrameSample(plan.frameRate) }, ctx.paths, {
+      const scores = await measureLadderChunkQuality(local, chunk, dirs, measureSettings, ctx.paths, {
         signal: ctx.signal,
+        referenceFrames: tap?.output,
         onProgress: (f) => onProgress?.(encodeShare + f * (1 - encodeShare), 'measure'),
       });
       measureS = (performance.now() - measureStarted) / 1000;
@@ -285,7 +289,7 @@ export async function assembleTitle(
       {
         measureQuality: settings.measureRungs,
         vmafModelPath: settings.vmafModelPath,
-        frameSample: rungFrameSample(plan.frameRate),
+        frameSample: rungFrameSample(plan.frameRate, plan.segmentDurationS),
         ...(settings.measureRungs ? { measuredQuality: await chunkedQuality(store, plan), measuredElsewhereS: settings.measureS } : {}),
       },
       ctx.paths,

@@ -15,6 +15,10 @@ import { firstDecodeTime, firstSidxPresentationTimeS } from '../../../src/encode
 import { measureFrameScores, psnrFromMse } from '../../../src/encoder/quality-metrics.js';
 import { joinFmp4Rendition, measureMediaPlaylist, stitchChunkedRendition } from '../../../src/encoder/hls-packager.js';
 import { encodeVideoChunk, encodeVideoRendition, encodeVideoRenditions, MEDIA_PLAYLIST_NAME, type VideoRenditionSpec } from '../../../src/encoder/rendition.js';
+import { encodeLadderChunk, encodeRenditions } from '../../../src/encoder/encode-stage.js';
+import { inspectMaster } from '../../../src/encoder/master-check.js';
+import { measureLadderChunkQuality, measureRenditions, referenceTapFor, type EncodePlan } from '../../../src/encoder/title-stages.js';
+import { silentLogger } from '../../../src/util/logger.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
@@ -115,5 +119,59 @@ describe('chunked encoding', () => {
         expect(Math.abs(a.media.averageBitrateBps / b.media.averageBitrateBps - 1), `${label} ${i} bitrate`).toBeLessThan(0.05);
       }
     }
+  });
+
+  it("lets the ladder encode's decode write the measurement's reference frames: the same scores, the master decoded once", async () => {
+    const VMAF_MODEL = path.resolve(import.meta.dirname, '../../../../shared/vmaf/vmaf_v0.6.1.pkl');
+    const probe = await inspectMaster(master, paths);
+    const chunks = planChunks(DURATION_S, 4, 8); // 0-8 s, 8-14 s
+    const plan: EncodePlan = {
+      titleId: '00000000000000a1',
+      masterPath: master,
+      probe,
+      ladderKind: 'fixed',
+      frameRate: 24,
+      segmentDurationS: 4,
+      rungs: [
+        { name: 'video_360p', rung: { width: 640, height: 360, bitrateBps: 800_000 } },
+        { name: 'video_234p', rung: { width: 416, height: 234, bitrateBps: 300_000 } },
+      ],
+      audio: [],
+      subtitles: [],
+      analysis: undefined,
+      chunks,
+    };
+    const settings = { vmafModelPath: VMAF_MODEL, frameSample: 12 };
+    // One chunk, as a distributed encode's child does it.
+    const chunk = chunks[1]!;
+    const work = path.join(dir, 'tap');
+    await fs.mkdir(work);
+    const tap = await referenceTapFor(plan, settings, chunk, path.join(work, 'reference.nut'));
+    expect(tap).toBeDefined();
+    const dirs = new Map(plan.rungs.map(({ name }) => [name, path.join(work, name)]));
+    await encodeLadderChunk(plan, chunk, (n) => dirs.get(n)!, 'ultrafast', paths, { log: silentLogger, referenceTap: tap });
+    const tapped = await measureLadderChunkQuality(plan, chunk, dirs, settings, paths, { referenceFrames: tap!.output });
+    const decoded = await measureLadderChunkQuality(plan, chunk, dirs, settings, paths, {});
+    expect(tapped.get('video_234p')!.mseY!.length).toBe(36); // 6 s at 24 fps: every 12th of 144 frames, each with its neighbours
+    expect(tapped).toEqual(decoded);
+    // …and the frames are read from the tap: another chunk's give other scores.
+    const other = await referenceTapFor(plan, settings, chunks[0]!, path.join(work, 'reference0.nut'));
+    await encodeLadderChunk(plan, chunks[0]!, (n) => path.join(work, '0', n), 'ultrafast', paths, { log: silentLogger, referenceTap: other });
+    const wrong = await measureLadderChunkQuality(plan, chunk, dirs, settings, paths, { referenceFrames: other!.output });
+    expect(wrong.get('video_234p')!.mseY).not.toEqual(decoded.get('video_234p')!.mseY);
+    // Without VMAF there is nothing to share: PSNR and SSIM compare every frame in one process.
+    expect(await referenceTapFor(plan, { vmafModelPath: undefined, frameSample: 12 }, chunk, path.join(work, 'none.nut'))).toBeUndefined();
+
+    // A one-pass title: the encode stage writes the frames, the measure stage reads then removes them.
+    const one: EncodePlan = { ...plan, chunks: planChunks(DURATION_S, 4, 0) };
+    const outDir = path.join(dir, 'tap-title');
+    const encoded = await encodeRenditions(one, outDir, 'ultrafast', paths, { log: silentLogger, measure: settings });
+    expect(encoded.referenceFrames).toBeDefined();
+    const measure = { measureQuality: true, ...settings };
+    const withTap = await measureRenditions(encoded, measure, paths, { log: silentLogger });
+    await expect(fs.stat(encoded.referenceFrames!)).rejects.toThrow();
+    const without = await measureRenditions({ ...encoded, referenceFrames: undefined }, measure, paths, { log: silentLogger });
+    expect(withTap.video.map((v) => v.quality)).toEqual(without.video.map((v) => v.quality));
+    expect(withTap.video[0]!.quality!.vmaf).toBeGreaterThan(0);
   });
 });

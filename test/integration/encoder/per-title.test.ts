@@ -115,18 +115,25 @@ describe('quality on a frame sample', () => {
     const sampled = await measureFrameScoresBatch({ ...spec, frameSample: 12 }, encodes, paths);
     const n = every[0]!.mseY!.length;
     expect(n).toBe(84);
-    const kept = [...Array(n).keys()].filter((i) => [0, 1, 11].includes(i % 12));
+    // Frames 6, 18, 30, … (the middle of each stride) with their neighbours; the pad (frames 0 and 1) is dropped.
+    const kept = [...Array(n).keys()].filter((i) => [5, 6, 7].includes(i % 12));
+    expect(kept).toHaveLength(21);
     for (const j of [0, 1]) {
       expect(sampled[j]!.mseY).toEqual(kept.map((i) => every[j]!.mseY![i]));
       // SSIM's float sums may differ in the last printed digit (1e-6).
       expect(sampled[j]!.ssim).toEqual(kept.map((i) => expect.closeTo(every[j]!.ssim![i]!, 5)));
-      // VMAF of frames 0, 12, 24, …: each fed between its own neighbours, so its motion feature, and score, are every-frame scoring's.
-      const scored = kept.filter((i) => i % 12 === 0);
+      // VMAF of frames 6, 18, 30, …: each fed between its own neighbours, so its motion feature, and score, are every-frame scoring's.
+      const scored = kept.filter((i) => i % 12 === 6);
       expect(sampled[j]!.vmaf!.length).toBe(scored.length);
       sampled[j]!.vmaf!.forEach((v, k) => expect(v).toBeCloseTo(every[j]!.vmaf![scored[k]!]!, 3));
     }
     // One encode alone (its process decodes the reference itself) scores the same as in the batch.
     expect(await measureFrameScoresBatch({ ...spec, frameSample: 12 }, [encodes[1]!], paths)).toEqual([sampled[1]]);
+    // A span shorter than half a stride has no sample: every frame is compared instead.
+    const short = { ...spec, referenceWindows: [{ startS: 0.5, durationS: 0.25 }] };
+    const tiny = await measureFrameScoresBatch({ ...short, frameSample: 24 }, [encodes[0]!], paths);
+    expect(tiny).toEqual(await measureFrameScoresBatch(short, [encodes[0]!], paths));
+    expect(tiny[0]!.vmaf!.length).toBe(tiny[0]!.mseY!.length); // VMAF on every frame compared
   });
 });
 

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../../src/encoder/media-info.js';
-import { planAnalysis, QUALITY_EXTENSION_CRFS } from '../../../src/encoder/per-title.js';
+import { strideCoprimeWith } from '../../../src/encoder/quality-metrics.js';
+import { planAnalysis, QUALITY_EXTENSION_CRFS, trialVmafSubsample } from '../../../src/encoder/per-title.js';
 import { concludeAnalysis, crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
 import type { TrialGroupResult, TrialPoint } from '../../../src/encoder/per-title-trials.js';
 
@@ -16,6 +17,26 @@ const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
   audio: undefined,
   audioStreams: [],
   subtitleStreams: [],
+});
+
+describe('trialVmafSubsample', () => {
+  it('scores about one frame per second of sample, never fewer than 16 frames per trial before the stride is made coprime with the GOP', () => {
+    expect(trialVmafSubsample(24, 4, 96)).toBe(7); // 96 frames: every 6th, 6 divides the GOP → 7
+    expect(trialVmafSubsample(30, 12, 120)).toBe(23); // 360 frames: every 22nd (16 scored, not 12) → 23
+    expect(trialVmafSubsample(30, 40, 120)).toBe(31); // 1,200 frames: one per second, 30 → 31
+    expect(trialVmafSubsample(60, 40, 240)).toBe(61);
+    expect(trialVmafSubsample(10, 1, 40)).toBe(1); // fewer than 16 frames: every frame
+  });
+});
+
+describe('strideCoprimeWith', () => {
+  it('moves a stride to the nearest one sharing no factor with the keyframe interval', () => {
+    expect(strideCoprimeWith(24, 96)).toBe(25);
+    expect(strideCoprimeWith(25, 100)).toBe(27); // 26 and 24 share a factor of 2
+    expect(strideCoprimeWith(13, 50)).toBe(13);
+    expect(strideCoprimeWith(30, 1)).toBe(30); // every frame a keyframe: nothing to avoid
+    expect(strideCoprimeWith(3, 96)).toBe(3); // below the frame sample's minimum: every frame is compared anyway
+  });
 });
 
 describe('planAnalysis', () => {
@@ -31,8 +52,8 @@ describe('planAnalysis', () => {
     expect(crfGroups.filter((g) => g.presetProbe)).toEqual([crfGroups[3]]);
     expect(crfGroups[3]!.presetProbe).toEqual({ preset: 'medium', crf: 26 });
     expect(plan.groups[plan.fixedGroup!]!.trials.every((t) => t.bitrateBps !== undefined)).toBe(true);
-    // 60 fps: VMAF on every 15th frame (4 per second), the ladder on VMAF.
-    expect(plan.settings).toMatchObject({ metric: 'vmaf', vmafSubsample: 15, gop: 240, trialPreset: 'veryfast' });
+    // A 12 s sample at 60 fps: VMAF on every 45th frame (16 frames scored) → 47 (coprime with the 240-frame GOP), the ladder on VMAF.
+    expect(plan.settings).toMatchObject({ metric: 'vmaf', vmafSubsample: 47, gop: 240, trialPreset: 'veryfast' });
     expect(plan.vmafModel).toBe('vmaf_v0.6.1.pkl');
     // The plan is plain data (a flow stores it as JSON).
     expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
