@@ -81,13 +81,16 @@ export interface QualityReferenceSpec {
    */
   readonly vmafSubsample?: number;
   /**
-   * Compare only every n-th frame and its two neighbours (VMAF's motion2 feature is the smaller of
-   * a frame's motion against the frame before and the frame after's against it: keeping the
-   * triple gives the scored frame the score it has when every frame is fed; tested): both sides
-   * drop the other frames before they are scaled, PSNR and SSIM see the kept triples, VMAF scores
-   * the n-th frames. With VMAF and several encodes, the reference's kept frames are decoded once
-   * for all of them (prepareReferenceFrames). Unset, 1 or 2 = every frame. The published rungs
-   * use it (rungFrameSample).
+   * Compare only frames o + k·n (o = floor(n / 2), the middle of each stride) and their two
+   * neighbours (VMAF's motion2 feature is the smaller of a frame's motion against the frame before
+   * and the frame after's against it: keeping the triple gives the scored frame the score it has
+   * when every frame is fed; tested): both sides drop the other frames before they are scaled,
+   * PSNR and SSIM see the kept triples, VMAF scores their middle frames (quality-graph.ts
+   * selectKept, FRAME_SAMPLE_PAD). With VMAF and several encodes, the reference's kept frames are
+   * decoded once for all of them (prepareReferenceFrames, or `preparedReference`). Unset or below
+   * MIN_FRAME_SAMPLE (6) = every frame; a span shorter than half a stride is compared on every
+   * frame too (effectiveSpec). The published rungs (rungFrameSample) and the per-title trials
+   * (trialVmafSubsample) use it.
    */
   readonly frameSample?: number;
   /**
