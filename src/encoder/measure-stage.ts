@@ -143,7 +143,7 @@ async function measureRungsBatch(encoded: EncodedTitle, settings: MeasureSetting
   const frames = await measureFolders(plan, new Map(names.map((n) => [n, path.join(outDir, n)])), settings, undefined, paths, {
     signal: options.signal,
     onProgress: options.onProgress ? (f) => options.onProgress!(f, label) : undefined,
-  }, settings.vmafModelPath && settings.frameSample > 1 ? encoded.referenceFrames : undefined);
+  }, encoded.referenceFrames); // read only with a VMAF frame sample (measureFrameScoresBatch ignores it otherwise)
   for (const [n, f] of frames) out.set(n, summarizeFrames(f));
   return out;
 }
@@ -210,10 +210,13 @@ export async function measureRenditions(encoded: EncodedTitle, settings: Measure
     });
   }
   const started = performance.now();
-  const measuredHere = settings.measureQuality
-    ? await measureRungsBatch(encoded, settings, paths, options).finally(() => (encoded.referenceFrames ? fs.rm(encoded.referenceFrames, { force: true }) : undefined))
-    : new Map<string, QualityScores>();
-  if (!settings.measureQuality && encoded.referenceFrames) await fs.rm(encoded.referenceFrames, { force: true });
+  let measuredHere = new Map<string, QualityScores>();
+  try {
+    if (settings.measureQuality) measuredHere = await measureRungsBatch(encoded, settings, paths, options);
+  } finally {
+    // The encode's reference frames are read once, here (or not at all).
+    if (encoded.referenceFrames) await fs.rm(encoded.referenceFrames, { force: true });
+  }
   const records: VideoRenditionRecord[] = [];
   for (const { name, rung } of plan.rungs) {
     const dir = path.join(outDir, name);
