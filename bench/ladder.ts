@@ -28,6 +28,7 @@ import { resolveFfmpegPaths } from '../src/encoder/ffmpeg.js';
 import type { LadderReport } from '../src/encoder/ladder-report.js';
 import type { LadderKind } from '../src/title/title-address.js';
 import { makeSyntheticMaster } from '../fixtures/synthetic-master.js';
+import { transparentHugePagesMode } from '../src/util/transparent-huge-pages.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SHARED = path.resolve(ROOT, '..', 'shared');
@@ -39,6 +40,8 @@ const config = loadConfig({ ...process.env, VMAF_MODEL: process.env.VMAF_MODEL ?
 const paths = resolveFfmpegPaths(config);
 const only = process.env.BENCH_CLIPS?.split(',').map((s) => s.trim());
 const tag = process.env.BENCH_TAG ? `-${process.env.BENCH_TAG.replace(/[^A-Za-z0-9_-]/g, '')}` : '';
+/** The host's THP mode, which sets libvmaf's speed (src/util/transparent-huge-pages.ts). */
+const thp = (await transparentHugePagesMode()) ?? 'unknown';
 const rungFrameSample = Math.max(1, Number(process.env.BENCH_RUNG_FRAME_SAMPLE ?? 1) || 1);
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-bench-ladder-'));
 const clipPaths = new Map<string, string>();
@@ -141,7 +144,7 @@ const rows = results.map((r) => {
   return `| ${r.clip} | ${r.fixed.rungs.length} → ${r.perTitle.rungs.length} | ${ft.height}p ${kbps(ft.averageBitrateBps)} (VMAF ${ft.quality!.vmaf!.toFixed(1)}) | ${pt.height}p ${kbps(pt.averageBitrateBps)} (VMAF ${pt.quality!.vmaf!.toFixed(1)}) | ${pct(r.bdRateVmaf)} | ${pct(r.bdRatePsnr)} | ${r.perTitle.timings.analysisS.toFixed(0)} s / ${r.perTitle.timings.encodeS.toFixed(0)} s = ${r.analysisMultiple.toFixed(2)}× | ${r.rateVsTarget.min.toFixed(2)}–${r.rateVsTarget.max.toFixed(2)} |`;
 });
 const markdown = [
-  `Per-title vs fixed ladder (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, x264 preset ${config.x264Preset} for final encodes, trials veryfast; quality of every published rung measured on ${rungFrameSample === 1 ? 'every frame' : `every ${rungFrameSample}th frame (and its two neighbours)`} against the master at its display size; bitrates are measured average video bitrates; the last column is the per-title rungs' measured bitrate ÷ target).`,
+  `Per-title vs fixed ladder (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, transparent huge pages ${thp}, x264 preset ${config.x264Preset} for final encodes, trials veryfast; quality of every published rung measured on ${rungFrameSample === 1 ? 'every frame' : `every ${rungFrameSample}th frame (and its two neighbours)`} against the master at its display size; bitrates are measured average video bitrates; the last column is the per-title rungs' measured bitrate ÷ target).`,
   '',
   '| clip | rungs fixed → per-title | fixed top rung kbit/s | per-title top rung kbit/s | BD-rate VMAF | BD-rate PSNR | analysis / final encode | rung rate ÷ target |',
   '|---|---|---|---|---|---|---|---|',
@@ -163,7 +166,7 @@ const markdown = [
 await fs.mkdir(OUT, { recursive: true });
 await fs.writeFile(
   path.join(OUT, `ladder${tag}.json`),
-  `${JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, x264Preset: config.x264Preset, summary, clips: results.map((r) => ({ clip: r.clip, bdRateVmaf: r.bdRateVmaf, bdRatePsnr: r.bdRatePsnr, ...(r.hevc ? { hevc: r.hevc } : {}), analysisMultiple: r.analysisMultiple, rateVsTarget: r.rateVsTarget, fixed: { rungs: r.fixed.rungs, timings: r.fixed.timings }, perTitle: { rungs: r.perTitle.rungs, timings: r.perTitle.timings, settings: r.perTitle.analysis?.settings, sample: r.perTitle.analysis?.sample } })) }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), cores: os.cpus().length, transparentHugePages: thp, x264Preset: config.x264Preset, summary, clips: results.map((r) => ({ clip: r.clip, bdRateVmaf: r.bdRateVmaf, bdRatePsnr: r.bdRatePsnr, ...(r.hevc ? { hevc: r.hevc } : {}), analysisMultiple: r.analysisMultiple, rateVsTarget: r.rateVsTarget, fixed: { rungs: r.fixed.rungs, timings: r.fixed.timings }, perTitle: { rungs: r.perTitle.rungs, timings: r.perTitle.timings, settings: r.perTitle.analysis?.settings, sample: r.perTitle.analysis?.sample } })) }, null, 2)}\n`,
 );
 await fs.writeFile(path.join(OUT, `ladder${tag}.md`), markdown);
 

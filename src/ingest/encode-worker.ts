@@ -41,6 +41,7 @@ import type { RedisHandle } from './redis-server.js';
 import { loadKeySeed } from '../keys/content-keys.js';
 import { loadAnalysisPlan, loadPlan, loadTrialResults, removeWork, storeAnalysisPlan, storePlan, withSubtitleFiles } from './flow-store.js';
 import { addChildren, assembleTitle, childJobs, runChildJob, runTrialJob, trialJobs } from './title-flow.js';
+import { transparentHugePagesMode, vmafThpAdvice } from '../util/transparent-huge-pages.js';
 
 /** BullMQ's stall limit, never reached: processEncodeJob's attempt count is the limit. */
 const MAX_STALLS_BULLMQ = 1_000_000;
@@ -340,6 +341,9 @@ export async function startEncodeWorker(options: EncodeWorkerOptions): Promise<W
     void flowQueue.close().finally(() => client.disconnect());
   });
   await worker.waitUntilReady();
+  // Scoring VMAF is most of a per-title job's time; on this host it may be 3.4x slower than it need be.
+  const advice = options.config.vmafModelPath ? vmafThpAdvice(await transparentHugePagesMode()) : undefined;
+  if (advice) log.warn(advice);
   return worker;
 }
 
