@@ -10,6 +10,11 @@
  * (rungFrameSample: RUNG_QUALITY_FRAMES_PER_S frames per second, each with its two neighbours,
  * the reference's kept frames decoded once). Reports per rung the difference of the mean VMAF, of
  * the 5th-percentile frame's VMAF and of the PSNR, and the wall time of both measurements.
+ * Then, from the every-frame scores, the error by frame count (what RUNG_QUALITY_MAX_FRAMES rests
+ * on): for N scored frames per rung, the mean and 5th-percentile VMAF of every (frames ÷ N)-th
+ * frame from each possible first frame against every frame's — a sampled frame scored with its two
+ * neighbours scores as it does among every frame (tested), so these are the scores a frame sample
+ * of that stride gets — beside σ/√N, σ the spread of the rung's per-frame VMAF.
  *
  * Writes bench/results/rung-sample.json and rung-sample.md.
  * Run: npm run bench:rung-sample -- --help   (about 15 minutes on 2 cores with --synth-1080p 10)
@@ -22,10 +27,11 @@ import { loadConfig } from '../src/config.js';
 import { resolveFfmpegPaths, runFfmpeg } from '../src/encoder/ffmpeg.js';
 import { toEven } from '../src/encoder/fixed-ladder.js';
 import { inspectMaster } from '../src/encoder/master-check.js';
-import { rungFrameSample, RUNG_QUALITY_FRAMES_PER_S } from '../src/encoder/measure-stage.js';
-import { measureFrameScoresBatch, summarizeFrames, type QualityScores } from '../src/encoder/quality-metrics.js';
+import { rungFrameSample, RUNG_QUALITY_FRAMES_PER_S, RUNG_QUALITY_MAX_FRAMES } from '../src/encoder/measure-stage.js';
+import { LOW_FRAME_PERCENTILE, measureFrameScoresBatch, nearestRankPercentile, summarizeFrames, type QualityScores } from '../src/encoder/quality-metrics.js';
 import { outputFrameRate } from '../src/encoder/title-stages.js';
 import { makeSyntheticMaster } from '../fixtures/synthetic-master.js';
+import { transparentHugePagesMode } from '../src/util/transparent-huge-pages.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 /** Segment length of the rungs, s: each is encoded with a keyframe every segment, as published rungs are. */
@@ -42,6 +48,8 @@ const opts = new Command('bench:rung-sample')
   .opts<{ clips?: string; synth1080p: number; vmafModel: string }>();
 
 const paths = resolveFfmpegPaths(loadConfig({}));
+/** The host's THP mode, which sets libvmaf's speed (src/util/transparent-huge-pages.ts). */
+const thp = (await transparentHugePagesMode()) ?? 'unknown';
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-bench-rung-sample-'));
 const only = opts.clips?.split(',').map((s) => s.trim());
 const masters: string[] = [];
@@ -65,6 +73,36 @@ interface Row {
   sampledS: number;
 }
 const rows: Row[] = [];
+
+/** Scored frames per rung the error-by-frame-count table looks at. */
+const FRAME_COUNTS = [10, 20, 40, 80, 160, 320, 600];
+
+interface ByCount {
+  clip: string;
+  rung: string;
+  frames: number;
+  /** Standard deviation of the rung's per-frame VMAF. */
+  sigma: number;
+  counts: { n: number; stride: number; meanMaxAbs: number; meanRms: number; lowMaxAbs: number }[];
+}
+const byCount: ByCount[] = [];
+
+/** Error of every systematic sample of about `n` frames (each first frame) against every frame. */
+function errorsByCount(vmaf: readonly number[], n: number): ByCount['counts'][number] | undefined {
+  const stride = Math.floor(vmaf.length / n);
+  if (stride < 2) return undefined;
+  const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const all = mean(vmaf);
+  const allLow = nearestRankPercentile(vmaf, LOW_FRAME_PERCENTILE);
+  const errs: number[] = [];
+  const lowErrs: number[] = [];
+  for (let o = 0; o < stride; o++) {
+    const sample = vmaf.filter((_v, i) => i >= o && (i - o) % stride === 0);
+    errs.push(mean(sample) - all);
+    lowErrs.push(nearestRankPercentile(sample, LOW_FRAME_PERCENTILE) - allLow);
+  }
+  return { n, stride, meanMaxAbs: Math.max(...errs.map(Math.abs)), meanRms: Math.sqrt(mean(errs.map((e) => e * e))), lowMaxAbs: Math.max(...lowErrs.map(Math.abs)) };
+}
 for (const master of masters) {
   const clip = path.basename(master);
   const info = await inspectMaster(master, paths);
@@ -94,6 +132,12 @@ for (const master of masters) {
   process.stderr.write(`${sampledS.toFixed(0)} s\n`);
   const before = Math.max(1, Math.round(frameRate / RUNG_QUALITY_FRAMES_PER_S));
   const fromZero = (v: readonly number[]) => { const s = v.filter((_x, i) => i % before === 0); return s.reduce((a, b) => a + b, 0) / s.length; };
+  rungs.forEach((r, j) => {
+    const v = every[j]!.vmaf!;
+    const m = v.reduce((a, b) => a + b, 0) / v.length;
+    const sigma = Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / v.length);
+    byCount.push({ clip, rung: r.name, frames: v.length, sigma, counts: FRAME_COUNTS.map((n) => errorsByCount(v, n)).filter((c) => c !== undefined) });
+  });
   rungs.forEach((r, j) =>
     rows.push({ clip, rung: r.name, frames: every[j]!.mseY!.length, frameSample: n, every: summarizeFrames(every[j]!), fromZeroVmaf: fromZero(every[j]!.vmaf!), sampled: summarizeFrames(sampled[j]!), everyS: everyS / rungs.length, sampledS: sampledS / rungs.length }),
   );
@@ -105,16 +149,22 @@ const maxAbs = (k: 'vmaf' | 'low' | 'psnr' | 'fromZero') => Math.max(...diffs.ma
 const everyTotal = rows.reduce((a, r) => a + r.everyS, 0);
 const sampledTotal = rows.reduce((a, r) => a + r.sampledS, 0);
 const md = [
-  `Rung quality on a frame sample against every frame (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores; ${RUNG_QUALITY_FRAMES_PER_S} frame per second of content, the sampled frames in the middle of each stride, the stride coprime with the ${SEGMENT_S} s GOP, each with its two neighbours; rungs encoded with a keyframe every ${SEGMENT_S} s as published rungs are; VMAF v0.6.1, PSNR and SSIM as the pipeline measures published rungs; \`npm run bench:rung-sample\`). "from frame 0": the mean VMAF of every round(frame rate)-th frame from frame 0, the sampler until 2026-12-02, computed from the every-frame scores.`,
+  `Rung quality on a frame sample against every frame (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, transparent huge pages ${thp}; ${RUNG_QUALITY_FRAMES_PER_S} frame per second of content, the sampled frames in the middle of each stride, the stride coprime with the ${SEGMENT_S} s GOP, each with its two neighbours; rungs encoded with a keyframe every ${SEGMENT_S} s as published rungs are; VMAF v0.6.1, PSNR and SSIM as the pipeline measures published rungs; \`npm run bench:rung-sample\`). "from frame 0": the mean VMAF of every round(frame rate)-th frame from frame 0, the sampler until 2026-12-02, computed from the every-frame scores.`,
   '',
   '| clip | rung | frames | stride | VMAF every frame | sampled − every | from frame 0 − every | 5th-pct frame VMAF every | sampled − every | PSNR dB every | sampled − every | time every / sampled, s |',
   '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map((r, i) => `| ${r.clip} | ${r.rung} | ${r.frames} | ${r.frameSample} | ${r.every.vmaf!.toFixed(2)} | ${f(diffs[i]!.vmaf)} | ${f(diffs[i]!.fromZero)} | ${r.every.low!.vmaf!.toFixed(2)} | ${f(diffs[i]!.low)} | ${r.every.psnrDb.toFixed(2)} | ${f(diffs[i]!.psnr)} | ${r.everyS.toFixed(1)} / ${r.sampledS.toFixed(1)} |`),
   '',
   `Largest difference over the rungs: mean VMAF ${maxAbs('vmaf').toFixed(2)} (from frame 0: ${maxAbs('fromZero').toFixed(2)}), 5th-percentile frame VMAF ${maxAbs('low').toFixed(2)}, PSNR ${maxAbs('psnr').toFixed(2)} dB. Time: ${everyTotal.toFixed(0)} s every frame, ${sampledTotal.toFixed(0)} s sampled (${(everyTotal / sampledTotal).toFixed(1)}× less).`,
+  '',
+  `Error by frame count (from the every-frame scores): for N scored frames per rung, every (frames ÷ N)-th frame from each possible first frame; largest and rms error of the mean VMAF over those first frames, largest error of the 5th-percentile frame's VMAF, and σ/√N (σ: spread of the rung's per-frame VMAF). Long titles are scored on at most ${RUNG_QUALITY_MAX_FRAMES} frames per rung (RUNG_QUALITY_MAX_FRAMES).`,
+  '',
+  `| clip | rung | frames | σ | ${FRAME_COUNTS.map((n) => `N=${n}: mean max / rms · 5th-pct max · σ/√N`).join(' | ')} |`,
+  `|---|---|---:|---:|${FRAME_COUNTS.map(() => '---:').join('|')}|`,
+  ...byCount.map((b) => `| ${b.clip} | ${b.rung} | ${b.frames} | ${b.sigma.toFixed(2)} | ${FRAME_COUNTS.map((n) => { const c = b.counts.find((x) => x.n === n); return c ? `${c.meanMaxAbs.toFixed(2)} / ${c.meanRms.toFixed(2)} · ${c.lowMaxAbs.toFixed(2)} · ${(b.sigma / Math.sqrt(n)).toFixed(2)}` : '–'; }).join(' | ')} |`),
 ].join('\n');
 await fs.mkdir(OUT, { recursive: true });
 await fs.writeFile(path.join(OUT, 'rung-sample.md'), `${md}\n`);
-await fs.writeFile(path.join(OUT, 'rung-sample.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), framesPerS: RUNG_QUALITY_FRAMES_PER_S, rows }, null, 2)}\n`);
+await fs.writeFile(path.join(OUT, 'rung-sample.json'), `${JSON.stringify({ generatedAt: new Date().toISOString(), framesPerS: RUNG_QUALITY_FRAMES_PER_S, maxFrames: RUNG_QUALITY_MAX_FRAMES, rows, byCount }, null, 2)}\n`);
 process.stdout.write(`${md}\nWrote bench/results/rung-sample.md and rung-sample.json\n`);
 await fs.rm(work, { recursive: true, force: true });

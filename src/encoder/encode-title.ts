@@ -46,8 +46,9 @@ export interface EncodeTitleInput {
   readonly protection?: PackageInput['protection'];
   /**
    * With VMAF, compare the published rungs on every n-th frame and its two neighbours
-   * (QualityReferenceSpec.frameSample; 1 = every frame). Default rungFrameSample(frame rate):
-   * RUNG_QUALITY_FRAMES_PER_S frames per second of content.
+   * (QualityReferenceSpec.frameSample; 1 = every frame). Default rungFrameSample(frame rate, segment,
+   * duration): RUNG_QUALITY_FRAMES_PER_S frames per second of content, at most
+   * RUNG_QUALITY_MAX_FRAMES frames per rung.
    */
   readonly rungFrameSample?: number;
   /**
@@ -113,7 +114,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
       },
     },
   );
-  const measureSettings = { measureQuality: measureRungs, vmafModelPath: input.vmafModelPath, frameSample: input.rungFrameSample ?? rungFrameSample(plan.frameRate, plan.segmentDurationS) };
+  const measureSettings = { measureQuality: measureRungs, vmafModelPath: input.vmafModelPath, frameSample: input.rungFrameSample ?? rungFrameSample(plan.frameRate, plan.segmentDurationS, plan.probe.durationS) };
   const encoded = await encodeRenditions(plan, input.outDir, input.x264Preset, paths, {
     ...stage,
     ...(measureRungs ? { measure: measureSettings } : {}),

@@ -28,21 +28,38 @@ function roundScores(q: Pick<QualityScores, 'psnrDb' | 'ssim' | 'vmaf'>): { psnr
 /**
  * Frames per second of content the published rungs are compared on when VMAF is measured (each
  * with its two neighbours, for VMAF's motion feature; QualityReferenceSpec.frameSample): every
- * 24th frame at 24 fps, every 60th at 60 fps. Until 2026-12-02 PSNR and SSIM were computed on
- * every frame and VMAF on 4 frames per second, which made measuring the rungs cost 2.3–2.9× the
- * final encodes at 1080p (issue 12's bench); our choice, the error it causes measured against
- * every frame in docs/per-title.md.
+ * 24th frame at 24 fps, every 60th at 60 fps, up to RUNG_QUALITY_MAX_FRAMES. Until 2026-12-02
+ * PSNR and SSIM were computed on every frame and VMAF on 4 frames per second, which made
+ * measuring the rungs cost 2.3–2.9× the final encodes at 1080p (issue 12's bench); our choice,
+ * the error it causes measured against every frame in docs/per-title.md.
  */
 export const RUNG_QUALITY_FRAMES_PER_S = 1;
 
 /**
- * The published rungs' frame sample at a frame rate: about every round(frameRate /
- * RUNG_QUALITY_FRAMES_PER_S)-th frame, the stride made coprime with the segment's frame count
- * (strideCoprimeWith: every segment starts with a keyframe): every 25th frame at 24 fps with 4 s
- * segments, every 31st at 30 fps.
+ * Most frames a rung is scored on (our choice): one frame per second up to 10 minutes of content,
+ * then the stride grows so that a title of any length is scored on about this many frames per
+ * rung, spread over the whole title. Scoring costs per frame (libvmaf 1.x in the bundled ffmpeg:
+ * 0.41 s per 1080p frame on this 2-core machine, docs/per-title.md), so at one frame per second a
+ * 2-hour 1080p title's eight rungs took about 7 hours to measure, 0.77× their encodes; the
+ * sampling error of a mean of N frames is at most about σ/√N (σ, the spread of the rung's
+ * per-frame VMAF, 2–14 on the shared clips: ±0.6 at 600 frames; bench:rung-sample measures the
+ * error by frame count against every frame).
  */
-export function rungFrameSample(frameRate: number, segmentDurationS: number): number {
-  return strideCoprimeWith(vmafSubsampleFor(frameRate, RUNG_QUALITY_FRAMES_PER_S), frameRate * segmentDurationS);
+export const RUNG_QUALITY_MAX_FRAMES = 600;
+
+/**
+ * The published rungs' frame sample for a title: about every round(frameRate /
+ * RUNG_QUALITY_FRAMES_PER_S)-th frame, a longer stride when that would score more than
+ * RUNG_QUALITY_MAX_FRAMES frames over `durationS` (ceil(frames / RUNG_QUALITY_MAX_FRAMES)), then
+ * made coprime with the segment's frame count (strideCoprimeWith: every segment starts with a
+ * keyframe). Every 25th frame at 24 fps with 4 s segments, every 31st at 30 fps; a 2-hour title at
+ * 30 fps every 361st (598 frames).
+ * @param durationS the title's duration, s (unset: no budget, one frame per second).
+ */
+export function rungFrameSample(frameRate: number, segmentDurationS: number, durationS?: number): number {
+  const perSecond = vmafSubsampleFor(frameRate, RUNG_QUALITY_FRAMES_PER_S);
+  const budget = durationS !== undefined && durationS > 0 ? Math.ceil((durationS * frameRate) / RUNG_QUALITY_MAX_FRAMES) : 1;
+  return strideCoprimeWith(Math.max(perSecond, budget), frameRate * segmentDurationS);
 }
 
 export interface MeasureSettings {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../../src/encoder/media-info.js';
+import { rungFrameSample, RUNG_QUALITY_MAX_FRAMES } from '../../../src/encoder/measure-stage.js';
 import { strideCoprimeWith } from '../../../src/encoder/quality-metrics.js';
 import { planAnalysis, QUALITY_EXTENSION_CRFS, trialVmafSubsample } from '../../../src/encoder/per-title.js';
 import { concludeAnalysis, crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
@@ -26,6 +27,23 @@ describe('trialVmafSubsample', () => {
     expect(trialVmafSubsample(30, 40, 120)).toBe(31); // 1,200 frames: one per second, 30 → 31
     expect(trialVmafSubsample(60, 40, 240)).toBe(61);
     expect(trialVmafSubsample(10, 1, 40)).toBe(1); // fewer than 16 frames: every frame
+  });
+});
+
+describe('rungFrameSample', () => {
+  it('is about one frame per second, coprime with the segment, for titles up to the frame budget', () => {
+    expect(rungFrameSample(24, 4)).toBe(25);
+    expect(rungFrameSample(30, 4, 60)).toBe(31); // 60 frames scored of a 60 s title
+    expect(rungFrameSample(24, 4, 10)).toBe(25);
+    expect(rungFrameSample(30, 4, 600)).toBe(31); // 10 minutes: 581 frames, under the budget
+  });
+  it('stretches the stride so a long title is scored on about RUNG_QUALITY_MAX_FRAMES frames', () => {
+    const stride = rungFrameSample(30, 4, 7200); // 2 hours: 216,000 frames
+    expect(stride).toBe(361); // ceil(216000 / 600) = 360 shares factors with 120 → 361
+    const scored = Math.floor((216_000 - 1 - Math.floor(stride / 2)) / stride) + 1;
+    expect(scored).toBeLessThanOrEqual(RUNG_QUALITY_MAX_FRAMES);
+    expect(scored).toBeGreaterThan(RUNG_QUALITY_MAX_FRAMES * 0.95);
+    expect(rungFrameSample(60, 2, 3 * 3600)).toBe(1081); // 648,000 frames: 1,080 shares factors with 120
   });
 });
 
