@@ -24,8 +24,9 @@
  *   `getStableBufferTime`: the `stableBufferTime` setting, default 12 s).
  * - `hlsjs`: a model of hls.js's default ABR for comparison: the highest level within 0.95 ×
  *   the estimate (0.7 × for a level above the current one; hls.js `abrBandWidthFactor`,
- *   `abrBandWidthUpFactor`), the estimate the smaller of a 3 s and a 9 s half-life EWMA, levels
- *   compared by their peak bitrate until two segments are buffered and by their average after.
+ *   `abrBandWidthUpFactor`), the estimate the smaller of a 3 s and a 9 s half-life EWMA of the
+ *   video fragments' own throughput (audio loads share the link meanwhile), levels compared by
+ *   their peak bitrate until two segments are buffered and by their average after.
  *
  * The rules decide on each level's average bitrate (AVERAGE-BANDWIDTH, RFC 8216 §4.3.4.2: what a
  * segment costs on average; Sabre's manifests give the same), the hls.js model on BANDWIDTH (the
@@ -74,6 +75,13 @@ export interface AbrRule {
    * `onPlaybackSeeking`, Sabre `report_seek`); the throughput estimate is kept.
    */
   reset(): void;
+  /**
+   * What the rule's throughput estimate measures: the link (a segment's video and audio bytes
+   * over the time they took; our rules in the page count every fragment that loaded meanwhile,
+   * link-throughput.ts) or, unset, the same; 'video': the video fragment's own bytes over that
+   * time, as hls.js's estimator samples main fragments only while audio shares the link.
+   */
+  readonly throughputSample?: 'link' | 'video';
 }
 
 export const ABR_RULE_NAMES = ['throughput', 'bola', 'dynamic', 'hlsjs'] as const;
@@ -318,6 +326,8 @@ export class DynamicRule implements AbrRule {
 
 export class HlsJsDefaultModel implements AbrRule {
   readonly name = 'hlsjs';
+  /** hls.js's abr-controller samples main fragments alone (onFragLoaded ignores other types). */
+  readonly throughputSample = 'video';
 
   choose(ctx: AbrContext): AbrDecision {
     const estimate = ctx.throughputBps ?? HLSJS_DEFAULT_ESTIMATE_BPS;

@@ -115,7 +115,8 @@ export function simulateSession(title: SimTitle, link: RateProfile, rule: AbrRul
     });
     byRule[decision.rule] = (byRule[decision.rule] ?? 0) + 1;
     const level = Math.min(Math.max(0, decision.level), title.bitratesBps.length - 1);
-    const bytes = title.segmentBytes[level]![k % n]! + (title.audioSegmentBytes[k % n] ?? 0);
+    const videoBytes = title.segmentBytes[level]![k % n]!;
+    const bytes = videoBytes + (title.audioSegmentBytes[k % n] ?? 0);
     const download = latency + link.transferSeconds(t + latency, bytes * 8);
     let stall = 0;
     if (playing) {
@@ -131,7 +132,8 @@ export function simulateSession(title: SimTitle, link: RateProfile, rule: AbrRul
     t += download;
     buffer += d;
     content += d;
-    estimator.sample(download, bytes);
+    // The page's rules measure the link (video and audio loads); hls.js its video loads alone.
+    estimator.sample(download, rule.throughputSample === 'video' ? videoBytes : bytes);
     if (!playing && buffer >= startupBuffer) {
       playing = true;
       startupS = t;

@@ -13,11 +13,15 @@
  * next level at its first tick after a fragment has loaded and holds that level until the next
  * one loads, so here the interval is mostly parsing and appending, and a full buffer shows as a
  * buffer above the target rather than as waiting) and a throughput estimate from every main
- * fragment loaded (the same EWMA as the simulator's). Each decision is reported to `onDecision` with the rule that made it, for
+ * fragment loaded (the same EWMA as the simulator's) of the link, not of the fragment alone: the
+ * bytes every fragment — the audio ones loading beside it included — moved while it loaded
+ * (link-throughput.ts; until 2026-12-03 the video fragment's own bytes, about half the link on
+ * the lowest levels). Each decision is reported to `onDecision` with the rule that made it, for
  * the page's switch log. Only structural types of hls.js are used: the page supplies the
  * library.
  */
 import { createAbrRule, EwmaThroughputEstimator, type AbrDecision, type AbrRuleName } from './abr-rules.js';
+import { bytesDuring, type LoadSpan } from './link-throughput.js';
 
 /** The slice of an hls.js instance the controller uses. */
 interface HlsLike {
@@ -37,11 +41,22 @@ interface MediaLike {
   removeEventListener(type: 'seeking', listener: () => void): void;
 }
 
-interface FragLoadedData {
-  readonly frag: { readonly type: string; readonly duration?: number; readonly stats: { readonly loaded: number; readonly loading: { readonly start: number; readonly first: number; readonly end: number } } };
+/** hls.js Fragment: `stats` is replaced by the loader's when its load starts, so read it late. */
+interface FragLike {
+  readonly type: string;
+  readonly duration?: number;
+  readonly stats: { readonly loaded: number; readonly aborted?: boolean; readonly loading: { readonly start: number; readonly first: number; readonly end: number } };
 }
 
-/** hls.js's event names (Hls.Events.FRAG_LOADED, MEDIA_ATTACHED, MEDIA_DETACHING). */
+interface FragLoadedData {
+  readonly frag: FragLike;
+}
+
+/** How long finished loads are kept for the link estimate, ms (a fragment load lasts seconds). */
+const LOAD_HISTORY_MS = 60_000;
+
+/** hls.js's event names (Hls.Events.FRAG_LOADING, FRAG_LOADED, MEDIA_ATTACHED, MEDIA_DETACHING). */
+const FRAG_LOADING = 'hlsFragLoading';
 const FRAG_LOADED = 'hlsFragLoaded';
 const MEDIA_ATTACHED = 'hlsMediaAttached';
 const MEDIA_DETACHING = 'hlsMediaDetaching';
@@ -76,15 +91,34 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
     /** performance.now() of the last main fragment loaded or the last decision, ms. */
     private lastEventMs: number | undefined;
     private segmentDurationS: number | undefined;
+    /** Fragments (any type) loading now, and loads that ended within LOAD_HISTORY_MS. */
+    private readonly loading = new Set<FragLike>();
+    private finished: LoadSpan[] = [];
+    private readonly onFragLoading = (_e: string, data: FragLoadedData) => {
+      this.loading.add(data.frag);
+    };
     private readonly onFragLoaded = (_e: string, data: FragLoadedData) => {
-      if (data.frag.type !== 'main') return;
+      const nowMs = performance.now();
+      this.loading.delete(data.frag);
+      // Loads that failed or were aborted never report FRAG_LOADED: forget them after a while.
+      for (const f of this.loading) if (f.stats.aborted || (f.stats.loading.start > 0 && f.stats.loading.start < nowMs - LOAD_HISTORY_MS)) this.loading.delete(f);
+      this.finished = this.finished.filter((l) => l.endMs! > nowMs - LOAD_HISTORY_MS);
+      const own = data.frag.stats;
+      if (data.frag.type !== 'main') {
+        if (own.loaded > 0 && own.loading.end > own.loading.start) this.finished.push({ startMs: own.loading.start, endMs: own.loading.end, bytes: own.loaded });
+        return;
+      }
       this.lastEventMs = performance.now();
       if (data.frag.duration && data.frag.duration > 0) this.segmentDurationS = data.frag.duration;
       // A forced level holds until a fragment has loaded (hls.js's own controller does the same:
       // hls.js re-forces the level it is loading through nextLoadLevel on every fragment).
       this.forcedAutoLevel = -1;
-      const { loaded, loading } = data.frag.stats;
-      if (loaded > 0 && loading.end > loading.start) this.estimator.sample((loading.end - loading.start) / 1000, loaded);
+      const { loaded, loading } = own;
+      if (loaded > 0 && loading.end > loading.start) {
+        // The link's bytes while this fragment loaded: its own and what the others moved meanwhile.
+        const others = [...this.finished, ...[...this.loading].map((f) => ({ startMs: f.stats.loading.start, bytes: f.stats.loaded }))];
+        this.estimator.sample((loading.end - loading.start) / 1000, loaded + bytesDuring({ startMs: loading.start, endMs: loading.end }, others, nowMs));
+      }
     };
     /** A seek empties the buffer: the rule starts over (its reset), the estimate stays. */
     private readonly onSeeking = () => {
@@ -99,6 +133,7 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
 
     constructor(hls: HlsLike) {
       this.hls = hls;
+      hls.on(FRAG_LOADING, this.onFragLoading);
       hls.on(FRAG_LOADED, this.onFragLoaded);
       hls.on(MEDIA_ATTACHED, this.onMediaAttached);
       hls.on(MEDIA_DETACHING, this.onMediaDetaching);
@@ -155,6 +190,7 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
     resetEstimator(): void {}
 
     destroy(): void {
+      this.hls.off(FRAG_LOADING, this.onFragLoading);
       this.hls.off(FRAG_LOADED, this.onFragLoaded);
       this.hls.off(MEDIA_ATTACHED, this.onMediaAttached);
       this.hls.off(MEDIA_DETACHING, this.onMediaDetaching);

@@ -136,6 +136,22 @@ describe('ABR session simulator', () => {
     expect(r.startupS).toBeGreaterThan(0);
   });
 
+  it("the hls.js model measures its video loads alone, the page's rules the link", () => {
+    // Audio as heavy as the video: the video's own throughput is half the link's.
+    const t: SimTitle = { ...title([1_000_000, 2_000_000, 4_000_000]), audioSegmentBytes: Array(10).fill((1_000_000 * 4) / 8) };
+    const link = RateProfile.fixed(6_000_000);
+    const seen = (rule: AbrRule) => {
+      const estimates: (number | undefined)[] = [];
+      const spy: AbrRule = { name: rule.name, ...(rule.throughputSample ? { throughputSample: rule.throughputSample } : {}), reset: () => rule.reset(), choose: (ctx) => (estimates.push(ctx.throughputBps), rule.choose(ctx)) };
+      simulateSession(t, link, spy, { sessionS: 40, latencyS: 0 });
+      return estimates.at(-1)!;
+    };
+    expect(seen(new ThroughputRule())).toBeCloseTo(6_000_000, -3); // video and audio bytes over their time: the link
+    const hlsjs = seen(new HlsJsDefaultModel());
+    expect(hlsjs).toBeLessThan(4_500_000); // the video's share only
+    expect(hlsjs).toBeGreaterThan(2_000_000);
+  });
+
   it('a rate drop under a rule that never switches: stalls of the length worked out by hand', () => {
     // One 2 Mbit/s level, 4 s segments of 8 Mbit; 8 Mbit/s for 10 s, then 1 Mbit/s.
     // Segments 0–9 take 1 s each (start-up after the first: 1 s); the buffer reaches 31 s, over

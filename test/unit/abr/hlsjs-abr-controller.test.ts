@@ -5,7 +5,7 @@
  * test/e2e (the ABR e2e test and `npm run bench:abr`).
  */
 import { EventEmitter } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ruleAbrController, type ControllerDecision } from '../../../src/abr/hlsjs-abr-controller.js';
 
 /** A media element with `bufferedS` seconds buffered from the playhead at 0. */
@@ -58,4 +58,36 @@ describe('hls.js ABR controller', () => {
     expect(decisions.at(-1)!.rule).toBe('throughput');
     c.destroy();
   });
+
+  it('estimates the link: the audio loaded beside a video fragment counts', () => {
+    const media = new FakeMedia();
+    const hls = fakeHls(media);
+    const decisions: ControllerDecision[] = [];
+    const c = new (ruleAbrController('throughput', (d) => decisions.push(d)))(hls);
+    // The page's clock (performance.now(), ms since the page loaded), held still.
+    const now = 100_000;
+    const clock = vi.spyOn(performance, 'now').mockReturnValue(now);
+    const load = (type: string, bytes: number, startMs: number, endMs: number) => ({ frag: { type, duration: 4, stats: { loaded: bytes, loading: { start: startMs, first: startMs + 1, end: endMs } } } });
+    // An audio fragment of 0.5 MB loads wholly within the 4 s a video fragment of 1 MB took:
+    // the link moved 1.5 MB in 4 s, 3 Mbit/s (the video alone: 2 Mbit/s).
+    const audio = load('audio', 500_000, now - 3000, now - 1000);
+    hls.emit('hlsFragLoading', audio);
+    hls.emit('hlsFragLoaded', audio);
+    hls.emit('hlsFragLoaded', load('main', 1_000_000, now - 4000, now));
+    c.nextAutoLevel;
+    expect(decisions.at(-1)!.throughputBps).toBeCloseTo(3_000_000, -3);
+    // An audio fragment still loading (2 s so far, 0.25 MB) during the next 4 s video load of 1 MB:
+    // 1.25 MB in 4 s, 2.5 Mbit/s, into the EWMA with the 3 Mbit/s sample: 2.64 Mbit/s (the smaller,
+    // 3 s half-life EWMA, bias-corrected); without the audio in flight it would be 2.28.
+    const later = now + 10_000;
+    clock.mockReturnValue(later);
+    hls.emit('hlsFragLoading', { frag: { type: 'audio', duration: 4, stats: { loaded: 250_000, loading: { start: later - 2000, first: later - 1999, end: 0 } } } });
+    hls.emit('hlsFragLoaded', load('main', 1_000_000, later - 4000, later));
+    c.nextAutoLevel;
+    const estimate = decisions.at(-1)!.throughputBps!;
+    expect(estimate).toBeCloseTo(2_642_000, -4);
+    clock.mockRestore();
+    c.destroy();
+  });
 });
+

@@ -1,0 +1,36 @@
+/**
+ * The access link's throughput from fragment loads that share it. hls.js loads audio and video
+ * fragments in parallel (its audio and main stream controllers each fill their own buffer), so a
+ * video fragment's own bytes over its own load time measure only its share of the link: on a
+ * 264 kbit/s level whose audio is half of it, about half the link, which kept the page's rules at
+ * the lowest levels on links several times faster (issue 15's Chromium runs: 290 kbit/s on a
+ * Puffer trace averaging 1,005 where the simulator, which loads a segment's audio and video as one
+ * transfer, predicted 541). Counting what every load moved while the video fragment loaded gives
+ * the link's rate, which is what the rules compare with a level's AVERAGE-BANDWIDTH (video and
+ * audio). hls.js's own estimator samples main fragments alone (its abr-controller ignores other
+ * fragment types), so its estimate has the same shortfall; the simulator's model of it keeps it.
+ */
+
+/** One fragment load: when it started and ended (performance.now() ms) and the bytes it moved. */
+export interface LoadSpan {
+  readonly startMs: number;
+  /** Unset while still loading: it has moved `bytes` so far, up to now. */
+  readonly endMs?: number | undefined;
+  readonly bytes: number;
+}
+
+/**
+ * Bytes that `loads` moved during `window` (ms), each load taken to move its bytes at an even rate
+ * over its span (a load still in flight: over its span so far, up to `nowMs`).
+ * @returns bytes, 0 when no load overlaps the window.
+ */
+export function bytesDuring(window: { readonly startMs: number; readonly endMs: number }, loads: readonly LoadSpan[], nowMs: number): number {
+  let total = 0;
+  for (const l of loads) {
+    const end = l.endMs ?? nowMs;
+    if (!(l.startMs > 0) || !(end > l.startMs) || !(l.bytes > 0)) continue;
+    const overlap = Math.min(end, window.endMs) - Math.max(l.startMs, window.startMs);
+    if (overlap > 0) total += (l.bytes * overlap) / (end - l.startMs);
+  }
+  return total;
+}

@@ -1,0 +1,16 @@
+import { describe, expect, it } from 'vitest';
+import { bytesDuring } from '../../../src/abr/link-throughput.js';
+
+describe('bytesDuring', () => {
+  it('credits each load its bytes in proportion to its span inside the window', () => {
+    const window = { startMs: 1000, endMs: 5000 };
+    expect(bytesDuring(window, [{ startMs: 2000, endMs: 3000, bytes: 100 }], 9000)).toBe(100); // wholly inside
+    expect(bytesDuring(window, [{ startMs: 0, endMs: 2000, bytes: 100 }], 9000)).toBe(0); // starts at 0: never started
+    expect(bytesDuring(window, [{ startMs: 500, endMs: 1500, bytes: 100 }], 9000)).toBe(50); // half inside
+    expect(bytesDuring(window, [{ startMs: 4000, endMs: 8000, bytes: 400 }], 9000)).toBe(100); // a quarter inside
+    expect(bytesDuring(window, [{ startMs: 5000, endMs: 6000, bytes: 100 }], 9000)).toBe(0); // after
+    // Still loading: its bytes so far over its span up to now.
+    expect(bytesDuring(window, [{ startMs: 3000, bytes: 300 }], 6000)).toBe(200);
+    expect(bytesDuring(window, [{ startMs: 2000, endMs: 3000, bytes: 100 }, { startMs: 4000, endMs: 8000, bytes: 400 }], 9000)).toBe(200);
+  });
+});
