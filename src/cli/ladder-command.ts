@@ -12,6 +12,7 @@ import { outputFrameRate } from '../encoder/title-stages.js';
 import { analyzeTitle } from '../encoder/per-title.js';
 import { UserError } from '../util/errors.js';
 import type { CliContext } from './context.js';
+import { transparentHugePagesMode, vmafThpAdvice } from '../util/transparent-huge-pages.js';
 
 export interface LadderFlags {
   readonly plot?: string;
@@ -34,6 +35,8 @@ export async function runLadder(ctx: CliContext, file: string, flags: LadderFlag
   const plotPath = path.resolve(flags.plot ?? `${path.parse(file).name}.ladder.svg`);
   const metricNote = ctx.config.vmafModelPath ? `VMAF (${path.basename(ctx.config.vmafModelPath)})` : 'PSNR (set VMAF_MODEL for VMAF)';
   process.stderr.write(`Analysing ${path.basename(file)}: ${video.displayWidth}x${video.displayHeight}, ${probed.durationS.toFixed(1)} s; ladder metric ${metricNote}\n`);
+  const thpAdvice = ctx.config.vmafModelPath ? vmafThpAdvice(await transparentHugePagesMode()) : undefined;
+  if (thpAdvice) process.stderr.write(`Note: ${thpAdvice}\n`);
 
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ format: 'analysis |{bar}| {percentage}% | {duration_formatted} elapsed', stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
