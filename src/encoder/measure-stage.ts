@@ -40,10 +40,11 @@ export const RUNG_QUALITY_FRAMES_PER_S = 1;
  * then the stride grows so that a title of any length is scored on about this many frames per
  * rung, spread over the whole title. Scoring costs per frame (libvmaf 1.x in the bundled ffmpeg:
  * 0.41 s per 1080p frame on this 2-core machine, docs/per-title.md), so at one frame per second a
- * 2-hour 1080p title's eight rungs took about 7 hours to measure, 0.77× their encodes; the
- * sampling error of a mean of N frames is at most about σ/√N (σ, the spread of the rung's
- * per-frame VMAF, 2–14 on the shared clips: ±0.6 at 600 frames; bench:rung-sample measures the
- * error by frame count against every frame).
+ * 2-hour 1080p title's eight rungs took about 7 hours to measure, 0.77× their encodes (with
+ * transparent huge pages `madvise`; src/util/transparent-huge-pages.ts). The error of a mean over
+ * N frames sampled evenly was below σ/√N on every shared clip's rung up to N = 80 (σ, the spread
+ * of the rung's per-frame VMAF: 0.9–24), and at N = 600 within 0.79 of every frame on the one clip
+ * long enough to try (bench:rung-sample, bench/results/rung-sample.md).
  */
 export const RUNG_QUALITY_MAX_FRAMES = 600;
 
