@@ -15,8 +15,11 @@
  * segment sizes, trace, session length and buffer target: the prediction it makes and its
  * error against the Chromium median.
  *
- * Writes bench/results/abr.json, abr.md and abr.svg. Run: npm run bench:abr (about 25 minutes
- * with the defaults: 3 traces × 4 controllers × 3 runs × 30 s, plus the encode).
+ * Writes bench/results/abr.json, abr.md and abr.svg (abr-<ABR_TAG>.* with ABR_TAG). Run: npm run
+ * bench:abr (about 25 minutes with the defaults: 3 traces × 4 controllers × 3 runs × 30 s, plus
+ * the encode). ABR_TRACES and ABR_CONTROLLERS (comma-separated; a trace is picked by any part of
+ * its name, e.g. `puffer`) run a subset: `ABR_TRACES=puffer ABR_CONTROLLERS=bola ABR_TAG=puffer-bola
+ * npm run bench:abr` takes about 6 minutes.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -42,8 +45,17 @@ const RUNS = Math.max(1, Number(process.env.ABR_RUNS ?? 3));
 const TITLE_S = Number(process.env.ABR_TITLE_S ?? 60);
 /** The page's buffer target (hls.js maxBufferLength), s: the simulator is given the same. */
 const BUFFER_TARGET_S = 30;
-const TRACES = ['hsdpa_norway_3g/norway_tram_26.txt', 'fcc_broadband/trace_635_http---www.yahoo.com.txt', 'puffer/traceEpfovAiaxP_efWCrQ_e_f_D6Ebc6SwxAuUk3PjUQxFo__75.txt'];
-const CONTROLLERS: readonly AbrRuleName[] = ['hlsjs', 'throughput', 'bola', 'dynamic'];
+/** A comma-separated env filter: the items any of whose parts it names (all when unset). */
+const pick = <T extends string>(items: readonly T[], env: string | undefined): T[] => {
+  const wanted = env?.split(',').map((w) => w.trim()).filter(Boolean);
+  const out = wanted?.length ? items.filter((i) => wanted.some((w) => i.includes(w))) : [...items];
+  if (out.length === 0) throw new Error(`nothing matches ${JSON.stringify(env)} among ${items.join(', ')}`);
+  return out;
+};
+const TRACES = pick(['hsdpa_norway_3g/norway_tram_26.txt', 'fcc_broadband/trace_635_http---www.yahoo.com.txt', 'puffer/traceEpfovAiaxP_efWCrQ_e_f_D6Ebc6SwxAuUk3PjUQxFo__75.txt'], process.env.ABR_TRACES);
+const CONTROLLERS: readonly AbrRuleName[] = pick<AbrRuleName>(['hlsjs', 'throughput', 'bola', 'dynamic'], process.env.ABR_CONTROLLERS);
+/** Output name: abr.* or abr-<ABR_TAG>.* (a subset run should not replace the full one). */
+const OUT_NAME = process.env.ABR_TAG ? `abr-${process.env.ABR_TAG.replace(/[^A-Za-z0-9_-]/g, '_')}` : 'abr';
 /** Agreement we hold the simulator to (our bounds): average bitrate within ±25% of the Chromium median, rebuffer ratio within 3 points. */
 const BITRATE_BOUND = 0.25;
 const REBUFFER_BOUND = 0.03;
@@ -171,9 +183,9 @@ const table = [
   `Bounds (ours): the simulator's average bitrate within ±${BITRATE_BOUND * 100}% of the Chromium median and its rebuffer ratio within ${REBUFFER_BOUND * 100} points; ${cells.filter((c) => c.withinBounds).length} of ${cells.length} cells within.`,
   '',
 ].join('\n');
-await fs.writeFile(path.join(outDir, 'abr.md'), table);
+await fs.writeFile(path.join(outDir, `${OUT_NAME}.md`), table);
 await fs.writeFile(
-  path.join(outDir, 'abr.json'),
+  path.join(outDir, `${OUT_NAME}.json`),
   `${JSON.stringify({ generatedAt: new Date().toISOString(), playSeconds: PLAY_S, runs: RUNS, bufferTargetS: BUFFER_TARGET_S, title: simTitle.name, ladderBps: simTitle.bitratesBps, bounds: { bitrate: BITRATE_BOUND, rebuffer: REBUFFER_BOUND }, cells }, null, 2)}\n`,
 );
 const spec: TopLevelSpec = {
@@ -197,6 +209,6 @@ const spec: TopLevelSpec = {
   resolve: { scale: { y: 'independent' } },
   config: { background: 'white' },
 } as TopLevelSpec;
-await fs.writeFile(path.join(outDir, 'abr.svg'), await renderVegaLiteSvg(spec));
-process.stdout.write(`${table}\nWrote bench/results/abr.json, abr.md and abr.svg\n`);
+await fs.writeFile(path.join(outDir, `${OUT_NAME}.svg`), await renderVegaLiteSvg(spec));
+process.stdout.write(`${table}\nWrote bench/results/${OUT_NAME}.json, ${OUT_NAME}.md and ${OUT_NAME}.svg\n`);
 process.exit(0);
