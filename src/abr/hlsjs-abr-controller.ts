@@ -108,7 +108,7 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
         if (own.loaded > 0 && own.loading.end > own.loading.start) this.finished.push({ startMs: own.loading.start, endMs: own.loading.end, bytes: own.loaded });
         return;
       }
-      this.lastEventMs = performance.now();
+      this.lastEventMs = nowMs;
       if (data.frag.duration && data.frag.duration > 0) this.segmentDurationS = data.frag.duration;
       // A forced level holds until a fragment has loaded (hls.js's own controller does the same:
       // hls.js re-forces the level it is loading through nextLoadLevel on every fragment).

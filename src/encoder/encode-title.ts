@@ -15,7 +15,7 @@ import type { LadderRung } from './fixed-ladder.js';
 import type { PerTitleOptions } from './per-title.js';
 import { encodeRenditions } from './encode-stage.js';
 import type { SubtitleSideFile } from './subtitles.js';
-import { measureRenditions, packageTitle, planTitle, rungFrameSample, type PackageInput } from './title-stages.js';
+import { measureRenditions, packageTitle, planTitle, planRungFrameSample, type PackageInput } from './title-stages.js';
 
 
 export interface EncodeTitleInput {
@@ -114,7 +114,7 @@ export async function encodeTitle(input: EncodeTitleInput, paths: FfmpegPaths, o
       },
     },
   );
-  const measureSettings = { measureQuality: measureRungs, vmafModelPath: input.vmafModelPath, frameSample: input.rungFrameSample ?? rungFrameSample(plan.frameRate, plan.segmentDurationS, plan.probe.durationS) };
+  const measureSettings = { measureQuality: measureRungs, vmafModelPath: input.vmafModelPath, frameSample: input.rungFrameSample ?? planRungFrameSample(plan) };
   const encoded = await encodeRenditions(plan, input.outDir, input.x264Preset, paths, {
     ...stage,
     ...(measureRungs ? { measure: measureSettings } : {}),

@@ -63,6 +63,15 @@ export function rungFrameSample(frameRate: number, segmentDurationS: number, dur
   return strideCoprimeWith(Math.max(perSecond, budget), frameRate * segmentDurationS);
 }
 
+/**
+ * A planned title's rung frame sample (rungFrameSample at its frame rate, segment and duration):
+ * what every process measuring its rungs — a chunk's child, the title job, a one-pass encode —
+ * must use alike, so the chunks' frames join into the title's sample.
+ */
+export function planRungFrameSample(plan: Pick<EncodePlan, 'frameRate' | 'segmentDurationS' | 'probe'>): number {
+  return rungFrameSample(plan.frameRate, plan.segmentDurationS, plan.probe.durationS);
+}
+
 export interface MeasureSettings {
   /** Measure every video rung's quality against the master (PSNR, SSIM, VMAF with a model). */
   readonly measureQuality: boolean;

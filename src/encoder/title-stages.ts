@@ -175,7 +175,7 @@ export interface EncodedTitle {
 
 // ---- measure: measure-stage.ts ------------------------------------------------------------
 
-export { measureLadderChunkQuality, measureRenditions, referenceTapFor, rungFrameSample, RUNG_QUALITY_FRAMES_PER_S, RUNG_QUALITY_MAX_FRAMES, type MeasuredTitle, type MeasureSettings } from './measure-stage.js';
+export { measureLadderChunkQuality, measureRenditions, referenceTapFor, planRungFrameSample, rungFrameSample, RUNG_QUALITY_FRAMES_PER_S, RUNG_QUALITY_MAX_FRAMES, type MeasuredTitle, type MeasureSettings } from './measure-stage.js';
 import type { MeasuredTitle } from './measure-stage.js';
 
 // ---- package -----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import { runTrialGroup } from '../encoder/per-title-trials.js';
 import { decodeSample, DecodedSampleKeeper } from '../encoder/per-title-sample.js';
 import { packageSubtitleTracks } from '../encoder/subtitles.js';
 import { concatFrameScores, summarizeFrames, type FrameScores, type QualityScores } from '../encoder/quality-metrics.js';
-import { measureLadderChunkQuality, measureRenditions, packageTitle, referenceTapFor, rungFrameSample, type EncodePlan, type PackageInput } from '../encoder/title-stages.js';
+import { measureLadderChunkQuality, measureRenditions, packageTitle, referenceTapFor, planRungFrameSample, type EncodePlan, type PackageInput } from '../encoder/title-stages.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import type { Logger } from '../util/logger.js';
@@ -197,7 +197,7 @@ export async function runChildJob(data: ChildJobData, ctx: FlowContext, onProgre
       // preset medium, 1080p: bench/results/encode-20s-medium-vmaf-after.md).
       const encodeShare = ctx.measureQuality ? 0.5 : 1;
       // The encode's decode of the chunk also writes the measurement's reference frames (no second decode of the master).
-      const measureSettings = ctx.measureQuality ? { vmafModelPath: ctx.measureQuality.vmafModelPath, frameSample: rungFrameSample(plan.frameRate, plan.segmentDurationS, plan.probe.durationS) } : undefined;
+      const measureSettings = ctx.measureQuality ? { vmafModelPath: ctx.measureQuality.vmafModelPath, frameSample: planRungFrameSample(plan) } : undefined;
       const tap = measureSettings ? await referenceTapFor(local, measureSettings, chunk, path.join(dir, 'reference-frames.nut')) : undefined;
       await encodeLadderChunk(local, chunk, (name) => dirs.get(name)!, ctx.x264Preset, ctx.paths, { signal: ctx.signal, log: ctx.log, onProgress: (f) => onProgress?.(f * encodeShare, 'encode'), referenceTap: tap });
       for (const [name, d] of dirs) uploads.push({ prefix: outputPrefix(data.titleId, name, chunk.index), dir: d });
@@ -289,7 +289,7 @@ export async function assembleTitle(
       {
         measureQuality: settings.measureRungs,
         vmafModelPath: settings.vmafModelPath,
-        frameSample: rungFrameSample(plan.frameRate, plan.segmentDurationS, plan.probe.durationS),
+        frameSample: planRungFrameSample(plan),
         ...(settings.measureRungs ? { measuredQuality: await chunkedQuality(store, plan), measuredElsewhereS: settings.measureS } : {}),
       },
       ctx.paths,
