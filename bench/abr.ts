@@ -19,7 +19,9 @@
  * bench:abr (about 25 minutes with the defaults: 3 traces × 4 controllers × 3 runs × 30 s, plus
  * the encode). ABR_TRACES and ABR_CONTROLLERS (comma-separated; a trace is picked by any part of
  * its name, e.g. `puffer`) run a subset: `ABR_TRACES=puffer ABR_CONTROLLERS=bola ABR_TAG=puffer-bola
- * npm run bench:abr` takes about 6 minutes.
+ * npm run bench:abr` takes about 6 minutes. ABR_DUMP=dir writes each run's switch log (every
+ * decision with its rule, buffer, throughput estimate and BOLA placeholder), stalls and fragment
+ * loads to dir/<trace>-<controller>-<n>.json.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -88,6 +90,10 @@ interface Run {
   playedS: number;
 }
 
+/** ABR_DUMP=dir: each run's switch log, stalls and fragment loads as JSON files there. */
+const DUMP_DIR = process.env.ABR_DUMP ? path.resolve(process.env.ABR_DUMP) : undefined;
+let dumpIndex = 0;
+const short = (t: string) => t.split('/')[0]!;
 const browser = await launchChromium();
 async function play(traceName: string, controller: AbrRuleName): Promise<Run> {
   const page = await browser.newPage();
@@ -113,6 +119,22 @@ async function play(traceName: string, controller: AbrRuleName): Promise<Run> {
       return { startupMs: p.startupMs, rebufferMs: p.rebuffers.reduce((a, r) => a + r.durationMs, 0), switches: Math.max(0, p.switches.length - 1) };
     });
     const playedS = playingSamples * 0.5;
+    if (DUMP_DIR) {
+      // The session's switch log (each decision: rule, buffer, estimate, placeholder), stalls and
+      // fragment loads (Resource Timing, same clock as the decisions' atMs) for diagnosis.
+      const dump = await page.evaluate(() => {
+        const p = (window as unknown as { vodPlayer: { abrDecisions?: unknown[]; rebuffers: unknown[]; switches: unknown[]; startupMs: number | null } }).vodPlayer;
+        const loads = performance
+          .getEntriesByType('resource')
+          .map((e) => e as PerformanceResourceTiming)
+          .filter((e) => /\.(m4s|mp4|ts)(\?|$)/.test(e.name))
+          .map((e) => ({ name: e.name.replace(/^.*\/titles\/[^/]+\//, ''), startMs: Math.round(e.startTime), firstByteMs: Math.round(e.responseStart), endMs: Math.round(e.responseEnd), bytes: e.encodedBodySize }));
+        return { startupMs: p.startupMs, decisions: p.abrDecisions ?? [], switches: p.switches, rebuffers: p.rebuffers, loads };
+      });
+      dumpIndex++;
+      await fs.mkdir(DUMP_DIR, { recursive: true });
+      await fs.writeFile(path.join(DUMP_DIR, `${short(traceName)}-${controller}-${dumpIndex}.json`), `${JSON.stringify(dump, null, 1)}\n`);
+    }
     return {
       averageBitrateBps: playingSamples > 0 ? bitrateSum / playingSamples : 0,
       rebufferRatio: st.rebufferMs / 1000 / (playedS + st.rebufferMs / 1000 || 1),
@@ -169,7 +191,6 @@ const outDir = path.join(ROOT, 'bench', 'results');
 await fs.mkdir(outDir, { recursive: true });
 const kbps = (b: number) => (b / 1e3).toFixed(0);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-const short = (t: string) => t.split('/')[0]!;
 const table = [
   `ABR in Chromium through the shaping edge (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores): ${simTitle.name} per-title ladder (AVERAGE-BANDWIDTH) ${simTitle.bitratesBps.map((b) => kbps(b)).join('/')} kbit/s, ${RUNS} runs × ${PLAY_S} s per cell, buffer target ${BUFFER_TARGET_S} s; median (min–max); "sim" is \`vod bench abr-sim\`'s prediction of the same session.`,
   '',

@@ -88,7 +88,8 @@ function hlsConfig(playlist) {
   addProtectionConfig(config, playbackToken(playlist, params));
   if (abrModule) {
     config.abrController = abrModule.ruleAbrController(abrRule, (d) => {
-      state.abrDecisions.push({ atS: Number(video.currentTime.toFixed(2)), level: d.level, rule: d.rule, bufferS: Number(d.bufferS.toFixed(2)) });
+      const r2 = (x) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(2)));
+      state.abrDecisions.push({ atMs: Math.round(performance.now()), atS: r2(video.currentTime), level: d.level, rule: d.rule, bufferS: r2(d.bufferS), throughputBps: d.throughputBps === undefined ? null : Math.round(d.throughputBps), placeholderS: r2(d.placeholderS), idleS: r2(d.idleS) });
       if (state.abrDecisions.length > 500) state.abrDecisions.shift();
     });
   }

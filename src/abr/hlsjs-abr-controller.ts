@@ -65,6 +65,10 @@ const MEDIA_DETACHING = 'hlsMediaDetaching';
 export interface ControllerDecision extends AbrDecision {
   readonly bufferS: number;
   readonly throughputBps: number | undefined;
+  /** BOLA's placeholder buffer after the decision, s (rules with one: bola, dynamic). */
+  readonly placeholderS?: number;
+  /** The idle time the rule was given, s. */
+  readonly idleS: number;
 }
 
 /** Seconds buffered ahead of the playhead. */
@@ -75,6 +79,12 @@ function forwardBufferS(media: HlsLike['media']): number {
     if (media.buffered.start(i) <= t + 0.1 && t < media.buffered.end(i)) return media.buffered.end(i) - t;
   }
   return 0;
+}
+
+/** BOLA's placeholder buffer of a rule that has one (BolaRule, or DynamicRule's BOLA), s. */
+function placeholderOf(rule: object): number | undefined {
+  const r = rule as { placeholderBufferS?: number; bola?: { placeholderBufferS?: number } };
+  return r.placeholderBufferS ?? r.bola?.placeholderBufferS;
 }
 
 /**
@@ -165,7 +175,7 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
         idleS,
       });
       this.last = d.level;
-      onDecision?.({ ...d, bufferS, throughputBps });
+      onDecision?.({ ...d, bufferS, throughputBps, idleS, placeholderS: placeholderOf(this.rule) });
       return d.level;
     }
 

@@ -50,6 +50,10 @@ describe('hls.js ABR controller', () => {
     // 0.9 × 5 Mbit/s = 4.5: level 3 by its average (4 Mbit/s); its BANDWIDTH (6) would not fit.
     expect(c.nextAutoLevel).toBe(3);
     expect(decisions.at(-1)!.rule).toBe('bola'); // 20 s ≥ 12 s: DYNAMIC runs BOLA
+    // The switch log sees BOLA's placeholder (seeded from the throughput rule's level 3, whose
+    // band starts above the 20 s buffer here) and the idle time the rule was given.
+    expect(decisions.at(-1)!.placeholderS).toBeGreaterThan(0);
+    expect(decisions.at(-1)!.idleS).toBeGreaterThanOrEqual(0);
     media.bufferedS = 8;
     c.nextAutoLevel; // still BOLA at 8 s (it hands back below 6 s)…
     expect(decisions.at(-1)!.rule).toBe('bola');
