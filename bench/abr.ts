@@ -88,6 +88,9 @@ interface Run {
   startupS: number;
   switchesPerMinute: number;
   playedS: number;
+  /** Video segments loaded again at another level, and the smaller copy's bytes (what the repeat wasted). */
+  refetchedSegments: number;
+  refetchedBytes: number;
 }
 
 /** ABR_DUMP=dir: each run's switch log, stalls and fragment loads as JSON files there. */
@@ -119,6 +122,24 @@ async function play(traceName: string, controller: AbrRuleName): Promise<Run> {
       return { startupMs: p.startupMs, rebufferMs: p.rebuffers.reduce((a, r) => a + r.durationMs, 0), switches: Math.max(0, p.switches.length - 1) };
     });
     const playedS = playingSamples * 0.5;
+    // Video segments loaded more than once (the same segment number at two levels): bytes the link
+    // carried for nothing (Resource Timing: every load the page made).
+    const refetch = await page.evaluate(() => {
+      const seen = new Map<string, number>();
+      let count = 0;
+      let bytes = 0;
+      for (const e of performance.getEntriesByType('resource') as PerformanceResourceTiming[]) {
+        const m = /\/(video_[^/]+)\/seg_(\d+)\.m4s/.exec(e.name);
+        if (!m) continue;
+        const n = m[2]!;
+        if (seen.has(n)) {
+          count++;
+          bytes += Math.min(seen.get(n)!, e.encodedBodySize);
+        }
+        seen.set(n, Math.max(seen.get(n) ?? 0, e.encodedBodySize));
+      }
+      return { count, bytes };
+    });
     if (DUMP_DIR) {
       // The session's switch log (each decision: rule, buffer, estimate, placeholder), stalls and
       // fragment loads (Resource Timing, same clock as the decisions' atMs) for diagnosis.
@@ -141,6 +162,8 @@ async function play(traceName: string, controller: AbrRuleName): Promise<Run> {
       startupS: (st.startupMs ?? 0) / 1000,
       switchesPerMinute: playedS > 0 ? st.switches / (playedS / 60) : 0,
       playedS,
+      refetchedSegments: refetch.count,
+      refetchedBytes: refetch.bytes,
     };
   } finally {
     await page.close();
@@ -174,6 +197,7 @@ for (const traceName of TRACES) {
       rebufferRatio: spread(runs, 'rebufferRatio'),
       startupS: spread(runs, 'startupS'),
       switchesPerMinute: spread(runs, 'switchesPerMinute'),
+      refetchedSegments: spread(runs, 'refetchedSegments'),
       simulated: { averageBitrateBps: sim.averageBitrateBps, rebufferRatio: sim.rebufferRatio, startupS: sim.startupS, switchesPerMinute: sim.switchesPerMinute },
     };
     const bitrateError = cell.simulated.averageBitrateBps / cell.averageBitrateBps.median - 1;
@@ -194,11 +218,11 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const table = [
   `ABR in Chromium through the shaping edge (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores): ${simTitle.name} per-title ladder (AVERAGE-BANDWIDTH) ${simTitle.bitratesBps.map((b) => kbps(b)).join('/')} kbit/s, ${RUNS} runs × ${PLAY_S} s per cell, buffer target ${BUFFER_TARGET_S} s; median (min–max); "sim" is \`vod bench abr-sim\`'s prediction of the same session.`,
   '',
-  '| trace | controller | trace mean kbit/s | avg bitrate kbit/s | sim kbit/s | rebuffer | sim rebuffer | startup s | switches/min | sim within bounds |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  '| trace | controller | trace mean kbit/s | avg bitrate kbit/s | sim kbit/s | rebuffer | sim rebuffer | startup s | switches/min | segments loaded twice | sim within bounds |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...cells.map(
     (c) =>
-      `| ${short(c.trace)} | ${c.controller} | ${kbps(c.traceMeanBps)} | ${kbps(c.averageBitrateBps.median)} (${kbps(c.averageBitrateBps.min)}–${kbps(c.averageBitrateBps.max)}) | ${kbps(c.simulated.averageBitrateBps)} | ${pct(c.rebufferRatio.median)} (${pct(c.rebufferRatio.min)}–${pct(c.rebufferRatio.max)}) | ${pct(c.simulated.rebufferRatio)} | ${c.startupS.median.toFixed(2)} | ${c.switchesPerMinute.median.toFixed(1)} | ${c.withinBounds ? 'yes' : 'no'} (${c.bitrateError >= 0 ? '+' : '−'}${Math.abs(c.bitrateError * 100).toFixed(0)}%, ${c.rebufferError >= 0 ? '+' : '−'}${Math.abs(c.rebufferError * 100).toFixed(1)} pt) |`,
+      `| ${short(c.trace)} | ${c.controller} | ${kbps(c.traceMeanBps)} | ${kbps(c.averageBitrateBps.median)} (${kbps(c.averageBitrateBps.min)}–${kbps(c.averageBitrateBps.max)}) | ${kbps(c.simulated.averageBitrateBps)} | ${pct(c.rebufferRatio.median)} (${pct(c.rebufferRatio.min)}–${pct(c.rebufferRatio.max)}) | ${pct(c.simulated.rebufferRatio)} | ${c.startupS.median.toFixed(2)} | ${c.switchesPerMinute.median.toFixed(1)} | ${c.refetchedSegments.median} (${c.refetchedSegments.min}–${c.refetchedSegments.max}) | ${c.withinBounds ? 'yes' : 'no'} (${c.bitrateError >= 0 ? '+' : '−'}${Math.abs(c.bitrateError * 100).toFixed(0)}%, ${c.rebufferError >= 0 ? '+' : '−'}${Math.abs(c.rebufferError * 100).toFixed(1)} pt) |`,
   ),
   '',
   `Bounds (ours): the simulator's average bitrate within ±${BITRATE_BOUND * 100}% of the Chromium median and its rebuffer ratio within ${REBUFFER_BOUND * 100} points; ${cells.filter((c) => c.withinBounds).length} of ${cells.length} cells within.`,

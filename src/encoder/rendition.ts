@@ -10,6 +10,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+import { advancePresentation, dropEditLists, firstCompositionOffset } from './fmp4-composition.js';
 import type { LadderRung, VideoCodec } from './fixed-ladder.js';
 
 /** File names inside a rendition folder; fixed so URLs are predictable. */
@@ -143,6 +144,27 @@ function hlsMuxerOptions(outDir: string, segmentDurationS: number): string[] {
 }
 
 /**
+ * Makes a rendition folder's video segments present from their segment boundaries (CMAF's
+ * rule; fmp4-composition.ts says why hls.js needs it): the delay ffmpeg gave the first sample
+ * (x264's B-frame delay, 2 frames) is taken off every composition offset and sidx time, and the
+ * init segment's edit list, which compensated for it, is dropped. Idempotent (a second call finds
+ * no delay). Every encode of this module calls it on its output.
+ * @throws RangeError from fmp4-composition.ts on segments it cannot read.
+ */
+export async function alignVideoPresentation(outDir: string): Promise<void> {
+  const segments = (await fs.readdir(outDir)).filter((f) => /^seg_\d+\.m4s$/.test(f)).sort();
+  if (segments.length === 0) return;
+  const delay = firstCompositionOffset(await fs.readFile(path.join(outDir, segments[0]!)));
+  if (delay <= 0) return;
+  for (const name of segments) {
+    const file = path.join(outDir, name);
+    await fs.writeFile(file, advancePresentation(await fs.readFile(file), delay));
+  }
+  const init = path.join(outDir, INIT_SEGMENT_NAME);
+  await fs.writeFile(init, dropEditLists(await fs.readFile(init)));
+}
+
+/**
  * Encodes a video rendition.
  * @throws FfmpegError or EncodeCancelledError from `runFfmpeg`.
  */
@@ -153,6 +175,7 @@ export async function encodeVideoRendition(spec: VideoRenditionSpec, paths: Ffmp
     paths,
     run,
   );
+  await alignVideoPresentation(spec.outDir);
 }
 
 /**
@@ -175,6 +198,7 @@ export async function encodeVideoChunk(spec: VideoRenditionSpec, chunk: { readon
     paths,
     run,
   );
+  await alignVideoPresentation(spec.outDir);
 }
 
 /** One more output of a ladder encode: the reference frames a quality measurement reads (encodeVideoRenditions). */
@@ -236,6 +260,7 @@ export async function encodeVideoRenditions(
     paths,
     runOptions,
   );
+  for (const s of specs) await alignVideoPresentation(s.outDir);
 }
 
 /**

@@ -5,7 +5,10 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseOutTime, probe, resolveFfmpegPaths, runFfmpeg, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
-import { encodeVideoRendition } from '../../../src/encoder/rendition.js';
+import fs from 'node:fs/promises';
+import { alignVideoPresentation, encodeVideoRendition } from '../../../src/encoder/rendition.js';
+import { advancePresentation, firstCompositionOffset } from '../../../src/encoder/fmp4-composition.js';
+import { firstDecodeTime, firstSidxPresentationTimeS, videoTimescale } from '../../../src/encoder/fmp4-rebase.js';
 import { measureMediaPlaylist } from '../../../src/encoder/hls-packager.js';
 import { EncodeCancelledError, FfmpegError } from '../../../src/util/errors.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
@@ -90,6 +93,36 @@ describe('runFfmpeg', () => {
     for (let i = 1; i < fractions.length; i++) expect(fractions[i]).toBeGreaterThanOrEqual(fractions[i - 1]!);
     expect(Math.max(...fractions)).toBeGreaterThan(0.9);
     expect(Math.max(...fractions)).toBeLessThanOrEqual(1);
+  });
+
+  it("writes video segments that present from their boundary (CMAF): no B-frame delay in the first sample's composition offset, sidx from tfdt, no edit list", async () => {
+    const out = path.join(dir, 'cmaf');
+    await encodeVideoRendition({ masterPath: master, outDir: out, rung: { width: 416, height: 234, bitrateBps: 145_000 }, frameRate: 24, segmentDurationS: 4, x264Preset: 'veryfast' }, paths);
+    const segments = (await fs.readdir(out)).filter((f) => f.endsWith('.m4s')).sort();
+    expect(segments.length).toBeGreaterThanOrEqual(2);
+    const init = await fs.readFile(path.join(out, 'init.mp4'));
+    // The edit list is gone: its box is now free space of the same size (the elst bytes stay inside it).
+    expect(init.includes(Buffer.from('edts'))).toBe(false);
+    expect(init.includes(Buffer.from('free'))).toBe(true);
+    let unchanged = 0;
+    for (const name of segments) {
+      const seg = await fs.readFile(path.join(out, name));
+      expect(firstCompositionOffset(seg)).toBe(0);
+      const tfdt = firstDecodeTime(seg);
+      const sidx = firstSidxPresentationTimeS(seg)!;
+      expect(sidx * videoTimescale(init)).toBeCloseTo(tfdt, 6);
+      expect(tfdt / videoTimescale(init)).toBeCloseTo(4 * segments.indexOf(name), 6);
+      // B-frames shown before their decode time: signed (version 1) offsets below zero.
+      const trun = seg.indexOf(Buffer.from('trun'));
+      expect(seg.readUInt8(trun + 4)).toBe(1);
+      unchanged += advancePresentation(seg, 0).equals(seg) ? 1 : 0;
+    }
+    expect(unchanged).toBe(segments.length); // a zero delay changes nothing
+    // Idempotent: a second pass finds no delay and leaves every byte as it is.
+    const before = await Promise.all(segments.map((n) => fs.readFile(path.join(out, n))));
+    await alignVideoPresentation(out);
+    const after = await Promise.all(segments.map((n) => fs.readFile(path.join(out, n))));
+    expect(after.every((b, i) => b.equals(before[i]!))).toBe(true);
   });
 
   it('cancelling really ends the ffmpeg process', async () => {
