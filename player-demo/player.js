@@ -89,7 +89,7 @@ function hlsConfig(playlist) {
   if (abrModule) {
     config.abrController = abrModule.ruleAbrController(abrRule, (d) => {
       const r2 = (x) => (x === undefined || !Number.isFinite(x) ? null : Number(x.toFixed(2)));
-      state.abrDecisions.push({ atMs: Math.round(performance.now()), atS: r2(video.currentTime), level: d.level, rule: d.rule, bufferS: r2(d.bufferS), throughputBps: d.throughputBps === undefined ? null : Math.round(d.throughputBps), placeholderS: r2(d.placeholderS), idleS: r2(d.idleS) });
+      state.abrDecisions.push({ atMs: Math.round(performance.now()), atS: r2(video.currentTime), level: d.level, rule: d.rule, bufferS: r2(d.bufferS), throughputBps: d.throughputBps === undefined ? null : Math.round(d.throughputBps), placeholderS: r2(d.placeholderS), idleS: r2(d.idleS), sinceLastS: r2(d.sinceLastS) });
       if (state.abrDecisions.length > 500) state.abrDecisions.shift();
     });
   }

@@ -67,8 +67,10 @@ export interface ControllerDecision extends AbrDecision {
   readonly throughputBps: number | undefined;
   /** BOLA's placeholder buffer after the decision, s (rules with one: bola, dynamic). */
   readonly placeholderS?: number;
-  /** The idle time the rule was given, s. */
+  /** The time waited with a full buffer the rule was given (AbrContext.idleS), s. */
   readonly idleS: number;
+  /** Time since the last main fragment loaded or the last decision, s (idleS when the buffer is full, else not counted). */
+  readonly sinceLastS: number;
 }
 
 /** Seconds buffered ahead of the playhead. */
@@ -162,8 +164,17 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
       const bufferS = forwardBufferS(this.hls.media);
       const throughputBps = this.estimator.estimateBps();
       const now = performance.now();
-      const idleS = this.lastEventMs === undefined ? 0 : Math.max(0, (now - this.lastEventMs) / 1000);
+      const sinceLastS = this.lastEventMs === undefined ? 0 : Math.max(0, (now - this.lastEventMs) / 1000);
       this.lastEventMs = now;
+      // The rules want the time waited *with a full buffer* (AbrContext.idleS): hls.js loads
+      // whenever the buffer is under maxBufferLength, so a wait ends with the buffer just under it.
+      // A gap with a short buffer is something else — hls.js holding the video back until the
+      // first audio fragment arrived, a stall — and counting it (until 2026-12-03) grew BOLA's
+      // placeholder by seconds at start-up: on the Puffer trace a 5.4 s wait for audio with 4 s
+      // buffered made BOLA pick the top level, whose 1 MB fragment then took 13 s (bench:abr's
+      // switch log).
+      const segmentS = this.segmentDurationS ?? 4;
+      const idleS = bufferS >= this.hls.config.maxBufferLength - segmentS ? sinceLastS : 0;
       const d = this.rule.choose({
         bitratesBps: levels.map((l) => l.averageBitrate || l.bitrate),
         peakBitratesBps: levels.map((l) => l.bitrate),
@@ -175,7 +186,7 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
         idleS,
       });
       this.last = d.level;
-      onDecision?.({ ...d, bufferS, throughputBps, idleS, placeholderS: placeholderOf(this.rule) });
+      onDecision?.({ ...d, bufferS, throughputBps, idleS, sinceLastS, placeholderS: placeholderOf(this.rule) });
       return d.level;
     }
 

@@ -50,16 +50,46 @@ describe('hls.js ABR controller', () => {
     // 0.9 × 5 Mbit/s = 4.5: level 3 by its average (4 Mbit/s); its BANDWIDTH (6) would not fit.
     expect(c.nextAutoLevel).toBe(3);
     expect(decisions.at(-1)!.rule).toBe('bola'); // 20 s ≥ 12 s: DYNAMIC runs BOLA
-    // The switch log sees BOLA's placeholder (seeded from the throughput rule's level 3, whose
-    // band starts above the 20 s buffer here) and the idle time the rule was given.
-    expect(decisions.at(-1)!.placeholderS).toBeGreaterThan(0);
-    expect(decisions.at(-1)!.idleS).toBeGreaterThanOrEqual(0);
+    // The switch log sees BOLA's placeholder and the idle time the rule was given: none, as 20 s
+    // of a 30 s target is not a full buffer.
+    expect(decisions.at(-1)!.placeholderS).toBeGreaterThanOrEqual(0);
+    expect(decisions.at(-1)!.idleS).toBe(0);
     media.bufferedS = 8;
     c.nextAutoLevel; // still BOLA at 8 s (it hands back below 6 s)…
     expect(decisions.at(-1)!.rule).toBe('bola');
     media.dispatchEvent(new Event('seeking'));
     c.nextAutoLevel; // …but a seek starts over with the throughput rule
     expect(decisions.at(-1)!.rule).toBe('throughput');
+    c.destroy();
+  });
+
+  it("counts a wait as BOLA's idle time only when the buffer is full, not while hls.js waits for audio", () => {
+    const media = new FakeMedia();
+    const hls = fakeHls(media);
+    const decisions: ControllerDecision[] = [];
+    const c = new (ruleAbrController('bola', (d) => decisions.push(d)))(hls);
+    const clock = vi.spyOn(performance, 'now').mockReturnValue(0);
+    c.nextAutoLevel; // the first fragment, before any estimate: the lowest level
+    // The first fragment loads fast (a burst: 4 Mbit/s), then hls.js waits 5.4 s for the audio
+    // with 4 s buffered (the Puffer session in bench:abr's switch log).
+    clock.mockReturnValue(80);
+    hls.emit('hlsFragLoaded', { frag: { type: 'main', duration: 4, stats: { loaded: 40_000, loading: { start: 0, first: 1, end: 80 } } } });
+    media.bufferedS = 4;
+    clock.mockReturnValue(5480);
+    const level = c.nextAutoLevel;
+    expect(decisions.at(-1)!.sinceLastS).toBeCloseTo(5.4, 6);
+    expect(decisions.at(-1)!.idleS).toBe(0);
+    // Seeded from the throughput rule (level 2 at 0.9 × 4 Mbit/s), not carried to the top by 5.4 s of placeholder.
+    expect(level).toBeLessThanOrEqual(2);
+    expect(decisions.at(-1)!.placeholderS!).toBeLessThan(15);
+    // A wait with a full buffer (29 s of a 30 s target) is idle time.
+    clock.mockReturnValue(6000);
+    hls.emit('hlsFragLoaded', { frag: { type: 'main', duration: 4, stats: { loaded: 1_000_000, loading: { start: 5500, first: 5501, end: 6000 } } } });
+    media.bufferedS = 29;
+    clock.mockReturnValue(9000);
+    c.nextAutoLevel;
+    expect(decisions.at(-1)!.idleS).toBeCloseTo(3, 6);
+    clock.mockRestore();
     c.destroy();
   });
 
