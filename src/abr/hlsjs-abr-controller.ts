@@ -8,20 +8,19 @@
  * The controller reads what the simulator's rules read: the ladder (hls.levels' average bitrates,
  * AVERAGE-BANDWIDTH, and their peaks, BANDWIDTH), the forward buffer (the media element's
  * buffered range at the playhead), the buffer target (maxBufferLength), the last main fragment's
- * duration, how long the player waited since that fragment loaded or since its previous decision
- * (dash.js counts the same interval, getPlaceholderIncrementInSeconds; hls.js 1.7 asks for the
- * next level at its first tick after a fragment has loaded and holds that level until the next
- * one loads, so here the interval is mostly parsing and appending, and a full buffer shows as a
- * buffer above the target rather than as waiting) and a throughput estimate from every main
- * fragment loaded (the same EWMA as the simulator's) of the link, not of the fragment alone: the
- * bytes every fragment — the audio ones loading beside it included — moved while it loaded
- * (link-throughput.ts; until 2026-12-03 the video fragment's own bytes, about half the link on
- * the lowest levels). Each decision is reported to `onDecision` with the rule that made it, for
+ * duration, how long the player waited with a full buffer since that fragment loaded or since
+ * its previous decision (dash.js counts the same interval, getPlaceholderIncrementInSeconds; a
+ * wait with a short buffer — hls.js holding the video for the audio, a stall — is not counted)
+ * and a throughput estimate (the same EWMA as the simulator's) of the link, not of the fragment
+ * alone: the bytes every fragment — the audio ones loading beside it included — moved while a
+ * main fragment loaded (link-throughput.ts; until 2026-12-03 the video fragment's own bytes, about
+ * half the link on the lowest levels), and each audio fragment over the time no video fragment
+ * was loading. Each decision is reported to `onDecision` with the rule that made it, for
  * the page's switch log. Only structural types of hls.js are used: the page supplies the
  * library.
  */
 import { createAbrRule, EwmaThroughputEstimator, type AbrDecision, type AbrRuleName } from './abr-rules.js';
-import { bytesDuring, type LoadSpan } from './link-throughput.js';
+import { bytesDuring, uncoveredMs, type LoadSpan } from './link-throughput.js';
 
 /** The slice of an hls.js instance the controller uses. */
 interface HlsLike {
@@ -44,6 +43,8 @@ interface MediaLike {
 /** hls.js Fragment: `stats` is replaced by the loader's when its load starts, so read it late. */
 interface FragLike {
   readonly type: string;
+  /** The media sequence number, or 'initSegment' for an init segment. */
+  readonly sn?: number | string;
   readonly duration?: number;
   readonly stats: { readonly loaded: number; readonly aborted?: boolean; readonly loading: { readonly start: number; readonly first: number; readonly end: number } };
 }
@@ -106,7 +107,12 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
     /** Fragments (any type) loading now, and loads that ended within LOAD_HISTORY_MS. */
     private readonly loading = new Set<FragLike>();
     private finished: LoadSpan[] = [];
+    /** Main (video) fragment loads that ended within LOAD_HISTORY_MS. */
+    private mainLoads: { startMs: number; endMs: number }[] = [];
     private readonly onFragLoading = (_e: string, data: FragLoadedData) => {
+      // Init segments announce FRAG_LOADING but never FRAG_LOADED (hls.js 1.7 _loadInitSegment):
+      // kept, one would count as a load in flight for a minute and hide every audio load behind it.
+      if (data.frag.sn === 'initSegment') return;
       this.loading.add(data.frag);
     };
     private readonly onFragLoaded = (_e: string, data: FragLoadedData) => {
@@ -115,9 +121,17 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
       // Loads that failed or were aborted never report FRAG_LOADED: forget them after a while.
       for (const f of this.loading) if (f.stats.aborted || (f.stats.loading.start > 0 && f.stats.loading.start < nowMs - LOAD_HISTORY_MS)) this.loading.delete(f);
       this.finished = this.finished.filter((l) => l.endMs! > nowMs - LOAD_HISTORY_MS);
+      this.mainLoads = this.mainLoads.filter((l) => l.endMs > nowMs - LOAD_HISTORY_MS);
       const own = data.frag.stats;
       if (data.frag.type !== 'main') {
-        if (own.loaded > 0 && own.loading.end > own.loading.start) this.finished.push({ startMs: own.loading.start, endMs: own.loading.end, bytes: own.loaded });
+        if (!(own.loaded > 0 && own.loading.end > own.loading.start)) return;
+        const span = { startMs: own.loading.start, endMs: own.loading.end };
+        this.finished.push({ ...span, bytes: own.loaded });
+        // The time no video fragment was loading is a sample of the link no video sample holds
+        // (link-throughput.ts): its share of this fragment's bytes over that time.
+        const videoLoads = [...this.mainLoads, ...[...this.loading].filter((f) => f.type === 'main' && f.stats.loading.start > 0).map((f) => ({ startMs: f.stats.loading.start }))];
+        const alone = uncoveredMs(span, videoLoads, nowMs);
+        if (alone > 0) this.estimator.sample(alone / 1000, (own.loaded * alone) / (span.endMs - span.startMs));
         return;
       }
       this.lastEventMs = nowMs;
@@ -126,6 +140,7 @@ export function ruleAbrController(ruleName: AbrRuleName, onDecision?: (d: Contro
       // hls.js re-forces the level it is loading through nextLoadLevel on every fragment).
       this.forcedAutoLevel = -1;
       const { loaded, loading } = own;
+      if (loading.end > loading.start) this.mainLoads.push({ startMs: loading.start, endMs: loading.end });
       if (loaded > 0 && loading.end > loading.start) {
         // The link's bytes while this fragment loaded: its own and what the others moved meanwhile.
         const others = [...this.finished, ...[...this.loading].map((f) => ({ startMs: f.stats.loading.start, bytes: f.stats.loaded }))];

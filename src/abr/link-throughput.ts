@@ -9,6 +9,14 @@
  * the link's rate, which is what the rules compare with a level's AVERAGE-BANDWIDTH (video and
  * audio). hls.js's own estimator samples main fragments alone (its abr-controller ignores other
  * fragment types), so its estimate has the same shortfall; the simulator's model of it keeps it.
+ *
+ * Audio fragments that load while no video fragment does are samples of the link too: hls.js
+ * holds the video back until the first audio fragment has arrived, and on a link that collapses
+ * (the Puffer trace falls to 47 kbit/s half a second in) the only video sample before the second
+ * decision was a 46 KB fragment loaded in a 2.3 Mbit/s burst, while the audio beside it took 5–8 s
+ * — which the estimate ignored, so the rules chose the top level and stalled 13 s (bench:abr's
+ * switch log, 2026-12-03). Only the part of such a load that no video load overlapped is sampled
+ * (uncoveredMs), so no interval is counted twice.
  */
 
 /** One fragment load: when it started and ended (performance.now() ms) and the bytes it moved. */
@@ -33,4 +41,25 @@ export function bytesDuring(window: { readonly startMs: number; readonly endMs: 
     if (overlap > 0) total += (l.bytes * overlap) / (end - l.startMs);
   }
   return total;
+}
+
+/**
+ * Milliseconds of `window` that none of `spans` covers (the window less the union of the spans;
+ * a span still in flight covers up to `nowMs`). The controller samples the link from an audio
+ * fragment only over the time no video fragment was loading, which no video sample has counted.
+ * @returns ms, between 0 and the window's length.
+ */
+export function uncoveredMs(window: { readonly startMs: number; readonly endMs: number }, spans: readonly Omit<LoadSpan, 'bytes'>[], nowMs: number): number {
+  const parts = spans
+    .map((s) => [Math.max(s.startMs, window.startMs), Math.min(s.endMs ?? nowMs, window.endMs)] as const)
+    .filter(([a, b]) => b > a)
+    .sort((x, y) => x[0] - y[0]);
+  let covered = 0;
+  let reach = window.startMs;
+  for (const [a, b] of parts) {
+    if (b <= reach) continue;
+    covered += b - Math.max(a, reach);
+    reach = b;
+  }
+  return Math.max(0, window.endMs - window.startMs - covered);
 }

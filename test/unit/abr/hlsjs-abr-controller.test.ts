@@ -93,6 +93,37 @@ describe('hls.js ABR controller', () => {
     c.destroy();
   });
 
+  it('samples the link from an audio fragment over the time no video fragment was loading', () => {
+    const media = new FakeMedia();
+    const hls = fakeHls(media);
+    for (const rule of ['bola', 'throughput'] as const) {
+      const decisions: ControllerDecision[] = [];
+      const c = new (ruleAbrController(rule, (d) => decisions.push(d)))(hls);
+      const clock = vi.spyOn(performance, 'now').mockReturnValue(0);
+      c.nextAutoLevel;
+      // The Puffer start-up of bench:abr's switch log: the first video fragment, 46 KB, loads in a
+      // 160 ms burst (2.3 Mbit/s); the first audio fragment, 67 KB, beside it takes 8.4 s.
+      const audio = { frag: { type: 'audio', sn: 0, duration: 4, stats: { loaded: 67_000, loading: { start: 2, first: 3, end: 8400 } } } };
+      // hls.js announces the init segments' loads and never reports them loaded.
+      hls.emit('hlsFragLoading', { frag: { type: 'main', sn: 'initSegment', stats: { loaded: 800, loading: { start: 1, first: 2, end: 10 } } } });
+      hls.emit('hlsFragLoading', { frag: { type: 'audio', sn: 'initSegment', stats: { loaded: 760, loading: { start: 2, first: 3, end: 12 } } } });
+      hls.emit('hlsFragLoading', audio);
+      clock.mockReturnValue(160);
+      const video = { frag: { type: 'main', sn: 0, duration: 4, stats: { loaded: 46_000, loading: { start: 1, first: 2, end: 160 } } } };
+      hls.emit('hlsFragLoading', video);
+      hls.emit('hlsFragLoaded', video);
+      clock.mockReturnValue(8400);
+      hls.emit('hlsFragLoaded', audio);
+      media.bufferedS = 4;
+      const level = c.nextAutoLevel;
+      // 8.24 s of the audio load had the link alone: ~65 kbit/s, which outweighs the 0.16 s burst.
+      expect(decisions.at(-1)!.throughputBps!).toBeLessThan(200_000);
+      expect(level).toBe(0);
+      clock.mockRestore();
+      c.destroy();
+    }
+  });
+
   it('estimates the link: the audio loaded beside a video fragment counts', () => {
     const media = new FakeMedia();
     const hls = fakeHls(media);
@@ -105,9 +136,11 @@ describe('hls.js ABR controller', () => {
     // An audio fragment of 0.5 MB loads wholly within the 4 s a video fragment of 1 MB took:
     // the link moved 1.5 MB in 4 s, 3 Mbit/s (the video alone: 2 Mbit/s).
     const audio = load('audio', 500_000, now - 3000, now - 1000);
+    const video = load('main', 1_000_000, now - 4000, now);
+    hls.emit('hlsFragLoading', video);
     hls.emit('hlsFragLoading', audio);
-    hls.emit('hlsFragLoaded', audio);
-    hls.emit('hlsFragLoaded', load('main', 1_000_000, now - 4000, now));
+    hls.emit('hlsFragLoaded', audio); // wholly beside the video load: counted in its sample, not alone
+    hls.emit('hlsFragLoaded', video);
     c.nextAutoLevel;
     expect(decisions.at(-1)!.throughputBps).toBeCloseTo(3_000_000, -3);
     // An audio fragment still loading (2 s so far, 0.25 MB) during the next 4 s video load of 1 MB:
