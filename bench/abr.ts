@@ -122,39 +122,32 @@ async function play(traceName: string, controller: AbrRuleName): Promise<Run> {
       return { startupMs: p.startupMs, rebufferMs: p.rebuffers.reduce((a, r) => a + r.durationMs, 0), switches: Math.max(0, p.switches.length - 1) };
     });
     const playedS = playingSamples * 0.5;
-    // Video segments loaded more than once (the same segment number at two levels): bytes the link
-    // carried for nothing (Resource Timing: every load the page made).
-    const refetch = await page.evaluate(() => {
-      const seen = new Map<string, number>();
-      let count = 0;
-      let bytes = 0;
-      for (const e of performance.getEntriesByType('resource') as PerformanceResourceTiming[]) {
-        const m = /\/(video_[^/]+)\/seg_(\d+)\.m4s/.exec(e.name);
-        if (!m) continue;
-        const n = m[2]!;
-        if (seen.has(n)) {
-          count++;
-          bytes += Math.min(seen.get(n)!, e.encodedBodySize);
-        }
-        seen.set(n, Math.max(seen.get(n) ?? 0, e.encodedBodySize));
-      }
-      return { count, bytes };
+    // The session's switch log (each decision: rule, buffer, estimate, placeholder), stalls and
+    // fragment loads (Resource Timing: every load the page made, on the decisions' atMs clock).
+    const log = await page.evaluate(() => {
+      const p = (window as unknown as { vodPlayer: { abrDecisions?: unknown[]; rebuffers: unknown[]; switches: unknown[]; startupMs: number | null } }).vodPlayer;
+      const loads = (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+        .filter((e) => /\.(m4s|mp4)(\?|$)/.test(e.name))
+        .map((e) => ({ name: new URL(e.name).pathname.replace(/^\/vod\/[^/]+\//, ''), startMs: Math.round(e.startTime), firstByteMs: Math.round(e.responseStart), endMs: Math.round(e.responseEnd), bytes: e.encodedBodySize }));
+      return { startupMs: p.startupMs, decisions: p.abrDecisions ?? [], switches: p.switches, rebuffers: p.rebuffers, loads };
     });
+    // Video segments loaded more than once (the same segment number at two levels): bytes the link
+    // carried for nothing, the smaller copy's.
+    const largest = new Map<string, number>();
+    const refetch = { count: 0, bytes: 0 };
+    for (const l of log.loads) {
+      const n = /^video_[^/]+\/seg_(\d+)\.m4s$/.exec(l.name)?.[1];
+      if (n === undefined) continue;
+      if (largest.has(n)) {
+        refetch.count++;
+        refetch.bytes += Math.min(largest.get(n)!, l.bytes);
+      }
+      largest.set(n, Math.max(largest.get(n) ?? 0, l.bytes));
+    }
     if (DUMP_DIR) {
-      // The session's switch log (each decision: rule, buffer, estimate, placeholder), stalls and
-      // fragment loads (Resource Timing, same clock as the decisions' atMs) for diagnosis.
-      const dump = await page.evaluate(() => {
-        const p = (window as unknown as { vodPlayer: { abrDecisions?: unknown[]; rebuffers: unknown[]; switches: unknown[]; startupMs: number | null } }).vodPlayer;
-        const loads = performance
-          .getEntriesByType('resource')
-          .map((e) => e as PerformanceResourceTiming)
-          .filter((e) => /\.(m4s|mp4|ts)(\?|$)/.test(e.name))
-          .map((e) => ({ name: e.name.replace(/^.*\/titles\/[^/]+\//, ''), startMs: Math.round(e.startTime), firstByteMs: Math.round(e.responseStart), endMs: Math.round(e.responseEnd), bytes: e.encodedBodySize }));
-        return { startupMs: p.startupMs, decisions: p.abrDecisions ?? [], switches: p.switches, rebuffers: p.rebuffers, loads };
-      });
       dumpIndex++;
       await fs.mkdir(DUMP_DIR, { recursive: true });
-      await fs.writeFile(path.join(DUMP_DIR, `${short(traceName)}-${controller}-${dumpIndex}.json`), `${JSON.stringify(dump, null, 1)}\n`);
+      await fs.writeFile(path.join(DUMP_DIR, `${short(traceName)}-${controller}-${dumpIndex}.json`), `${JSON.stringify(log, null, 1)}\n`);
     }
     return {
       averageBitrateBps: playingSamples > 0 ? bitrateSum / playingSamples : 0,

@@ -56,6 +56,11 @@ export interface FragmentSample {
   readonly sizeBytes: number;
   /** Sample flags (§8.8.3.1), when the run or the tfhd gives them. */
   readonly flags: number | undefined;
+  /**
+   * Where its sample_composition_time_offset field is in the segment (§8.8.8: unsigned in a
+   * version 0 trun, signed in version 1), when the run has them.
+   */
+  readonly compositionOffsetAt?: number;
 }
 
 /** A track run (`trun`, §8.8.8) of a track fragment, with where its data_offset field is. */
@@ -120,10 +125,14 @@ export function trackFragmentRuns(buf: Buffer, moof: Box, traf: Box): { readonly
         if (!(i === 0 && firstFlags !== undefined)) flags = buf.readUInt32BE(p);
         p += 4;
       }
-      if (trFlags & 0x800) p += 4;
+      let compositionOffsetAt: number | undefined;
+      if (trFlags & 0x800) {
+        compositionOffsetAt = p;
+        p += 4;
+      }
       if (size === undefined) throw new RangeError('a sample has no size');
       if (offset < 0 || offset + size > buf.length) throw new RangeError('a sample lies outside the segment');
-      samples.push({ offset, sizeBytes: size, flags });
+      samples.push({ offset, sizeBytes: size, flags, ...(compositionOffsetAt !== undefined ? { compositionOffsetAt } : {}) });
       offset += size;
     }
     runs.push({ trun, dataOffsetAt, samples });

@@ -21,36 +21,32 @@
  * §8.1.2: sizes and byte ranges stay, so I-frame playlists' byte ranges and encryption do too).
  * Pure functions on bytes.
  */
-import { boxes, child } from './fmp4-boxes.js';
+import { boxes, child, trackFragmentRuns, type TrackRun } from './fmp4-boxes.js';
+
+/** A sample's composition offset at `at` in a run: unsigned in a version 0 trun, signed in version 1 (§8.8.8). */
+const readCompositionOffset = (buf: Buffer, run: TrackRun, at: number): number => (buf.readUInt8(run.trun.payload) === 0 ? buf.readUInt32BE(at) : buf.readInt32BE(at));
 
 /**
  * The composition offset of the first sample of the first track run of the first fragment of
  * `segment`, in the track's timescale: the presentation delay ffmpeg gave the rendition (0
  * without B-frames, or when already removed).
- * @throws RangeError when the segment has no moof/traf/trun.
+ * @throws RangeError when the segment has no moof/traf, or from trackFragmentRuns.
  */
 export function firstCompositionOffset(segment: Buffer): number {
   const moof = boxes(segment, 0, segment.length).find((b) => b.type === 'moof');
   const traf = moof && child(segment, moof, 'traf');
-  const trun = traf && child(segment, traf, 'trun');
-  if (!trun) throw new RangeError('segment has no moof/traf/trun');
-  const flags = segment.readUInt32BE(trun.payload) & 0xffffff;
-  if (!(flags & 0x800) || segment.readUInt32BE(trun.payload + 4) === 0) return 0;
-  let p = trun.payload + 8;
-  if (flags & 0x1) p += 4;
-  if (flags & 0x4) p += 4;
-  if (flags & 0x100) p += 4;
-  if (flags & 0x200) p += 4;
-  if (flags & 0x400) p += 4;
-  return segment.readUInt8(trun.payload) === 0 ? segment.readUInt32BE(p) : segment.readInt32BE(p);
+  if (!moof || !traf) throw new RangeError('segment has no moof/traf');
+  const run = trackFragmentRuns(segment, moof, traf).runs[0];
+  const at = run?.samples[0]?.compositionOffsetAt;
+  return run && at !== undefined ? readCompositionOffset(segment, run, at) : 0;
 }
 
 /**
  * A copy of `segment` whose video presentation starts `delay` ticks earlier: every trun's
  * composition offsets lowered by `delay` (the trun becomes version 1, signed) and every sidx's
  * earliest_presentation_time too. Decode times (`tfdt`), sizes and sample data are unchanged.
- * @throws RangeError when `delay` is negative, or an offset or a sidx time would go below what its
- *         field holds.
+ * @throws RangeError when `delay` is negative, an offset or a sidx time would go below what its
+ *         field holds, or from trackFragmentRuns.
  */
 export function advancePresentation(segment: Buffer, delay: number): Buffer {
   if (!(delay >= 0) || !Number.isInteger(delay)) throw new RangeError(`delay ${delay} must be a non-negative whole number of ticks`);
@@ -72,23 +68,14 @@ export function advancePresentation(segment: Buffer, delay: number): Buffer {
     }
     if (top.type !== 'moof') continue;
     for (const traf of boxes(out, top.payload, top.end).filter((b) => b.type === 'traf')) {
-      for (const trun of boxes(out, traf.payload, traf.end).filter((b) => b.type === 'trun')) {
-        const flags = out.readUInt32BE(trun.payload) & 0xffffff;
-        if (!(flags & 0x800)) continue;
-        const signed = out.readUInt8(trun.payload) !== 0;
-        const count = out.readUInt32BE(trun.payload + 4);
-        let p = trun.payload + 8;
-        if (flags & 0x1) p += 4;
-        if (flags & 0x4) p += 4;
-        const perSample = 4 * [0x100, 0x200, 0x400, 0x800].filter((f) => flags & f).length;
-        const ctoAt = 4 * [0x100, 0x200, 0x400].filter((f) => flags & f).length;
-        for (let i = 0; i < count; i++, p += perSample) {
-          const cto = (signed ? out.readInt32BE(p + ctoAt) : out.readUInt32BE(p + ctoAt)) - delay;
-          if (cto < -0x80000000) throw new RangeError('a composition offset would not fit a signed 32-bit field');
-          out.writeInt32BE(cto, p + ctoAt);
-        }
-        if (p > trun.end) throw new RangeError('a trun is shorter than its samples');
-        out.writeUInt8(1, trun.payload);
+      for (const run of trackFragmentRuns(out, top, traf).runs) {
+        const fields = run.samples.flatMap((x) => (x.compositionOffsetAt === undefined ? [] : [x.compositionOffsetAt]));
+        if (fields.length === 0) continue;
+        // Read every offset before the version byte changes how they read.
+        const lowered = fields.map((at) => readCompositionOffset(out, run, at) - delay);
+        if (lowered.some((c) => c < -0x80000000)) throw new RangeError('a composition offset would not fit a signed 32-bit field');
+        fields.forEach((at, i) => out.writeInt32BE(lowered[i]!, at));
+        out.writeUInt8(1, run.trun.payload);
       }
     }
   }
