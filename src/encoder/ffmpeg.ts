@@ -202,6 +202,11 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** Called with the child's pid once ffmpeg has started (tests use it to check cancellation). */
   readonly onStart?: (pid: number | undefined) => void;
+  /**
+   * Environment variables for this ffmpeg process, on top of this process's own (e.g.
+   * LIBVMAF_MALLOC_ENV for a process that scores VMAF).
+   */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** Parses ffmpeg's `-progress` `out_time=HH:MM:SS.micro` value into seconds; NaN if unparsable. */
@@ -233,6 +238,7 @@ export function runFfmpeg(job: FfmpegJob, paths: FfmpegPaths, options: RunOption
     command.outputOptions('-y', '-nostdin', '-nostats', '-progress', 'pipe:1', ...job.outputOptions);
     command.output(job.output);
     for (const more of job.moreOutputs ?? []) command.output(more.output).outputOptions(...more.outputOptions);
+    if (options.env) withSpawnEnv(command, options.env);
 
     const tail: string[] = [];
     let child: ChildProcess | undefined;
@@ -290,6 +296,23 @@ export function runFfmpeg(job: FfmpegJob, paths: FfmpegPaths, options: RunOption
     signal?.addEventListener('abort', onAbort, { once: true });
     command.run();
   });
+}
+
+/**
+ * Makes `command` spawn ffmpeg with `env` added to process.env. fluent-ffmpeg has no option for
+ * a child's environment (its run() passes only niceness, cwd and windowsHide to spawn), so this
+ * wraps the instance's `_spawnFfmpeg(args, spawnOptions, processCB, endCB)`, which hands its
+ * options to child_process.spawn as they are (fluent-ffmpeg 2.1, lib/processor.js; the package
+ * is archived, so that private method will not move).
+ */
+function withSpawnEnv(command: ffmpegFactory.FfmpegCommand, env: Readonly<Record<string, string>>): void {
+  type Spawn = (args: string[], spawnOptions: Record<string, unknown>, ...callbacks: unknown[]) => void;
+  const target = command as unknown as { _spawnFfmpeg: Spawn };
+  const spawnFfmpeg = target._spawnFfmpeg;
+  if (typeof spawnFfmpeg !== 'function') throw new Error('fluent-ffmpeg has no _spawnFfmpeg: cannot set the ffmpeg process environment');
+  target._spawnFfmpeg = function (this: unknown, args, spawnOptions, ...callbacks) {
+    return spawnFfmpeg.call(this, args, { ...spawnOptions, env: { ...process.env, ...env } }, ...callbacks);
+  };
 }
 
 function firstLine(text: string): string {

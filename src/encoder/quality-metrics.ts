@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { DECODED_SAMPLE_MAX_BYTES, DECODED_SAMPLE_MAX_FREE_SHARE } from './per-title-sample.js';
+import { LIBVMAF_MALLOC_ENV } from '../util/transparent-huge-pages.js';
 import { batchGraph, FRAME_SAMPLE_PAD, frameSampleOf, KEPT_PER_SAMPLE, MIN_FRAME_SAMPLE, referenceGraph, referenceInputs } from './quality-graph.js';
 
 /** Quality of one encode, averaged over its frames. */
@@ -346,7 +347,7 @@ async function measureOneProcess(spec: QualityReferenceSpec, distorted: readonly
         output: '/dev/null',
       },
       paths,
-      run,
+      model ? { ...run, env: { ...LIBVMAF_MALLOC_ENV, ...run.env } } : run,
     );
     const out: FrameScores[] = [];
     for (let j = 0; j < distorted.length; j++) {

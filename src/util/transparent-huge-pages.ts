@@ -1,14 +1,21 @@
 /**
- * The host's transparent huge pages (THP) mode, which decides how fast the bundled ffmpeg's
- * libvmaf 1.x scores frames: for every scored frame it allocates buffers of about 72 MB and 132 MB
- * (above glibc's largest mmap threshold, 32 MB, so they are always fresh mappings) that the kernel
- * zero-fills page by page. With 4 KiB pages that is about 17,000 page faults per 1080p frame; with
- * THP set to `always` the same buffers come in 2 MiB pages. Measured on this project's 2-core
- * machine (2026-12-03, 38 frames of 1080p, 12 of them scored, n_threads 2): 6.27 s and 658,402
- * minor page faults with `madvise` (the Debian default), 1.85 s and 45,564 with `always` — 3.4×
- * faster; docs/per-title.md. The static ffmpeg cannot ask for huge pages itself (no
- * `madvise(MADV_HUGEPAGE)` in it, no LD_PRELOAD into a static binary), so only the host setting
- * helps. Linux only; the kernel documents the file in Documentation/admin-guide/mm/transhuge.rst.
+ * How this host's memory handling decides how fast the bundled ffmpeg's libvmaf 1.x scores
+ * frames. For every scored frame it allocates buffers of about 72 MB and 132 MB and frees them
+ * after; glibc's malloc serves blocks that size with fresh mappings (above its largest mmap
+ * threshold, 32 MB, and from a per-thread arena, which cannot grow past 64 MB), and the kernel
+ * zero-fills every page of them again for every frame: with 4 KiB pages about 17,000 page faults
+ * per 1080p frame, 45% of the time.
+ *
+ * Two cures, measured on this project's 2-core machine (2026-12-03, 120 frames of noisy 1080p,
+ * 40 of them scored, n_threads 2, the same scores in every case; docs/per-title.md):
+ * - LIBVMAF_MALLOC_ENV (below), which every process that scores VMAF gets: 24.6 s and
+ *   1,895,003 minor page faults → 7.96 s and 184,690 with THP `madvise` (Debian's default) —
+ *   3.1× faster, for 230 MB more resident memory (526 → 754 MB);
+ * - the host's THP mode `always`, which serves the same buffers in 2 MiB pages: 7.84 s without
+ *   the variables, 6.03 s with them (1.3× over the variables alone, VMAF_THP_SPEEDUP).
+ * The static ffmpeg cannot ask for huge pages itself (no `madvise(MADV_HUGEPAGE)` in it, no
+ * LD_PRELOAD into a static binary), so the THP mode is the host's to set. Linux only; the kernel
+ * documents the file in Documentation/admin-guide/mm/transhuge.rst.
  */
 import fs from 'node:fs/promises';
 
@@ -18,8 +25,34 @@ export type TransparentHugePagesMode = 'always' | 'madvise' | 'never';
 /** Where the kernel shows the mode: every choice listed, the active one in brackets. */
 export const THP_ENABLED_PATH = '/sys/kernel/mm/transparent_hugepage/enabled';
 
-/** How much faster libvmaf 1.x scored 1080p frames with THP `always` than `madvise` (module header). */
-export const VMAF_THP_SPEEDUP = 3.4;
+/**
+ * How much faster libvmaf 1.x scored 1080p frames with THP `always` than `madvise`, both with
+ * LIBVMAF_MALLOC_ENV (module header: 7.96 s → 6.03 s; without the variables it was 3.1×).
+ */
+export const VMAF_THP_SPEEDUP = 1.3;
+
+/**
+ * glibc malloc settings for an ffmpeg process that scores VMAF (RunOptions.env), so that
+ * libvmaf's per-frame buffers are reused instead of mapped and zero-filled anew for every frame
+ * (module header: 3.1× faster with THP `madvise`). All three are needed (38 frames of 1080p: 665,000
+minor page faults with none, 648,000 with the first alone, 457,000 without the third, 160,000
+with all three — the heap's first touch):
+ * - MALLOC_ARENA_MAX=1: every thread allocates from the main arena, which grows with brk
+ *   without a size limit (a thread's own arena cannot hold a 132 MB block and falls back to
+ *   mmap whatever the other settings say);
+ * - MALLOC_MMAP_MAX_=0: no block is served by mmap, however large;
+ * - MALLOC_TRIM_THRESHOLD_=2000000000: freed memory at the top of the heap is kept for the next
+ *   frame instead of returned to the kernel (2 GB; the variable is read as an int).
+ * Variables from glibc's manual ("Memory Allocation Tunables"; the MALLOC_*_ spellings are the
+ * ones the static 2018 build reads). Costs the peak allocation as resident memory for the
+ * process's life (about 230 MB more at 1080p). x264 encodes were not faster with them (measured
+ * 7.03/6.49 s without, 7.75/6.51 s with), so only scoring processes get them.
+ */
+export const LIBVMAF_MALLOC_ENV: Readonly<Record<string, string>> = Object.freeze({
+  MALLOC_ARENA_MAX: '1',
+  MALLOC_MMAP_MAX_: '0',
+  MALLOC_TRIM_THRESHOLD_: '2000000000',
+});
 
 /**
  * The active mode from the text of THP_ENABLED_PATH (`always [madvise] never`).

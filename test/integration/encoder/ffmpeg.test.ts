@@ -1,7 +1,8 @@
 /**
  * The ffmpeg module against the real bundled ffmpeg: progress from out_time, cancellation
- * that really ends the process, and errors that carry ffmpeg's own words.
+ * that really ends the process, a process environment, and errors that carry ffmpeg's own words.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseOutTime, probe, resolveFfmpegPaths, runFfmpeg, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
@@ -11,6 +12,7 @@ import { advancePresentation, firstCompositionOffset } from '../../../src/encode
 import { firstDecodeTime, firstSidxPresentationTimeS, videoTimescale } from '../../../src/encoder/fmp4-rebase.js';
 import { measureMediaPlaylist } from '../../../src/encoder/hls-packager.js';
 import { EncodeCancelledError, FfmpegError } from '../../../src/util/errors.js';
+import { LIBVMAF_MALLOC_ENV } from '../../../src/util/transparent-huge-pages.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
@@ -148,6 +150,31 @@ describe('runFfmpeg', () => {
     await expect(run).rejects.toBeInstanceOf(EncodeCancelledError);
     expect(pid).toBeGreaterThan(0);
     expect(isAlive(pid!)).toBe(false);
+  });
+
+  it('starts ffmpeg with the environment variables it is given on top of its own (LIBVMAF_MALLOC_ENV for scoring processes)', async () => {
+    const controller = new AbortController();
+    let environ = '';
+    const run = runFfmpeg(
+      {
+        inputs: [{ source: 'testsrc2=size=640x360:rate=30:duration=600', format: 'lavfi' }],
+        outputOptions: ['-c:v', 'libx264', '-preset', 'slow', '-f', 'mp4'],
+        output: path.join(dir, 'env.mp4'),
+      },
+      paths,
+      {
+        signal: controller.signal,
+        durationS: 600,
+        env: { ...LIBVMAF_MALLOC_ENV, VOD_TEST_MARK: 'x y' },
+        onProgress: () => controller.abort('test read the environment'),
+        onStart: (pid) => {
+          environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
+        },
+      },
+    );
+    await expect(run).rejects.toBeInstanceOf(EncodeCancelledError);
+    const vars = environ.split('\0');
+    expect(vars).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=1', 'MALLOC_MMAP_MAX_=0', 'MALLOC_TRIM_THRESHOLD_=2000000000', 'VOD_TEST_MARK=x y', `PATH=${process.env.PATH}`]));
   });
 
   it('fails with the last lines ffmpeg wrote', async () => {
