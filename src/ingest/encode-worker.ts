@@ -341,7 +341,7 @@ export async function startEncodeWorker(options: EncodeWorkerOptions): Promise<W
     void flowQueue.close().finally(() => client.disconnect());
   });
   await worker.waitUntilReady();
-  // Scoring VMAF is most of a per-title job's time; on this host it may be 3.4x slower than it need be.
+  // Scoring VMAF is most of a per-title job's time; with THP not `always` it is about 1.3x slower than it need be.
   const advice = options.config.vmafModelPath ? vmafThpAdvice(await transparentHugePagesMode()) : undefined;
   if (advice) log.warn(advice);
   return worker;
