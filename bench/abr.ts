@@ -12,8 +12,11 @@
  * simulator counts it; time-weighted),
  * rebuffer ratio, startup time and switches per minute. Beside each cell, the ABR simulator
  * (`vod bench abr-sim`, src/abr/abr-sim.ts) runs the very same rule code on the same title's
- * segment sizes, trace, session length and buffer target: the prediction it makes and its
- * error against the Chromium median.
+ * segment sizes, trace, session length and buffer target, starting the trace where the page's
+ * first segment request met it (the median over the cell's runs of the time from the edge
+ * accepting the session's trace to the first media segment request: the page meanwhile loads
+ * its playlists and init segments): the prediction it makes and its error against the Chromium
+ * median.
  *
  * Writes bench/results/abr.json, abr.md and abr.svg (abr-<ABR_TAG>.* with ABR_TAG). Run: npm run
  * bench:abr (about 25 minutes with the defaults: 3 traces × 4 controllers × 3 runs × 30 s, plus
@@ -91,6 +94,8 @@ interface Run {
   /** Video segments loaded again at another level, and the smaller copy's bytes (what the repeat wasted). */
   refetchedSegments: number;
   refetchedBytes: number;
+  /** Seconds from the edge starting the session's trace to the page's first media segment request. */
+  firstSegmentS: number;
 }
 
 /** ABR_DUMP=dir: each run's switch log, stalls and fragment loads as JSON files there. */
@@ -125,11 +130,11 @@ async function play(traceName: string, controller: AbrRuleName): Promise<Run> {
     // The session's switch log (each decision: rule, buffer, estimate, placeholder), stalls and
     // fragment loads (Resource Timing: every load the page made, on the decisions' atMs clock).
     const log = await page.evaluate(() => {
-      const p = (window as unknown as { vodPlayer: { abrDecisions?: unknown[]; rebuffers: unknown[]; switches: unknown[]; startupMs: number | null } }).vodPlayer;
+      const p = (window as unknown as { vodPlayer: { abrDecisions?: unknown[]; rebuffers: unknown[]; switches: unknown[]; startupMs: number | null; shapedAtMs: number | null } }).vodPlayer;
       const loads = (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
         .filter((e) => /\.(m4s|mp4)(\?|$)/.test(e.name))
         .map((e) => ({ name: new URL(e.name).pathname.replace(/^\/vod\/[^/]+\//, ''), startMs: Math.round(e.startTime), firstByteMs: Math.round(e.responseStart), endMs: Math.round(e.responseEnd), bytes: e.encodedBodySize }));
-      return { startupMs: p.startupMs, decisions: p.abrDecisions ?? [], switches: p.switches, rebuffers: p.rebuffers, loads };
+      return { startupMs: p.startupMs, shapedAtMs: p.shapedAtMs === null ? null : Math.round(p.shapedAtMs), decisions: p.abrDecisions ?? [], switches: p.switches, rebuffers: p.rebuffers, loads };
     });
     // Video segments loaded more than once (the same segment number at two levels): bytes the link
     // carried for nothing, the smaller copy's.
@@ -149,7 +154,9 @@ async function play(traceName: string, controller: AbrRuleName): Promise<Run> {
       await fs.mkdir(DUMP_DIR, { recursive: true });
       await fs.writeFile(path.join(DUMP_DIR, `${short(traceName)}-${controller}-${dumpIndex}.json`), `${JSON.stringify(log, null, 1)}\n`);
     }
+    const firstSegmentMs = Math.min(...log.loads.filter((l) => /\/seg_\d+\.m4s$/.test(l.name)).map((l) => l.startMs));
     return {
+      firstSegmentS: log.shapedAtMs !== null && Number.isFinite(firstSegmentMs) ? Math.max(0, (firstSegmentMs - log.shapedAtMs) / 1000) : 0,
       averageBitrateBps: playingSamples > 0 ? bitrateSum / playingSamples : 0,
       rebufferRatio: st.rebufferMs / 1000 / (playedS + st.rebufferMs / 1000 || 1),
       startupS: (st.startupMs ?? 0) / 1000,
@@ -179,8 +186,13 @@ for (const traceName of TRACES) {
   for (const controller of CONTROLLERS) {
     const runs: Run[] = [];
     for (let i = 0; i < RUNS; i++) runs.push(await play(traceName, controller));
-    // The simulator: the same rule code, title, trace, content length played and buffer target.
-    const sim = simulateSession(simTitle, RateProfile.fromTrace(trace), createAbrRule(controller), { sessionS: Math.max(1, median(runs.map((r) => r.playedS))), bufferTargetS: BUFFER_TARGET_S });
+    // The simulator: the same rule code, title, trace, content length played, buffer target and
+    // the trace time of the first segment request.
+    const startS = median(runs.map((r) => r.firstSegmentS));
+    const simSettings = { sessionS: Math.max(1, median(runs.map((r) => r.playedS))), bufferTargetS: BUFFER_TARGET_S };
+    const sim = simulateSession(simTitle, RateProfile.fromTrace(trace), createAbrRule(controller), { ...simSettings, startS });
+    // The same session with the trace started at the first request (how the simulator ran until 2026-12-03).
+    const simAtZero = simulateSession(simTitle, RateProfile.fromTrace(trace), createAbrRule(controller), simSettings);
     const cell = {
       trace: traceName,
       controller,
@@ -191,7 +203,8 @@ for (const traceName of TRACES) {
       startupS: spread(runs, 'startupS'),
       switchesPerMinute: spread(runs, 'switchesPerMinute'),
       refetchedSegments: spread(runs, 'refetchedSegments'),
-      simulated: { averageBitrateBps: sim.averageBitrateBps, rebufferRatio: sim.rebufferRatio, startupS: sim.startupS, switchesPerMinute: sim.switchesPerMinute },
+      simulated: { startS, averageBitrateBps: sim.averageBitrateBps, rebufferRatio: sim.rebufferRatio, startupS: sim.startupS, switchesPerMinute: sim.switchesPerMinute },
+      simulatedFromTraceStart: { averageBitrateBps: simAtZero.averageBitrateBps, rebufferRatio: simAtZero.rebufferRatio, startupS: simAtZero.startupS },
     };
     const bitrateError = cell.simulated.averageBitrateBps / cell.averageBitrateBps.median - 1;
     const rebufferError = cell.simulated.rebufferRatio - cell.rebufferRatio.median;
@@ -209,13 +222,13 @@ await fs.mkdir(outDir, { recursive: true });
 const kbps = (b: number) => (b / 1e3).toFixed(0);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const table = [
-  `ABR in Chromium through the shaping edge (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores): ${simTitle.name} per-title ladder (AVERAGE-BANDWIDTH) ${simTitle.bitratesBps.map((b) => kbps(b)).join('/')} kbit/s, ${RUNS} runs × ${PLAY_S} s per cell, buffer target ${BUFFER_TARGET_S} s; median (min–max); "sim" is \`vod bench abr-sim\`'s prediction of the same session.`,
+  `ABR in Chromium through the shaping edge (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores): ${simTitle.name} per-title ladder (AVERAGE-BANDWIDTH) ${simTitle.bitratesBps.map((b) => kbps(b)).join('/')} kbit/s, ${RUNS} runs × ${PLAY_S} s per cell, buffer target ${BUFFER_TARGET_S} s; median (min–max); "sim" is \`vod bench abr-sim\`'s prediction of the same session, its trace started where the page's first segment request met it ("first segment s", the median over the runs), "sim from trace start" the same with the first request at the trace's start.`,
   '',
-  '| trace | controller | trace mean kbit/s | avg bitrate kbit/s | sim kbit/s | rebuffer | sim rebuffer | startup s | switches/min | segments loaded twice | sim within bounds |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  '| trace | controller | trace mean kbit/s | avg bitrate kbit/s | sim kbit/s | sim from trace start kbit/s | rebuffer | sim rebuffer | startup s | first segment s | switches/min | segments loaded twice | sim within bounds |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...cells.map(
     (c) =>
-      `| ${short(c.trace)} | ${c.controller} | ${kbps(c.traceMeanBps)} | ${kbps(c.averageBitrateBps.median)} (${kbps(c.averageBitrateBps.min)}–${kbps(c.averageBitrateBps.max)}) | ${kbps(c.simulated.averageBitrateBps)} | ${pct(c.rebufferRatio.median)} (${pct(c.rebufferRatio.min)}–${pct(c.rebufferRatio.max)}) | ${pct(c.simulated.rebufferRatio)} | ${c.startupS.median.toFixed(2)} | ${c.switchesPerMinute.median.toFixed(1)} | ${c.refetchedSegments.median} (${c.refetchedSegments.min}–${c.refetchedSegments.max}) | ${c.withinBounds ? 'yes' : 'no'} (${c.bitrateError >= 0 ? '+' : '−'}${Math.abs(c.bitrateError * 100).toFixed(0)}%, ${c.rebufferError >= 0 ? '+' : '−'}${Math.abs(c.rebufferError * 100).toFixed(1)} pt) |`,
+      `| ${short(c.trace)} | ${c.controller} | ${kbps(c.traceMeanBps)} | ${kbps(c.averageBitrateBps.median)} (${kbps(c.averageBitrateBps.min)}–${kbps(c.averageBitrateBps.max)}) | ${kbps(c.simulated.averageBitrateBps)} | ${kbps(c.simulatedFromTraceStart.averageBitrateBps)} | ${pct(c.rebufferRatio.median)} (${pct(c.rebufferRatio.min)}–${pct(c.rebufferRatio.max)}) | ${pct(c.simulated.rebufferRatio)} | ${c.startupS.median.toFixed(2)} | ${c.simulated.startS.toFixed(2)} | ${c.switchesPerMinute.median.toFixed(1)} | ${c.refetchedSegments.median} (${c.refetchedSegments.min}–${c.refetchedSegments.max}) | ${c.withinBounds ? 'yes' : 'no'} (${c.bitrateError >= 0 ? '+' : '−'}${Math.abs(c.bitrateError * 100).toFixed(0)}%, ${c.rebufferError >= 0 ? '+' : '−'}${Math.abs(c.rebufferError * 100).toFixed(1)} pt) |`,
   ),
   '',
   `Bounds (ours): the simulator's average bitrate within ±${BITRATE_BOUND * 100}% of the Chromium median and its rebuffer ratio within ${REBUFFER_BOUND * 100} points; ${cells.filter((c) => c.withinBounds).length} of ${cells.length} cells within.`,

@@ -30,6 +30,9 @@ const state = (window.vodPlayer = {
   startupMs: null,
   rebuffers: [],
   linkRateBps: null,
+  // performance.now() when the edge accepted this session's network profile: its trace's clock
+  // started then (the ABR benchmark aligns the simulator's trace with it).
+  shapedAtMs: null,
   hls: null,
   setNetwork: (value) => setNetwork(value),
 });

@@ -24,6 +24,7 @@ export function setupShaping({ $, state, session, kbps, showMessage }) {
     if (!value) {
       await fetch(`/shape/${session}`, { method: 'DELETE' });
       state.linkRateBps = null;
+      state.shapedAtMs = null;
       return;
     }
     const [kind, arg] = [value.slice(0, value.indexOf(':')), value.slice(value.indexOf(':') + 1)];
@@ -33,6 +34,7 @@ export function setupShaping({ $, state, session, kbps, showMessage }) {
       body: JSON.stringify(kind === 'trace' ? { session, trace: arg } : { session, rate: arg }),
     });
     if (!res.ok) showMessage(`The edge refused the network profile: ${(await res.json()).error}`);
+    else state.shapedAtMs = performance.now();
   }
   $('network').addEventListener('change', (e) => setNetwork(e.target.value));
 

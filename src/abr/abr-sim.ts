@@ -44,6 +44,14 @@ export interface SimSettings {
   readonly latencyS?: number;
   /** Buffer needed to start playing, s. Default: one segment. */
   readonly startupBufferS?: number;
+  /**
+   * Trace time at which the first segment is requested, s (default 0). A real player first
+   * loads its playlists and init segments, and a page its scripts, while the trace already runs
+   * (the edge starts a shaped session's trace when the page asks for it); on a trace that
+   * alternates bursts and troughs within seconds, as Puffer's do, where the first segment falls
+   * decides much of a short session. Startup time is counted from this moment.
+   */
+  readonly startS?: number;
 }
 
 /** Pensieve's rebuffer penalty μ for QoE_lin with R in Mbit/s. */
@@ -69,7 +77,7 @@ export interface SimResult {
 
 /**
  * Plays one session.
- * @throws RangeError for an empty title or a non-positive session length.
+ * @throws RangeError for an empty title, a non-positive session length or a negative start.
  */
 export function simulateSession(title: SimTitle, link: RateProfile, rule: AbrRule, settings: SimSettings): SimResult {
   const n = title.segmentDurationsS.length;
@@ -79,7 +87,9 @@ export function simulateSession(title: SimTitle, link: RateProfile, rule: AbrRul
   const latency = settings.latencyS ?? 0.08;
   const startupBuffer = settings.startupBufferS ?? title.segmentDurationsS[0]!;
   const estimator = new EwmaThroughputEstimator();
-  let t = 0;
+  const startS = settings.startS ?? 0;
+  if (!(startS >= 0)) throw new RangeError('the start time must be 0 or more seconds');
+  let t = startS;
   let buffer = 0;
   let playing = false;
   let startupS = 0;
@@ -136,7 +146,7 @@ export function simulateSession(title: SimTitle, link: RateProfile, rule: AbrRul
     estimator.sample(download, rule.throughputSample === 'video' ? videoBytes : bytes);
     if (!playing && buffer >= startupBuffer) {
       playing = true;
-      startupS = t;
+      startupS = t - startS;
     }
     const r = title.bitratesBps[level]! / 1e6;
     qoe += r - QOE_REBUFFER_PENALTY * stall;

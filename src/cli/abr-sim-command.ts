@@ -18,6 +18,8 @@ export interface AbrSimFlags {
   readonly session: number;
   readonly buffer: number;
   readonly latency: number;
+  /** Trace time of the first segment request, s (SimSettings.startS). */
+  readonly start: number;
   readonly out: string;
 }
 
@@ -46,7 +48,7 @@ export async function runAbrSim(ctx: CliContext, flags: AbrSimFlags): Promise<vo
   const traces = await readThroughputTraces(dir).catch((err: Error) => {
     throw new UserError(`Cannot read the throughput traces: ${err.message}.`);
   });
-  const settings = { sessionS: flags.session, bufferTargetS: flags.buffer, latencyS: flags.latency / 1000 };
+  const settings = { sessionS: flags.session, bufferTargetS: flags.buffer, latencyS: flags.latency / 1000, startS: flags.start };
   process.stderr.write(`title ${titleId}: ${title.bitratesBps.length} levels (average bitrates ${title.bitratesBps.map((b) => Math.round(b / 1000)).join(', ')} kbit/s), ${title.segmentDurationsS.length} segments; ${traces.length} traces from ${dir}\n`);
   const bar = new cliProgress.SingleBar({ format: 'simulating |{bar}| {value}/{total} sessions | {what}', stream: process.stderr }, cliProgress.Presets.shades_classic);
   bar.start(traces.length * rules.length, 0, { what: '' });

@@ -344,6 +344,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--session <s>', 'seconds of content per session (the title is looped)', parsePositiveNumber, 600)
     .option('--buffer <s>', "the player's buffer target (hls.js maxBufferLength), seconds", parsePositiveNumber, 30)
     .option('--latency <ms>', 'per-request latency, ms', parseNonNegativeNumber, 80)
+    .option('--start <s>', 'trace time of the first segment request, seconds (a page first loads its playlists and init segments while the trace runs; bench:abr measures it per cell)', parseNonNegativeNumber, 0)
     .option('--out <dir>', 'folder for the result files', 'bench/results')
     .action(async (opts: AbrSimFlags) => runAbrSim(ctx('warn'), opts));
 

@@ -168,4 +168,15 @@ describe('ABR session simulator', () => {
     // QoE_lin: 20 segments at 2 Mbit/s, minus 4.3 × 14 s of stalls, no switches.
     expect(r.qoePerSegment * 20).toBeCloseTo(20 * 2 - 4.3 * 14, 9);
   });
+
+  it('a session whose first segment is requested later in the trace meets the trace from there', () => {
+    // 8 Mbit/s for 2 s, then 1 Mbit/s. One 2 Mbit/s level, 8 Mbit segments. From t = 0 the first
+    // segment takes 1 s; from t = 3 s (startS), at 1 Mbit/s, it takes 8 s: startup 8 s, counted
+    // from the request.
+    const link = RateProfile.fromTrace(parseThroughputTrace('step', '0\t8\n2\t1\n1000\t1\n'));
+    const at = (startS: number) => simulateSession(title([2_000_000]), link, fixedLevel(0), { sessionS: 4, latencyS: 0, startS });
+    expect(at(0).startupS).toBeCloseTo(1, 9);
+    expect(at(3).startupS).toBeCloseTo(8, 9);
+    expect(() => at(-1)).toThrow(RangeError);
+  });
 });
