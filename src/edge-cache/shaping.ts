@@ -16,8 +16,24 @@ import path from 'node:path';
 import type http from 'node:http';
 import { LRUCache } from 'lru-cache';
 
-/** Bytes written per pacing step. */
+/** Most bytes written per pacing step (at high rates: 16 KiB is 1.3 ms at 100 Mbit/s). */
 export const CHUNK_BYTES = 16 * 1024;
+/** Fewest bytes written per pacing step: about one Ethernet frame's payload. */
+export const MIN_CHUNK_BYTES = 1500;
+/**
+ * Link time one pacing step aims at, s: responses sharing the session's link take turns at this
+ * grain, as the packets of parallel TCP flows interleave on a real access link (a 762-byte audio
+ * init segment no longer waits behind a 16 KiB video chunk that needs 2.6 s at 50 kbit/s).
+ */
+export const CHUNK_LINK_TIME_S = 0.02;
+
+/**
+ * Bytes of the next pacing step at `rateBps`: CHUNK_LINK_TIME_S of link time, within
+ * [MIN_CHUNK_BYTES, CHUNK_BYTES].
+ */
+export function pacingChunkBytes(rateBps: number): number {
+  return Math.min(CHUNK_BYTES, Math.max(MIN_CHUNK_BYTES, Math.round((rateBps * CHUNK_LINK_TIME_S) / 8)));
+}
 /** Lowest rate a trace sample is held at, bits/s (some traces have 0 Mbit/s samples). */
 export const MIN_RATE_BPS = 50_000;
 
@@ -216,8 +232,13 @@ export class ShapingSessions {
   }
 
   /**
-   * Sends `body` on `res` paced by the session's link: each chunk waits for the link to be
-   * free, then holds it for its size at the rate of that moment.
+   * Sends `body` on `res` paced by the session's link: each chunk (pacingChunkBytes at the rate
+   * of the moment) waits for the link to be free, then holds it for as long as the profile takes
+   * to move its bits (RateProfile.transferSeconds: a chunk that starts in a trough of the trace
+   * speeds up when the rate does). Until 2026-12-03 a 16 KiB chunk held the link at the rate of
+   * its first instant: on the Puffer trace, which falls to 50 kbit/s between 2–3 Mbit/s bursts,
+   * a chunk begun in a trough held the link for 2.6 s through the burst after it, and the page
+   * got far less of the link than the trace (and the simulator, which integrates) gives.
    */
   send(session: ShapedSession, res: http.ServerResponse, body: Buffer): void {
     let offset = 0;
@@ -231,10 +252,10 @@ export class ShapingSessions {
         setTimeout(step, startAt - now);
         return;
       }
-      const end = Math.min(body.length, offset + CHUNK_BYTES);
+      const elapsedS = (startAt - session.startedAtMs) / 1000;
+      const end = Math.min(body.length, offset + pacingChunkBytes(session.profile.rateBpsAt(elapsedS)));
       const chunk = body.subarray(offset, end);
-      const rate = session.profile.rateBpsAt((startAt - session.startedAtMs) / 1000);
-      session.linkFreeAtMs = startAt + ((chunk.length * 8) / rate) * 1000;
+      session.linkFreeAtMs = startAt + session.profile.transferSeconds(elapsedS, chunk.length * 8) * 1000;
       offset = end;
       if (offset >= body.length) res.end(chunk);
       else {

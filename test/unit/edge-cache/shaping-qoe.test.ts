@@ -2,7 +2,7 @@ import http from 'node:http';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { QoeAggregator, qoeBeaconSchema } from '../../../src/edge-cache/qoe.js';
-import { parseRateBps, parseThroughputTrace, RateProfile, sessionFromCookie, ShapingSessions } from '../../../src/edge-cache/shaping.js';
+import { CHUNK_BYTES, MIN_CHUNK_BYTES, pacingChunkBytes, parseRateBps, parseThroughputTrace, RateProfile, sessionFromCookie, ShapingSessions } from '../../../src/edge-cache/shaping.js';
 import { listen } from '../../../src/http/listen.js';
 
 describe('throughput traces', () => {
@@ -41,6 +41,33 @@ describe('throughput traces', () => {
       // 200 kB over a 250 kB/s link takes about 0.8 s; unshaped it would take milliseconds.
       expect(elapsed).toBeGreaterThan(650);
       expect(elapsed).toBeLessThan(3000);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('paces in steps of about 20 ms of link time, one packet at least and 16 KiB at most', () => {
+    expect(pacingChunkBytes(50_000)).toBe(MIN_CHUNK_BYTES); // 125 B of link time: one packet
+    expect(pacingChunkBytes(2_400_000)).toBe(6_000);
+    expect(pacingChunkBytes(100_000_000)).toBe(CHUNK_BYTES);
+  });
+
+  it('a chunk begun in a trough of the trace speeds up with the burst after it', async () => {
+    // 50 kbit/s for 0.5 s, then 8 Mbit/s for 0.5 s (looping). 100 kB: about 3 kB in the trough,
+    // the rest in the first 0.1 s of the burst — done near 0.6 s. Holding each chunk at the rate
+    // of its first instant, as the edge did until 2026-12-03, a 16 KiB chunk begun in the trough
+    // took 2.6 s.
+    const shaping = new ShapingSessions('/nonexistent');
+    const body = Buffer.alloc(100_000);
+    const s = shaping.set('trough', RateProfile.fromTrace(parseThroughputTrace('trough', '0\t0.05\n0.5\t8\n')));
+    const server = await listen((_req: http.IncomingMessage, res: http.ServerResponse) => shaping.send(s, res, body), '127.0.0.1', 0);
+    try {
+      const started = Date.now();
+      const got = await fetch(server.url).then((r) => r.arrayBuffer());
+      const elapsed = Date.now() - started;
+      expect(got.byteLength).toBe(100_000);
+      expect(elapsed).toBeGreaterThan(450); // the trough was paced, not skipped
+      expect(elapsed).toBeLessThan(2000);
     } finally {
       await server.close();
     }
