@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseOutTime, probe, resolveFfmpegPaths, runFfmpeg, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
+import { parseOutTime, probe, resolveFfmpegPaths, runFfmpeg, type FfmpegPaths, type RunOptions } from '../../../src/encoder/ffmpeg.js';
 import fs from 'node:fs/promises';
 import { alignVideoPresentation, encodeVideoRendition } from '../../../src/encoder/rendition.js';
 import { advancePresentation, firstCompositionOffset } from '../../../src/encoder/fmp4-composition.js';
@@ -127,51 +127,43 @@ describe('runFfmpeg', () => {
     expect(after.every((b, i) => b.equals(before[i]!))).toBe(true);
   });
 
-  it('cancelling really ends the ffmpeg process', async () => {
+  /**
+   * Starts ten minutes of encoding at a slow preset (far longer than a test) and cancels it at its
+   * first progress report: the run rejects with EncodeCancelledError.
+   */
+  const cancelledAtFirstProgress = (output: string, options: Pick<RunOptions, 'onStart' | 'env'>) => {
     const controller = new AbortController();
-    let pid: number | undefined;
-    const run = runFfmpeg(
+    return runFfmpeg(
       {
-        // Ten minutes of 720p at a slow preset: far longer than the test.
-        inputs: [{ source: 'testsrc2=size=1280x720:rate=30:duration=600', format: 'lavfi' }],
+        inputs: [{ source: 'testsrc2=size=640x360:rate=30:duration=600', format: 'lavfi' }],
         outputOptions: ['-c:v', 'libx264', '-preset', 'slow', '-f', 'mp4'],
-        output: path.join(dir, 'long.mp4'),
+        output: path.join(dir, output),
       },
       paths,
-      {
-        signal: controller.signal,
-        durationS: 600,
-        onStart: (p) => {
-          pid = p;
-        },
-        onProgress: () => controller.abort('test cancels'),
-      },
+      { ...options, signal: controller.signal, durationS: 600, onProgress: () => controller.abort('test cancels') },
     );
+  };
+
+  it('cancelling really ends the ffmpeg process', async () => {
+    let pid: number | undefined;
+    const run = cancelledAtFirstProgress('long.mp4', {
+      onStart: (p) => {
+        pid = p;
+      },
+    });
     await expect(run).rejects.toBeInstanceOf(EncodeCancelledError);
     expect(pid).toBeGreaterThan(0);
     expect(isAlive(pid!)).toBe(false);
   });
 
   it('starts ffmpeg with the environment variables it is given on top of its own (LIBVMAF_MALLOC_ENV for scoring processes)', async () => {
-    const controller = new AbortController();
     let environ = '';
-    const run = runFfmpeg(
-      {
-        inputs: [{ source: 'testsrc2=size=640x360:rate=30:duration=600', format: 'lavfi' }],
-        outputOptions: ['-c:v', 'libx264', '-preset', 'slow', '-f', 'mp4'],
-        output: path.join(dir, 'env.mp4'),
+    const run = cancelledAtFirstProgress('env.mp4', {
+      env: { ...LIBVMAF_MALLOC_ENV, VOD_TEST_MARK: 'x y' },
+      onStart: (pid) => {
+        environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
       },
-      paths,
-      {
-        signal: controller.signal,
-        durationS: 600,
-        env: { ...LIBVMAF_MALLOC_ENV, VOD_TEST_MARK: 'x y' },
-        onProgress: () => controller.abort('test read the environment'),
-        onStart: (pid) => {
-          environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
-        },
-      },
-    );
+    });
     await expect(run).rejects.toBeInstanceOf(EncodeCancelledError);
     const vars = environ.split('\0');
     expect(vars).toEqual(expect.arrayContaining(['MALLOC_ARENA_MAX=1', 'MALLOC_MMAP_MAX_=0', 'MALLOC_TRIM_THRESHOLD_=2000000000', 'VOD_TEST_MARK=x y', `PATH=${process.env.PATH}`]));
