@@ -123,8 +123,9 @@ export async function referenceTapFor(plan: EncodePlan, settings: Pick<MeasureSe
 /**
  * Measures rendition folders (each a media playlist and its fMP4 segments, joined into one file
  * for ffmpeg) against one decode of the master, or of its `window` (a chunk), at the master's
- * display size, frame by frame (measureFrameScoresBatch: one ffmpeg process with PSNR/SSIM; with
- * VMAF one per folder, as libvmaf 1.x allows). Decoding a 1080p master costs more than the
+ * display size, frame by frame (measureFrameScoresBatch: one ffmpeg process with PSNR/SSIM, and
+ * with VMAF on a frame sample too, the rungs concatenated into one libvmaf; VMAF on every frame
+ * one process per folder, as libvmaf 1.x allows). Decoding a 1080p master costs more than the
  * comparisons, so one decode for the ladder instead of one per rung.
  * @param folders rendition folders by name.
  * @param preparedReference the reference frames a referenceTap wrote (none: decoded here).

@@ -30,17 +30,17 @@ export const FRAME_SAMPLE_PAD = 2;
 
 /**
  * The select filter of frame sample n, with its trailing comma ('' for every frame): frames 0
- * and 1 (the pad), and each sampled frame o + k·n with its neighbours, o = floor(n / 2). The
- * samples sit in the middle of each stride rather than on frames 0, n, 2n, …: frame 0 of a window
- * is a keyframe and often an outlier (on a Big Buck Bunny trial at 416x234, frame 0 scored VMAF
- * 97 against a mean of 23, which put the mean of every 24th frame 12 points high; from the middle
- * of each stride, 1.8 points).
+ * and 1 (the pad, unless `pad` is false), and each sampled frame o + k·n with its neighbours,
+ * o = floor(n / 2). The samples sit in the middle of each stride rather than on frames 0, n,
+ * 2n, …: frame 0 of a window is a keyframe and often an outlier (on a Big Buck Bunny trial at
+ * 416x234, frame 0 scored VMAF 97 against a mean of 23, which put the mean of every 24th frame 12
+ * points high; from the middle of each stride, 1.8 points).
  */
-function selectKept(spec: Pick<QualityReferenceSpec, 'frameSample'>): string {
+function selectKept(spec: Pick<QualityReferenceSpec, 'frameSample'>, pad = true): string {
   const n = frameSampleOf(spec);
   if (n === 1) return '';
   const o = Math.floor(n / 2);
-  return `select='lt(n,${FRAME_SAMPLE_PAD})+not(mod(n-${o},${n}))+not(mod(n-${o + 1},${n}))+not(mod(n-${o - 1},${n}))',`;
+  return `select='${pad ? `lt(n,${FRAME_SAMPLE_PAD})+` : ''}not(mod(n-${o},${n}))+not(mod(n-${o + 1},${n}))+not(mod(n-${o - 1},${n}))',`;
 }
 
 /**
@@ -113,5 +113,62 @@ export function batchGraph(spec: QualityReferenceSpec, distorted: number, files:
     parts.push(`[${first + j}:v]${framePrep(spec)}[d${j}_0]`);
     filters(j).forEach((f, i) => parts.push(`[d${j}_${i}][r${j * perDistorted + i}]${f}${i < perDistorted - 1 ? `[d${j}_${i + 1}]` : ''}`));
   }
+  return parts.join(';');
+}
+
+/**
+ * How the comparisons of a concatenated batch (concatenatedGraph) sit in the one stream libvmaf
+ * is fed. Each comparison is a segment of the frame sample's kept frames: the first keeps the two
+ * pad frames, as a comparison alone does (their one score is dropped), the others none; then
+ * `body` frames, whole triples only. libvmaf's `n_subsample` 3 scores fed frames 0, 3, 6, … of
+ * the whole stream, so every triple's middle frame is scored, with its own two neighbours around
+ * it as when alone (VMAF's motion2 reads only those): every score equals the single-process one.
+ * A triple cut short by the end of the span is left out of every segment (alone, its middle frame
+ * would be scored without its next neighbour; in a batch that neighbour would be the next
+ * comparison's first frame), so a batch then scores one frame fewer per comparison than a
+ * comparison alone.
+ * @param kept the prepared reference's frame count (the pad and the kept frames).
+ * @returns per segment: frames taken from the pad, body frames, libvmaf scores given to the pad
+ *          (to drop), and scores in all; empty when there is no whole triple.
+ */
+export function concatenatedLayout(segments: number, kept: number): { pad: number; body: number; padScores: number; scores: number }[] {
+  const triples = Math.floor((kept - FRAME_SAMPLE_PAD) / KEPT_PER_SAMPLE);
+  if (triples <= 0) return [];
+  return Array.from({ length: segments }, (_, j) => {
+    const padScores = j === 0 ? 1 : 0;
+    return { pad: j === 0 ? FRAME_SAMPLE_PAD : 0, body: triples * KEPT_PER_SAMPLE, padScores, scores: padScores + triples };
+  });
+}
+
+/**
+ * The filter graph of a VMAF batch in one process (libvmaf 1.x cannot run twice in a process):
+ * the prepared reference's kept frames (prepareReferenceFrames; inputs 0…k−1, the same file k
+ * times) and each distorted input (inputs k…2k−1, brought to the grid as framePrep does, its kept
+ * frames selected with the segment's pad and cut to the reference's count) are concatenated in
+ * the same order, restamped frame by frame (frames pair by index: both sides hold the same frames
+ * in the same order), then psnr → ssim → libvmaf (those measured) run once over the whole stream,
+ * writing one log each to `files`. Layout: concatenatedLayout.
+ */
+export function concatenatedGraph(spec: QualityReferenceSpec, layout: readonly { pad: number; body: number }[], files: { psnr: string; ssim: string; vmafLog: string }, model: string | undefined): string {
+  const k = layout.length;
+  const fps = Number(spec.frameRate.toFixed(3));
+  // shortest=1: an encode with fewer kept frames than the reference must end the stream short (the
+  // caller sees the count and measures alone) instead of its last frame repeated, which would
+  // shift every later comparison against the reference.
+  const filters = [
+    ...(spec.psnr !== false ? [`psnr=stats_file=${files.psnr}:shortest=1`] : []),
+    ...(spec.ssim !== false ? [`ssim=stats_file=${files.ssim}:shortest=1`] : []),
+    ...(model ? [`libvmaf=model_path=${model}:log_path=${files.vmafLog}:log_fmt=json:n_threads=${os.availableParallelism()}:n_subsample=${KEPT_PER_SAMPLE}:shortest=1`] : []),
+  ];
+  if (filters.length === 0) throw new RangeError('nothing to measure: PSNR, SSIM and VMAF are all off');
+  const parts: string[] = [];
+  layout.forEach(({ pad, body }, j) => {
+    parts.push(`[${j}:v]setsar=1,trim=start_frame=${FRAME_SAMPLE_PAD - pad}:end_frame=${FRAME_SAMPLE_PAD + body}[r${j}]`);
+    parts.push(`[${k + j}:v]setpts=PTS-STARTPTS,fps=fps=${fps},${selectKept(spec, pad > 0)}trim=end_frame=${pad + body},scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p[d${j}]`);
+  });
+  const restamp = `setpts=N/(${fps}*TB)`;
+  parts.push(`${layout.map((_, j) => `[r${j}]`).join('')}concat=n=${k}:v=1:a=0,${restamp},split=${filters.length}${filters.map((_, i) => `[c${i}]`).join('')}`);
+  parts.push(`${layout.map((_, j) => `[d${j}]`).join('')}concat=n=${k}:v=1:a=0,${restamp}[x0]`);
+  filters.forEach((f, i) => parts.push(`[x${i}][c${i}]${f}${i < filters.length - 1 ? `[x${i + 1}]` : ''}`));
   return parts.join(';');
 }

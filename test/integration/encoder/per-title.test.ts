@@ -135,6 +135,33 @@ describe('quality on a frame sample', () => {
     expect(tiny).toEqual(await measureFrameScoresBatch(short, [encodes[0]!], paths));
     expect(tiny[0]!.vmaf!.length).toBe(tiny[0]!.mseY!.length); // VMAF on every frame compared
   });
+
+  it('scores a VMAF batch in one process as each encode alone, and measures an encode that stops short alone', async () => {
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'batched.mp4'), durationS: 4, width: 320, height: 180, audio: false }, paths);
+    const encodes = [];
+    for (const [crf, durationS] of [[24, 4], [30, 2], [34, 4], [44, 4]] as const) {
+      const out = path.join(dir, `batched_crf${crf}_${durationS}s.mp4`);
+      await runFfmpeg({ inputs: [{ source: master, options: ['-t', String(durationS)] }], outputOptions: ['-vf', 'scale=160:90', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', String(crf)], output: out }, paths);
+      encodes.push(out);
+    }
+    const spec = { reference: master, referenceDurationS: 4, width: 320, height: 180, frameRate: 24, ssim: false, vmafModelPath: VMAF_MODEL };
+    const alone = async (files: string[], frameSample: number) => Promise.all(files.map(async (f) => (await measureFrameScoresBatch({ ...spec, frameSample }, [f], paths))[0]!));
+    // 96 frames, every 10th: triples 4–6, …, 94–96 — the last cut short (frame 96 does not exist).
+    const full = [encodes[0]!, encodes[2]!, encodes[3]!];
+    const [batch, single] = [await measureFrameScoresBatch({ ...spec, frameSample: 10 }, full, paths), await alone(full, 10)];
+    for (const j of [0, 1, 2]) {
+      expect(single[j]!.vmaf).toHaveLength(10);
+      // The cut-short triple is left out of a batch: one score (its middle) and its two frames fewer.
+      expect(batch[j]!.vmaf).toEqual(single[j]!.vmaf!.slice(0, -1).map((v) => expect.closeTo(v, 4)));
+      expect(batch[j]!.mseY).toEqual(single[j]!.mseY!.slice(0, -2));
+    }
+    expect(batch[0]!.vmaf![3]).toBeGreaterThan(batch[2]!.vmaf![3]!);
+    // Every 12th: whole triples only, so the batch scores exactly the frames each alone does.
+    expect(await measureFrameScoresBatch({ ...spec, frameSample: 12 }, full, paths)).toEqual(await alone(full, 12));
+    // An encode that stops at 2 s has fewer kept frames than the reference: the frames of a
+    // concatenated batch would no longer pair, so each encode is measured alone.
+    expect(await measureFrameScoresBatch({ ...spec, frameSample: 12 }, encodes, paths)).toEqual(await alone(encodes, 12));
+  });
 });
 
 describe('per-title encode of a synthetic master', () => {

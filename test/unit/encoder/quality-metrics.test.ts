@@ -1,7 +1,8 @@
 /**
  * Parsing of ffmpeg's psnr/ssim stats files and libvmaf's JSON log, and the summary of per-frame
- * scores (means, 5th-percentile frame, chunks concatenated): text and numbers in, numbers out;
- * the filters themselves run in the integration tests.
+ * scores (means, 5th-percentile frame, chunks concatenated), and the frame layout of a VMAF batch
+ * scored in one process: text and numbers in, numbers out; the filters themselves run in the
+ * integration tests.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -15,6 +16,7 @@ import {
   scoreOf,
   summarizeFrames,
 } from '../../../src/encoder/quality-metrics.js';
+import { concatenatedLayout } from '../../../src/encoder/quality-graph.js';
 
 describe('quality metric parsers', () => {
   it('reads per-frame luma MSE and computes PSNR from the mean MSE, capped for identical frames', () => {
@@ -65,5 +67,32 @@ describe('summarising per-frame scores', () => {
     expect(() => concatFrameScores([a, { mseY: [1], ssim: [1] }])).toThrow(/VMAF/);
     expect(summarizeFrames({ mseY: [0], ssim: [1] }).low).toEqual({ psnrDb: PSNR_CAP_DB, ssim: 1 });
     expect(() => summarizeFrames({ mseY: [], ssim: [] })).toThrow(/no frames/);
+  });
+});
+
+describe('a VMAF batch concatenated into one libvmaf (concatenatedLayout)', () => {
+  it('puts every triple middle of every comparison on a frame libvmaf scores (every 3rd fed frame)', () => {
+    // A prepared reference of 2 pad frames and 5 triples; three comparisons.
+    const layout = concatenatedLayout(3, 2 + 15);
+    expect(layout).toEqual([
+      { pad: 2, body: 15, padScores: 1, scores: 6 },
+      { pad: 0, body: 15, padScores: 0, scores: 5 },
+      { pad: 0, body: 15, padScores: 0, scores: 5 },
+    ]);
+    // Fed indices of the middles: 3, 6, …, 15 (first), then 17 + 1, … — each ≡ 0 (mod 3).
+    let start = 0;
+    const middles: number[] = [];
+    for (const l of layout) {
+      for (let t = 0; t < l.body / 3; t++) middles.push(start + l.pad + 3 * t + 1);
+      start += l.pad + l.body;
+    }
+    expect(middles).toHaveLength(15);
+    for (const m of middles) expect(m % 3).toBe(0);
+  });
+
+  it('leaves out a triple cut short by the end of the span, and has nothing to lay out without a whole triple', () => {
+    expect(concatenatedLayout(2, 2 + 3 * 4 + 2).map((l) => l.body)).toEqual([12, 12]);
+    expect(concatenatedLayout(2, 2 + 3 * 4 + 1).map((l) => l.body)).toEqual([12, 12]);
+    expect(concatenatedLayout(2, 4)).toEqual([]);
   });
 });
