@@ -15,8 +15,11 @@
  * (the Puffer trace falls to 47 kbit/s half a second in) the only video sample before the second
  * decision was a 46 KB fragment loaded in a 2.3 Mbit/s burst, while the audio beside it took 5–8 s
  * — which the estimate ignored, so the rules chose the top level and stalled 13 s (bench:abr's
- * switch log, 2026-12-03). Only the part of such a load that no video load overlapped is sampled
- * (uncoveredMs), so no interval is counted twice.
+ * switch log, 2026-12-03). Those 5–8 s were partly the shaping edge's own fault, fixed the same
+ * day (it held the link at a trough's rate through the burst after it; edge-cache/shaping.ts), so
+ * such loads are shorter now; an audio load alone still measures the link, and is counted. Only
+ * the part of such a load that no video load overlapped is sampled (uncoveredMs), so no interval
+ * is counted twice.
  */
 
 /** One fragment load: when it started and ended (performance.now() ms) and the bytes it moved. */
