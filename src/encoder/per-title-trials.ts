@@ -132,10 +132,10 @@ export interface TrialRunOptions {
 
 /**
  * Share of a round's time its encode pass takes, for progress (the rest is the quality pass:
- * VMAF at the source's size). Measured with `vod ladder` (trials' VMAF on their frame sample,
- * 2026-12-02): 8 s of 58 s on Big Buck Bunny, 65 s of 264 s on a noisy 1080p30 master.
+ * VMAF at the source's size). Measured with `vod ladder` on Big Buck Bunny: 8 s of 58 s
+ * (2026-12-02), 9.1 s of 23.6 s once a group's trials shared one libvmaf (2026-12-03).
  */
-const ENCODE_SHARE = 0.2;
+const ENCODE_SHARE = 0.4;
 
 const trialName = (t: TrialSpec, codec: VideoCodec = 'h264'): string => `${codec === 'hevc' ? 'hevc_' : ''}${t.crf !== undefined ? `trial_${t.width}x${t.height}_crf${t.crf}` : `fixed_${t.width}x${t.height}_${t.bitrateBps}`}`;
 
