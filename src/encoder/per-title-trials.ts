@@ -7,20 +7,20 @@
  * decoding the master cost more than the trials' PSNR), made by the group itself or shared by
  * the caller across groups. A group is self-contained — it needs only the master, the sample's
  * windows and its own specs — so a worker anywhere can run it (title-flow.ts makes each group a
- * child job).
+ * child job). On one machine (runTrialGroupsTogether) the groups' grids share one quality pass.
+ * The passes themselves are per-title-round.ts.
  *
  * A group may carry grid extensions (issue 13: hard content stopped at VMAF 91.8 because the
  * grid ended at CRF 20; a hull that never came down to the floor started the ladder above it):
  * after its grid, the group tries further CRFs one at a time while its own points fall short.
  */
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { RdPoint } from './convex-hull.js';
-import { probePackets, runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
-import { decodeSample, measuredBitrate, sampleInputs, sampleGraph, type SampleWindow } from './per-title-sample.js';
-import { measureFrameScoresBatch, summarizeFrames, type FrameScores, type LadderMetric } from './quality-metrics.js';
+import type { FfmpegPaths } from './ffmpeg.js';
+import { decodeSample, type SampleWindow } from './per-title-sample.js';
+import { encodeRound, measureRounds, removeRound, type EncodedRound, type GroupTotals } from './per-title-round.js';
+import type { LadderMetric } from './quality-metrics.js';
 import type { VideoCodec } from './fixed-ladder.js';
-import { BUFSIZE_FACTOR, MAXRATE_FACTOR, videoEncoderOptions } from './rendition.js';
 
 /** One trial encode: a size and either an x264 CRF or a target bitrate (a fixed-ladder rung, capped VBR). */
 export interface TrialSpec {
@@ -137,7 +137,6 @@ export interface TrialRunOptions {
  */
 const ENCODE_SHARE = 0.4;
 
-const trialName = (t: TrialSpec, codec: VideoCodec = 'h264'): string => `${codec === 'hevc' ? 'hevc_' : ''}${t.crf !== undefined ? `trial_${t.width}x${t.height}_crf${t.crf}` : `fixed_${t.width}x${t.height}_${t.bitrateBps}`}`;
 
 /**
  * Runs one group: its trials in one encode pass and one quality pass, then its extensions.
@@ -155,7 +154,7 @@ export async function runTrialGroup(masterPath: string, group: TrialGroup, setti
     options.onProgress?.(reported);
   };
   const decodeReport = (f: number) => report(-1, f);
-  const result: { points: TrialPoint[]; presetProbe?: PresetProbe; sampleFrames: number; encodeS: number; qualityS: number } = { points: [], sampleFrames: 0, encodeS: 0, qualityS: 0 };
+  const result: GroupTotals = { points: [], sampleFrames: 0, encodeS: 0, qualityS: 0 };
   let own: string | undefined;
   if (decodes === 1) {
     // Counted as trial encoding: it replaces the encode pass's own decode.
@@ -182,19 +181,29 @@ async function runRounds(
   settings: TrialSettings,
   paths: FfmpegPaths,
   options: TrialRunOptions,
-  result: { points: TrialPoint[]; presetProbe?: PresetProbe; sampleFrames: number; encodeS: number; qualityS: number },
+  result: GroupTotals,
   report: (round: number, f: number) => void,
 ): Promise<TrialGroupResult> {
+  checkPresetProbe(group);
   let round = 0;
   const runRound = async (trials: readonly TrialSpec[], probe?: { readonly preset: string; readonly crf: number }) => {
     const points = await encodeAndMeasure({ master: masterPath, decoded: samplePath }, trials, group.codec ?? 'h264', settings, paths, options, result, (f) => report(round, f), probe);
     round += 1;
     report(round, 0);
     result.points.push(...points);
-    return points;
   };
-  if (group.presetProbe && !group.trials.some((t) => t.crf === group.presetProbe!.crf)) throw new RangeError(`a preset probe at CRF ${group.presetProbe.crf} needs a trial at that CRF in its group`);
   await runRound(group.trials, group.presetProbe);
+  await runExtensions(group, result, runRound);
+  options.onProgress?.(1);
+  return result;
+}
+
+function checkPresetProbe(group: TrialGroup): void {
+  if (group.presetProbe && !group.trials.some((t) => t.crf === group.presetProbe!.crf)) throw new RangeError(`a preset probe at CRF ${group.presetProbe.crf} needs a trial at that CRF in its group`);
+}
+
+/** A group's extensions (GridExtension), after its grid's points are in `result`: one round per CRF tried. */
+async function runExtensions(group: TrialGroup, result: GroupTotals, runRound: (trials: readonly TrialSpec[]) => Promise<void>): Promise<void> {
   for (const ext of group.extensions ?? []) {
     for (const crf of ext.crfs) {
       const own = result.points.filter((p) => p.crf !== undefined);
@@ -210,8 +219,63 @@ async function runRounds(
       }
     }
   }
+}
+
+/**
+ * Runs several groups here with their grids measured together: every group's grid encode pass,
+ * then one quality pass over all their trials (with VMAF on a frame sample, one libvmaf in one
+ * process for the whole grid: measureFrameScoresBatch), then each group's extensions, as
+ * runTrialGroup does them. The same points as runTrialGroup on each group (a concatenated batch
+ * scores each trial as it would alone, and the encodes are the same), one quality process instead
+ * of one per group. For one machine (`vod ladder`, a title analysed by one worker); a chunked
+ * title's flow runs each group as its own job.
+ * @param options.samplePath the sample decoded once (decodeSample), or unset to read the master's windows.
+ * @returns one result per group, in order; the joint quality pass's time shared by trial count.
+ * @throws as runTrialGroup.
+ */
+export async function runTrialGroupsTogether(masterPath: string, groups: readonly TrialGroup[], settings: TrialSettings, paths: FfmpegPaths, options: TrialRunOptions): Promise<TrialGroupResult[]> {
+  if (settings.metric === 'vmaf' && !options.vmafModelPath) throw new RangeError('the ladder is built on VMAF but this worker has no VMAF model (set VMAF_MODEL)');
+  groups.forEach(checkPresetProbe);
+  const source = { master: masterPath, decoded: options.samplePath };
+  const gridTrials = groups.reduce((n, g) => n + g.trials.length, 0);
+  const total = groups.reduce((n, g) => n + g.trials.length + (g.extensions ?? []).reduce((m, e) => m + e.crfs.length, 0), 0);
+  let reported = 0;
+  const report = (done: number) => {
+    reported = Math.max(reported, Math.min(1, done / total));
+    options.onProgress?.(reported);
+  };
+  const results: GroupTotals[] = groups.map(() => ({ points: [], sampleFrames: 0, encodeS: 0, qualityS: 0 }));
+  const encoded: EncodedRound[] = [];
+  try {
+    let before = 0;
+    for (const [i, g] of groups.entries()) {
+      encoded.push(await encodeRound(source, g.trials, g.codec ?? 'h264', settings, paths, options, results[i]!, (f) => report((before + f * g.trials.length) * ENCODE_SHARE), g.presetProbe));
+      before += g.trials.length;
+    }
+    const t0 = performance.now();
+    const points = await measureRounds(source, encoded, settings, paths, options, (f) => report(gridTrials * (ENCODE_SHARE + f * (1 - ENCODE_SHARE))));
+    const qualityS = (performance.now() - t0) / 1000;
+    for (const [i, g] of groups.entries()) {
+      results[i]!.points.push(...points[i]!);
+      results[i]!.qualityS += (qualityS * g.trials.length) / gridTrials;
+    }
+  } finally {
+    await Promise.all(encoded.map(removeRound));
+  }
+  let done = gridTrials;
+  for (const [i, g] of groups.entries()) {
+    const result = results[i]!;
+    const extensionWeight = (g.extensions ?? []).reduce((m, e) => m + e.crfs.length, 0);
+    let round = 0;
+    await runExtensions(g, result, async (trials) => {
+      result.points.push(...(await encodeAndMeasure(source, trials, g.codec ?? 'h264', settings, paths, options, result, (f) => report(done + round + f))));
+      round += 1;
+    });
+    done += extensionWeight;
+    report(done);
+  }
   options.onProgress?.(1);
-  return result;
+  return results;
 }
 
 /**
@@ -225,85 +289,18 @@ async function encodeAndMeasure(
   settings: TrialSettings,
   paths: FfmpegPaths,
   options: TrialRunOptions,
-  totals: { sampleFrames: number; encodeS: number; qualityS: number; presetProbe?: PresetProbe },
+  totals: GroupTotals,
   onProgress: (fraction: number) => void,
   probe?: { readonly preset: string; readonly crf: number },
 ): Promise<TrialPoint[]> {
-  const sampleS = settings.windows.reduce((t, w) => t + w.durationS, 0);
-  const run = options.signal ? { signal: options.signal } : {};
-  const files = trials.map((t) => path.join(options.workDir, `${trialName(t, codec)}.mp4`));
-  const probeIndex = probe ? trials.findIndex((t) => t.crf === probe.crf) : -1;
-  const probeFile = probe ? path.join(options.workDir, `${trialName(trials[probeIndex]!, codec)}_${probe.preset}.mp4`) : undefined;
+  const round = await encodeRound(source, trials, codec, settings, paths, options, totals, (f) => onProgress(f * ENCODE_SHARE), probe);
   try {
-    let t0 = performance.now();
-    const encodes = [...trials.map((t) => ({ t, preset: settings.trialPreset })), ...(probe ? [{ t: trials[probeIndex]!, preset: probe.preset }] : [])];
-    const outputs = encodes.map(({ t, preset }, k) => {
-      if (t.crf === undefined && t.bitrateBps === undefined) throw new RangeError('a trial needs a CRF or a bitrate');
-      // The final encodes' options (rendition.ts): a closed GOP per window, CRF uncapped, a
-      // fixed-ladder rung capped as the fixed ladder's final encode is.
-      const rate = t.crf !== undefined ? { crf: t.crf } : { bitrateBps: t.bitrateBps!, vbv: { maxrateBps: t.bitrateBps! * MAXRATE_FACTOR, bufsizeBps: t.bitrateBps! * BUFSIZE_FACTOR } };
-      return {
-        outputOptions: ['-map', `[v${k}]`, ...videoEncoderOptions({ codec, preset, gop: settings.gop, ...rate }), '-an'],
-        output: k < files.length ? files[k]! : probeFile!,
-      };
-    });
-    const read = source.decoded ? '[0:v]null' : sampleGraph(settings.windows, settings.reference, settings.frameRate);
-    const split = `${read},split=${encodes.length}${encodes.map((_, k) => `[s${k}]`).join('')}`;
-    const scales = encodes.map(({ t }, k) => `[s${k}]scale=${t.width}:${t.height}:flags=bicubic,setsar=1[v${k}]`);
-    await runFfmpeg(
-      {
-        inputs: source.decoded ? [{ source: source.decoded }] : sampleInputs(source.master, settings.windows),
-        outputOptions: ['-filter_complex', [split, ...scales].join(';'), ...outputs[0]!.outputOptions],
-        output: outputs[0]!.output,
-        moreOutputs: outputs.slice(1),
-      },
-      paths,
-      { ...run, durationS: sampleS, onProgress: (f) => onProgress(f * ENCODE_SHARE) },
-    );
-    totals.encodeS += (performance.now() - t0) / 1000;
-    const sampleFrames = (await probePackets(files[0]!, paths)).length;
-    totals.sampleFrames = sampleFrames;
-    const bitrates = await Promise.all(files.map((f) => measuredBitrate(f, sampleFrames, settings.frameRate, paths)));
-    if (probe && probeFile) {
-      const t = trials[probeIndex]!;
-      totals.presetProbe = { preset: probe.preset, width: t.width, height: t.height, crf: t.crf!, bitrateBps: await measuredBitrate(probeFile, sampleFrames, settings.frameRate, paths), trialBitrateBps: bitrates[probeIndex]! };
-    }
-    t0 = performance.now();
-    const scores: FrameScores[] = await measureFrameScoresBatch(
-      {
-        ...(source.decoded ? { reference: source.decoded } : { reference: source.master, referenceWindows: settings.windows }),
-        ...settings.reference,
-        frameRate: settings.frameRate,
-        psnr: settings.metric === 'psnr',
-        ssim: false,
-        vmafSubsample: settings.vmafSubsample,
-        ...(settings.metric === 'vmaf' ? { frameSample: settings.vmafSubsample, referenceDurationS: sampleS } : {}),
-        ...(settings.metric === 'vmaf' && options.vmafModelPath ? { vmafModelPath: options.vmafModelPath } : {}),
-      },
-      files,
-      paths,
-      { ...run, durationS: sampleS, onProgress: (f) => onProgress(ENCODE_SHARE + f * (1 - ENCODE_SHARE)) },
-    );
+    const t0 = performance.now();
+    const [points] = await measureRounds(source, [round], settings, paths, options, (f) => onProgress(ENCODE_SHARE + f * (1 - ENCODE_SHARE)));
     totals.qualityS += (performance.now() - t0) / 1000;
-    return trials.map((t, k) => {
-      const s = scores[k]!;
-      const psnrDb = s.mseY ? summarizeFrames(s).psnrDb : undefined;
-      const vmaf = s.vmaf && s.vmaf.length > 0 ? s.vmaf.reduce((a, b) => a + b, 0) / s.vmaf.length : undefined;
-      const quality = settings.metric === 'vmaf' ? vmaf : psnrDb;
-      if (quality === undefined) throw new Error(`trial ${trialName(t)} has no ${settings.metric} score`);
-      return {
-        width: t.width,
-        height: t.height,
-        bitrateBps: bitrates[k]!,
-        quality,
-        ...(psnrDb !== undefined ? { psnrDb } : {}),
-        ...(vmaf !== undefined ? { vmaf } : {}),
-        ...(t.crf !== undefined ? { crf: t.crf } : { targetBitrateBps: t.bitrateBps! }),
-        ...(codec === 'hevc' ? { codec } : {}),
-      };
-    });
+    return points!;
   } finally {
-    await Promise.all([...files, ...(probeFile ? [probeFile] : [])].map((f) => fs.rm(f, { force: true })));
+    await removeRound(round);
   }
 }
 

@@ -25,7 +25,7 @@ import { PSNR_RUNG_RULES, VMAF_RUNG_RULES, type PlannedRung, type RungRules } fr
 import type { FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
 import { decodeSample, sampleWindows, type SampleWindow } from './per-title-sample.js';
-import { runTrialGroup, type PresetProbe, type TrialGroup, type TrialGroupResult, type TrialPoint, type TrialSettings } from './per-title-trials.js';
+import { runTrialGroupsTogether, type PresetProbe, type TrialGroup, type TrialPoint, type TrialSettings } from './per-title-trials.js';
 import { concludeAnalysis } from './per-title-ladder.js';
 import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, toEven, type VideoCodec } from './fixed-ladder.js';
 import { strideCoprimeWith, vmafSubsampleFor, type LadderMetric } from './quality-metrics.js';
@@ -291,8 +291,9 @@ export const SAMPLE_DECODE_WEIGHT = 1;
 export const groupWeight = (g: TrialGroup): number => g.trials.length + (g.extensions ?? []).reduce((n, e) => n + e.crfs.length, 0);
 
 /**
- * Analyses a title and picks its per-title ladder, running every trial group here, one after
- * another. Writes only to a temporary folder, removed before returning.
+ * Analyses a title and picks its per-title ladder, running every trial group here
+ * (runTrialGroupsTogether: each group's grid encode pass, one quality pass for all of them, then
+ * their extensions). Writes only to a temporary folder, removed before returning.
  * @param probed the master's probe (inspectMaster); must have a video stream.
  * @param frameRate output frame rate, frames/s.
  * @throws FfmpegError when a trial fails; EncodeCancelledError when `signal` aborts;
@@ -316,21 +317,15 @@ export async function analyzeTitle(masterPath: string, probed: ProbeResult, fram
       onProgress: (f) => options.onProgress?.((f * SAMPLE_DECODE_WEIGHT) / total),
     });
     const decodeS = (performance.now() - decodeStarted) / 1000;
-    const results: TrialGroupResult[] = [];
-    let done = SAMPLE_DECODE_WEIGHT;
-    for (const [i, group] of plan.groups.entries()) {
-      const result = await runTrialGroup(masterPath, group, plan.settings, paths, {
-        workDir: work,
-        vmafModelPath: options.vmafModelPath,
-        signal: options.signal,
-        samplePath,
-        decodeSample: false,
-        onProgress: (f) => options.onProgress?.(Math.min(1, (done + f * weights[i]!) / total)),
-      });
-      done += weights[i]!;
-      for (const p of result.points) log.debug({ height: p.height, crf: p.crf, bitrateBps: Math.round(p.bitrateBps), quality: p.quality }, 'trial point');
-      results.push(result);
-    }
+    // The groups' grids measured together (one libvmaf for every trial), then their extensions.
+    const results = await runTrialGroupsTogether(masterPath, plan.groups, plan.settings, paths, {
+      workDir: work,
+      vmafModelPath: options.vmafModelPath,
+      signal: options.signal,
+      samplePath,
+      onProgress: (f) => options.onProgress?.(Math.min(1, (SAMPLE_DECODE_WEIGHT + f * (total - SAMPLE_DECODE_WEIGHT)) / total)),
+    });
+    for (const p of results.flatMap((r) => r.points)) log.debug({ height: p.height, crf: p.crf, bitrateBps: Math.round(p.bitrateBps), quality: p.quality }, 'trial point');
     // The shared decode counts as trial encoding, as a group's own decode does (runTrialGroup).
     if (results[0]) results[0] = { ...results[0], encodeS: results[0].encodeS + decodeS };
     const analysis = concludeAnalysis(plan, results, (performance.now() - started) / 1000);

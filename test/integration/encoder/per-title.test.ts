@@ -13,7 +13,7 @@ import { resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpe
 import type { LadderReport } from '../../../src/encoder/ladder-report.js';
 import { inspectMaster } from '../../../src/encoder/master-check.js';
 import { analyzeTitle, candidateResolutions } from '../../../src/encoder/per-title.js';
-import { runTrialGroup, type TrialSettings } from '../../../src/encoder/per-title-trials.js';
+import { runTrialGroup, runTrialGroupsTogether, type TrialGroup, type TrialSettings } from '../../../src/encoder/per-title-trials.js';
 import { decodeSample } from '../../../src/encoder/per-title-sample.js';
 import { measureFrameScores, measureFrameScoresBatch } from '../../../src/encoder/quality-metrics.js';
 import { runFfmpeg } from '../../../src/encoder/ffmpeg.js';
@@ -81,6 +81,32 @@ describe('trial groups', () => {
     // Too big to hold as raw frames (2 h of 1080p60 is 1.3 TB): nothing is decoded, the passes read the master.
     expect(await decodeSample(master, [{ startS: 0, durationS: 7200 }], { width: 1920, height: 1080 }, 60, work, paths)).toBeUndefined();
     expect(await fs.readdir(work)).toEqual([path.basename(shared!)]);
+  });
+
+  it('runs groups together — one quality pass for all their grids — with the points each group finds alone', async () => {
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'together.mp4'), durationS: 6, width: 320, height: 180, audio: false }, paths);
+    const settings: TrialSettings = { windows: [{ startS: 0.5, durationS: 2 }, { startS: 3.5, durationS: 2 }], reference: { width: 320, height: 180 }, frameRate: 24, gop: 48, trialPreset: 'ultrafast', metric: 'vmaf', vmafSubsample: 7 };
+    const groups: TrialGroup[] = [
+      { trials: [{ width: 320, height: 180, crf: 30 }, { width: 320, height: 180, crf: 40 }], presetProbe: { preset: 'veryfast', crf: 30 } },
+      // A floor no trial can reach: both extension CRFs are tried, one round each, after the joint pass.
+      { trials: [{ width: 160, height: 90, crf: 30 }, { width: 160, height: 90, crf: 40 }], extensions: [{ toward: 'floor', crfs: [46, 51], floorBitrateBps: 1 }] },
+    ];
+    const work = await makeTempDir();
+    const shared = await decodeSample(master, settings.windows, settings.reference, settings.frameRate, work, paths);
+    const progress: number[] = [];
+    const together = await runTrialGroupsTogether(master, groups, settings, paths, { workDir: work, samplePath: shared, vmafModelPath: VMAF_MODEL, onProgress: (f) => progress.push(f) });
+    const alone = [];
+    for (const g of groups) alone.push(await runTrialGroup(master, g, settings, paths, { workDir: work, samplePath: shared, vmafModelPath: VMAF_MODEL }));
+    expect(together[1]!.points.map((p) => p.crf)).toEqual([30, 40, 46, 51]);
+    for (const [i, r] of together.entries()) {
+      expect(r.points).toEqual(alone[i]!.points);
+      expect(r.sampleFrames).toBe(96);
+    }
+    expect(together[0]!.presetProbe).toEqual(alone[0]!.presetProbe);
+    expect(together[0]!.points[0]!.quality).toBeGreaterThan(together[1]!.points[1]!.quality);
+    expect(progress.at(-1)).toBe(1);
+    expect(progress.every((f, i) => i === 0 || f >= progress[i - 1]!)).toBe(true);
+    expect(await fs.readdir(work)).toEqual([path.basename(shared!)]); // every trial file removed
   });
 
   it('measures a batch of encodes exactly as one at a time', async () => {

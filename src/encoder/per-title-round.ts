@@ -1,0 +1,150 @@
+/**
+ * The two passes of a per-title trial round (per-title-trials.ts runs them): the encode pass —
+ * every trial of the round from one read of the sample, `split` into each trial's scaler and
+ * encoder — and the quality pass, every file of one or several rounds against one read of the
+ * sample (measureFrameScoresBatch).
+ */
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { probePackets, runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
+import type { VideoCodec } from './fixed-ladder.js';
+import { measuredBitrate, sampleGraph, sampleInputs } from './per-title-sample.js';
+import type { PresetProbe, TrialPoint, TrialRunOptions, TrialSettings, TrialSpec } from './per-title-trials.js';
+import { measureFrameScoresBatch, summarizeFrames, type FrameScores } from './quality-metrics.js';
+import { BUFSIZE_FACTOR, MAXRATE_FACTOR, videoEncoderOptions } from './rendition.js';
+
+/** File name stem of a trial's encode. */
+export const trialName = (t: TrialSpec, codec: VideoCodec = 'h264'): string => `${codec === 'hevc' ? 'hevc_' : ''}${t.crf !== undefined ? `trial_${t.width}x${t.height}_crf${t.crf}` : `fixed_${t.width}x${t.height}_${t.bitrateBps}`}`;
+
+/** What a group has found and spent so far. */
+export interface GroupTotals {
+  points: TrialPoint[];
+  presetProbe?: PresetProbe;
+  sampleFrames: number;
+  encodeS: number;
+  qualityS: number;
+}
+
+/** One round's trials encoded, not yet measured: their files (the probe's last) and measured bitrates. */
+export interface EncodedRound {
+  readonly trials: readonly TrialSpec[];
+  readonly codec: VideoCodec;
+  readonly files: readonly string[];
+  readonly probeFile?: string | undefined;
+  readonly bitrates: readonly number[];
+}
+
+export const removeRound = (r: EncodedRound): Promise<unknown> => Promise.all([...r.files, ...(r.probeFile ? [r.probeFile] : [])].map((f) => fs.rm(f, { force: true })));
+
+/**
+ * The encode pass of a round: `trials` (and the preset probe's encode) from one read of the sample,
+ * `split` into every trial's scaler and encoder; then each file's measured bitrate. Adds its time
+ * to `totals.encodeS`, sets `totals.sampleFrames` (and `presetProbe`). Removes its files if it fails.
+ */
+export async function encodeRound(
+  source: { readonly master: string; readonly decoded: string | undefined },
+  trials: readonly TrialSpec[],
+  codec: VideoCodec,
+  settings: TrialSettings,
+  paths: FfmpegPaths,
+  options: TrialRunOptions,
+  totals: GroupTotals,
+  onProgress: (fraction: number) => void,
+  probe?: { readonly preset: string; readonly crf: number },
+): Promise<EncodedRound> {
+  const sampleS = settings.windows.reduce((t, w) => t + w.durationS, 0);
+  const files = trials.map((t) => path.join(options.workDir, `${trialName(t, codec)}.mp4`));
+  const probeIndex = probe ? trials.findIndex((t) => t.crf === probe.crf) : -1;
+  const probeFile = probe ? path.join(options.workDir, `${trialName(trials[probeIndex]!, codec)}_${probe.preset}.mp4`) : undefined;
+  const round = { trials, codec, files, probeFile };
+  try {
+    const t0 = performance.now();
+    const encodes = [...trials.map((t) => ({ t, preset: settings.trialPreset })), ...(probe ? [{ t: trials[probeIndex]!, preset: probe.preset }] : [])];
+    const outputs = encodes.map(({ t, preset }, k) => {
+      if (t.crf === undefined && t.bitrateBps === undefined) throw new RangeError('a trial needs a CRF or a bitrate');
+      // The final encodes' options (rendition.ts): a closed GOP per window, CRF uncapped, a
+      // fixed-ladder rung capped as the fixed ladder's final encode is.
+      const rate = t.crf !== undefined ? { crf: t.crf } : { bitrateBps: t.bitrateBps!, vbv: { maxrateBps: t.bitrateBps! * MAXRATE_FACTOR, bufsizeBps: t.bitrateBps! * BUFSIZE_FACTOR } };
+      return {
+        outputOptions: ['-map', `[v${k}]`, ...videoEncoderOptions({ codec, preset, gop: settings.gop, ...rate }), '-an'],
+        output: k < files.length ? files[k]! : probeFile!,
+      };
+    });
+    const read = source.decoded ? '[0:v]null' : sampleGraph(settings.windows, settings.reference, settings.frameRate);
+    const split = `${read},split=${encodes.length}${encodes.map((_, k) => `[s${k}]`).join('')}`;
+    const scales = encodes.map(({ t }, k) => `[s${k}]scale=${t.width}:${t.height}:flags=bicubic,setsar=1[v${k}]`);
+    await runFfmpeg(
+      {
+        inputs: source.decoded ? [{ source: source.decoded }] : sampleInputs(source.master, settings.windows),
+        outputOptions: ['-filter_complex', [split, ...scales].join(';'), ...outputs[0]!.outputOptions],
+        output: outputs[0]!.output,
+        moreOutputs: outputs.slice(1),
+      },
+      paths,
+      { ...(options.signal ? { signal: options.signal } : {}), durationS: sampleS, onProgress: (f) => onProgress(f) },
+    );
+    totals.encodeS += (performance.now() - t0) / 1000;
+    const sampleFrames = (await probePackets(files[0]!, paths)).length;
+    totals.sampleFrames = sampleFrames;
+    const bitrates = await Promise.all(files.map((f) => measuredBitrate(f, sampleFrames, settings.frameRate, paths)));
+    if (probe && probeFile) {
+      const t = trials[probeIndex]!;
+      totals.presetProbe = { preset: probe.preset, width: t.width, height: t.height, crf: t.crf!, bitrateBps: await measuredBitrate(probeFile, sampleFrames, settings.frameRate, paths), trialBitrateBps: bitrates[probeIndex]! };
+    }
+    return { ...round, bitrates };
+  } catch (err) {
+    await removeRound({ ...round, bitrates: [] });
+    throw err;
+  }
+}
+
+/**
+ * The quality pass of encoded rounds: every file of every round against one read of the sample
+ * (measureFrameScoresBatch: one process, and with VMAF on a frame sample one libvmaf).
+ * @returns each round's points, in order.
+ */
+export async function measureRounds(
+  source: { readonly master: string; readonly decoded: string | undefined },
+  rounds: readonly EncodedRound[],
+  settings: TrialSettings,
+  paths: FfmpegPaths,
+  options: TrialRunOptions,
+  onProgress: (fraction: number) => void,
+): Promise<TrialPoint[][]> {
+  const sampleS = settings.windows.reduce((t, w) => t + w.durationS, 0);
+  const scores: FrameScores[] = await measureFrameScoresBatch(
+    {
+      ...(source.decoded ? { reference: source.decoded } : { reference: source.master, referenceWindows: settings.windows }),
+      ...settings.reference,
+      frameRate: settings.frameRate,
+      psnr: settings.metric === 'psnr',
+      ssim: false,
+      vmafSubsample: settings.vmafSubsample,
+      ...(settings.metric === 'vmaf' ? { frameSample: settings.vmafSubsample, referenceDurationS: sampleS } : {}),
+      ...(settings.metric === 'vmaf' && options.vmafModelPath ? { vmafModelPath: options.vmafModelPath } : {}),
+    },
+    rounds.flatMap((r) => r.files),
+    paths,
+    { ...(options.signal ? { signal: options.signal } : {}), durationS: sampleS, onProgress: (f) => onProgress(f) },
+  );
+  let next = 0;
+  return rounds.map((r) =>
+    r.trials.map((t, k) => {
+      const s = scores[next++]!;
+      const psnrDb = s.mseY ? summarizeFrames(s).psnrDb : undefined;
+      const vmaf = s.vmaf && s.vmaf.length > 0 ? s.vmaf.reduce((a, b) => a + b, 0) / s.vmaf.length : undefined;
+      const quality = settings.metric === 'vmaf' ? vmaf : psnrDb;
+      if (quality === undefined) throw new Error(`trial ${trialName(t)} has no ${settings.metric} score`);
+      return {
+        width: t.width,
+        height: t.height,
+        bitrateBps: r.bitrates[k]!,
+        quality,
+        ...(psnrDb !== undefined ? { psnrDb } : {}),
+        ...(vmaf !== undefined ? { vmaf } : {}),
+        ...(t.crf !== undefined ? { crf: t.crf } : { targetBitrateBps: t.bitrateBps! }),
+        ...(r.codec === 'hevc' ? { codec: r.codec } : {}),
+      };
+    }),
+  );
+}
