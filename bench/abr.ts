@@ -32,7 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { createAbrRule, type AbrRuleName } from '../src/abr/abr-rules.js';
-import { simulateSession } from '../src/abr/abr-sim.js';
+import { QOE_REBUFFER_PENALTY, simulateSession } from '../src/abr/abr-sim.js';
 import { loadSimTitle } from '../src/abr/sim-title.js';
 import { loadConfig, storeDir } from '../src/config.js';
 import { parseThroughputTrace, RateProfile } from '../src/edge-cache/shaping.js';
@@ -85,7 +85,33 @@ if (done.state !== 'completed') throw new Error(`encode failed: ${done.failedRea
 const simTitle = await loadSimTitle(store, up.titleId);
 process.stderr.write(`ladder (AVERAGE-BANDWIDTH): ${simTitle.bitratesBps.map((b) => Math.round(b / 1000)).join(', ')} kbit/s\n`);
 
+/**
+ * QoE_lin per segment of a Chromium session, as the simulator scores its own (abr-sim.ts; Yin et
+ * al., SIGCOMM 2015, μ = 4.3 as Pensieve): over the video segments the session loaded (the last
+ * copy of each number, the first round(played / segment duration) numbers), Σ R_k − μ·(stall
+ * seconds) − Σ |R_{k+1} − R_k|, R the level's AVERAGE-BANDWIDTH in Mbit/s, divided by the segments.
+ * @returns undefined when no load matches a level.
+ */
+function sessionQoe(loads: readonly { name: string }[], playedS: number, rebufferS: number): number | undefined {
+  const folderLevel = new Map((simTitle.levelUris ?? []).map((u, i) => [u.slice(0, u.lastIndexOf('/')), i]));
+  const levelOf = new Map<number, number>();
+  for (const l of loads) {
+    const m = /^(video_[^/]+)\/seg_(\d+)\.m4s$/.exec(l.name);
+    const level = m ? folderLevel.get(m[1]!) : undefined;
+    if (level !== undefined) levelOf.set(Number(m![2]), level);
+  }
+  const d = simTitle.segmentDurationsS[0] ?? 4;
+  const played = [...levelOf.keys()].sort((a, b) => a - b).slice(0, Math.max(1, Math.round(playedS / d)));
+  if (played.length === 0) return undefined;
+  const r = played.map((n) => simTitle.bitratesBps[levelOf.get(n)!]! / 1e6);
+  let qoe = r.reduce((a, b) => a + b, 0) - QOE_REBUFFER_PENALTY * rebufferS;
+  for (let k = 1; k < r.length; k++) qoe -= Math.abs(r[k]! - r[k - 1]!);
+  return qoe / r.length;
+}
+
 interface Run {
+  /** QoE_lin per segment (sessionQoe); NaN when no load matched a level. */
+  qoePerSegment: number;
   averageBitrateBps: number;
   rebufferRatio: number;
   startupS: number;
@@ -156,6 +182,7 @@ async function play(traceName: string, controller: AbrRuleName): Promise<Run> {
     }
     const firstSegmentMs = Math.min(...log.loads.filter((l) => /\/seg_\d+\.m4s$/.test(l.name)).map((l) => l.startMs));
     return {
+      qoePerSegment: sessionQoe(log.loads, playedS, st.rebufferMs / 1000) ?? Number.NaN,
       firstSegmentS: log.shapedAtMs !== null && Number.isFinite(firstSegmentMs) ? Math.max(0, (firstSegmentMs - log.shapedAtMs) / 1000) : 0,
       averageBitrateBps: playingSamples > 0 ? bitrateSum / playingSamples : 0,
       rebufferRatio: st.rebufferMs / 1000 / (playedS + st.rebufferMs / 1000 || 1),
@@ -203,7 +230,8 @@ for (const traceName of TRACES) {
       startupS: spread(runs, 'startupS'),
       switchesPerMinute: spread(runs, 'switchesPerMinute'),
       refetchedSegments: spread(runs, 'refetchedSegments'),
-      simulated: { startS, averageBitrateBps: sim.averageBitrateBps, rebufferRatio: sim.rebufferRatio, startupS: sim.startupS, switchesPerMinute: sim.switchesPerMinute },
+      qoePerSegment: spread(runs, 'qoePerSegment'),
+      simulated: { startS, averageBitrateBps: sim.averageBitrateBps, rebufferRatio: sim.rebufferRatio, startupS: sim.startupS, switchesPerMinute: sim.switchesPerMinute, qoePerSegment: sim.qoePerSegment },
       simulatedFromTraceStart: { averageBitrateBps: simAtZero.averageBitrateBps, rebufferRatio: simAtZero.rebufferRatio, startupS: simAtZero.startupS },
     };
     const bitrateError = cell.simulated.averageBitrateBps / cell.averageBitrateBps.median - 1;
@@ -217,6 +245,18 @@ for (const traceName of TRACES) {
 await browser.close();
 await stack.stop({ obliterateQueue: true });
 
+/** Per rule: on how many traces its median QoE beats hls.js's own (issue 15's Chromium target), when both were played. */
+function qoeAgainstHlsJs(all: readonly { trace: string; controller: string; qoePerSegment: { median: number } }[]): string[] {
+  const out: string[] = [];
+  for (const rule of CONTROLLERS.filter((c) => c !== 'hlsjs')) {
+    const pairs = TRACES.map((t) => [all.find((c) => c.trace === t && c.controller === rule), all.find((c) => c.trace === t && c.controller === 'hlsjs')] as const).filter(([a, b]) => a && b);
+    if (pairs.length === 0) continue;
+    const wins = pairs.filter(([a, b]) => a!.qoePerSegment.median > b!.qoePerSegment.median).length;
+    out.push(`${rule}: QoE above hls.js's on ${wins} of ${pairs.length} traces.`);
+  }
+  return out.length ? [...out, ''] : [];
+}
+
 const outDir = path.join(ROOT, 'bench', 'results');
 await fs.mkdir(outDir, { recursive: true });
 const kbps = (b: number) => (b / 1e3).toFixed(0);
@@ -224,14 +264,17 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const table = [
   `ABR in Chromium through the shaping edge (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores): ${simTitle.name} per-title ladder (AVERAGE-BANDWIDTH) ${simTitle.bitratesBps.map((b) => kbps(b)).join('/')} kbit/s, ${RUNS} runs × ${PLAY_S} s per cell, buffer target ${BUFFER_TARGET_S} s; median (min–max); "sim" is \`vod bench abr-sim\`'s prediction of the same session, its trace started where the page's first segment request met it ("first segment s", the median over the runs), "sim from trace start" the same with the first request at the trace's start.`,
   '',
-  '| trace | controller | trace mean kbit/s | avg bitrate kbit/s | sim kbit/s | sim from trace start kbit/s | rebuffer | sim rebuffer | startup s | first segment s | switches/min | segments loaded twice | sim within bounds |',
-  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  '| trace | controller | trace mean kbit/s | avg bitrate kbit/s | sim kbit/s | sim from trace start kbit/s | rebuffer | sim rebuffer | startup s | first segment s | switches/min | QoE/segment (sim) | segments loaded twice | sim within bounds |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
   ...cells.map(
     (c) =>
-      `| ${short(c.trace)} | ${c.controller} | ${kbps(c.traceMeanBps)} | ${kbps(c.averageBitrateBps.median)} (${kbps(c.averageBitrateBps.min)}–${kbps(c.averageBitrateBps.max)}) | ${kbps(c.simulated.averageBitrateBps)} | ${kbps(c.simulatedFromTraceStart.averageBitrateBps)} | ${pct(c.rebufferRatio.median)} (${pct(c.rebufferRatio.min)}–${pct(c.rebufferRatio.max)}) | ${pct(c.simulated.rebufferRatio)} | ${c.startupS.median.toFixed(2)} | ${c.simulated.startS.toFixed(2)} | ${c.switchesPerMinute.median.toFixed(1)} | ${c.refetchedSegments.median} (${c.refetchedSegments.min}–${c.refetchedSegments.max}) | ${c.withinBounds ? 'yes' : 'no'} (${c.bitrateError >= 0 ? '+' : '−'}${Math.abs(c.bitrateError * 100).toFixed(0)}%, ${c.rebufferError >= 0 ? '+' : '−'}${Math.abs(c.rebufferError * 100).toFixed(1)} pt) |`,
+      `| ${short(c.trace)} | ${c.controller} | ${kbps(c.traceMeanBps)} | ${kbps(c.averageBitrateBps.median)} (${kbps(c.averageBitrateBps.min)}–${kbps(c.averageBitrateBps.max)}) | ${kbps(c.simulated.averageBitrateBps)} | ${kbps(c.simulatedFromTraceStart.averageBitrateBps)} | ${pct(c.rebufferRatio.median)} (${pct(c.rebufferRatio.min)}–${pct(c.rebufferRatio.max)}) | ${pct(c.simulated.rebufferRatio)} | ${c.startupS.median.toFixed(2)} | ${c.simulated.startS.toFixed(2)} | ${c.switchesPerMinute.median.toFixed(1)} | ${c.qoePerSegment.median.toFixed(3)} (${c.simulated.qoePerSegment.toFixed(3)}) | ${c.refetchedSegments.median} (${c.refetchedSegments.min}–${c.refetchedSegments.max}) | ${c.withinBounds ? 'yes' : 'no'} (${c.bitrateError >= 0 ? '+' : '−'}${Math.abs(c.bitrateError * 100).toFixed(0)}%, ${c.rebufferError >= 0 ? '+' : '−'}${Math.abs(c.rebufferError * 100).toFixed(1)} pt) |`,
   ),
   '',
   `Bounds (ours): the simulator's average bitrate within ±${BITRATE_BOUND * 100}% of the Chromium median and its rebuffer ratio within ${REBUFFER_BOUND * 100} points; ${cells.filter((c) => c.withinBounds).length} of ${cells.length} cells within.`,
+  '',
+  ...qoeAgainstHlsJs(cells),
+  'QoE/segment: QoE_lin per segment (Yin et al. 2015, μ = 4.3), the median over the runs, counted on the video segments each session loaded; in brackets the simulator\'s for the same session.',
   '',
 ].join('\n');
 await fs.writeFile(path.join(outDir, `${OUT_NAME}.md`), table);

@@ -33,6 +33,8 @@ export interface SimTitle {
   readonly segmentBytes: readonly (readonly number[])[];
   /** Bytes of the audio segment fetched with each video segment (0 without audio). */
   readonly audioSegmentBytes: readonly number[];
+  /** Each level's media playlist URI as the multivariant playlist names it (matching a player's loads to levels). */
+  readonly levelUris?: readonly string[];
 }
 
 export interface SimSettings {

@@ -61,5 +61,6 @@ export async function loadSimTitle(store: ObjectStore, titleId: string): Promise
     segmentDurationsS: levels[0]?.durationsS ?? [],
     segmentBytes: levels.map((l) => l.bytes),
     audioSegmentBytes: audioBytes,
+    levelUris: variants.map((v) => v.uri),
   };
 }
