@@ -137,7 +137,6 @@ export interface TrialRunOptions {
  */
 const ENCODE_SHARE = 0.4;
 
-
 /**
  * Runs one group: its trials in one encode pass and one quality pass, then its extensions.
  * @returns the group's RD points, in the order run.
