@@ -25,7 +25,7 @@ export interface GroupTotals {
   qualityS: number;
 }
 
-/** One round's trials encoded, not yet measured: their files (the probe's last) and measured bitrates. */
+/** One round's trials encoded, not yet measured: their files (the preset probe's apart) and measured bitrates, bits/s. */
 export interface EncodedRound {
   readonly trials: readonly TrialSpec[];
   readonly codec: VideoCodec;
@@ -34,6 +34,7 @@ export interface EncodedRound {
   readonly bitrates: readonly number[];
 }
 
+/** Deletes a round's files (missing ones are fine). */
 export const removeRound = (r: EncodedRound): Promise<unknown> => Promise.all([...r.files, ...(r.probeFile ? [r.probeFile] : [])].map((f) => fs.rm(f, { force: true })));
 
 /**
