@@ -32,7 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { createAbrRule, type AbrRuleName } from '../src/abr/abr-rules.js';
-import { QOE_REBUFFER_PENALTY, simulateSession } from '../src/abr/abr-sim.js';
+import { qoeLinPerSegment, simulateSession } from '../src/abr/abr-sim.js';
 import { loadSimTitle } from '../src/abr/sim-title.js';
 import { loadConfig, storeDir } from '../src/config.js';
 import { parseThroughputTrace, RateProfile } from '../src/edge-cache/shaping.js';
@@ -103,10 +103,7 @@ function sessionQoe(loads: readonly { name: string }[], playedS: number, rebuffe
   const d = simTitle.segmentDurationsS[0] ?? 4;
   const played = [...levelOf.keys()].sort((a, b) => a - b).slice(0, Math.max(1, Math.round(playedS / d)));
   if (played.length === 0) return undefined;
-  const r = played.map((n) => simTitle.bitratesBps[levelOf.get(n)!]! / 1e6);
-  let qoe = r.reduce((a, b) => a + b, 0) - QOE_REBUFFER_PENALTY * rebufferS;
-  for (let k = 1; k < r.length; k++) qoe -= Math.abs(r[k]! - r[k - 1]!);
-  return qoe / r.length;
+  return qoeLinPerSegment(played.map((n) => simTitle.bitratesBps[levelOf.get(n)!]! / 1e6), rebufferS);
 }
 
 interface Run {

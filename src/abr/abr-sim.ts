@@ -59,6 +59,17 @@ export interface SimSettings {
 /** Pensieve's rebuffer penalty μ for QoE_lin with R in Mbit/s. */
 export const QOE_REBUFFER_PENALTY = 4.3;
 
+/**
+ * QoE_lin of a session per segment: (Σ_k R_k − μ·Σ_k T_k − Σ_k |R_{k+1} − R_k|) / K, R_k the
+ * bitrate of segment k in Mbit/s, in play order, ΣT the stall seconds, μ = QOE_REBUFFER_PENALTY
+ * (Yin et al., SIGCOMM 2015; Mao et al.'s constants, SIGCOMM 2017). NaN for no segment.
+ */
+export function qoeLinPerSegment(ratesMbps: readonly number[], stallS: number): number {
+  let qoe = ratesMbps.reduce((a, b) => a + b, 0) - QOE_REBUFFER_PENALTY * stallS;
+  for (let k = 1; k < ratesMbps.length; k++) qoe -= Math.abs(ratesMbps[k]! - ratesMbps[k - 1]!);
+  return qoe / ratesMbps.length;
+}
+
 export interface SimResult {
   readonly rule: string;
   readonly segments: number;
@@ -99,7 +110,6 @@ export function simulateSession(title: SimTitle, link: RateProfile, rule: AbrRul
   let stallS = 0;
   let stalls = 0;
   let switches = 0;
-  let qoe = 0;
   let bitrateSum = 0;
   let last: number | undefined;
   const levels: number[] = [];
@@ -150,12 +160,7 @@ export function simulateSession(title: SimTitle, link: RateProfile, rule: AbrRul
       playing = true;
       startupS = t - startS;
     }
-    const r = title.bitratesBps[level]! / 1e6;
-    qoe += r - QOE_REBUFFER_PENALTY * stall;
-    if (last !== undefined) {
-      qoe -= Math.abs(r - title.bitratesBps[last]! / 1e6);
-      if (level !== last) switches++;
-    }
+    if (last !== undefined && level !== last) switches++;
     bitrateSum += title.bitratesBps[level]! * d;
     levels.push(level);
     last = level;
@@ -169,7 +174,7 @@ export function simulateSession(title: SimTitle, link: RateProfile, rule: AbrRul
     stallS,
     switchesPerMinute: switches / (content / 60),
     startupS,
-    qoePerSegment: qoe / levels.length,
+    qoePerSegment: qoeLinPerSegment(levels.map((l) => title.bitratesBps[l]! / 1e6), stallS),
     decisionsByRule: byRule,
     levels,
   };
