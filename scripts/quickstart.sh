@@ -24,4 +24,7 @@ if [[ -z "${VMAF_MODEL:-}" && -f ../shared/vmaf/vmaf_v0.6.1.pkl ]]; then
   VMAF_MODEL="$(cd ../shared/vmaf && pwd)/vmaf_v0.6.1.pkl"
   export VMAF_MODEL
 fi
+if [[ -z "${VMAF_MODEL:-}" ]]; then
+  echo "quickstart: no VMAF model (../shared/vmaf/vmaf_v0.6.1.pkl is missing and VMAF_MODEL is unset): the per-title ladder is built on PSNR" >&2
+fi
 exec node bin/vod.mjs demo "$@"
