@@ -9,7 +9,7 @@ import cliProgress from 'cli-progress';
 import { formatAnalysisTable, formatPointsTable, renderLadderSvg } from '../encoder/ladder-report.js';
 import { inspectMaster } from '../encoder/master-check.js';
 import { outputFrameRate } from '../encoder/title-stages.js';
-import { analyzeTitle } from '../encoder/per-title.js';
+import { analyzeTitle, type LadderAnalysis } from '../encoder/per-title.js';
 import { UserError } from '../util/errors.js';
 import type { CliContext } from './context.js';
 import { transparentHugePagesMode, vmafThpAdvice } from '../util/transparent-huge-pages.js';
@@ -22,6 +22,7 @@ export interface LadderFlags {
   readonly crf?: number[];
   readonly sampleFraction?: number;
   readonly trialPreset?: string;
+  readonly fullGrid?: boolean;
 }
 
 /**
@@ -52,6 +53,7 @@ export async function runLadder(ctx: CliContext, file: string, flags: LadderFlag
       ...(flags.crf ? { crfValues: flags.crf } : {}),
       ...(flags.sampleFraction ? { sampleFraction: flags.sampleFraction } : {}),
       ...(flags.trialPreset ? { trialPreset: flags.trialPreset } : {}),
+      search: flags.fullGrid ? 'grid' : 'coarse-to-fine',
       onProgress: (f) => bar?.update(Math.round(f * 100)),
       log: ctx.log,
     });
@@ -75,7 +77,7 @@ export async function runLadder(ctx: CliContext, file: string, flags: LadderFlag
   }
   const t = analysis.timings;
   process.stdout.write(
-    `Sample: ${analysis.sample.windows.length} window(s), ${analysis.sample.durationS.toFixed(1)} s of ${probed.durationS.toFixed(1)} s; ${analysis.points.length} trial encodes; analysis ${t.totalS.toFixed(1)} s (trial encodes ${t.trialEncodeS.toFixed(1)} s, quality ${t.trialQualityS.toFixed(1)} s)\n`,
+    `Sample: ${analysis.sample.windows.length} window(s), ${analysis.sample.durationS.toFixed(1)} s of ${probed.durationS.toFixed(1)} s; ${trialCount(analysis)}; analysis ${t.totalS.toFixed(1)} s (trial encodes ${t.trialEncodeS.toFixed(1)} s, quality ${t.trialQualityS.toFixed(1)} s)\n`,
   );
 
   const svg = await renderLadderSvg(analysis, `${path.basename(file)}: RD curves, convex hull and ladders (${analysis.metric.toUpperCase()})`);
@@ -86,6 +88,15 @@ export async function runLadder(ctx: CliContext, file: string, flags: LadderFlag
     await writeOut(jsonPath, `${JSON.stringify(analysis, null, 2)}\n`);
     process.stdout.write(`JSON:   ${jsonPath}\n`);
   }
+}
+
+/** "17 of the grid's 20 trial encodes (coarse-to-fine search) + 1 extension", as the analysis ran them. */
+function trialCount(analysis: LadderAnalysis): string {
+  const { gridTrials, search, extensionCrfs } = analysis.settings;
+  const extensions = analysis.points.filter((p) => p.crf !== undefined && extensionCrfs.includes(p.crf)).length;
+  const grid = analysis.points.length - extensions;
+  const ran = gridTrials !== undefined && search === 'coarse-to-fine' ? `${grid} of the grid's ${gridTrials} trial encodes (coarse-to-fine search)` : `${grid} trial encodes (full grid)`;
+  return extensions > 0 ? `${ran} + ${extensions} beyond the grid` : ran;
 }
 
 async function writeOut(file: string, text: string): Promise<void> {

@@ -21,6 +21,7 @@ import { decodeSample, type SampleWindow } from './per-title-sample.js';
 import { encodeRound, measureRounds, removeRound, type EncodedRound, type GroupTotals } from './per-title-round.js';
 import type { LadderMetric } from './quality-metrics.js';
 import type { VideoCodec } from './fixed-ladder.js';
+import { coarseTrials, refineTrials, type TrialSearch } from './per-title-search.js';
 
 /** One trial encode: a size and either an x264 CRF or a target bitrate (a fixed-ladder rung, capped VBR). */
 export interface TrialSpec {
@@ -220,19 +221,31 @@ async function runExtensions(group: TrialGroup, result: GroupTotals, runRound: (
   }
 }
 
+/** Options of runTrialGroupsTogether. */
+export interface TogetherRunOptions extends TrialRunOptions {
+  /**
+   * How the grids are explored (per-title-search.ts): `grid` runs every trial in one round;
+   * `coarse-to-fine` (default) runs coarseTrials, then refineTrials' rounds until they add none.
+   */
+  readonly search?: TrialSearch | undefined;
+}
+
 /**
- * Runs several groups here with their grids measured together: every group's grid encode pass,
- * then one quality pass over all their trials (with VMAF on a frame sample, one libvmaf in one
- * process for the whole grid: measureFrameScoresBatch), then each group's extensions, as
- * runTrialGroup does them. The same points as runTrialGroup on each group (a concatenated batch
- * scores each trial as it would alone, and the encodes are the same), one quality process instead
- * of one per group. For one machine (`vod ladder`, a title analysed by one worker); a chunked
- * title's flow runs each group as its own job.
+ * Runs several groups here with their grids measured together: rounds of grid trials — with
+ * `search` `grid` one round of every trial, with `coarse-to-fine` (the default) the search's
+ * rounds (per-title-search.ts) — each round one encode pass per group (the first; later rounds'
+ * few trials one pass per codec) and one quality pass over all its trials (with VMAF on a frame
+ * sample, one libvmaf in one process: measureFrameScoresBatch); then each group's extensions, as
+ * runTrialGroup does them. Each trial's point is the one runTrialGroup finds (a concatenated batch
+ * scores each trial as it would alone, and the encodes are the same). For one machine (`vod
+ * ladder`, a title analysed by one worker); a chunked title's flow runs each group's whole grid as
+ * its own job.
  * @param options.samplePath the sample decoded once (decodeSample), or unset to read the master's windows.
- * @returns one result per group, in order; the joint quality pass's time shared by trial count.
+ * @returns one result per group, in order (a group's points in the order run); each round's
+ *          quality pass's time shared by trial count.
  * @throws as runTrialGroup.
  */
-export async function runTrialGroupsTogether(masterPath: string, groups: readonly TrialGroup[], settings: TrialSettings, paths: FfmpegPaths, options: TrialRunOptions): Promise<TrialGroupResult[]> {
+export async function runTrialGroupsTogether(masterPath: string, groups: readonly TrialGroup[], settings: TrialSettings, paths: FfmpegPaths, options: TogetherRunOptions): Promise<TrialGroupResult[]> {
   if (settings.metric === 'vmaf' && !options.vmafModelPath) throw new RangeError('the ladder is built on VMAF but this worker has no VMAF model (set VMAF_MODEL)');
   groups.forEach(checkPresetProbe);
   const source = { master: masterPath, decoded: options.samplePath };
@@ -244,24 +257,17 @@ export async function runTrialGroupsTogether(masterPath: string, groups: readonl
     options.onProgress?.(reported);
   };
   const results: GroupTotals[] = groups.map(() => ({ points: [], sampleFrames: 0, encodeS: 0, qualityS: 0 }));
-  const encoded: EncodedRound[] = [];
-  try {
-    let before = 0;
-    for (const [i, g] of groups.entries()) {
-      encoded.push(await encodeRound(source, g.trials, g.codec ?? 'h264', settings, paths, options, results[i]!, (f) => report((before + f * g.trials.length) * ENCODE_SHARE), g.presetProbe));
-      before += g.trials.length;
-    }
-    const t0 = performance.now();
-    const points = await measureRounds(source, encoded, settings, paths, options, (f) => report(gridTrials * (ENCODE_SHARE + f * (1 - ENCODE_SHARE))));
-    const qualityS = (performance.now() - t0) / 1000;
-    for (const [i, g] of groups.entries()) {
-      results[i]!.points.push(...points[i]!);
-      results[i]!.qualityS += (qualityS * g.trials.length) / gridTrials;
-    }
-  } finally {
-    await Promise.all(encoded.map(removeRound));
+  const coarse = (options.search ?? 'coarse-to-fine') === 'coarse-to-fine';
+  let pending = coarse ? coarseTrials(groups) : groups.map((g) => [...g.trials]);
+  let done = 0;
+  for (let first = true; pending.some((p) => p.length > 0); first = false) {
+    const before = done;
+    await runJointRound(source, groups, pending, first, settings, paths, options, results, (f) => report(before + f));
+    done += pending.reduce((n, p) => n + p.length, 0);
+    pending = coarse ? refineTrials(groups, results.map((r) => r.points)) : [];
   }
-  let done = gridTrials;
+  done = gridTrials; // trials the search skipped count as done
+  report(done);
   for (const [i, g] of groups.entries()) {
     const result = results[i]!;
     const extensionWeight = (g.extensions ?? []).reduce((m, e) => m + e.crfs.length, 0);
@@ -275,6 +281,63 @@ export async function runTrialGroupsTogether(masterPath: string, groups: readonl
   }
   options.onProgress?.(1);
   return results;
+}
+
+/**
+ * One round of runTrialGroupsTogether: `pending[i]`, group i's trials this round, encoded — in the
+ * first round one pass per group (with its preset probe), later one pass per codec — then all
+ * measured in one quality pass; each point appended to its group's result.
+ * @param onProgress trials' worth of the round done (0 to the round's trial count).
+ */
+async function runJointRound(
+  source: { readonly master: string; readonly decoded: string | undefined },
+  groups: readonly TrialGroup[],
+  pending: readonly (readonly TrialSpec[])[],
+  first: boolean,
+  settings: TrialSettings,
+  paths: FfmpegPaths,
+  options: TrialRunOptions,
+  results: GroupTotals[],
+  onProgress: (trialsDone: number) => void,
+): Promise<void> {
+  // Passes: [codec, owner group of each trial]; the first round keeps a pass per group.
+  const passes: { codec: VideoCodec; owners: number[]; trials: TrialSpec[]; probe?: { preset: string; crf: number } }[] = [];
+  for (const [i, trials] of pending.entries()) {
+    if (trials.length === 0) continue;
+    const codec = groups[i]!.codec ?? 'h264';
+    const probe = first ? groups[i]!.presetProbe : undefined;
+    const shared = first ? undefined : passes.find((p) => p.codec === codec);
+    if (shared) {
+      shared.owners.push(...trials.map(() => i));
+      shared.trials.push(...trials);
+    } else passes.push({ codec, owners: trials.map(() => i), trials: [...trials], ...(probe ? { probe } : {}) });
+  }
+  const count = passes.reduce((n, p) => n + p.trials.length, 0);
+  const encoded: EncodedRound[] = [];
+  try {
+    let before = 0;
+    for (const pass of passes) {
+      const totals: GroupTotals = { points: [], sampleFrames: 0, encodeS: 0, qualityS: 0 };
+      encoded.push(await encodeRound(source, pass.trials, pass.codec, settings, paths, options, totals, (f) => onProgress((before + f * pass.trials.length) * ENCODE_SHARE), pass.probe));
+      before += pass.trials.length;
+      for (const [k, i] of pass.owners.entries()) {
+        results[i]!.encodeS += totals.encodeS / pass.trials.length;
+        results[i]!.sampleFrames = totals.sampleFrames;
+        if (k === 0 && totals.presetProbe) results[i]!.presetProbe = totals.presetProbe;
+      }
+    }
+    const t0 = performance.now();
+    const points = await measureRounds(source, encoded, settings, paths, options, (f) => onProgress(count * (ENCODE_SHARE + f * (1 - ENCODE_SHARE))));
+    const qualityS = (performance.now() - t0) / 1000;
+    for (const [j, pass] of passes.entries()) {
+      for (const [k, i] of pass.owners.entries()) {
+        results[i]!.points.push(points[j]![k]!);
+        results[i]!.qualityS += qualityS / count;
+      }
+    }
+  } finally {
+    await Promise.all(encoded.map(removeRound));
+  }
 }
 
 /**

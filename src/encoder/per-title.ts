@@ -27,6 +27,7 @@ import type { ProbeResult } from './media-info.js';
 import { decodeSample, sampleWindows, type SampleWindow } from './per-title-sample.js';
 import { runTrialGroupsTogether, type PresetProbe, type TrialGroup, type TrialPoint, type TrialSettings } from './per-title-trials.js';
 import { concludeAnalysis } from './per-title-ladder.js';
+import type { TrialSearch } from './per-title-search.js';
 import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, toEven, type VideoCodec } from './fixed-ladder.js';
 import { strideCoprimeWith, vmafSubsampleFor, type LadderMetric } from './quality-metrics.js';
 
@@ -98,6 +99,11 @@ export interface PerTitleOptions {
    * corrects each rung's CRF (presetCorrection). Unset = no correction.
    */
   readonly finalPreset?: string;
+  /**
+   * How to explore the trial grid (per-title-search.ts): `coarse-to-fine` (default) skips trials
+   * far from the hull, `grid` runs every one.
+   */
+  readonly search?: TrialSearch;
   /** Also encode the fixed ladder's rungs on the sample (capped VBR, same preset) for comparison plots. */
   readonly includeFixed?: boolean;
   /**
@@ -124,6 +130,13 @@ export interface LadderAnalysis {
   readonly settings: {
     readonly trialPreset: string;
     readonly crfValues: readonly number[];
+    /**
+     * How the grid was explored (per-title-search.ts): `coarse-to-fine` skips trials far from the
+     * hull, `grid` runs them all. Absent in analyses made before 2026-12-03 (they ran the grid).
+     */
+    readonly search?: TrialSearch;
+    /** H.264 trials in the grid (resolutions × CRFs); `points` holds those run, plus extensions. */
+    readonly gridTrials?: number;
     /** CRF values tried beyond the grid (toward quality, toward the floor), when it fell short. */
     readonly extensionCrfs: readonly number[];
     readonly resolutions: readonly { width: number; height: number }[];
@@ -292,8 +305,8 @@ export const groupWeight = (g: TrialGroup): number => g.trials.length + (g.exten
 
 /**
  * Analyses a title and picks its per-title ladder, running every trial group here
- * (runTrialGroupsTogether: each group's grid encode pass, one quality pass for all of them, then
- * their extensions). Writes only to a temporary folder, removed before returning.
+ * (runTrialGroupsTogether: by default the coarse-to-fine search's rounds over the groups' grids,
+ * each round one quality pass for all its trials, then the groups' extensions). Writes only to a temporary folder, removed before returning.
  * @param probed the master's probe (inspectMaster); must have a video stream.
  * @param frameRate output frame rate, frames/s.
  * @throws FfmpegError when a trial fails; EncodeCancelledError when `signal` aborts;
@@ -323,12 +336,13 @@ export async function analyzeTitle(masterPath: string, probed: ProbeResult, fram
       vmafModelPath: options.vmafModelPath,
       signal: options.signal,
       samplePath,
+      search: options.search ?? 'coarse-to-fine',
       onProgress: (f) => options.onProgress?.(Math.min(1, (SAMPLE_DECODE_WEIGHT + f * (total - SAMPLE_DECODE_WEIGHT)) / total)),
     });
     for (const p of results.flatMap((r) => r.points)) log.debug({ height: p.height, crf: p.crf, bitrateBps: Math.round(p.bitrateBps), quality: p.quality }, 'trial point');
     // The shared decode counts as trial encoding, as a group's own decode does (runTrialGroup).
     if (results[0]) results[0] = { ...results[0], encodeS: results[0].encodeS + decodeS };
-    const analysis = concludeAnalysis(plan, results, (performance.now() - started) / 1000);
+    const analysis = concludeAnalysis(plan, results, (performance.now() - started) / 1000, options.search ?? 'coarse-to-fine');
     log.info({ metric: analysis.metric, points: analysis.points.length, hull: analysis.hull.length, rungs: analysis.rungs.length, analysisS: Math.round(analysis.timings.totalS * 10) / 10 }, 'per-title ladder chosen');
     return analysis;
   } finally {

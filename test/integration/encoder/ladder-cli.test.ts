@@ -45,6 +45,11 @@ describe('vod ladder', () => {
     }
     expect(analysis.fixedPoints).toHaveLength(2);
     expect(analysis.settings.vmafModel).toBe('vmaf_v0.6.1.pkl');
+    // The coarse-to-fine search by default: the grid's trials it ran are said, out of how many.
+    expect(analysis.settings.search).toBe('coarse-to-fine');
+    expect(analysis.settings.gridTrials).toBe(analysis.settings.resolutions.length * analysis.settings.crfValues.length);
+    const gridRun = analysis.points.filter((p) => analysis.settings.crfValues.includes(p.crf!)).length;
+    expect(r.stdout).toContain(`${gridRun} of the grid's ${analysis.settings.gridTrials} trial encodes (coarse-to-fine search)`);
     expect(await listFiles(dataDir)).toEqual([]);
   });
 

@@ -13,7 +13,8 @@ import { resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpe
 import type { LadderReport } from '../../../src/encoder/ladder-report.js';
 import { inspectMaster } from '../../../src/encoder/master-check.js';
 import { analyzeTitle, candidateResolutions } from '../../../src/encoder/per-title.js';
-import { runTrialGroup, runTrialGroupsTogether, type TrialGroup, type TrialSettings } from '../../../src/encoder/per-title-trials.js';
+import { runTrialGroup, runTrialGroupsTogether, type TrialGroup, type TrialPoint, type TrialSettings } from '../../../src/encoder/per-title-trials.js';
+import { upperConvexHull } from '../../../src/encoder/convex-hull.js';
 import { decodeSample } from '../../../src/encoder/per-title-sample.js';
 import { measureFrameScores, measureFrameScoresBatch } from '../../../src/encoder/quality-metrics.js';
 import { runFfmpeg } from '../../../src/encoder/ffmpeg.js';
@@ -107,6 +108,28 @@ describe('trial groups', () => {
     expect(progress.at(-1)).toBe(1);
     expect(progress.every((f, i) => i === 0 || f >= progress[i - 1]!)).toBe(true);
     expect(await fs.readdir(work)).toEqual([path.basename(shared!)]); // every trial file removed
+  });
+
+  it('searches coarse-to-fine: a subset of the grid, each point as the full grid measures it, every hull point with its CRF neighbours', async () => {
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'search.mp4'), durationS: 5, audio: false }, paths);
+    const settings = psnrTrialSettings([{ startS: 0.5, durationS: 2 }, { startS: 3, durationS: 2 }]);
+    const grid = [44, 38, 32, 26, 20];
+    const groups: TrialGroup[] = [{ width: 640, height: 360 }, { width: 480, height: 270 }, { width: 320, height: 180 }].map((s) => ({ trials: grid.map((crf) => ({ ...s, crf })) }));
+    const work = await makeTempDir();
+    const progress: number[] = [];
+    const searched = (await runTrialGroupsTogether(master, groups, settings, paths, { workDir: work, onProgress: (f) => progress.push(f) })).flatMap((r) => r.points);
+    const full = (await runTrialGroupsTogether(master, groups, settings, paths, { workDir: work, search: 'grid' })).flatMap((r) => r.points);
+    expect(full).toHaveLength(15);
+    expect(searched.length).toBeLessThan(full.length);
+    const key = (p: TrialPoint) => `${p.height}/${p.crf}`;
+    for (const p of searched) expect(p).toEqual(full.find((q) => key(q) === key(p)));
+    for (const p of upperConvexHull(searched)) {
+      const step = grid.indexOf(p.crf!);
+      for (const crf of [grid[step - 1], grid[step + 1]].filter((c) => c !== undefined)) expect(searched.map(key)).toContain(`${p.height}/${crf}`);
+    }
+    expect(progress.at(-1)).toBe(1);
+    expect(progress.every((f, i) => i === 0 || f >= progress[i - 1]!)).toBe(true);
+    expect(await fs.readdir(work)).toEqual([]);
   });
 
   it('measures a batch of encodes exactly as one at a time', async () => {

@@ -178,7 +178,9 @@ describe('chunked title flow', () => {
       const dir = stack.store.localPath(`vod/${titleId}`);
       const record = JSON.parse(await fs.readFile(path.join(dir, 'title.json'), 'utf8')) as TitleRecord;
       const report = JSON.parse(await fs.readFile(path.join(dir, record.ladderReport!), 'utf8')) as LadderReport;
-      const local = await analyzeTitle(master, probed, outputFrameRate(probed.video!.frameRate), stack.paths, { segmentDurationS: stack.config.segmentDurationS, finalPreset: stack.config.x264Preset, ...(stack.config.vmafModelPath ? { vmafModelPath: stack.config.vmafModelPath } : {}) });
+      // The flow's children run whole grids (a coarse-to-fine search would need rounds of child jobs).
+      const local = await analyzeTitle(master, probed, outputFrameRate(probed.video!.frameRate), stack.paths, { segmentDurationS: stack.config.segmentDurationS, finalPreset: stack.config.x264Preset, search: 'grid', ...(stack.config.vmafModelPath ? { vmafModelPath: stack.config.vmafModelPath } : {}) });
+      expect(report.analysis!.settings.search).toBe('grid');
       expect(report.analysis!.points).toEqual(local.points);
       expect(report.analysis!.rungs).toEqual(local.rungs);
       expect(new Set(report.analysis!.points.map((p) => p.height))).toEqual(new Set(resolutions.map((r) => r.height)));

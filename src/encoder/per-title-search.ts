@@ -1,0 +1,95 @@
+/**
+ * The coarse-to-fine trial search (issue 13: "a coarse-to-fine search that does not
+ * trial-encode resolutions far from the hull"): which of the planned grid's trials to run first,
+ * and after each measured round which to run next. Pure functions; per-title-trials.ts
+ * runTrialGroupsTogether runs the rounds.
+ *
+ * First round: every resolution at the grid's interior CRFs, plus the cheapest CRF at the
+ * smallest resolution and the dearest at the largest (the ends the floor and the top are reached
+ * from; the grid extensions start there too). Then, while it adds anything: each trial on the
+ * upper convex hull of the points so far brings in its CRF neighbours on the grid (one grid step
+ * either side, same resolution). The search stops with every hull point's neighbours measured —
+ * the hull cannot be improved by one step along any of its resolutions' curves.
+ *
+ * What it skips is the grid's corners: high CRF at large sizes and low CRF at small ones, which
+ * lie under the hull (a large picture starved of bits, a small one given more than it can use).
+ * Replayed on full grids (`vod ladder --full-grid --json`, 2026-12-03, docs/per-title.md): 17 of
+ * 20 trials on Big Buck Bunny, 12 of 12 on the Intel clip, 10 of 12 on Tears of Steel and 19 of
+ * 24 on a 1080p60 test-source master, each with the full grid's rungs. Not a proof: on content
+ * whose resolution curves cross more than once a skipped trial could have been on the hull.
+ */
+import { upperConvexHull } from './convex-hull.js';
+import type { TrialGroup, TrialPoint, TrialSpec } from './per-title-trials.js';
+
+/** How the analysis explores its trial grid: every trial, or coarse-to-fine (this module). */
+export const TRIAL_SEARCHES = ['coarse-to-fine', 'grid'] as const;
+export type TrialSearch = (typeof TRIAL_SEARCHES)[number];
+
+const codecOf = (g: TrialGroup): string => g.codec ?? 'h264';
+const sameTrial = (a: { width: number; height: number; crf?: number }, b: { width: number; height: number; crf?: number }): boolean =>
+  a.width === b.width && a.height === b.height && a.crf === b.crf;
+
+/** A codec's CRF groups: their indices in `groups`, the grid (distinct CRFs, cheapest first), the largest and smallest size. */
+function codecGrids(groups: readonly TrialGroup[]): { indices: number[]; grid: number[]; largest: number; smallest: number }[] {
+  const byCodec = new Map<string, number[]>();
+  groups.forEach((g, i) => {
+    if (g.trials.length === 0 || g.trials.some((t) => t.crf === undefined)) return; // a fixed-ladder group: run whole
+    byCodec.set(codecOf(g), [...(byCodec.get(codecOf(g)) ?? []), i]);
+  });
+  return [...byCodec.values()].map((indices) => {
+    const pixels = (i: number) => Math.max(...groups[i]!.trials.map((t) => t.width * t.height));
+    const grid = [...new Set(indices.flatMap((i) => groups[i]!.trials.map((t) => t.crf!)))].sort((a, b) => b - a);
+    const largest = indices.reduce((a, b) => (pixels(b) > pixels(a) ? b : a));
+    const smallest = indices.reduce((a, b) => (pixels(b) < pixels(a) ? b : a));
+    return { indices, grid, largest, smallest };
+  });
+}
+
+/**
+ * The search's first round, per group (same order as `groups`): a group of CRF trials gets those
+ * at its codec grid's interior CRFs, the cheapest one if it is its codec's smallest size, the
+ * dearest if its largest, and the trial its preset probe needs; a group without CRF trials (the
+ * fixed ladder's) and a codec whose grid has at most two CRFs get every trial.
+ * @returns a subset of each group's trials, in the group's order.
+ */
+export function coarseTrials(groups: readonly TrialGroup[]): TrialSpec[][] {
+  const out = groups.map((g) => [...g.trials]);
+  for (const { indices, grid, largest, smallest } of codecGrids(groups)) {
+    if (grid.length <= 2) continue;
+    const interior = new Set(grid.slice(1, -1));
+    for (const i of indices) {
+      const g = groups[i]!;
+      out[i] = g.trials.filter(
+        (t) => interior.has(t.crf!) || (i === smallest && t.crf === grid[0]) || (i === largest && t.crf === grid.at(-1)) || t.crf === g.presetProbe?.crf,
+      );
+    }
+  }
+  return out;
+}
+
+/**
+ * The search's next round, per group: for each codec, the grid neighbours (one CRF step either
+ * side, same size) of every point on the upper convex hull of its groups' points so far, that a
+ * group has among its trials and has not run yet.
+ * @param points each group's measured points so far (same order as `groups`).
+ * @returns trials to run next per group, in the group's order; all empty when the search is done.
+ */
+export function refineTrials(groups: readonly TrialGroup[], points: readonly (readonly TrialPoint[])[]): TrialSpec[][] {
+  const out: TrialSpec[][] = groups.map(() => []);
+  for (const { indices, grid } of codecGrids(groups)) {
+    const hull = upperConvexHull(indices.flatMap((i) => points[i] ?? []));
+    for (const p of hull) {
+      const step = grid.indexOf(p.crf!);
+      if (step < 0) continue; // an extension's CRF: off the grid
+      for (const crf of [grid[step - 1], grid[step + 1]]) {
+        if (crf === undefined) continue;
+        const wanted = { width: p.width, height: p.height, crf };
+        for (const i of indices) {
+          const trial = groups[i]!.trials.find((t) => sameTrial(t, wanted));
+          if (trial && !(points[i] ?? []).some((q) => sameTrial(q, wanted)) && !out[i]!.includes(trial)) out[i]!.push(trial);
+        }
+      }
+    }
+  }
+  return out.map((trials, i) => groups[i]!.trials.filter((t) => trials.includes(t)));
+}

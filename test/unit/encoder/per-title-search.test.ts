@@ -1,0 +1,103 @@
+/**
+ * The coarse-to-fine trial search as pure functions (no ffmpeg): which trials run first, which
+ * next from hand-made points, and a whole search over a modelled rate–quality grid.
+ */
+import { describe, expect, it } from 'vitest';
+import { upperConvexHull } from '../../../src/encoder/convex-hull.js';
+import { coarseTrials, refineTrials } from '../../../src/encoder/per-title-search.js';
+import type { TrialGroup, TrialPoint, TrialSpec } from '../../../src/encoder/per-title-trials.js';
+
+const SIZES = [
+  { width: 1280, height: 720 },
+  { width: 768, height: 432 },
+  { width: 416, height: 234 },
+];
+const GRID = [38, 32, 26, 20];
+const gridGroups = (codec?: 'hevc'): TrialGroup[] => SIZES.map((s) => ({ ...(codec ? { codec } : {}), trials: GRID.map((crf) => ({ ...s, crf })) }));
+const label = (trials: readonly TrialSpec[]) => trials.map((t) => `${t.height}/${t.crf ?? t.bitrateBps}`);
+
+/**
+ * A modelled trial: bitrate doubles every 6 CRF down (x264's rule of thumb) and grows with the
+ * pixel count; quality saturates with bits per pixel, up to a ceiling that falls with the size.
+ */
+function modelPoint(t: TrialSpec): TrialPoint {
+  const pixels = t.width * t.height;
+  const bitrateBps = pixels * 0.5 * 2 ** ((30 - t.crf!) / 6);
+  const ceiling = 100 - 40 * (1 - t.height / 720);
+  return { width: t.width, height: t.height, crf: t.crf!, bitrateBps, quality: ceiling * (1 - Math.exp(-bitrateBps / (pixels * 0.4))) };
+}
+
+describe('coarseTrials', () => {
+  it("starts every resolution at the grid's interior CRFs, the cheapest CRF at the smallest size and the dearest at the largest", () => {
+    const first = coarseTrials(gridGroups());
+    expect(first.map(label)).toEqual([
+      ['720/32', '720/26', '720/20'],
+      ['432/32', '432/26'],
+      ['234/38', '234/32', '234/26'],
+    ]);
+  });
+
+  it("keeps the preset probe's trial, a fixed-ladder group whole, grids of two CRFs whole, and each codec's ends apart", () => {
+    const groups: TrialGroup[] = [
+      ...gridGroups().map((g, i) => (i === 1 ? { ...g, presetProbe: { preset: 'medium', crf: 38 } } : g)),
+      { trials: [{ width: 416, height: 234, bitrateBps: 145_000 }, { width: 1280, height: 720, bitrateBps: 4_500_000 }] },
+      ...gridGroups('hevc').slice(1), // HEVC tried at 432p and 234p only: 432p is its largest
+    ];
+    const first = coarseTrials(groups);
+    expect(label(first[1]!)).toEqual(['432/38', '432/32', '432/26']);
+    expect(label(first[3]!)).toEqual(['234/145000', '720/4500000']);
+    expect(label(first[4]!)).toEqual(['432/32', '432/26', '432/20']);
+    expect(label(first[5]!)).toEqual(['234/38', '234/32', '234/26']);
+    const two = SIZES.map((s) => ({ trials: [30, 40].map((crf) => ({ ...s, crf })) }));
+    expect(coarseTrials(two)).toEqual(two.map((g) => g.trials));
+  });
+});
+
+describe('refineTrials', () => {
+  const at = (height: number, crf: number, bitrateBps: number, quality: number): TrialPoint => ({ width: SIZES.find((s) => s.height === height)!.width, height, crf, bitrateBps, quality });
+
+  it("adds the grid neighbours of every hull point that are not measured yet, and nothing once they all are", () => {
+    const groups = gridGroups();
+    // Hull: 234/38 → 234/32 → 432/26 → 720/20; the other points are under it.
+    const points = [
+      [at(720, 32, 400_000, 40), at(720, 26, 800_000, 75), at(720, 20, 1_600_000, 92)],
+      [at(432, 32, 200_000, 45), at(432, 26, 400_000, 70)],
+      [at(234, 38, 40_000, 20), at(234, 32, 80_000, 40), at(234, 26, 160_000, 46)],
+    ];
+    expect(upperConvexHull(points.flat()).map((p) => `${p.height}/${p.crf}`)).toEqual(['234/38', '234/32', '432/26', '720/20']);
+    const next = refineTrials(groups, points);
+    expect(next.map(label)).toEqual([[], ['432/20'], []]); // 432/38 neighbours 432/32, which is off the hull
+    const measured = [points[0]!, [...points[1]!, at(432, 20, 800_000, 74)], points[2]!];
+    expect(refineTrials(groups, measured).map(label)).toEqual([[], [], []]);
+  });
+
+  it("refines each codec on its own hull", () => {
+    const groups = [...gridGroups().slice(0, 1), ...gridGroups('hevc').slice(0, 1)];
+    const h264 = [at(720, 32, 400_000, 60), at(720, 26, 800_000, 80)];
+    const hevc = [at(720, 32, 300_000, 62)].map((p) => ({ ...p, codec: 'hevc' as const }));
+    expect(refineTrials(groups, [h264, hevc]).map(label)).toEqual([['720/38', '720/20'], ['720/38', '720/26']]);
+  });
+});
+
+describe('the whole search on a modelled grid', () => {
+  it("finds the full grid's hull with fewer trials", () => {
+    const sizes = [1920, 1280, 960, 768, 640, 416].map((w) => ({ width: w, height: Math.round((w * 9) / 16 / 2) * 2 }));
+    const grid = [44, 38, 32, 26, 20, 14];
+    const groups: TrialGroup[] = sizes.map((s) => ({ trials: grid.map((crf) => ({ ...s, crf })) }));
+    const points: TrialPoint[][] = groups.map(() => []);
+    let pending = coarseTrials(groups);
+    let rounds = 0;
+    while (pending.some((p) => p.length > 0)) {
+      pending.forEach((trials, i) => points[i]!.push(...trials.map(modelPoint)));
+      pending = refineTrials(groups, points);
+      rounds += 1;
+    }
+    const full = upperConvexHull(groups.flatMap((g) => g.trials.map(modelPoint)));
+    expect(upperConvexHull(points.flat())).toEqual(full);
+    const run = points.flat().length;
+    expect(run).toBeLessThan(sizes.length * grid.length);
+    expect(rounds).toBeGreaterThan(1);
+    // No trial runs twice.
+    expect(new Set(points.flat().map((p) => `${p.height}/${p.crf}`)).size).toBe(run);
+  });
+});
