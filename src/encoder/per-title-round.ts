@@ -51,11 +51,13 @@ export async function encodeRound(
   options: TrialRunOptions,
   totals: GroupTotals,
   onProgress: (fraction: number) => void,
-  probe?: { readonly preset: string; readonly crf: number },
+  probe?: { readonly preset: string; readonly crf: number; readonly width?: number; readonly height?: number },
 ): Promise<EncodedRound> {
   const sampleS = settings.windows.reduce((t, w) => t + w.durationS, 0);
   const files = trials.map((t) => path.join(options.workDir, `${trialName(t, codec)}.mp4`));
-  const probeIndex = probe ? trials.findIndex((t) => t.crf === probe.crf) : -1;
+  // The probe's trial: at its CRF (and size, when given: a pass may hold several groups' trials).
+  const probeIndex = probe ? trials.findIndex((t) => t.crf === probe.crf && (probe.width === undefined || (t.width === probe.width && t.height === probe.height))) : -1;
+  if (probe && probeIndex < 0) throw new RangeError(`a preset probe at CRF ${probe.crf} needs a trial at that CRF in its pass`);
   const probeFile = probe ? path.join(options.workDir, `${trialName(trials[probeIndex]!, codec)}_${probe.preset}.mp4`) : undefined;
   const round = { trials, codec, files, probeFile };
   try {

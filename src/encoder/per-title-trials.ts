@@ -233,8 +233,8 @@ export interface TogetherRunOptions extends TrialRunOptions {
 /**
  * Runs several groups here with their grids measured together: rounds of grid trials — with
  * `search` `grid` one round of every trial, with `coarse-to-fine` (the default) the search's
- * rounds (per-title-search.ts) — each round one encode pass per group (the first; later rounds'
- * few trials one pass per codec) and one quality pass over all its trials (with VMAF on a frame
+ * rounds (per-title-search.ts) — each round one encode pass per codec (all its groups' trials of
+ * the round from one read of the sample) and one quality pass over all its trials (with VMAF on a frame
  * sample, one libvmaf in one process: measureFrameScoresBatch); then each group's extensions, as
  * runTrialGroup does them. Each trial's point is the one runTrialGroup finds (a concatenated batch
  * scores each trial as it would alone, and the encodes are the same). For one machine (`vod
@@ -284,9 +284,9 @@ export async function runTrialGroupsTogether(masterPath: string, groups: readonl
 }
 
 /**
- * One round of runTrialGroupsTogether: `pending[i]`, group i's trials this round, encoded — in the
- * first round one pass per group (with its preset probe), later one pass per codec — then all
- * measured in one quality pass; each point appended to its group's result.
+ * One round of runTrialGroupsTogether: `pending[i]`, group i's trials this round, encoded in one
+ * pass per codec (with the groups' preset probes in the first round) — then all measured in one
+ * quality pass; each point appended to its group's result, each pass's time shared by its trials.
  * @param onProgress trials' worth of the round done (0 to the round's trial count).
  */
 async function runJointRound(
@@ -300,16 +300,21 @@ async function runJointRound(
   results: GroupTotals[],
   onProgress: (trialsDone: number) => void,
 ): Promise<void> {
-  // Passes: [codec, owner group of each trial]; the first round keeps a pass per group.
-  const passes: { codec: VideoCodec; owners: number[]; trials: TrialSpec[]; probe?: { preset: string; crf: number } }[] = [];
+  // One pass per codec (its trials from one read of the sample; x264's threads across them keep
+  // both cores busy, where one small group's pass left a fifth idle); a second preset probe of a
+  // codec gets its group a pass of its own.
+  const passes: { codec: VideoCodec; owners: number[]; trials: TrialSpec[]; probe?: { preset: string; crf: number; width: number; height: number } }[] = [];
   for (const [i, trials] of pending.entries()) {
     if (trials.length === 0) continue;
     const codec = groups[i]!.codec ?? 'h264';
-    const probe = first ? groups[i]!.presetProbe : undefined;
-    const shared = first ? undefined : passes.find((p) => p.codec === codec);
+    const own = groups[i]!.presetProbe;
+    const at = own ? trials.find((t) => t.crf === own.crf) : undefined;
+    const probe = first && own && at ? { ...own, width: at.width, height: at.height } : undefined;
+    const shared = passes.find((p) => p.codec === codec && !(probe && p.probe));
     if (shared) {
       shared.owners.push(...trials.map(() => i));
       shared.trials.push(...trials);
+      if (probe) shared.probe = probe;
     } else passes.push({ codec, owners: trials.map(() => i), trials: [...trials], ...(probe ? { probe } : {}) });
   }
   const count = passes.reduce((n, p) => n + p.trials.length, 0);
@@ -323,7 +328,7 @@ async function runJointRound(
       for (const [k, i] of pass.owners.entries()) {
         results[i]!.encodeS += totals.encodeS / pass.trials.length;
         results[i]!.sampleFrames = totals.sampleFrames;
-        if (k === 0 && totals.presetProbe) results[i]!.presetProbe = totals.presetProbe;
+        if (totals.presetProbe && groups[i]!.presetProbe && pass.trials[k] === pending[i]!.find((t) => t.crf === groups[i]!.presetProbe!.crf)) results[i]!.presetProbe = totals.presetProbe;
       }
     }
     const t0 = performance.now();

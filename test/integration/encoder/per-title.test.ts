@@ -88,9 +88,10 @@ describe('trial groups', () => {
     const master = await makeSyntheticMaster({ path: path.join(dir, 'together.mp4'), durationS: 6, width: 320, height: 180, audio: false }, paths);
     const settings: TrialSettings = { windows: [{ startS: 0.5, durationS: 2 }, { startS: 3.5, durationS: 2 }], reference: { width: 320, height: 180 }, frameRate: 24, gop: 48, trialPreset: 'ultrafast', metric: 'vmaf', vmafSubsample: 7 };
     const groups: TrialGroup[] = [
-      { trials: [{ width: 320, height: 180, crf: 30 }, { width: 320, height: 180, crf: 40 }], presetProbe: { preset: 'veryfast', crf: 30 } },
+      { trials: [{ width: 320, height: 180, crf: 30 }, { width: 320, height: 180, crf: 40 }] },
       // A floor no trial can reach: both extension CRFs are tried, one round each, after the joint pass.
-      { trials: [{ width: 160, height: 90, crf: 30 }, { width: 160, height: 90, crf: 40 }], extensions: [{ toward: 'floor', crfs: [46, 51], floorBitrateBps: 1 }] },
+      // The preset probe is this group's CRF 30 trial, not the first group's (one encode pass holds both).
+      { trials: [{ width: 160, height: 90, crf: 30 }, { width: 160, height: 90, crf: 40 }], presetProbe: { preset: 'veryfast', crf: 30 }, extensions: [{ toward: 'floor', crfs: [46, 51], floorBitrateBps: 1 }] },
     ];
     const work = await makeTempDir();
     const shared = await decodeSample(master, settings.windows, settings.reference, settings.frameRate, work, paths);
@@ -103,7 +104,9 @@ describe('trial groups', () => {
       expect(r.points).toEqual(alone[i]!.points);
       expect(r.sampleFrames).toBe(96);
     }
-    expect(together[0]!.presetProbe).toEqual(alone[0]!.presetProbe);
+    expect(together[1]!.presetProbe).toEqual(alone[1]!.presetProbe);
+    expect(together[1]!.presetProbe).toMatchObject({ width: 160, height: 90, crf: 30 });
+    expect(together[0]!.presetProbe).toBeUndefined();
     expect(together[0]!.points[0]!.quality).toBeGreaterThan(together[1]!.points[1]!.quality);
     expect(progress.at(-1)).toBe(1);
     expect(progress.every((f, i) => i === 0 || f >= progress[i - 1]!)).toBe(true);
