@@ -303,13 +303,13 @@ async function runJointRound(
   // One pass per codec (its trials from one read of the sample; x264's threads across them keep
   // both cores busy, where one small group's pass left a fifth idle); a second preset probe of a
   // codec gets its group a pass of its own.
-  const passes: { codec: VideoCodec; owners: number[]; trials: TrialSpec[]; probe?: { preset: string; crf: number; width: number; height: number } }[] = [];
+  const passes: { codec: VideoCodec; owners: number[]; trials: TrialSpec[]; probe?: { preset: string; crf: number; width: number; height: number; owner: number } }[] = [];
   for (const [i, trials] of pending.entries()) {
     if (trials.length === 0) continue;
     const codec = groups[i]!.codec ?? 'h264';
     const own = groups[i]!.presetProbe;
     const at = own ? trials.find((t) => t.crf === own.crf) : undefined;
-    const probe = first && own && at ? { ...own, width: at.width, height: at.height } : undefined;
+    const probe = first && own && at ? { ...own, width: at.width, height: at.height, owner: i } : undefined;
     const shared = passes.find((p) => p.codec === codec && !(probe && p.probe));
     if (shared) {
       shared.owners.push(...trials.map(() => i));
@@ -325,11 +325,11 @@ async function runJointRound(
       const totals: GroupTotals = { points: [], sampleFrames: 0, encodeS: 0, qualityS: 0 };
       encoded.push(await encodeRound(source, pass.trials, pass.codec, settings, paths, options, totals, (f) => onProgress((before + f * pass.trials.length) * ENCODE_SHARE), pass.probe));
       before += pass.trials.length;
-      for (const [k, i] of pass.owners.entries()) {
+      for (const i of pass.owners) {
         results[i]!.encodeS += totals.encodeS / pass.trials.length;
         results[i]!.sampleFrames = totals.sampleFrames;
-        if (totals.presetProbe && groups[i]!.presetProbe && pass.trials[k] === pending[i]!.find((t) => t.crf === groups[i]!.presetProbe!.crf)) results[i]!.presetProbe = totals.presetProbe;
       }
+      if (pass.probe && totals.presetProbe) results[pass.probe.owner]!.presetProbe = totals.presetProbe;
     }
     const t0 = performance.now();
     const points = await measureRounds(source, encoded, settings, paths, options, (f) => onProgress(count * (ENCODE_SHARE + f * (1 - ENCODE_SHARE))));
