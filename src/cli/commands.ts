@@ -216,7 +216,7 @@ function childLines(children: readonly ChildJobStatus[]): string[] {
   const trials = children.filter((c) => c.kind === 'trials');
   const trialsDone = trials.filter((c) => c.state === 'completed').length;
   const lines = [
-    ...(trials.length > 0 ? [`Analysis:  ${trialsDone}/${trials.length} trial groups done`] : []),
+    ...(trials.length > 0 ? [`Analysis:  ${trialsDone}/${trials.length} trial jobs done`] : []),
     `Chunks:    ${done - trialsDone}/${children.length - trials.length} child jobs done, ${running.length} running`,
   ];
   const byWorker = new Map<string, { done: number; holds: ChildJobStatus[] }>();

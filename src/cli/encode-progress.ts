@@ -41,7 +41,7 @@ export function createEncodeProgressView(label: string, stream: NodeJS.WriteStre
       const p = s.progress;
       let what: string = s.state;
       if (s.state === 'waiting' || s.state === 'delayed') what = s.attemptsMade > 0 ? `retry ${s.attemptsMade + 1}/${s.attempts} pending` : 'waiting for a worker';
-      else if (s.state === 'waiting-children' && s.children) what = s.flowStep === 'analyze' ? `analyze: ${s.children.done}/${s.children.total} trial groups done` : `encode: ${s.children.done}/${s.children.total} child jobs done`;
+      else if (s.state === 'waiting-children' && s.children) what = s.flowStep === 'analyze' ? `analyze: ${s.children.done}/${s.children.total} trial jobs done` : `encode: ${s.children.done}/${s.children.total} child jobs done`;
       else if (s.state === 'active' && p) what = `${p.stage}${p.rendition ? ` ${p.rendition}` : ''}`;
       // While a flow waits, its children's share done moves the bar (analysis 0–40%, chunks 40–90%).
       let percent = p?.percent ?? 0;

@@ -7,7 +7,6 @@ import { selectRungs, upperConvexHull, type RungRules } from './convex-hull.js';
 import type { VideoCodec } from './fixed-ladder.js';
 import type { AnalysisPlan, LadderAnalysis } from './per-title.js';
 import type { TrialGroupResult, TrialPoint } from './per-title-trials.js';
-import type { TrialSearch } from './per-title-search.js';
 
 /**
  * Bounds of the preset correction's bitrate ratio (about ±6 CRF, one doubling of bitrate): a
@@ -76,10 +75,9 @@ function ladderFrom(results: readonly TrialGroupResult[], rules: RungRules): { p
  * the rungs on it (selectRungs) and each rung's capped-CRF setting (crfForBitrate).
  * @param results one per group of `plan`, in order.
  * @param totalS the analysis's wall-clock time, s.
- * @param search how the grid was explored (recorded; a chunked title's flow runs the whole grid).
  * @throws RangeError when `results` does not match the plan's groups.
  */
-export function concludeAnalysis(plan: AnalysisPlan, results: readonly TrialGroupResult[], totalS: number, search: TrialSearch = 'grid'): LadderAnalysis {
+export function concludeAnalysis(plan: AnalysisPlan, results: readonly TrialGroupResult[], totalS: number): LadderAnalysis {
   if (results.length !== plan.groups.length) throw new RangeError(`${results.length} group results for ${plan.groups.length} groups`);
   const ofCodec = (codec: VideoCodec) => results.filter((_, i) => i !== plan.fixedGroup && (plan.groups[i]!.codec ?? 'h264') === codec);
   const { points, hull, rungs, presetCorrection } = ladderFrom(ofCodec('h264'), plan.rules);
@@ -92,7 +90,7 @@ export function concludeAnalysis(plan: AnalysisPlan, results: readonly TrialGrou
     settings: {
       trialPreset: plan.settings.trialPreset,
       crfValues: plan.crfValues,
-      search,
+      search: plan.search ?? 'grid',
       gridTrials: plan.groups.reduce((n, g, i) => n + (i === plan.fixedGroup || (g.codec ?? 'h264') !== 'h264' ? 0 : g.trials.length), 0),
       extensionCrfs: [...new Set(points.filter((p) => p.crf !== undefined && !plan.crfValues.includes(p.crf)).map((p) => p.crf!))],
       resolutions: plan.resolutions,

@@ -231,15 +231,16 @@ export interface TogetherRunOptions extends TrialRunOptions {
 }
 
 /**
- * Runs several groups here with their grids measured together: rounds of grid trials — with
- * `search` `grid` one round of every trial, with `coarse-to-fine` (the default) the search's
- * rounds (per-title-search.ts) — each round one encode pass per codec (all its groups' trials of
- * the round from one read of the sample) and one quality pass over all its trials (with VMAF on a frame
- * sample, one libvmaf in one process: measureFrameScoresBatch); then each group's extensions, as
- * runTrialGroup does them. Each trial's point is the one runTrialGroup finds (a concatenated batch
- * scores each trial as it would alone, and the encodes are the same). For one machine (`vod
- * ladder`, a title analysed by one worker); a chunked title's flow runs each group's whole grid as
- * its own job.
+ * Runs several groups here with their grids measured together, in rounds — each round one encode
+ * pass per codec (all its groups' trials of the round from one read of the sample) and one
+ * quality pass over all its trials (with VMAF on a frame sample, one libvmaf in one process:
+ * measureFrameScoresBatch): the first round (with `search` `grid` every trial, with
+ * `coarse-to-fine`, the default, the search's coarse trials: per-title-search.ts), then each
+ * group's extensions as runTrialGroup runs them, then the search's refinement rounds until they
+ * add none. Each trial's point is the one runTrialGroup finds (a concatenated batch scores each
+ * trial as it would alone, and the encodes are the same), and the order is a chunked title's
+ * flow's (title-flow.ts: a first wave of child jobs, each a group's first-round trials and its
+ * extensions, then a wave per refinement round), so both choose the same ladder.
  * @param options.samplePath the sample decoded once (decodeSample), or unset to read the master's windows.
  * @returns one result per group, in order (a group's points in the order run); each round's
  *          quality pass's time shared by trial count.
@@ -249,7 +250,6 @@ export async function runTrialGroupsTogether(masterPath: string, groups: readonl
   if (settings.metric === 'vmaf' && !options.vmafModelPath) throw new RangeError('the ladder is built on VMAF but this worker has no VMAF model (set VMAF_MODEL)');
   groups.forEach(checkPresetProbe);
   const source = { master: masterPath, decoded: options.samplePath };
-  const gridTrials = groups.reduce((n, g) => n + g.trials.length, 0);
   const total = groups.reduce((n, g) => n + g.trials.length + (g.extensions ?? []).reduce((m, e) => m + e.crfs.length, 0), 0);
   let reported = 0;
   const report = (done: number) => {
@@ -258,26 +258,28 @@ export async function runTrialGroupsTogether(masterPath: string, groups: readonl
   };
   const results: GroupTotals[] = groups.map(() => ({ points: [], sampleFrames: 0, encodeS: 0, qualityS: 0 }));
   const coarse = (options.search ?? 'coarse-to-fine') === 'coarse-to-fine';
-  let pending = coarse ? coarseTrials(groups) : groups.map((g) => [...g.trials]);
+  // The first round (the whole grid, or the search's coarse trials), then each group's
+  // extensions, then the search's refinement rounds — the order of a chunked title's flow, whose
+  // first wave of child jobs runs each group's first-round trials and extensions together.
+  const first = coarse ? coarseTrials(groups) : groups.map((g) => [...g.trials]);
   let done = 0;
-  for (let first = true; pending.some((p) => p.length > 0); first = false) {
-    const before = done;
-    await runJointRound(source, groups, pending, first, settings, paths, options, results, (f) => report(before + f));
-    done += pending.reduce((n, p) => n + p.length, 0);
-    pending = coarse ? refineTrials(groups, results.map((r) => r.points)) : [];
-  }
-  done = gridTrials; // trials the search skipped count as done
-  report(done);
+  await runJointRound(source, groups, first, true, settings, paths, options, results, (f) => report(f));
+  done += first.reduce((n, p) => n + p.length, 0);
   for (const [i, g] of groups.entries()) {
     const result = results[i]!;
-    const extensionWeight = (g.extensions ?? []).reduce((m, e) => m + e.crfs.length, 0);
     let round = 0;
+    const before = done;
     await runExtensions(g, result, async (trials) => {
-      result.points.push(...(await encodeAndMeasure(source, trials, g.codec ?? 'h264', settings, paths, options, result, (f) => report(done + round + f))));
+      result.points.push(...(await encodeAndMeasure(source, trials, g.codec ?? 'h264', settings, paths, options, result, (f) => report(before + round + f))));
       round += 1;
     });
-    done += extensionWeight;
+    done += (g.extensions ?? []).reduce((m, e) => m + e.crfs.length, 0);
     report(done);
+  }
+  for (let pending = coarse ? refineTrials(groups, results.map((r) => r.points)) : []; pending.some((p) => p.length > 0); pending = refineTrials(groups, results.map((r) => r.points))) {
+    const before = done;
+    await runJointRound(source, groups, pending, false, settings, paths, options, results, (f) => report(before + f));
+    done += pending.reduce((n, p) => n + p.length, 0);
   }
   options.onProgress?.(1);
   return results;

@@ -239,6 +239,11 @@ export interface AnalysisPlan {
   readonly resolutions: readonly { width: number; height: number }[];
   /** File name of the VMAF model the ladder is built on, when it is. */
   readonly vmafModel?: string;
+  /**
+   * How the groups' grids are explored (per-title-search.ts); absent in plans stored before
+   * 2026-12-03, which ran every trial (`grid`).
+   */
+  readonly search?: TrialSearch;
 }
 
 /**
@@ -291,6 +296,7 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
     crfValues,
     resolutions,
     ...(options.vmafModelPath ? { vmafModel: path.basename(options.vmafModelPath) } : {}),
+    search: options.search ?? 'coarse-to-fine',
   };
 }
 
@@ -336,13 +342,13 @@ export async function analyzeTitle(masterPath: string, probed: ProbeResult, fram
       vmafModelPath: options.vmafModelPath,
       signal: options.signal,
       samplePath,
-      search: options.search ?? 'coarse-to-fine',
+      search: plan.search,
       onProgress: (f) => options.onProgress?.(Math.min(1, (SAMPLE_DECODE_WEIGHT + f * (total - SAMPLE_DECODE_WEIGHT)) / total)),
     });
     for (const p of results.flatMap((r) => r.points)) log.debug({ height: p.height, crf: p.crf, bitrateBps: Math.round(p.bitrateBps), quality: p.quality }, 'trial point');
     // The shared decode counts as trial encoding, as a group's own decode does (runTrialGroup).
     if (results[0]) results[0] = { ...results[0], encodeS: results[0].encodeS + decodeS };
-    const analysis = concludeAnalysis(plan, results, (performance.now() - started) / 1000, options.search ?? 'coarse-to-fine');
+    const analysis = concludeAnalysis(plan, results, (performance.now() - started) / 1000);
     log.info({ metric: analysis.metric, points: analysis.points.length, hull: analysis.hull.length, rungs: analysis.rungs.length, analysisS: Math.round(analysis.timings.totalS * 10) / 10 }, 'per-title ladder chosen');
     return analysis;
   } finally {

@@ -15,6 +15,7 @@ import { inspectMaster } from '../encoder/master-check.js';
 import { outputFrameRate, planTitle, type EncodePlan } from '../encoder/title-stages.js';
 import { planAnalysis } from '../encoder/per-title.js';
 import { concludeAnalysis } from '../encoder/per-title-ladder.js';
+import { refineTrials } from '../encoder/per-title-search.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import { PUBLISH_LAST, PUBLISHED_MARKER, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
@@ -160,9 +161,9 @@ export async function processEncodeJob(
       );
     };
     /** Adds children, records the next step, and waits for them (throws WaitingChildrenError; returns when they were all done already). */
-    const waitFor = async (step: 'ladder' | 'assemble', jobs: Parameters<typeof addChildren>[2], flowStartedAtMs: number): Promise<void> => {
+    const waitFor = async (step: 'ladder' | 'assemble', jobs: Parameters<typeof addChildren>[2], flowStartedAtMs: number, wave?: number): Promise<void> => {
       usedFlow = true;
-      await job.updateData({ ...data, step, flowStartedAtMs });
+      await job.updateData({ ...data, step, flowStartedAtMs, ...(wave ? { wave } : {}) });
       const n = await addChildren(flow!.queue, job, jobs, { attempts, backoff: { type: 'exponential', delay: options.config.retryBackoffMs } });
       log.info({ titleId: data.titleId, children: n, step }, step === 'ladder' ? 'analysis split into trial-group jobs' : 'title split into chunk jobs');
       if (await job.moveToWaitingChildren(flow!.token ?? '')) throw new WaitingChildrenError();
@@ -175,11 +176,21 @@ export async function processEncodeJob(
       // Every child already finished (a fast cluster): assemble now.
       return assemble();
     };
-    /** The trial groups are done: the ladder from their points, then the chunks. */
-    const chooseLadderAndSplit = async (flowStartedAtMs: number): Promise<TitleRecord> => {
-      progress({ stage: 'analyze', percent: 39 });
+    /**
+     * A wave of trial groups is done: with the coarse-to-fine search, the next wave while its
+     * refinement adds trials (per-title-search.ts); then the ladder from every wave's points, then the chunks.
+     */
+    const chooseLadderAndSplit = async (flowStartedAtMs: number, wave: number): Promise<TitleRecord> => {
       const analysisPlan = await loadAnalysisPlan(store, data.titleId);
-      const analysis = concludeAnalysis(analysisPlan, await loadTrialResults(store, data.titleId, analysisPlan), (Date.now() - flowStartedAtMs) / 1000);
+      const results = await loadTrialResults(store, data.titleId, analysisPlan, wave);
+      const next = analysisPlan.search === 'coarse-to-fine' ? refineTrials(analysisPlan.groups, results.map((r) => r.points)) : [];
+      if (next.some((t) => t.length > 0)) {
+        await waitFor('ladder', trialJobs(data.titleId, data.masterKey, analysisPlan, wave + 1, next), flowStartedAtMs, wave + 1);
+        // Every job of the wave already finished (a fast cluster): go on now.
+        return chooseLadderAndSplit(flowStartedAtMs, wave + 1);
+      }
+      progress({ stage: 'analyze', percent: 39 });
+      const analysis = concludeAnalysis(analysisPlan, results, (Date.now() - flowStartedAtMs) / 1000);
       log.info({ rungs: analysis.rungs.length, analysisS: Math.round(analysis.timings.totalS) }, 'per-title ladder chosen from the trial groups');
       const plan = await store.withLocalFile(data.masterKey, (masterPath) => planTitle({ ...planInput(masterPath), analysis }, options.paths, { signal, log }));
       return splitIntoChunks(plan, flowStartedAtMs);
@@ -198,7 +209,7 @@ export async function processEncodeJob(
     if (data.step === 'assemble') {
       record = await assemble();
     } else if (data.step === 'ladder') {
-      record = await chooseLadderAndSplit(data.flowStartedAtMs ?? Date.now());
+      record = await chooseLadderAndSplit(data.flowStartedAtMs ?? Date.now(), data.wave ?? 0);
     } else {
       const outcome = await store.withLocalFile(data.masterKey, async (masterPath) => {
         const probe = await inspectMaster(masterPath, options.paths);
@@ -239,7 +250,7 @@ export async function processEncodeJob(
         await storeAnalysisPlan(store, data.titleId, outcome.analysisPlan);
         await waitFor('ladder', trialJobs(data.titleId, data.masterKey, outcome.analysisPlan), flowStartedAtMs);
         // Every trial group already finished (a fast cluster): go on now.
-        record = await chooseLadderAndSplit(flowStartedAtMs);
+        record = await chooseLadderAndSplit(flowStartedAtMs, 0);
       } else {
         record = await splitIntoChunks(outcome, flowStartedAtMs);
       }

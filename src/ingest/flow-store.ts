@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AnalysisPlan } from '../encoder/per-title.js';
 import type { TrialGroupResult } from '../encoder/per-title-trials.js';
+import { refineTrials } from '../encoder/per-title-search.js';
 import type { SubtitleSideFile } from '../encoder/subtitles.js';
 import type { EncodePlan } from '../encoder/title-stages.js';
 import type { ObjectStore } from '../origin/object-store.js';
@@ -25,7 +26,7 @@ export const chunkQualityKey = (titleId: string, rendition: string, chunkIndex: 
 
 /** The per-title analysis plan of a title, and each trial group's result. */
 export const analysisKey = (titleId: string): string => `${workPrefix(titleId)}/analysis.json`;
-export const trialsKey = (titleId: string, group: number): string => `${workPrefix(titleId)}/trials/${group}.json`;
+export const trialsKey = (titleId: string, group: number, wave = 0): string => `${workPrefix(titleId)}/trials/${group}${wave > 0 ? `.w${wave}` : ''}.json`;
 
 /** Writes `value` as JSON under `key`. */
 export async function putJson(store: ObjectStore, key: string, value: unknown): Promise<void> {
@@ -72,17 +73,32 @@ const presetProbeSchema = z.object({ preset: z.string(), width: z.number(), heig
 const trialGroupResultSchema = z.object({ points: z.array(trialPointSchema), presetProbe: presetProbeSchema.optional(), sampleFrames: z.number().int().nonnegative(), encodeS: z.number(), qualityS: z.number() });
 
 /**
- * Every trial group's result, in the plan's order.
- * @throws Error naming the first group whose result is missing or malformed.
+ * Every trial group's result, in the plan's order, over the analysis's waves 0…`lastWave`
+ * (title-flow.ts): wave 0 holds every group; wave w the groups the coarse-to-fine search's
+ * refinement gave trials from the points of waves before it (refineTrials, replayed here — it is
+ * deterministic — so a missing result is noticed). A group's waves are merged: points in wave
+ * order, times summed.
+ * @throws Error naming the first group (and wave) whose result is missing or malformed.
  */
-export async function loadTrialResults(store: ObjectStore, titleId: string, plan: AnalysisPlan): Promise<TrialGroupResult[]> {
-  const out: TrialGroupResult[] = [];
-  for (let g = 0; g < plan.groups.length; g++) {
-    const bytes = await store.get(trialsKey(titleId, g));
-    if (!bytes) throw new Error(`trial group ${g} of title ${titleId} has no result in the store`);
+export async function loadTrialResults(store: ObjectStore, titleId: string, plan: AnalysisPlan, lastWave = 0): Promise<TrialGroupResult[]> {
+  const load = async (g: number, wave: number): Promise<TrialGroupResult> => {
+    const what = `trial group ${g}${wave > 0 ? ` (wave ${wave})` : ''} of title ${titleId}`;
+    const bytes = await store.get(trialsKey(titleId, g, wave));
+    if (!bytes) throw new Error(`${what} has no result in the store`);
     const parsed = trialGroupResultSchema.safeParse(JSON.parse(bytes.toString('utf8')));
-    if (!parsed.success) throw new Error(`trial group ${g} of title ${titleId} has a malformed result: ${parsed.error.issues[0]?.message}`);
-    out.push(parsed.data as TrialGroupResult);
+    if (!parsed.success) throw new Error(`${what} has a malformed result: ${parsed.error.issues[0]?.message}`);
+    return parsed.data as TrialGroupResult;
+  };
+  const out: TrialGroupResult[] = [];
+  for (let g = 0; g < plan.groups.length; g++) out.push(await load(g, 0));
+  for (let wave = 1; wave <= lastWave; wave++) {
+    const pending = refineTrials(plan.groups, out.map((r) => r.points));
+    for (const [g, trials] of pending.entries()) {
+      if (trials.length === 0) continue;
+      const more = await load(g, wave);
+      const r = out[g]!;
+      out[g] = { ...r, points: [...r.points, ...more.points], sampleFrames: Math.max(r.sampleFrames, more.sampleFrames), encodeS: r.encodeS + more.encodeS, qualityS: r.qualityS + more.qualityS };
+    }
   }
   return out;
 }

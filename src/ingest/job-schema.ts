@@ -41,6 +41,8 @@ export const encodeJobSchema = z.object({
    * the chunk children); 'assemble' = its chunk children are done.
    */
   step: z.enum(['ladder', 'assemble']).optional(),
+  /** At step 'ladder': the last wave of trial-group children added (title-flow.ts; absent = 0). */
+  wave: z.number().int().nonnegative().max(100).optional(),
   /** When a chunked title's planning started, ms since the epoch (its encode time runs from there). */
   flowStartedAtMs: z.number().nonnegative().optional(),
   /** The job's stall count when it was last re-uploaded: stalls before it do not spend the new attempts. */
@@ -82,6 +84,13 @@ export const trialJobSchema = z.object({
   group: z.number().int().nonnegative(),
   /** What the group is, for `vod status` (e.g. `1920x1080 CRF 38,32,26,20`). */
   label: z.string().max(200),
+  /**
+   * The analysis's wave (title-flow.ts): 0 = the group's first-round trials and its extensions,
+   * 1, 2, … = the coarse-to-fine search's refinement rounds. Absent = 0.
+   */
+  wave: z.number().int().nonnegative().max(100).optional(),
+  /** The group's trials this job runs (a subset of the plan's); absent = all of them. */
+  trials: z.array(z.object({ width: z.number().int().positive(), height: z.number().int().positive(), crf: z.number().min(0).max(63).optional(), bitrateBps: z.number().positive().optional() })).min(1).max(200).optional(),
 });
 export type TrialJobData = z.infer<typeof trialJobSchema>;
 

@@ -2,7 +2,9 @@
  * A chunked title's encode as a BullMQ flow spread over every worker on every machine. With a
  * per-title ladder, the title job first plans the analysis (per-title.ts planAnalysis), stores
  * it, adds one child job per trial group (the trials of one resolution, per-title-trials.ts) and
- * waits; each child stores its RD points; the title job's next run chooses the ladder from them.
+ * waits; each child stores its RD points; the title job's next run adds a wave of trial jobs per
+ * refinement round of the coarse-to-fine search (per-title-search.ts) while it adds trials, then
+ * chooses the ladder from every wave's points.
  * Then (or at once, for the fixed ladder) the title job plans the chunks and writes the encode
  * plan to the object store,
  * adds one child job per chunk (the chunk of every video rendition, encoded and measured in one
@@ -23,7 +25,8 @@ import { z } from 'zod';
 import { encodeLadderChunk, encodeTitleAudio, makePoster, makeTitleThumbnails, stitchRendition } from '../encoder/encode-stage.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import type { AnalysisPlan } from '../encoder/per-title.js';
-import { runTrialGroup } from '../encoder/per-title-trials.js';
+import { runTrialGroup, type TrialGroup, type TrialSpec } from '../encoder/per-title-trials.js';
+import { coarseTrials } from '../encoder/per-title-search.js';
 import { decodeSample, DecodedSampleKeeper } from '../encoder/per-title-sample.js';
 import { packageSubtitleTracks } from '../encoder/subtitles.js';
 import { concatFrameScores, summarizeFrames, type FrameScores, type QualityScores } from '../encoder/quality-metrics.js';
@@ -45,16 +48,27 @@ export interface FlowContext {
 }
 
 /** What a trial group is, for `vod status`: its sizes and CRFs (or target bitrates). */
-function groupLabel(plan: AnalysisPlan, g: number): string {
-  const trials = plan.groups[g]!.trials;
+function groupLabel(plan: AnalysisPlan, g: number, subset?: readonly TrialSpec[]): string {
+  const trials = subset ?? plan.groups[g]!.trials;
   const sizes = [...new Set(trials.map((t) => `${t.width}x${t.height}`))];
   if (g === plan.fixedGroup) return `fixed ladder ${sizes.length} rungs`;
   return `${sizes.join(',')} CRF ${trials.map((t) => t.crf).join(',')}`;
 }
 
-/** The trial-group children of a title's analysis, one per group (largest resolution first). */
-export function trialJobs(titleId: string, masterKey: string, plan: AnalysisPlan): { name: string; data: TrialJobData; jobId: string }[] {
-  return plan.groups.map((_, g) => ({ name: TRIALS_JOB_NAME, data: { titleId, masterKey, group: g, label: groupLabel(plan, g) }, jobId: `${titleId}-trials-${g}` }));
+/**
+ * The trial-group children of one wave of a title's analysis, one per group that has trials in it
+ * (largest resolution first). Wave 0: each group's first-round trials — every trial, or with the
+ * coarse-to-fine search (plan.search) its coarse ones — and its extensions; wave w > 0: the
+ * search's refinement round w, `trials` per group (refineTrials on the points of the waves before).
+ */
+export function trialJobs(titleId: string, masterKey: string, plan: AnalysisPlan, wave = 0, trials?: readonly (readonly TrialSpec[])[]): { name: string; data: TrialJobData; jobId: string }[] {
+  const subsets = trials ?? (plan.search === 'coarse-to-fine' ? coarseTrials(plan.groups) : undefined);
+  return plan.groups.flatMap((group, g) => {
+    const subset = subsets?.[g];
+    if (subset && subset.length === 0) return [];
+    const data: TrialJobData = { titleId, masterKey, group: g, label: groupLabel(plan, g, subset), ...(wave > 0 ? { wave } : {}), ...(subset && subset.length < group.trials.length ? { trials: subset.map((t) => ({ ...t })) } : {}) };
+    return [{ name: TRIALS_JOB_NAME, data, jobId: `${titleId}-trials-${g}${wave > 0 ? `-w${wave}` : ''}` }];
+  });
 }
 
 /**
@@ -64,8 +78,15 @@ export function trialJobs(titleId: string, masterKey: string, plan: AnalysisPlan
  */
 export async function runTrialJob(data: TrialJobData, ctx: FlowContext, onProgress?: (fraction: number) => void): Promise<ChildJobResult> {
   const plan = await loadAnalysisPlan(ctx.store, data.titleId);
-  const group = plan.groups[data.group];
-  if (!group) throw new Error(`title ${data.titleId} has no trial group ${data.group}`);
+  const planned = plan.groups[data.group];
+  if (!planned) throw new Error(`title ${data.titleId} has no trial group ${data.group}`);
+  // This job's share of the group: a wave's trials; the extensions and the preset probe in wave 0 only.
+  const wave = data.wave ?? 0;
+  const group: TrialGroup = {
+    ...planned,
+    ...(data.trials ? { trials: data.trials } : {}),
+    ...(wave > 0 ? { extensions: [], presetProbe: undefined } : {}),
+  };
   const { windows, reference, frameRate } = plan.settings;
   const sampleKey = JSON.stringify({ titleId: data.titleId, masterKey: data.masterKey, windows, reference, frameRate });
   const result = await withTempDir((dir) =>
@@ -95,8 +116,8 @@ export async function runTrialJob(data: TrialJobData, ctx: FlowContext, onProgre
       return { ...r, encodeS: r.encodeS + decodeS };
     }),
   );
-  await putJson(ctx.store, trialsKey(data.titleId, data.group), result);
-  ctx.log.info({ titleId: data.titleId, group: data.group, points: result.points.length, encodeS: Math.round(result.encodeS), qualityS: Math.round(result.qualityS) }, 'trial group done');
+  await putJson(ctx.store, trialsKey(data.titleId, data.group, wave), result);
+  ctx.log.info({ titleId: data.titleId, group: data.group, wave, points: result.points.length, encodeS: Math.round(result.encodeS), qualityS: Math.round(result.qualityS) }, 'trial group done');
   return { encodeS: 0 };
 }
 

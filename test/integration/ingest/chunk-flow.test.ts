@@ -172,15 +172,17 @@ describe('chunked title flow', () => {
       const trialJobs = (await queue.getJobs(['completed'], 0, 100)).filter((j) => j.name === 'analyze-trials');
       const probed = await inspectMaster(master, stack.paths);
       const resolutions = candidateResolutions(probed.video!);
-      expect(trialJobs).toHaveLength(resolutions.length); // one group per candidate resolution
+      // Wave 0: one job per candidate resolution; later waves: the coarse-to-fine search's refinement.
+      expect(trialJobs.filter((j) => (j.data.wave ?? 0) === 0)).toHaveLength(resolutions.length);
+      expect(trialJobs.filter((j) => (j.data.wave ?? 0) === 0).every((j) => j.data.trials !== undefined)).toBe(true);
+      expect(trialJobs.some((j) => (j.data.wave ?? 0) > 0)).toBe(true); // this master's hull asked for more
       // The ladder chosen from the children's points is the one a local analysis chooses
       // (the same trials: x264 and the metrics are deterministic on one machine).
       const dir = stack.store.localPath(`vod/${titleId}`);
       const record = JSON.parse(await fs.readFile(path.join(dir, 'title.json'), 'utf8')) as TitleRecord;
       const report = JSON.parse(await fs.readFile(path.join(dir, record.ladderReport!), 'utf8')) as LadderReport;
-      // The flow's children run whole grids (a coarse-to-fine search would need rounds of child jobs).
-      const local = await analyzeTitle(master, probed, outputFrameRate(probed.video!.frameRate), stack.paths, { segmentDurationS: stack.config.segmentDurationS, finalPreset: stack.config.x264Preset, search: 'grid', ...(stack.config.vmafModelPath ? { vmafModelPath: stack.config.vmafModelPath } : {}) });
-      expect(report.analysis!.settings.search).toBe('grid');
+      const local = await analyzeTitle(master, probed, outputFrameRate(probed.video!.frameRate), stack.paths, { segmentDurationS: stack.config.segmentDurationS, finalPreset: stack.config.x264Preset, ...(stack.config.vmafModelPath ? { vmafModelPath: stack.config.vmafModelPath } : {}) });
+      expect(report.analysis!.settings.search).toBe('coarse-to-fine');
       expect(report.analysis!.points).toEqual(local.points);
       expect(report.analysis!.rungs).toEqual(local.rungs);
       expect(new Set(report.analysis!.points.map((p) => p.height))).toEqual(new Set(resolutions.map((r) => r.height)));
@@ -188,7 +190,7 @@ describe('chunked title flow', () => {
       // `vod status <id>` lists the trial groups beside the chunks.
       const st = await runCli(['--data-dir', stack.dataDir, 'status', titleId], { env: { ...env, VOD_QUEUE_NAME: stack.queueName } });
       expect(st.code, st.stderr).toBe(0);
-      expect(st.stdout).toMatch(new RegExp(`^Analysis: +${resolutions.length}/${resolutions.length} trial groups done$`, 'm'));
+      expect(st.stdout).toMatch(new RegExp(`^Analysis: +${trialJobs.length}/${trialJobs.length} trial jobs done$`, 'm'));
     } finally {
       for (const w of workers) await stopEncodeWorker(w);
     }

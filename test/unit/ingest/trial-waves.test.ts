@@ -1,0 +1,78 @@
+/**
+ * A chunked title's analysis in waves of trial jobs (title-flow.ts trialJobs, flow-store.ts
+ * loadTrialResults), on a filesystem object store with hand-made group results (no ffmpeg): which
+ * jobs each wave holds, and how the waves' results merge — or fail when one is missing.
+ */
+import fs from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { FsObjectStore } from '../../../src/origin/fs-object-store.js';
+import { loadTrialResults, putJson, trialsKey } from '../../../src/ingest/flow-store.js';
+import { trialJobs } from '../../../src/ingest/title-flow.js';
+import { planAnalysis } from '../../../src/encoder/per-title.js';
+import { refineTrials } from '../../../src/encoder/per-title-search.js';
+import type { ProbeResult } from '../../../src/encoder/media-info.js';
+import type { TrialGroupResult, TrialPoint, TrialSpec } from '../../../src/encoder/per-title-trials.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
+
+const TITLE = '0123456789abcdef';
+const probe: ProbeResult = {
+  durationS: 120,
+  formatName: 'mov,mp4',
+  sizeBytes: 1,
+  video: { codecName: 'h264', width: 1280, height: 720, displayWidth: 1280, displayHeight: 720, frameRate: 24, pixelFormat: 'yuv420p' },
+  audio: undefined,
+  audioStreams: [],
+  subtitleStreams: [],
+};
+
+/** A modelled trial (bitrate doubles every 6 CRF down; quality saturates, lower for small sizes). */
+const measure = (t: TrialSpec): TrialPoint => {
+  const bitrateBps = t.width * t.height * 0.5 * 2 ** ((30 - t.crf!) / 6);
+  return { width: t.width, height: t.height, crf: t.crf!, bitrateBps, quality: (100 - 40 * (1 - t.height / 720)) * (1 - Math.exp(-bitrateBps / (t.width * t.height * 0.4))) };
+};
+const result = (trials: readonly TrialSpec[]): TrialGroupResult => ({ points: trials.map(measure), sampleFrames: 96, encodeS: trials.length, qualityS: trials.length / 2 });
+
+describe('trial jobs in waves', () => {
+  it('runs the coarse trials first, then one wave per refinement round, and merges every wave per group', async () => {
+    const store = new FsObjectStore(await makeTempDir());
+    const plan = planAnalysis(probe, 24, { segmentDurationS: 4, finalPreset: 'medium' });
+    expect(plan.search).toBe('coarse-to-fine');
+    const wave0 = trialJobs(TITLE, 'masters/m.mp4', plan);
+    expect(wave0.map((j) => j.jobId)).toEqual(plan.groups.map((_, g) => `${TITLE}-trials-${g}`));
+    expect(wave0.map((j) => j.data.trials!.map((t) => t.crf))).toEqual([[32, 26, 20], [32, 26], [32, 26], [32, 26], [38, 32, 26]]);
+    expect(wave0[0]!.data.label).toBe('1280x720 CRF 32,26,20');
+    for (const j of wave0) await putJson(store, trialsKey(TITLE, j.data.group), result(j.data.trials!));
+
+    // Each further wave: the groups refineTrials gives trials, jobs named by wave.
+    let merged = await loadTrialResults(store, TITLE, plan);
+    let wave = 0;
+    for (let next = refineTrials(plan.groups, merged.map((r) => r.points)); next.some((t) => t.length > 0); next = refineTrials(plan.groups, merged.map((r) => r.points))) {
+      wave += 1;
+      const jobs = trialJobs(TITLE, 'masters/m.mp4', plan, wave, next);
+      expect(jobs.length).toBe(next.filter((t) => t.length > 0).length);
+      expect(jobs.every((j) => j.jobId.endsWith(`-w${wave}`) && j.data.wave === wave)).toBe(true);
+      for (const j of jobs) await putJson(store, trialsKey(TITLE, j.data.group, wave), result(j.data.trials ?? plan.groups[j.data.group]!.trials));
+      merged = await loadTrialResults(store, TITLE, plan, wave);
+    }
+    expect(wave).toBeGreaterThan(0);
+    // Merged: wave 0's points first, times summed, no trial twice, fewer trials than the grid.
+    const all = merged.flatMap((r) => r.points);
+    expect(new Set(all.map((p) => `${p.height}/${p.crf}`)).size).toBe(all.length);
+    expect(all.length).toBeLessThan(plan.groups.reduce((n, g) => n + g.trials.length, 0));
+    expect(merged[0]!.points.slice(0, 3).map((p) => p.crf)).toEqual([32, 26, 20]);
+    expect(merged.reduce((t, r) => t + r.encodeS, 0)).toBe(all.length);
+
+    // A wave whose result is missing is named.
+    const jobs1 = trialJobs(TITLE, 'masters/m.mp4', plan, 1, refineTrials(plan.groups, (await loadTrialResults(store, TITLE, plan)).map((r) => r.points)));
+    await fs.rm(store.localPath(trialsKey(TITLE, jobs1[0]!.data.group, 1)));
+    await expect(loadTrialResults(store, TITLE, plan, wave)).rejects.toThrow(`trial group ${jobs1[0]!.data.group} (wave 1) of title ${TITLE} has no result in the store`);
+  });
+
+  it('runs every trial in one wave for a plan made without the search (stored before it, or --full-grid)', () => {
+    const { search: _dropped, ...old } = planAnalysis(probe, 24, { segmentDurationS: 4 });
+    const jobs = trialJobs(TITLE, 'masters/m.mp4', old);
+    expect(jobs).toHaveLength(old.groups.length);
+    expect(jobs.every((j) => j.data.trials === undefined && j.data.wave === undefined)).toBe(true);
+    expect(jobs[0]!.data.label).toBe('1280x720 CRF 38,32,26,20');
+  });
+});
