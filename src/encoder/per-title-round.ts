@@ -2,14 +2,15 @@
  * The two passes of a per-title trial round (per-title-trials.ts runs them): the encode pass —
  * every trial of the round from one read of the sample, `split` into each trial's scaler and
  * encoder — and the quality pass, every file of one or several rounds against one read of the
- * sample (measureFrameScoresBatch).
+ * sample (measureFrameScoresBatch); and how one machine's round is cut into encode passes
+ * (planPasses).
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { probePackets, runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import type { VideoCodec } from './fixed-ladder.js';
 import { measuredBitrate, sampleGraph, sampleInputs } from './per-title-sample.js';
-import type { PresetProbe, TrialPoint, TrialRunOptions, TrialSettings, TrialSpec } from './per-title-trials.js';
+import type { PresetProbe, TrialGroup, TrialPoint, TrialRunOptions, TrialSettings, TrialSpec } from './per-title-trials.js';
 import { measureFrameScoresBatch, summarizeFrames, type FrameScores } from './quality-metrics.js';
 import { BUFSIZE_FACTOR, MAXRATE_FACTOR, videoEncoderOptions } from './rendition.js';
 
@@ -150,4 +151,48 @@ export async function measureRounds(
       };
     }),
   );
+}
+
+/**
+ * Most frame area one encode pass of runTrialGroupsTogether encodes at once, pixels: eight 1080p
+ * trials (our choice). A pass holds every trial's x264 (lookahead and reference frames); the
+ * 1080p60 test master's first round, 14 trials of 10.4 Mpx, peaked at 1.26 GB in one process.
+ * A trial larger than the budget (above 4K) gets a pass of its own.
+ */
+export const PASS_PIXEL_BUDGET = 8 * 1920 * 1080;
+
+/** One encode pass of a round: its trials, the group each came from, and the preset probe it carries. */
+export interface TrialPass {
+  readonly codec: VideoCodec;
+  readonly owners: number[];
+  readonly trials: TrialSpec[];
+  /** Frame area the pass encodes at once, pixels (a probe counts twice: its trial is encoded at two presets). */
+  pixels: number;
+  probe?: { readonly preset: string; readonly crf: number; readonly width: number; readonly height: number; readonly owner: number };
+}
+
+/**
+ * A round's encode passes: one per codec (its trials from one read of the sample; x264's threads
+ * across them keep both cores busy, where one small group's pass left a fifth of them idle), each
+ * up to PASS_PIXEL_BUDGET of frame area and at most one preset probe (the groups' probes in the
+ * first round only), trials in group order.
+ * @param pending each group's trials this round (same order as `groups`).
+ */
+export function planPasses(groups: readonly TrialGroup[], pending: readonly (readonly TrialSpec[])[], first: boolean): TrialPass[] {
+  const passes: TrialPass[] = [];
+  for (const [i, trials] of pending.entries()) {
+    const codec = groups[i]!.codec ?? 'h264';
+    const own = first ? groups[i]!.presetProbe : undefined;
+    for (const t of trials) {
+      const probe = own && t.crf === own.crf ? { ...own, width: t.width, height: t.height, owner: i } : undefined;
+      const pixels = t.width * t.height * (probe ? 2 : 1);
+      let pass = passes.find((p) => p.codec === codec && p.pixels + pixels <= PASS_PIXEL_BUDGET && !(probe && p.probe));
+      if (!pass) passes.push((pass = { codec, owners: [], trials: [], pixels: 0 }));
+      pass.owners.push(i);
+      pass.trials.push(t);
+      pass.pixels += pixels;
+      if (probe) pass.probe = probe;
+    }
+  }
+  return passes;
 }

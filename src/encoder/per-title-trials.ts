@@ -18,7 +18,7 @@ import fs from 'node:fs/promises';
 import type { RdPoint } from './convex-hull.js';
 import type { FfmpegPaths } from './ffmpeg.js';
 import { decodeSample, type SampleWindow } from './per-title-sample.js';
-import { encodeRound, measureRounds, removeRound, type EncodedRound, type GroupTotals } from './per-title-round.js';
+import { encodeRound, measureRounds, planPasses, removeRound, type EncodedRound, type GroupTotals } from './per-title-round.js';
 import type { LadderMetric } from './quality-metrics.js';
 import type { VideoCodec } from './fixed-ladder.js';
 import { coarseTrials, refineTrials, type TrialSearch } from './per-title-search.js';
@@ -302,23 +302,7 @@ async function runJointRound(
   results: GroupTotals[],
   onProgress: (trialsDone: number) => void,
 ): Promise<void> {
-  // One pass per codec (its trials from one read of the sample; x264's threads across them keep
-  // both cores busy, where one small group's pass left a fifth idle); a second preset probe of a
-  // codec gets its group a pass of its own.
-  const passes: { codec: VideoCodec; owners: number[]; trials: TrialSpec[]; probe?: { preset: string; crf: number; width: number; height: number; owner: number } }[] = [];
-  for (const [i, trials] of pending.entries()) {
-    if (trials.length === 0) continue;
-    const codec = groups[i]!.codec ?? 'h264';
-    const own = groups[i]!.presetProbe;
-    const at = own ? trials.find((t) => t.crf === own.crf) : undefined;
-    const probe = first && own && at ? { ...own, width: at.width, height: at.height, owner: i } : undefined;
-    const shared = passes.find((p) => p.codec === codec && !(probe && p.probe));
-    if (shared) {
-      shared.owners.push(...trials.map(() => i));
-      shared.trials.push(...trials);
-      if (probe) shared.probe = probe;
-    } else passes.push({ codec, owners: trials.map(() => i), trials: [...trials], ...(probe ? { probe } : {}) });
-  }
+  const passes = planPasses(groups, pending, first);
   const count = passes.reduce((n, p) => n + p.trials.length, 0);
   const encoded: EncodedRound[] = [];
   try {

@@ -1,10 +1,12 @@
 /**
  * The coarse-to-fine trial search as pure functions (no ffmpeg): which trials run first, which
- * next from hand-made points, and a whole search over a modelled rate–quality grid.
+ * next from hand-made points, a whole search over a modelled rate–quality grid, and how a round's
+ * trials are cut into encode passes.
  */
 import { describe, expect, it } from 'vitest';
 import { upperConvexHull } from '../../../src/encoder/convex-hull.js';
 import { coarseTrials, refineTrials } from '../../../src/encoder/per-title-search.js';
+import { PASS_PIXEL_BUDGET, planPasses } from '../../../src/encoder/per-title-round.js';
 import type { TrialGroup, TrialPoint, TrialSpec } from '../../../src/encoder/per-title-trials.js';
 
 const SIZES = [
@@ -99,5 +101,30 @@ describe('the whole search on a modelled grid', () => {
     expect(rounds).toBeGreaterThan(1);
     // No trial runs twice.
     expect(new Set(points.flat().map((p) => `${p.height}/${p.crf}`)).size).toBe(run);
+  });
+});
+
+describe('planPasses', () => {
+  it('puts a round of every group in one pass per codec, the probe with its own group', () => {
+    const groups: TrialGroup[] = [...gridGroups().map((g, i) => (i === 1 ? { ...g, presetProbe: { preset: 'medium', crf: 26 } } : g)), ...gridGroups('hevc')];
+    const passes = planPasses(groups, coarseTrials(groups), true);
+    expect(passes.map((p) => [p.codec, p.trials.length])).toEqual([['h264', 8], ['hevc', 8]]);
+    expect(passes[0]!.probe).toEqual({ preset: 'medium', crf: 26, width: 768, height: 432, owner: 1 });
+    expect(passes[0]!.owners).toEqual([0, 0, 0, 1, 1, 2, 2, 2]);
+    // Later rounds carry no probe.
+    expect(planPasses(groups, coarseTrials(groups), false).every((p) => p.probe === undefined)).toBe(true);
+  });
+
+  it('cuts a round bigger than the pixel budget into passes, and gives a second probe a pass of its own', () => {
+    const uhd = { width: 3840, height: 2160 };
+    const groups: TrialGroup[] = [
+      { trials: GRID.map((crf) => ({ ...uhd, crf })), presetProbe: { preset: 'medium', crf: 26 } },
+      { trials: GRID.map((crf) => ({ width: 416, height: 234, crf })), presetProbe: { preset: 'medium', crf: 32 } },
+    ];
+    const passes = planPasses(groups, groups.map((g) => g.trials), true);
+    for (const p of passes) expect(p.pixels).toBeLessThanOrEqual(Math.max(PASS_PIXEL_BUDGET, 2 * 3840 * 2160));
+    expect(passes.flatMap((p) => p.trials)).toHaveLength(8);
+    expect(passes.filter((p) => p.probe).map((p) => p.probe!.owner).sort()).toEqual([0, 1]);
+    expect(passes.length).toBeGreaterThan(2);
   });
 });
