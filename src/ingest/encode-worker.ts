@@ -160,11 +160,16 @@ export async function processEncodeJob(
         (stage, f, rendition) => progress({ stage, percent: Math.round((stage === 'package' ? 90 + f * 2 : 92 + f * 7) * 10) / 10, ...(rendition ? { rendition } : {}) }),
       );
     };
-    /** Adds children, records the next step, and waits for them (throws WaitingChildrenError; returns when they were all done already). */
+    /**
+     * Adds children, records the next step, and waits for them (throws WaitingChildrenError;
+     * returns when they were all done already). Children first: a worker that dies between the two
+     * leaves the step before, which this job redoes (adding the same children again replaces
+     * them), where the other order left a step whose children were never added.
+     */
     const waitFor = async (step: 'ladder' | 'assemble', jobs: Parameters<typeof addChildren>[2], flowStartedAtMs: number, wave?: number): Promise<void> => {
       usedFlow = true;
-      await job.updateData({ ...data, step, flowStartedAtMs, ...(wave ? { wave } : {}) });
       const n = await addChildren(flow!.queue, job, jobs, { attempts, backoff: { type: 'exponential', delay: options.config.retryBackoffMs } });
+      await job.updateData({ ...data, step, flowStartedAtMs, ...(wave ? { wave } : {}) });
       log.info({ titleId: data.titleId, children: n, step }, step === 'ladder' ? 'analysis split into trial-group jobs' : 'title split into chunk jobs');
       if (await job.moveToWaitingChildren(flow!.token ?? '')) throw new WaitingChildrenError();
     };
