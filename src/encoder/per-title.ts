@@ -311,8 +311,9 @@ export const groupWeight = (g: TrialGroup): number => g.trials.length + (g.exten
 
 /**
  * Analyses a title and picks its per-title ladder, running every trial group here
- * (runTrialGroupsTogether: by default the coarse-to-fine search's rounds over the groups' grids,
- * each round one quality pass for all its trials, then the groups' extensions). Writes only to a temporary folder, removed before returning.
+ * (runTrialGroupsTogether: by default the coarse-to-fine search's first round over the groups'
+ * grids, the groups' extensions, then its refinement rounds; each round one quality pass for all
+ * its trials). Writes only to a temporary folder, removed before returning.
  * @param probed the master's probe (inspectMaster); must have a video stream.
  * @param frameRate output frame rate, frames/s.
  * @throws FfmpegError when a trial fails; EncodeCancelledError when `signal` aborts;
