@@ -177,13 +177,19 @@ export interface TrialPass {
  * up to PASS_PIXEL_BUDGET of frame area and at most one preset probe (the groups' probes in the
  * first round only), trials in group order.
  * @param pending each group's trials this round (same order as `groups`).
+ * @throws RangeError when two trials of one codec in the round are the same encode (same size and
+ *         CRF or bitrate: their files, named by trialName, would collide).
  */
 export function planPasses(groups: readonly TrialGroup[], pending: readonly (readonly TrialSpec[])[], first: boolean): TrialPass[] {
   const passes: TrialPass[] = [];
+  const names = new Set<string>();
   for (const [i, trials] of pending.entries()) {
     const codec = groups[i]!.codec ?? 'h264';
     const own = first ? groups[i]!.presetProbe : undefined;
     for (const t of trials) {
+      const name = trialName(t, codec);
+      if (names.has(name)) throw new RangeError(`two trials of one round are the same encode: ${name}`);
+      names.add(name);
       const probe = own && t.crf === own.crf ? { ...own, width: t.width, height: t.height, owner: i } : undefined;
       const pixels = t.width * t.height * (probe ? 2 : 1);
       let pass = passes.find((p) => p.codec === codec && p.pixels + pixels <= PASS_PIXEL_BUDGET && !(probe && p.probe));

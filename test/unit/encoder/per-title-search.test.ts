@@ -126,5 +126,7 @@ describe('planPasses', () => {
     expect(passes.flatMap((p) => p.trials)).toHaveLength(8);
     expect(passes.filter((p) => p.probe).map((p) => p.probe!.owner).sort()).toEqual([0, 1]);
     expect(passes.length).toBeGreaterThan(2);
+    // Two groups holding the same encode would write one file: refused.
+    expect(() => planPasses([groups[1]!, groups[1]!], [groups[1]!.trials, groups[1]!.trials], false)).toThrow(/same encode: trial_416x234_crf38/);
   });
 });
