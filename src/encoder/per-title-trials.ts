@@ -186,13 +186,13 @@ async function runRounds(
 ): Promise<TrialGroupResult> {
   checkPresetProbe(group);
   let round = 0;
-  const runRound = async (trials: readonly TrialSpec[], probe?: { readonly preset: string; readonly crf: number }) => {
-    const points = await encodeAndMeasure({ master: masterPath, decoded: samplePath }, trials, group.codec ?? 'h264', settings, paths, options, result, (f) => report(round, f), probe);
+  // One round at a time through runJointRound, as one group of one: the grid (with the preset probe), then each extension.
+  const runRound = async (trials: readonly TrialSpec[], first = false) => {
+    await runJointRound({ master: masterPath, decoded: samplePath }, [group], [trials], first, settings, paths, options, [result], (n) => report(round, n / trials.length));
     round += 1;
     report(round, 0);
-    result.points.push(...points);
   };
-  await runRound(group.trials, group.presetProbe);
+  await runRound(group.trials, true);
   await runExtensions(group, result, runRound);
   options.onProgress?.(1);
   return result;
@@ -270,7 +270,7 @@ export async function runTrialGroupsTogether(masterPath: string, groups: readonl
     let round = 0;
     const before = done;
     await runExtensions(g, result, async (trials) => {
-      result.points.push(...(await encodeAndMeasure(source, trials, g.codec ?? 'h264', settings, paths, options, result, (f) => report(before + round + f))));
+      await runJointRound(source, [g], [trials], false, settings, paths, options, [result], (n) => report(before + round + n / trials.length));
       round += 1;
     });
     done += (g.extensions ?? []).reduce((m, e) => m + e.crfs.length, 0);
@@ -330,30 +330,3 @@ async function runJointRound(
     await Promise.all(encoded.map(removeRound));
   }
 }
-
-/**
- * One round: encode `trials` from one read of the sample, measure them against one read of it
- * (the decoded sample when there is one, else the master's windows).
- */
-async function encodeAndMeasure(
-  source: { readonly master: string; readonly decoded: string | undefined },
-  trials: readonly TrialSpec[],
-  codec: VideoCodec,
-  settings: TrialSettings,
-  paths: FfmpegPaths,
-  options: TrialRunOptions,
-  totals: GroupTotals,
-  onProgress: (fraction: number) => void,
-  probe?: { readonly preset: string; readonly crf: number },
-): Promise<TrialPoint[]> {
-  const round = await encodeRound(source, trials, codec, settings, paths, options, totals, (f) => onProgress(f * ENCODE_SHARE), probe);
-  try {
-    const t0 = performance.now();
-    const [points] = await measureRounds(source, [round], settings, paths, options, (f) => onProgress(ENCODE_SHARE + f * (1 - ENCODE_SHARE)));
-    totals.qualityS += (performance.now() - t0) / 1000;
-    return points!;
-  } finally {
-    await removeRound(round);
-  }
-}
-
