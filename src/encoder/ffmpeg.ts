@@ -12,6 +12,7 @@
  *   and only settle once it has exited;
  * - errors: fluent's error drops ffmpeg's output; every `FfmpegError` ends with the last
  *   lines ffmpeg wrote to stderr.
+ * Every ffmpeg and ffprobe process runs with FFMPEG_CHILD_ENV (below).
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -19,7 +20,7 @@ import { promisify } from 'node:util';
 import ffmpegFactory from 'fluent-ffmpeg';
 import type { VodConfig } from '../config.js';
 import { EncodeCancelledError, FfmpegError } from '../util/errors.js';
-import { describeMedia, type ProbeResult } from './media-info.js';
+import { describeMedia, type FfprobeData, type ProbeResult } from './media-info.js';
 
 const require = createRequire(import.meta.url);
 const execFileAsync = promisify(execFile);
@@ -28,6 +29,24 @@ const execFileAsync = promisify(execFile);
 const OUTPUT_TAIL_LINES = 12;
 /** Grace period between SIGTERM and SIGKILL when cancelling an encode, in ms. */
 const KILL_GRACE_MS = 2_000;
+
+/**
+ * Environment every ffmpeg and ffprobe process gets on top of ours. The npm-shipped binaries
+ * are statically linked against glibc, whose iconv loads character-set modules with dlopen; a
+ * static binary that finds the system's module cache (Debian's
+ * /usr/lib/x86_64-linux-gnu/gconv) dlopens a foreign glibc's code and crashes. FFmpeg's MPEG-TS
+ * demuxer converts service names with iconv, so the shipped ffprobe died with SIGSEGV on every
+ * .ts master (seen on this Debian 12 machine; the same crash is reported against other static
+ * builds, e.g. gradio-app/gradio issue 13848). With GCONV_PATH set, glibc skips the cache and
+ * looks only for modules on that path: an empty value finds none, iconv_open fails cleanly and
+ * FFmpeg keeps the raw name. A GCONV_PATH of the user's own is kept.
+ */
+export const FFMPEG_CHILD_ENV: Readonly<Record<string, string>> = Object.freeze<Record<string, string>>(process.env.GCONV_PATH === undefined ? { GCONV_PATH: '' } : {});
+
+/** This process's environment with FFMPEG_CHILD_ENV and `extra` on top: the `env` of an ffmpeg or ffprobe child. */
+export function ffmpegChildEnv(extra: Readonly<Record<string, string>> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...FFMPEG_CHILD_ENV, ...extra };
+}
 
 export interface FfmpegPaths {
   readonly ffmpegPath: string;
@@ -45,26 +64,30 @@ export function resolveFfmpegPaths(config: Pick<VodConfig, 'ffmpegPath' | 'ffpro
 }
 
 /**
- * Probes a media file with ffprobe (`-show_format -show_streams`).
- * @returns duration (s), container, size (bytes), the first video stream, every audio and subtitle stream.
- * @throws FfmpegError when ffprobe cannot read the file; the message carries ffprobe's output.
+ * Probes a media file with ffprobe (`-show_format -show_streams`, JSON output).
+ * @returns duration (s), container, size (bytes), the first video stream (its display size
+ *          turned by the container's rotation), every audio and subtitle stream.
+ * @throws FfmpegError when ffprobe cannot read the file (it fails, dies on a signal or writes
+ *         no JSON); the message carries ffprobe's output.
  */
-export function probe(file: string, paths: FfmpegPaths): Promise<ProbeResult> {
-  return new Promise((resolve, reject) => {
-    const command = ffmpegFactory(file);
-    command.setFfprobePath(paths.ffprobePath);
-    command.ffprobe((err: Error | null, data: ffmpegFactory.FfprobeData) => {
-      if (err) {
-        const lines = String(err.message)
-          .split('\n')
-          .map((l) => l.trim())
-          .filter((l) => l.length > 0 && !/^ffprobe (version|exited)|^\s*(built with|configuration|lib\w+ )/.test(l));
-        reject(new FfmpegError(`ffprobe could not read ${file}`, lines.slice(-OUTPUT_TAIL_LINES), null));
-        return;
-      }
-      resolve(describeMedia(data));
-    });
-  });
+export async function probe(file: string, paths: FfmpegPaths): Promise<ProbeResult> {
+  let stdout: string;
+  try {
+    ({ stdout } = await execFileAsync(paths.ffprobePath, ['-v', 'error', '-show_format', '-show_streams', '-of', 'json', file], { maxBuffer: 64 * 1024 * 1024, env: ffmpegChildEnv() }));
+  } catch (err) {
+    const e = err as { stderr?: string; signal?: string | null; code?: number | string | null; message: string };
+    const lines = String(e.stderr ?? '').split('\n').map((l) => l.trim()).filter((l) => l.length > 0);
+    if (e.signal) lines.push(`ffprobe was killed with signal ${e.signal}`);
+    else if (lines.length === 0) lines.push(firstLine(e.message));
+    throw new FfmpegError(`ffprobe could not read ${file}`, lines.slice(-OUTPUT_TAIL_LINES), typeof e.code === 'number' ? e.code : null);
+  }
+  let data: FfprobeData;
+  try {
+    data = JSON.parse(stdout) as FfprobeData;
+  } catch {
+    throw new FfmpegError(`ffprobe could not read ${file}`, ['ffprobe wrote no JSON'], null);
+  }
+  return describeMedia(data);
 }
 
 export interface PacketInfo {
@@ -85,7 +108,7 @@ export async function probePackets(file: string, paths: FfmpegPaths, stream = 'v
     const { stdout } = await execFileAsync(
       paths.ffprobePath,
       ['-v', 'error', '-select_streams', stream, '-show_entries', 'packet=pts_time,flags,size', '-of', 'csv=p=0', file],
-      { maxBuffer: 64 * 1024 * 1024 },
+      { maxBuffer: 64 * 1024 * 1024, env: ffmpegChildEnv() },
     );
     return stdout
       .split('\n')
@@ -128,7 +151,7 @@ export async function probeVideoEndS(file: string, paths: FfmpegPaths, fromS: nu
     const { stdout } = await execFileAsync(
       paths.ffprobePath,
       ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', `${Math.max(0, fromS).toFixed(3)}%+1000000`, '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file],
-      { maxBuffer: 64 * 1024 * 1024 },
+      { maxBuffer: 64 * 1024 * 1024, env: ffmpegChildEnv() },
     );
     let end: number | undefined;
     for (const line of stdout.split('\n')) {
@@ -162,7 +185,7 @@ export async function decodeCheck(file: string, paths: FfmpegPaths, pointsS: rea
   const out: DecodeCheck[] = [];
   for (const atS of pointsS) {
     const args = ['-v', 'error', '-nostdin', '-ss', Math.max(0, atS).toFixed(3), '-i', file, '-map', '0:v:0', '-frames:v', String(frames), '-f', 'framemd5', '-'];
-    const result = await execFileAsync(paths.ffmpegPath, args, { maxBuffer: 16 * 1024 * 1024 }).catch((err: { stdout?: string; stderr?: string; message: string }) => ({
+    const result = await execFileAsync(paths.ffmpegPath, args, { maxBuffer: 16 * 1024 * 1024, env: ffmpegChildEnv() }).catch((err: { stdout?: string; stderr?: string; message: string }) => ({
       stdout: err.stdout ?? '',
       stderr: err.stderr ?? err.message,
     }));
@@ -238,7 +261,7 @@ export function runFfmpeg(job: FfmpegJob, paths: FfmpegPaths, options: RunOption
     command.outputOptions('-y', '-nostdin', '-nostats', '-progress', 'pipe:1', ...job.outputOptions);
     command.output(job.output);
     for (const more of job.moreOutputs ?? []) command.output(more.output).outputOptions(...more.outputOptions);
-    if (options.env) withSpawnEnv(command, options.env);
+    withSpawnEnv(command, { ...FFMPEG_CHILD_ENV, ...options.env });
 
     const tail: string[] = [];
     let child: ChildProcess | undefined;
@@ -311,7 +334,7 @@ function withSpawnEnv(command: ffmpegFactory.FfmpegCommand, env: Readonly<Record
   const spawnFfmpeg = target._spawnFfmpeg;
   if (typeof spawnFfmpeg !== 'function') throw new Error('fluent-ffmpeg has no _spawnFfmpeg: cannot set the ffmpeg process environment');
   target._spawnFfmpeg = function (this: unknown, args, spawnOptions, ...callbacks) {
-    return spawnFfmpeg.call(this, args, { ...spawnOptions, env: { ...process.env, ...env } }, ...callbacks);
+    return spawnFfmpeg.call(this, args, { ...spawnOptions, env: ffmpegChildEnv(env) }, ...callbacks);
   };
 }
 

@@ -4,16 +4,53 @@
  * output into them (display size from the sample aspect ratio, language tags as RFC 5646 tags,
  * dispositions).
  */
-import type ffmpegFactory from 'fluent-ffmpeg';
+
+/**
+ * The parts of ffprobe's `-show_format -show_streams -of json` output this module reads (ffprobe's
+ * JSON writer: integers as numbers, durations, rates and sizes as strings, tags and
+ * dispositions as objects, a stream's side data as `side_data_list`).
+ */
+export interface FfprobeStream {
+  readonly index?: number;
+  readonly codec_name?: string;
+  readonly codec_type?: string;
+  readonly width?: number;
+  readonly height?: number;
+  readonly sample_aspect_ratio?: string;
+  readonly pix_fmt?: string;
+  readonly avg_frame_rate?: string;
+  readonly r_frame_rate?: string;
+  readonly duration?: string;
+  readonly channels?: number;
+  readonly sample_rate?: string;
+  readonly tags?: Readonly<Record<string, string | undefined>>;
+  readonly disposition?: Readonly<Record<string, number | undefined>>;
+  readonly side_data_list?: readonly { readonly side_data_type?: string; readonly rotation?: number | string }[];
+}
+
+export interface FfprobeData {
+  readonly streams?: readonly FfprobeStream[];
+  readonly format?: { readonly format_name?: string; readonly duration?: string; readonly size?: string };
+}
 
 export interface VideoStreamInfo {
   readonly codecName: string;
   /** Coded width and height in pixels. */
   readonly width: number;
   readonly height: number;
-  /** Display width and height in pixels (coded size corrected by the sample aspect ratio). */
+  /**
+   * Display width and height in pixels: the coded size corrected by the sample aspect ratio,
+   * then turned by the container's rotation (a phone's portrait video is coded 1920x1080 with a
+   * 90° display matrix and shown 1080x1920). ffmpeg's decoding turns the frames the same way
+   * (its `-autorotate`, on by default), so every filter graph sees pictures of this shape.
+   */
   readonly displayWidth: number;
   readonly displayHeight: number;
+  /**
+   * The container's rotation of the picture in degrees, 0, 90, 180 or 270 (ffprobe's display
+   * matrix side data, or the `rotate` tag older ffprobe builds report); 0 when none.
+   */
+  readonly rotationDeg: number;
   /** Average frame rate in frames per second (ffprobe's avg_frame_rate, else r_frame_rate). */
   readonly frameRate: number;
   readonly pixelFormat: string | undefined;
@@ -125,8 +162,20 @@ function parseRational(text: string | undefined): number {
   return den > 0 && Number.isFinite(num) ? num! / den : 0;
 }
 
+/**
+ * A video stream's rotation, normalised to 0, 90, 180 or 270 degrees: the display matrix side
+ * data's `rotation` (ffprobe ≥ 3.3; counter-clockwise, sign ignored beyond the modulo) else the
+ * `rotate` tag (older builds). A rotation that is not a multiple of 90° is taken as the nearest.
+ */
+function streamRotationDeg(stream: FfprobeStream): number {
+  const matrix = stream.side_data_list?.find((d) => d.rotation !== undefined && /display ?matrix/i.test(d.side_data_type ?? 'display matrix'));
+  const raw = Number(matrix?.rotation ?? stream.tags?.rotate ?? 0);
+  if (!Number.isFinite(raw)) return 0;
+  return ((Math.round(raw / 90) * 90) % 360 + 360) % 360;
+}
+
 /** A stream's language (languageTag) and title tags, as Matroska and MP4 carry them. */
-function streamTags(stream: ffmpegFactory.FfprobeStream): { language: string | undefined; title: string | undefined } {
+function streamTags(stream: FfprobeStream): { language: string | undefined; title: string | undefined } {
   const tags = (stream.tags ?? {}) as Record<string, string | undefined>;
   return { language: languageTag(tags.language ?? tags.LANGUAGE), title: (tags.title ?? tags.TITLE)?.trim() || undefined };
 }
@@ -136,7 +185,7 @@ function streamTags(stream: ffmpegFactory.FfprobeStream): { language: string | u
  * stream's), the first video stream that is not an attached picture, every audio and subtitle
  * stream in the file's order.
  */
-export function describeMedia(data: ffmpegFactory.FfprobeData): ProbeResult {
+export function describeMedia(data: FfprobeData): ProbeResult {
   const streams = data.streams ?? [];
   const v = streams.find((s) => s.codec_type === 'video' && !(s.disposition?.attached_pic === 1));
   const streamDurations = streams.map((s) => Number(s.duration)).filter((d) => Number.isFinite(d));
@@ -148,14 +197,17 @@ export function describeMedia(data: ffmpegFactory.FfprobeData): ProbeResult {
     // rounding artefact of the muxer, not anamorphic video: treat it as square.
     const rawSar = parseRational(v.sample_aspect_ratio) || 1;
     const sar = Math.abs(rawSar - 1) < SQUARE_SAR_TOLERANCE ? 1 : rawSar;
-    const displayWidth = sar >= 1 ? Math.round(v.width * sar) : v.width;
-    const displayHeight = sar >= 1 ? v.height : Math.round(v.height / sar);
+    const sarWidth = sar >= 1 ? Math.round(v.width * sar) : v.width;
+    const sarHeight = sar >= 1 ? v.height : Math.round(v.height / sar);
+    const rotationDeg = streamRotationDeg(v);
+    const quarterTurn = rotationDeg === 90 || rotationDeg === 270;
     video = {
       codecName: v.codec_name ?? 'unknown',
       width: v.width,
       height: v.height,
-      displayWidth,
-      displayHeight,
+      displayWidth: quarterTurn ? sarHeight : sarWidth,
+      displayHeight: quarterTurn ? sarWidth : sarHeight,
+      rotationDeg,
       frameRate: parseRational(v.avg_frame_rate) || parseRational(v.r_frame_rate),
       pixelFormat: v.pix_fmt,
     };

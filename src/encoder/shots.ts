@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { FfmpegError } from '../util/errors.js';
-import type { FfmpegPaths } from './ffmpeg.js';
+import { ffmpegChildEnv, type FfmpegPaths } from './ffmpeg.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -46,7 +46,7 @@ export async function detectCutTimesS(file: string, paths: FfmpegPaths, threshol
   const args = ['-hide_banner', '-nostdin', '-i', file, '-map', '0:v:0', '-an', '-sn', '-vf', `setpts=PTS-STARTPTS,select='gt(scene,${threshold})',showinfo`, '-f', 'null', '-'];
   let stderr: string;
   try {
-    ({ stderr } = await execFileAsync(paths.ffmpegPath, args, { maxBuffer: 64 * 1024 * 1024 }));
+    ({ stderr } = await execFileAsync(paths.ffmpegPath, args, { maxBuffer: 64 * 1024 * 1024, env: ffmpegChildEnv() }));
   } catch (err) {
     const text = String((err as { stderr?: string }).stderr ?? (err as Error).message);
     throw new FfmpegError(`ffmpeg could not detect the shots of ${file}`, text.trim().split('\n').slice(-10), null);

@@ -83,6 +83,28 @@ describe('probe', () => {
   });
 });
 
+describe('probe: masters the shipped static ffprobe once failed on', () => {
+  it('reads an MPEG-TS master (the static ffprobe died with SIGSEGV on every .ts until its children ran with GCONV_PATH set)', async () => {
+    const ts = await makeSyntheticMaster({ path: path.join(dir, 'broadcast.ts'), durationS: 1 }, paths);
+    const p = await probe(ts, paths);
+    expect(p.formatName).toBe('mpegts');
+    expect(p.video).toMatchObject({ codecName: 'h264', displayWidth: 640, displayHeight: 360 });
+    expect(p.audio?.codecName).toBe('aac');
+  });
+
+  it("turns the display size by the container's rotation, as ffmpeg's decoding turns the frames", async () => {
+    const phone = await makeSyntheticMaster({ path: path.join(dir, 'phone.mp4'), durationS: 1, rotationDeg: 90 }, paths);
+    const p = await probe(phone, paths);
+    expect(p.video).toMatchObject({ width: 640, height: 360, rotationDeg: 90, displayWidth: 360, displayHeight: 640 });
+    // Every filter graph relies on ffmpeg decoding the frames upright (-autorotate, its default).
+    const frame = path.join(dir, 'phone-frame.png');
+    await runFfmpeg({ inputs: [{ source: phone }], outputOptions: ['-frames:v', '1'], output: frame }, paths);
+    expect((await probe(frame, paths)).video).toMatchObject({ width: 360, height: 640 });
+    const upsideDown = await probe(await makeSyntheticMaster({ path: path.join(dir, 'upside-down.mp4'), durationS: 1, rotationDeg: 180 }, paths), paths);
+    expect(upsideDown.video).toMatchObject({ rotationDeg: 180, displayWidth: 640, displayHeight: 360 });
+  });
+});
+
 describe('runFfmpeg', () => {
   it('reports progress computed from out_time against the duration, rising to the end', async () => {
     const fractions: number[] = [];

@@ -14,7 +14,7 @@ const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
   durationS,
   formatName: 'mov,mp4',
   sizeBytes: 1,
-  video: { codecName: 'h264', width, height, displayWidth: width, displayHeight: height, frameRate: 60, pixelFormat: 'yuv420p' },
+  video: { codecName: 'h264', width, height, displayWidth: width, displayHeight: height, frameRate: 60, pixelFormat: 'yuv420p', rotationDeg: 0 },
   audio: undefined,
   audioStreams: [],
   subtitleStreams: [],

@@ -19,7 +19,7 @@ const probe: ProbeResult = {
   durationS: 120,
   formatName: 'mov,mp4',
   sizeBytes: 1,
-  video: { codecName: 'h264', width: 1280, height: 720, displayWidth: 1280, displayHeight: 720, frameRate: 24, pixelFormat: 'yuv420p' },
+  video: { codecName: 'h264', width: 1280, height: 720, displayWidth: 1280, displayHeight: 720, frameRate: 24, pixelFormat: 'yuv420p', rotationDeg: 0 },
   audio: undefined,
   audioStreams: [],
   subtitleStreams: [],

@@ -1,0 +1,33 @@
+/**
+ * describeMedia on hand-written ffprobe JSON (pure; the integration tests in
+ * test/integration/encoder/ffmpeg.test.ts probe real files): the display size from the sample
+ * aspect ratio and the container's rotation, in both ways ffprobe builds report rotation.
+ */
+import { describe, expect, it } from 'vitest';
+import { describeMedia, type FfprobeStream } from '../../../src/encoder/media-info.js';
+
+const video = (extra: Partial<FfprobeStream>): FfprobeStream => ({ codec_type: 'video', codec_name: 'h264', width: 1920, height: 1080, sample_aspect_ratio: '1:1', avg_frame_rate: '30/1', pix_fmt: 'yuv420p', ...extra });
+const shown = (extra: Partial<FfprobeStream>) => {
+  const v = describeMedia({ streams: [video(extra)], format: { duration: '10.0', format_name: 'mov,mp4', size: '1000' } }).video!;
+  return [v.displayWidth, v.displayHeight, v.rotationDeg];
+};
+
+describe('describeMedia: display size', () => {
+  it("turns the display size by a display matrix's quarter turn in either direction, not by a half turn", () => {
+    expect(shown({})).toEqual([1920, 1080, 0]);
+    expect(shown({ side_data_list: [{ side_data_type: 'Display Matrix', rotation: 90 }] })).toEqual([1080, 1920, 90]);
+    expect(shown({ side_data_list: [{ side_data_type: 'Display Matrix', rotation: -90 }] })).toEqual([1080, 1920, 270]);
+    expect(shown({ side_data_list: [{ side_data_type: 'Display Matrix', rotation: 180 }] })).toEqual([1920, 1080, 180]);
+    expect(shown({ side_data_list: [{ side_data_type: 'Display Matrix', rotation: -180 }] })).toEqual([1920, 1080, 180]);
+  });
+
+  it("reads older ffprobe builds' rotate tag when there is no display matrix", () => {
+    expect(shown({ tags: { rotate: '270' } })).toEqual([1080, 1920, 270]);
+    expect(shown({ tags: { rotate: 'sideways' } })).toEqual([1920, 1080, 0]);
+  });
+
+  it('applies the sample aspect ratio before the rotation', () => {
+    // 720x576 at 64:45 is shown 1024x576; turned, 576x1024.
+    expect(shown({ width: 720, height: 576, sample_aspect_ratio: '64:45', side_data_list: [{ side_data_type: 'Display Matrix', rotation: 90 }] })).toEqual([576, 1024, 90]);
+  });
+});
