@@ -66,8 +66,23 @@ export function fitToBox(
 }
 
 /**
- * The fixed ladder for one master: every rung of `ladder` fitted to the source's aspect
- * ratio, dropping rungs that would upscale. A source smaller than the lowest rung gets one
+ * A landscape box turned to the source's orientation: for a portrait source (taller than
+ * wide) width and height swap, 1920x1080 → 1080x1920. The ladders' boxes are written for
+ * landscape video; fitted unturned, a 1080x1920 phone recording topped out at 608x1080 (a third
+ * of the pixels the box's bitrate is set for) and a portrait viewer's full-screen picture was
+ * upscaled. Turning them is the usual practice for portrait renditions (a "720p" portrait
+ * stream is 720x1280: the box's short side is the picture's short side); our choice, since
+ * Apple's table lists 16:9 landscape sizes only.
+ * @returns the box as given for a landscape or square source, turned for a portrait one.
+ */
+export function orientBox(source: SourceDimensions, box: { readonly width: number; readonly height: number }): { width: number; height: number } {
+  const portrait = source.displayHeight > source.displayWidth;
+  return portrait && box.width > box.height ? { width: box.height, height: box.width } : { width: box.width, height: box.height };
+}
+
+/**
+ * The fixed ladder for one master: every rung of `ladder` (turned by orientBox for a portrait
+ * source) fitted to the source's aspect ratio, dropping rungs that would upscale. A source smaller than the lowest rung gets one
  * rung at its own size and the lowest rung's bitrate.
  * @param source display size of the master in pixels.
  * @returns rungs in ascending bitrate order; never empty.
@@ -79,7 +94,8 @@ export function fixedLadderFor(source: SourceDimensions, ladder: readonly Ladder
   }
   const rungs: LadderRung[] = [];
   for (const rung of ladder) {
-    const fit = fitToBox(source, rung.width, rung.height);
+    const box = orientBox(source, rung);
+    const fit = fitToBox(source, box.width, box.height);
     if (!fit.upscales) rungs.push({ width: fit.width, height: fit.height, bitrateBps: rung.bitrateBps });
   }
   if (rungs.length === 0) {

@@ -28,7 +28,7 @@ import { decodeSample, sampleWindows, type SampleWindow } from './per-title-samp
 import { runTrialGroupsTogether, type PresetProbe, type TrialGroup, type TrialPoint, type TrialSettings } from './per-title-trials.js';
 import { concludeAnalysis } from './per-title-ladder.js';
 import type { TrialSearch } from './per-title-search.js';
-import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, toEven, type VideoCodec } from './fixed-ladder.js';
+import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, orientBox, toEven, type VideoCodec } from './fixed-ladder.js';
 import { strideCoprimeWith, vmafSubsampleFor, type LadderMetric } from './quality-metrics.js';
 
 export type { TrialPoint } from './per-title-trials.js';
@@ -66,7 +66,8 @@ export const FLOOR_EXTENSION_CRFS: readonly number[] = Object.freeze([44, 50]);
 
 /**
  * Highest trial bitrate worth paying for at one resolution, bits/s: 1.5× the top bitrate
- * Apple's HLS Authoring Specification lists for that height (7.8 Mbit/s at 1080p, 4.5 Mbit/s
+ * Apple's HLS Authoring Specification lists for that height (pass a portrait size's width: its
+ * short side, as orientBox turns the boxes) (7.8 Mbit/s at 1080p, 4.5 Mbit/s
  * at 720p, …; the headroom is our choice, for content harder than Apple's reference), ×1.5
  * again above 30 fps (twice the frames cost far less than twice the bits), and never above the
  * rules' maximum rung bitrate.
@@ -204,15 +205,16 @@ export function trialVmafSubsample(frameRate: number, sampleDurationS: number, g
 export const NATIVE_CANDIDATE_RATIO = 1.1;
 
 /**
- * Candidate trial resolutions for a source: each box fitted to the source's display aspect
- * ratio, never upscaling; plus the source's own size when no box comes within
+ * Candidate trial resolutions for a source: each box (turned for a portrait source, orientBox)
+ * fitted to the source's display aspect ratio, never upscaling; plus the source's own size when no box comes within
  * NATIVE_CANDIDATE_RATIO of it (a 640x480 source would otherwise top out at 576x432) or
  * when it is smaller than every box.
  * @returns distinct sizes, largest first.
  */
 export function candidateResolutions(source: { displayWidth: number; displayHeight: number }): { width: number; height: number }[] {
   const out: { width: number; height: number }[] = [];
-  for (const box of PER_TITLE_RESOLUTION_BOXES) {
+  for (const landscape of PER_TITLE_RESOLUTION_BOXES) {
+    const box = orientBox(source, landscape);
     const fit = fitToBox(source, box.width, box.height);
     if (!fit.upscales && !out.some((r) => r.height === fit.height)) out.push({ width: fit.width, height: fit.height });
   }
@@ -281,7 +283,7 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
     trials: crfValues.map((crf) => ({ ...size, crf })),
     ...(size === probeAt ? { presetProbe: { preset: options.finalPreset!, crf: crfValues[Math.floor(crfValues.length / 2)]! } } : {}),
     extensions: [
-      ...(size === largest ? [{ toward: 'quality' as const, crfs: QUALITY_EXTENSION_CRFS, saturationQuality: rules.saturationQuality, capBps: trialBitrateCapBps(size.height, frameRate, rules.maxBitrateBps) }] : []),
+      ...(size === largest ? [{ toward: 'quality' as const, crfs: QUALITY_EXTENSION_CRFS, saturationQuality: rules.saturationQuality, capBps: trialBitrateCapBps(Math.min(size.width, size.height), frameRate, rules.maxBitrateBps) }] : []),
       ...(size === smallest ? [{ toward: 'floor' as const, crfs: FLOOR_EXTENSION_CRFS.filter((c) => !crfValues.includes(c)), floorBitrateBps: rules.floorBitrateBps }] : []),
     ],
   })));

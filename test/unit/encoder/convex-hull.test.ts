@@ -145,6 +145,14 @@ describe('candidateResolutions', () => {
     // Smaller than every box: the source alone.
     expect(candidateResolutions({ displayWidth: 320, displayHeight: 180 })).toEqual([{ width: 320, height: 180 }]);
   });
+
+  it('turns the boxes for a portrait source: a 1080x1920 phone recording is tried at the landscape sizes turned, up to its own', () => {
+    expect(candidateResolutions({ displayWidth: 1080, displayHeight: 1920 }).map((r) => `${r.width}x${r.height}`)).toEqual(['1080x1920', '720x1280', '540x960', '432x768', '360x640', '234x416']);
+    // 3:4 portrait: 480x640 fits the turned 360x640 box as 360x480 … and is tried itself.
+    expect(candidateResolutions({ displayWidth: 480, displayHeight: 640 }).map((r) => `${r.width}x${r.height}`)).toEqual(['480x640', '432x576', '360x480', '234x312']);
+    // Square: the boxes as they are.
+    expect(candidateResolutions({ displayWidth: 720, displayHeight: 720 }).map((r) => `${r.width}x${r.height}`)).toEqual(['720x720', '540x540', '432x432', '360x360', '234x234']);
+  });
 });
 
 describe('crfForBitrate (capped-CRF final encodes)', () => {

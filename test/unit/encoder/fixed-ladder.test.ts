@@ -27,11 +27,11 @@ describe('fixedLadderFor', () => {
     for (const r of rungs) expect(r.width / r.height).toBeCloseTo(800 / 332, 1);
   });
 
-  it('fits a portrait (9:16) source by height', () => {
+  it('fits a portrait (9:16) source into the boxes turned: the same rungs with width and height swapped, up to its own 1080x1920', () => {
     const rungs = fixedLadderFor({ displayWidth: 1080, displayHeight: 1920 });
-    expect(rungs[0]).toEqual({ width: 132, height: 234, bitrateBps: 145_000 });
-    expect(rungs.every((r) => r.width % 2 === 0 && r.height % 2 === 0)).toBe(true);
-    expect(rungs.at(-1)).toMatchObject({ width: 608, height: 1080 });
+    expect(dims(rungs)).toEqual(['234x416@145k', '360x640@365k', '432x768@730k', '432x768@1100k', '540x960@2000k', '720x1280@3000k', '720x1280@4500k', '1080x1920@6000k', '1080x1920@7800k']);
+    // A portrait master smaller than the top box keeps the rungs that do not upscale it.
+    expect(dims(fixedLadderFor({ displayWidth: 720, displayHeight: 1280 })).at(-1)).toBe('720x1280@4500k');
   });
 
   it('gives a source smaller than the lowest rung one rung at its own size', () => {
