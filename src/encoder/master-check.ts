@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FfmpegError, InvalidMasterError } from '../util/errors.js';
-import { decodeCheck, probe, probeVideoEndS, type FfmpegPaths } from './ffmpeg.js';
+import { decodeCheck, probe, probeKeyframeTimesS, probeVideoEndS, type DecodeCheck, type FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
 
 /**
@@ -129,6 +129,54 @@ export async function inspectMaster(file: string, paths: FfmpegPaths): Promise<P
 }
 
 /**
+ * What FFmpeg's H.264 and HEVC decoders say when decoding starts somewhere in the middle of a
+ * stream, without the pictures before it: an MPEG-TS master has no index, so a seek lands on a
+ * packet rather than on the keyframe before the point, and the first pictures decoded refer to
+ * ones never seen (FFmpeg's h264_refs.c, h264_direct.c, hevc_refs.c messages). Every H.264 TS
+ * master gave them at its middle and 90% checks (seen with the bundled ffmpeg), so the check
+ * refused them all as media data that does not decode. They are not counted after a seek;
+ * damaged data still shows as decoding errors of other kinds (concealment, macroblock and NAL
+ * errors) or as no frame at all.
+ */
+const SEEK_START_MESSAGES: readonly RegExp[] = [
+  /co located POCs unavailable/i,
+  /mmco: unref short failure/i,
+  /missing reference picture/i,
+  /reference picture missing during reorder/i,
+  /Frame num gap/i,
+  /Could not find ref with POC/i,
+  /Error constructing the frame RPS/i,
+  /^\s*Last message repeated/i,
+];
+
+const isNotSeekStart = (message: string): boolean => !SEEK_START_MESSAGES.some((re) => re.test(message));
+
+/**
+ * decodeCheck at `pointsS`; a point past the start that gave no frame and only SEEK_START_MESSAGES
+ * is checked again by decoding from the last keyframe at or before it through the point and two
+ * frames beyond (probeKeyframeTimesS: a scan of the packets, paid only then). A seek into an
+ * MPEG-TS master lands on a packet, and the decoder gives nothing until the next keyframe: with a
+ * long GOP there may be none before the end (a 4 s H.264 TS with one keyframe gave no frame at
+ * 2 s). Decoding through the point keeps the check about the data there.
+ * @param frameRate the master's, frames/s (how many frames lie between keyframe and point).
+ */
+async function decodeChecksFromKeyframes(file: string, paths: FfmpegPaths, pointsS: readonly number[], frameRate: number): Promise<DecodeCheck[]> {
+  const checks = await decodeCheck(file, paths, pointsS);
+  const lost = checks.filter((c) => c.atS > 0 && c.frames === 0 && !c.errors.some(isNotSeekStart));
+  if (lost.length === 0) return checks;
+  const keyframes = await probeKeyframeTimesS(file, paths);
+  const out = [...checks];
+  for (const c of lost) {
+    const from = keyframes.filter((k) => k <= c.atS).at(-1) ?? 0;
+    const frames = Math.ceil((c.atS - from) * (frameRate > 0 ? frameRate : 30)) + 2;
+    const [again] = await decodeCheck(file, paths, [from], frames);
+    // Fewer frames than asked: the data between the keyframe and the point did not decode.
+    out[checks.indexOf(c)] = again && again.frames >= frames ? again : { atS: c.atS, frames: 0, errors: again?.errors ?? [] };
+  }
+  return out;
+}
+
+/**
  * Checks the media data behind the headers, in every container: the video must run to the
  * container's stated end (a cut WebM keeps its header's duration and was published short),
  * and frames must decode at the start, the middle and near the end.
@@ -147,9 +195,10 @@ async function checkMediaData(file: string, name: string, result: ProbeResult, p
     throw new InvalidMasterError(`${name} is truncated: its video ends at ${endS === undefined ? 'an unknown time' : `${endS.toFixed(1)} s`} but its container says ${durationS.toFixed(1)} s.`);
   }
   const points = [0, durationS * 0.5, durationS * 0.9];
-  for (const check of await decodeCheck(file, paths, points)) {
-    if (check.frames === 0 || check.errors.length > 0) {
-      const why = check.errors.at(-1)?.replace(/^\[[^\]]*\]\s*/, '') ?? 'no frame came out of the decoder';
+  for (const check of await decodeChecksFromKeyframes(file, paths, points, result.video?.frameRate ?? 0)) {
+    const errors = check.atS > 0 ? check.errors.filter(isNotSeekStart) : check.errors;
+    if (check.frames === 0 || errors.length > 0) {
+      const why = errors.filter((e) => !/^\s*Last message repeated/i.test(e)).at(-1)?.replace(/^\[[^\]]*\]\s*/, '') ?? 'no frame came out of the decoder';
       throw new InvalidMasterError(`${name} does not decode at ${check.atS.toFixed(1)} s: ${why.replace(/\.+$/, '')}.`);
     }
   }

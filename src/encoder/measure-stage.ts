@@ -95,6 +95,7 @@ function referenceSpec(plan: EncodePlan, settings: Pick<MeasureSettings, 'vmafMo
   const video = plan.probe.video!;
   return {
     reference: plan.masterPath,
+    ...(video.interlaced ? { deinterlace: true } : {}),
     ...(window ? { referenceWindows: [{ startS: window.startS, durationS: window.durationS }] } : {}),
     width: toEven(video.displayWidth),
     height: toEven(video.displayHeight),

@@ -7,6 +7,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+import { deinterlaceFilter } from './media-info.js';
 
 /** A window of the title in the sample, s. */
 export interface SampleWindow {
@@ -44,15 +45,15 @@ export function sampleInputs(masterPath: string, windows: readonly SampleWindow[
 
 /**
  * The filter graph (without an output label) that turns sampleInputs into the sample: each
- * window restamped from zero, resampled to the output frame rate, scaled bicubic to the
+ * window deinterlaced when the master is interlaced (media-info.ts deinterlaceFilter), restamped from zero, resampled to the output frame rate, scaled bicubic to the
  * source's display size, the windows concatenated. The quality pass reads the same windows the
  * same way (measureFrameScoresBatch with `referenceWindows`), so both passes see the same frames
  * without a lossless copy of the sample on disk (which cost a 1.1 Gbit/s file and a slow
  * decode per trial on a noisy 1080p60 master).
  */
-export function sampleGraph(windows: readonly SampleWindow[], size: { width: number; height: number }, frameRate: number): string {
+export function sampleGraph(windows: readonly SampleWindow[], size: { width: number; height: number }, frameRate: number, deinterlace = false): string {
   const fps = Number(frameRate.toFixed(3));
-  const per = windows.map((_, i) => `[${i}:v:0]setpts=PTS-STARTPTS,fps=fps=${fps},scale=${size.width}:${size.height}:flags=bicubic,setsar=1,format=yuv420p[w${i}]`);
+  const per = windows.map((_, i) => `[${i}:v:0]${deinterlaceFilter(deinterlace)}setpts=PTS-STARTPTS,fps=fps=${fps},scale=${size.width}:${size.height}:flags=bicubic,setsar=1,format=yuv420p[w${i}]`);
   return `${per.join(';')};${windows.map((_, i) => `[w${i}]`).join('')}concat=n=${windows.length}:v=1:a=0`;
 }
 
@@ -62,6 +63,16 @@ export async function measuredBitrate(file: string, frames: number, frameRate: n
   const bytes = packets.reduce((s, p) => s + p.sizeBytes, 0);
   const durationS = (frames || packets.length) / frameRate;
   return (bytes * 8) / durationS;
+}
+
+/** What a sample is made of (TrialSettings holds these): the master's windows, the size and frame rate they are brought to, and whether the master is deinterlaced first. */
+export interface SampleSpec {
+  readonly windows: readonly SampleWindow[];
+  /** The source's display size, even (the trials' reference). */
+  readonly reference: { readonly width: number; readonly height: number };
+  readonly frameRate: number;
+  /** The master is interlaced (media-info.ts deinterlaceFilter). */
+  readonly deinterlace?: boolean | undefined;
 }
 
 /**
@@ -91,19 +102,18 @@ export function decodedSampleBytes(windows: readonly SampleWindow[], size: { wid
  */
 export async function decodeSample(
   masterPath: string,
-  windows: readonly SampleWindow[],
-  size: { width: number; height: number },
-  frameRate: number,
+  sample: SampleSpec,
   dir: string,
   paths: FfmpegPaths,
   run: RunOptions = {},
 ): Promise<string | undefined> {
+  const { windows, reference: size, frameRate } = sample;
   const bytes = decodedSampleBytes(windows, size, frameRate);
   const free = await fs.statfs(dir).then((st) => st.bavail * st.bsize).catch(() => 0);
   if (bytes > DECODED_SAMPLE_MAX_BYTES || bytes > free * DECODED_SAMPLE_MAX_FREE_SHARE) return undefined;
   const out = path.join(dir, `sample-${size.width}x${size.height}.nut`);
   await runFfmpeg(
-    { inputs: sampleInputs(masterPath, windows), outputOptions: ['-filter_complex', sampleGraph(windows, size, frameRate), '-c:v', 'rawvideo', '-an', '-sn', '-dn', '-f', 'nut'], output: out },
+    { inputs: sampleInputs(masterPath, windows), outputOptions: ['-filter_complex', sampleGraph(windows, size, frameRate, sample.deinterlace), '-c:v', 'rawvideo', '-an', '-sn', '-dn', '-f', 'nut'], output: out },
     paths,
     { ...run, durationS: windows.reduce((t, w) => t + w.durationS, 0) },
   );

@@ -75,6 +75,8 @@ export interface TrialSettings {
   readonly reference: { readonly width: number; readonly height: number };
   /** Output frame rate, frames/s. */
   readonly frameRate: number;
+  /** The master is interlaced: the sample is deinterlaced as the final encodes are (media-info.ts deinterlaceFilter). Absent in plans stored before it. */
+  readonly deinterlace?: boolean | undefined;
   /** Keyframe interval of the trials, frames (one closed GOP per window, as the final encodes). */
   readonly gop: number;
   readonly trialPreset: string;
@@ -160,7 +162,7 @@ export async function runTrialGroup(masterPath: string, group: TrialGroup, setti
     // Counted as trial encoding: it replaces the encode pass's own decode.
     const t0 = performance.now();
     // Progress: the decode as one more round's worth before the grid (report maps round -1 to 0).
-    own = await decodeSample(masterPath, settings.windows, settings.reference, settings.frameRate, options.workDir, paths, {
+    own = await decodeSample(masterPath, settings, options.workDir, paths, {
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (f) => decodeReport(f),
     });

@@ -268,6 +268,7 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
     windows,
     reference: { width: toEven(video.displayWidth), height: toEven(video.displayHeight) },
     frameRate,
+    ...(video.interlaced ? { deinterlace: true } : {}),
     gop,
     trialPreset: options.trialPreset ?? 'veryfast',
     metric,
@@ -334,7 +335,7 @@ export async function analyzeTitle(masterPath: string, probed: ProbeResult, fram
     // groups then read the master's windows).
     const decodeStarted = performance.now();
     const { settings } = plan;
-    const samplePath = await decodeSample(masterPath, settings.windows, settings.reference, settings.frameRate, work, paths, {
+    const samplePath = await decodeSample(masterPath, settings, work, paths, {
       ...(options.signal ? { signal: options.signal } : {}),
       onProgress: (f) => options.onProgress?.((f * SAMPLE_DECODE_WEIGHT) / total),
     });

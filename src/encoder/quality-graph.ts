@@ -4,6 +4,7 @@
  * of a frame sample selected, scaled to the display size — and chained into psnr → ssim → libvmaf.
  */
 import os from 'node:os';
+import { deinterlaceFilter } from './media-info.js';
 import type { QualityReferenceSpec } from './quality-metrics.js';
 
 /**
@@ -49,16 +50,17 @@ function selectKept(spec: Pick<QualityReferenceSpec, 'frameSample'>, pad = true)
  * concatenated reference is selected after the concatenation, where its frames are counted),
  * scaled bicubic to the display size, 8-bit 4:2:0.
  */
-function framePrep(spec: QualityReferenceSpec, select = true): string {
+function framePrep(spec: QualityReferenceSpec, select = true, reference = false): string {
   const fps = Number(spec.frameRate.toFixed(3));
-  return `setpts=PTS-STARTPTS,fps=fps=${fps},${select ? selectKept(spec) : ''}scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p`;
+  return `${reference ? deinterlaceFilter(spec.deinterlace) : ''}setpts=PTS-STARTPTS,fps=fps=${fps},${select ? selectKept(spec) : ''}scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p`;
 }
 
 /**
  * The filter chain that turns decoded master frames into a measurement's reference frames (one
  * window read from its start: restamped, resampled, the frame sample's kept frames selected,
  * scaled to the display size) — what prepareReferenceFrames writes, for a process that decodes the
- * master anyway (rendition.ts encodeVideoRenditions' referenceTap).
+ * master anyway (rendition.ts encodeVideoRenditions' referenceTap). Without the deinterlacer: that
+ * process deinterlaces the master once before its split.
  */
 export function referenceFramesFilter(spec: QualityReferenceSpec): string {
   return framePrep(spec);
@@ -67,8 +69,8 @@ export function referenceFramesFilter(spec: QualityReferenceSpec): string {
 /** The reference's graph: each window prepared, concatenated, the kept frames selected; output `label`s. */
 export function referenceGraph(spec: QualityReferenceSpec, outputs: string): string {
   const windows = Math.max(1, spec.referenceWindows?.length ?? 1);
-  if (windows === 1) return `[0:v]${framePrep(spec)},${outputs}`;
-  const parts = Array.from({ length: windows }, (_, i) => `[${i}:v]${framePrep(spec, false)}[w${i}]`);
+  if (windows === 1) return `[0:v]${framePrep(spec, true, true)},${outputs}`;
+  const parts = Array.from({ length: windows }, (_, i) => `[${i}:v]${framePrep(spec, false, true)}[w${i}]`);
   const select = selectKept(spec);
   parts.push(`${Array.from({ length: windows }, (_, i) => `[w${i}]`).join('')}concat=n=${windows}:v=1:a=0,${select}${outputs}`);
   return parts.join(';');

@@ -34,6 +34,11 @@ export interface QualityReferenceSpec {
   /** The source the encodes were made from (any file ffmpeg reads). */
   readonly reference: string;
   /**
+   * The reference is an interlaced master: its pictures are deinterlaced before comparison, as
+   * the encodes' were (media-info.ts deinterlaceFilter). Not applied to a prepared reference.
+   */
+  readonly deinterlace?: boolean | undefined;
+  /**
    * The parts of the reference the encodes cover, concatenated in order (a chunk: one window; the
    * per-title sample: several), each read with input seeking as the encode read it. Unset = the
    * whole reference.

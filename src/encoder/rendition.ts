@@ -12,6 +12,7 @@ import path from 'node:path';
 import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { advancePresentation, dropEditLists, firstCompositionOffset } from './fmp4-composition.js';
 import type { LadderRung, VideoCodec } from './fixed-ladder.js';
+import { deinterlaceFilter } from './media-info.js';
 
 /** File names inside a rendition folder; fixed so URLs are predictable. */
 export const MEDIA_PLAYLIST_NAME = 'index.m3u8';
@@ -29,6 +30,8 @@ export interface VideoRenditionSpec {
   readonly segmentDurationS: number;
   /** Encoder preset (x264's names, which x265 shares: ultrafast … placebo). */
   readonly x264Preset: string;
+  /** The master is interlaced: its pictures are deinterlaced before scaling (media-info.ts deinterlaceFilter). */
+  readonly deinterlace?: boolean | undefined;
 }
 
 /**
@@ -41,7 +44,7 @@ export const BUFSIZE_FACTOR = 2;
 
 /** Builds ffmpeg output options for a video rendition (exported for tests of the command line). */
 export function videoRenditionOptions(spec: VideoRenditionSpec): string[] {
-  return ['-map', '0:v:0', '-an', '-sn', '-dn', '-vf', rungScaleFilter(spec), ...videoEncodeOptions(spec)];
+  return ['-map', '0:v:0', '-an', '-sn', '-dn', '-vf', `${deinterlaceFilter(spec.deinterlace)}${rungScaleFilter(spec)}`, ...videoEncodeOptions(spec)];
 }
 
 /** The scaler of a rung: bicubic to its size, square pixels. */
@@ -203,7 +206,7 @@ export async function encodeVideoChunk(spec: VideoRenditionSpec, chunk: { readon
 
 /** One more output of a ladder encode: the reference frames a quality measurement reads (encodeVideoRenditions). */
 export interface ReferenceTap {
-  /** Filter chain from the decoded master to the reference frames (quality-graph.ts referenceFramesFilter). */
+  /** Filter chain from the decoded (and, for an interlaced master, deinterlaced) master to the reference frames (quality-graph.ts referenceFramesFilter). */
   readonly filter: string;
   /** NUT file to write (raw video). */
   readonly output: string;
@@ -233,13 +236,13 @@ export async function encodeVideoRenditions(
 ): Promise<void> {
   const first = specs[0];
   if (!first) throw new RangeError('no rendition to encode');
-  if (specs.some((s) => s.masterPath !== first.masterPath)) throw new RangeError('renditions of one process must share the master');
+  if (specs.some((s) => s.masterPath !== first.masterPath || Boolean(s.deinterlace) !== Boolean(first.deinterlace))) throw new RangeError('renditions of one process must share the master and its deinterlacing');
   for (const s of specs) await fs.mkdir(s.outDir, { recursive: true });
   const { chunk, referenceTap, ...runOptions } = run;
   const labels = specs.map((_s, i) => `[v${i}]`);
   const branches = specs.length + (referenceTap ? 1 : 0);
   const graph = [
-    `[0:v:0]split=${branches}${Array.from({ length: branches }, (_s, i) => `[s${i}]`).join('')}`,
+    `[0:v:0]${deinterlaceFilter(first.deinterlace)}split=${branches}${Array.from({ length: branches }, (_s, i) => `[s${i}]`).join('')}`,
     ...specs.map((s, i) => `[s${i}]${rungScaleFilter(s)}${labels[i]}`),
     ...(referenceTap ? [`[s${specs.length}]${referenceTap.filter}[ref]`] : []),
   ].join(';');

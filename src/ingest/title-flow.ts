@@ -87,8 +87,8 @@ export async function runTrialJob(data: TrialJobData, ctx: FlowContext, onProgre
     ...(data.trials ? { trials: data.trials } : {}),
     ...(wave > 0 ? { extensions: [], presetProbe: undefined } : {}),
   };
-  const { windows, reference, frameRate } = plan.settings;
-  const sampleKey = JSON.stringify({ titleId: data.titleId, masterKey: data.masterKey, windows, reference, frameRate });
+  const { windows, reference, frameRate, deinterlace } = plan.settings;
+  const sampleKey = JSON.stringify({ titleId: data.titleId, masterKey: data.masterKey, windows, reference, frameRate, deinterlace });
   const result = await withTempDir((dir) =>
     ctx.store.withLocalFile(data.masterKey, async (masterPath) => {
       // The group that decodes the sample counts the decode as its trial encoding (as runTrialGroup
@@ -98,7 +98,7 @@ export async function runTrialJob(data: TrialJobData, ctx: FlowContext, onProgre
       const make = async (sampleDir: string) => {
         const started = performance.now();
         decoded = true;
-        const made = await decodeSample(masterPath, windows, reference, frameRate, sampleDir, ctx.paths, { ...(ctx.signal ? { signal: ctx.signal } : {}), onProgress: (f) => onProgress?.(f * DECODE_SHARE) });
+        const made = await decodeSample(masterPath, plan.settings, sampleDir, ctx.paths, { ...(ctx.signal ? { signal: ctx.signal } : {}), onProgress: (f) => onProgress?.(f * DECODE_SHARE) });
         decodeS = (performance.now() - started) / 1000;
         ctx.log.info({ titleId: data.titleId, decodeS: Math.round(decodeS * 10) / 10, kept: Boolean(made) }, 'analysis sample decoded');
         return made;

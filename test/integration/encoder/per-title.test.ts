@@ -74,13 +74,13 @@ describe('trial groups', () => {
       expect(p.psnrDb).toBeCloseTo(direct.points[k]!.psnrDb!, 2);
     }
     // A shared decoded sample is read, not made again, and left to its owner.
-    const shared = await decodeSample(master, settings.windows, settings.reference, settings.frameRate, work, paths);
+    const shared = await decodeSample(master, settings, work, paths);
     expect(shared).toBeDefined();
     const fromShared = await runTrialGroup(master, group, settings, paths, { workDir: work, samplePath: shared });
     expect(fromShared.points.map((p) => p.psnrDb)).toEqual(decoded.points.map((p) => p.psnrDb));
     expect(await fs.readdir(work)).toEqual([path.basename(shared!)]);
     // Too big to hold as raw frames (2 h of 1080p60 is 1.3 TB): nothing is decoded, the passes read the master.
-    expect(await decodeSample(master, [{ startS: 0, durationS: 7200 }], { width: 1920, height: 1080 }, 60, work, paths)).toBeUndefined();
+    expect(await decodeSample(master, { windows: [{ startS: 0, durationS: 7200 }], reference: { width: 1920, height: 1080 }, frameRate: 60 }, work, paths)).toBeUndefined();
     expect(await fs.readdir(work)).toEqual([path.basename(shared!)]);
   });
 
@@ -94,7 +94,7 @@ describe('trial groups', () => {
       { trials: [{ width: 160, height: 90, crf: 30 }, { width: 160, height: 90, crf: 40 }], presetProbe: { preset: 'veryfast', crf: 30 }, extensions: [{ toward: 'floor', crfs: [46, 51], floorBitrateBps: 1 }] },
     ];
     const work = await makeTempDir();
-    const shared = await decodeSample(master, settings.windows, settings.reference, settings.frameRate, work, paths);
+    const shared = await decodeSample(master, settings, work, paths);
     const progress: number[] = [];
     const together = await runTrialGroupsTogether(master, groups, settings, paths, { workDir: work, samplePath: shared, vmafModelPath: VMAF_MODEL, onProgress: (f) => progress.push(f) });
     const alone = [];

@@ -39,6 +39,16 @@ beforeAll(async () => {
   // The first 30% of a real WebM: its header still says 70.5 s (Matroska has no box sizes to check).
   const webm = await fs.readFile(sharedMedia('tos_liveaction_battle_800x332_24fps_70s_vp8_vorbis.webm'));
   await fs.writeFile(path.join(inputs, 'cut.webm'), webm.subarray(0, Math.floor(webm.length * 0.3)));
+  // A broadcast-style H.264 MPEG-TS (keyframe every second) whose middle 6% is garbage behind
+  // intact TS packet headers: a seek lands mid-GOP in a TS, and the check must not take the
+  // decoder's missing-reference messages for damage, nor damage for them.
+  const ts = await fs.readFile(await makeSyntheticMaster({ path: path.join(inputs, 'broadcast.ts'), durationS: 20, keyframeIntervalS: 1 }, paths));
+  let seed = 7;
+  for (let i = Math.floor(ts.length * 0.47); i < Math.floor(ts.length * 0.53); i++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    if (i % 188 > 4) ts[i] = seed & 0xff;
+  }
+  await fs.writeFile(path.join(inputs, 'garbled.ts'), ts);
 });
 
 const cases: [string, RegExp][] = [
@@ -51,6 +61,7 @@ const cases: [string, RegExp][] = [
   ['still.jpg', /^vod: still\.jpg is a still image \(mjpeg in image2\), not a video\.$/],
   ['huge.y4m', /^vod: huge\.y4m has a 16000x16000 video stream, beyond the largest frame we encode \(8192x4352, H\.264 level 6\.2\)\.$/],
   ['zeroed.mp4', /^vod: zeroed\.mp4 does not decode at 0\.0 s: .+\.$/],
+  ['garbled.ts', /^vod: garbled\.ts does not decode at 10\.0 s: (?!.*(Last message|mmco|POCs)).+\.$/],
   ['cut.webm', /^vod: cut\.webm is truncated: its video ends at 2\d\.\d s but its container says 70\.5 s\.$/],
 ];
 

@@ -8,6 +8,7 @@ import { rungFrameSample, RUNG_QUALITY_MAX_FRAMES } from '../../../src/encoder/m
 import { strideCoprimeWith } from '../../../src/encoder/quality-metrics.js';
 import { planAnalysis, QUALITY_EXTENSION_CRFS, trialVmafSubsample } from '../../../src/encoder/per-title.js';
 import { concludeAnalysis, crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
+import { sampleGraph } from '../../../src/encoder/per-title-sample.js';
 import type { TrialGroupResult, TrialPoint } from '../../../src/encoder/per-title-trials.js';
 
 const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
@@ -18,6 +19,18 @@ const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
   audio: undefined,
   audioStreams: [],
   subtitleStreams: [],
+});
+
+describe('planAnalysis of an interlaced master', () => {
+  it('deinterlaces the sample first, as the final encodes do; a progressive master not', () => {
+    const interlaced = { ...probe(1920, 1080), video: { ...probe(1920, 1080).video!, frameRate: 25, interlaced: true } };
+    const plan = planAnalysis(interlaced, 25, { segmentDurationS: 4 });
+    expect(plan.settings.deinterlace).toBe(true);
+    expect(sampleGraph(plan.settings.windows, plan.settings.reference, 25, plan.settings.deinterlace)).toMatch(/^\[0:v:0\]bwdif=mode=send_frame:parity=auto:deint=interlaced,setpts/);
+    const progressive = planAnalysis(probe(1920, 1080), 60, { segmentDurationS: 4 });
+    expect(progressive.settings.deinterlace).toBeUndefined();
+    expect(sampleGraph(progressive.settings.windows, progressive.settings.reference, 60, progressive.settings.deinterlace)).not.toMatch(/bwdif/);
+  });
 });
 
 describe('trialVmafSubsample', () => {

@@ -1,0 +1,84 @@
+/**
+ * Masters as broadcast and phones deliver them, encoded end to end (real ffmpeg, fixed ladder,
+ * rungs measured on PSNR): an interlaced MPEG-TS master is deinterlaced before every stage that
+ * reads its pictures, and a phone's portrait recording (coded landscape, turned by its
+ * container's display matrix) is published upright at its shown size. The probes of both kinds
+ * are in ffmpeg.test.ts.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeTitle } from '../../../src/encoder/encode-title.js';
+import { ffmpegChildEnv, probe, resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
+import { titleRecordSchema, type TitleRecord } from '../../../src/origin/catalog.js';
+import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
+import { makeTempDir } from '../../helpers/temp-dir.js';
+
+const run = promisify(execFile);
+let dir: string;
+let paths: FfmpegPaths;
+
+beforeAll(async () => {
+  dir = await makeTempDir();
+  paths = resolveFfmpegPaths({ ffmpegPath: undefined, ffprobePath: undefined });
+});
+afterAll(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function encodeFixed(master: string, name: string): Promise<{ outDir: string; record: TitleRecord }> {
+  const outDir = path.join(dir, name);
+  await fs.mkdir(outDir);
+  const record = titleRecordSchema.parse(
+    await encodeTitle({ titleId: '00000000000000e1', title: name, masterPath: master, masterFileName: path.basename(master), outDir, segmentDurationS: 2, x264Preset: 'ultrafast', ladderKind: 'fixed', measureRungs: true }, paths),
+  );
+  return { outDir, record };
+}
+
+/** A rendition's init segment and media segments, concatenated: a playable fMP4 file. */
+async function renditionFile(outDir: string, uri: string): Promise<string> {
+  const folder = path.join(outDir, path.dirname(uri));
+  const segments = (await fs.readdir(folder)).filter((f) => f.endsWith('.m4s')).sort();
+  const file = path.join(dir, `${path.basename(folder)}-${path.basename(outDir)}.mp4`);
+  await fs.writeFile(file, Buffer.concat([await fs.readFile(path.join(folder, 'init.mp4')), ...(await Promise.all(segments.map((s) => fs.readFile(path.join(folder, s)))))]));
+  return file;
+}
+
+/** ffmpeg's idet filter over a file: frames it calls interlaced (either field order) and progressive. */
+async function fieldDetection(file: string): Promise<{ interlaced: number; progressive: number }> {
+  const { stderr } = await run(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-i', file, '-map', '0:v:0', '-vf', 'idet', '-f', 'null', '-'], { env: ffmpegChildEnv(), maxBuffer: 16 * 1024 * 1024 });
+  const m = /Multi frame detection: TFF:\s*(\d+) BFF:\s*(\d+) Progressive:\s*(\d+)/.exec(stderr);
+  if (!m) throw new Error(`idet said nothing: ${stderr.slice(-400)}`);
+  return { interlaced: Number(m[1]) + Number(m[2]), progressive: Number(m[3]) };
+}
+
+describe('an interlaced broadcast master (MPEG-TS, 25i, top field first)', () => {
+  it('is published progressive: the top rung has no combing left, where the master is all interlaced', async () => {
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'broadcast.ts'), durationS: 4, width: 640, height: 360, frameRate: 25, interlaced: true }, paths);
+    expect((await probe(master, paths)).video).toMatchObject({ interlaced: true, frameRate: 25 });
+    const before = await fieldDetection(master);
+    expect(before.interlaced).toBeGreaterThan(before.progressive * 4);
+    const { outDir, record } = await encodeFixed(master, 'broadcast');
+    const top = record.renditions.filter((r) => r.kind === 'video').at(-1)!;
+    expect(top).toMatchObject({ width: 640, height: 360 });
+    const after = await fieldDetection(await renditionFile(outDir, top.uri));
+    expect(after.progressive).toBeGreaterThan(after.interlaced * 4);
+    // Measured against the deinterlaced master: a combed reference against a clean rung would score far lower.
+    expect(top.kind === 'video' && top.quality?.psnrDb).toBeGreaterThan(30);
+  }, 120_000);
+});
+
+describe("a phone's portrait recording (coded 640x360, display matrix 90°)", () => {
+  it('is published upright at its shown size: portrait rungs whose pictures match the turned master', async () => {
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'phone.mp4'), durationS: 4, width: 640, height: 360, rotationDeg: 90 }, paths);
+    const { record } = await encodeFixed(master, 'phone');
+    const video = record.renditions.filter((r) => r.kind === 'video');
+    expect(video.length).toBeGreaterThan(0);
+    for (const r of video) expect(r.height).toBeGreaterThan(r.width);
+    expect(video.at(-1)).toMatchObject({ width: 360, height: 640 });
+    // A landscape ladder squeezed into portrait frames (the old behaviour) measured about 10 dB.
+    for (const r of video) expect(r.kind === 'video' && r.quality?.psnrDb).toBeGreaterThan(30);
+  }, 120_000);
+});
