@@ -125,7 +125,8 @@ export async function makeTitleThumbnails(plan: EncodePlan, outDir: string, path
 /** The rendition spec of every planned rung, lowest first, each writing into `outDirOf(rendition)`. */
 function ladderSpecs(plan: EncodePlan, outDirOf: (rendition: string) => string, x264Preset: string): VideoRenditionSpec[] {
   const deinterlace = plan.probe.video?.interlaced === true;
-  return plan.rungs.map(({ name, rung }) => ({ masterPath: plan.masterPath, outDir: outDirOf(name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset, ...(deinterlace ? { deinterlace } : {}) }));
+  const videoStartOffsetS = plan.probe.videoStartOffsetS ?? 0;
+  return plan.rungs.map(({ name, rung }) => ({ masterPath: plan.masterPath, outDir: outDirOf(name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset, ...(deinterlace ? { deinterlace } : {}), ...(videoStartOffsetS > 0 ? { videoStartOffsetS } : {}) }));
 }
 
 /**

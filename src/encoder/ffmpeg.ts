@@ -90,6 +90,18 @@ export async function probe(file: string, paths: FfmpegPaths): Promise<ProbeResu
   return describeMedia(data);
 }
 
+/**
+ * Input options that start reading a master at `startS` on its video's timeline: `-ss` with the
+ * video's start offset added (ProbeResult.videoStartOffsetS), because ffmpeg's -ss counts from
+ * the file's start time, the earliest of its streams (ffmpeg's documentation of -ss and
+ * -seek_timestamp). Without it a chunk of an MPEG-TS master whose audio starts 21 ms before its
+ * video started 21 ms early: its first frame landed half a frame late on the output's frame grid
+ * and every frame of the chunk came one frame off the master's. [] at 0: the file's start.
+ */
+export function seekOptions(startS: number, videoStartOffsetS = 0): string[] {
+  return startS > 0 ? ['-ss', (startS + videoStartOffsetS).toFixed(6)] : [];
+}
+
 export interface PacketInfo {
   /** Presentation timestamp in seconds. */
   readonly ptsS: number;

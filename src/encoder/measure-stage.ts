@@ -96,6 +96,7 @@ function referenceSpec(plan: EncodePlan, settings: Pick<MeasureSettings, 'vmafMo
   return {
     reference: plan.masterPath,
     ...(video.interlaced ? { deinterlace: true } : {}),
+    ...(plan.probe.videoStartOffsetS ? { videoStartOffsetS: plan.probe.videoStartOffsetS } : {}),
     ...(window ? { referenceWindows: [{ startS: window.startS, durationS: window.durationS }] } : {}),
     width: toEven(video.displayWidth),
     height: toEven(video.displayHeight),

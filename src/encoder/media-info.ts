@@ -22,6 +22,7 @@ export interface FfprobeStream {
   readonly avg_frame_rate?: string;
   readonly r_frame_rate?: string;
   readonly duration?: string;
+  readonly start_time?: string;
   readonly channels?: number;
   readonly sample_rate?: string;
   readonly tags?: Readonly<Record<string, string | undefined>>;
@@ -31,7 +32,7 @@ export interface FfprobeStream {
 
 export interface FfprobeData {
   readonly streams?: readonly FfprobeStream[];
-  readonly format?: { readonly format_name?: string; readonly duration?: string; readonly size?: string };
+  readonly format?: { readonly format_name?: string; readonly duration?: string; readonly size?: string; readonly start_time?: string };
 }
 
 export interface VideoStreamInfo {
@@ -98,6 +99,14 @@ export interface ProbeResult {
   readonly audioStreams: readonly AudioStreamInfo[];
   /** Every subtitle stream, in the master's order (text and bitmap). */
   readonly subtitleStreams: readonly SubtitleStreamInfo[];
+  /**
+   * How much later than the file's start (its earliest stream) the video starts, s; 0 when they
+   * start together (an MP4 written by ffmpeg) or ffprobe states no start. An MPEG-TS master's
+   * audio often starts before its video (1.462 s against 1.483 s). ffmpeg's `-ss` counts from
+   * the file's start, so reading the video from a time on its own timeline (a chunk) adds this
+   * (ffmpeg.ts seekOptions). Absent in plans stored before it (then 0).
+   */
+  readonly videoStartOffsetS?: number;
 }
 
 /**
@@ -265,8 +274,12 @@ export function describeMedia(data: FfprobeData): ProbeResult {
         isText: TEXT_SUBTITLE_CODECS.includes(codecName),
       };
     });
+  const videoStart = Number(v?.start_time);
+  const fileStart = Number(data.format?.start_time);
+  const videoStartOffsetS = Number.isFinite(videoStart) && Number.isFinite(fileStart) ? Math.max(0, videoStart - fileStart) : 0;
   return {
     durationS,
+    videoStartOffsetS,
     formatName: data.format?.format_name ?? 'unknown',
     sizeBytes: Number(data.format?.size) || 0,
     video,

@@ -4,6 +4,7 @@
  * of a frame sample selected, scaled to the display size — and chained into psnr → ssim → libvmaf.
  */
 import os from 'node:os';
+import { seekOptions } from './ffmpeg.js';
 import { deinterlaceFilter } from './media-info.js';
 import type { QualityReferenceSpec } from './quality-metrics.js';
 
@@ -79,7 +80,7 @@ export function referenceGraph(spec: QualityReferenceSpec, outputs: string): str
 /** ffmpeg inputs of the reference: each window read with input seeking, or the whole file. */
 export function referenceInputs(spec: QualityReferenceSpec): { source: string; options?: string[] }[] {
   return spec.referenceWindows?.length
-    ? spec.referenceWindows.map((w) => ({ source: spec.reference, options: [...(w.startS > 0 ? ['-ss', w.startS.toFixed(6)] : []), '-t', w.durationS.toFixed(6)] }))
+    ? spec.referenceWindows.map((w) => ({ source: spec.reference, options: [...seekOptions(w.startS, spec.videoStartOffsetS), '-t', w.durationS.toFixed(6)] }))
     : [{ source: spec.reference }];
 }
 

@@ -38,6 +38,8 @@ export interface QualityReferenceSpec {
    * the encodes' were (media-info.ts deinterlaceFilter). Not applied to a prepared reference.
    */
   readonly deinterlace?: boolean | undefined;
+  /** The reference master's video start offset (ProbeResult.videoStartOffsetS), s: each window's seek adds it. */
+  readonly videoStartOffsetS?: number | undefined;
   /**
    * The parts of the reference the encodes cover, concatenated in order (a chunk: one window; the
    * per-title sample: several), each read with input seeking as the encode read it. Unset = the

@@ -9,7 +9,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+import { runFfmpeg, seekOptions, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { advancePresentation, dropEditLists, firstCompositionOffset } from './fmp4-composition.js';
 import type { LadderRung, VideoCodec } from './fixed-ladder.js';
 import { deinterlaceFilter } from './media-info.js';
@@ -32,6 +32,8 @@ export interface VideoRenditionSpec {
   readonly x264Preset: string;
   /** The master is interlaced: its pictures are deinterlaced before scaling (media-info.ts deinterlaceFilter). */
   readonly deinterlace?: boolean | undefined;
+  /** The master's video start offset (ProbeResult.videoStartOffsetS), s: a chunk's seek adds it. */
+  readonly videoStartOffsetS?: number | undefined;
 }
 
 /**
@@ -194,7 +196,7 @@ export async function encodeVideoChunk(spec: VideoRenditionSpec, chunk: { readon
   await fs.mkdir(spec.outDir, { recursive: true });
   await runFfmpeg(
     {
-      inputs: [{ source: spec.masterPath, options: chunk.startS > 0 ? ['-ss', chunk.startS.toFixed(6)] : [] }],
+      inputs: [{ source: spec.masterPath, options: seekOptions(chunk.startS, spec.videoStartOffsetS) }],
       outputOptions: ['-t', chunk.durationS.toFixed(6), ...videoRenditionOptions(spec)],
       output: path.join(spec.outDir, MEDIA_PLAYLIST_NAME),
     },
@@ -255,7 +257,7 @@ export async function encodeVideoRenditions(
   if (referenceTap) outputs.push({ outputOptions: [...limit, '-map', '[ref]', '-vsync', '0', '-c:v', 'rawvideo', '-an', '-sn', '-dn', '-f', 'nut'], output: referenceTap.output });
   await runFfmpeg(
     {
-      inputs: [{ source: first.masterPath, options: chunk && chunk.startS > 0 ? ['-ss', chunk.startS.toFixed(6)] : [] }],
+      inputs: [{ source: first.masterPath, options: chunk ? seekOptions(chunk.startS, first.videoStartOffsetS) : [] }],
       outputOptions: ['-filter_complex', graph, ...outputs[0]!.outputOptions],
       output: outputs[0]!.output,
       moreOutputs: outputs.slice(1),

@@ -10,7 +10,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { planChunks } from '../../../src/encoder/chunk-plan.js';
-import { probePackets, resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
+import { probe, probePackets, resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
 import { firstDecodeTime, firstSidxPresentationTimeS } from '../../../src/encoder/fmp4-rebase.js';
 import { measureFrameScores, psnrFromMse } from '../../../src/encoder/quality-metrics.js';
 import { joinFmp4Rendition, measureMediaPlaylist, stitchChunkedRendition } from '../../../src/encoder/hls-packager.js';
@@ -25,17 +25,29 @@ import { makeTempDir } from '../../helpers/temp-dir.js';
 let paths: FfmpegPaths;
 let dir: string;
 let master: string;
+/** The same content as an MPEG-TS with a keyframe every second, its audio starting 21 ms before its video (as ffmpeg's TS muxer writes it). */
+let tsMaster: string;
 const DURATION_S = 14;
 
 beforeAll(async () => {
   paths = resolveFfmpegPaths({ ffmpegPath: undefined, ffprobePath: undefined });
   dir = await makeTempDir();
   master = await makeSyntheticMaster({ path: path.join(dir, 'master.mp4'), durationS: DURATION_S, width: 640, height: 360, frameRate: 24 }, paths);
+  tsMaster = await makeSyntheticMaster({ path: path.join(dir, 'master.ts'), durationS: DURATION_S, width: 640, height: 360, frameRate: 24, keyframeIntervalS: 1 }, paths);
 });
 
+const dirOf = () => dir;
+
 describe('chunked encoding', () => {
-  it('stitches chunks into a rendition timed exactly like a one-pass encode', async () => {
-    const spec = (outDir: string): VideoRenditionSpec => ({ masterPath: master, outDir, rung: { width: 416, height: 234, bitrateBps: 300_000 }, frameRate: 24, segmentDurationS: 4, x264Preset: 'ultrafast' });
+  it.each([
+    ['an MP4 master', () => master, 'mp4'],
+    ['an MPEG-TS master whose video starts after its audio (chunks seek on the video timeline)', () => tsMaster, 'ts'],
+  ])('stitches chunks of %s into a rendition timed exactly like a one-pass encode', async (_label, masterOf, tag) => {
+    const master = masterOf();
+    const dir = path.join(dirOf(), tag);
+    const { videoStartOffsetS } = await probe(master, paths);
+    if (tag === 'ts') expect(videoStartOffsetS).toBeGreaterThan(0);
+    const spec = (outDir: string): VideoRenditionSpec => ({ masterPath: master, outDir, rung: { width: 416, height: 234, bitrateBps: 300_000 }, frameRate: 24, segmentDurationS: 4, x264Preset: 'ultrafast', videoStartOffsetS });
     await encodeVideoRendition(spec(path.join(dir, 'one')), paths);
     const chunks = planChunks(DURATION_S, 4, 4); // 4 chunks, the last 2 s
     expect(chunks).toHaveLength(4);
