@@ -98,7 +98,7 @@ try {
     paths,
   );
   const probe = await inspectMaster(master, paths);
-  const frameRate = outputFrameRate(probe.video!.frameRate);
+  const frameRate = outputFrameRate(probe.video!);
   const ladder = fixedLadderFor(probe.video!);
 
   let plain: PlainResult | undefined;

@@ -107,7 +107,7 @@ for (const master of masters) {
   const clip = path.basename(master);
   const info = await inspectMaster(master, paths);
   const video = info.video!;
-  const frameRate = outputFrameRate(video.frameRate);
+  const frameRate = outputFrameRate(video);
   const width = toEven(video.displayWidth);
   const height = toEven(video.displayHeight);
   const gop = Math.round(frameRate * SEGMENT_S);

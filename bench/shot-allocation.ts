@@ -65,7 +65,7 @@ const master = path.resolve(opts.master);
 const clip = path.basename(master);
 const info = await inspectMaster(master, paths);
 const video = info.video!;
-const frameRate = outputFrameRate(video.frameRate);
+const frameRate = outputFrameRate(video);
 let rungs = opts.rung;
 if (rungs.length === 0) {
   const ladder = JSON.parse(await fs.readFile(path.join(OUT, 'ladder.json'), 'utf8')) as { clips: { clip: string; perTitle: { rungs: { width: number; height: number; crf?: number; targetBitrateBps: number }[] } }[] };

@@ -32,7 +32,7 @@ export interface LadderFlags {
 export async function runLadder(ctx: CliContext, file: string, flags: LadderFlags): Promise<void> {
   const probed = await inspectMaster(file, ctx.paths);
   const video = probed.video!;
-  const frameRate = outputFrameRate(video.frameRate);
+  const frameRate = outputFrameRate(video);
   const plotPath = path.resolve(flags.plot ?? `${path.parse(file).name}.ladder.svg`);
   const metricNote = ctx.config.vmafModelPath ? `VMAF (${path.basename(ctx.config.vmafModelPath)})` : 'PSNR (set VMAF_MODEL for VMAF)';
   process.stderr.write(`Analysing ${path.basename(file)}: ${video.displayWidth}x${video.displayHeight}, ${probed.durationS.toFixed(1)} s; ladder metric ${metricNote}\n`);

@@ -184,14 +184,17 @@ const INTERLACED_FIELD_ORDERS: readonly string[] = ['tt', 'bb', 'tb', 'bt'];
 /**
  * The filter that turns an interlaced master's pictures progressive, with its trailing comma,
  * to put first in a chain that reads the master; '' when `interlaced` is not true. bwdif
- * (FFmpeg's motion-adaptive deinterlacer after yadif and w3fdif) in `send_frame` mode, one frame
- * out per frame in, so the master's frame rate (what every stage resamples to) is kept; field
- * parity from the stream; only frames flagged interlaced are touched (`deint=interlaced`: the
- * progressive parts of a mixed master pass as they are). Without it an interlaced master's
- * combing was encoded into every rung, and measured against a combed reference it cost no VMAF.
+ * (FFmpeg's motion-adaptive deinterlacer after yadif and w3fdif) in `send_field` mode: a frame
+ * per field, so 25i becomes 50p and 29.97i 59.94p (Apple's HLS Authoring Specification 1.10
+ * "All interlaced source content MUST be de-interlaced", 1.11 "de-interlace 30i content to 60p
+ * instead of 30p"; title-stages.ts outputFrameRate doubles the rate to match); field parity
+ * from the stream; only frames flagged interlaced are touched (`deint=interlaced`: the
+ * progressive parts of a mixed master pass as they are, and the stages' fps filter or `-r`
+ * holds the rate). Without it an interlaced master's combing was encoded into every rung, and
+ * measured against a combed reference it cost no VMAF.
  */
 export function deinterlaceFilter(interlaced: boolean | undefined): string {
-  return interlaced ? 'bwdif=mode=send_frame:parity=auto:deint=interlaced,' : '';
+  return interlaced ? 'bwdif=mode=send_field:parity=auto:deint=interlaced,' : '';
 }
 
 /**

@@ -206,9 +206,9 @@ export const NATIVE_CANDIDATE_RATIO = 1.1;
 
 /**
  * Candidate trial resolutions for a source: each box (turned for a portrait source, orientBox)
- * fitted to the source's display aspect ratio, never upscaling; plus the source's own size when no box comes within
- * NATIVE_CANDIDATE_RATIO of it (a 640x480 source would otherwise top out at 576x432) or
- * when it is smaller than every box.
+ * fitted to the source's display aspect ratio, never upscaling; plus the source's own size when
+ * it fits the largest box and no box comes within NATIVE_CANDIDATE_RATIO of it (a 640x480
+ * source would otherwise top out at 576x432), or when it is smaller than every box.
  * @returns distinct sizes, largest first.
  */
 export function candidateResolutions(source: { displayWidth: number; displayHeight: number }): { width: number; height: number }[] {
@@ -219,7 +219,12 @@ export function candidateResolutions(source: { displayWidth: number; displayHeig
     if (!fit.upscales && !out.some((r) => r.height === fit.height)) out.push({ width: fit.width, height: fit.height });
   }
   const native = { width: toEven(source.displayWidth), height: toEven(source.displayHeight) };
-  if (out.length === 0 || native.height >= out[0]!.height * NATIVE_CANDIDATE_RATIO) out.unshift(native);
+  // Never larger than the largest box: a 4K master's native size would be an H.264 rung at
+  // level 5.1, where Apple's HLS Authoring Specification 1.3 allows at most High Profile level
+  // 4.2 (1080p) and the fixed ladder stops at the box.
+  const top = orientBox(source, PER_TITLE_RESOLUTION_BOXES[0]!);
+  const withinTop = native.width <= top.width && native.height <= top.height;
+  if (out.length === 0 || (withinTop && native.height >= out[0]!.height * NATIVE_CANDIDATE_RATIO)) out.unshift(native);
   return out;
 }
 

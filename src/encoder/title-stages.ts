@@ -38,9 +38,25 @@ export const POSTER_NAME = 'poster.jpg';
 /** Folder name of a video rendition: `video_<height>p_<kbit/s>k`, `video_hevc_<height>p_<kbit/s>k` for HEVC. */
 export const videoRenditionName = (rung: LadderRung): string => `video_${rung.codec === 'hevc' ? 'hevc_' : ''}${rung.height}p_${Math.round(rung.bitrateBps / 1000)}k`;
 
-/** Output frame rate: the master's average rate, or 24 fps when the master does not state a usable one. */
-export function outputFrameRate(masterFrameRate: number): number {
-  return masterFrameRate > 1 && masterFrameRate <= 120 ? masterFrameRate : 24;
+/**
+ * Highest output frame rate, fps: Apple's HLS Authoring Specification, 1.15 "Frame rates above
+ * 60 fps SHALL NOT be used".
+ */
+export const MAX_OUTPUT_FRAME_RATE = 60;
+
+/**
+ * A title's output frame rate, fps, from its master's video: the field rate of an interlaced
+ * master (twice its frame rate: Apple's HLS Authoring Specification 1.11, "de-interlace 30i
+ * content to 60p instead of 30p"; the deinterlacer then makes a frame of every field,
+ * media-info.ts deinterlaceFilter), else its average frame rate; halved while above
+ * MAX_OUTPUT_FRAME_RATE (120 → 60, 119.88 → 59.94, 100 → 50: every other frame, so motion stays
+ * even); 24 when the master states no usable rate (≤ 1 or above 1000, a container timebase).
+ */
+export function outputFrameRate(video: { readonly frameRate: number; readonly interlaced?: boolean | undefined }): number {
+  if (!(video.frameRate > 1 && video.frameRate <= 1000)) return 24;
+  let rate = video.frameRate * (video.interlaced ? 2 : 1);
+  while (rate > MAX_OUTPUT_FRAME_RATE) rate /= 2;
+  return rate;
 }
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
@@ -108,7 +124,7 @@ export interface EncodePlan {
 export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: StageOptions): Promise<EncodePlan> {
   const probe = await inspectMaster(input.masterPath, paths);
   const video = probe.video!;
-  const frameRate = outputFrameRate(video.frameRate);
+  const frameRate = outputFrameRate(video);
   let analysis: LadderAnalysis | undefined = input.ladderKind === 'per-title' ? input.analysis : undefined;
   if (input.ladderKind === 'per-title' && !input.ladder && !analysis) {
     analysis = await analyzeTitle(input.masterPath, probe, frameRate, paths, {

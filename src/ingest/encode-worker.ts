@@ -244,7 +244,7 @@ export async function processEncodeJob(
         if (data.ladder === 'per-title') {
           // The analysis spreads too: one child per trial group.
           progress({ stage: 'analyze', percent: 0 });
-          return { analysisPlan: planAnalysis(probe, outputFrameRate(probe.video!.frameRate), { segmentDurationS: options.config.segmentDurationS, finalPreset: options.config.x264Preset, ...(data.codecs ? { codecs: data.codecs } : {}), ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}) }) };
+          return { analysisPlan: planAnalysis(probe, outputFrameRate(probe.video!), { segmentDurationS: options.config.segmentDurationS, finalPreset: options.config.x264Preset, ...(data.codecs ? { codecs: data.codecs } : {}), ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}) }) };
         }
         return planTitle(planInput(masterPath), options.paths, { signal, log });
       });

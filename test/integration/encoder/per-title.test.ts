@@ -274,7 +274,7 @@ describe('per-title encode of a synthetic master', () => {
     const progress: number[] = [];
     const analyse = async (file: string) => {
       const probed = await inspectMaster(file, paths);
-      return analyzeTitle(file, probed, outputFrameRate(probed.video!.frameRate), paths, { segmentDurationS: 4, onProgress: (f) => progress.push(f) });
+      return analyzeTitle(file, probed, outputFrameRate(probed.video!), paths, { segmentDurationS: 4, onProgress: (f) => progress.push(f) });
     };
     const e = await analyse(easy);
     // Progress moves through the analysis (not 0 until the end), never back, and ends at 1.
@@ -294,7 +294,7 @@ describe('per-title encode of a synthetic master', () => {
     // 720p noise: its trials stay under the 720p trial cap (6.75 Mbit/s) while far from 45 dB.
     const hard = await makeSyntheticMaster({ path: path.join(dir, 'noisy.mp4'), durationS: 4, width: 1280, height: 720, videoFilter: 'noise=alls=20:allf=t+u', audio: false }, paths);
     const probed = await inspectMaster(hard, paths);
-    const frameRate = outputFrameRate(probed.video!.frameRate);
+    const frameRate = outputFrameRate(probed.video!);
     // A grid that ends at CRF 32 cannot reach 45 dB on noise: CRF 17 (then 14) are tried at the top.
     const short = await analyzeTitle(hard, probed, frameRate, paths, { segmentDurationS: 4, crfValues: [38, 32], trialPreset: 'ultrafast' });
     const top = short.settings.resolutions[0]!;

@@ -181,7 +181,7 @@ describe('chunked title flow', () => {
       const dir = stack.store.localPath(`vod/${titleId}`);
       const record = JSON.parse(await fs.readFile(path.join(dir, 'title.json'), 'utf8')) as TitleRecord;
       const report = JSON.parse(await fs.readFile(path.join(dir, record.ladderReport!), 'utf8')) as LadderReport;
-      const local = await analyzeTitle(master, probed, outputFrameRate(probed.video!.frameRate), stack.paths, { segmentDurationS: stack.config.segmentDurationS, finalPreset: stack.config.x264Preset, ...(stack.config.vmafModelPath ? { vmafModelPath: stack.config.vmafModelPath } : {}) });
+      const local = await analyzeTitle(master, probed, outputFrameRate(probed.video!), stack.paths, { segmentDurationS: stack.config.segmentDurationS, finalPreset: stack.config.x264Preset, ...(stack.config.vmafModelPath ? { vmafModelPath: stack.config.vmafModelPath } : {}) });
       expect(report.analysis!.settings.search).toBe('coarse-to-fine');
       expect(report.analysis!.points).toEqual(local.points);
       expect(report.analysis!.rungs).toEqual(local.rungs);

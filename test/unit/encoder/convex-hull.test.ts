@@ -146,6 +146,12 @@ describe('candidateResolutions', () => {
     expect(candidateResolutions({ displayWidth: 320, displayHeight: 180 })).toEqual([{ width: 320, height: 180 }]);
   });
 
+  it('never goes above the largest box (H.264 level 4.2, as the fixed ladder): a 4K or 1440p master tops out at 1080p', () => {
+    expect(candidateResolutions({ displayWidth: 3840, displayHeight: 2160 }).map((r) => `${r.width}x${r.height}`)).toEqual(['1920x1080', '1280x720', '960x540', '768x432', '640x360', '416x234']);
+    expect(candidateResolutions({ displayWidth: 2560, displayHeight: 1440 })[0]).toEqual({ width: 1920, height: 1080 });
+    expect(candidateResolutions({ displayWidth: 2160, displayHeight: 3840 })[0]).toEqual({ width: 1080, height: 1920 });
+  });
+
   it('turns the boxes for a portrait source: a 1080x1920 phone recording is tried at the landscape sizes turned, up to its own', () => {
     expect(candidateResolutions({ displayWidth: 1080, displayHeight: 1920 }).map((r) => `${r.width}x${r.height}`)).toEqual(['1080x1920', '720x1280', '540x960', '432x768', '360x640', '234x416']);
     // 3:4 portrait: 480x640 fits the turned 360x640 box as 360x480 … and is tried itself.

@@ -1,10 +1,12 @@
 /**
  * describeMedia on hand-written ffprobe JSON (pure; the integration tests in
  * test/integration/encoder/ffmpeg.test.ts probe real files): the display size from the sample
- * aspect ratio and the container's rotation, in both ways ffprobe builds report rotation.
+ * aspect ratio and the container's rotation, in both ways ffprobe builds report rotation; and
+ * where an interlaced master is deinterlaced in the quality graphs.
  */
 import { describe, expect, it } from 'vitest';
 import { describeMedia, type FfprobeStream } from '../../../src/encoder/media-info.js';
+import { batchGraph, referenceGraph } from '../../../src/encoder/quality-graph.js';
 
 const video = (extra: Partial<FfprobeStream>): FfprobeStream => ({ codec_type: 'video', codec_name: 'h264', width: 1920, height: 1080, sample_aspect_ratio: '1:1', avg_frame_rate: '30/1', pix_fmt: 'yuv420p', ...extra });
 const shown = (extra: Partial<FfprobeStream>) => {
@@ -29,5 +31,21 @@ describe('describeMedia: display size', () => {
   it('applies the sample aspect ratio before the rotation', () => {
     // 720x576 at 64:45 is shown 1024x576; turned, 576x1024.
     expect(shown({ width: 720, height: 576, sample_aspect_ratio: '64:45', side_data_list: [{ side_data_type: 'Display Matrix', rotation: 90 }] })).toEqual([576, 1024, 90]);
+  });
+});
+
+describe('an interlaced reference in the quality graphs', () => {
+  const spec = { reference: '/m.ts', width: 640, height: 360, frameRate: 50, deinterlace: true, psnr: true, ssim: false } as const;
+  const files = () => ({ psnr: 'p.log', ssim: 's.log', vmafLog: 'v.json' });
+
+  it('deinterlaces the master read as the reference, never the encodes compared with it', () => {
+    const graph = batchGraph(spec, 2, files, undefined);
+    const [reference, ...distorted] = graph.split(';');
+    expect(reference).toMatch(/^\[0:v\]bwdif=mode=send_field:parity=auto:deint=interlaced,setpts=PTS-STARTPTS,fps=fps=50,/);
+    expect(distorted.join(';')).not.toMatch(/bwdif/);
+    // Windows of the master (a chunk, the per-title sample): each one deinterlaced.
+    expect(referenceGraph({ ...spec, referenceWindows: [{ startS: 0, durationS: 4 }, { startS: 8, durationS: 4 }] }, 'null[ref]').match(/bwdif/g)).toHaveLength(2);
+    // A progressive master: no deinterlacer anywhere.
+    expect(batchGraph({ ...spec, deinterlace: false }, 2, files, undefined)).not.toMatch(/bwdif/);
   });
 });

@@ -9,6 +9,7 @@ import { strideCoprimeWith } from '../../../src/encoder/quality-metrics.js';
 import { planAnalysis, QUALITY_EXTENSION_CRFS, trialVmafSubsample } from '../../../src/encoder/per-title.js';
 import { concludeAnalysis, crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
 import { sampleGraph } from '../../../src/encoder/per-title-sample.js';
+import { MAX_OUTPUT_FRAME_RATE, outputFrameRate } from '../../../src/encoder/title-stages.js';
 import type { TrialGroupResult, TrialPoint } from '../../../src/encoder/per-title-trials.js';
 
 const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
@@ -24,12 +25,25 @@ const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
 describe('planAnalysis of an interlaced master', () => {
   it('deinterlaces the sample first, as the final encodes do; a progressive master not', () => {
     const interlaced = { ...probe(1920, 1080), video: { ...probe(1920, 1080).video!, frameRate: 25, interlaced: true } };
-    const plan = planAnalysis(interlaced, 25, { segmentDurationS: 4 });
+    const plan = planAnalysis(interlaced, outputFrameRate(interlaced.video), { segmentDurationS: 4 });
     expect(plan.settings.deinterlace).toBe(true);
-    expect(sampleGraph(plan.settings.windows, plan.settings.reference, 25, plan.settings.deinterlace)).toMatch(/^\[0:v:0\]bwdif=mode=send_frame:parity=auto:deint=interlaced,setpts/);
+    expect(plan.settings.frameRate).toBe(50); // a frame per field
+    expect(sampleGraph(plan.settings.windows, plan.settings.reference, 50, plan.settings.deinterlace)).toMatch(/^\[0:v:0\]bwdif=mode=send_field:parity=auto:deint=interlaced,setpts/);
     const progressive = planAnalysis(probe(1920, 1080), 60, { segmentDurationS: 4 });
     expect(progressive.settings.deinterlace).toBeUndefined();
     expect(sampleGraph(progressive.settings.windows, progressive.settings.reference, 60, progressive.settings.deinterlace)).not.toMatch(/bwdif/);
+  });
+});
+
+describe('outputFrameRate', () => {
+  it("keeps a progressive master's rate, doubles an interlaced one's (a frame per field), halves above 60, and falls back to 24", () => {
+    expect([23.976, 25, 30, 59.94, 60].map((frameRate) => outputFrameRate({ frameRate }))).toEqual([23.976, 25, 30, 59.94, 60]);
+    expect(outputFrameRate({ frameRate: 25, interlaced: true })).toBe(50);
+    expect(outputFrameRate({ frameRate: 30000 / 1001, interlaced: true })).toBeCloseTo(59.94, 2);
+    expect([120, 100, 240, 90].map((frameRate) => outputFrameRate({ frameRate }))).toEqual([60, 50, 60, 45]);
+    expect(outputFrameRate({ frameRate: 120000 / 1001 })).toBeCloseTo(59.94, 2);
+    for (const frameRate of [1, 0, Number.NaN, 90_000]) expect(outputFrameRate({ frameRate })).toBe(24);
+    for (const frameRate of [23.976, 50, 120, 144, 240, 500]) expect(outputFrameRate({ frameRate })).toBeLessThanOrEqual(MAX_OUTPUT_FRAME_RATE);
   });
 });
 
