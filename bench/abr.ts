@@ -32,7 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { createAbrRule, type AbrRuleName } from '../src/abr/abr-rules.js';
-import { qoeLinPerSegment, simulateSession } from '../src/abr/abr-sim.js';
+import { HLSJS_MAX_BUFFER_SIZE_BYTES, qoeLinPerSegment, simulateSession } from '../src/abr/abr-sim.js';
 import { loadSimTitle } from '../src/abr/sim-title.js';
 import { loadConfig, storeDir } from '../src/config.js';
 import { parseThroughputTrace, RateProfile } from '../src/edge-cache/shaping.js';
@@ -50,6 +50,12 @@ const RUNS = Math.max(1, Number(process.env.ABR_RUNS ?? 3));
 const TITLE_S = Number(process.env.ABR_TITLE_S ?? 60);
 /** The page's buffer target (hls.js maxBufferLength), s: the simulator is given the same. */
 const BUFFER_TARGET_S = 30;
+/**
+ * How far ahead hls.js really buffers in the page: player-demo/player.js sets maxMaxBufferLength
+ * to twice `?maxBufferLength`, and below 16 Mbit/s hls.js's 60 MB maxBufferSize lets it fill to
+ * that (abr-sim.ts SimSettings.hlsBufferLimit); the simulator models the same.
+ */
+const HLS_BUFFER_LIMIT = { maxMaxBufferS: 2 * BUFFER_TARGET_S, maxBufferSizeBytes: HLSJS_MAX_BUFFER_SIZE_BYTES };
 /** A comma-separated env filter: the items any of whose parts it names (all when unset). */
 const pick = <T extends string>(items: readonly T[], env: string | undefined): T[] => {
   const wanted = env?.split(',').map((w) => w.trim()).filter(Boolean);
@@ -213,7 +219,7 @@ for (const traceName of TRACES) {
     // The simulator: the same rule code, title, trace, content length played, buffer target and
     // the trace time of the first segment request.
     const startS = median(runs.map((r) => r.firstSegmentS));
-    const simSettings = { sessionS: Math.max(1, median(runs.map((r) => r.playedS))), bufferTargetS: BUFFER_TARGET_S };
+    const simSettings = { sessionS: Math.max(1, median(runs.map((r) => r.playedS))), bufferTargetS: BUFFER_TARGET_S, hlsBufferLimit: HLS_BUFFER_LIMIT };
     const sim = simulateSession(simTitle, RateProfile.fromTrace(trace), createAbrRule(controller), { ...simSettings, startS });
     // The same session with the trace started at the first request (how the simulator ran until 2026-12-03).
     const simAtZero = simulateSession(simTitle, RateProfile.fromTrace(trace), createAbrRule(controller), simSettings);

@@ -69,7 +69,9 @@ $('chart').parentElement.style.height = '240px';
 // ---- hls.js configuration ------------------------------------------------------------------
 // Defaults are hls.js's, except that fragment and playlist errors become fatal after two quick
 // retries (hls.js would retry for ~30 s), so the page can say at once that the edge is gone and
-// keep retrying itself. `?maxBufferLength=S` shortens the forward buffer (default 30 s);
+// keep retrying itself. `?maxBufferLength=S` shortens the forward buffer (default 30 s; hls.js
+// then fills up to maxMaxBufferLength = 2·S below 16 Mbit/s: bench:abr's simulator models it,
+// src/abr/abr-sim.ts SimSettings.hlsBufferLimit);
 // `?abr=tuned` selects the tuned ABR settings measured by `npm run bench:abr`;
 // `?abr=throughput|bola|dynamic` replaces hls.js's ABR with one of our rules (src/abr/, the same
 // code `vod bench abr-sim` simulates), each decision logged with the rule that made it.

@@ -2,7 +2,8 @@
  * The ABR simulator: one viewing session of a real title over a throughput trace, driven by
  * the same rule code the player page runs (abr-rules.ts), after the model of the Sabre
  * simulator (Spiteri, Sitaraman, Sparacio, MMSys 2018) and Pensieve's (Mao et al., SIGCOMM 2017):
- * segments are fetched one at a time whenever the buffer is at or below the player's target, each taking
+ * segments are fetched one at a time whenever the buffer is at or below the player's target
+ * (or hls.js's own buffer limit, `hlsBufferLimit`), each taking
  * a request latency plus its bytes (video and audio) at the trace's rate; playback starts
  * once `startupBufferS` is buffered; the buffer drains in real time while playing and a stall
  * lasts until the next segment arrives. The title's segments are played in a loop for
@@ -54,6 +55,30 @@ export interface SimSettings {
    * decides much of a short session. Startup time is counted from this moment.
    */
   readonly startS?: number;
+  /**
+   * How far ahead hls.js's stream controller really buffers (base-stream-controller.ts
+   * getMaxBufferLength, hls.js 1.7): it loads while the buffer is under
+   * min(max(8·maxBufferSize / the level's BANDWIDTH, maxBufferLength), maxMaxBufferLength), so
+   * below 16 Mbit/s its 60 MB maxBufferSize makes the limit maxMaxBufferLength, not the target.
+   * The player page sets maxMaxBufferLength to twice maxBufferLength (player-demo/player.js):
+   * with a 30 s target it buffered 60 s ahead in Chromium while this simulator stopped at 30.
+   * Every controller is subject to it (the page's rules run inside hls.js); the rules are still
+   * told `bufferTargetS`. Unset = the buffer target is the limit.
+   */
+  readonly hlsBufferLimit?: { readonly maxMaxBufferS: number; readonly maxBufferSizeBytes: number };
+}
+
+/** hls.js's default maxBufferSize, bytes (60 MB; hls.js src/config.ts). */
+export const HLSJS_MAX_BUFFER_SIZE_BYTES = 60 * 1000 * 1000;
+
+/**
+ * The forward buffer the player keeps, s: the target, or hls.js's limit for a level of
+ * `peakBitrateBps` when SimSettings.hlsBufferLimit is given (see there).
+ */
+export function bufferLimitS(targetS: number, peakBitrateBps: number, limit: SimSettings['hlsBufferLimit']): number {
+  if (!limit) return targetS;
+  const bySize = peakBitrateBps > 0 ? (8 * limit.maxBufferSizeBytes) / peakBitrateBps : targetS;
+  return Math.min(Math.max(bySize, targetS), Math.max(targetS, limit.maxMaxBufferS));
 }
 
 /** Pensieve's rebuffer penalty μ for QoE_lin with R in Mbit/s. */
@@ -116,12 +141,14 @@ export function simulateSession(title: SimTitle, link: RateProfile, rule: AbrRul
   const byRule: Record<string, number> = {};
   for (let k = 0; content < settings.sessionS; k++) {
     const d = title.segmentDurationsS[k % n]!;
-    // The player loads the next segment once the buffer is at or below its target (hls.js
-    // loads while the buffered length is under maxBufferLength, so the buffer peaks one
-    // segment above it).
+    // The player loads the next segment once the buffer is at or below its limit (hls.js
+    // loads while the buffered length is under its maximum buffer length, so the buffer peaks
+    // one segment above it): the target, or hls.js's limit for the level it loads.
+    const peaks = title.peakBitratesBps ?? title.bitratesBps;
+    const limitS = bufferLimitS(target, peaks[last ?? 0] ?? 0, settings.hlsBufferLimit);
     let idleS = 0;
-    if (playing && buffer > target) {
-      idleS = buffer - target;
+    if (playing && buffer > limitS) {
+      idleS = buffer - limitS;
       t += idleS;
       buffer -= idleS;
     }
@@ -154,8 +181,11 @@ export function simulateSession(title: SimTitle, link: RateProfile, rule: AbrRul
     t += download;
     buffer += d;
     content += d;
-    // The page's rules measure the link (video and audio loads); hls.js its video loads alone.
-    estimator.sample(download, rule.throughputSample === 'video' ? videoBytes : bytes);
+    // The page's rules measure the link (video and audio loads), over the whole download;
+    // hls.js its video loads alone, without the time to first byte (abr-controller.ts
+    // onFragBuffered: loading time − min(TTFB, its TTFB estimate)), here the request latency.
+    if (rule.throughputSample === 'video') estimator.sample(download - latency, videoBytes);
+    else estimator.sample(download, bytes);
     if (!playing && buffer >= startupBuffer) {
       playing = true;
       startupS = t - startS;

@@ -6,6 +6,7 @@ import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
 import { ABR_RULE_NAMES, type AbrRuleName } from '../abr/abr-rules.js';
 import { readThroughputTraces, runAbrGrid, summarizeAbr, writeAbrReport } from '../abr/abr-bench.js';
+import { HLSJS_MAX_BUFFER_SIZE_BYTES } from '../abr/abr-sim.js';
 import { loadSimTitle } from '../abr/sim-title.js';
 import { listTitles } from '../origin/catalog.js';
 import { UserError } from '../util/errors.js';
@@ -18,6 +19,8 @@ export interface AbrSimFlags {
   readonly session: number;
   readonly buffer: number;
   readonly latency: number;
+  /** hls.js's maxMaxBufferLength, s: model hls.js's own buffer limit (SimSettings.hlsBufferLimit); unset = --buffer is the limit. */
+  readonly maxMaxBuffer?: number;
   /** Trace time of the first segment request, s (SimSettings.startS). */
   readonly start: number;
   readonly out: string;
@@ -48,7 +51,13 @@ export async function runAbrSim(ctx: CliContext, flags: AbrSimFlags): Promise<vo
   const traces = await readThroughputTraces(dir).catch((err: Error) => {
     throw new UserError(`Cannot read the throughput traces: ${err.message}.`);
   });
-  const settings = { sessionS: flags.session, bufferTargetS: flags.buffer, latencyS: flags.latency / 1000, startS: flags.start };
+  const settings = {
+    sessionS: flags.session,
+    bufferTargetS: flags.buffer,
+    latencyS: flags.latency / 1000,
+    startS: flags.start,
+    ...(flags.maxMaxBuffer !== undefined ? { hlsBufferLimit: { maxMaxBufferS: flags.maxMaxBuffer, maxBufferSizeBytes: HLSJS_MAX_BUFFER_SIZE_BYTES } } : {}),
+  };
   process.stderr.write(`title ${titleId}: ${title.bitratesBps.length} levels (average bitrates ${title.bitratesBps.map((b) => Math.round(b / 1000)).join(', ')} kbit/s), ${title.segmentDurationsS.length} segments; ${traces.length} traces from ${dir}\n`);
   const bar = new cliProgress.SingleBar({ format: 'simulating |{bar}| {value}/{total} sessions | {what}', stream: process.stderr }, cliProgress.Presets.shades_classic);
   bar.start(traces.length * rules.length, 0, { what: '' });

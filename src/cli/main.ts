@@ -345,6 +345,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--session <s>', 'seconds of content per session (the title is looped)', parsePositiveNumber, 600)
     .option('--buffer <s>', "the player's buffer target (hls.js maxBufferLength), seconds", parsePositiveNumber, 30)
     .option('--latency <ms>', 'per-request latency, ms', parseNonNegativeNumber, 80)
+    .option('--max-max-buffer <s>', "model hls.js's own buffer limit with this maxMaxBufferLength, seconds: it buffers ahead up to min(max(480 Mbit / the level's BANDWIDTH, --buffer), this), not just --buffer (the player page sets twice --buffer; hls.js's default is 600)", parsePositiveNumber)
     .option('--start <s>', 'trace time of the first segment request, seconds (a page first loads its playlists and init segments while the trace runs; bench:abr measures it per cell)', parseNonNegativeNumber, 0)
     .option('--out <dir>', 'folder for the result files', 'bench/results')
     .action(async (opts: AbrSimFlags) => runAbrSim(ctx('warn'), opts));

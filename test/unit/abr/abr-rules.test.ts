@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { BOLA_UP_SWITCH_DWELL_S, BolaRule, bolaMaximumBufferS, bolaMinimumBufferS, bolaParameters, DynamicRule, EwmaThroughputEstimator, HlsJsDefaultModel, insufficientBufferLevel, ThroughputRule, type AbrContext, type AbrRule } from '../../../src/abr/abr-rules.js';
-import { simulateSession, type SimTitle } from '../../../src/abr/abr-sim.js';
+import { bufferLimitS, HLSJS_MAX_BUFFER_SIZE_BYTES, simulateSession, type SimTitle } from '../../../src/abr/abr-sim.js';
 import { parseThroughputTrace, RateProfile } from '../../../src/edge-cache/shaping.js';
 
 const LADDER = [500_000, 1_000_000, 2_000_000, 4_000_000];
@@ -150,6 +150,35 @@ describe('ABR session simulator', () => {
     const hlsjs = seen(new HlsJsDefaultModel());
     expect(hlsjs).toBeLessThan(4_500_000); // the video's share only
     expect(hlsjs).toBeGreaterThan(2_000_000);
+  });
+
+  it("hls.js's buffer limit: below 16 Mbit/s its 60 MB maxBufferSize lets it fill to maxMaxBufferLength, not the target", () => {
+    expect(bufferLimitS(30, 2_000_000, undefined)).toBe(30);
+    expect(bufferLimitS(30, 2_000_000, { maxMaxBufferS: 60, maxBufferSizeBytes: HLSJS_MAX_BUFFER_SIZE_BYTES })).toBe(60); // 480 Mbit / 2 Mbit/s = 240 s, capped
+    expect(bufferLimitS(30, 12_000_000, { maxMaxBufferS: 60, maxBufferSizeBytes: HLSJS_MAX_BUFFER_SIZE_BYTES })).toBe(40); // 480 / 12 = 40 s
+    expect(bufferLimitS(30, 32_000_000, { maxMaxBufferS: 60, maxBufferSizeBytes: HLSJS_MAX_BUFFER_SIZE_BYTES })).toBe(30); // 15 s: the target holds
+    // In a session on a fast link the player stops loading at the limit, not at the target: the
+    // time spent waiting with a full buffer shows how far ahead it stayed.
+    const waited = (hlsBufferLimit?: { maxMaxBufferS: number; maxBufferSizeBytes: number }) => {
+      const idle: number[] = [];
+      const spy: AbrRule = { name: 'throughput', reset: () => {}, choose: (ctx) => (idle.push(ctx.idleS ?? 0), { level: 0, rule: 'fixed' }) };
+      simulateSession(title([2_000_000]), RateProfile.fixed(80_000_000), spy, { sessionS: 200, latencyS: 0, ...(hlsBufferLimit ? { hlsBufferLimit } : {}) });
+      return idle.findIndex((s) => s > 0); // segments loaded before the first wait
+    };
+    expect(waited()).toBe(8); // 8 × 4 s = 32 s > 30
+    expect(waited({ maxMaxBufferS: 60, maxBufferSizeBytes: HLSJS_MAX_BUFFER_SIZE_BYTES })).toBe(16); // 64 s > 60
+  });
+
+  it("the hls.js model's samples leave out the time to first byte, as hls.js does; the page's rules count the whole load", () => {
+    // 1 s of latency before each 1 s transfer: the link looks half as fast over the whole load.
+    const last = (rule: AbrRule) => {
+      const estimates: (number | undefined)[] = [];
+      const spy: AbrRule = { name: rule.name, ...(rule.throughputSample ? { throughputSample: rule.throughputSample } : {}), reset: () => rule.reset(), choose: (ctx) => (estimates.push(ctx.throughputBps), rule.choose(ctx)) };
+      simulateSession(title([8_000_000]), RateProfile.fixed(32_000_000), spy, { sessionS: 40, latencyS: 1 });
+      return estimates.at(-1)!;
+    };
+    expect(last(new HlsJsDefaultModel())).toBeCloseTo(32_000_000, -5);
+    expect(last(new ThroughputRule())).toBeCloseTo(16_000_000, -5);
   });
 
   it('a rate drop under a rule that never switches: stalls of the length worked out by hand', () => {
