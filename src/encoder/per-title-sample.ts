@@ -95,6 +95,8 @@ export function decodedSampleBytes(windows: readonly SampleWindow[], size: { wid
  * analysis's hidden cost: 8.4 s for an 8 s sample of a noisy 1080p30 master on this 2-core
  * machine, paid by every encode pass and every quality pass (one per trial with VMAF), where
  * reading the raw frames back takes 0.1 s (measured; README, per-title analysis).
+ * @param sample the windows, the size and frame rate they are brought to, and whether the master
+ *        is deinterlaced first (a TrialSettings serves).
  * @returns the file's path, or undefined when the raw frames would exceed DECODED_SAMPLE_MAX_BYTES
  *          or DECODED_SAMPLE_MAX_FREE_SHARE of the free space in `dir` (the passes then read
  *          the master).
