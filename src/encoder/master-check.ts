@@ -134,9 +134,9 @@ export async function inspectMaster(file: string, paths: FfmpegPaths): Promise<P
  * packet rather than on the keyframe before the point, and the first pictures decoded refer to
  * ones never seen (FFmpeg's h264_refs.c, h264_direct.c, hevc_refs.c messages). Every H.264 TS
  * master gave them at its middle and 90% checks (seen with the bundled ffmpeg), so the check
- * refused them all as media data that does not decode. They are not counted after a seek;
- * damaged data still shows as decoding errors of other kinds (concealment, macroblock and NAL
- * errors) or as no frame at all.
+ * refused them all as media data that does not decode; a TS recorded from a broadcast starts
+ * mid-GOP and gives them at 0 too. They are not counted; damaged data still shows as decoding
+ * errors of other kinds (concealment, macroblock and NAL errors) or as no frame at all.
  */
 const SEEK_START_MESSAGES: readonly RegExp[] = [
   /co located POCs unavailable/i,
@@ -146,8 +146,17 @@ const SEEK_START_MESSAGES: readonly RegExp[] = [
   /Frame num gap/i,
   /Could not find ref with POC/i,
   /Error constructing the frame RPS/i,
+  // h264_slice.c / h264dec.c, for slices read before the stream's first parameter sets (seen at
+  // 0 s of a TS cut mid-GOP, 8 times each): a stream whose parameter sets are really missing
+  // gives no frame at all, and is refused for that.
+  /non-existing PPS \d+ referenced/i,
+  /decode_slice_header error/i,
+  /^(\[[^\]]*\]\s*)?no frame!$/i,
   /^\s*Last message repeated/i,
 ];
+
+/** How far before a keyframe decodeChecksFromKeyframes starts decoding, s (our choice: MPEG-TS seeks were off by tens of ms). */
+const KEYFRAME_SEEK_MARGIN_S = 1;
 
 const isNotSeekStart = (message: string): boolean => !SEEK_START_MESSAGES.some((re) => re.test(message));
 
@@ -158,20 +167,28 @@ const isNotSeekStart = (message: string): boolean => !SEEK_START_MESSAGES.some((
  * MPEG-TS master lands on a packet, and the decoder gives nothing until the next keyframe: with a
  * long GOP there may be none before the end (a 4 s H.264 TS with one keyframe gave no frame at
  * 2 s). Decoding through the point keeps the check about the data there.
- * @param frameRate the master's, frames/s (how many frames lie between keyframe and point).
+ * @param pointsS on the file's timeline (what `-ss` takes).
+ * @param video the master's frame rate (how many frames lie between keyframe and point) and its
+ *        video start offset (ProbeResult.videoStartOffsetS: keyframe times are on the video's
+ *        timeline, which starts that much later than the file's).
  */
-async function decodeChecksFromKeyframes(file: string, paths: FfmpegPaths, pointsS: readonly number[], frameRate: number): Promise<DecodeCheck[]> {
+async function decodeChecksFromKeyframes(file: string, paths: FfmpegPaths, pointsS: readonly number[], video: { readonly frameRate: number; readonly videoStartOffsetS: number }): Promise<DecodeCheck[]> {
   const checks = await decodeCheck(file, paths, pointsS);
   const lost = checks.filter((c) => c.atS > 0 && c.frames === 0 && !c.errors.some(isNotSeekStart));
   if (lost.length === 0) return checks;
-  const keyframes = await probeKeyframeTimesS(file, paths);
+  const keyframes = (await probeKeyframeTimesS(file, paths)).map((k) => k + video.videoStartOffsetS);
   const out = [...checks];
   for (const c of lost) {
-    const from = keyframes.filter((k) => k <= c.atS).at(-1) ?? 0;
-    const frames = Math.ceil((c.atS - from) * (frameRate > 0 ? frameRate : 30)) + 2;
-    const [again] = await decodeCheck(file, paths, [from], frames);
-    // Fewer frames than asked: the data between the keyframe and the point did not decode.
-    out[checks.indexOf(c)] = again && again.frames >= frames ? again : { atS: c.atS, frames: 0, errors: again?.errors ?? [] };
+    const fps = video.frameRate > 0 ? video.frameRate : 30;
+    const keyframe = keyframes.filter((k) => k <= c.atS).at(-1) ?? 0;
+    // The keyframe through the point, and two frames more.
+    const needed = Math.ceil((c.atS - keyframe) * fps) + 2;
+    // A TS seek lands near, not at, the time asked (20 ms before a keyframe still missed it):
+    // start KEYFRAME_SEEK_MARGIN_S before it; whatever decodes before the keyframe only adds frames.
+    const from = Math.max(0, keyframe - KEYFRAME_SEEK_MARGIN_S);
+    const [again] = await decodeCheck(file, paths, [from], Math.ceil((c.atS - from) * fps) + 2);
+    // Fewer frames than the keyframe through the point: the data there did not decode.
+    out[checks.indexOf(c)] = again && again.frames >= needed ? again : { atS: c.atS, frames: 0, errors: again?.errors ?? [] };
   }
   return out;
 }
@@ -195,8 +212,8 @@ async function checkMediaData(file: string, name: string, result: ProbeResult, p
     throw new InvalidMasterError(`${name} is truncated: its video ends at ${endS === undefined ? 'an unknown time' : `${endS.toFixed(1)} s`} but its container says ${durationS.toFixed(1)} s.`);
   }
   const points = [0, durationS * 0.5, durationS * 0.9];
-  for (const check of await decodeChecksFromKeyframes(file, paths, points, result.video?.frameRate ?? 0)) {
-    const errors = check.atS > 0 ? check.errors.filter(isNotSeekStart) : check.errors;
+  for (const check of await decodeChecksFromKeyframes(file, paths, points, { frameRate: result.video?.frameRate ?? 0, videoStartOffsetS: result.videoStartOffsetS ?? 0 })) {
+    const errors = check.errors.filter(isNotSeekStart);
     if (check.frames === 0 || errors.length > 0) {
       const why = errors.filter((e) => !/^\s*Last message repeated/i.test(e)).at(-1)?.replace(/^\[[^\]]*\]\s*/, '') ?? 'no frame came out of the decoder';
       throw new InvalidMasterError(`${name} does not decode at ${check.atS.toFixed(1)} s: ${why.replace(/\.+$/, '')}.`);

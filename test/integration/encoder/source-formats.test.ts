@@ -2,8 +2,8 @@
  * Masters as broadcast and phones deliver them, encoded end to end (real ffmpeg, fixed ladder,
  * rungs measured on PSNR): an interlaced MPEG-TS master is deinterlaced to its field rate
  * before every stage that reads its pictures, and a phone's portrait recording (coded landscape, turned by its
- * container's display matrix) is published upright at its shown size. The probes of both kinds
- * are in ffmpeg.test.ts.
+ * container's display matrix) is published upright at its shown size; a TS recorded mid-GOP
+ * passes the master check. The probes of these kinds are in ffmpeg.test.ts.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTitle } from '../../../src/encoder/encode-title.js';
+import { inspectMaster } from '../../../src/encoder/master-check.js';
 import { ffmpegChildEnv, probe, probePackets, resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
 import { titleRecordSchema, type TitleRecord } from '../../../src/origin/catalog.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
@@ -85,6 +86,19 @@ describe('an interlaced broadcast master (MPEG-TS, 25i, top field first)', () =>
     const independent = 10 * Math.log10(255 ** 2 / (mseY.reduce((a, b) => a + b, 0) / mseY.length));
     expect(top.kind === 'video' && top.quality?.psnrDb).toBeCloseTo(independent, 0);
   }, 120_000);
+});
+
+describe('an MPEG-TS recorded from a broadcast, starting mid-GOP', () => {
+  it("passes the master check: the decoder's messages about the pictures and parameter sets before the cut are not damage", async () => {
+    const whole = await fs.readFile(await makeSyntheticMaster({ path: path.join(dir, 'whole.ts'), durationS: 6, width: 640, height: 360, keyframeIntervalS: 1 }, paths));
+    const cut = path.join(dir, 'recorded.ts');
+    // From a TS packet boundary a third of the way in: inside a GOP, before its parameter sets.
+    await fs.writeFile(cut, whole.subarray(Math.floor(whole.length / 3 / 188) * 188));
+    const { stderr } = await run(paths.ffmpegPath, ['-v', 'error', '-nostdin', '-i', cut, '-map', '0:v:0', '-frames:v', '2', '-f', 'null', '-'], { env: ffmpegChildEnv() });
+    expect(stderr).toMatch(/non-existing PPS|co located POCs|mmco|no frame/); // what the check used to refuse
+    const probed = await inspectMaster(cut, paths);
+    expect(probed.video).toMatchObject({ codecName: 'h264', displayWidth: 640, displayHeight: 360 });
+  }, 60_000);
 });
 
 describe("a phone's portrait recording (coded 640x360, display matrix 90°)", () => {
