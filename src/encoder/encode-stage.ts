@@ -153,7 +153,7 @@ export async function encodeLadderChunk(
 
 /** The encoder spec of one of the plan's audio tracks, writing into `outDir`. */
 function audioSpec(plan: EncodePlan, track: AudioTrackPlan, outDir: string): AudioRenditionSpec {
-  return { masterPath: plan.masterPath, audioIndex: track.audioIndex, codec: track.codec ?? 'aac', outDir, bitrateBps: track.bitrateBps, sampleRateHz: track.sampleRateHz, segmentDurationS: plan.segmentDurationS };
+  return { masterPath: plan.masterPath, audioIndex: track.audioIndex, codec: track.codec ?? 'aac', outDir, bitrateBps: track.bitrateBps, sampleRateHz: track.sampleRateHz, segmentDurationS: plan.segmentDurationS, ...(plan.audioStartS ? { startS: plan.audioStartS } : {}) };
 }
 
 /**

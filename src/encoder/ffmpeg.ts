@@ -102,6 +102,30 @@ export function seekOptions(startS: number, videoStartOffsetS = 0): string[] {
   return startS > 0 ? ['-ss', (startS + videoStartOffsetS).toFixed(6)] : [];
 }
 
+/**
+ * When the first video frame that decodes is shown, s after the file's start (its earliest
+ * stream): 0 for an MP4 whose streams start together; later for an MPEG-TS whose audio starts
+ * first, and much later for a TS recorded from a broadcast, whose first pictures cannot be
+ * decoded before its first keyframe (0.61 s in a TS cut at a packet inside a GOP). One frame is
+ * decoded (ffmpeg's showinfo with -copyts: the stream's own timestamp, since without it ffmpeg
+ * restamps a lone video stream from its own first frame) and the file's start subtracted.
+ * @param fileStartS the file's start time on its own clock (ProbeResult.startTimeS).
+ * @returns 0 when no frame decodes or ffmpeg prints no time.
+ * @throws FfmpegError when ffmpeg cannot run on the file.
+ */
+export async function firstVideoFrameS(file: string, paths: FfmpegPaths, fileStartS: number): Promise<number> {
+  const args = ['-hide_banner', '-nostdin', '-copyts', '-i', file, '-map', '0:v:0', '-frames:v', '1', '-vf', 'showinfo', '-f', 'null', '-'];
+  let stderr: string;
+  try {
+    ({ stderr } = await execFileAsync(paths.ffmpegPath, args, { maxBuffer: 16 * 1024 * 1024, env: ffmpegChildEnv() }));
+  } catch (err) {
+    const text = String((err as { stderr?: string }).stderr ?? (err as Error).message);
+    throw new FfmpegError(`ffmpeg could not decode the first frame of ${file}`, text.trim().split('\n').slice(-OUTPUT_TAIL_LINES), null);
+  }
+  const t = Number(/Parsed_showinfo[^\n]*\bpts_time:\s*(-?[0-9.]+)/.exec(stderr)?.[1]) - fileStartS;
+  return Number.isFinite(t) && t > 0 ? t : 0;
+}
+
 export interface PacketInfo {
   /** Presentation timestamp in seconds. */
   readonly ptsS: number;

@@ -107,6 +107,8 @@ export interface ProbeResult {
    * (ffmpeg.ts seekOptions). Absent in plans stored before it (then 0).
    */
   readonly videoStartOffsetS?: number;
+  /** The file's start time on its own clock, s (ffprobe's format start_time: its earliest stream's; 1.4 s or more in an MPEG-TS, 0 in an MP4); 0 when not stated. */
+  readonly startTimeS?: number;
 }
 
 /**
@@ -283,6 +285,7 @@ export function describeMedia(data: FfprobeData): ProbeResult {
   return {
     durationS,
     videoStartOffsetS,
+    startTimeS: Number.isFinite(fileStart) ? fileStart : 0,
     formatName: data.format?.format_name ?? 'unknown',
     sizeBytes: Number(data.format?.size) || 0,
     video,

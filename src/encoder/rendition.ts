@@ -117,6 +117,8 @@ export interface AudioRenditionSpec {
   /** Output sample rate in Hz (the master's when it is 44.1 or 48 kHz, else 48 kHz). */
   readonly sampleRateHz: number;
   readonly segmentDurationS: number;
+  /** Start reading the master here, s on the file's timeline (EncodePlan.audioStartS: the first video frame). Default 0. */
+  readonly startS?: number | undefined;
 }
 
 /**
@@ -275,7 +277,7 @@ export async function encodeVideoRenditions(
 export async function encodeAudioRendition(spec: AudioRenditionSpec, paths: FfmpegPaths, run: RunOptions = {}): Promise<void> {
   await fs.mkdir(spec.outDir, { recursive: true });
   await runFfmpeg(
-    { inputs: [{ source: spec.masterPath }], outputOptions: audioRenditionOptions(spec), output: path.join(spec.outDir, MEDIA_PLAYLIST_NAME) },
+    { inputs: [{ source: spec.masterPath, options: spec.startS && spec.startS > 0 ? ['-ss', spec.startS.toFixed(6)] : [] }], outputOptions: audioRenditionOptions(spec), output: path.join(spec.outDir, MEDIA_PLAYLIST_NAME) },
     paths,
     run,
   );

@@ -20,7 +20,7 @@ import type { Protection } from '../keys/content-keys.js';
 import type { TitleRecord, VideoRenditionRecord } from '../origin/catalog.js';
 import { LADDER_REPORT_NAME, MULTIVARIANT_PLAYLIST_NAME, TITLE_RECORD_NAME, type LadderKind } from '../title/title-address.js';
 import type { Logger } from '../util/logger.js';
-import { probeKeyframeTimesS, type FfmpegPaths } from './ffmpeg.js';
+import { firstVideoFrameS, probeKeyframeTimesS, type FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
 import { fixedLadderFor, type LadderRung, type VideoCodec } from './fixed-ladder.js';
 import { protectRenditions, withKeyBeforeMap } from './hls-encryption.js';
@@ -115,6 +115,14 @@ export interface EncodePlan {
   readonly analysis: LadderAnalysis | undefined;
   /** The chunks every video rendition is encoded in (one for short titles), cut at segment boundaries. */
   readonly chunks: readonly Chunk[];
+  /**
+   * Where each audio rendition starts on the master's timeline, s (ffmpeg.ts firstVideoFrameS):
+   * at the first video frame, because every video rendition's timeline starts at its first
+   * frame (CMAF alignment) and the players line the renditions up from 0. Audio read from the
+   * file's start led the pictures by 0.61 s on a TS recorded mid-GOP. Absent = 0 (plans stored
+   * before it; masters whose streams start together).
+   */
+  readonly audioStartS?: number | undefined;
 }
 
 /**
@@ -141,12 +149,15 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
   const perTitleRung = (codec: VideoCodec) => (r: LadderAnalysis['rungs'][number]): LadderRung => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps, ...(r.crf !== undefined ? { crf: r.crf } : {}), ...(codec === 'hevc' ? { codec } : {}) });
   // H.264 first (every player decodes it), then the HEVC ladder from its own hull.
   const ladder: readonly LadderRung[] = input.ladder ?? (analysis ? [...analysis.rungs.map(perTitleRung('h264')), ...(analysis.hevc?.rungs ?? []).map(perTitleRung('hevc'))] : fixedLadderFor(video));
+  // Where the audio starts so that it plays in sync with the video (EncodePlan.audioStartS).
+  const audioStartS = probe.audioStreams.length > 0 ? await firstVideoFrameS(input.masterPath, paths, probe.startTimeS ?? 0) : 0;
   return {
     titleId: input.titleId,
     masterPath: input.masterPath,
     probe,
     ladderKind: input.ladderKind,
     frameRate,
+    ...(audioStartS > 0.001 ? { audioStartS } : {}),
     segmentDurationS: input.segmentDurationS,
     rungs: ladder.map((rung) => ({ name: videoRenditionName(rung), rung })),
     audio: planAudioTracks(probe.audioStreams),

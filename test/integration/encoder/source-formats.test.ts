@@ -101,6 +101,46 @@ describe('an MPEG-TS recorded from a broadcast, starting mid-GOP', () => {
   }, 60_000);
 });
 
+describe('lip sync of a TS recorded mid-GOP (its audio starts 0.6 s before its first decodable picture)', () => {
+  /** The time of the first video frame brighter than mid-grey (the flash), s on the file's own clock (-copyts: what a player lines renditions up by). */
+  async function flashS(file: string): Promise<number> {
+    const { stderr } = await run(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-copyts', '-i', file, '-map', '0:v:0', '-vf', 'signalstats,metadata=print:key=lavfi.signalstats.YAVG', '-f', 'null', '-'], { env: ffmpegChildEnv(), maxBuffer: 64 * 1024 * 1024 });
+    const m = /pts_time:([0-9.]+)\s*\n[^\n]*YAVG=(2\d\d|1[3-9]\d)/.exec(stderr);
+    if (!m) throw new Error('no flash found');
+    return Number(m[1]);
+  }
+  /** When the audio's first tone after silence starts (the beep), s on the file's own clock. */
+  async function beepS(file: string): Promise<number> {
+    const { stderr } = await run(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-copyts', '-i', file, '-map', '0:a:0', '-af', 'silencedetect=n=-30dB:d=0.02', '-f', 'null', '-'], { env: ffmpegChildEnv(), maxBuffer: 16 * 1024 * 1024 });
+    const m = /silence_end: ([0-9.]+)/.exec(stderr);
+    if (!m) throw new Error('no beep found');
+    return Number(m[1]);
+  }
+
+  it('publishes audio and video that line up: the beep sounds with the flash', async () => {
+    // A white flash and a 1 kHz beep at 5 s of content, in a TS with a keyframe every second.
+    const whole = path.join(dir, 'sync.ts');
+    await run(
+      paths.ffmpegPath,
+      ['-v', 'error', '-y', '-f', 'lavfi', '-i', "color=c=black:size=320x180:rate=25,drawbox=x=0:y=0:w=320:h=180:color=white:t=fill:enable='between(t,5,5.039)'", '-f', 'lavfi', '-i', "sine=f=1000:sample_rate=48000,volume=enable='not(between(t,5,5.1))':volume=0", '-t', '8', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'mpegts', whole],
+      { env: ffmpegChildEnv() },
+    );
+    const bytes = await fs.readFile(whole);
+    const cut = path.join(dir, 'sync-recorded.ts');
+    await fs.writeFile(cut, bytes.subarray(Math.floor(bytes.length / 4 / 188) * 188));
+    expect(Math.abs((await flashS(cut)) - (await beepS(cut)))).toBeLessThan(0.1); // in sync in the master
+    const outDir = path.join(dir, 'sync-title');
+    await fs.mkdir(outDir);
+    const record = titleRecordSchema.parse(
+      await encodeTitle({ titleId: '00000000000000e2', title: 'sync', masterPath: cut, masterFileName: 'sync-recorded.ts', outDir, segmentDurationS: 2, x264Preset: 'ultrafast', ladderKind: 'fixed', measureRungs: false }, paths),
+    );
+    const video = await renditionFile(outDir, record.renditions.find((r) => r.kind === 'video')!.uri);
+    const audio = await renditionFile(outDir, record.renditions.find((r) => r.kind === 'audio')!.uri);
+    // Read from the file's start, the audio led by the 0.6 s before the first decodable picture.
+    expect(Math.abs((await flashS(video)) - (await beepS(audio)))).toBeLessThan(0.1);
+  }, 120_000);
+});
+
 describe("a phone's portrait recording (coded 640x360, display matrix 90°)", () => {
   it('is published upright at its shown size: portrait rungs whose pictures match the turned master', async () => {
     const master = await makeSyntheticMaster({ path: path.join(dir, 'phone.mp4'), durationS: 4, width: 640, height: 360, rotationDeg: 90 }, paths);
