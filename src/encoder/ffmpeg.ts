@@ -122,8 +122,18 @@ export async function firstVideoFrameS(file: string, paths: FfmpegPaths, fileSta
     const text = String((err as { stderr?: string }).stderr ?? (err as Error).message);
     throw new FfmpegError(`ffmpeg could not decode the first frame of ${file}`, text.trim().split('\n').slice(-OUTPUT_TAIL_LINES), null);
   }
-  const t = Number(/Parsed_showinfo[^\n]*\bpts_time:\s*(-?[0-9.]+)/.exec(stderr)?.[1]) - fileStartS;
-  return Number.isFinite(t) && t > 0 ? t : 0;
+  const t = (parseShowinfoTimesS(stderr)[0] ?? 0) - fileStartS;
+  return t > 0 ? t : 0;
+}
+
+/** The `pts_time:` of every frame ffmpeg's showinfo filter reported, s, ascending and positive. */
+export function parseShowinfoTimesS(stderr: string): number[] {
+  const times: number[] = [];
+  for (const m of stderr.matchAll(/Parsed_showinfo[^\n]*\bpts_time:\s*(-?[0-9.]+)/g)) {
+    const t = Number(m[1]);
+    if (Number.isFinite(t) && t > 0) times.push(t);
+  }
+  return times.sort((a, b) => a - b);
 }
 
 export interface PacketInfo {
@@ -297,7 +307,7 @@ export function runFfmpeg(job: FfmpegJob, paths: FfmpegPaths, options: RunOption
     command.outputOptions('-y', '-nostdin', '-nostats', '-progress', 'pipe:1', ...job.outputOptions);
     command.output(job.output);
     for (const more of job.moreOutputs ?? []) command.output(more.output).outputOptions(...more.outputOptions);
-    withSpawnEnv(command, { ...FFMPEG_CHILD_ENV, ...options.env });
+    withSpawnEnv(command, options.env ?? {});
 
     const tail: string[] = [];
     let child: ChildProcess | undefined;
@@ -358,7 +368,7 @@ export function runFfmpeg(job: FfmpegJob, paths: FfmpegPaths, options: RunOption
 }
 
 /**
- * Makes `command` spawn ffmpeg with `env` added to process.env. fluent-ffmpeg has no option for
+ * Makes `command` spawn ffmpeg with `env` and FFMPEG_CHILD_ENV added to process.env (ffmpegChildEnv). fluent-ffmpeg has no option for
  * a child's environment (its run() passes only niceness, cwd and windowsHide to spawn), so this
  * wraps the instance's `_spawnFfmpeg(args, spawnOptions, processCB, endCB)`, which hands its
  * options to child_process.spawn as they are (fluent-ffmpeg 2.1, lib/processor.js; the package

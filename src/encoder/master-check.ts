@@ -215,7 +215,7 @@ async function checkMediaData(file: string, name: string, result: ProbeResult, p
   for (const check of await decodeChecksFromKeyframes(file, paths, points, { frameRate: result.video?.frameRate ?? 0, videoStartOffsetS: result.videoStartOffsetS ?? 0 })) {
     const errors = check.errors.filter(isNotSeekStart);
     if (check.frames === 0 || errors.length > 0) {
-      const why = errors.filter((e) => !/^\s*Last message repeated/i.test(e)).at(-1)?.replace(/^\[[^\]]*\]\s*/, '') ?? 'no frame came out of the decoder';
+      const why = errors.at(-1)?.replace(/^\[[^\]]*\]\s*/, '') ?? 'no frame came out of the decoder';
       throw new InvalidMasterError(`${name} does not decode at ${check.atS.toFixed(1)} s: ${why.replace(/\.+$/, '')}.`);
     }
   }

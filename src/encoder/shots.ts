@@ -14,7 +14,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { FfmpegError } from '../util/errors.js';
-import { ffmpegChildEnv, type FfmpegPaths } from './ffmpeg.js';
+import { ffmpegChildEnv, parseShowinfoTimesS, type FfmpegPaths } from './ffmpeg.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -54,15 +54,8 @@ export async function detectCutTimesS(file: string, paths: FfmpegPaths, threshol
   return parseShowinfoTimesS(stderr);
 }
 
-/** The `pts_time:` of every frame ffmpeg's showinfo filter reported, s, ascending and positive. */
-export function parseShowinfoTimesS(stderr: string): number[] {
-  const times: number[] = [];
-  for (const m of stderr.matchAll(/Parsed_showinfo[^\n]*\bpts_time:\s*(-?[0-9.]+)/g)) {
-    const t = Number(m[1]);
-    if (Number.isFinite(t) && t > 0) times.push(t);
-  }
-  return times.sort((a, b) => a - b);
-}
+/** Re-exported from ffmpeg.ts, which parses showinfo for firstVideoFrameS too. */
+export { parseShowinfoTimesS } from './ffmpeg.js';
 
 /**
  * Shots of a title of `frameCount` frames at `frameRate` from its cut times: each cut starts a
