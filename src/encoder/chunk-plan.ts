@@ -13,6 +13,13 @@ export interface Chunk {
   readonly durationS: number;
   /** Index of the chunk's first segment in the title. */
   readonly firstSegment: number;
+  /**
+   * Where the chunk's input seek starts, s (≤ startS), in a master whose container is not sought
+   * exactly (master-seek.ts seeksToKeyframe: MPEG-TS): INEXACT_SEEK_MARGIN_S before the keyframe at or
+   * before `startS` (master-seek.ts withSeekStarts); the frames up to `startS` are decoded and dropped. Absent:
+   * the seek is at `startS` and lands on that keyframe by itself.
+   */
+  readonly seekFromS?: number;
 }
 
 /**

@@ -91,18 +91,6 @@ export async function probe(file: string, paths: FfmpegPaths): Promise<ProbeResu
 }
 
 /**
- * Input options that start reading a master at `startS` on its video's timeline: `-ss` with the
- * video's start offset added (ProbeResult.videoStartOffsetS), because ffmpeg's -ss counts from
- * the file's start time, the earliest of its streams (ffmpeg's documentation of -ss and
- * -seek_timestamp). Without it a chunk of an MPEG-TS master whose audio starts 21 ms before its
- * video started 21 ms early: its first frame landed half a frame late on the output's frame grid
- * and every frame of the chunk came one frame off the master's. [] at 0: the file's start.
- */
-export function seekOptions(startS: number, videoStartOffsetS = 0): string[] {
-  return startS > 0 ? ['-ss', (startS + videoStartOffsetS).toFixed(6)] : [];
-}
-
-/**
  * When the first video frame that decodes is shown, s after the file's start (its earliest
  * stream): 0 for an MP4 whose streams start together; later for an MPEG-TS whose audio starts
  * first, and much later for a TS recorded from a broadcast, whose first pictures cannot be

@@ -5,6 +5,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { FfmpegError, InvalidMasterError } from '../util/errors.js';
+import { INEXACT_SEEK_MARGIN_S } from './master-seek.js';
 import { decodeCheck, probe, probeKeyframeTimesS, probeVideoEndS, type DecodeCheck, type FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
 
@@ -155,8 +156,6 @@ const SEEK_START_MESSAGES: readonly RegExp[] = [
   /^\s*Last message repeated/i,
 ];
 
-/** How far before a keyframe decodeChecksFromKeyframes starts decoding, s (our choice: MPEG-TS seeks were off by tens of ms). */
-const KEYFRAME_SEEK_MARGIN_S = 1;
 
 const isNotSeekStart = (message: string): boolean => !SEEK_START_MESSAGES.some((re) => re.test(message));
 
@@ -184,8 +183,8 @@ async function decodeChecksFromKeyframes(file: string, paths: FfmpegPaths, point
     // The keyframe through the point, and two frames more.
     const needed = Math.ceil((c.atS - keyframe) * fps) + 2;
     // A TS seek lands near, not at, the time asked (20 ms before a keyframe still missed it):
-    // start KEYFRAME_SEEK_MARGIN_S before it; whatever decodes before the keyframe only adds frames.
-    const from = Math.max(0, keyframe - KEYFRAME_SEEK_MARGIN_S);
+    // start INEXACT_SEEK_MARGIN_S before it; whatever decodes before the keyframe only adds frames.
+    const from = Math.max(0, keyframe - INEXACT_SEEK_MARGIN_S);
     const [again] = await decodeCheck(file, paths, [from], Math.ceil((c.atS - from) * fps) + 2);
     // Fewer frames than the keyframe through the point: the data there did not decode.
     out[checks.indexOf(c)] = again && again.frames >= needed ? again : { atS: c.atS, frames: 0, errors: again?.errors ?? [] };

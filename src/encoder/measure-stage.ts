@@ -97,7 +97,7 @@ function referenceSpec(plan: EncodePlan, settings: Pick<MeasureSettings, 'vmafMo
     reference: plan.masterPath,
     ...(video.interlaced ? { deinterlace: true } : {}),
     ...(plan.probe.videoStartOffsetS ? { videoStartOffsetS: plan.probe.videoStartOffsetS } : {}),
-    ...(window ? { referenceWindows: [{ startS: window.startS, durationS: window.durationS }] } : {}),
+    ...(window ? { referenceWindows: [{ startS: window.startS, durationS: window.durationS, ...(window.seekFromS !== undefined ? { seekFromS: window.seekFromS } : {}) }] } : {}),
     width: toEven(video.displayWidth),
     height: toEven(video.displayHeight),
     frameRate: plan.frameRate,

@@ -104,7 +104,7 @@ export interface ProbeResult {
    * start together (an MP4 written by ffmpeg) or ffprobe states no start. An MPEG-TS master's
    * audio often starts before its video (1.462 s against 1.483 s). ffmpeg's `-ss` counts from
    * the file's start, so reading the video from a time on its own timeline (a chunk) adds this
-   * (ffmpeg.ts seekOptions). Absent in plans stored before it (then 0).
+   * (master-seek.ts masterSeek). Absent in plans stored before it (then 0).
    */
   readonly videoStartOffsetS?: number;
   /** The file's start time on its own clock, s (ffprobe's format start_time: its earliest stream's; 1.4 s or more in an MPEG-TS, 0 in an MP4); 0 when not stated. */

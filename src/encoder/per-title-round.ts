@@ -79,7 +79,7 @@ export async function encodeRound(
     const scales = encodes.map(({ t }, k) => `[s${k}]scale=${t.width}:${t.height}:flags=bicubic,setsar=1[v${k}]`);
     await runFfmpeg(
       {
-        inputs: source.decoded ? [{ source: source.decoded }] : sampleInputs(source.master, settings.windows),
+        inputs: source.decoded ? [{ source: source.decoded }] : sampleInputs(source.master, settings.windows, settings.videoStartOffsetS),
         outputOptions: ['-filter_complex', [split, ...scales].join(';'), ...outputs[0]!.outputOptions],
         output: outputs[0]!.output,
         moreOutputs: outputs.slice(1),
@@ -118,7 +118,7 @@ export async function measureRounds(
   const sampleS = settings.windows.reduce((t, w) => t + w.durationS, 0);
   const scores: FrameScores[] = await measureFrameScoresBatch(
     {
-      ...(source.decoded ? { reference: source.decoded } : { reference: source.master, referenceWindows: settings.windows, ...(settings.deinterlace ? { deinterlace: true } : {}) }),
+      ...(source.decoded ? { reference: source.decoded } : { reference: source.master, referenceWindows: settings.windows, ...(settings.deinterlace ? { deinterlace: true } : {}), ...(settings.videoStartOffsetS ? { videoStartOffsetS: settings.videoStartOffsetS } : {}) }),
       ...settings.reference,
       frameRate: settings.frameRate,
       psnr: settings.metric === 'psnr',

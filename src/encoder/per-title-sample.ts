@@ -7,12 +7,14 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+import { masterSeek } from './master-seek.js';
 import { deinterlaceFilter } from './media-info.js';
 
-/** A window of the title in the sample, s. */
+/** A window of the title in the sample, s; `seekFromS` as master-seek.ts withSeekStarts gives it (a container not sought exactly). */
 export interface SampleWindow {
   readonly startS: number;
   readonly durationS: number;
+  readonly seekFromS?: number | undefined;
 }
 
 /**
@@ -37,10 +39,12 @@ export function sampleWindows(durationS: number, windowS: number, fraction: numb
 
 /**
  * The ffmpeg inputs that read a sample's windows from the master: one input per window, each
- * with input seeking (`-ss`/`-t`), so a long master is not decoded whole.
+ * with input seeking (master-seek.ts masterSeek: on the video's timeline, from before the keyframe in
+ * a container not sought exactly) and `-t`, so a long master is not decoded whole.
+ * @param videoStartOffsetS the master's ProbeResult.videoStartOffsetS, s.
  */
-export function sampleInputs(masterPath: string, windows: readonly SampleWindow[]): { source: string; options: string[] }[] {
-  return windows.map((w) => ({ source: masterPath, options: [...(w.startS > 0 ? ['-ss', w.startS.toFixed(6)] : []), '-t', w.durationS.toFixed(6)] }));
+export function sampleInputs(masterPath: string, windows: readonly SampleWindow[], videoStartOffsetS = 0): { source: string; options: string[] }[] {
+  return windows.map((w) => ({ source: masterPath, options: [...masterSeek(w, videoStartOffsetS), '-t', w.durationS.toFixed(6)] }));
 }
 
 /**
@@ -73,6 +77,8 @@ export interface SampleSpec {
   readonly frameRate: number;
   /** The master is interlaced (media-info.ts deinterlaceFilter). */
   readonly deinterlace?: boolean | undefined;
+  /** The master's video start offset (ProbeResult.videoStartOffsetS), s: each window's seek adds it. Absent: 0. */
+  readonly videoStartOffsetS?: number | undefined;
 }
 
 /**
@@ -115,7 +121,7 @@ export async function decodeSample(
   if (bytes > DECODED_SAMPLE_MAX_BYTES || bytes > free * DECODED_SAMPLE_MAX_FREE_SHARE) return undefined;
   const out = path.join(dir, `sample-${size.width}x${size.height}.nut`);
   await runFfmpeg(
-    { inputs: sampleInputs(masterPath, windows), outputOptions: ['-filter_complex', sampleGraph(windows, size, frameRate, sample.deinterlace), '-c:v', 'rawvideo', '-an', '-sn', '-dn', '-f', 'nut'], output: out },
+    { inputs: sampleInputs(masterPath, windows, sample.videoStartOffsetS), outputOptions: ['-filter_complex', sampleGraph(windows, size, frameRate, sample.deinterlace), '-c:v', 'rawvideo', '-an', '-sn', '-dn', '-f', 'nut'], output: out },
     paths,
     { ...run, durationS: windows.reduce((t, w) => t + w.durationS, 0) },
   );

@@ -77,6 +77,8 @@ export interface TrialSettings {
   readonly frameRate: number;
   /** The master is interlaced: the sample is deinterlaced as the final encodes are (media-info.ts deinterlaceFilter). Absent in plans stored before it. */
   readonly deinterlace?: boolean | undefined;
+  /** The master's video start offset (ProbeResult.videoStartOffsetS), s: the windows are on the video's timeline. Absent: 0. */
+  readonly videoStartOffsetS?: number | undefined;
   /** Keyframe interval of the trials, frames (one closed GOP per window, as the final encodes). */
   readonly gop: number;
   readonly trialPreset: string;

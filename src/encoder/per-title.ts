@@ -23,6 +23,7 @@ import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
 import { PSNR_RUNG_RULES, VMAF_RUNG_RULES, type PlannedRung, type RungRules } from './convex-hull.js';
 import type { FfmpegPaths } from './ffmpeg.js';
+import { keyframesForSeeking, withSeekStarts } from './master-seek.js';
 import type { ProbeResult } from './media-info.js';
 import { decodeSample, sampleWindows, type SampleWindow } from './per-title-sample.js';
 import { runTrialGroupsTogether, type PresetProbe, type TrialGroup, type TrialPoint, type TrialSettings } from './per-title-trials.js';
@@ -88,6 +89,13 @@ export interface PerTitleOptions {
   readonly windowS?: number;
   /** Share of the title the sample covers, (0, 1]. Default 0.2. */
   readonly sampleFraction?: number;
+  /**
+   * The master's keyframe times when its container is not sought exactly (master-seek.ts
+   * keyframesForSeeking): the sample's windows seek from before them (master-seek.ts
+   * withSeekStarts). analyzeTitle scans for them when absent; planAnalysis without them assumes
+   * a long GOP for such a container.
+   */
+  readonly keyframesS?: readonly number[] | undefined;
   /** Most sample windows. Default 10. */
   readonly maxWindows?: number;
   /** VMAF on every n-th frame of the sample. Default trialVmafSubsample(frame rate, sample duration). */
@@ -267,13 +275,14 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
   const crfValues = [...(options.crfValues ?? DEFAULT_CRF_VALUES)].sort((a, b) => b - a); // cheapest first
   const windowS = options.windowS ?? options.segmentDurationS;
   const resolutions = candidateResolutions(video); // largest first
-  const windows = sampleWindows(probed.durationS, windowS, options.sampleFraction ?? 0.2, options.maxWindows ?? 10);
+  const windows = withSeekStarts(sampleWindows(probed.durationS, windowS, options.sampleFraction ?? 0.2, options.maxWindows ?? 10), probed.formatName, options.keyframesS);
   const gop = Math.max(1, Math.round(frameRate * windowS));
   const settings: TrialSettings = {
     windows,
     reference: { width: toEven(video.displayWidth), height: toEven(video.displayHeight) },
     frameRate,
     ...(video.interlaced ? { deinterlace: true } : {}),
+    ...(probed.videoStartOffsetS ? { videoStartOffsetS: probed.videoStartOffsetS } : {}),
     gop,
     trialPreset: options.trialPreset ?? 'veryfast',
     metric,
@@ -330,7 +339,7 @@ export const groupWeight = (g: TrialGroup): number => g.trials.length + (g.exten
 export async function analyzeTitle(masterPath: string, probed: ProbeResult, frameRate: number, paths: FfmpegPaths, options: PerTitleOptions): Promise<LadderAnalysis> {
   const log = options.log ?? silentLogger;
   const started = performance.now();
-  const plan = planAnalysis(probed, frameRate, options);
+  const plan = planAnalysis(probed, frameRate, { ...options, keyframesS: options.keyframesS ?? (await keyframesForSeeking(masterPath, probed.formatName, paths)) });
   const weights = plan.groups.map(groupWeight);
   const total = weights.reduce((a, b) => a + b, 0) + SAMPLE_DECODE_WEIGHT;
   const work = await fs.mkdtemp(path.join(options.workParent ?? os.tmpdir(), options.workParent ? '.per-title-' : 'vod-per-title-'));

@@ -4,7 +4,7 @@
  * of a frame sample selected, scaled to the display size — and chained into psnr → ssim → libvmaf.
  */
 import os from 'node:os';
-import { seekOptions } from './ffmpeg.js';
+import { masterSeek } from './master-seek.js';
 import { deinterlaceFilter } from './media-info.js';
 import type { QualityReferenceSpec } from './quality-metrics.js';
 
@@ -77,10 +77,13 @@ export function referenceGraph(spec: QualityReferenceSpec, outputs: string): str
   return parts.join(';');
 }
 
-/** ffmpeg inputs of the reference: each window read with input seeking, or the whole file. */
+/**
+ * ffmpeg inputs of the reference: each window read with input seeking (from before its start in a
+ * container whose seeking is not exact: master-seek.ts masterSeek), or the whole file.
+ */
 export function referenceInputs(spec: QualityReferenceSpec): { source: string; options?: string[] }[] {
   return spec.referenceWindows?.length
-    ? spec.referenceWindows.map((w) => ({ source: spec.reference, options: [...seekOptions(w.startS, spec.videoStartOffsetS), '-t', w.durationS.toFixed(6)] }))
+    ? spec.referenceWindows.map((w) => ({ source: spec.reference, options: [...masterSeek(w, spec.videoStartOffsetS), '-t', w.durationS.toFixed(6)] }))
     : [{ source: spec.reference }];
 }
 

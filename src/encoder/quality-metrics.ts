@@ -23,10 +23,11 @@ export { concatFrameScores, LOW_FRAME_PERCENTILE, nearestRankPercentile, parsePs
 /** The metric a ladder is built on: VMAF when a model is configured, else PSNR. */
 export type LadderMetric = 'vmaf' | 'psnr';
 
-/** A stretch of a file, s. */
+/** A stretch of a file, s; `seekFromS`: where its input seek starts when the container's seeking is not exact (master-seek.ts masterSeek). */
 export interface TimeWindow {
   readonly startS: number;
   readonly durationS: number;
+  readonly seekFromS?: number | undefined;
 }
 
 /** What every comparison of a batch shares: the reference, the frame grid and the metrics. */

@@ -9,7 +9,8 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { runFfmpeg, seekOptions, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+import { masterSeek, type MasterWindowStart } from './master-seek.js';
 import { advancePresentation, dropEditLists, firstCompositionOffset } from './fmp4-composition.js';
 import type { LadderRung, VideoCodec } from './fixed-ladder.js';
 import { deinterlaceFilter } from './media-info.js';
@@ -185,20 +186,26 @@ export async function encodeVideoRendition(spec: VideoRenditionSpec, paths: Ffmp
   await alignVideoPresentation(spec.outDir);
 }
 
+/** A chunk of a master to encode (chunk-plan.ts Chunk): its start, length and, in a container whose seeking is not exact, where its seek starts. */
+export interface ChunkWindow extends MasterWindowStart {
+  readonly durationS: number;
+}
+
 /**
  * Encodes one chunk of a video rendition into `spec.outDir`: the master from `startS` for
  * `durationS` seconds (input seeking, which decodes from the keyframe before `startS` and
  * drops what comes before it, so the chunk starts on the frame a one-pass encode would start
- * that segment on), with the rendition's settings; keyframes are forced every segment duration
+ * that segment on; in a container whose seeking is not exact, from `chunk.seekFromS`, before the
+ * keyframe, the frames up to the start decoded and dropped: master-seek.ts masterSeek), with the rendition's settings; keyframes are forced every segment duration
  * from the chunk's start, which is a segment boundary of the title. The chunk's decode timeline
  * starts at 0; stitchChunkedRendition (hls-packager.ts) moves it into place.
  * @throws FfmpegError or EncodeCancelledError from `runFfmpeg`.
  */
-export async function encodeVideoChunk(spec: VideoRenditionSpec, chunk: { readonly startS: number; readonly durationS: number }, paths: FfmpegPaths, run: RunOptions = {}): Promise<void> {
+export async function encodeVideoChunk(spec: VideoRenditionSpec, chunk: ChunkWindow, paths: FfmpegPaths, run: RunOptions = {}): Promise<void> {
   await fs.mkdir(spec.outDir, { recursive: true });
   await runFfmpeg(
     {
-      inputs: [{ source: spec.masterPath, options: seekOptions(chunk.startS, spec.videoStartOffsetS) }],
+      inputs: [{ source: spec.masterPath, options: masterSeek(chunk, spec.videoStartOffsetS) }],
       outputOptions: ['-t', chunk.durationS.toFixed(6), ...videoRenditionOptions(spec)],
       output: path.join(spec.outDir, MEDIA_PLAYLIST_NAME),
     },
@@ -236,7 +243,7 @@ export interface ReferenceTap {
 export async function encodeVideoRenditions(
   specs: readonly VideoRenditionSpec[],
   paths: FfmpegPaths,
-  run: RunOptions & { chunk?: { readonly startS: number; readonly durationS: number }; referenceTap?: ReferenceTap } = {},
+  run: RunOptions & { chunk?: ChunkWindow; referenceTap?: ReferenceTap } = {},
 ): Promise<void> {
   const first = specs[0];
   if (!first) throw new RangeError('no rendition to encode');
@@ -259,7 +266,7 @@ export async function encodeVideoRenditions(
   if (referenceTap) outputs.push({ outputOptions: [...limit, '-map', '[ref]', '-vsync', '0', '-c:v', 'rawvideo', '-an', '-sn', '-dn', '-f', 'nut'], output: referenceTap.output });
   await runFfmpeg(
     {
-      inputs: [{ source: first.masterPath, options: chunk ? seekOptions(chunk.startS, first.videoStartOffsetS) : [] }],
+      inputs: [{ source: first.masterPath, options: chunk ? masterSeek(chunk, first.videoStartOffsetS) : [] }],
       outputOptions: ['-filter_complex', graph, ...outputs[0]!.outputOptions],
       output: outputs[0]!.output,
       moreOutputs: outputs.slice(1),

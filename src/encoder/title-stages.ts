@@ -31,6 +31,7 @@ import type { LadderReport } from './ladder-report.js';
 import { inspectMaster } from './master-check.js';
 import { analyzeTitle, type LadderAnalysis, type PerTitleOptions } from './per-title.js';
 import { planChunks, type Chunk } from './chunk-plan.js';
+import { withSeekStarts } from './master-seek.js';
 import { planSubtitleTracks, SUBTITLE_GROUP_ID, type SubtitleRenditionRecord, type SubtitleSideFile, type SubtitleTrackPlan } from './subtitles.js';
 
 export const POSTER_NAME = 'poster.jpg';
@@ -163,20 +164,23 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
     audio: planAudioTracks(probe.audioStreams),
     subtitles: planSubtitleTracks(probe.subtitleStreams, input.subtitleFiles),
     analysis,
-    chunks: planChunks(probe.durationS, input.segmentDurationS, input.chunkDurationS, await chunkKeyframes(input, probe.durationS, paths, options)),
+    chunks: await planTitleChunks(input, probe, paths, options),
   };
 }
 
 /**
- * The master's keyframe times when the title will be chunked (planChunks starts chunks near
- * them), else undefined; a failed probe is logged and the chunks keep their wanted lengths.
+ * The title's chunks (chunk-plan.ts): with the master's keyframe times when it will be chunked
+ * (planChunks starts chunks near them; withSeekStarts seeks a container without an index from
+ * before them); a failed keyframe probe is logged and the chunks keep their wanted lengths.
  */
-async function chunkKeyframes(input: PlanInput, durationS: number, paths: FfmpegPaths, options: StageOptions): Promise<number[] | undefined> {
-  if (planChunks(durationS, input.segmentDurationS, input.chunkDurationS).length <= 1) return undefined;
-  return probeKeyframeTimesS(input.masterPath, paths).catch((err: unknown) => {
+async function planTitleChunks(input: PlanInput, probe: ProbeResult, paths: FfmpegPaths, options: StageOptions): Promise<Chunk[]> {
+  const wanted = planChunks(probe.durationS, input.segmentDurationS, input.chunkDurationS);
+  if (wanted.length <= 1) return wanted;
+  const keyframesS = await probeKeyframeTimesS(input.masterPath, paths).catch((err: unknown) => {
     options.log.warn({ err: String(err) }, 'could not list the master keyframes: chunks keep their wanted lengths');
     return undefined;
   });
+  return withSeekStarts(planChunks(probe.durationS, input.segmentDurationS, input.chunkDurationS, keyframesS), probe.formatName, keyframesS);
 }
 
 // ---- encode ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import { concludeAnalysis } from '../encoder/per-title-ladder.js';
 import { refineTrials } from '../encoder/per-title-search.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
+import { keyframesForSeeking } from '../encoder/master-seek.js';
 import { PUBLISH_LAST, PUBLISHED_MARKER, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import { InvalidMasterError } from '../util/errors.js';
@@ -244,7 +245,8 @@ export async function processEncodeJob(
         if (data.ladder === 'per-title') {
           // The analysis spreads too: one child per trial group.
           progress({ stage: 'analyze', percent: 0 });
-          return { analysisPlan: planAnalysis(probe, outputFrameRate(probe.video!), { segmentDurationS: options.config.segmentDurationS, finalPreset: options.config.x264Preset, ...(data.codecs ? { codecs: data.codecs } : {}), ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}) }) };
+          const keyframesS = await keyframesForSeeking(masterPath, probe.formatName, options.paths);
+          return { analysisPlan: planAnalysis(probe, outputFrameRate(probe.video!), { segmentDurationS: options.config.segmentDurationS, finalPreset: options.config.x264Preset, keyframesS, ...(data.codecs ? { codecs: data.codecs } : {}), ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}) }) };
         }
         return planTitle(planInput(masterPath), options.paths, { signal, log });
       });

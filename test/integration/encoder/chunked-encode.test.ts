@@ -10,7 +10,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { planChunks } from '../../../src/encoder/chunk-plan.js';
-import { probe, probePackets, resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
+import { withSeekStarts } from '../../../src/encoder/master-seek.js';
+import { probe, probeKeyframeTimesS, probePackets, resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
 import { firstDecodeTime, firstSidxPresentationTimeS } from '../../../src/encoder/fmp4-rebase.js';
 import { measureFrameScores, psnrFromMse } from '../../../src/encoder/quality-metrics.js';
 import { joinFmp4Rendition, measureMediaPlaylist, stitchChunkedRendition } from '../../../src/encoder/hls-packager.js';
@@ -25,7 +26,10 @@ import { makeTempDir } from '../../helpers/temp-dir.js';
 let paths: FfmpegPaths;
 let dir: string;
 let master: string;
-/** The same content as an MPEG-TS with a keyframe every second, its audio starting 21 ms before its video (as ffmpeg's TS muxer writes it). */
+/**
+ * The same content as an MPEG-TS with a keyframe every 3 s (so chunks at 4 s and 8 s start between
+ * keyframes), its audio starting 21 ms before its video (as ffmpeg's TS muxer writes it).
+ */
 let tsMaster: string;
 const DURATION_S = 14;
 
@@ -33,7 +37,7 @@ beforeAll(async () => {
   paths = resolveFfmpegPaths({ ffmpegPath: undefined, ffprobePath: undefined });
   dir = await makeTempDir();
   master = await makeSyntheticMaster({ path: path.join(dir, 'master.mp4'), durationS: DURATION_S, width: 640, height: 360, frameRate: 24 }, paths);
-  tsMaster = await makeSyntheticMaster({ path: path.join(dir, 'master.ts'), durationS: DURATION_S, width: 640, height: 360, frameRate: 24, keyframeIntervalS: 1 }, paths);
+  tsMaster = await makeSyntheticMaster({ path: path.join(dir, 'master.ts'), durationS: DURATION_S, width: 640, height: 360, frameRate: 24, keyframeIntervalS: 3 }, paths);
 });
 
 const dirOf = () => dir;
@@ -41,16 +45,20 @@ const dirOf = () => dir;
 describe('chunked encoding', () => {
   it.each([
     ['an MP4 master', () => master, 'mp4'],
-    ['an MPEG-TS master whose video starts after its audio (chunks seek on the video timeline)', () => tsMaster, 'ts'],
+    ['an MPEG-TS master whose video starts after its audio (chunks seek on the video timeline) and whose seeks are not exact (chunks start between keyframes)', () => tsMaster, 'ts'],
   ])('stitches chunks of %s into a rendition timed exactly like a one-pass encode', async (_label, masterOf, tag) => {
     const master = masterOf();
     const dir = path.join(dirOf(), tag);
-    const { videoStartOffsetS } = await probe(master, paths);
+    const { videoStartOffsetS, formatName } = await probe(master, paths);
     if (tag === 'ts') expect(videoStartOffsetS).toBeGreaterThan(0);
     const spec = (outDir: string): VideoRenditionSpec => ({ masterPath: master, outDir, rung: { width: 416, height: 234, bitrateBps: 300_000 }, frameRate: 24, segmentDurationS: 4, x264Preset: 'ultrafast', videoStartOffsetS });
     await encodeVideoRendition(spec(path.join(dir, 'one')), paths);
-    const chunks = planChunks(DURATION_S, 4, 4); // 4 chunks, the last 2 s
+    const keyframesS = await probeKeyframeTimesS(master, paths);
+    const chunks = withSeekStarts(planChunks(DURATION_S, 4, 4), formatName, keyframesS); // 4 chunks, the last 2 s
     expect(chunks).toHaveLength(4);
+    // The TS chunks at 4 s and 8 s start between keyframes (a seek there alone would lose pictures).
+    if (tag === 'ts') expect(chunks.map((c) => c.seekFromS)).toEqual([undefined, 2, 5, 11]);
+    else expect(chunks.every((c) => c.seekFromS === undefined)).toBe(true);
     for (const c of chunks) await encodeVideoChunk(spec(path.join(dir, 'chunks', String(c.index))), c, paths);
     await stitchChunkedRendition(
       chunks.map((c) => ({ dir: path.join(dir, 'chunks', String(c.index)), startS: c.startS })),
@@ -131,6 +139,31 @@ describe('chunked encoding', () => {
         expect(Math.abs(a.media.averageBitrateBps / b.media.averageBitrateBps - 1), `${label} ${i} bitrate`).toBeLessThan(0.05);
       }
     }
+  });
+
+  it('measures a chunk of an MPEG-TS master that starts between keyframes against its own frames, tapped or decoded', async () => {
+    const VMAF_MODEL = path.resolve(import.meta.dirname, '../../../../shared/vmaf/vmaf_v0.6.1.pkl');
+    const probe = await inspectMaster(tsMaster, paths);
+    const chunks = withSeekStarts(planChunks(DURATION_S, 4, 8), probe.formatName, await probeKeyframeTimesS(tsMaster, paths)); // 0-8 s, 8-14 s
+    const chunk = chunks[1]!;
+    expect(chunk.seekFromS).toBe(5); // keyframes every 3 s: the one at 6 s, less the margin
+    const plan: EncodePlan = {
+      titleId: '00000000000000a2', masterPath: tsMaster, probe, ladderKind: 'fixed', frameRate: 24, segmentDurationS: 4,
+      rungs: [{ name: 'video_360p', rung: { width: 640, height: 360, bitrateBps: 1_500_000 } }],
+      audio: [], subtitles: [], analysis: undefined, chunks,
+    };
+    const settings = { vmafModelPath: VMAF_MODEL, frameSample: 12 };
+    const work = path.join(dir, 'tap-ts');
+    await fs.mkdir(work);
+    const tap = await referenceTapFor(plan, settings, chunk, path.join(work, 'reference.nut'));
+    const dirs = new Map([['video_360p', path.join(work, 'video_360p')]]);
+    await encodeLadderChunk(plan, chunk, (n) => dirs.get(n)!, 'ultrafast', paths, { log: silentLogger, referenceTap: tap });
+    const tapped = await measureLadderChunkQuality(plan, chunk, dirs, settings, paths, { referenceFrames: tap!.output });
+    const decoded = await measureLadderChunkQuality(plan, chunk, dirs, settings, paths, {});
+    expect(tapped).toEqual(decoded);
+    // A 1.5 Mbit/s 360p encode of its own frames: PSNR well above 30 dB on every sampled frame (a
+    // reference that starts at the next keyframe, 9 s, compares frames a second apart: ~20 dB).
+    expect(Math.min(...decoded.get('video_360p')!.mseY!.map(psnrFromMse))).toBeGreaterThan(30);
   });
 
   it("lets the ladder encode's decode write the measurement's reference frames: the same scores, the master decoded once", async () => {

@@ -3,7 +3,8 @@
  * rungs measured on PSNR): an interlaced MPEG-TS master is deinterlaced to its field rate
  * before every stage that reads its pictures, and a phone's portrait recording (coded landscape, turned by its
  * container's display matrix) is published upright at its shown size; a TS recorded mid-GOP
- * passes the master check. The probes of these kinds are in ffmpeg.test.ts.
+ * passes the master check; the per-title sample of a TS with long GOPs holds the master's own
+ * frames (chunks of one: chunked-encode.test.ts). The probes of these kinds are in ffmpeg.test.ts.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -12,7 +13,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeTitle } from '../../../src/encoder/encode-title.js';
 import { inspectMaster } from '../../../src/encoder/master-check.js';
+import { keyframesForSeeking } from '../../../src/encoder/master-seek.js';
 import { ffmpegChildEnv, probe, probePackets, resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
+import { planAnalysis } from '../../../src/encoder/per-title.js';
+import { decodeSample } from '../../../src/encoder/per-title-sample.js';
 import { titleRecordSchema, type TitleRecord } from '../../../src/origin/catalog.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
@@ -152,4 +156,29 @@ describe("a phone's portrait recording (coded 640x360, display matrix 90°)", ()
     // A landscape ladder squeezed into portrait frames (the old behaviour) measured about 10 dB.
     for (const r of video) expect(r.kind === 'video' && r.quality?.psnrDb).toBeGreaterThan(30);
   }, 120_000);
+});
+
+describe('the per-title sample of an MPEG-TS master with 5 s GOPs (its seeks are not exact)', () => {
+  it("holds the master's own frames at every window, not those from the next keyframe on", async () => {
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'long-gop.ts'), durationS: 20, width: 320, height: 180, frameRate: 24, keyframeIntervalS: 5 }, paths);
+    const probed = await inspectMaster(master, paths);
+    const keyframesS = await keyframesForSeeking(master, probed.formatName, paths);
+    expect(keyframesS?.map((k) => Math.round(k * 1000) / 1000)).toEqual([0, 5, 10, 15]);
+    const { settings } = planAnalysis(probed, 24, { segmentDurationS: 2, keyframesS });
+    // Two 2 s windows, each starting about a second before a keyframe (the container's duration is 20.03 s).
+    expect(settings.windows.map((w) => [Math.round(w.startS), w.seekFromS])).toEqual([[4, 0], [14, 9]]);
+    const sample = await decodeSample(master, settings, dir, paths);
+    const md5s = async (file: string) => {
+      const { stdout } = await run(paths.ffmpegPath, ['-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0', '-vsync', '0', '-f', 'framemd5', '-'], { env: ffmpegChildEnv(), maxBuffer: 64 * 1024 * 1024 });
+      return stdout.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(',').at(-1)!.trim());
+    };
+    const whole = await md5s(master);
+    expect(whole).toHaveLength(480);
+    // Each window's 48 frames of the master from its start on, in order. (A window starting
+    // between two frames ends with its last frame twice: the sample's fps filter pads to the
+    // window's end. Every frame of testsrc2 differs from the one before, so repeats are dropped.)
+    const first = (w: { startS: number }) => Math.ceil(w.startS * 24 - 1e-6);
+    const got = (await md5s(sample!)).filter((m, i, all) => i === 0 || m !== all[i - 1]);
+    expect(got).toEqual(settings.windows.flatMap((w) => whole.slice(first(w), first(w) + 48)));
+  });
 });

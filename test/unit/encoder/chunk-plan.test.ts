@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planChunks, prerollS } from '../../../src/encoder/chunk-plan.js';
+import { INEXACT_SEEK_MARGIN_S, masterSeek, seeksToKeyframe, withSeekStarts } from '../../../src/encoder/master-seek.js';
 
 describe('planChunks', () => {
   it('cuts at segment boundaries, whole segments per chunk, the last chunk short', () => {
@@ -65,3 +66,31 @@ describe('planChunks', () => {
   });
 });
 
+
+describe('withSeekStarts (chunks of a master whose container is not sought exactly)', () => {
+  const chunks = planChunks(20, 4, 4); // 0, 4, 8, 12, 16
+  it('leaves the chunks of indexed containers alone', () => {
+    for (const format of ['mov,mp4,m4a,3gp,3g2,mj2', 'matroska,webm', 'avi', 'mxf']) {
+      expect(seeksToKeyframe(format)).toBe(true);
+      expect(withSeekStarts(chunks, format, [0, 3, 6])).toEqual(chunks);
+    }
+  });
+  it('seeks a chunk of an MPEG-TS from the margin before the keyframe at or before its start', () => {
+    for (const format of ['mpegts', 'mpeg', 'h264', 'ogg', 'flv']) expect(seeksToKeyframe(format)).toBe(false);
+    const sought = withSeekStarts(chunks, 'mpegts', [0, 3, 6, 9, 12, 15]);
+    expect(sought.map((c) => c.seekFromS)).toEqual([undefined, 3 - INEXACT_SEEK_MARGIN_S, 6 - INEXACT_SEEK_MARGIN_S, 12 - INEXACT_SEEK_MARGIN_S, 15 - INEXACT_SEEK_MARGIN_S]);
+    // Everything else is the plan's.
+    expect(sought.map(({ seekFromS: _s, ...c }) => c)).toEqual(chunks);
+    // Without keyframe times: from a long GOP before the start; never before the file.
+    expect(withSeekStarts(chunks, 'mpegts', undefined, 10).map((c) => c.seekFromS)).toEqual([undefined, 0, 0, 1, 5]);
+  });
+  it('turns a seek start into an earlier seek and a negative input offset (masterSeek)', () => {
+    expect(masterSeek({ startS: 0 })).toEqual([]);
+    expect(masterSeek({ startS: 8 }, 0.021)).toEqual(['-ss', '8.021000']);
+    expect(masterSeek({ startS: 8, seekFromS: 5 }, 0.021)).toEqual(['-ss', '5.021000', '-itsoffset', '-3.000000']);
+    // A seek start at the file's start: a seek there all the same (ffmpeg drops frames before 0 only after one).
+    expect(masterSeek({ startS: 4, seekFromS: 0 })).toEqual(['-ss', '0.000000', '-itsoffset', '-4.000000']);
+    // A seek start after the start is not one.
+    expect(masterSeek({ startS: 4, seekFromS: 6 })).toEqual(['-ss', '4.000000']);
+  });
+});
