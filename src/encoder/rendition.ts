@@ -130,11 +130,21 @@ export interface AudioRenditionSpec {
 export const AUDIO_CODECS = Object.freeze({ aac: { encoder: 'aac', channels: 2 }, ac3: { encoder: 'ac3', channels: 6 } } as const);
 export type AudioCodec = keyof typeof AUDIO_CODECS;
 
+/**
+ * The audio's resampler: its timeline starts at 0, the read's start, with silence before a stream
+ * that starts later (`first_pts=0`, the use ffmpeg's documentation gives it: "pad the beginning
+ * with silence if an audio stream starts after the video stream"), and gaps of more than 0.1 s in
+ * it filled with silence (`async=1`: swresample's hard compensation; no stretching). Every
+ * rendition's timeline starts at 0 and players line them up from there, so audio starting 0.7 s
+ * after the video (an MP4 whose audio track opens with an empty edit) played 0.58 s early.
+ */
+const AUDIO_TIMELINE_FILTER = 'aresample=async=1:first_pts=0';
+
 /** Builds ffmpeg output options for an audio rendition (AAC-LC stereo or AC-3 5.1) of one of the master's audio streams. */
 export function audioRenditionOptions(spec: AudioRenditionSpec): string[] {
   const codec = AUDIO_CODECS[spec.codec ?? 'aac'];
   return [
-    '-map', `0:a:${spec.audioIndex ?? 0}`, '-vn', '-sn', '-dn',
+    '-map', `0:a:${spec.audioIndex ?? 0}`, '-vn', '-sn', '-dn', '-af', AUDIO_TIMELINE_FILTER,
     '-c:a', codec.encoder, '-b:a', String(spec.bitrateBps), '-ac', String(codec.channels), '-ar', String(spec.sampleRateHz),
     ...hlsMuxerOptions(spec.outDir, spec.segmentDurationS),
   ];

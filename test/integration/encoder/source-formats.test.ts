@@ -3,7 +3,8 @@
  * rungs measured on PSNR): an interlaced MPEG-TS master is deinterlaced to its field rate
  * before every stage that reads its pictures, and a phone's portrait recording (coded landscape, turned by its
  * container's display matrix) is published upright at its shown size; a TS recorded mid-GOP
- * passes the master check; the per-title sample of a TS with long GOPs holds the master's own
+ * passes the master check and keeps lip sync, as does a master whose audio starts after its
+ * video; the per-title sample of a TS with long GOPs holds the master's own
  * frames (chunks of one: chunked-encode.test.ts). The probes of these kinds are in ffmpeg.test.ts.
  */
 import { execFile } from 'node:child_process';
@@ -49,6 +50,21 @@ async function renditionFile(outDir: string, uri: string): Promise<string> {
   const file = path.join(dir, `${path.basename(folder)}-${path.basename(outDir)}.mp4`);
   await fs.writeFile(file, Buffer.concat([await fs.readFile(path.join(folder, 'init.mp4')), ...(await Promise.all(segments.map((s) => fs.readFile(path.join(folder, s)))))]));
   return file;
+}
+
+/** The time of the first video frame brighter than mid-grey (the flash), s on the file's own clock (-copyts: what a player lines renditions up by). */
+async function flashS(file: string): Promise<number> {
+  const { stderr } = await run(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-copyts', '-i', file, '-map', '0:v:0', '-vf', 'signalstats,metadata=print:key=lavfi.signalstats.YAVG', '-f', 'null', '-'], { env: ffmpegChildEnv(), maxBuffer: 64 * 1024 * 1024 });
+  const m = /pts_time:([0-9.]+)\s*\n[^\n]*YAVG=(2\d\d|1[3-9]\d)/.exec(stderr);
+  if (!m) throw new Error('no flash found');
+  return Number(m[1]);
+}
+/** When the audio's first tone after silence starts (the beep), s on the file's own clock. */
+async function beepS(file: string): Promise<number> {
+  const { stderr } = await run(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-copyts', '-i', file, '-map', '0:a:0', '-af', 'silencedetect=n=-30dB:d=0.02', '-f', 'null', '-'], { env: ffmpegChildEnv(), maxBuffer: 16 * 1024 * 1024 });
+  const m = /silence_end: ([0-9.]+)/.exec(stderr);
+  if (!m) throw new Error('no beep found');
+  return Number(m[1]);
 }
 
 /** ffmpeg's idet filter over a file: frames it calls interlaced (either field order) and progressive. */
@@ -106,21 +122,6 @@ describe('an MPEG-TS recorded from a broadcast, starting mid-GOP', () => {
 });
 
 describe('lip sync of a TS recorded mid-GOP (its audio starts 0.6 s before its first decodable picture)', () => {
-  /** The time of the first video frame brighter than mid-grey (the flash), s on the file's own clock (-copyts: what a player lines renditions up by). */
-  async function flashS(file: string): Promise<number> {
-    const { stderr } = await run(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-copyts', '-i', file, '-map', '0:v:0', '-vf', 'signalstats,metadata=print:key=lavfi.signalstats.YAVG', '-f', 'null', '-'], { env: ffmpegChildEnv(), maxBuffer: 64 * 1024 * 1024 });
-    const m = /pts_time:([0-9.]+)\s*\n[^\n]*YAVG=(2\d\d|1[3-9]\d)/.exec(stderr);
-    if (!m) throw new Error('no flash found');
-    return Number(m[1]);
-  }
-  /** When the audio's first tone after silence starts (the beep), s on the file's own clock. */
-  async function beepS(file: string): Promise<number> {
-    const { stderr } = await run(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-copyts', '-i', file, '-map', '0:a:0', '-af', 'silencedetect=n=-30dB:d=0.02', '-f', 'null', '-'], { env: ffmpegChildEnv(), maxBuffer: 16 * 1024 * 1024 });
-    const m = /silence_end: ([0-9.]+)/.exec(stderr);
-    if (!m) throw new Error('no beep found');
-    return Number(m[1]);
-  }
-
   it('publishes audio and video that line up: the beep sounds with the flash', async () => {
     // A white flash and a 1 kHz beep at 5 s of content, in a TS with a keyframe every second.
     const whole = path.join(dir, 'sync.ts');
@@ -141,6 +142,29 @@ describe('lip sync of a TS recorded mid-GOP (its audio starts 0.6 s before its f
     const video = await renditionFile(outDir, record.renditions.find((r) => r.kind === 'video')!.uri);
     const audio = await renditionFile(outDir, record.renditions.find((r) => r.kind === 'audio')!.uri);
     // Read from the file's start, the audio led by the 0.6 s before the first decodable picture.
+    expect(Math.abs((await flashS(video)) - (await beepS(audio)))).toBeLessThan(0.1);
+  }, 120_000);
+});
+
+describe('lip sync of a master whose audio starts after its video (0.7 s, an edit list in the MP4)', () => {
+  it('publishes audio and video that line up: the beep sounds with the flash', async () => {
+    // A white flash at 5 s and a 1 kHz beep at 5 s of the file's clock, the audio track starting at 0.7 s.
+    const master = path.join(dir, 'late-audio.mp4');
+    await run(
+      paths.ffmpegPath,
+      ['-v', 'error', '-y', '-f', 'lavfi', '-i', "color=c=black:size=320x180:rate=25,drawbox=x=0:y=0:w=320:h=180:color=white:t=fill:enable='between(t,5,5.039)'", '-itsoffset', '0.7', '-f', 'lavfi', '-i', "sine=f=1000:sample_rate=48000,volume=enable='not(between(t,4.3,4.4))':volume=0", '-t', '8', '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-shortest', master],
+      { env: ffmpegChildEnv() },
+    );
+    const probed = await probe(master, paths);
+    expect(probed.audioStreams).toHaveLength(1);
+    expect(Math.abs((await flashS(master)) - (await beepS(master)))).toBeLessThan(0.1); // in sync in the master
+    const outDir = path.join(dir, 'late-audio-title');
+    await fs.mkdir(outDir);
+    const record = titleRecordSchema.parse(
+      await encodeTitle({ titleId: '00000000000000e3', title: 'late audio', masterPath: master, masterFileName: 'late-audio.mp4', outDir, segmentDurationS: 2, x264Preset: 'ultrafast', ladderKind: 'fixed', measureRungs: false }, paths),
+    );
+    const video = await renditionFile(outDir, record.renditions.find((r) => r.kind === 'video')!.uri);
+    const audio = await renditionFile(outDir, record.renditions.find((r) => r.kind === 'audio')!.uri);
     expect(Math.abs((await flashS(video)) - (await beepS(audio)))).toBeLessThan(0.1);
   }, 120_000);
 });
