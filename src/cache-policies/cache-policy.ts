@@ -51,6 +51,14 @@ export interface PolicyOptions {
    * libCacheSim does (w-tinylfu's frequency filter); absent = the dense id is hashed.
    */
   readonly sourceIds?: readonly (number | string)[];
+  /**
+   * Reproduce libCacheSim's C integer arithmetic where it departs from the design: W-TinyLFU's
+   * frequency filter is sized from the main cache's bytes passed as a C `int`
+   * (`minimalIncrementCBF_init(…, int entries, …)`, libCacheSim aa0fc40), so a main cache of
+   * 2–4 GiB (and any size whose low 32 bits read negative or zero) gets a 20-counter filter.
+   * The simulator sets it (its numbers are compared with libCacheSim's); the edge does not.
+   */
+  readonly libCacheSimArithmetic?: boolean;
 }
 
 /** Grows a typed array to hold index `i`, doubling; new slots take `fill`. */

@@ -18,6 +18,15 @@
  * Every find moves the entry to the MRU end of S and of Q, as libCacheSim's LRU find does, and
  * the bookkeeping (which size is used where) follows that code, including where it differs from
  * the paper.
+ *
+ * One known departure: a hit on a resident HIR object that is in Q but not in S demotes LIR
+ * objects until the object's size fits the LIR bytes (`hit_RD_HIRinQ`); each demotion pushes an
+ * object into Q, which can evict the very object being hit from Q. libCacheSim then reads that
+ * freed object's size for its loop bound (a use-after-free: the memory already holds the next
+ * object put into Q) and stops early; we keep the size the object had. It takes a Q of a few
+ * objects near its 1% limit (objects close to 1% of the cache): on synthetic traces with
+ * log-normal sizes 0.0002–0.0004 of the miss ratio (bench/libcachesim-crosscheck.ts; first found
+ * at request 161,628 of one of them, by comparing the two simulators' state request by request).
  */
 import { growUint8, IdLists, NONE, type CachePolicy, type PolicyOptions } from './cache-policy.js';
 

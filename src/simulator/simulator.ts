@@ -30,7 +30,9 @@ export interface SimulationResult {
 }
 
 /**
- * Replays `trace` through a new `policy` of `capacityBytes`.
+ * Replays `trace` through a new `policy` of `capacityBytes`, with libCacheSim's integer
+ * arithmetic (PolicyOptions.libCacheSimArithmetic: its W-TinyLFU filter sizing) unless
+ * `policyOptions` says otherwise.
  * @param nextAccess precomputed next-access indices (computed here if an offline policy needs them).
  * @param onProgress called every 2^18 requests with the requests done.
  * @throws RangeError for an unknown policy or a non-positive capacity.
@@ -41,7 +43,8 @@ export function simulate(
   capacityBytes: number,
   options: { nextAccess?: Float64Array; onProgress?: (done: number) => void; policyOptions?: Partial<PolicyOptions> } = {},
 ): SimulationResult {
-  const cache = createPolicy(policy, { capacityBytes, expectedObjects: trace.uniqueObjects, sourceIds: trace.sourceIds, ...options.policyOptions });
+  // libCacheSim's integer arithmetic: the simulator's numbers are compared with libCacheSim's.
+  const cache = createPolicy(policy, { capacityBytes, expectedObjects: trace.uniqueObjects, sourceIds: trace.sourceIds, libCacheSimArithmetic: true, ...options.policyOptions });
   const ids = trace.ids;
   const sizes = trace.sizes;
   const n = trace.requests;

@@ -17,7 +17,7 @@ import { LruPolicy } from '../../../src/cache-policies/lru.js';
 import { createPolicy, isPolicyName, ONLINE_POLICY_NAMES, POLICY_NAMES, type PolicyName } from '../../../src/cache-policies/policy-registry.js';
 import { S3FifoPolicy } from '../../../src/cache-policies/s3fifo.js';
 import { SievePolicy } from '../../../src/cache-policies/sieve.js';
-import { CountingBloomFilter, WTinyLfuPolicy } from '../../../src/cache-policies/w-tinylfu.js';
+import { cInt, CountingBloomFilter, WTinyLfuPolicy } from '../../../src/cache-policies/w-tinylfu.js';
 import { CaffeineWTinyLfuPolicy, FrequencySketch } from '../../../src/cache-policies/w-tinylfu-caffeine.js';
 
 /** Runs unit-size requests; returns 'H' for hits and '-' for misses. */
@@ -199,6 +199,18 @@ describe('W-TinyLFU as libCacheSim (WTinyLFU-w0.01-SLRU)', () => {
     expect(f.estimate(123, 456)).toBe(1);
     f.decay();
     expect(f.estimate(123, 456)).toBe(0);
+  });
+
+  it("sizes the filter from the main cache's bytes as a C int, as libCacheSim does, only when asked (the simulator)", () => {
+    expect(cInt(1_558_353_120)).toBe(1_558_353_120);
+    expect(cInt(7_791_765_601)).toBe(-798_168_991);
+    expect(cInt(2 ** 32)).toBe(0);
+    expect(cInt(31_167_062_404)).toBe(1_102_291_332);
+    // 5% of a 157 GB VOD trace: main 7,791,765,601 bytes reads negative, so libCacheSim falls back to 2 × 10 counters.
+    expect(new WTinyLfuPolicy({ capacityBytes: 7_870_470_304, libCacheSimArithmetic: true }).filterCounters).toBe(20);
+    expect(new WTinyLfuPolicy({ capacityBytes: 7_870_470_304 }).filterCounters).toBe(2_147_483_647);
+    // Below 2 GiB both agree.
+    expect(new WTinyLfuPolicy({ capacityBytes: 100_000, libCacheSimArithmetic: true }).filterCounters).toBe(new WTinyLfuPolicy({ capacityBytes: 100_000 }).filterCounters);
   });
 
   it('admits only objects that fit its 1% window, and splits main 1:4 into probation and protected', () => {
