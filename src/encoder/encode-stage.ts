@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Chunk } from './chunk-plan.js';
 import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
-import { deinterlaceFilter } from './media-info.js';
+import { masterPictureFilter, masterPictureOf, type MasterPicture } from './media-info.js';
 import { stitchChunkedRendition } from './hls-packager.js';
 import { encodeAudioRendition, encodeVideoRenditions, MEDIA_PLAYLIST_NAME, SEGMENT_PATTERN, type AudioRenditionSpec, type ReferenceTap, type VideoRenditionSpec } from './rendition.js';
 import { referenceTapFor, type MeasureSettings } from './measure-stage.js';
@@ -26,10 +26,10 @@ export const segmentName = (n: number): string => SEGMENT_PATTERN.replace('%05d'
  * (deinterlaced first when `interlaced`).
  * @returns the poster's name, relative to the title folder.
  */
-export async function makePoster(masterPath: string, out: string, durationS: number, paths: FfmpegPaths, signal?: AbortSignal, interlaced = false): Promise<string> {
+export async function makePoster(masterPath: string, out: string, durationS: number, paths: FfmpegPaths, signal?: AbortSignal, picture: MasterPicture = {}): Promise<string> {
   const atS = Math.min(5, durationS * 0.1);
   await runFfmpeg(
-    { inputs: [{ source: masterPath, options: ['-ss', atS.toFixed(2)] }], outputOptions: ['-map', '0:v:0', '-frames:v', '1', '-vf', `${deinterlaceFilter(interlaced)}scale=320:-2`, '-q:v', '4'], output: out },
+    { inputs: [{ source: masterPath, options: ['-ss', atS.toFixed(2)] }], outputOptions: ['-map', '0:v:0', '-frames:v', '1', '-vf', `${masterPictureFilter(picture)}scale=320:-2`, '-q:v', '4'], output: out },
     paths,
     signal ? { signal } : {},
   );
@@ -102,7 +102,7 @@ export async function encodeRenditions(
   }
   const encodeS = (performance.now() - started) / 1000;
   const subtitles = await packageSubtitleTracks(plan.subtitles, plan.masterPath, { durationS: probe.durationS, segmentDurationS: plan.segmentDurationS }, outDir, paths, options);
-  const poster = await makePoster(plan.masterPath, path.join(outDir, POSTER_NAME), probe.durationS, paths, options.signal, probe.video?.interlaced === true).catch((err: unknown) => {
+  const poster = await makePoster(plan.masterPath, path.join(outDir, POSTER_NAME), probe.durationS, paths, options.signal, masterPictureOf(probe.video)).catch((err: unknown) => {
     options.log.warn({ err: String(err) }, 'no poster');
     return undefined;
   });
@@ -116,7 +116,7 @@ export async function encodeRenditions(
  */
 export async function makeTitleThumbnails(plan: EncodePlan, outDir: string, paths: FfmpegPaths, options: Pick<StageOptions, 'log' | 'signal'>): Promise<ThumbnailTrack | undefined> {
   const video = plan.probe.video!;
-  return makeThumbnails(plan.masterPath, outDir, plan.probe.durationS, { width: video.displayWidth, height: video.displayHeight, interlaced: video.interlaced }, paths, options.signal).catch((err: unknown) => {
+  return makeThumbnails(plan.masterPath, outDir, plan.probe.durationS, { width: video.displayWidth, height: video.displayHeight, ...masterPictureOf(video) }, paths, options.signal).catch((err: unknown) => {
     options.log.warn({ err: String(err) }, 'no thumbnails');
     return undefined;
   });
@@ -124,9 +124,9 @@ export async function makeTitleThumbnails(plan: EncodePlan, outDir: string, path
 
 /** The rendition spec of every planned rung, lowest first, each writing into `outDirOf(rendition)`. */
 function ladderSpecs(plan: EncodePlan, outDirOf: (rendition: string) => string, x264Preset: string): VideoRenditionSpec[] {
-  const deinterlace = plan.probe.video?.interlaced === true;
+  const picture = masterPictureOf(plan.probe.video);
   const videoStartOffsetS = plan.probe.videoStartOffsetS ?? 0;
-  return plan.rungs.map(({ name, rung }) => ({ masterPath: plan.masterPath, outDir: outDirOf(name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset, ...(deinterlace ? { deinterlace } : {}), ...(videoStartOffsetS > 0 ? { videoStartOffsetS } : {}) }));
+  return plan.rungs.map(({ name, rung }) => ({ masterPath: plan.masterPath, outDir: outDirOf(name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset, ...picture, ...(videoStartOffsetS > 0 ? { videoStartOffsetS } : {}) }));
 }
 
 /**

@@ -16,6 +16,7 @@ import { referenceFramesFilter } from './quality-graph.js';
 import { effectiveSpec, measureFrameScoresBatch, referenceFramesFit, strideCoprimeWith, summarizeFrames, vmafSubsampleFor, type FrameScores, type QualityReferenceSpec, type QualityScores } from './quality-metrics.js';
 import { MEDIA_PLAYLIST_NAME, type ReferenceTap } from './rendition.js';
 import type { EncodedTitle, EncodePlan, StageOptions } from './title-stages.js';
+import { masterPictureOf } from './media-info.js';
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 
@@ -95,7 +96,7 @@ function referenceSpec(plan: EncodePlan, settings: Pick<MeasureSettings, 'vmafMo
   const video = plan.probe.video!;
   return {
     reference: plan.masterPath,
-    ...(video.interlaced ? { deinterlace: true } : {}),
+    ...masterPictureOf(video),
     ...(plan.probe.videoStartOffsetS ? { videoStartOffsetS: plan.probe.videoStartOffsetS } : {}),
     ...(window ? { referenceWindows: [{ startS: window.startS, durationS: window.durationS, ...(window.seekFromS !== undefined ? { seekFromS: window.seekFromS } : {}) }] } : {}),
     width: toEven(video.displayWidth),

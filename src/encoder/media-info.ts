@@ -19,6 +19,7 @@ export interface FfprobeStream {
   readonly sample_aspect_ratio?: string;
   readonly pix_fmt?: string;
   readonly field_order?: string;
+  readonly color_transfer?: string;
   readonly avg_frame_rate?: string;
   readonly r_frame_rate?: string;
   readonly duration?: string;
@@ -59,6 +60,12 @@ export interface VideoStreamInfo {
    * (deinterlaceFilter).
    */
   readonly interlaced?: boolean;
+  /**
+   * The stream is HDR, by its transfer function (ffprobe's color_transfer): `pq` (SMPTE ST 2084,
+   * HDR10 and Dolby Vision) or `hlg` (ARIB STD-B67, what phones record HDR in). Every stage that
+   * reads the master's pictures tone-maps them to SDR BT.709 first (toneMapFilter).
+   */
+  readonly hdr?: HdrTransfer;
   /** Average frame rate in frames per second (ffprobe's avg_frame_rate, else r_frame_rate). */
   readonly frameRate: number;
   readonly pixelFormat: string | undefined;
@@ -199,6 +206,45 @@ export function deinterlaceFilter(interlaced: boolean | undefined): string {
   return interlaced ? 'bwdif=mode=send_field:parity=auto:deint=interlaced,' : '';
 }
 
+/** HDR transfer functions, by ffprobe's color_transfer name. */
+export type HdrTransfer = 'pq' | 'hlg';
+const HDR_TRANSFERS: Readonly<Record<string, HdrTransfer | undefined>> = { smpte2084: 'pq', 'arib-std-b67': 'hlg' };
+
+/**
+ * The filters that turn an HDR master's pictures into SDR BT.709, with a trailing comma; '' for
+ * an SDR master. zimg (`zscale`) linearises the PQ or HLG signal (transfer, primaries and matrix
+ * from the frames' own colour properties) with 100 cd/m² as 1.0, converts BT.2020 primaries to
+ * BT.709 in linear light, `tonemap=mobius` compresses what lies above SDR's range while keeping
+ * the in-range part as it is (FFmpeg's documentation: "retaining contrast and colors for in-range
+ * material as much as possible"; `hable` darkened a 100 cd/m² picture's mean luma from 125 to 85
+ * and its mean saturation from 113 to 63, mobius to 112 and 87), and zimg encodes BT.709 again
+ * (the recipe of FFmpeg's tonemap documentation). Without it an HDR master was published as if
+ * its PQ signal were BT.709: washed out (mean saturation 23 of the picture's 113, contrast range
+ * 61–122 of 41–210). The renditions are SDR (HLS's VIDEO-RANGE attribute left at its default, SDR: draft-pantos-hls-rfc8216bis).
+ */
+export function toneMapFilter(hdr: HdrTransfer | undefined): string {
+  return hdr ? 'zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=mobius:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p,' : '';
+}
+
+/** How a master's pictures are read: deinterlaced (deinterlaceFilter), tone-mapped from HDR (toneMapFilter). */
+export interface MasterPicture {
+  readonly deinterlace?: boolean | undefined;
+  readonly hdr?: HdrTransfer | undefined;
+}
+
+/** A master's picture handling from its probed video stream (nothing set for a progressive SDR master). */
+export function masterPictureOf(video: Pick<VideoStreamInfo, 'interlaced' | 'hdr'> | undefined): MasterPicture {
+  return { ...(video?.interlaced ? { deinterlace: true } : {}), ...(video?.hdr ? { hdr: video.hdr } : {}) };
+}
+
+/**
+ * The filters every stage that reads a master's pictures puts first, with a trailing comma:
+ * deinterlacing, then tone mapping ('' for a progressive SDR master).
+ */
+export function masterPictureFilter(picture: MasterPicture): string {
+  return `${deinterlaceFilter(picture.deinterlace)}${toneMapFilter(picture.hdr)}`;
+}
+
 /**
  * A video stream's rotation, normalised to 0, 90, 180 or 270 degrees: the display matrix side
  * data's `rotation` (ffprobe ≥ 3.3; counter-clockwise, sign ignored beyond the modulo) else the
@@ -246,6 +292,7 @@ export function describeMedia(data: FfprobeData): ProbeResult {
       displayHeight: quarterTurn ? sarWidth : sarHeight,
       rotationDeg,
       ...(INTERLACED_FIELD_ORDERS.includes(v.field_order ?? '') ? { interlaced: true } : {}),
+      ...(HDR_TRANSFERS[v.color_transfer ?? ''] ? { hdr: HDR_TRANSFERS[v.color_transfer ?? '']! } : {}),
       frameRate: parseRational(v.avg_frame_rate) || parseRational(v.r_frame_rate),
       pixelFormat: v.pix_fmt,
     };

@@ -74,7 +74,7 @@ export async function encodeRound(
         output: k < files.length ? files[k]! : probeFile!,
       };
     });
-    const read = source.decoded ? '[0:v]null' : sampleGraph(settings.windows, settings.reference, settings.frameRate, settings.deinterlace);
+    const read = source.decoded ? '[0:v]null' : sampleGraph(settings.windows, settings.reference, settings.frameRate, settings);
     const split = `${read},split=${encodes.length}${encodes.map((_, k) => `[s${k}]`).join('')}`;
     const scales = encodes.map(({ t }, k) => `[s${k}]scale=${t.width}:${t.height}:flags=bicubic,setsar=1[v${k}]`);
     await runFfmpeg(
@@ -118,7 +118,7 @@ export async function measureRounds(
   const sampleS = settings.windows.reduce((t, w) => t + w.durationS, 0);
   const scores: FrameScores[] = await measureFrameScoresBatch(
     {
-      ...(source.decoded ? { reference: source.decoded } : { reference: source.master, referenceWindows: settings.windows, ...(settings.deinterlace ? { deinterlace: true } : {}), ...(settings.videoStartOffsetS ? { videoStartOffsetS: settings.videoStartOffsetS } : {}) }),
+      ...(source.decoded ? { reference: source.decoded } : { reference: source.master, referenceWindows: settings.windows, ...(settings.deinterlace ? { deinterlace: true } : {}), ...(settings.hdr ? { hdr: settings.hdr } : {}), ...(settings.videoStartOffsetS ? { videoStartOffsetS: settings.videoStartOffsetS } : {}) }),
       ...settings.reference,
       frameRate: settings.frameRate,
       psnr: settings.metric === 'psnr',

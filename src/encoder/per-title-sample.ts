@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { masterSeek } from './master-seek.js';
-import { deinterlaceFilter } from './media-info.js';
+import { masterPictureFilter, type HdrTransfer, type MasterPicture } from './media-info.js';
 
 /** A window of the title in the sample, s; `seekFromS` as master-seek.ts withSeekStarts gives it (a container not sought exactly). */
 export interface SampleWindow {
@@ -55,9 +55,9 @@ export function sampleInputs(masterPath: string, windows: readonly SampleWindow[
  * without a lossless copy of the sample on disk (which cost a 1.1 Gbit/s file and a slow
  * decode per trial on a noisy 1080p60 master).
  */
-export function sampleGraph(windows: readonly SampleWindow[], size: { width: number; height: number }, frameRate: number, deinterlace = false): string {
+export function sampleGraph(windows: readonly SampleWindow[], size: { width: number; height: number }, frameRate: number, picture: MasterPicture = {}): string {
   const fps = Number(frameRate.toFixed(3));
-  const per = windows.map((_, i) => `[${i}:v:0]${deinterlaceFilter(deinterlace)}setpts=PTS-STARTPTS,fps=fps=${fps},scale=${size.width}:${size.height}:flags=bicubic,setsar=1,format=yuv420p[w${i}]`);
+  const per = windows.map((_, i) => `[${i}:v:0]${masterPictureFilter(picture)}setpts=PTS-STARTPTS,fps=fps=${fps},scale=${size.width}:${size.height}:flags=bicubic,setsar=1,format=yuv420p[w${i}]`);
   return `${per.join(';')};${windows.map((_, i) => `[w${i}]`).join('')}concat=n=${windows.length}:v=1:a=0`;
 }
 
@@ -77,6 +77,8 @@ export interface SampleSpec {
   readonly frameRate: number;
   /** The master is interlaced (media-info.ts deinterlaceFilter). */
   readonly deinterlace?: boolean | undefined;
+  /** The master is HDR (media-info.ts toneMapFilter). */
+  readonly hdr?: HdrTransfer | undefined;
   /** The master's video start offset (ProbeResult.videoStartOffsetS), s: each window's seek adds it. Absent: 0. */
   readonly videoStartOffsetS?: number | undefined;
 }
@@ -121,7 +123,7 @@ export async function decodeSample(
   if (bytes > DECODED_SAMPLE_MAX_BYTES || bytes > free * DECODED_SAMPLE_MAX_FREE_SHARE) return undefined;
   const out = path.join(dir, `sample-${size.width}x${size.height}.nut`);
   await runFfmpeg(
-    { inputs: sampleInputs(masterPath, windows, sample.videoStartOffsetS), outputOptions: ['-filter_complex', sampleGraph(windows, size, frameRate, sample.deinterlace), '-c:v', 'rawvideo', '-an', '-sn', '-dn', '-f', 'nut'], output: out },
+    { inputs: sampleInputs(masterPath, windows, sample.videoStartOffsetS), outputOptions: ['-filter_complex', sampleGraph(windows, size, frameRate, sample), '-c:v', 'rawvideo', '-an', '-sn', '-dn', '-f', 'nut'], output: out },
     paths,
     { ...run, durationS: windows.reduce((t, w) => t + w.durationS, 0) },
   );

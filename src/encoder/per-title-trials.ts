@@ -22,6 +22,7 @@ import { encodeRound, measureRounds, planPasses, removeRound, type EncodedRound,
 import type { LadderMetric } from './quality-metrics.js';
 import type { VideoCodec } from './fixed-ladder.js';
 import { coarseTrials, refineTrials, type TrialSearch } from './per-title-search.js';
+import type { HdrTransfer } from './media-info.js';
 
 /** One trial encode: a size and either an x264 CRF or a target bitrate (a fixed-ladder rung, capped VBR). */
 export interface TrialSpec {
@@ -77,6 +78,8 @@ export interface TrialSettings {
   readonly frameRate: number;
   /** The master is interlaced: the sample is deinterlaced as the final encodes are (media-info.ts deinterlaceFilter). Absent in plans stored before it. */
   readonly deinterlace?: boolean | undefined;
+  /** The master is HDR: the sample is tone-mapped as the final encodes are (media-info.ts toneMapFilter). Absent: SDR. */
+  readonly hdr?: HdrTransfer | undefined;
   /** The master's video start offset (ProbeResult.videoStartOffsetS), s: the windows are on the video's timeline. Absent: 0. */
   readonly videoStartOffsetS?: number | undefined;
   /** Keyframe interval of the trials, frames (one closed GOP per window, as the final encodes). */

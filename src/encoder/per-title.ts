@@ -24,7 +24,7 @@ import { silentLogger } from '../util/logger.js';
 import { PSNR_RUNG_RULES, VMAF_RUNG_RULES, type PlannedRung, type RungRules } from './convex-hull.js';
 import type { FfmpegPaths } from './ffmpeg.js';
 import { keyframesForSeeking, withSeekStarts } from './master-seek.js';
-import type { ProbeResult } from './media-info.js';
+import { masterPictureOf, type ProbeResult } from './media-info.js';
 import { decodeSample, sampleWindows, type SampleWindow } from './per-title-sample.js';
 import { runTrialGroupsTogether, type PresetProbe, type TrialGroup, type TrialPoint, type TrialSettings } from './per-title-trials.js';
 import { concludeAnalysis } from './per-title-ladder.js';
@@ -281,7 +281,7 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
     windows,
     reference: { width: toEven(video.displayWidth), height: toEven(video.displayHeight) },
     frameRate,
-    ...(video.interlaced ? { deinterlace: true } : {}),
+    ...masterPictureOf(video),
     ...(probed.videoStartOffsetS ? { videoStartOffsetS: probed.videoStartOffsetS } : {}),
     gop,
     trialPreset: options.trialPreset ?? 'veryfast',

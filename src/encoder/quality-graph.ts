@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { masterSeek } from './master-seek.js';
-import { deinterlaceFilter } from './media-info.js';
+import { masterPictureFilter } from './media-info.js';
 import type { QualityReferenceSpec } from './quality-metrics.js';
 
 /**
@@ -53,7 +53,7 @@ function selectKept(spec: Pick<QualityReferenceSpec, 'frameSample'>, pad = true)
  */
 function framePrep(spec: QualityReferenceSpec, select = true, reference = false): string {
   const fps = Number(spec.frameRate.toFixed(3));
-  return `${reference ? deinterlaceFilter(spec.deinterlace) : ''}setpts=PTS-STARTPTS,fps=fps=${fps},${select ? selectKept(spec) : ''}scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p`;
+  return `${reference ? masterPictureFilter(spec) : ''}setpts=PTS-STARTPTS,fps=fps=${fps},${select ? selectKept(spec) : ''}scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p`;
 }
 
 /**

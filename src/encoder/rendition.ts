@@ -13,7 +13,7 @@ import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { masterSeek, type MasterWindowStart } from './master-seek.js';
 import { advancePresentation, dropEditLists, firstCompositionOffset } from './fmp4-composition.js';
 import type { LadderRung, VideoCodec } from './fixed-ladder.js';
-import { deinterlaceFilter } from './media-info.js';
+import { masterPictureFilter, type HdrTransfer } from './media-info.js';
 
 /** File names inside a rendition folder; fixed so URLs are predictable. */
 export const MEDIA_PLAYLIST_NAME = 'index.m3u8';
@@ -33,6 +33,8 @@ export interface VideoRenditionSpec {
   readonly x264Preset: string;
   /** The master is interlaced: its pictures are deinterlaced before scaling (media-info.ts deinterlaceFilter). */
   readonly deinterlace?: boolean | undefined;
+  /** The master is HDR: its pictures are tone-mapped to SDR BT.709 before scaling (media-info.ts toneMapFilter). */
+  readonly hdr?: HdrTransfer | undefined;
   /** The master's video start offset (ProbeResult.videoStartOffsetS), s: a chunk's seek adds it. */
   readonly videoStartOffsetS?: number | undefined;
 }
@@ -47,7 +49,7 @@ export const BUFSIZE_FACTOR = 2;
 
 /** Builds ffmpeg output options for a video rendition (exported for tests of the command line). */
 export function videoRenditionOptions(spec: VideoRenditionSpec): string[] {
-  return ['-map', '0:v:0', '-an', '-sn', '-dn', '-vf', `${deinterlaceFilter(spec.deinterlace)}${rungScaleFilter(spec)}`, ...videoEncodeOptions(spec)];
+  return ['-map', '0:v:0', '-an', '-sn', '-dn', '-vf', `${masterPictureFilter(spec)}${rungScaleFilter(spec)}`, ...videoEncodeOptions(spec)];
 }
 
 /** The scaler of a rung: bicubic to its size, square pixels. */
@@ -257,13 +259,13 @@ export async function encodeVideoRenditions(
 ): Promise<void> {
   const first = specs[0];
   if (!first) throw new RangeError('no rendition to encode');
-  if (specs.some((s) => s.masterPath !== first.masterPath || Boolean(s.deinterlace) !== Boolean(first.deinterlace))) throw new RangeError('renditions of one process must share the master and its deinterlacing');
+  if (specs.some((s) => s.masterPath !== first.masterPath || masterPictureFilter(s) !== masterPictureFilter(first))) throw new RangeError('renditions of one process must share the master and how its pictures are read');
   for (const s of specs) await fs.mkdir(s.outDir, { recursive: true });
   const { chunk, referenceTap, ...runOptions } = run;
   const labels = specs.map((_s, i) => `[v${i}]`);
   const branches = specs.length + (referenceTap ? 1 : 0);
   const graph = [
-    `[0:v:0]${deinterlaceFilter(first.deinterlace)}split=${branches}${Array.from({ length: branches }, (_s, i) => `[s${i}]`).join('')}`,
+    `[0:v:0]${masterPictureFilter(first)}split=${branches}${Array.from({ length: branches }, (_s, i) => `[s${i}]`).join('')}`,
     ...specs.map((s, i) => `[s${i}]${rungScaleFilter(s)}${labels[i]}`),
     ...(referenceTap ? [`[s${specs.length}]${referenceTap.filter}[ref]`] : []),
   ].join(';');

@@ -20,7 +20,7 @@ import HLS from 'hls-parser';
 import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import { firstSample } from './fmp4-boxes.js';
 import { segmentBitrates } from './hls-packager.js';
-import { deinterlaceFilter } from './media-info.js';
+import { masterPictureFilter, type MasterPicture } from './media-info.js';
 
 /** File name of a rendition's I-frame playlist, beside its media playlist. */
 export const IFRAME_PLAYLIST_NAME = 'iframes.m3u8';
@@ -103,7 +103,7 @@ export interface ThumbnailTrack {
  * @param display the master's display size (for the thumbnail height), and whether it is interlaced (deinterlaced first).
  * @throws FfmpegError; EncodeCancelledError when `signal` aborts; Error when ffmpeg wrote fewer sprites than the title needs.
  */
-export async function makeThumbnails(masterPath: string, titleDir: string, durationS: number, display: { width: number; height: number; interlaced?: boolean | undefined }, paths: FfmpegPaths, signal?: AbortSignal): Promise<ThumbnailTrack> {
+export async function makeThumbnails(masterPath: string, titleDir: string, durationS: number, display: { width: number; height: number } & MasterPicture, paths: FfmpegPaths, signal?: AbortSignal): Promise<ThumbnailTrack> {
   const width = THUMBNAIL_WIDTH;
   const height = Math.max(2, 2 * Math.round((width * display.height) / display.width / 2));
   const count = Math.max(1, Math.ceil(durationS / THUMBNAIL_INTERVAL_S - 1e-6));
@@ -114,7 +114,7 @@ export async function makeThumbnails(masterPath: string, titleDir: string, durat
   await runFfmpeg(
     {
       inputs: [{ source: masterPath }],
-      outputOptions: ['-map', '0:v:0', '-vf', `${deinterlaceFilter(display.interlaced)}fps=fps=1/${THUMBNAIL_INTERVAL_S}:round=down,scale=${width}:${height}:flags=bicubic,setsar=1,tile=${THUMBNAIL_COLUMNS}x${THUMBNAIL_ROWS}`, '-frames:v', String(Math.ceil(count / perSprite)), '-q:v', '5', '-start_number', '0'],
+      outputOptions: ['-map', '0:v:0', '-vf', `${masterPictureFilter(display)}fps=fps=1/${THUMBNAIL_INTERVAL_S}:round=down,scale=${width}:${height}:flags=bicubic,setsar=1,tile=${THUMBNAIL_COLUMNS}x${THUMBNAIL_ROWS}`, '-frames:v', String(Math.ceil(count / perSprite)), '-q:v', '5', '-start_number', '0'],
       output: path.join(dir, 'sprite_%03d.jpg'),
     },
     paths,

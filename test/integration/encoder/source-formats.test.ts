@@ -4,7 +4,7 @@
  * before every stage that reads its pictures, and a phone's portrait recording (coded landscape, turned by its
  * container's display matrix) is published upright at its shown size; a TS recorded mid-GOP
  * passes the master check and keeps lip sync, as does a master whose audio starts after its
- * video; the per-title sample of a TS with long GOPs holds the master's own
+ * video; an HDR master is tone-mapped to SDR; the per-title sample of a TS with long GOPs holds the master's own
  * frames (chunks of one: chunked-encode.test.ts). The probes of these kinds are in ffmpeg.test.ts.
  */
 import { execFile } from 'node:child_process';
@@ -166,6 +166,41 @@ describe('lip sync of a master whose audio starts after its video (0.7 s, an edi
     const video = await renditionFile(outDir, record.renditions.find((r) => r.kind === 'video')!.uri);
     const audio = await renditionFile(outDir, record.renditions.find((r) => r.kind === 'audio')!.uri);
     expect(Math.abs((await flashS(video)) - (await beepS(audio)))).toBeLessThan(0.1);
+  }, 120_000);
+});
+
+describe('an HDR master (PQ and HLG, BT.2020, 10-bit HEVC)', () => {
+  /** Mean luma, mean saturation and the 10th–90th percentile luma range of a file's first frame (ffmpeg's signalstats). */
+  async function pictureStats(file: string): Promise<{ yavg: number; satavg: number; range: number }> {
+    const { stderr } = await run(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-i', file, '-map', '0:v:0', '-vf', 'signalstats,metadata=print', '-frames:v', '1', '-f', 'null', '-'], { env: ffmpegChildEnv(), maxBuffer: 16 * 1024 * 1024 });
+    const get = (k: string) => Number(new RegExp(`${k}=([0-9.]+)`).exec(stderr)?.[1]);
+    return { yavg: get('YAVG'), satavg: get('SATAVG'), range: get('YHIGH') - get('YLOW') };
+  }
+
+  it.each([
+    ['smpte2084', 'pq'],
+    ['arib-std-b67', 'hlg'],
+  ])('is tone-mapped to SDR (%s): the published picture keeps the contrast and colour of the SDR picture it was made from', async (transfer, hdr) => {
+    // An SDR picture (testsrc2, BT.709) converted to BT.2020 with the HDR transfer at 100 cd/m², as HEVC Main 10.
+    const sdr = path.join(dir, `sdr-${hdr}.mp4`);
+    await run(paths.ffmpegPath, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-t', '2', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-crf', '10', sdr], { env: ffmpegChildEnv() });
+    const master = path.join(dir, `hdr-${hdr}.mp4`);
+    await run(
+      paths.ffmpegPath,
+      ['-v', 'error', '-y', '-i', sdr, '-vf', `zscale=tin=bt709:t=${transfer}:npl=100:pin=bt709:p=bt2020:min=bt709:m=bt2020nc:rin=tv:r=tv,format=yuv420p10le`, '-c:v', 'libx265', '-crf', '12', '-x265-params', `log-level=error:colorprim=bt2020:transfer=${transfer}:colormatrix=bt2020nc`, master],
+      { env: ffmpegChildEnv() },
+    );
+    expect((await probe(master, paths)).video).toMatchObject({ hdr, pixelFormat: 'yuv420p10le' });
+    const { outDir, record } = await encodeFixed(master, `hdr-${hdr}`);
+    const top = record.renditions.filter((r) => r.kind === 'video').sort((a, b) => (b.height ?? 0) - (a.height ?? 0))[0]!;
+    const published = await pictureStats(await renditionFile(outDir, top.uri));
+    const original = await pictureStats(sdr);
+    // Read as BT.709 the PQ picture had a fifth of the saturation and a third of the luma range.
+    expect(published.satavg).toBeGreaterThan(0.7 * original.satavg);
+    expect(published.range).toBeGreaterThan(0.7 * original.range);
+    expect(Math.abs(published.yavg - original.yavg)).toBeLessThan(0.15 * original.yavg);
+    // Measured against the master tone-mapped the same way (not against its PQ/HLG signal).
+    expect(top.quality!.psnrDb).toBeGreaterThan(30);
   }, 120_000);
 });
 

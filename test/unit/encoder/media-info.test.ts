@@ -1,11 +1,12 @@
 /**
  * describeMedia on hand-written ffprobe JSON (pure; the integration tests in
  * test/integration/encoder/ffmpeg.test.ts probe real files): the display size from the sample
- * aspect ratio and the container's rotation, in both ways ffprobe builds report rotation; and
- * where an interlaced master is deinterlaced in the quality graphs.
+ * aspect ratio and the container's rotation, in both ways ffprobe builds report rotation; HDR by
+ * transfer function; and where an interlaced or HDR master is deinterlaced or tone-mapped in the
+ * quality graphs.
  */
 import { describe, expect, it } from 'vitest';
-import { describeMedia, type FfprobeStream } from '../../../src/encoder/media-info.js';
+import { describeMedia, masterPictureFilter, masterPictureOf, type FfprobeStream } from '../../../src/encoder/media-info.js';
 import { batchGraph, referenceGraph } from '../../../src/encoder/quality-graph.js';
 
 const video = (extra: Partial<FfprobeStream>): FfprobeStream => ({ codec_type: 'video', codec_name: 'h264', width: 1920, height: 1080, sample_aspect_ratio: '1:1', avg_frame_rate: '30/1', pix_fmt: 'yuv420p', ...extra });
@@ -47,5 +48,25 @@ describe('an interlaced reference in the quality graphs', () => {
     expect(referenceGraph({ ...spec, referenceWindows: [{ startS: 0, durationS: 4 }, { startS: 8, durationS: 4 }] }, 'null[ref]').match(/bwdif/g)).toHaveLength(2);
     // A progressive master: no deinterlacer anywhere.
     expect(batchGraph({ ...spec, deinterlace: false }, 2, files, undefined)).not.toMatch(/bwdif/);
+  });
+});
+
+describe('an HDR master', () => {
+  const hdrOf = (extra: Partial<FfprobeStream>) => describeMedia({ streams: [video(extra)], format: { duration: '10.0', format_name: 'mov,mp4', size: '1000' } }).video!.hdr;
+  it('is told by its transfer function: PQ and HLG; BT.709, BT.2020 SDR and an unstated one are SDR', () => {
+    expect(hdrOf({ color_transfer: 'smpte2084' })).toBe('pq');
+    expect(hdrOf({ color_transfer: 'arib-std-b67' })).toBe('hlg');
+    for (const t of ['bt709', 'bt2020-10', 'unknown', undefined]) expect(hdrOf({ color_transfer: t })).toBeUndefined();
+  });
+
+  it('is tone-mapped after deinterlacing, in the reference only', () => {
+    expect(masterPictureOf({ interlaced: true, hdr: 'pq' })).toEqual({ deinterlace: true, hdr: 'pq' });
+    expect(masterPictureOf(undefined)).toEqual({});
+    expect(masterPictureFilter({ deinterlace: true, hdr: 'hlg' })).toMatch(/^bwdif=[^,]*,zscale=t=linear:npl=100,.*tonemap=tonemap=mobius.*zscale=t=bt709:m=bt709:r=tv,format=yuv420p,$/);
+    expect(masterPictureFilter({})).toBe('');
+    const spec = { reference: '/m.mp4', width: 640, height: 360, frameRate: 25, hdr: 'pq', psnr: true, ssim: false } as const;
+    const [reference, ...distorted] = batchGraph(spec, 1, () => ({ psnr: 'p.log', ssim: 's.log', vmafLog: 'v.json' }), undefined).split(';');
+    expect(reference).toMatch(/^\[0:v\]zscale=t=linear/);
+    expect(distorted.join(';')).not.toMatch(/tonemap/);
   });
 });

@@ -28,10 +28,18 @@ describe('planAnalysis of an interlaced master', () => {
     const plan = planAnalysis(interlaced, outputFrameRate(interlaced.video), { segmentDurationS: 4 });
     expect(plan.settings.deinterlace).toBe(true);
     expect(plan.settings.frameRate).toBe(50); // a frame per field
-    expect(sampleGraph(plan.settings.windows, plan.settings.reference, 50, plan.settings.deinterlace)).toMatch(/^\[0:v:0\]bwdif=mode=send_field:parity=auto:deint=interlaced,setpts/);
+    expect(sampleGraph(plan.settings.windows, plan.settings.reference, 50, plan.settings)).toMatch(/^\[0:v:0\]bwdif=mode=send_field:parity=auto:deint=interlaced,setpts/);
     const progressive = planAnalysis(probe(1920, 1080), 60, { segmentDurationS: 4 });
     expect(progressive.settings.deinterlace).toBeUndefined();
-    expect(sampleGraph(progressive.settings.windows, progressive.settings.reference, 60, progressive.settings.deinterlace)).not.toMatch(/bwdif/);
+    expect(sampleGraph(progressive.settings.windows, progressive.settings.reference, 60, progressive.settings)).not.toMatch(/bwdif/);
+  });
+
+  it('tone-maps the sample of an HDR master, as the final encodes do', () => {
+    const hdr = { ...probe(1920, 1080), video: { ...probe(1920, 1080).video!, hdr: 'hlg' as const } };
+    const plan = planAnalysis(hdr, 30, { segmentDurationS: 4 });
+    expect(plan.settings.hdr).toBe('hlg');
+    expect(sampleGraph(plan.settings.windows, plan.settings.reference, 30, plan.settings)).toMatch(/^\[0:v:0\]zscale=t=linear.*tonemap=tonemap=mobius/);
+    expect(planAnalysis(probe(1920, 1080), 30, { segmentDurationS: 4 }).settings.hdr).toBeUndefined();
   });
 });
 
