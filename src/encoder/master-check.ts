@@ -2,12 +2,14 @@
  * Checks that a master file can be encoded before anything is stored or queued, and
  * turns every way it cannot into one clear sentence (InvalidMasterError).
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { FfmpegError, InvalidMasterError } from '../util/errors.js';
 import { INEXACT_SEEK_MARGIN_S } from './master-seek.js';
-import { decodeCheck, probe, probeKeyframeTimesS, probeVideoEndS, type DecodeCheck, type FfmpegPaths } from './ffmpeg.js';
-import type { ProbeResult } from './media-info.js';
+import { decodeCheck, ffmpegChildEnv, probe, probeKeyframeTimesS, probeVideoEndS, type DecodeCheck, type FfmpegPaths } from './ffmpeg.js';
+import { isTelecinePattern, parseRepeatedFields, type ProbeResult } from './media-info.js';
 
 /**
  * Largest frame a master may have, pixels: H.264 level 6.2's MaxFS of 139,264 macroblocks
@@ -126,7 +128,26 @@ export async function inspectMaster(file: string, paths: FfmpegPaths): Promise<P
     throw new InvalidMasterError(`${name} has a ${video.width}x${video.height} video stream, too small to encode.`);
   }
   await checkMediaData(file, name, result, paths);
+  if (video.interlaced && (await isTelecined(file, paths, result.durationS))) return { ...result, video: { ...video, telecined: true } };
   return result;
+}
+
+/** Frames FFmpeg's idet reads to tell telecined film from interlaced video (our choice: 8 s at 29.97, 40 cadences). */
+const TELECINE_PROBE_FRAMES = 240;
+
+/**
+ * Whether an interlaced master is telecined film (media-info.ts isTelecinePattern): FFmpeg's
+ * idet over TELECINE_PROBE_FRAMES frames from the middle of the title (or its start when short).
+ * A failed run is taken as "not telecined": the master is then deinterlaced, as before.
+ */
+async function isTelecined(file: string, paths: FfmpegPaths, durationS: number): Promise<boolean> {
+  const fromS = Math.max(0, durationS / 2 - 4);
+  try {
+    const { stderr } = await promisify(execFile)(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-ss', fromS.toFixed(3), '-i', file, '-map', '0:v:0', '-frames:v', String(TELECINE_PROBE_FRAMES), '-vf', 'idet', '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024, env: ffmpegChildEnv() });
+    return isTelecinePattern(parseRepeatedFields(stderr));
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -61,6 +61,13 @@ export interface VideoStreamInfo {
    */
   readonly interlaced?: boolean;
   /**
+   * The interlaced stream carries film telecined to 29.97i (3:2 pulldown: two of every five
+   * frames repeat a field; master-check.ts finds it with FFmpeg's idet, isTelecinePattern). Its
+   * pictures are inverse-telecined (ivtcFilter) back to the film's 23.976 frames instead of
+   * deinterlaced to 59.94.
+   */
+  readonly telecined?: boolean;
+  /**
    * The stream is HDR, by its transfer function (ffprobe's color_transfer): `pq` (SMPTE ST 2084,
    * HDR10 and Dolby Vision) or `hlg` (ARIB STD-B67, what phones record HDR in). Every stage that
    * reads the master's pictures tone-maps them to SDR BT.709 first (toneMapFilter).
@@ -226,23 +233,74 @@ export function toneMapFilter(hdr: HdrTransfer | undefined): string {
   return hdr ? 'zscale=t=linear:npl=100,format=gbrpf32le,zscale=p=bt709,tonemap=tonemap=mobius:desat=0,zscale=t=bt709:m=bt709:r=tv,format=yuv420p,' : '';
 }
 
-/** How a master's pictures are read: deinterlaced (deinterlaceFilter), tone-mapped from HDR (toneMapFilter). */
+/**
+ * How a master's pictures are read (what every spec that reads them carries): deinterlaced
+ * (deinterlaceFilter) or inverse-telecined (ivtcFilter), tone-mapped from HDR (toneMapFilter).
+ */
 export interface MasterPicture {
+  /** The master is interlaced: deinterlaced to its field rate (media-info.ts deinterlaceFilter). */
   readonly deinterlace?: boolean | undefined;
+  /** The master is telecined film: inverse-telecined to the film's frames (ivtcFilter); wins over `deinterlace`. */
+  readonly ivtc?: boolean | undefined;
+  /** The master is HDR: tone-mapped to SDR BT.709 (toneMapFilter). */
   readonly hdr?: HdrTransfer | undefined;
 }
 
 /** A master's picture handling from its probed video stream (nothing set for a progressive SDR master). */
-export function masterPictureOf(video: Pick<VideoStreamInfo, 'interlaced' | 'hdr'> | undefined): MasterPicture {
-  return { ...(video?.interlaced ? { deinterlace: true } : {}), ...(video?.hdr ? { hdr: video.hdr } : {}) };
+export function masterPictureOf(video: Pick<VideoStreamInfo, 'interlaced' | 'telecined' | 'hdr'> | undefined): MasterPicture {
+  return { ...(video?.telecined ? { ivtc: true } : video?.interlaced ? { deinterlace: true } : {}), ...(video?.hdr ? { hdr: video.hdr } : {}) };
+}
+
+/** Only the MasterPicture fields of `o` that are set (for copying them into another spec). */
+export function pickMasterPicture(o: MasterPicture): MasterPicture {
+  return { ...(o.ivtc ? { ivtc: true } : {}), ...(o.deinterlace ? { deinterlace: true } : {}), ...(o.hdr ? { hdr: o.hdr } : {}) };
 }
 
 /**
  * The filters every stage that reads a master's pictures puts first, with a trailing comma:
- * deinterlacing, then tone mapping ('' for a progressive SDR master).
+ * inverse telecine or deinterlacing, then tone mapping ('' for a progressive SDR master).
  */
 export function masterPictureFilter(picture: MasterPicture): string {
-  return `${deinterlaceFilter(picture.deinterlace)}${toneMapFilter(picture.hdr)}`;
+  return `${picture.ivtc ? ivtcFilter() : deinterlaceFilter(picture.deinterlace)}${toneMapFilter(picture.hdr)}`;
+}
+
+/**
+ * Inverse telecine, with its trailing comma: FFmpeg's `fieldmatch` pairs each frame's fields
+ * with the fields they were shot with (field order from the stream, combed-frame matching on),
+ * `yadif` deinterlaces what still combs (a video-originated stretch, a cut in the cadence), and
+ * `decimate` drops the one duplicate frame in every five — FFmpeg's documented "advanced IVTC"
+ * (fieldmatch's documentation). 29.97i film comes back as the film's 23.976 frames
+ * (outputFrameRate), as Apple's HLS Authoring Specification 1.10 asks ("Content SHOULD be
+ * published at its native frame rate"), instead of 59.94 deinterlaced frames in which two of
+ * every five film frames are shown three fields long (judder) and twice the bits are spent.
+ */
+export function ivtcFilter(): string {
+  return 'fieldmatch=order=auto:combmatch=full,yadif=deint=interlaced,decimate,';
+}
+
+/** FFmpeg idet's repeated-field counts ("Repeated Fields: Neither: n Top: t Bottom: b"); undefined when absent. */
+export function parseRepeatedFields(stderr: string): { neither: number; top: number; bottom: number } | undefined {
+  const m = /Repeated Fields: Neither:\s*(\d+)\s*Top:\s*(\d+)\s*Bottom:\s*(\d+)/.exec(stderr);
+  return m ? { neither: Number(m[1]), top: Number(m[2]), bottom: Number(m[3]) } : undefined;
+}
+
+/** Share of frames with a repeated field in 3:2 pulldown's cadence (two of five), and the band around it taken as telecine. */
+export const TELECINE_REPEATED_SHARE = Object.freeze({ min: 0.3, max: 0.5 });
+/** Fewest frames idet must have seen before its counts are read as a cadence (our choice: 2 s at 29.97). */
+export const TELECINE_MIN_FRAMES = 60;
+
+/**
+ * Whether idet's repeated-field counts over an interlaced stretch show 3:2 pulldown: two of every
+ * five frames repeat a field (40%), so a share within TELECINE_REPEATED_SHARE. Video shot
+ * interlaced repeats none (0 of 150 frames on moving test patterns; a telecined one 72 of 180); a
+ * still picture repeats nearly every field and is not taken for film.
+ */
+export function isTelecinePattern(counts: { neither: number; top: number; bottom: number } | undefined): boolean {
+  if (!counts) return false;
+  const total = counts.neither + counts.top + counts.bottom;
+  if (total < TELECINE_MIN_FRAMES) return false;
+  const share = (counts.top + counts.bottom) / total;
+  return share >= TELECINE_REPEATED_SHARE.min && share <= TELECINE_REPEATED_SHARE.max;
 }
 
 /**

@@ -9,6 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { probePackets, runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import type { VideoCodec } from './fixed-ladder.js';
+import { pickMasterPicture } from './media-info.js';
 import { measuredBitrate, sampleGraph, sampleInputs } from './per-title-sample.js';
 import type { PresetProbe, TrialGroup, TrialPoint, TrialRunOptions, TrialSettings, TrialSpec } from './per-title-trials.js';
 import { measureFrameScoresBatch, summarizeFrames, type FrameScores } from './quality-metrics.js';
@@ -118,7 +119,7 @@ export async function measureRounds(
   const sampleS = settings.windows.reduce((t, w) => t + w.durationS, 0);
   const scores: FrameScores[] = await measureFrameScoresBatch(
     {
-      ...(source.decoded ? { reference: source.decoded } : { reference: source.master, referenceWindows: settings.windows, ...(settings.deinterlace ? { deinterlace: true } : {}), ...(settings.hdr ? { hdr: settings.hdr } : {}), ...(settings.videoStartOffsetS ? { videoStartOffsetS: settings.videoStartOffsetS } : {}) }),
+      ...(source.decoded ? { reference: source.decoded } : { reference: source.master, referenceWindows: settings.windows, ...pickMasterPicture(settings), ...(settings.videoStartOffsetS ? { videoStartOffsetS: settings.videoStartOffsetS } : {}) }),
       ...settings.reference,
       frameRate: settings.frameRate,
       psnr: settings.metric === 'psnr',

@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { masterSeek } from './master-seek.js';
-import { masterPictureFilter, type HdrTransfer, type MasterPicture } from './media-info.js';
+import { masterPictureFilter, type MasterPicture } from './media-info.js';
 
 /** A window of the title in the sample, s; `seekFromS` as master-seek.ts withSeekStarts gives it (a container not sought exactly). */
 export interface SampleWindow {
@@ -70,15 +70,11 @@ export async function measuredBitrate(file: string, frames: number, frameRate: n
 }
 
 /** What a sample is made of (TrialSettings holds these): the master's windows, the size and frame rate they are brought to, and whether the master is deinterlaced first. */
-export interface SampleSpec {
+export interface SampleSpec extends MasterPicture {
   readonly windows: readonly SampleWindow[];
   /** The source's display size, even (the trials' reference). */
   readonly reference: { readonly width: number; readonly height: number };
   readonly frameRate: number;
-  /** The master is interlaced (media-info.ts deinterlaceFilter). */
-  readonly deinterlace?: boolean | undefined;
-  /** The master is HDR (media-info.ts toneMapFilter). */
-  readonly hdr?: HdrTransfer | undefined;
   /** The master's video start offset (ProbeResult.videoStartOffsetS), s: each window's seek adds it. Absent: 0. */
   readonly videoStartOffsetS?: number | undefined;
 }

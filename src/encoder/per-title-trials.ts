@@ -22,7 +22,7 @@ import { encodeRound, measureRounds, planPasses, removeRound, type EncodedRound,
 import type { LadderMetric } from './quality-metrics.js';
 import type { VideoCodec } from './fixed-ladder.js';
 import { coarseTrials, refineTrials, type TrialSearch } from './per-title-search.js';
-import type { HdrTransfer } from './media-info.js';
+import type { MasterPicture } from './media-info.js';
 
 /** One trial encode: a size and either an x264 CRF or a target bitrate (a fixed-ladder rung, capped VBR). */
 export interface TrialSpec {
@@ -70,16 +70,13 @@ export interface PresetProbe {
 }
 
 /** What every group of one title's analysis shares (serialisable: the flow stores it for its children). */
-export interface TrialSettings {
+/** Its MasterPicture fields: the sample is read as the final encodes read the master (absent in plans stored before them: progressive SDR). */
+export interface TrialSettings extends MasterPicture {
   readonly windows: readonly SampleWindow[];
   /** Display size of the source: the sample is brought to it, and trials are judged at it. */
   readonly reference: { readonly width: number; readonly height: number };
   /** Output frame rate, frames/s. */
   readonly frameRate: number;
-  /** The master is interlaced: the sample is deinterlaced as the final encodes are (media-info.ts deinterlaceFilter). Absent in plans stored before it. */
-  readonly deinterlace?: boolean | undefined;
-  /** The master is HDR: the sample is tone-mapped as the final encodes are (media-info.ts toneMapFilter). Absent: SDR. */
-  readonly hdr?: HdrTransfer | undefined;
   /** The master's video start offset (ProbeResult.videoStartOffsetS), s: the windows are on the video's timeline. Absent: 0. */
   readonly videoStartOffsetS?: number | undefined;
   /** Keyframe interval of the trials, frames (one closed GOP per window, as the final encodes). */

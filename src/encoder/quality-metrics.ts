@@ -17,7 +17,7 @@ import { DECODED_SAMPLE_MAX_BYTES, DECODED_SAMPLE_MAX_FREE_SHARE } from './per-t
 import { LIBVMAF_MALLOC_ENV } from '../util/transparent-huge-pages.js';
 import { parsePsnrFrames, parseSsimFrames, parseVmafFrames, summarizeFrames, type FrameScores, type QualityScores } from './frame-scores.js';
 import { batchGraph, concatenatedGraph, concatenatedLayout, FRAME_SAMPLE_PAD, frameSampleOf, KEPT_PER_SAMPLE, MIN_FRAME_SAMPLE, referenceGraph, referenceInputs } from './quality-graph.js';
-import type { HdrTransfer } from './media-info.js';
+import type { MasterPicture } from './media-info.js';
 
 export { concatFrameScores, LOW_FRAME_PERCENTILE, nearestRankPercentile, parsePsnrFrames, parseSsimFrames, parseVmafFrames, PSNR_CAP_DB, psnrFromMse, summarizeFrames, type FrameScores, type QualityScores } from './frame-scores.js';
 
@@ -31,17 +31,15 @@ export interface TimeWindow {
   readonly seekFromS?: number | undefined;
 }
 
-/** What every comparison of a batch shares: the reference, the frame grid and the metrics. */
-export interface QualityReferenceSpec {
+/**
+ * What every comparison of a batch shares: the reference, the frame grid and the metrics. Its
+ * MasterPicture fields say how a master read as the reference is deinterlaced, inverse-telecined
+ * or tone-mapped before comparison, as the encodes' pictures were (media-info.ts
+ * masterPictureFilter); not applied to a prepared reference.
+ */
+export interface QualityReferenceSpec extends MasterPicture {
   /** The source the encodes were made from (any file ffmpeg reads). */
   readonly reference: string;
-  /**
-   * The reference is an interlaced master: its pictures are deinterlaced before comparison, as
-   * the encodes' were (media-info.ts deinterlaceFilter). Not applied to a prepared reference.
-   */
-  readonly deinterlace?: boolean | undefined;
-  /** The reference is an HDR master: tone-mapped to SDR as the encodes were (media-info.ts toneMapFilter). */
-  readonly hdr?: HdrTransfer | undefined;
   /** The reference master's video start offset (ProbeResult.videoStartOffsetS), s: each window's seek adds it. */
   readonly videoStartOffsetS?: number | undefined;
   /**

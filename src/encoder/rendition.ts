@@ -13,14 +13,15 @@ import { runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { masterSeek, type MasterWindowStart } from './master-seek.js';
 import { advancePresentation, dropEditLists, firstCompositionOffset } from './fmp4-composition.js';
 import type { LadderRung, VideoCodec } from './fixed-ladder.js';
-import { masterPictureFilter, type HdrTransfer } from './media-info.js';
+import { masterPictureFilter, type MasterPicture } from './media-info.js';
 
 /** File names inside a rendition folder; fixed so URLs are predictable. */
 export const MEDIA_PLAYLIST_NAME = 'index.m3u8';
 export const INIT_SEGMENT_NAME = 'init.mp4';
 export const SEGMENT_PATTERN = 'seg_%05d.m4s';
 
-export interface VideoRenditionSpec {
+/** A video rendition to encode; its MasterPicture fields say how the master's pictures are read before scaling. */
+export interface VideoRenditionSpec extends MasterPicture {
   readonly masterPath: string;
   /** Folder to write index.m3u8, init.mp4 and the segments into (created if missing). */
   readonly outDir: string;
@@ -31,10 +32,6 @@ export interface VideoRenditionSpec {
   readonly segmentDurationS: number;
   /** Encoder preset (x264's names, which x265 shares: ultrafast … placebo). */
   readonly x264Preset: string;
-  /** The master is interlaced: its pictures are deinterlaced before scaling (media-info.ts deinterlaceFilter). */
-  readonly deinterlace?: boolean | undefined;
-  /** The master is HDR: its pictures are tone-mapped to SDR BT.709 before scaling (media-info.ts toneMapFilter). */
-  readonly hdr?: HdrTransfer | undefined;
   /** The master's video start offset (ProbeResult.videoStartOffsetS), s: a chunk's seek adds it. */
   readonly videoStartOffsetS?: number | undefined;
 }

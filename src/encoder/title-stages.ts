@@ -49,13 +49,15 @@ export const MAX_OUTPUT_FRAME_RATE = 60;
  * A title's output frame rate, fps, from its master's video: the field rate of an interlaced
  * master (twice its frame rate: Apple's HLS Authoring Specification 1.11, "de-interlace 30i
  * content to 60p instead of 30p"; the deinterlacer then makes a frame of every field,
- * media-info.ts deinterlaceFilter), else its average frame rate; halved while above
+ * media-info.ts deinterlaceFilter); for telecined film four fifths of its frame rate (29.97i →
+ * 23.976p: inverse telecine drops the one repeated frame in five, media-info.ts ivtcFilter); else
+ * its average frame rate; halved while above
  * MAX_OUTPUT_FRAME_RATE (120 → 60, 119.88 → 59.94, 100 → 50: every other frame, so motion stays
  * even); 24 when the master states no usable rate (≤ 1 or above 1000, a container timebase).
  */
-export function outputFrameRate(video: { readonly frameRate: number; readonly interlaced?: boolean | undefined }): number {
+export function outputFrameRate(video: { readonly frameRate: number; readonly interlaced?: boolean | undefined; readonly telecined?: boolean | undefined }): number {
   if (!(video.frameRate > 1 && video.frameRate <= 1000)) return 24;
-  let rate = video.frameRate * (video.interlaced ? 2 : 1);
+  let rate = video.frameRate * (video.telecined ? 4 / 5 : video.interlaced ? 2 : 1);
   while (rate > MAX_OUTPUT_FRAME_RATE) rate /= 2;
   return rate;
 }

@@ -4,7 +4,7 @@
  * before every stage that reads its pictures, and a phone's portrait recording (coded landscape, turned by its
  * container's display matrix) is published upright at its shown size; a TS recorded mid-GOP
  * passes the master check and keeps lip sync, as does a master whose audio starts after its
- * video; an HDR master is tone-mapped to SDR; the per-title sample of a TS with long GOPs holds the master's own
+ * video; telecined film is inverse-telecined; an HDR master is tone-mapped to SDR; the per-title sample of a TS with long GOPs holds the master's own
  * frames (chunks of one: chunked-encode.test.ts). The probes of these kinds are in ffmpeg.test.ts.
  */
 import { execFile } from 'node:child_process';
@@ -166,6 +166,32 @@ describe('lip sync of a master whose audio starts after its video (0.7 s, an edi
     const video = await renditionFile(outDir, record.renditions.find((r) => r.kind === 'video')!.uri);
     const audio = await renditionFile(outDir, record.renditions.find((r) => r.kind === 'audio')!.uri);
     expect(Math.abs((await flashS(video)) - (await beepS(audio)))).toBeLessThan(0.1);
+  }, 120_000);
+});
+
+describe('film telecined to 29.97i (3:2 pulldown)', () => {
+  it("is inverse-telecined back to the film's 23.976 frames, not deinterlaced to 59.94", async () => {
+    // 23.976p film (testsrc2), telecined 3:2 to 29.97i top field first, coded interlaced.
+    const film = path.join(dir, 'film.mp4');
+    await run(paths.ffmpegPath, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=720x480:rate=24000/1001', '-t', '6', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-crf', '8', film], { env: ffmpegChildEnv() });
+    const master = path.join(dir, 'telecined.mp4');
+    await run(paths.ffmpegPath, ['-v', 'error', '-y', '-i', film, '-vf', 'telecine=first_field=top:pattern=23,setfield=tff', '-c:v', 'libx264', '-flags', '+ilme+ildct', '-x264-params', 'tff=1', '-preset', 'veryfast', '-crf', '12', master], { env: ffmpegChildEnv() });
+    const probed = await inspectMaster(master, paths);
+    expect(probed.video).toMatchObject({ interlaced: true, telecined: true });
+    const { outDir, record } = await encodeFixed(master, 'telecined');
+    const top = record.renditions.filter((r) => r.kind === 'video').sort((a, b) => (b.height ?? 0) - (a.height ?? 0))[0]!;
+    const file = await renditionFile(outDir, top.uri);
+    const packets = await probePackets(file, paths);
+    // 6 s of film: 144 frames at 23.976 (deinterlaced it was 360 at 59.94).
+    expect(Math.abs(packets.length - 144)).toBeLessThanOrEqual(2);
+    expect((await probe(file, paths)).video!.frameRate).toBeCloseTo(24000 / 1001, 2);
+    const fields = await fieldDetection(file);
+    expect(fields.progressive).toBeGreaterThan(0.9 * (fields.progressive + fields.interlaced));
+    // The film's own frames: measured against the telecined master read the same way, and each
+    // published frame close to the film frame at its time.
+    expect(top.quality!.psnrDb).toBeGreaterThan(30);
+    const { stderr } = await run(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-i', file, '-i', film, '-lavfi', '[0:v]setpts=PTS-STARTPTS,scale=720:480[a];[1:v]setpts=PTS-STARTPTS[b];[a][b]psnr', '-f', 'null', '-'], { env: ffmpegChildEnv(), maxBuffer: 16 * 1024 * 1024 });
+    expect(Number(/PSNR y:([0-9.]+)/.exec(stderr)?.[1])).toBeGreaterThan(28);
   }, 120_000);
 });
 

@@ -10,6 +10,7 @@ import { planAnalysis, QUALITY_EXTENSION_CRFS, trialVmafSubsample } from '../../
 import { concludeAnalysis, crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
 import { sampleGraph } from '../../../src/encoder/per-title-sample.js';
 import { MAX_OUTPUT_FRAME_RATE, outputFrameRate } from '../../../src/encoder/title-stages.js';
+import { isTelecinePattern, ivtcFilter, masterPictureFilter, masterPictureOf, parseRepeatedFields } from '../../../src/encoder/media-info.js';
 import type { TrialGroupResult, TrialPoint } from '../../../src/encoder/per-title-trials.js';
 
 const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
@@ -52,6 +53,23 @@ describe('outputFrameRate', () => {
     expect(outputFrameRate({ frameRate: 120000 / 1001 })).toBeCloseTo(59.94, 2);
     for (const frameRate of [1, 0, Number.NaN, 90_000]) expect(outputFrameRate({ frameRate })).toBe(24);
     for (const frameRate of [23.976, 50, 120, 144, 240, 500]) expect(outputFrameRate({ frameRate })).toBeLessThanOrEqual(MAX_OUTPUT_FRAME_RATE);
+    // Telecined film: the film's rate, four fifths of the coded frame rate.
+    expect(outputFrameRate({ frameRate: 30000 / 1001, interlaced: true, telecined: true })).toBeCloseTo(24000 / 1001, 6);
+  });
+});
+
+describe('telecine detection (idet repeated fields)', () => {
+  it('reads idet and takes a 3:2 cadence (40% repeated fields) for film; interlaced video, stills and short reads not', () => {
+    const idet = (n: number, t: number, b: number) => `[Parsed_idet_0 @ 0x1] Repeated Fields: Neither:   ${n} Top:    ${t} Bottom:    ${b}\n`;
+    expect(parseRepeatedFields(idet(108, 36, 36))).toEqual({ neither: 108, top: 36, bottom: 36 });
+    expect(parseRepeatedFields('nothing')).toBeUndefined();
+    expect(isTelecinePattern(parseRepeatedFields(idet(108, 36, 36)))).toBe(true); // a telecined test pattern
+    expect(isTelecinePattern(parseRepeatedFields(idet(150, 0, 0)))).toBe(false); // shot interlaced
+    expect(isTelecinePattern(parseRepeatedFields(idet(3, 120, 117)))).toBe(false); // a still: every field repeats
+    expect(isTelecinePattern(parseRepeatedFields(idet(30, 10, 10)))).toBe(false); // too few frames to call
+    expect(isTelecinePattern(undefined)).toBe(false);
+    expect(masterPictureOf({ interlaced: true, telecined: true })).toEqual({ ivtc: true });
+    expect(masterPictureFilter({ ivtc: true, deinterlace: true })).toBe(ivtcFilter());
   });
 });
 
