@@ -31,7 +31,7 @@ import type { LadderReport } from './ladder-report.js';
 import { inspectMaster } from './master-check.js';
 import { analyzeTitle, type LadderAnalysis, type PerTitleOptions } from './per-title.js';
 import { planChunks, type Chunk } from './chunk-plan.js';
-import { withSeekStarts } from './master-seek.js';
+import { seeksToKeyframe, withSeekStarts } from './master-seek.js';
 import { planSubtitleTracks, SUBTITLE_GROUP_ID, type SubtitleRenditionRecord, type SubtitleSideFile, type SubtitleTrackPlan } from './subtitles.js';
 
 export const POSTER_NAME = 'poster.jpg';
@@ -137,8 +137,17 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
   const video = probe.video!;
   const frameRate = outputFrameRate(video);
   let analysis: LadderAnalysis | undefined = input.ladderKind === 'per-title' ? input.analysis : undefined;
+  // The master's keyframe times, scanned once for what needs them: the analysis's sample
+  // windows and the chunks in a container whose seeking is not exact, the chunk boundaries.
+  let keyframes: Promise<number[] | undefined> | undefined;
+  const keyframesS = (): Promise<number[] | undefined> =>
+    (keyframes ??= probeKeyframeTimesS(input.masterPath, paths).catch((err: unknown) => {
+      options.log.warn({ err: String(err) }, 'could not list the master keyframes: chunks keep their wanted lengths and seeks assume long GOPs');
+      return undefined;
+    }));
   if (input.ladderKind === 'per-title' && !input.ladder && !analysis) {
     analysis = await analyzeTitle(input.masterPath, probe, frameRate, paths, {
+      ...(seeksToKeyframe(probe.formatName) ? {} : { keyframesS: await keyframesS() }),
       ...(input.x264Preset ? { finalPreset: input.x264Preset } : {}),
       ...input.perTitle,
       segmentDurationS: input.segmentDurationS,
@@ -166,23 +175,21 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
     audio: planAudioTracks(probe.audioStreams),
     subtitles: planSubtitleTracks(probe.subtitleStreams, input.subtitleFiles),
     analysis,
-    chunks: await planTitleChunks(input, probe, paths, options),
+    chunks: await planTitleChunks(input, probe, keyframesS),
   };
 }
 
 /**
  * The title's chunks (chunk-plan.ts): with the master's keyframe times when it will be chunked
  * (planChunks starts chunks near them; withSeekStarts seeks a container without an index from
- * before them); a failed keyframe probe is logged and the chunks keep their wanted lengths.
+ * before them); without them (a failed scan) the chunks keep their wanted lengths.
+ * @param keyframesS the master's keyframe times, scanned on first call (planTitle shares them with the analysis).
  */
-async function planTitleChunks(input: PlanInput, probe: ProbeResult, paths: FfmpegPaths, options: StageOptions): Promise<Chunk[]> {
+async function planTitleChunks(input: PlanInput, probe: ProbeResult, keyframesS: () => Promise<number[] | undefined>): Promise<Chunk[]> {
   const wanted = planChunks(probe.durationS, input.segmentDurationS, input.chunkDurationS);
   if (wanted.length <= 1) return wanted;
-  const keyframesS = await probeKeyframeTimesS(input.masterPath, paths).catch((err: unknown) => {
-    options.log.warn({ err: String(err) }, 'could not list the master keyframes: chunks keep their wanted lengths');
-    return undefined;
-  });
-  return withSeekStarts(planChunks(probe.durationS, input.segmentDurationS, input.chunkDurationS, keyframesS), probe.formatName, keyframesS);
+  const keyframes = await keyframesS();
+  return withSeekStarts(planChunks(probe.durationS, input.segmentDurationS, input.chunkDurationS, keyframes), probe.formatName, keyframes);
 }
 
 // ---- encode ------------------------------------------------------------------------------
