@@ -162,10 +162,35 @@ export function hullBitrateFor(hull: readonly RdPoint[], quality: number): numbe
 }
 
 /**
- * Resolution to encode at `bitrateBps`: the resolution of the hull segment holding it; on a
- * segment joining two resolutions, the endpoint nearer in log bitrate.
+ * Quality of one resolution's own encodes at `bitrateBps`: linear in log bitrate between its
+ * two points that bracket it (its trials at other CRFs); undefined outside its points' range.
  */
-function resolutionAt(hull: readonly RdPoint[], bitrateBps: number): { width: number; height: number } {
+export function resolutionQualityAt(points: readonly RdPoint[], size: { width: number; height: number }, bitrateBps: number): number | undefined {
+  const own = points.filter((p) => p.width === size.width && p.height === size.height).sort((x, y) => x.bitrateBps - y.bitrateBps);
+  for (let i = 0; i < own.length; i++) {
+    const b = own[i]!;
+    if (bitrateBps > b.bitrateBps) continue;
+    if (bitrateBps === b.bitrateBps || i === 0) return bitrateBps === b.bitrateBps ? b.quality : undefined;
+    const a = own[i - 1]!;
+    const t = Math.log(bitrateBps / a.bitrateBps) / Math.log(b.bitrateBps / a.bitrateBps);
+    return a.quality + t * (b.quality - a.quality);
+  }
+  return undefined;
+}
+
+/**
+ * Resolution to encode at `bitrateBps`, and the quality it is expected to give: the resolution
+ * of the hull segment holding it. On a segment joining two resolutions the hull's straight line
+ * is no encode's (it would take time-sharing between the two), so with `points` (every trial)
+ * each endpoint's resolution is judged by its own encodes at that bitrate (resolutionQualityAt)
+ * and the better one taken, with its own quality; one whose encodes do not reach down to the
+ * bitrate is not a candidate. Without `points`, or when neither can be judged, the endpoint
+ * nearer in log bitrate and the hull's quality. (A 640x360 test-pattern title had a 360p rung at
+ * 218 kbit/s predicted at VMAF 85.6 on the hull line between 234p at 167 kbit/s and 360p at 252
+ * kbit/s; 360p's own encodes give about 75 there, and it measured 78.9 — below the 234p rung under
+ * it, at 82. 234p's own encodes give 84.5.)
+ */
+function resolutionAt(hull: readonly RdPoint[], bitrateBps: number, points?: readonly RdPoint[]): { width: number; height: number; quality: number } {
   let a = hull[0]!;
   let b = hull[0]!;
   for (let i = 1; i < hull.length; i++) {
@@ -173,12 +198,22 @@ function resolutionAt(hull: readonly RdPoint[], bitrateBps: number): { width: nu
     if (bitrateBps <= b.bitrateBps) break;
     a = b;
   }
+  const onHull = hullQualityAt(hull, bitrateBps);
+  if (points && (a.width !== b.width || a.height !== b.height)) {
+    const judged = [a, b].flatMap((e) => {
+      const q = resolutionQualityAt(points, e, bitrateBps);
+      return q === undefined ? [] : [{ width: e.width, height: e.height, quality: q }];
+    });
+    if (judged.length > 0) return judged.reduce((x, y) => (y.quality > x.quality ? y : x));
+  }
   const pick = Math.abs(Math.log(bitrateBps / a.bitrateBps)) <= Math.abs(Math.log(b.bitrateBps / bitrateBps)) ? a : b;
-  return { width: pick.width, height: pick.height };
+  return { width: pick.width, height: pick.height, quality: onHull };
 }
 
 /**
- * Picks the ladder's rungs on the hull.
+ * Picks the ladder's rungs on the hull; with `points` (every trial the hull was made from), a
+ * rung between two resolutions' hull points takes the one whose own encodes are better there,
+ * and its predicted quality is that resolution's (resolutionAt).
  *
  * Rule: the lowest rung sits at the floor bitrate (or the hull's first point when the hull
  * starts above the floor). The top bitrate is where the hull first reaches the saturation
@@ -197,7 +232,7 @@ function resolutionAt(hull: readonly RdPoint[], bitrateBps: number): { width: nu
  * @returns rungs in ascending bitrate order, at most `rules.maxRungs`, the lowest at the floor.
  * @throws RangeError for an empty hull or inconsistent rules.
  */
-export function selectRungs(hull: readonly RdPoint[], rules: RungRules): PlannedRung[] {
+export function selectRungs(hull: readonly RdPoint[], rules: RungRules, points?: readonly RdPoint[]): PlannedRung[] {
   if (hull.length === 0) throw new RangeError('cannot pick rungs on an empty hull');
   if (!(rules.minStepRatio > 1 && rules.maxStepRatio >= rules.minStepRatio && rules.maxRungs >= 1 && rules.qualityStep > 0)) {
     throw new RangeError('rung rules need 1 < minStepRatio <= maxStepRatio, maxRungs >= 1 and qualityStep > 0');
@@ -227,14 +262,16 @@ export function selectRungs(hull: readonly RdPoint[], rules: RungRules): Planned
   if (kept.length > 2 && kept[1]! < aboveFloor) kept = [floor, ...evenLadder(Math.max(aboveFloor, floor * rules.minStepRatio), top, kept.length - 1)];
 
   let minHeight = 0;
+  let minWidth = 0;
   return kept.map((bitrateBps) => {
-    let res = resolutionAt(hull, bitrateBps);
+    let res = resolutionAt(hull, bitrateBps, points);
     if (res.height < minHeight) {
       // Keep resolutions monotonic: reuse the previous (larger) rung's resolution.
-      const prevPoint = hull.find((p) => p.height === minHeight)!;
-      res = { width: prevPoint.width, height: prevPoint.height };
+      const size = { width: minWidth, height: minHeight };
+      res = { ...size, quality: (points && resolutionQualityAt(points, size, bitrateBps)) ?? hullQualityAt(hull, bitrateBps) };
     }
     minHeight = res.height;
-    return { ...res, bitrateBps: Math.round(bitrateBps), predictedQuality: hullQualityAt(hull, bitrateBps) };
+    minWidth = res.width;
+    return { width: res.width, height: res.height, bitrateBps: Math.round(bitrateBps), predictedQuality: res.quality };
   });
 }

@@ -54,7 +54,7 @@ function ladderFrom(results: readonly TrialGroupResult[], rules: RungRules): { p
   const hull = upperConvexHull(points);
   const probe = results.find((r) => r.presetProbe)?.presetProbe;
   const measured = probe && probe.trialBitrateBps > 0 && probe.bitrateBps > 0 ? probe.bitrateBps / probe.trialBitrateBps : undefined;
-  const chosen = selectRungs(hull, rules);
+  const chosen = selectRungs(hull, rules, points);
   const withCrf = (ratio: number) => chosen.map((r) => ({ ...r, crf: crfForBitrate(points, r, r.bitrateBps / ratio) }));
   let rungs = withCrf(1);
   let presetCorrection: LadderAnalysis['presetCorrection'];

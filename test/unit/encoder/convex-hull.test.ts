@@ -122,6 +122,25 @@ describe('selectRungs', () => {
     expect(rungs.at(-1)!.bitrateBps).toBe(12_000_000);
   });
 
+  it("between two resolutions' hull points, takes the resolution whose own encodes are better there, with their quality", () => {
+    // A 640x360 test pattern's trials (VMAF): 360p falls off a cliff below 252 kbit/s.
+    const points = [pt(234, 87, 55.9), pt(234, 103, 72.6), pt(234, 167, 82.5), pt(234, 338, 88.0), pt(360, 215, 73.8), pt(360, 252, 87.8), pt(360, 451, 94.7), pt(360, 783, 97.9)];
+    const hull = upperConvexHull(points);
+    const rules = { ...VMAF_RUNG_RULES, floorBitrateBps: 145_000 };
+    const onHull = selectRungs(hull, rules);
+    const judged = selectRungs(hull, rules, points);
+    // The hull line put a 360p rung at 217.5 kbit/s, VMAF 85.6 (it measured 78.9, below the 234p rung).
+    expect(onHull[1]).toMatchObject({ height: 360, bitrateBps: 217_500 });
+    expect(onHull[1]!.predictedQuality).toBeCloseTo(85.6, 0);
+    // 234p's own encodes give 84.5 there, 360p's about 75: 234p, and its own quality.
+    expect(judged[1]).toMatchObject({ height: 234, bitrateBps: 217_500 });
+    expect(judged[1]!.predictedQuality).toBeCloseTo(84.5, 0);
+    // Predicted quality rises rung by rung.
+    for (let i = 1; i < judged.length; i++) expect(judged[i]!.predictedQuality).toBeGreaterThan(judged[i - 1]!.predictedQuality);
+    // On a hull vertex nothing changes.
+    expect(judged.at(-1)).toEqual(onHull.at(-1));
+  });
+
   it('returns one rung for a one-point hull and refuses an empty hull', () => {
     expect(selectRungs([pt(360, 300, 90)], VMAF_RUNG_RULES)).toEqual([{ width: 640, height: 360, bitrateBps: 300_000, predictedQuality: 90 }]);
     expect(() => selectRungs([], VMAF_RUNG_RULES)).toThrow(RangeError);
