@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { FfmpegError, InvalidMasterError } from '../util/errors.js';
 import { INEXACT_SEEK_MARGIN_S } from './master-seek.js';
 import { decodeCheck, ffmpegChildEnv, probe, probeKeyframeTimesS, probeVideoEndS, type DecodeCheck, type FfmpegPaths } from './ffmpeg.js';
-import { isTelecinePattern, parseRepeatedFields, type ProbeResult } from './media-info.js';
+import type { ProbeResult } from './media-info.js';
 
 /**
  * Largest frame a master may have, pixels: H.264 level 6.2's MaxFS of 139,264 macroblocks
@@ -130,6 +130,31 @@ export async function inspectMaster(file: string, paths: FfmpegPaths): Promise<P
   await checkMediaData(file, name, result, paths);
   if (video.interlaced && (await isTelecined(file, paths, result.durationS))) return { ...result, video: { ...video, telecined: true } };
   return result;
+}
+
+/** FFmpeg idet's repeated-field counts ("Repeated Fields: Neither: n Top: t Bottom: b"); undefined when absent. */
+export function parseRepeatedFields(stderr: string): { neither: number; top: number; bottom: number } | undefined {
+  const m = /Repeated Fields: Neither:\s*(\d+)\s*Top:\s*(\d+)\s*Bottom:\s*(\d+)/.exec(stderr);
+  return m ? { neither: Number(m[1]), top: Number(m[2]), bottom: Number(m[3]) } : undefined;
+}
+
+/** Share of frames with a repeated field in 3:2 pulldown's cadence (two of five), and the band around it taken as telecine. */
+export const TELECINE_REPEATED_SHARE = Object.freeze({ min: 0.3, max: 0.5 });
+/** Fewest frames idet must have seen before its counts are read as a cadence (our choice: 2 s at 29.97). */
+export const TELECINE_MIN_FRAMES = 60;
+
+/**
+ * Whether idet's repeated-field counts over an interlaced stretch show 3:2 pulldown: two of every
+ * five frames repeat a field (40%), so a share within TELECINE_REPEATED_SHARE. Video shot
+ * interlaced repeats none (0 of 150 frames on moving test patterns; a telecined one 72 of 180); a
+ * still picture repeats nearly every field and is not taken for film.
+ */
+export function isTelecinePattern(counts: { neither: number; top: number; bottom: number } | undefined): boolean {
+  if (!counts) return false;
+  const total = counts.neither + counts.top + counts.bottom;
+  if (total < TELECINE_MIN_FRAMES) return false;
+  const share = (counts.top + counts.bottom) / total;
+  return share >= TELECINE_REPEATED_SHARE.min && share <= TELECINE_REPEATED_SHARE.max;
 }
 
 /** Frames FFmpeg's idet reads to tell telecined film from interlaced video (our choice: 8 s at 29.97, 40 cadences). */

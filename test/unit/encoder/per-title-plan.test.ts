@@ -10,7 +10,8 @@ import { planAnalysis, QUALITY_EXTENSION_CRFS, trialVmafSubsample } from '../../
 import { concludeAnalysis, crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
 import { sampleGraph } from '../../../src/encoder/per-title-sample.js';
 import { MAX_OUTPUT_FRAME_RATE, outputFrameRate } from '../../../src/encoder/title-stages.js';
-import { isTelecinePattern, ivtcFilter, masterPictureFilter, masterPictureOf, parseRepeatedFields } from '../../../src/encoder/media-info.js';
+import { ivtcFilter, masterPictureFilter, masterPictureOf } from '../../../src/encoder/media-info.js';
+import { isTelecinePattern, parseRepeatedFields } from '../../../src/encoder/master-check.js';
 import type { TrialGroupResult, TrialPoint } from '../../../src/encoder/per-title-trials.js';
 
 const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
