@@ -188,7 +188,10 @@ export function resolutionQualityAt(points: readonly RdPoint[], size: { width: n
  * nearer in log bitrate and the hull's quality. (A 640x360 test-pattern title had a 360p rung at
  * 218 kbit/s predicted at VMAF 85.6 on the hull line between 234p at 167 kbit/s and 360p at 252
  * kbit/s; 360p's own encodes give about 75 there, and it measured 78.9 — below the 234p rung under
- * it, at 82. 234p's own encodes give 84.5.)
+ * it, at 82. 234p's own encodes give 84.5.) The top rung is left to the hull line (selectRungs):
+ * its bitrate is where the line reaches the saturation quality, which between two resolutions no
+ * single encode reaches (a static test pattern: 45 dB on the line, 36.5 by its own trials) — moving
+ * the top to the first encode that does reach it is not done yet.
  */
 function resolutionAt(hull: readonly RdPoint[], bitrateBps: number, points?: readonly RdPoint[]): { width: number; height: number; quality: number } {
   let a = hull[0]!;
@@ -212,8 +215,8 @@ function resolutionAt(hull: readonly RdPoint[], bitrateBps: number, points?: rea
 
 /**
  * Picks the ladder's rungs on the hull; with `points` (every trial the hull was made from), a
- * rung between two resolutions' hull points takes the one whose own encodes are better there,
- * and its predicted quality is that resolution's (resolutionAt).
+ * rung below the top between two resolutions' hull points takes the one whose own encodes are
+ * better there, and its predicted quality is that resolution's (resolutionAt).
  *
  * Rule: the lowest rung sits at the floor bitrate (or the hull's first point when the hull
  * starts above the floor). The top bitrate is where the hull first reaches the saturation
@@ -263,8 +266,11 @@ export function selectRungs(hull: readonly RdPoint[], rules: RungRules, points?:
 
   let minHeight = 0;
   let minWidth = 0;
-  return kept.map((bitrateBps) => {
-    let res = resolutionAt(hull, bitrateBps, points);
+  return kept.map((bitrateBps, k) => {
+    // The top rung keeps the hull line's resolution and quality: its bitrate is defined by the
+    // line (where it reaches the saturation quality); judged by one resolution's own trials an
+    // easy title's top fell from the line's 45 dB to 36.5 (see the note in resolutionAt).
+    let res = resolutionAt(hull, bitrateBps, k === kept.length - 1 ? undefined : points);
     if (res.height < minHeight) {
       // Keep resolutions monotonic: reuse the previous (larger) rung's resolution.
       const size = { width: minWidth, height: minHeight };
