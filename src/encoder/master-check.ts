@@ -11,6 +11,8 @@ import { INEXACT_SEEK_MARGIN_S } from './master-seek.js';
 import { decodeCheck, ffmpegChildEnv, probe, probeKeyframeTimesS, probeVideoEndS, type DecodeCheck, type FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
 
+const execFileAsync = promisify(execFile);
+
 /**
  * Largest frame a master may have, pixels: H.264 level 6.2's MaxFS of 139,264 macroblocks
  * (ITU-T H.264 Table A-1) × 256 = 8192x4352, the largest frame any H.264 ladder can carry.
@@ -168,7 +170,7 @@ const TELECINE_PROBE_FRAMES = 240;
 async function isTelecined(file: string, paths: FfmpegPaths, durationS: number): Promise<boolean> {
   const fromS = Math.max(0, durationS / 2 - 4);
   try {
-    const { stderr } = await promisify(execFile)(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-ss', fromS.toFixed(3), '-i', file, '-map', '0:v:0', '-frames:v', String(TELECINE_PROBE_FRAMES), '-vf', 'idet', '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024, env: ffmpegChildEnv() });
+    const { stderr } = await execFileAsync(paths.ffmpegPath, ['-hide_banner', '-nostdin', '-ss', fromS.toFixed(3), '-i', file, '-map', '0:v:0', '-frames:v', String(TELECINE_PROBE_FRAMES), '-vf', 'idet', '-f', 'null', '-'], { maxBuffer: 16 * 1024 * 1024, env: ffmpegChildEnv() });
     return isTelecinePattern(parseRepeatedFields(stderr));
   } catch {
     return false;
