@@ -145,61 +145,85 @@ export async function runWorker(ctx: CliContext, opts: { concurrency: number; na
   await stopEncodeWorker(worker);
 }
 
-export async function runStatus(ctx: CliContext, titleId: string | undefined, opts: { json?: boolean }): Promise<void> {
+/**
+ * `vod status [title] [--json] [--watch [s]]`: the encode jobs and published titles, or one
+ * title with its child jobs. With `watch` the report is redrawn every `watch` seconds (the screen
+ * cleared on a terminal; with `json`, one compact JSON object per line with the poll time `at`)
+ * until the title's job has completed or failed, or until Ctrl-C; without a title, until Ctrl-C.
+ * @throws UserError when the title id is neither queued nor published, or Redis is unreachable.
+ */
+export async function runStatus(ctx: CliContext, titleId: string | undefined, opts: { json?: boolean; watch?: number }): Promise<void> {
   const redis = await ensureRedis(ctx.config, ctx.log);
   const queue = new EncodeQueue(redis, ctx.config, ctx.config.queueName);
   try {
-    const published = await listTitles(ctx.store);
-    if (titleId) {
-      const job = await queue.status(titleId);
-      const record = published.find((t) => t.titleId === titleId);
-      if (!job && !record) throw new UserError(`No upload or published title has the id ${titleId}.`);
-      const children = job?.children ? await queue.children(titleId) : [];
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ job, children, published: record ?? null }, null, 2)}\n`);
-        return;
-      }
-      const lines = [`Title id:  ${titleId}`, `Title:     ${record?.title ?? job?.title}`];
-      if (record) {
-        lines.push(
-          `Published: ${record.publishedAt} (${record.renditions.length} renditions, encode ${record.encodeTimeS.toFixed(1)} s)`,
-          `Ladder:    ${record.ladder}${record.qualityMetric ? `, quality measured with ${record.qualityMetric.toUpperCase()}` : ''}`,
-          ...tracksLines(record),
-          `Playback:  ${titleUrls(ctx, titleId).playbackUrl}`,
-        );
-      }
-      if (job) {
-        lines.push(`Job state: ${job.state}${job.progress ? ` (${job.progress.stage} ${job.progress.percent.toFixed(1)}%${job.progress.rendition ? `, ${job.progress.rendition}` : ''})` : ''}`);
-        lines.push(`Attempts:  ${job.attemptsStarted}/${job.attempts} started${job.stalls ? ` (${job.stalls} ended with the worker dying)` : ''}`);
-        if (job.failedReason) lines.push(`Failure:   ${job.failedReason.split('\n').join('\n           ')}`);
-        if (children.length > 0) lines.push(...childLines(children));
-      }
-      process.stdout.write(`${lines.join('\n')}\n`);
+    if (opts.watch === undefined) {
+      process.stdout.write(`${(await statusReport(ctx, queue, titleId, opts.json ? 'pretty' : undefined)).text}\n`);
       return;
     }
-    const jobs = await queue.list();
-    if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ jobs, published }, null, 2)}\n`);
-      return;
+    const stop = untilSignal();
+    let stopped = false;
+    void stop.then(() => (stopped = true));
+    const clear = !opts.json && process.stdout.isTTY ? '\x1b[2J\x1b[H' : '';
+    for (;;) {
+      const report = await statusReport(ctx, queue, titleId, opts.json ? 'line' : undefined);
+      process.stdout.write(`${clear}${report.text}\n${opts.json || clear ? '' : '\n'}`);
+      if (report.finished || stopped) return;
+      await Promise.race([stop, new Promise((r) => setTimeout(r, opts.watch! * 1000))]);
+      if (stopped) return;
     }
-    const rows = jobs.map((j) => [
-      j.titleId,
-      j.state,
-      `${j.progress ? `${j.progress.percent.toFixed(0)}% ${j.progress.stage}` : ''}${j.children ? ` (${j.children.done}/${j.children.total} ${j.flowStep === 'analyze' ? 'analysis' : 'child'} jobs)` : ''}`,
-      `${j.attemptsStarted}/${j.attempts}`,
-      j.title.slice(0, 30),
-      firstLine(j.failedReason ?? '').replace('unknown reason', '').slice(0, 60),
-    ]);
-    process.stdout.write(`Jobs (${rows.length}):\n${table(['TITLE ID', 'STATE', 'PROGRESS', 'TRIES', 'TITLE', 'FAILURE'], rows)}\n`);
-    process.stdout.write(
-      `Published titles (${published.length}):\n${table(
-        ['TITLE ID', 'LADDER', 'RENDITIONS', 'DURATION', 'TITLE'],
-        published.map((t) => [t.titleId, t.ladder, String(t.renditions.filter((r) => r.kind === 'video').length), `${t.durationS.toFixed(1)} s`, t.title]),
-      )}\n`,
-    );
   } finally {
     await queue.close();
   }
+}
+
+/**
+ * One `vod status` report: `json` 'pretty' (indented) or 'line' (one line, with the poll start time
+ * `at`), a table otherwise. `finished` tells a watch to stop: the title's job completed or failed.
+ * @throws UserError when the title id is neither queued nor published.
+ */
+async function statusReport(ctx: CliContext, queue: EncodeQueue, titleId: string | undefined, json: 'pretty' | 'line' | undefined): Promise<{ text: string; finished: boolean }> {
+  const at = new Date().toISOString();
+  const asJson = (value: object) => (json === 'line' ? JSON.stringify({ at, ...value }) : JSON.stringify(value, null, 2));
+  const published = await listTitles(ctx.store);
+  if (titleId) {
+    const job = await queue.status(titleId);
+    const record = published.find((t) => t.titleId === titleId);
+    if (!job && !record) throw new UserError(`No upload or published title has the id ${titleId}.`);
+    const children = job?.children ? await queue.children(titleId) : [];
+    const finished = !job || job.state === 'completed' || job.state === 'failed';
+    if (json) return { text: asJson({ job, children, published: record ?? null }), finished };
+    const lines = [`Title id:  ${titleId}`, `Title:     ${record?.title ?? job?.title}`];
+    if (record) {
+      lines.push(
+        `Published: ${record.publishedAt} (${record.renditions.length} renditions, encode ${record.encodeTimeS.toFixed(1)} s)`,
+        `Ladder:    ${record.ladder}${record.qualityMetric ? `, quality measured with ${record.qualityMetric.toUpperCase()}` : ''}`,
+        ...tracksLines(record),
+        `Playback:  ${titleUrls(ctx, titleId).playbackUrl}`,
+      );
+    }
+    if (job) {
+      lines.push(`Job state: ${job.state}${job.progress ? ` (${job.progress.stage} ${job.progress.percent.toFixed(1)}%${job.progress.rendition ? `, ${job.progress.rendition}` : ''})` : ''}`);
+      lines.push(`Attempts:  ${job.attemptsStarted}/${job.attempts} started${job.stalls ? ` (${job.stalls} ended with the worker dying)` : ''}`);
+      if (job.failedReason) lines.push(`Failure:   ${job.failedReason.split('\n').join('\n           ')}`);
+      if (children.length > 0) lines.push(...childLines(children));
+    }
+    return { text: lines.join('\n'), finished };
+  }
+  const jobs = await queue.list();
+  if (json) return { text: asJson({ jobs, published }), finished: false };
+  const rows = jobs.map((j) => [
+    j.titleId,
+    j.state,
+    `${j.progress ? `${j.progress.percent.toFixed(0)}% ${j.progress.stage}` : ''}${j.children ? ` (${j.children.done}/${j.children.total} ${j.flowStep === 'analyze' ? 'analysis' : 'child'} jobs)` : ''}`,
+    `${j.attemptsStarted}/${j.attempts}`,
+    j.title.slice(0, 30),
+    firstLine(j.failedReason ?? '').replace('unknown reason', '').slice(0, 60),
+  ]);
+  const titles = published.map((t) => [t.titleId, t.ladder, String(t.renditions.filter((r) => r.kind === 'video').length), `${t.durationS.toFixed(1)} s`, t.title]);
+  return {
+    text: `Jobs (${rows.length}):\n${table(['TITLE ID', 'STATE', 'PROGRESS', 'TRIES', 'TITLE', 'FAILURE'], rows)}\nPublished titles (${published.length}):\n${table(['TITLE ID', 'LADDER', 'RENDITIONS', 'DURATION', 'TITLE'], titles)}`,
+    finished: false,
+  };
 }
 
 /** Most unfinished child jobs listed one per line by `vod status <id>`. */

@@ -173,7 +173,8 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .description('Show encode jobs (state, progress, attempts, failure reason) and published titles; with a title id, also its child jobs (the trial groups of its analysis, its chunks) and which workers hold them.')
     .argument('[title]', 'a title id: show that title only')
     .option('--json', 'print JSON instead of a table')
-    .action(async (titleId: string | undefined, opts: { json?: boolean }) => runStatus(ctx('warn'), titleId, opts));
+    .option('-w, --watch [seconds]', 'redraw every <seconds> (default 2) until the title\'s job completes or fails, or Ctrl-C; with --json, one JSON object per line', parsePositiveNumber)
+    .action(async (titleId: string | undefined, opts: { json?: boolean; watch?: number | true }) => runStatus(ctx('warn'), titleId, { json: opts.json, watch: opts.watch === true ? 2 : opts.watch }));
 
   program
     .command('origin')

@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import readline from 'node:readline';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
@@ -111,27 +112,37 @@ describe('a title encoded across machines', () => {
     const titleId = /\b([0-9a-f]{16})\b/.exec(upload.stdout)?.[1];
     expect(titleId, upload.stdout).toBeDefined();
 
-    // Watch the children; kill the first worker seen in the middle of a chunk. A chunk can finish
-    // between the status read and the kill, so the worker is frozen first (SIGSTOP: it can no
-    // longer report anything) and killed only if its chunk was unfinished; otherwise it is
-    // thawed and the watch goes on.
+    // Watch the children as a user would (`vod status --watch --json`: one report per line, a few
+    // per second, so even a short chunk is seen while it runs); kill the first worker seen in the
+    // middle of a chunk. A chunk can finish between the report and the kill, so the worker is
+    // frozen first (SIGSTOP: it can no longer report anything) and killed only if a report taken
+    // after the freeze shows its chunk unfinished; otherwise it is thawed and the watch goes on.
+    const watcher = lab.spawn('client', process.execPath, [VOD_BIN, '--data-dir', path.join(logDir, 'data-client'), 'status', titleId!, '--json', '--watch', '0.2'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const reports = readline.createInterface({ input: watcher.stdout! })[Symbol.asyncIterator]();
+    const nextReport = async (): Promise<{ at: string; job: EncodeJobStatus; children: ChildJobStatus[] } | undefined> => {
+      const line = await reports.next();
+      return line.done ? undefined : JSON.parse(line.value);
+    };
     let victim: { worker: string; jobId: string } | undefined;
-    const deadline = Date.now() + 120_000;
-    while (!victim && Date.now() < deadline) {
-      const s = await status(titleId!);
-      const held = s.children.find((c) => c.kind === 'chunk' && c.state === 'active' && c.worker && (c.progress?.percent ?? 0) > 5);
-      if (held) {
+    try {
+      for (let s = await nextReport(); s && !victim; s = await nextReport()) {
+        const held = s.children.find((c) => c.kind === 'chunk' && c.state === 'active' && c.worker && (c.progress?.percent ?? 0) > 5);
+        if (!held) continue;
         const proc = workers.get(held.worker!)!;
+        const frozenAt = new Date().toISOString();
         proc.kill('SIGSTOP');
-        const again = (await status(titleId!)).children.find((c) => c.jobId === held.jobId);
+        let after = await nextReport();
+        while (after && after.at < frozenAt) after = await nextReport();
+        const again = after?.children.find((c) => c.jobId === held.jobId);
         // Frozen past the lock time, the chunk may already be waiting or redone elsewhere: that too
         // is a chunk lost mid-way. Only "completed by the frozen worker" means it finished first.
         if (again && !(again.state === 'completed' && again.worker === held.worker)) {
           victim = { worker: held.worker!, jobId: held.jobId };
           proc.kill('SIGKILL');
         } else proc.kill('SIGCONT');
-      } else if (s.job.state === 'completed') break;
-      else await new Promise((r) => setTimeout(r, 150));
+      }
+    } finally {
+      watcher.kill();
     }
     expect(victim, 'a worker was seen holding a chunk').toBeDefined();
 

@@ -150,6 +150,14 @@ describe('chunked title flow', () => {
       expect(st.stdout).toMatch(/^Subtitles: Spanish \(es\); Italian \(it\)$/m);
       expect(st.stdout).toMatch(/^ +worker worker-a: [1-9]\d* done$/m);
       expect(st.stdout).toMatch(/^ +worker worker-b: [1-9]\d* done$/m);
+      // `--watch --json` prints one report per line and ends by itself once the job has completed.
+      const watched = await runCli(['--data-dir', stack.dataDir, 'status', titleId, '--json', '--watch', '0.2'], { env: { ...env, VOD_QUEUE_NAME: stack.queueName } });
+      expect(watched.code, watched.stderr).toBe(0);
+      const lines = watched.stdout.trim().split('\n').map((l) => JSON.parse(l) as { at: string; job: { state: string }; children: unknown[] });
+      expect(lines).toHaveLength(1);
+      expect(Date.parse(lines[0]!.at)).toBeGreaterThan(Date.now() - 60_000);
+      expect(lines[0]!.job.state).toBe('completed');
+      expect(lines[0]!.children).toHaveLength(5);
     } finally {
       for (const w of workers) await stopEncodeWorker(w);
     }
