@@ -179,6 +179,33 @@ export function resolutionQualityAt(points: readonly RdPoint[], size: { width: n
 }
 
 /**
+ * The lowest bitrate at which one resolution's own encodes reach `quality`, over every resolution
+ * in `points`: per resolution, linear in log bitrate between its two trial points that bracket
+ * the quality (its first point when that already reaches it, as no encode below it was made).
+ * This is where a real encode (a CRF between two trials) gives the quality, unlike the hull's
+ * straight line between two resolutions' points, which no single encode follows.
+ * @param points trial RD points (bits/s, metric units), any order.
+ * @returns that resolution, bitrate (bits/s) and the quality its encodes give there (`quality`, or
+ *   more at a first trial already above it); undefined when no resolution reaches it.
+ */
+export function firstEncodeReaching(points: readonly RdPoint[], quality: number): RdPoint | undefined {
+  let best: RdPoint | undefined;
+  const sizes = new Map<string, RdPoint[]>();
+  for (const p of points) sizes.set(`${p.width}x${p.height}`, [...(sizes.get(`${p.width}x${p.height}`) ?? []), p]);
+  for (const own of sizes.values()) {
+    own.sort((x, y) => x.bitrateBps - y.bitrateBps);
+    const i = own.findIndex((p) => p.quality >= quality);
+    if (i < 0) continue;
+    const b = own[i]!;
+    const a = i > 0 ? own[i - 1]! : undefined;
+    const between = a !== undefined && b.quality > a.quality;
+    const bitrateBps = between ? a.bitrateBps * (b.bitrateBps / a.bitrateBps) ** ((quality - a.quality) / (b.quality - a.quality)) : b.bitrateBps;
+    if (!best || bitrateBps < best.bitrateBps) best = { width: b.width, height: b.height, bitrateBps, quality: between ? quality : b.quality };
+  }
+  return best;
+}
+
+/**
  * Resolution to encode at `bitrateBps`, and the quality it is expected to give: the resolution
  * of the hull segment holding it. On a segment joining two resolutions the hull's straight line
  * is no encode's (it would take time-sharing between the two), so with `points` (every trial)
@@ -188,10 +215,7 @@ export function resolutionQualityAt(points: readonly RdPoint[], size: { width: n
  * nearer in log bitrate and the hull's quality. (A 640x360 test-pattern title had a 360p rung at
  * 218 kbit/s predicted at VMAF 85.6 on the hull line between 234p at 167 kbit/s and 360p at 252
  * kbit/s; 360p's own encodes give about 75 there, and it measured 78.9 — below the 234p rung under
- * it, at 82. 234p's own encodes give 84.5.) The top rung is left to the hull line (selectRungs):
- * its bitrate is where the line reaches the saturation quality, which between two resolutions no
- * single encode reaches (a static test pattern: 45 dB on the line, 36.5 by its own trials) — moving
- * the top to the first encode that does reach it is not done yet.
+ * it, at 82. 234p's own encodes give 84.5.) The top rung is placed by selectRungs.
  */
 function resolutionAt(hull: readonly RdPoint[], bitrateBps: number, points?: readonly RdPoint[]): { width: number; height: number; quality: number } {
   let a = hull[0]!;
@@ -215,12 +239,16 @@ function resolutionAt(hull: readonly RdPoint[], bitrateBps: number, points?: rea
 
 /**
  * Picks the ladder's rungs on the hull; with `points` (every trial the hull was made from), a
- * rung below the top between two resolutions' hull points takes the one whose own encodes are
- * better there, and its predicted quality is that resolution's (resolutionAt).
+ * rung between two resolutions' hull points takes the one whose own encodes are better there,
+ * and its predicted quality is that resolution's (resolutionAt).
  *
  * Rule: the lowest rung sits at the floor bitrate (or the hull's first point when the hull
- * starts above the floor). The top bitrate is where the hull first reaches the saturation
- * quality, else the hull's best point, never above `maxBitrateBps`. From each rung the next
+ * starts above the floor). The top bitrate is where the saturation quality is first reached —
+ * with `points`, by one resolution's own encodes (firstEncodeReaching), which is the top's
+ * resolution; without, on the hull line — else the hull's best point, never above
+ * `maxBitrateBps`. (On the hull line between two resolutions no single encode reaches the
+ * saturation quality: a static test pattern's top rung was predicted 45 dB there and its own
+ * resolution's encodes give 36.5.) From each rung the next
  * one is where quality has risen by one `qualityStep`, but no closer than `minStepRatio`
  * and no further than `maxStepRatio` times the bitrate; the last rung is the top, which
  * replaces the rung below it when within TOP_MERGE_RATIO (1.2×) of it (so the step to the
@@ -242,7 +270,8 @@ export function selectRungs(hull: readonly RdPoint[], rules: RungRules, points?:
   }
   const first = hull[0]!.bitrateBps;
   const last = hull[hull.length - 1]!.bitrateBps;
-  const top = Math.max(first, Math.min(last, hullBitrateFor(hull, rules.saturationQuality), rules.maxBitrateBps));
+  const saturated = points && firstEncodeReaching(points, rules.saturationQuality);
+  const top = Math.max(first, Math.min(last, saturated ? saturated.bitrateBps : hullBitrateFor(hull, rules.saturationQuality), rules.maxBitrateBps));
   const floor = Math.min(Math.max(rules.floorBitrateBps, first), top);
 
   // Only the floor may be below the least quality: every other rung starts where the hull reaches it.
@@ -267,10 +296,9 @@ export function selectRungs(hull: readonly RdPoint[], rules: RungRules, points?:
   let minHeight = 0;
   let minWidth = 0;
   return kept.map((bitrateBps, k) => {
-    // The top rung keeps the hull line's resolution and quality: its bitrate is defined by the
-    // line (where it reaches the saturation quality); judged by one resolution's own trials an
-    // easy title's top fell from the line's 45 dB to 36.5 (see the note in resolutionAt).
-    let res = resolutionAt(hull, bitrateBps, k === kept.length - 1 ? undefined : points);
+    // A top at the saturation crossing of one resolution's own encodes is that resolution's.
+    const atSaturation = k === kept.length - 1 && saturated && bitrateBps === saturated.bitrateBps;
+    let res = atSaturation ? { width: saturated.width, height: saturated.height, quality: saturated.quality } : resolutionAt(hull, bitrateBps, points);
     if (res.height < minHeight) {
       // Keep resolutions monotonic: reuse the previous (larger) rung's resolution.
       const size = { width: minWidth, height: minHeight };

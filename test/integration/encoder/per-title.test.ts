@@ -14,7 +14,7 @@ import type { LadderReport } from '../../../src/encoder/ladder-report.js';
 import { inspectMaster } from '../../../src/encoder/master-check.js';
 import { analyzeTitle, candidateResolutions } from '../../../src/encoder/per-title.js';
 import { runTrialGroup, runTrialGroupsTogether, type TrialGroup, type TrialPoint, type TrialSettings } from '../../../src/encoder/per-title-trials.js';
-import { upperConvexHull } from '../../../src/encoder/convex-hull.js';
+import { resolutionQualityAt, upperConvexHull } from '../../../src/encoder/convex-hull.js';
 import { decodeSample } from '../../../src/encoder/per-title-sample.js';
 import { measureFrameScores, measureFrameScoresBatch } from '../../../src/encoder/quality-metrics.js';
 import { runFfmpeg } from '../../../src/encoder/ffmpeg.js';
@@ -287,7 +287,11 @@ describe('per-title encode of a synthetic master', () => {
     expect(e.rungs.length).toBeLessThan(h.rungs.length);
     expect(e.rungs.at(-1)!.bitrateBps).toBeLessThan(h.rungs.at(-1)!.bitrateBps);
     // Easy content reaches the saturation quality; noise does not at the same bitrate.
-    expect(e.rungs.at(-1)!.predictedQuality).toBeGreaterThanOrEqual(45 - 1e-9); // the hull interpolated to 45 dB
+    const top = e.rungs.at(-1)!;
+    expect(top.predictedQuality).toBeGreaterThanOrEqual(45 - 1e-9);
+    // ...as its own resolution's encodes give it (not the hull line between two resolutions' points,
+    // which said 45 dB where that resolution's encodes give 36.5).
+    expect(resolutionQualityAt(e.points, top, top.bitrateBps)).toBeCloseTo(top.predictedQuality, 0);
   });
 
   it('extends the grid where it falls short: toward quality at the top resolution, toward the floor at the bottom', async () => {

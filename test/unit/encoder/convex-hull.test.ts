@@ -2,7 +2,7 @@
  * Hull and rung selection on hand-made RD points with known answers (pure functions; no ffmpeg).
  */
 import { describe, expect, it } from 'vitest';
-import { hullBitrateFor, hullQualityAt, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type RdPoint } from '../../../src/encoder/convex-hull.js';
+import { firstEncodeReaching, hullBitrateFor, hullQualityAt, PSNR_RUNG_RULES, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type RdPoint } from '../../../src/encoder/convex-hull.js';
 import { candidateResolutions } from '../../../src/encoder/per-title.js';
 import { crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
 
@@ -137,8 +137,23 @@ describe('selectRungs', () => {
     expect(judged[1]!.predictedQuality).toBeCloseTo(84.5, 0);
     // Predicted quality rises rung by rung.
     for (let i = 1; i < judged.length; i++) expect(judged[i]!.predictedQuality).toBeGreaterThan(judged[i - 1]!.predictedQuality);
-    // On a hull vertex nothing changes.
-    expect(judged.at(-1)).toEqual(onHull.at(-1));
+    // The top is where 360p's own encodes reach VMAF 95, in log bitrate between 451 and 783 kbit/s.
+    expect(judged.at(-1)).toEqual({ width: 640, height: 360, bitrateBps: Math.round(451_000 * (783 / 451) ** (0.3 / 3.2)), predictedQuality: 95 });
+  });
+
+  it('puts the top rung where one resolution\'s own encodes reach saturation, not on the hull line between two', () => {
+    // 234p never reaches 45 dB; the hull line from 234p (200k, 43.5) to 720p (500k, 46) crosses 45
+    // at 380 kbit/s, where 720p's own encodes give only about 40.9 dB (an easy static picture).
+    const points = [pt(234, 100, 40), pt(234, 200, 43.5), pt(234, 300, 44), pt(720, 250, 33), pt(720, 500, 46), pt(720, 1000, 48)];
+    const hull = upperConvexHull(points);
+    const line = selectRungs(hull, PSNR_RUNG_RULES).at(-1)!;
+    expect(line).toMatchObject({ height: 720, bitrateBps: 380_000, predictedQuality: 45 });
+    const top = selectRungs(hull, PSNR_RUNG_RULES, points).at(-1)!;
+    expect(top).toEqual({ width: 1280, height: 720, bitrateBps: Math.round(250_000 * 2 ** (12 / 13)), predictedQuality: 45 });
+    expect(firstEncodeReaching(points, 45)).toMatchObject({ height: 720 });
+    expect(firstEncodeReaching(points, 49)).toBeUndefined();
+    // A resolution whose first trial already reaches it: that trial (no encode was made below it).
+    expect(firstEncodeReaching(points, 39)).toEqual({ width: 416, height: 234, bitrateBps: 100_000, quality: 40 });
   });
 
   it('returns one rung for a one-point hull and refuses an empty hull', () => {
