@@ -20,10 +20,13 @@ export interface SampleWindow {
 /**
  * Sample windows spread evenly across a title: `round(duration × fraction / window)` windows
  * (at least 1, at most `maxWindows`), each centred in its share of the title. A title no
- * longer than one window is sampled whole.
+ * longer than one window is sampled whole. With the master's `frameRate` (frames/s) each start
+ * is on its frame grid (a whole number of frames from the video's start): a window starting
+ * between two frames began at the later one, and the sample's `fps` filter then padded the
+ * window's end with its last frame twice.
  * @throws RangeError for non-positive durations or a fraction outside (0, 1].
  */
-export function sampleWindows(durationS: number, windowS: number, fraction: number, maxWindows: number): SampleWindow[] {
+export function sampleWindows(durationS: number, windowS: number, fraction: number, maxWindows: number, frameRate?: number): SampleWindow[] {
   if (!(durationS > 0 && windowS > 0 && fraction > 0 && fraction <= 1 && maxWindows >= 1)) {
     throw new RangeError('sampleWindows needs positive durations, a fraction in (0, 1] and maxWindows >= 1');
   }
@@ -33,8 +36,19 @@ export function sampleWindows(durationS: number, windowS: number, fraction: numb
   return Array.from({ length: count }, (_, i) => {
     const centre = share * (i + 0.5);
     const startS = Math.min(Math.max(0, centre - windowS / 2), durationS - windowS);
-    return { startS: Math.round(startS * 1000) / 1000, durationS: windowS };
+    return { startS: frameRate && frameRate > 0 ? onFrameGrid(startS, frameRate) : Math.round(startS * 1000) / 1000, durationS: windowS };
   });
+}
+
+/**
+ * The frame time at or before `timeS` (frames at whole multiples of 1 / `frameRate` from the
+ * video's start), less one microsecond and floored to microseconds: ffmpeg reads `-ss` in
+ * microseconds and drops the frames before it, so a frame time such as 1001/24000 s printed to
+ * six places must not round up past the frame. No other frame lies within a microsecond.
+ */
+function onFrameGrid(timeS: number, frameRate: number): number {
+  const frame = Math.floor(timeS * frameRate + 1e-9);
+  return frame === 0 ? 0 : Math.floor((frame / frameRate) * 1e6 - 1) / 1e6;
 }
 
 /**

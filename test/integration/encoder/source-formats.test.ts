@@ -4,8 +4,8 @@
  * before every stage that reads its pictures, and a phone's portrait recording (coded landscape, turned by its
  * container's display matrix) is published upright at its shown size; a TS recorded mid-GOP
  * passes the master check and keeps lip sync, as does a master whose audio starts after its
- * video; telecined film is inverse-telecined; an HDR master is tone-mapped to SDR; the per-title sample of a TS with long GOPs holds the master's own
- * frames (chunks of one: chunked-encode.test.ts). The probes of these kinds are in ffmpeg.test.ts.
+ * video; telecined film is inverse-telecined; an HDR master is tone-mapped to SDR; the per-title sample of a TS with long GOPs (and of an MP4) holds the master's own
+ * frames, each once (chunks of one: chunked-encode.test.ts). The probes of these kinds are in ffmpeg.test.ts.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
@@ -240,8 +240,8 @@ describe("a phone's portrait recording (coded 640x360, display matrix 90°)", ()
   }, 120_000);
 });
 
-describe('the per-title sample of an MPEG-TS master with 5 s GOPs (its seeks are not exact)', () => {
-  it("holds the master's own frames at every window, not those from the next keyframe on", async () => {
+describe('the per-title sample of an MPEG-TS master with 5 s GOPs (its seeks are not exact), and of an MP4', () => {
+  it("holds the master's own frames at every window, not those from the next keyframe on, none twice", async () => {
     const master = await makeSyntheticMaster({ path: path.join(dir, 'long-gop.ts'), durationS: 20, width: 320, height: 180, frameRate: 24, keyframeIntervalS: 5 }, paths);
     const probed = await inspectMaster(master, paths);
     const keyframesS = await keyframesForSeeking(master, probed.formatName, paths);
@@ -256,11 +256,16 @@ describe('the per-title sample of an MPEG-TS master with 5 s GOPs (its seeks are
     };
     const whole = await md5s(master);
     expect(whole).toHaveLength(480);
-    // Each window's 48 frames of the master from its start on, in order. (A window starting
-    // between two frames ends with its last frame twice: the sample's fps filter pads to the
-    // window's end. Every frame of testsrc2 differs from the one before, so repeats are dropped.)
+    // Each window's 48 frames of the master from its start on, in order, none twice (a window
+    // starting between two frames used to end with its last frame twice).
     const first = (w: { startS: number }) => Math.ceil(w.startS * 24 - 1e-6);
-    const got = (await md5s(sample!)).filter((m, i, all) => i === 0 || m !== all[i - 1]);
-    expect(got).toEqual(settings.windows.flatMap((w) => whole.slice(first(w), first(w) + 48)));
+    expect(await md5s(sample!)).toEqual(settings.windows.flatMap((w) => whole.slice(first(w), first(w) + 48)));
+    // The same from an MP4 (sought exactly) of 20.7 s: its centred windows start 0.75 and 0.25 of a
+    // frame before a frame (4.177 and 14.531 s).
+    const mp4 = await makeSyntheticMaster({ path: path.join(dir, 'exact.mp4'), durationS: 20.7, width: 320, height: 180, frameRate: 24 }, paths);
+    const exact = planAnalysis(await inspectMaster(mp4, paths), 24, { segmentDurationS: 2 }).settings;
+    expect(exact.windows).toHaveLength(2);
+    const mp4Whole = await md5s(mp4);
+    expect(await md5s((await decodeSample(mp4, exact, dir, paths))!)).toEqual(exact.windows.flatMap((w) => mp4Whole.slice(first(w), first(w) + 48)));
   });
 });

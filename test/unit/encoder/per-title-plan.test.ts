@@ -8,7 +8,7 @@ import { rungFrameSample, RUNG_QUALITY_MAX_FRAMES } from '../../../src/encoder/m
 import { strideCoprimeWith } from '../../../src/encoder/quality-metrics.js';
 import { planAnalysis, QUALITY_EXTENSION_CRFS, trialVmafSubsample } from '../../../src/encoder/per-title.js';
 import { concludeAnalysis, crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
-import { sampleGraph } from '../../../src/encoder/per-title-sample.js';
+import { sampleGraph, sampleWindows } from '../../../src/encoder/per-title-sample.js';
 import { MAX_OUTPUT_FRAME_RATE, outputFrameRate } from '../../../src/encoder/title-stages.js';
 import { ivtcFilter, masterPictureFilter, masterPictureOf } from '../../../src/encoder/media-info.js';
 import { isTelecinePattern, parseRepeatedFields } from '../../../src/encoder/master-check.js';
@@ -22,6 +22,24 @@ const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
   audio: undefined,
   audioStreams: [],
   subtitleStreams: [],
+});
+
+describe('sampleWindows', () => {
+  it('starts every window on the master\'s frame grid, just before the frame (ffmpeg reads -ss in microseconds)', () => {
+    // 70.03 s at 24000/1001 fps: the centred starts (8.2525 s, ...) fall between frames.
+    const rate = 24000 / 1001;
+    const windows = sampleWindows(70.03, 4, 0.2, 10, rate);
+    expect(windows).toHaveLength(4);
+    for (const w of windows) {
+      const frames = w.startS * rate;
+      expect(Math.ceil(frames) - frames).toBeGreaterThan(0); // just before a frame...
+      expect(Math.ceil(frames) - frames).toBeLessThan(1e-4); // ...by about a microsecond
+      expect(Number(w.startS.toFixed(6))).toBeLessThan(Math.ceil(frames) / rate); // printed, still not past it
+    }
+    // Without a frame rate, the centred starts to the millisecond; a window at 0 stays at 0.
+    expect(sampleWindows(70.03, 4, 0.2, 10).map((w) => w.startS)).toEqual([6.754, 24.261, 41.769, 59.276]);
+    expect(sampleWindows(4, 4, 0.2, 10, rate)).toEqual([{ startS: 0, durationS: 4 }]);
+  });
 });
 
 describe('planAnalysis of an interlaced master', () => {
