@@ -6,7 +6,9 @@
  * the options the pipeline uses) for reference. Reports the split analysis / encode / measure
  * from each title's ladder.json, the pipeline's overhead over plain ffmpeg, the chunking
  * overhead, the real-time factor (encode time ÷ title duration) per resolution, and the
- * projected time of a 2-hour 1080p title on N machines like this one.
+ * projected time of a 2-hour 1080p title on N machines like this one. With --hdr the master is
+ * re-encoded as HDR (PQ or HLG, HEVC Main 10) and the runs publish it tone-mapped to SDR; the
+ * tone map's own cost is timed too (decoding the master with and without it).
  *
  * Writes bench/results/encode.json and encode.md (the README table), or encode-<tag>.* with --tag.
  * Run: npm run bench:encode -- --help
@@ -18,7 +20,7 @@ import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, Option } from 'commander';
 import { loadConfig, storeDir } from '../src/config.js';
-import { resolveFfmpegPaths } from '../src/encoder/ffmpeg.js';
+import { resolveFfmpegPaths, runFfmpeg } from '../src/encoder/ffmpeg.js';
 import { fixedLadderFor } from '../src/encoder/fixed-ladder.js';
 import type { LadderReport } from '../src/encoder/ladder-report.js';
 import { inspectMaster } from '../src/encoder/master-check.js';
@@ -30,7 +32,8 @@ import { ensureRedis } from '../src/ingest/redis-server.js';
 import { uploadMaster } from '../src/ingest/upload.js';
 import { FsObjectStore } from '../src/origin/fs-object-store.js';
 import type { LadderKind } from '../src/title/title-address.js';
-import { makeSyntheticMaster } from '../fixtures/synthetic-master.js';
+import { makeHdrMaster, makeSyntheticMaster } from '../fixtures/synthetic-master.js';
+import { toneMapFilter } from '../src/encoder/media-info.js';
 import { transparentHugePagesMode } from '../src/util/transparent-huge-pages.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -58,8 +61,9 @@ const program = new Command('bench:encode')
   .addOption(new Option('--runs <list>', 'runs to do, comma-separated').default('plain,fixed-1,fixed-1-onepass,fixed-2,per-title-1,per-title-2'))
   .option('--no-vmaf', 'measure PSNR/SSIM only (default: VMAF with ../shared/vmaf/vmaf_v0.6.1.pkl when present)')
   .option('--tag <name>', 'write encode-<name>.json/.md instead of encode.json/.md (runs kept side by side)')
+  .addOption(new Option('--hdr <transfer>', 'make the master HDR (BT.2020, this transfer, HEVC Main 10) and time its tone map to SDR').choices(['pq', 'hlg']))
   .parse();
-const opts = program.opts<{ duration: number; fps: number; masterGop?: number; chunk: number; preset: string; runs: string; vmaf: boolean; tag?: string }>();
+const opts = program.opts<{ duration: number; fps: number; masterGop?: number; chunk: number; preset: string; runs: string; vmaf: boolean; tag?: string; hdr?: 'pq' | 'hlg' }>();
 const outName = opts.tag ? `encode-${opts.tag.replace(/[^A-Za-z0-9_-]/g, '_')}` : 'encode';
 const runs = new Set(opts.runs.split(',').map((s) => s.trim()));
 
@@ -93,10 +97,14 @@ const bar = new cliProgress.SingleBar({ format: '{run} [{bar}] {percentage}% {st
 
 try {
   process.stderr.write(`master: ${opts.duration} s 1920x1080 at ${opts.fps} fps (testsrc2 + temporal noise)…\n`);
-  const master = await makeSyntheticMaster(
+  const sdrMaster = await makeSyntheticMaster(
     { path: path.join(work, 'master.mp4'), durationS: opts.duration, width: 1920, height: 1080, frameRate: opts.fps, videoFilter: 'noise=alls=6:allf=t', ...(opts.masterGop !== undefined ? { keyframeIntervalS: opts.masterGop } : {}) },
     paths,
   );
+  const master = opts.hdr
+    ? await makeHdrMaster(sdrMaster, path.join(work, `master-${opts.hdr}.mp4`), opts.hdr, paths, { x265Preset: 'ultrafast', frameRate: opts.fps, ...(opts.masterGop !== undefined ? { keyframeIntervalS: opts.masterGop } : {}) })
+    : sdrMaster;
+  const hdr = opts.hdr ? { transfer: opts.hdr, ...(await timeToneMap(master, opts.hdr)) } : undefined;
   const probe = await inspectMaster(master, paths);
   const frameRate = outputFrameRate(probe.video!);
   const ladder = fixedLadderFor(probe.video!);
@@ -135,7 +143,8 @@ try {
   const result = {
     date: new Date().toISOString(),
     machine: { cpus: os.availableParallelism(), model: os.cpus()[0]?.model ?? 'unknown', memGiB: Math.round(os.totalmem() / 2 ** 30), transparentHugePages: (await transparentHugePagesMode()) ?? 'unknown' },
-    settings: { durationS: opts.duration, width: 1920, height: 1080, frameRate, masterGopS: opts.masterGop ?? 'x264 default (250 frames)', preset: opts.preset, chunkS: opts.chunk, metric: vmafModel ? 'vmaf' : 'psnr' },
+    settings: { durationS: opts.duration, width: 1920, height: 1080, frameRate, masterGopS: opts.masterGop ?? 'x264 default (250 frames)', preset: opts.preset, chunkS: opts.chunk, metric: vmafModel ? 'vmaf' : 'psnr', ...(opts.hdr ? { master: `HDR ${opts.hdr.toUpperCase()}, HEVC Main 10` } : {}) },
+    hdr,
     plain,
     pipeline,
     derived: derive(plain, pipeline),
@@ -148,6 +157,20 @@ try {
 } finally {
   bar.stop();
   await fs.rm(work, { recursive: true, force: true });
+}
+
+/**
+ * Seconds to decode the master's video to nothing, without and with the tone map to SDR that
+ * every pass reading an HDR master runs (media-info.ts toneMapFilter), one ffmpeg each.
+ */
+async function timeToneMap(file: string, transfer: 'pq' | 'hlg'): Promise<{ decodeS: number; decodeToneMapS: number }> {
+  const time = async (vf: string) => {
+    const t0 = performance.now();
+    await runFfmpeg({ inputs: [{ source: file }], outputOptions: ['-map', '0:v:0', ...(vf ? ['-vf', vf.replace(/,$/, '')] : []), '-f', 'null'], output: '/dev/null' }, paths);
+    return (performance.now() - t0) / 1000;
+  };
+  const decodeS = await time('');
+  return { decodeS, decodeToneMapS: await time(toneMapFilter(transfer)) };
 }
 
 /** Publishes the master through a fresh queue and store with `workers` real `vod worker` processes. */
@@ -232,7 +255,7 @@ function derive(plain: PlainResult | undefined, pipeline: PipelineResult[]) {
   };
 }
 
-function markdown(r: { date: string; machine: { cpus: number; model: string; transparentHugePages?: string }; settings: Record<string, unknown>; plain: PlainResult | undefined; pipeline: PipelineResult[]; derived: ReturnType<typeof derive> }): string {
+function markdown(r: { date: string; machine: { cpus: number; model: string; transparentHugePages?: string }; settings: Record<string, unknown>; hdr: { transfer: string; decodeS: number; decodeToneMapS: number } | undefined; plain: PlainResult | undefined; pipeline: PipelineResult[]; derived: ReturnType<typeof derive> }): string {
   const s = (x: number | undefined, d = 1) => (x === undefined ? '–' : x.toFixed(d));
   const pct = (x: number | undefined) => (x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
   const lines = [
@@ -249,12 +272,16 @@ function markdown(r: { date: string; machine: { cpus: number; model: string; tra
     lines.push(`| audio | ${s(r.plain.audioS)} | |`, `| **all** | ${s(r.plain.totalS)} | ${s(r.plain.totalS / Number(r.settings.durationS), 2)} |`, '');
   }
   const d = r.derived;
+  if (r.hdr) {
+    const extra = r.hdr.decodeToneMapS - r.hdr.decodeS;
+    lines.push(`- HDR (${r.hdr.transfer.toUpperCase()}) master: decoding its video takes ${s(r.hdr.decodeS)} s, with the tone map to SDR ${s(r.hdr.decodeToneMapS)} s: the tone map costs ${s(extra)} s (${s(extra / Number(r.settings.durationS), 2)} s per second of 1080p), paid by every pass that reads the master`);
+  }
   lines.push(
     `- Pipeline (fixed ladder, 1 worker, chunked) less its quality measurement ÷ plain ffmpeg: ${s(d.pipelineOverOwnFfmpeg, 3)} (one pass: ${s(d.onePassOverPlainFfmpeg, 3)})`,
     `- Chunking overhead (chunked vs one pass, 1 worker, less measurement): ${pct(d.chunkingOverhead)}`,
     `- Per-title analysis + quality measurement ÷ final encodes: ${s(d.perTitleAnalysisPlusMeasureOverEncodes, 2)}`,
     `- 2 workers vs 1 on this machine: fixed ${s(d.twoWorkerSpeedup.fixed, 2)}×, per-title ${s(d.twoWorkerSpeedup['per-title'], 2)}×`,
-    `- Projected 2-hour 1080p title on N machines like this one (s; analysis scaled to its 40 s sample; measurement by the frames scored, at most ${RUNG_QUALITY_MAX_FRAMES} per rung, and by chunks for ${MEASURE_PER_CHUNK_RUNG_S} s per chunk and rung; the rest by duration; all but the analysis divided by N): fixed ${JSON.stringify(d.projected2hTitleS.fixed)}, per-title ${JSON.stringify(d.projected2hTitleS.perTitle)}`,
+    `- Projected 2-hour 1080p title on N machines like this one (s; analysis scaled to its 40 s sample; measurement by the frames scored, at most ${RUNG_QUALITY_MAX_FRAMES} per rung, and by chunks for ${MEASURE_PER_CHUNK_RUNG_S} s per chunk and rung; the rest by duration; all but the analysis divided by N): fixed ${d.projected2hTitleS.fixed ? JSON.stringify(d.projected2hTitleS.fixed) : '–'}, per-title ${d.projected2hTitleS.perTitle ? JSON.stringify(d.projected2hTitleS.perTitle) : '–'}`,
     '',
   );
   return lines.join('\n');

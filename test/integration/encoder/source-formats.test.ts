@@ -19,7 +19,7 @@ import { ffmpegChildEnv, probe, probePackets, resolveFfmpegPaths, type FfmpegPat
 import { planAnalysis } from '../../../src/encoder/per-title.js';
 import { decodeSample } from '../../../src/encoder/per-title-sample.js';
 import { titleRecordSchema, type TitleRecord } from '../../../src/origin/catalog.js';
-import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
+import { makeHdrMaster, makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
 const run = promisify(execFile);
@@ -203,16 +203,11 @@ describe('an HDR master (PQ and HLG, BT.2020, 10-bit HEVC)', () => {
   it.each([
     ['smpte2084', 'pq'],
     ['arib-std-b67', 'hlg'],
-  ])('is tone-mapped to SDR (%s): the published picture keeps the contrast and colour of the SDR picture it was made from', async (transfer, hdr) => {
+  ] as const)('is tone-mapped to SDR (%s): the published picture keeps the contrast and colour of the SDR picture it was made from', async (transfer, hdr) => {
     // An SDR picture (testsrc2, BT.709) converted to BT.2020 with the HDR transfer at 100 cd/m², as HEVC Main 10.
     const sdr = path.join(dir, `sdr-${hdr}.mp4`);
     await run(paths.ffmpegPath, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25', '-t', '2', '-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-crf', '10', sdr], { env: ffmpegChildEnv() });
-    const master = path.join(dir, `hdr-${hdr}.mp4`);
-    await run(
-      paths.ffmpegPath,
-      ['-v', 'error', '-y', '-i', sdr, '-vf', `zscale=tin=bt709:t=${transfer}:npl=100:pin=bt709:p=bt2020:min=bt709:m=bt2020nc:rin=tv:r=tv,format=yuv420p10le`, '-c:v', 'libx265', '-crf', '12', '-x265-params', `log-level=error:colorprim=bt2020:transfer=${transfer}:colormatrix=bt2020nc`, master],
-      { env: ffmpegChildEnv() },
-    );
+    const master = await makeHdrMaster(sdr, path.join(dir, `hdr-${hdr}.mp4`), hdr, paths);
     expect((await probe(master, paths)).video).toMatchObject({ hdr, pixelFormat: 'yuv420p10le' });
     const { outDir, record } = await encodeFixed(master, `hdr-${hdr}`);
     const top = record.renditions.filter((r) => r.kind === 'video').sort((a, b) => (b.height ?? 0) - (a.height ?? 0))[0]!;
