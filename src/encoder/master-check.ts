@@ -131,7 +131,42 @@ export async function inspectMaster(file: string, paths: FfmpegPaths): Promise<P
   }
   await checkMediaData(file, name, result, paths);
   if (video.interlaced && (await isTelecined(file, paths, result.durationS))) return { ...result, video: { ...video, telecined: true } };
+  if (!video.interlaced) {
+    const cadence = frameCadence(await firstPresentationTimesS(file, paths));
+    if (cadence !== undefined && cadence > video.frameRate * 1.01) return { ...result, video: { ...video, cadenceFrameRate: cadence } };
+  }
   return result;
+}
+
+/** Frame rates a cadence is snapped to when within 1%: film, PAL and NTSC rates, and their doubles. */
+export const STANDARD_FRAME_RATES: readonly number[] = Object.freeze([24000 / 1001, 24, 25, 30000 / 1001, 30, 48, 50, 60000 / 1001, 60, 120000 / 1001, 120]);
+
+/**
+ * A variable-frame-rate stream's cadence, frames/s, from its frames' presentation times (any
+ * order): the mean of the intervals within 25% of the median one (a dropped frame's double
+ * interval and a pause are left out; a millisecond timebase's alternating 33 and 34 ms average
+ * out), snapped to the nearest of STANDARD_FRAME_RATES within 1%, else rounded to 3 decimals. Undefined with
+ * fewer than 10 intervals.
+ */
+export function frameCadence(timesS: readonly number[]): number | undefined {
+  const sorted = timesS.filter(Number.isFinite).sort((a, b) => a - b);
+  const intervals = sorted.slice(1).map((t, i) => t - sorted[i]!).filter((d) => d > 0);
+  if (intervals.length < 10) return undefined;
+  const median = [...intervals].sort((a, b) => a - b)[Math.floor(intervals.length / 2)]!;
+  const usual = intervals.filter((d) => Math.abs(d - median) <= 0.25 * median);
+  const rate = usual.length / usual.reduce((t, d) => t + d, 0);
+  const standard = STANDARD_FRAME_RATES.filter((r) => Math.abs(rate - r) <= 0.01 * r).sort((a, b) => Math.abs(rate - a) - Math.abs(rate - b))[0];
+  return standard ?? Math.round(rate * 1000) / 1000;
+}
+
+/** The presentation times of the first video stream's packets in its first 60 s, s (demuxed, not decoded); [] when ffprobe fails. */
+async function firstPresentationTimesS(file: string, paths: FfmpegPaths): Promise<number[]> {
+  try {
+    const { stdout } = await execFileAsync(paths.ffprobePath, ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', '%+60', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file], { maxBuffer: 16 * 1024 * 1024, env: ffmpegChildEnv() });
+    return stdout.split('\n').filter((l) => l.trim() !== '').map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /** FFmpeg idet's repeated-field counts ("Repeated Fields: Neither: n Top: t Bottom: b"); undefined when absent. */

@@ -75,6 +75,15 @@ export interface VideoStreamInfo {
   readonly hdr?: HdrTransfer;
   /** Average frame rate in frames per second (ffprobe's avg_frame_rate, else r_frame_rate). */
   readonly frameRate: number;
+  /**
+   * A variable-frame-rate stream's cadence, frames/s (master-check.ts frameCadence, from the
+   * frames' own times: ffprobe's r_frame_rate equals the average in Matroska): the rate of its
+   * usual frame interval, when more than 1% above the average. The title is published at it
+   * (outputFrameRate), each gap filled with the frame before: at the average rate, a screen
+   * recording at 30 fps while things move and one frame a second while still (20 fps on average)
+   * lost a third of its moving frames.
+   */
+  readonly cadenceFrameRate?: number;
   readonly pixelFormat: string | undefined;
 }
 

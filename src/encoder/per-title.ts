@@ -275,7 +275,7 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
   const crfValues = [...(options.crfValues ?? DEFAULT_CRF_VALUES)].sort((a, b) => b - a); // cheapest first
   const windowS = options.windowS ?? options.segmentDurationS;
   const resolutions = candidateResolutions(video); // largest first
-  const windows = withSeekStarts(sampleWindows(probed.durationS, windowS, options.sampleFraction ?? 0.2, options.maxWindows ?? 10, video.frameRate), probed.formatName, options.keyframesS);
+  const windows = withSeekStarts(sampleWindows(probed.durationS, windowS, options.sampleFraction ?? 0.2, options.maxWindows ?? 10, video.cadenceFrameRate ?? video.frameRate), probed.formatName, options.keyframesS);
   const gop = Math.max(1, Math.round(frameRate * windowS));
   const settings: TrialSettings = {
     windows,

@@ -51,13 +51,14 @@ export const MAX_OUTPUT_FRAME_RATE = 60;
  * content to 60p instead of 30p"; the deinterlacer then makes a frame of every field,
  * media-info.ts deinterlaceFilter); for telecined film four fifths of its frame rate (29.97i →
  * 23.976p: inverse telecine drops the one repeated frame in five, media-info.ts ivtcFilter); else
- * its average frame rate; halved while above
+ * its average frame rate, or a variable-frame-rate master's cadence (VideoStreamInfo.cadenceFrameRate); halved while above
  * MAX_OUTPUT_FRAME_RATE (120 → 60, 119.88 → 59.94, 100 → 50: every other frame, so motion stays
  * even); 24 when the master states no usable rate (≤ 1 or above 1000, a container timebase).
  */
-export function outputFrameRate(video: { readonly frameRate: number; readonly interlaced?: boolean | undefined; readonly telecined?: boolean | undefined }): number {
-  if (!(video.frameRate > 1 && video.frameRate <= 1000)) return 24;
-  let rate = video.frameRate * (video.telecined ? 4 / 5 : video.interlaced ? 2 : 1);
+export function outputFrameRate(video: { readonly frameRate: number; readonly cadenceFrameRate?: number | undefined; readonly interlaced?: boolean | undefined; readonly telecined?: boolean | undefined }): number {
+  const base = video.cadenceFrameRate ?? video.frameRate;
+  if (!(base > 1 && base <= 1000)) return 24;
+  let rate = base * (video.telecined ? 4 / 5 : video.interlaced ? 2 : 1);
   while (rate > MAX_OUTPUT_FRAME_RATE) rate /= 2;
   return rate;
 }

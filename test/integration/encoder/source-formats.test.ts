@@ -192,6 +192,23 @@ describe('film telecined to 29.97i (3:2 pulldown)', () => {
   }, 120_000);
 });
 
+describe('a variable-frame-rate recording (a screen recording: 30 fps while things move, one frame a second while still)', () => {
+  it('is published at its 30 fps cadence, stills repeated, not at its 20 fps average, which drops a third of the moving frames', async () => {
+    // 0-2 s and 4-6 s at 30 fps, one frame a second in between and after.
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'vfr.mp4'), durationS: 8, width: 320, height: 180, frameRate: 30, variableFrameRate: true, videoFilter: "select='lt(mod(t\\,4)\\,2)+not(mod(n\\,30))'", audio: false }, paths);
+    const probed = await inspectMaster(master, paths);
+    expect(probed.video!.frameRate).toBeLessThan(25);
+    expect(probed.video!.cadenceFrameRate).toBe(30);
+    const { outDir, record } = await encodeFixed(master, 'vfr');
+    expect(await fs.readFile(path.join(outDir, record.playlist), 'utf8')).toMatch(/FRAME-RATE=30\.000/);
+    const top = record.renditions.filter((r) => r.kind === 'video').sort((a, b) => (b.height ?? 0) - (a.height ?? 0))[0]!;
+    const packets = await probePackets(await renditionFile(outDir, top.uri), paths);
+    expect(Math.abs(packets.length - probed.durationS * 30)).toBeLessThanOrEqual(2);
+    // Every frame of the first moving stretch: 60 in 2 s (41 at the average rate).
+    expect(packets.filter((p) => p.ptsS - packets[0]!.ptsS < 2 - 1e-3).length).toBe(60);
+  }, 120_000);
+});
+
 describe('an HDR master (PQ and HLG, BT.2020, 10-bit HEVC)', () => {
   /** Mean luma, mean saturation and the 10th–90th percentile luma range of a file's first frame (ffmpeg's signalstats). */
   async function pictureStats(file: string): Promise<{ yavg: number; satavg: number; range: number }> {

@@ -11,7 +11,7 @@ import { concludeAnalysis, crfForBitrate } from '../../../src/encoder/per-title-
 import { sampleGraph, sampleWindows } from '../../../src/encoder/per-title-sample.js';
 import { MAX_OUTPUT_FRAME_RATE, outputFrameRate } from '../../../src/encoder/title-stages.js';
 import { ivtcFilter, masterPictureFilter, masterPictureOf } from '../../../src/encoder/media-info.js';
-import { isTelecinePattern, parseRepeatedFields } from '../../../src/encoder/master-check.js';
+import { frameCadence, isTelecinePattern, parseRepeatedFields } from '../../../src/encoder/master-check.js';
 import type { TrialGroupResult, TrialPoint } from '../../../src/encoder/per-title-trials.js';
 
 const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
@@ -22,6 +22,23 @@ const probe = (width: number, height: number, durationS = 60): ProbeResult => ({
   audio: undefined,
   audioStreams: [],
   subtitleStreams: [],
+});
+
+describe('frameCadence of a variable-frame-rate stream', () => {
+  const times = (n: number, rate: number, keep: (k: number) => boolean = () => true) => Array.from({ length: n }, (_, k) => k / rate).filter((_, k) => keep(k));
+  it('is the rate of the usual frame interval, snapped to the nearest standard rate', () => {
+    // 30 fps with one frame in seven dropped (average 25.7): 30, not the 29.97 also within 1%.
+    expect(frameCadence(times(300, 30, (k) => k % 7 !== 3))).toBe(30);
+    // 29.97 in a millisecond timebase (33 and 34 ms intervals), packets in decode order.
+    const ms = times(300, 30000 / 1001).map((t) => Math.round(t * 1000) / 1000);
+    expect(frameCadence([...ms.slice(1, 4).reverse(), ms[0]!, ...ms.slice(4)])).toBe(30000 / 1001);
+    // Long stills between moving stretches are left out of the mean.
+    expect(frameCadence([...times(60, 30), 5, 6, 7, ...times(60, 30).map((t) => t + 8)])).toBe(30);
+    // A rate that is no standard one, to 3 decimals; too few frames to tell.
+    expect(frameCadence(times(100, 14.2))).toBe(14.2);
+    expect(frameCadence(times(10, 30))).toBeUndefined();
+    expect(frameCadence([0, Number.NaN, 0.1])).toBeUndefined();
+  });
 });
 
 describe('sampleWindows', () => {
