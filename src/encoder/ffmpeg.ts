@@ -173,18 +173,19 @@ export async function probeKeyframeTimesS(file: string, paths: FfmpegPaths): Pro
 }
 
 /**
- * Where the first video stream's data ends, in seconds: the largest `pts + duration` of its
- * packets from `fromS` on (ffprobe `-read_intervals`, reading packets without decoding, so it
- * costs a seek and a few seconds of demuxing however long the file is).
- * @returns undefined when no video packet could be read there.
+ * Where a stream's data ends (`stream`, an ffprobe stream specifier: default the first video
+ * stream), in seconds: the largest `pts + duration` of its packets from `fromS` on (ffprobe
+ * `-read_intervals`, reading packets without decoding, so it costs a seek and a few seconds of
+ * demuxing however long the file is).
+ * @returns undefined when no packet of the stream could be read there.
  * @throws FfmpegError when ffprobe fails.
  */
-export async function probeVideoEndS(file: string, paths: FfmpegPaths, fromS: number): Promise<number | undefined> {
+export async function probeStreamEndS(file: string, paths: FfmpegPaths, fromS: number, stream = 'v:0'): Promise<number | undefined> {
   try {
     // An open-ended interval (`START%`) reads nothing with the bundled ffprobe; `%+<offset>` does.
     const { stdout } = await execFileAsync(
       paths.ffprobePath,
-      ['-v', 'error', '-select_streams', 'v:0', '-read_intervals', `${Math.max(0, fromS).toFixed(3)}%+1000000`, '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file],
+      ['-v', 'error', '-select_streams', stream, '-read_intervals', `${Math.max(0, fromS).toFixed(3)}%+1000000`, '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file],
       { maxBuffer: 64 * 1024 * 1024, env: ffmpegChildEnv() },
     );
     let end: number | undefined;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { FfmpegError, InvalidMasterError } from '../util/errors.js';
 import { INEXACT_SEEK_MARGIN_S } from './master-seek.js';
-import { decodeCheck, ffmpegChildEnv, probe, probeKeyframeTimesS, probeVideoEndS, type DecodeCheck, type FfmpegPaths } from './ffmpeg.js';
+import { decodeCheck, ffmpegChildEnv, probe, probeKeyframeTimesS, probeStreamEndS, type DecodeCheck, type FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
 
 const execFileAsync = promisify(execFile);
@@ -277,20 +277,29 @@ async function decodeChecksFromKeyframes(file: string, paths: FfmpegPaths, point
 
 /**
  * Checks the media data behind the headers, in every container: the video must run to the
- * container's stated end (a cut WebM keeps its header's duration and was published short),
- * and frames must decode at the start, the middle and near the end.
+ * container's stated end (a cut WebM keeps its header's duration and was published short) —
+ * when its audio does and the video stops early, the streams do not end together, which is said
+ * as such (it is not a cut file) —, and frames must decode at the start, the middle and near
+ * the end.
  * @throws InvalidMasterError naming what is wrong.
  */
 async function checkMediaData(file: string, name: string, result: ProbeResult, paths: FfmpegPaths): Promise<void> {
   const durationS = result.durationS;
   let endS: number | undefined;
   try {
-    endS = await probeVideoEndS(file, paths, durationS - 10);
+    endS = await probeStreamEndS(file, paths, durationS - 10);
   } catch (err) {
     if (err instanceof FfmpegError) throw new InvalidMasterError(`${name} cannot be read to its end (${err.ffmpegOutputTail.at(-1) ?? 'unknown error'}).`, { cause: err });
     throw err;
   }
-  if (endS === undefined || endS < durationS - truncationToleranceS(durationS)) {
+  const tolerance = truncationToleranceS(durationS);
+  if (endS === undefined || endS < durationS - tolerance) {
+    const audioEndS = result.audio && endS !== undefined ? await probeStreamEndS(file, paths, durationS - 10, 'a:0').catch(() => undefined) : undefined;
+    if (endS !== undefined && audioEndS !== undefined && audioEndS >= durationS - tolerance) {
+      throw new InvalidMasterError(
+        `${name}'s video ends at ${endS.toFixed(1)} s but its audio runs to ${audioEndS.toFixed(1)} s: a master's streams must end together (within ${tolerance.toFixed(0)} s); cut the audio to the picture (ffmpeg -i ${name} -t ${endS.toFixed(1)} -c copy trimmed${path.extname(name)}) and upload that.`,
+      );
+    }
     throw new InvalidMasterError(`${name} is truncated: its video ends at ${endS === undefined ? 'an unknown time' : `${endS.toFixed(1)} s`} but its container says ${durationS.toFixed(1)} s.`);
   }
   const points = [0, durationS * 0.5, durationS * 0.9];
