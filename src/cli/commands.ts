@@ -112,8 +112,61 @@ export function firstLine(text: string | undefined): string {
   return (text ?? 'unknown reason').split('\n')[0]!;
 }
 
-export async function runUpload(ctx: CliContext, file: string, opts: Parameters<typeof uploadAndWait>[2]): Promise<void> {
-  await uploadAndWait(ctx, file, opts);
+/**
+ * `vod upload <files...>`. One file: uploadAndWait. Several (a catalog): each is checked, stored
+ * and queued in turn over one queue connection; a file that is refused (UserError: not a video,
+ * truncated, ...) is reported on its own line and the others go on. With `wait`, the titles are
+ * then followed one after another (each with its progress bar) until published or failed.
+ * @throws UserError (exit 2) for `--title` or `--subtitles` with several files, and, after every
+ *   file was handled, when any was refused; (exit 1) when any encode failed.
+ */
+export async function runUpload(ctx: CliContext, files: readonly string[], opts: Parameters<typeof uploadAndWait>[2]): Promise<void> {
+  if (files.length === 1) {
+    await uploadAndWait(ctx, files[0]!, opts);
+    return;
+  }
+  if (opts.title) throw new UserError('--title names one title: give it with one file (several files take their file names).');
+  if (opts.subtitles?.length) throw new UserError('--subtitles belong to one master: give them with one file.');
+  const redis = await ensureRedis(ctx.config, ctx.log);
+  const queue = new EncodeQueue(redis, ctx.config, ctx.config.queueName);
+  try {
+    const queued: UploadResult[] = [];
+    let refused = 0;
+    for (const [i, file] of files.entries()) {
+      process.stdout.write(`${i > 0 ? '\n' : ''}[${i + 1}/${files.length}] ${file}\n`);
+      try {
+        queued.push(await uploadAndWait(ctx, file, { ...opts, wait: false }, { redis, queue }));
+      } catch (err) {
+        if (!(err instanceof UserError)) throw err;
+        refused += 1;
+        process.stderr.write(`vod: ${err.message}\n`);
+      }
+    }
+    let failed = 0;
+    if (opts.wait) {
+      const toFollow = queued.filter((r, i) => r.state !== 'published' && queued.findIndex((q) => q.titleId === r.titleId) === i);
+      for (const result of toFollow) {
+        const view = createEncodeProgressView(result.title.slice(0, 24));
+        let final: EncodeJobStatus;
+        try {
+          final = await queue.waitUntilFinished(result.titleId, (s) => view.update(s));
+        } finally {
+          view.stop();
+        }
+        if (final.state === 'completed') process.stdout.write(`Published:    ${result.title} (${result.titleId}): ${titleUrls(ctx, result.titleId).playerUrl}\n`);
+        else {
+          failed += 1;
+          process.stderr.write(`vod: encoding ${result.title} (${result.titleId}) failed: ${firstLine(final.failedReason)}\n`);
+        }
+      }
+    }
+    const done = opts.wait ? `${queued.length - failed} published` : `${queued.length} queued`;
+    if (refused > 0) throw new UserError(`${refused} of ${files.length} files refused (above); ${done}${failed ? `, ${failed} failed` : ''}.`);
+    if (failed > 0) throw new UserError(`${failed} of ${files.length} encodes failed (above); ${done}.`, { exitCode: 1 });
+    process.stdout.write(`\nAll ${files.length} files ${opts.wait ? 'published' : 'queued'}.\n`);
+  } finally {
+    await queue.close();
+  }
 }
 
 export async function runWorker(ctx: CliContext, opts: { concurrency: number; name?: string }): Promise<void> {

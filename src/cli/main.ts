@@ -137,8 +137,8 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
 
   program
     .command('upload')
-    .description('Check a master file, store it and queue its encode; shows the encode progress until the title is published.')
-    .argument('<file>', 'master (mezzanine) video file: MP4, MOV, MKV, WebM, ...')
+    .description('Check a master file (or several: a catalog), store it and queue its encode; shows the encode progress until the title is published.')
+    .argument('<files...>', 'master (mezzanine) video files: MP4, MOV, MKV, WebM, ...; several are checked, stored and queued one after another (a refused one is reported and the others go on)')
     .option('-t, --title <title>', 'title shown in the catalog (default: the file name)')
     .option('--no-wait', 'return as soon as the encode is queued')
     .addOption(
@@ -154,12 +154,12 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
       'after',
       '\nThe title id is derived from the file content: uploading the same file twice encodes it once\n(whatever --ladder, --encrypt, --codecs or --subtitles say the second time).\nNeeds a running worker (vod worker, or vod serve) to make progress.\nPer-title ladders are built on VMAF when the worker has VMAF_MODEL set, else on PSNR.\nEncrypted titles point players at VOD_KEY_SERVER_URL (default http://localhost:<VOD_KEY_PORT>),\nwhere `vod keys` hands each key only to a request signed with VOD_SIGNING_KEY (see `vod sign`).',
     )
-    .action(async (file: string, opts: { title?: string; wait: boolean; ladder: LadderKind; encrypt?: ProtectionScheme; keyRotation: number; subtitles?: { language: string; file: string }[]; codecs?: VideoCodec[] }) => {
+    .action(async (files: string[], opts: { title?: string; wait: boolean; ladder: LadderKind; encrypt?: ProtectionScheme; keyRotation: number; subtitles?: { language: string; file: string }[]; codecs?: VideoCodec[] }) => {
       const c = ctx('warn');
       if (opts.codecs?.includes('hevc') && opts.ladder !== 'per-title') throw new UserError('--codecs h264,hevc needs --ladder per-title: the HEVC ladder comes from its own trials.');
       if (opts.keyRotation > 0 && opts.encrypt !== 'aes-128') throw new UserError(opts.encrypt ? `--key-rotation is for --encrypt aes-128: a ${opts.encrypt} title has one key.` : '--key-rotation needs --encrypt.');
       const protection = opts.encrypt ? { scheme: opts.encrypt, keyRotationSegments: opts.keyRotation, keyServerUrl: c.config.keyServerUrl } : undefined;
-      await runUpload(c, file, { title: opts.title, wait: opts.wait, ladder: opts.ladder, protection, subtitles: opts.subtitles, codecs: opts.codecs });
+      await runUpload(c, files, { title: opts.title, wait: opts.wait, ladder: opts.ladder, protection, subtitles: opts.subtitles, codecs: opts.codecs });
     });
 
   program

@@ -13,6 +13,7 @@ import { uploadMaster } from '../../../src/ingest/upload.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { createTestStack, type TestStack } from '../../helpers/test-stack.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
+import { runCli } from '../../helpers/run-cli.js';
 
 /** Three 4 s segments. */
 const DURATION_S = 12;
@@ -123,5 +124,17 @@ describe('encode pipeline', () => {
     const again = await uploadMaster({ file: copy }, { store: stack.store, queue: async () => stack.queue, paths: stack.paths });
     expect(again).toMatchObject({ titleId, state: 'published', enqueued: false });
     expect((await stack.queue.counts()).waiting).toBe(0);
+  });
+
+  it('vod upload of several files follows each title to published, then says all were', async () => {
+    const dir = await makeTempDir();
+    const masters = await Promise.all(['a', 'b'].map((n, k) => makeSyntheticMaster({ path: path.join(dir, `${n}.mp4`), durationS: 2, width: 320, height: 180, frameRate: 24 + k, audio: false }, stack.paths)));
+    const r = await runCli(['--data-dir', stack.dataDir, 'upload', ...masters, '--ladder', 'fixed'], { env: { VOD_X264_PRESET: 'ultrafast', VOD_QUEUE_NAME: stack.queueName } });
+    expect(r.code, r.stderr).toBe(0);
+    const ids = [...r.stdout.matchAll(/Title id:\s+([0-9a-f]{16})/g)].map((m) => m[1]!);
+    expect(ids).toHaveLength(2);
+    expect(r.stdout.match(/^Published: +[ab] \([0-9a-f]{16}\): http/gm)).toHaveLength(2);
+    expect(r.stdout.trim().split('\n').at(-1)).toBe('All 2 files published.');
+    for (const id of ids) expect(await readTitle(stack.store, id)).toMatchObject({ titleId: id });
   });
 });

@@ -134,4 +134,22 @@ describe('encode queue', () => {
     // The CLI started the embedded Redis for this data folder; stop it.
     await shutdownRedis((await ensureRedis({ ...stack.config, dataDir })).endpoint);
   });
+
+  it('vod upload takes several files: queues the good ones, reports each refused one on its own line, exit 2', async () => {
+    const dataDir = await makeTempDir();
+    const notes = path.join(dataDir, '..', `notes-${path.basename(dataDir)}.mp4`);
+    await fs.writeFile(notes, 'These are my notes, not a video.\n'.repeat(20));
+    const titled = await runCli(['--data-dir', dataDir, 'upload', master, notes, '--title', 'One name', '--no-wait']);
+    expect(titled.code).toBe(2);
+    expect(titled.stderr.trim()).toBe('vod: --title names one title: give it with one file (several files take their file names).');
+    const up = await runCli(['--data-dir', dataDir, 'upload', notes, master, '--no-wait']);
+    expect(up.code).toBe(2);
+    expect(up.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^vod: notes-.*\.mp4 is not a media file ffprobe can read \(.+\)\.$/), 'vod: 1 of 2 files refused (above); 1 queued.']);
+    expect(up.stdout).toMatch(/^\[1\/2\] .*notes-.*\.mp4$/m);
+    const id = /Title id:\s+([0-9a-f]{16})/.exec(up.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect((await runCli(['--data-dir', dataDir, 'status', id!])).stdout).toMatch(/Job state: waiting/);
+    await shutdownRedis((await ensureRedis({ ...stack.config, dataDir })).endpoint);
+    await fs.rm(notes, { force: true });
+  });
 });
