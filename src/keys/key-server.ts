@@ -121,6 +121,9 @@ export function createKeyServerApp(options: KeyServerOptions): express.Express {
       res.status(400).json({ error: `expected /${CLEAR_KEY_PATH}/<16 hex digit title id>` });
       return;
     }
+    // The token first: a client without one learns nothing, not even what a request looks like.
+    const seed = await authorizedSeed(req, res, titleId);
+    if (!seed) return;
     let request: z.infer<typeof clearKeyRequestSchema>;
     try {
       request = clearKeyRequestSchema.parse(JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : ''));
@@ -128,8 +131,6 @@ export function createKeyServerApp(options: KeyServerOptions): express.Express {
       res.status(400).json({ error: 'expected a Clear Key license request: {"kids":["<base64url key id>"],"type":"temporary"}' });
       return;
     }
-    const seed = await authorizedSeed(req, res, titleId);
-    if (!seed) return;
     const { key, keyId } = deriveCencKey(seed, titleId);
     const kid = keyId.toString('base64url');
     if (!request.kids.includes(kid)) {

@@ -211,6 +211,8 @@ describe('key server', () => {
     expect((await license(TITLE, { kids: [Buffer.alloc(16, 1).toString('base64url')] }, token(`/vod/${TITLE}/`))).status).toBe(404);
     expect((await license('aaaaaaaaaaaaaaaa', good, token('/vod/aaaaaaaaaaaaaaaa/'))).status).toBe(404);
     for (const body of ['not json', {}, { kids: [] }, { kids: ['short'] }, { kids: 'x' }]) expect((await license(TITLE, body, token(`/vod/${TITLE}/`))).status, JSON.stringify(body)).toBe(400);
+    // Without a token, a malformed request is refused for the token (403), not described (400).
+    expect((await license(TITLE, 'not json')).status).toBe(403);
     expect((await license('NOTATITLE', good)).status).toBe(400);
     expect((await license(TITLE, 'x'.repeat(20_000), token(`/vod/${TITLE}/`))).status).toBe(413);
     const pre = await fetch(`${server.url}/clearkey/${TITLE}`, { method: 'OPTIONS', headers: { Origin: 'http://player.example', 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization' } });
