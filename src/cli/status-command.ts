@@ -32,7 +32,8 @@ export async function runStatus(ctx: CliContext, titleId: string | undefined, op
       const report = await statusReport(ctx, queue, titleId, opts.json ? 'line' : undefined);
       process.stdout.write(`${clear}${report.text}\n${opts.json || clear ? '' : '\n'}`);
       if (report.finished || stopped) return;
-      await Promise.race([stop, new Promise((r) => setTimeout(r, opts.watch! * 1000))]);
+      // unref: after Ctrl-C the pending redraw must not hold the exit back.
+      await Promise.race([stop, new Promise((r) => setTimeout(r, opts.watch! * 1000).unref())]);
       if (stopped) return;
     }
   } finally {
