@@ -75,13 +75,7 @@ export async function uploadAndWait(
       process.stdout.write(`Playback URL: ${playbackUrl} (once published; follow with: vod status ${result.titleId})\n`);
       return result;
     }
-    const view = createEncodeProgressView(result.title.slice(0, 24));
-    let final: EncodeJobStatus;
-    try {
-      final = await queue!.waitUntilFinished(result.titleId, (s) => view.update(s));
-    } finally {
-      view.stop();
-    }
+    const final = await followEncode(queue!, result);
     if (final.state !== 'completed') {
       throw new UserError(`Encoding ${result.titleId} failed after ${Math.max(final.attemptsMade, final.attemptsStarted)} attempt(s): ${firstLine(final.failedReason)}`, { exitCode: 1 });
     }
@@ -89,6 +83,16 @@ export async function uploadAndWait(
     return result;
   } finally {
     if (!shared) await queue?.close();
+  }
+}
+
+/** Waits until an uploaded title's encode completes or fails, showing its progress bar; its last status. */
+async function followEncode(queue: EncodeQueue, upload: UploadResult): Promise<EncodeJobStatus> {
+  const view = createEncodeProgressView(upload.title.slice(0, 24));
+  try {
+    return await queue.waitUntilFinished(upload.titleId, (s) => view.update(s));
+  } finally {
+    view.stop();
   }
 }
 
@@ -146,13 +150,7 @@ export async function runUpload(ctx: CliContext, files: readonly string[], opts:
     if (opts.wait) {
       const toFollow = queued.filter((r, i) => r.state !== 'published' && queued.findIndex((q) => q.titleId === r.titleId) === i);
       for (const result of toFollow) {
-        const view = createEncodeProgressView(result.title.slice(0, 24));
-        let final: EncodeJobStatus;
-        try {
-          final = await queue.waitUntilFinished(result.titleId, (s) => view.update(s));
-        } finally {
-          view.stop();
-        }
+        const final = await followEncode(queue, result);
         if (final.state === 'completed') process.stdout.write(`Published:    ${result.title} (${result.titleId}): ${titleUrls(ctx, result.titleId).playerUrl}\n`);
         else {
           failed += 1;

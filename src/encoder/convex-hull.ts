@@ -191,7 +191,12 @@ export function resolutionQualityAt(points: readonly RdPoint[], size: { width: n
 export function firstEncodeReaching(points: readonly RdPoint[], quality: number): RdPoint | undefined {
   let best: RdPoint | undefined;
   const sizes = new Map<string, RdPoint[]>();
-  for (const p of points) sizes.set(`${p.width}x${p.height}`, [...(sizes.get(`${p.width}x${p.height}`) ?? []), p]);
+  for (const p of points) {
+    const key = `${p.width}x${p.height}`;
+    const own = sizes.get(key);
+    if (own) own.push(p);
+    else sizes.set(key, [p]);
+  }
   for (const own of sizes.values()) {
     own.sort((x, y) => x.bitrateBps - y.bitrateBps);
     const i = own.findIndex((p) => p.quality >= quality);

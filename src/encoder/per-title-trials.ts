@@ -69,8 +69,11 @@ export interface PresetProbe {
   readonly trialBitrateBps: number;
 }
 
-/** What every group of one title's analysis shares (serialisable: the flow stores it for its children). */
-/** Its MasterPicture fields: the sample is read as the final encodes read the master (absent in plans stored before them: progressive SDR). */
+/**
+ * What every group of one title's analysis shares (serialisable: the flow stores it for its
+ * children). Its MasterPicture fields: the sample is read as the final encodes read the master
+ * (absent in plans stored before them: progressive SDR).
+ */
 export interface TrialSettings extends MasterPicture {
   readonly windows: readonly SampleWindow[];
   /** Display size of the source: the sample is brought to it, and trials are judged at it. */
