@@ -6,9 +6,12 @@
  * switches), each at 0.1%, 1%, 5% and 20% of its unique bytes, every policy that claims a
  * libCacheSim name (policy-registry.ts `libCacheSim`). Our miss ratio and byte miss ratio are
  * compared with what `cachesim` prints (4 decimals; the miss ratio as libCacheSim computes it,
- * misses / requests).
+ * misses / requests). LHD also runs on a fifth, long trace (56 × 2^20 requests, longTrace), which
+ * reaches the re-modelling its short runs never do; it adds about 7 minutes on a 2-core machine.
  *
  *   CACHESIM=/path/to/cachesim npm run bench:libcachesim
+ *   CACHESIM=… LCS_POLICIES=lhd,lru npm run bench:libcachesim   # only these policies
+ *   CACHESIM=… LCS_LONG=0 npm run bench:libcachesim             # without the long trace
  *
  * `cachesim` is built from libCacheSim (github.com/1a1a11a/libCacheSim, commit aa0fc40, the
  * reference of ../shared/traces/cache/libcachesim): Debian packages cmake, libglib2.0-dev and
@@ -44,7 +47,14 @@ const CACHESIM_ALGO: Record<string, readonly string[]> = {
   TwoQ: ['twoq'],
   LIRS: ['lirs'],
   'S4LRU(25:25:25:25)': ['slru', '-e', 'n-seg=4'],
+  LHD: ['lhd'],
 };
+/**
+ * Policies that also run on the long trace (longTrace): LHD re-models its hit densities every
+ * 2^20 requests, changes its age unit at the 6th and 26th time and its sampling after the 51st,
+ * which the four short traces never reach.
+ */
+const LONG_TRACE_POLICIES: readonly PolicyName[] = ['lhd'];
 
 type Random = () => number;
 function randomOf(seed: number): Random {
@@ -121,6 +131,25 @@ function traces(): Trace[] {
   return out;
 }
 
+/**
+ * The long trace: 56 × 2^20 requests (past LHD's 51st reconfiguration), Zipf 0.9 over a million
+ * objects with log-normal sizes (median 8 kB), so that its caches from 0.1% to 20% hold from a few
+ * thousand to a few hundred thousand objects (LHD's age unit then shrinks or grows).
+ */
+function longTrace(): Trace {
+  const r = randomOf(13);
+  const objects = 1_000_000;
+  const z = zipf(objects, 0.9, r);
+  const sizes = Float64Array.from({ length: objects }, () => logNormal(8_000, 1.0, r));
+  const n = 56 * 2 ** 20;
+  const b = new TraceBuilder(n);
+  for (let i = 0; i < n; i++) {
+    const k = z();
+    b.add(k + 1, sizes[k]!, Math.floor(i / 1000) + 1);
+  }
+  return b.build('zipf0.9-lognormal-56M');
+}
+
 interface Row { trace: string; policy: PolicyName; libCacheSim: string; fraction: number; cacheBytes: number; ours: [string, string]; theirs?: [string, string]; agree?: boolean }
 
 async function main(): Promise<void> {
@@ -129,15 +158,19 @@ async function main(): Promise<void> {
     console.error('set CACHESIM to the path of libCacheSim\'s cachesim (see the header of bench/libcachesim-crosscheck.ts for how to build it)');
     process.exit(2);
   }
-  const claimed = POLICY_NAMES.filter((n) => (POLICIES[n] as { libCacheSim?: string }).libCacheSim).map((n) => ({ policy: n, name: (POLICIES[n] as { libCacheSim?: string }).libCacheSim! }));
+  const only = process.env.LCS_POLICIES?.split(',').filter(Boolean);
+  const claimed = POLICY_NAMES.filter((n) => (POLICIES[n] as { libCacheSim?: string }).libCacheSim && (!only || only.includes(n))).map((n) => ({ policy: n, name: (POLICIES[n] as { libCacheSim?: string }).libCacheSim! }));
+  const long = process.env.LCS_LONG !== '0' && claimed.some((c) => LONG_TRACE_POLICIES.includes(c.policy));
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-lcs-'));
   const rows: Row[] = [];
   try {
-    for (const trace of traces()) {
+    for (const makeTrace of [...traces().map((t) => () => t), ...(long ? [longTrace] : [])]) {
+      const trace = makeTrace();
       const file = path.join(dir, `${trace.name}.oracleGeneral.bin`);
       await writeOracleGeneralTrace(trace, file);
       const sizes = FRACTIONS.map((f) => Math.floor(trace.uniqueBytes * f));
-      for (const { policy, name } of claimed) {
+      const isLong = trace.name.endsWith('56M');
+      for (const { policy, name } of claimed.filter((c) => !isLong || LONG_TRACE_POLICIES.includes(c.policy))) {
         const args = CACHESIM_ALGO[name];
         if (!args) throw new Error(`no cachesim algorithm for ${name}`);
         const { stdout } = await run(cachesim, [file, 'oracleGeneral', args[0]!, sizes.join(','), ...args.slice(1), '--num-thread', String(os.availableParallelism())], { maxBuffer: 16 * 1024 * 1024, cwd: dir });
@@ -151,6 +184,7 @@ async function main(): Promise<void> {
         });
         process.stderr.write(`${trace.name} ${policy}: ${rows.filter((x) => x.trace === trace.name && x.policy === policy && x.agree).length}/${sizes.length} agree\n`);
       }
+      await fs.rm(file);
     }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

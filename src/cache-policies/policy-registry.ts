@@ -9,6 +9,7 @@ import type { CachePolicy, PolicyOptions } from './cache-policy.js';
 import { FifoPolicy } from './fifo.js';
 import { GdsfPolicy } from './gdsf.js';
 import { LfuPolicy } from './lfu.js';
+import { LhdPolicy } from './lhd.js';
 import { LirsPolicy } from './lirs.js';
 import { LruPolicy } from './lru.js';
 import { S3FifoPolicy } from './s3fifo.js';
@@ -45,6 +46,7 @@ export const POLICIES = Object.freeze({
   '2q': { create: (o) => new TwoQPolicy(o), offline: false, description: '2Q, Johnson & Shasha VLDB 1994 (A1in 25%, A1out 50%, Am)', libCacheSim: 'TwoQ' },
   lirs: { create: (o) => new LirsPolicy(o), offline: false, description: 'LIRS, Jiang & Zhang SIGMETRICS 2002 (HIR 1%)', libCacheSim: 'LIRS' },
   s4lru: { create: (o) => new SegmentedLruPolicy(o, SegmentedLruPolicy.equalSegments(o.capacityBytes, 4), 's4lru'), offline: false, description: 'segmented LRU, four equal segments', libCacheSim: 'S4LRU(25:25:25:25)' },
+  lhd: { create: (o) => new LhdPolicy(o), offline: false, description: 'LHD, Beckmann et al. NSDI 2018 (least hit density, sampled eviction)', libCacheSim: 'LHD' },
   belady: { create: (o) => new BeladyPolicy(o), offline: true, description: "Belady's MIN as libCacheSim runs it (always admits; offline reference)", libCacheSim: 'Belady' },
   'belady-bypass': { create: (o) => new BeladyBypassPolicy(o), offline: true, description: "Belady's MIN with bypass (ours: optimal for equal sizes; offline bound)" },
 } as const satisfies Record<string, PolicyEntry>);

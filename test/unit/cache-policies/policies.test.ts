@@ -13,6 +13,7 @@ import type { CachePolicy } from '../../../src/cache-policies/cache-policy.js';
 import { FifoPolicy } from '../../../src/cache-policies/fifo.js';
 import { GdsfPolicy } from '../../../src/cache-policies/gdsf.js';
 import { LfuPolicy } from '../../../src/cache-policies/lfu.js';
+import { LhdPolicy } from '../../../src/cache-policies/lhd.js';
 import { LruPolicy } from '../../../src/cache-policies/lru.js';
 import { createPolicy, isPolicyName, ONLINE_POLICY_NAMES, POLICY_NAMES, type PolicyName } from '../../../src/cache-policies/policy-registry.js';
 import { S3FifoPolicy } from '../../../src/cache-policies/s3fifo.js';
@@ -265,6 +266,34 @@ describe('CLOCK, 2Q, LIRS, S4LRU (libCacheSim Clock.c, TwoQ.c, LIRS.c, SLRU.c)',
     expect(p.access(9, 1)).toBe(true); // promoted to segment 1, whose LRU (3) cools to segment 0
     expect(p.segmentOf(9)).toBe(1);
     expect(p.segmentOf(3)).toBe(0);
+  });
+});
+
+describe('LHD (libCacheSim LHD, Beckmann et al. NSDI 2018)', () => {
+  it('keeps small objects over large ones of the same popularity (hit density is per byte)', () => {
+    // 400 objects requested uniformly at random (the LCG's high bits), half of 1 byte and half of 50: before any
+    // re-model the density is (class + 1) / (age + 1) / size, so the large ones are evicted first.
+    const p = new LhdPolicy({ capacityBytes: 2000 });
+    const hits = { small: 0, large: 0 };
+    let seed = 7;
+    for (let i = 0; i < 200_000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      const id = Math.floor((seed / 2 ** 31) * 400);
+      const small = id % 2 === 0;
+      if (p.access(id, small ? 1 : 50) && i > 20_000) hits[small ? 'small' : 'large']++;
+    }
+    expect(hits.small).toBeGreaterThan(3 * hits.large);
+  });
+
+  it("takes the request size on a hit, as libCacheSim's LHD, and makes room at the next miss", () => {
+    const p = new LhdPolicy({ capacityBytes: 100 });
+    p.access(1, 40);
+    p.access(2, 40);
+    expect(p.access(1, 70)).toBe(true);
+    expect(p.usedBytes).toBe(110); // over capacity until the next admission
+    expect(p.access(3, 10)).toBe(false);
+    expect(p.usedBytes).toBeLessThanOrEqual(100);
+    expect(p.objectCount).toBeLessThan(3);
   });
 });
 
