@@ -48,6 +48,19 @@ const EXPLORER_BUDGET_FRACTION = f(0.01);
 const AGE_COARSENING_ERROR_TOLERANCE = f(0.01);
 const FLOAT_MAX = 3.4028234663852886e38;
 
+const LIMB = 65536;
+const LIMB_INVERSE = 1 / LIMB;
+
+/**
+ * x mod n for integers 0 ≤ x < 2^47, 0 < n < 2^31, without `%` (V8 computes a double `%` through
+ * fmod, the hot spot of the eviction sampling): the quotient's float error is far below 1, so one
+ * correction step makes it exact.
+ */
+function modExact(x: number, n: number): number {
+  const r = x - Math.floor(x / n) * n;
+  return r < 0 ? r + n : r >= n ? r - n : r;
+}
+
 /**
  * Knuth's MMIX linear congruential generator, s ← 6364136223846793005·s + 1442695040888963407
  * (mod 2^64), as libCacheSim's `next_rand`: the state in four 16-bit limbs (exact in doubles).
@@ -63,21 +76,24 @@ class Mmix64 {
   next(): void {
     const { s0, s1, s2, s3 } = this;
     let acc = 0x814f + 0x7f2d * s0;
-    this.s0 = acc % 65536;
-    acc = Math.floor(acc / 65536) + 0xf767 + 0x7f2d * s1 + 0x4c95 * s0;
-    this.s1 = acc % 65536;
-    acc = Math.floor(acc / 65536) + 0x7b7e + 0x7f2d * s2 + 0x4c95 * s1 + 0xf42d * s0;
-    this.s2 = acc % 65536;
-    acc = Math.floor(acc / 65536) + 0x1405 + 0x7f2d * s3 + 0x4c95 * s2 + 0xf42d * s1 + 0x5851 * s0;
-    this.s3 = acc % 65536;
+    let carry = Math.floor(acc * LIMB_INVERSE);
+    this.s0 = acc - carry * LIMB;
+    acc = carry + 0xf767 + 0x7f2d * s1 + 0x4c95 * s0;
+    carry = Math.floor(acc * LIMB_INVERSE);
+    this.s1 = acc - carry * LIMB;
+    acc = carry + 0x7b7e + 0x7f2d * s2 + 0x4c95 * s1 + 0xf42d * s0;
+    carry = Math.floor(acc * LIMB_INVERSE);
+    this.s2 = acc - carry * LIMB;
+    acc = carry + 0x1405 + 0x7f2d * s3 + 0x4c95 * s2 + 0xf42d * s1 + 0x5851 * s0;
+    this.s3 = acc - Math.floor(acc * LIMB_INVERSE) * LIMB;
   }
 
   /** The state mod n (n < 2^31), as C's `uint64 % n`. */
   mod(n: number): number {
-    let r = this.s3 % n;
-    r = (r * 65536 + this.s2) % n;
-    r = (r * 65536 + this.s1) % n;
-    return (r * 65536 + this.s0) % n;
+    let r = modExact(this.s3, n);
+    r = modExact(r * LIMB + this.s2, n);
+    r = modExact(r * LIMB + this.s1, n);
+    return modExact(r * LIMB + this.s0, n);
   }
 
   /** The state mod 32. */
@@ -118,8 +134,8 @@ export class LhdPolicy implements CachePolicy {
   private nextReconfiguration = ACCESSES_PER_RECONFIGURATION;
   private reconfigurations = 0;
   private ageCoarseningShift = 10;
-  /** 2^ageCoarseningShift: requests per unit of age. */
-  private ageUnit = 2 ** 10;
+  /** 2^-ageCoarseningShift: units of age per request (a power of two: multiplying is exact). */
+  private agePerRequest = 2 ** -10;
   private ewmaNumObjects = 0;
   private ewmaNumObjectsMass = 0;
 
@@ -187,7 +203,7 @@ export class LhdPolicy implements CachePolicy {
   }
 
   private ageOf(slot: number): number {
-    const age = Math.floor((this.timestamp - this.tagTime[slot]!) / this.ageUnit);
+    const age = Math.floor((this.timestamp - this.tagTime[slot]!) * this.agePerRequest);
     return age >= MAX_AGE ? MAX_AGE - 1 : age;
   }
 
@@ -351,7 +367,7 @@ export class LhdPolicy implements CachePolicy {
     while (2 ** log2 < optimal) log2++;
     const delta = log2 - this.ageCoarseningShift;
     this.ageCoarseningShift = log2;
-    this.ageUnit = 2 ** log2;
+    this.agePerRequest = 2 ** -log2;
     this.ewmaNumObjects = f(this.ewmaNumObjects * 8);
     this.ewmaNumObjectsMass = f(this.ewmaNumObjectsMass * 8);
     for (const counts of [this.hits, this.evictions]) {
