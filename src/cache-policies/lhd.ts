@@ -32,6 +32,7 @@
  * (objects of size 0) libCacheSim reads outside its array; we evict the first candidate.
  */
 import { growFloat64, growInt32, growUint8, NONE, type CachePolicy, type PolicyOptions } from './cache-policy.js';
+import { Mmix64Random } from './mmix-random.js';
 
 const f = Math.fround;
 /** Largest age tracked, in coarsened time units (`MAX_AGE`); older objects rank lowest. */
@@ -48,65 +49,11 @@ const EXPLORER_BUDGET_FRACTION = f(0.01);
 const AGE_COARSENING_ERROR_TOLERANCE = f(0.01);
 const FLOAT_MAX = 3.4028234663852886e38;
 
-const LIMB = 65536;
-const LIMB_INVERSE = 1 / LIMB;
-
-/**
- * x mod n for integers 0 ≤ x < 2^47, 0 < n < 2^31, without `%` (V8 computes a double `%` through
- * fmod, the hot spot of the eviction sampling): the quotient's float error is far below 1, so one
- * correction step makes it exact.
- */
-function modExact(x: number, n: number): number {
-  const r = x - Math.floor(x / n) * n;
-  return r < 0 ? r + n : r >= n ? r - n : r;
-}
-
-/**
- * Knuth's MMIX linear congruential generator, s ← 6364136223846793005·s + 1442695040888963407
- * (mod 2^64), as libCacheSim's `next_rand`: the state in four 16-bit limbs (exact in doubles).
- */
-class Mmix64 {
-  // The state, least significant 16 bits first.
-  private s0 = 0;
-  private s1 = 0;
-  private s2 = 0;
-  private s3 = 0;
-
-  /** Advances the state (a = 0x5851f42d4c957f2d, c = 0x14057b7ef767814f); then `mod` and `low5` read it. */
-  next(): void {
-    const { s0, s1, s2, s3 } = this;
-    let acc = 0x814f + 0x7f2d * s0;
-    let carry = Math.floor(acc * LIMB_INVERSE);
-    this.s0 = acc - carry * LIMB;
-    acc = carry + 0xf767 + 0x7f2d * s1 + 0x4c95 * s0;
-    carry = Math.floor(acc * LIMB_INVERSE);
-    this.s1 = acc - carry * LIMB;
-    acc = carry + 0x7b7e + 0x7f2d * s2 + 0x4c95 * s1 + 0xf42d * s0;
-    carry = Math.floor(acc * LIMB_INVERSE);
-    this.s2 = acc - carry * LIMB;
-    acc = carry + 0x1405 + 0x7f2d * s3 + 0x4c95 * s2 + 0xf42d * s1 + 0x5851 * s0;
-    this.s3 = acc - Math.floor(acc * LIMB_INVERSE) * LIMB;
-  }
-
-  /** The state mod n (n < 2^31), as C's `uint64 % n`. */
-  mod(n: number): number {
-    let r = modExact(this.s3, n);
-    r = modExact(r * LIMB + this.s2, n);
-    r = modExact(r * LIMB + this.s1, n);
-    return modExact(r * LIMB + this.s0, n);
-  }
-
-  /** The state mod 32. */
-  low5(): number {
-    return this.s0 & 31;
-  }
-}
-
 export class LhdPolicy implements CachePolicy {
   readonly name = 'lhd';
   readonly capacityBytes: number;
   private readonly onEvict: ((id: number) => void) | undefined;
-  private readonly rand = new Mmix64();
+  private readonly rand = new Mmix64Random();
   /** id → slot in the tag arrays, or NONE. */
   private slotOf: Int32Array;
   /** id → its size as LHD's size map holds it (the last request's), bytes. */

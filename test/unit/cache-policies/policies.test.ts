@@ -14,6 +14,7 @@ import { FifoPolicy } from '../../../src/cache-policies/fifo.js';
 import { GdsfPolicy } from '../../../src/cache-policies/gdsf.js';
 import { LfuPolicy } from '../../../src/cache-policies/lfu.js';
 import { LhdPolicy } from '../../../src/cache-policies/lhd.js';
+import { Mmix64Random } from '../../../src/cache-policies/mmix-random.js';
 import { LruPolicy } from '../../../src/cache-policies/lru.js';
 import { createPolicy, isPolicyName, ONLINE_POLICY_NAMES, POLICY_NAMES, type PolicyName } from '../../../src/cache-policies/policy-registry.js';
 import { S3FifoPolicy } from '../../../src/cache-policies/s3fifo.js';
@@ -270,6 +271,17 @@ describe('CLOCK, 2Q, LIRS, S4LRU (libCacheSim Clock.c, TwoQ.c, LIRS.c, SLRU.c)',
 });
 
 describe('LHD (libCacheSim LHD, Beckmann et al. NSDI 2018)', () => {
+  it("draws libCacheSim's random numbers: the MMIX generator from 0, as 64-bit integers mod n", () => {
+    const r = new Mmix64Random();
+    let s = 0n;
+    for (let i = 0; i < 5000; i++) {
+      s = BigInt.asUintN(64, 6364136223846793005n * s + 1442695040888963407n);
+      r.next();
+      const n = 1 + ((i * 2_654_435_761) % 2 ** 31);
+      expect([r.mod(n), r.low5()]).toEqual([Number(s % BigInt(n)), Number(s % 32n)]);
+    }
+  });
+
   it('keeps small objects over large ones of the same popularity (hit density is per byte)', () => {
     // 400 objects requested uniformly at random (the LCG's high bits), half of 1 byte and half of 50: before any
     // re-model the density is (class + 1) / (age + 1) / size, so the large ones are evicted first.
