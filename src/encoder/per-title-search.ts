@@ -8,8 +8,10 @@
  * smallest resolution and the dearest at the largest (the ends the floor and the top are reached
  * from; the grid extensions start there too). Then, while it adds anything: each trial on the
  * upper convex hull of the points so far brings in its CRF neighbours on the grid (one grid step
- * either side, same resolution). The search stops with every hull point's neighbours measured —
- * the hull cannot be improved by one step along any of its resolutions' curves.
+ * either side, same resolution; not the cheaper one of a point below the floor bitrate and the
+ * saturation quality, which lies under every rung: refineTrials). The search stops with every
+ * hull point's neighbours measured — the hull cannot be improved by one step along any of its
+ * resolutions' curves where rungs can lie.
  *
  * What it skips is the grid's corners: high CRF at large sizes and low CRF at small ones, which
  * lie under the hull (a large picture starved of bits, a small one given more than it can use).
@@ -71,7 +73,14 @@ export function coarseTrials(groups: readonly TrialGroup[]): TrialSpec[][] {
 /**
  * The search's next round, per group: for each codec, the grid neighbours (one CRF step either
  * side, same size) of every point on the upper convex hull of its groups' points so far, that a
- * group has among its trials and has not run yet.
+ * group has among its trials and has not run yet — except the cheaper neighbour of a hull point
+ * below the ladder's floor bitrate and below its saturation quality (read from the groups'
+ * `floor` and `quality` extensions; without them every neighbour counts). Every rung lies at or
+ * above the floor and at or below where saturation is first reached, which is above that point
+ * (the hull rises to its best point), so its cheaper neighbour — lower in bitrate and, on its
+ * resolution's rising curve, in quality — could only reshape the hull below every rung (or, on a
+ * curve with a convex kink, hide the point itself). On the Intel clip two of the three
+ * refinement trials were such (CRF 38 at 17–31 kbit/s against a 145 kbit/s floor).
  * @param points each group's measured points so far (same order as `groups`).
  * @returns trials to run next per group, in the group's order; all empty when the search is done.
  */
@@ -79,10 +88,14 @@ export function refineTrials(groups: readonly TrialGroup[], points: readonly (re
   const out: TrialSpec[][] = groups.map(() => []);
   for (const { indices, grid } of codecGrids(groups)) {
     const hull = upperConvexHull(indices.flatMap((i) => points[i] ?? []));
+    const extensions = indices.flatMap((i) => groups[i]!.extensions ?? []);
+    const floor = extensions.find((e) => e.toward === 'floor')?.floorBitrateBps;
+    const saturation = extensions.find((e) => e.toward === 'quality')?.saturationQuality;
     for (const p of hull) {
       const step = grid.indexOf(p.crf!);
       if (step < 0) continue; // an extension's CRF: off the grid
-      for (const crf of [grid[step - 1], grid[step + 1]]) {
+      const belowEveryRung = floor !== undefined && saturation !== undefined && p.bitrateBps < floor && p.quality < saturation;
+      for (const crf of [belowEveryRung ? undefined : grid[step - 1], grid[step + 1]]) {
         if (crf === undefined) continue;
         const wanted = { width: p.width, height: p.height, crf };
         for (const i of indices) {

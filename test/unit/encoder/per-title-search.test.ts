@@ -73,6 +73,26 @@ describe('refineTrials', () => {
     expect(refineTrials(groups, measured).map(label)).toEqual([[], [], []]);
   });
 
+  it("skips the cheaper neighbour of a hull point below the floor bitrate and the saturation quality", () => {
+    const withRules = (saturationQuality: number): TrialGroup[] =>
+      gridGroups().map((g, i) => ({
+        ...g,
+        extensions: i === 0 ? [{ toward: 'quality' as const, crfs: [17, 14], saturationQuality, capBps: 6_750_000 }] : i === 2 ? [{ toward: 'floor' as const, crfs: [44, 50], floorBitrateBps: 145_000 }] : [],
+      }));
+    // Hull: 234/32 (80 kbit/s, below the 145 kbit/s floor) → 234/26 → 432/26 → 720/20; 234/38 not run.
+    const points = [
+      [at(720, 26, 800_000, 75), at(720, 20, 1_600_000, 92)],
+      [at(432, 32, 200_000, 45), at(432, 26, 400_000, 70), at(432, 20, 800_000, 74)],
+      [at(234, 32, 80_000, 30), at(234, 26, 160_000, 46), at(234, 20, 320_000, 50)],
+    ];
+    expect(upperConvexHull(points.flat()).map((p) => `${p.height}/${p.crf}`)).toEqual(['234/32', '234/26', '432/26', '720/20']);
+    expect(refineTrials(gridGroups(), points).map(label)).toEqual([[], [], ['234/38']]); // no rules: every neighbour
+    expect(refineTrials(withRules(95), points).map(label)).toEqual([[], [], []]);
+    // A point below the floor that already saturates: a cheaper encode may saturate too (a lower top).
+    const saturated = points.map((g) => g.map((p) => (p.height === 234 && p.crf === 32 ? { ...p, quality: 96 } : p)));
+    expect(refineTrials(withRules(95), saturated).map(label)[2]).toContain('234/38');
+  });
+
   it("refines each codec on its own hull", () => {
     const groups = [...gridGroups().slice(0, 1), ...gridGroups('hevc').slice(0, 1)];
     const h264 = [at(720, 32, 400_000, 60), at(720, 26, 800_000, 80)];
