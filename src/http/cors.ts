@@ -25,7 +25,7 @@ export interface CorsPolicy {
 }
 
 /** The media servers' policy: reads with ranges and revalidation, beacons (POST). */
-export const MEDIA_CORS_POLICY: CorsPolicy = Object.freeze({ methods: 'GET, HEAD, POST, OPTIONS', allowHeaders: 'Range, If-None-Match, If-Modified-Since, Content-Type', maxAgeS: 86_400 });
+export const MEDIA_CORS_POLICY: CorsPolicy = Object.freeze({ methods: 'GET, HEAD, POST, OPTIONS', allowHeaders: 'Range, If-Range, If-None-Match, If-Modified-Since, Content-Type', maxAgeS: 86_400 });
 
 /**
  * Express middleware for a policy: CORS headers on every answer, and preflight requests

@@ -26,9 +26,25 @@ export function ifNoneMatchMatches(header: string | undefined, etag: string | un
 }
 
 /**
+ * Whether an If-Range condition holds (RFC 9110 §13.1.5): an entity tag that strongly matches
+ * `etag` (a weak tag never does), or an HTTP-date equal to `lastModified`; anything else — a stale
+ * validator, a malformed value — is false, and the Range header must then be ignored (the whole
+ * object, 200), so a client resuming a download never splices bytes of another representation.
+ */
+export function ifRangeHolds(header: string, etag: string | undefined, lastModified: string | undefined): boolean {
+  const value = header.trim();
+  if (value.startsWith('"') || value.startsWith('W/')) return etag !== undefined && !etag.startsWith('W/') && value === etag;
+  if (!lastModified || !/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(value)) return false;
+  const at = Date.parse(value);
+  return Number.isFinite(at) && at === Date.parse(lastModified);
+}
+
+/**
  * Sets the status, Content-Range and Content-Length of the answer to `req` for an object of
  * `sizeBytes` whose entity tag is `etag`, and ends the response when no body follows:
  * - 304 Not Modified when If-None-Match matches (RFC 9110 §13.1.2, §15.4.5); ended;
+ * - Range ignored when an If-Range condition does not hold (ifRangeHolds; the Last-Modified it
+ *   compares with is the one the caller set on `res`);
  * - 416 with `Content-Range: bytes *\/size` when no range is satisfiable (§15.5.17); ended;
  * - 206 with `Content-Range: bytes a-b/size` for one satisfiable range (§14.4, §15.3.7);
  * - else 200 with the whole object (malformed or multiple ranges included: §14.2 lets a server
@@ -43,7 +59,10 @@ export function answerObjectRequest(req: http.IncomingMessage, res: http.ServerR
     res.end();
     return undefined;
   }
-  const range = resolveRange(req.headers.range, sizeBytes);
+  const ifRange = [req.headers['if-range']].flat()[0];
+  const lastModified = res.getHeader('Last-Modified');
+  const rangeHeader = ifRange !== undefined && !ifRangeHolds(ifRange, etag, typeof lastModified === 'string' ? lastModified : undefined) ? undefined : req.headers.range;
+  const range = resolveRange(rangeHeader, sizeBytes);
   if (range.kind === 'unsatisfiable') {
     res.statusCode = 416;
     res.setHeader('Content-Range', `bytes */${sizeBytes}`);

@@ -111,6 +111,25 @@ describe('origin server', () => {
     expect(multi.status).toBe(200);
   });
 
+  it('honours If-Range (RFC 9110 §13.1.5): the range only while the validator still holds', async () => {
+    const whole = await fetch(`${origin.url}${seg}`);
+    const etag = whole.headers.get('etag')!;
+    const lastModified = whole.headers.get('last-modified')!;
+    const ranged = (ifRange: string) => fetch(`${origin.url}${seg}`, { headers: { Range: 'bytes=10-19', 'If-Range': ifRange } });
+    for (const holds of [etag, lastModified]) {
+      const r = await ranged(holds);
+      expect(r.status, holds).toBe(206);
+      expect(r.headers.get('content-range')).toBe('bytes 10-19/1000');
+    }
+    // A stale or weak entity tag, another date, a malformed value: the whole object.
+    for (const stale of ['"not-this-one"', `W/${etag}`, 'Thu, 01 Jan 1970 00:00:00 GMT', 'garbage']) {
+      const r = await ranged(stale);
+      expect(r.status, stale).toBe(200);
+      expect(r.headers.get('content-range'), stale).toBeNull();
+      expect((await r.arrayBuffer()).byteLength, stale).toBe(1000);
+    }
+  });
+
   it('answers HEAD with headers and no body', async () => {
     const res = await rawRequest(seg, {}, 'HEAD');
     expect(res.status).toBe(200);
