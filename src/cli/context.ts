@@ -6,6 +6,7 @@ import { resolveFfmpegPaths, type FfmpegPaths } from '../encoder/ffmpeg.js';
 import { createObjectStore } from '../origin/create-object-store.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { readServeRecord } from './serve-record.js';
 
 export interface GlobalFlags {
   dataDir?: string;
@@ -21,11 +22,16 @@ export interface CliContext {
 
 /**
  * Builds the command context: env + flags → config (validated), logger, store, ffmpeg paths.
- * The log level is `--log-level`, else LOG_LEVEL, else the command's default.
+ * The log level is `--log-level`, else LOG_LEVEL, else the command's default. Without
+ * `VOD_EDGE_URL`, printed playback URLs name the edge of a `vod serve` running on the same data
+ * folder (serve-record.ts), else `http://localhost:<VOD_EDGE_PORT>`.
  * @throws UserError for invalid environment variables.
  */
 export function createContext(env: NodeJS.ProcessEnv, flags: GlobalFlags, defaultLogLevel = 'info'): CliContext {
-  const config = loadConfig({ ...env, ...(flags.dataDir ? { VOD_DATA_DIR: flags.dataDir } : {}) });
+  const loaded = loadConfig({ ...env, ...(flags.dataDir ? { VOD_DATA_DIR: flags.dataDir } : {}) });
+  // Printed playback URLs follow a `vod serve` running on this data folder, unless VOD_EDGE_URL says otherwise.
+  const served = env.VOD_EDGE_URL ? undefined : readServeRecord(loaded.dataDir);
+  const config = served ? Object.freeze({ ...loaded, publicEdgeUrl: served.edgeUrl }) : loaded;
   const log = createLogger(flags.logLevel ?? env.LOG_LEVEL ?? defaultLogLevel);
   return { config, log, store: createObjectStore(config), paths: resolveFfmpegPaths(config) };
 }

@@ -10,6 +10,7 @@ import { startWholeStack, type WholeStack } from '../stack/whole-stack.js';
 import { UserError } from '../util/errors.js';
 import { titleUrls, untilSignal, uploadAndWait, wrapListenError } from './commands.js';
 import type { CliContext } from './context.js';
+import { removeServeRecord, viewerUrl, writeServeRecord } from './serve-record.js';
 
 export interface ServeOptions {
   originPort?: number;
@@ -55,12 +56,26 @@ function printStack(stack: WholeStack): void {
   );
 }
 
+/** Tells `vod upload` / `vod status` on this data folder where this stack's edge is (serve-record.ts); best effort. */
+function recordStack(ctx: CliContext, stack: WholeStack): void {
+  try {
+    writeServeRecord(ctx.config.dataDir, { edgeUrl: stack.edge!.url, originUrl: stack.origin!.url });
+  } catch (err) {
+    ctx.log.warn({ err: String(err) }, 'could not record where this stack serves; vod upload will print URLs on VOD_EDGE_URL');
+  }
+}
+
 export async function runServe(ctx: CliContext, opts: ServeOptions): Promise<void> {
   const stack = await startStack(ctx, opts);
-  printStack(stack);
-  process.stdout.write('Upload with: vod upload FILE --title "Name"   (Ctrl-C stops everything)\n');
-  await untilSignal();
-  await stack.stop();
+  try {
+    recordStack(ctx, stack);
+    printStack(stack);
+    process.stdout.write('Upload with: vod upload FILE --title "Name"   (Ctrl-C stops everything)\n');
+    await untilSignal();
+  } finally {
+    removeServeRecord(ctx.config.dataDir);
+    await stack.stop();
+  }
 }
 
 export async function runDemo(ctx: CliContext, opts: ServeOptions & { all?: boolean; media?: string; exit?: boolean }): Promise<void> {
@@ -75,8 +90,9 @@ export async function runDemo(ctx: CliContext, opts: ServeOptions & { all?: bool
   }
   const stack = await startStack(ctx, opts);
   // Printed URLs point at the edge this demo started.
-  const demoCtx: CliContext = { ...ctx, config: { ...ctx.config, publicEdgeUrl: stack.edge!.url.replace('127.0.0.1', 'localhost') } };
+  const demoCtx: CliContext = { ...ctx, config: { ...ctx.config, publicEdgeUrl: viewerUrl(stack.edge!.url) } };
   try {
+    recordStack(ctx, stack);
     printStack(stack);
     for (const name of names) {
       await uploadAndWait(demoCtx, path.join(mediaDir, name), { title: DEMO_TITLES[name], wait: true }, { redis: stack.redis, queue: stack.queue });
@@ -87,6 +103,7 @@ export async function runDemo(ctx: CliContext, opts: ServeOptions & { all?: bool
     process.stdout.write('Serving until Ctrl-C.\n');
     await untilSignal();
   } finally {
+    removeServeRecord(ctx.config.dataDir);
     await stack.stop();
   }
 }
