@@ -1,9 +1,11 @@
 /**
  * Edge operations from the command line: prefill, purge, URL signing, and the steering service.
  */
+import net from 'node:net';
 import { startSteeringServer } from '../edge-cache/steering.js';
+import { vodKeyFromPath } from '../http/http-object.js';
 import { signedPath } from '../http/url-signing.js';
-import { isTitleId, VOD_PATH_PREFIX } from '../title/title-address.js';
+import { isTitleId, titleIdOfPath, VOD_PATH_PREFIX } from '../title/title-address.js';
 import { UserError } from '../util/errors.js';
 import { untilSignal, wrapListenError } from './commands.js';
 import type { CliContext } from './context.js';
@@ -42,6 +44,11 @@ export async function runSign(ctx: CliContext, opts: { path: string; prefix?: st
   const key = opts.key ?? ctx.config.signingKey;
   if (!key) throw new UserError('Give the signing key with --key or VOD_SIGNING_KEY.');
   if (!opts.path.startsWith(VOD_PATH_PREFIX)) throw new UserError(`--path must start with ${VOD_PATH_PREFIX}.`);
+  // A token for a path no edge serves would only fail later, at the player (the edge's own check).
+  const target = vodKeyFromPath(opts.path);
+  if (!target.ok) throw new UserError(`--path ${opts.path} is not a path an edge serves (${target.reason}).`);
+  if (!isTitleId(titleIdOfPath(opts.path))) throw new UserError(`--path ${opts.path} does not name a title: /vod/<title id, 16 hex digits>/...`);
+  if (opts.ip !== undefined && net.isIP(opts.ip) === 0) throw new UserError(`--ip ${opts.ip} is not an IPv4 or IPv6 address.`);
   const prefix = opts.prefix ?? opts.path.slice(0, opts.path.lastIndexOf('/') + 1);
   if (!opts.path.startsWith(prefix)) throw new UserError('--prefix must be a prefix of --path.');
   const expiresAtS = Math.floor(Date.now() / 1000) + opts.ttl;

@@ -94,6 +94,15 @@ function parseFraction(value: string): number {
   return n;
 }
 
+/** Longest lifetime `vod sign` gives a token: ten years, s (an expiry must stay a whole number of seconds the token grammar carries). */
+const MAX_TOKEN_TTL_S = 10 * 365 * 86_400;
+
+function parseTokenTtl(value: string): number {
+  const n = parsePositiveInt(value);
+  if (n > MAX_TOKEN_TTL_S) throw new InvalidArgumentError(`must be at most ${MAX_TOKEN_TTL_S} s (ten years).`);
+  return n;
+}
+
 /** A commander parser from a zod schema: the flag gets the same rule as its environment variable. */
 function parseWith(schema: z.ZodType<string>): (value: string) => string {
   return (value) => {
@@ -238,7 +247,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .description('Issue a signed playback URL by hand (what vod steer issues for players).')
     .requiredOption('--path <path>', 'what to play, e.g. /vod/<title id>/master.m3u8')
     .option('--prefix <prefix>', 'path prefix the token grants (default: the folder of --path)')
-    .option('--ttl <seconds>', 'lifetime of the token', parsePositiveInt, 3600)
+    .option('--ttl <seconds>', `lifetime of the token, at most ${MAX_TOKEN_TTL_S} (ten years)`, parseTokenTtl, 3600)
     .option('--ip <address>', 'bind the token to this client address')
     .option('--key <key>', 'HMAC key, at least 16 characters (env VOD_SIGNING_KEY)', parseSigningKey)
     .option('--edge <url>', 'edge base URL to put in front', parseHttpUrl)

@@ -155,6 +155,25 @@ describe('vod upload with bad input', () => {
     expect(env.stderr).toMatch(/VOD_ADMIN_TOKEN is invalid: must be at least 8 characters/);
   });
 
+  it('refuses to sign a token no edge would honour: a path that is not a title object, a bad address, an expiry past ten years', async () => {
+    const key = ['--key', '0123456789abcdef0123'];
+    const runs = [
+      [['--path', '/vod/x/master.m3u8'], /^vod: --path \/vod\/x\/master\.m3u8 does not name a title: \/vod\/<title id, 16 hex digits>\/\.\.\.$/],
+      [['--path', '/vod/0123456789abcdef/../keys/x'], /^vod: --path .* is not a path an edge serves \(.+\)\.$/],
+      [['--path', '/vod/0123456789abcdef/master.m3u8', '--ip', '999.1.1.1'], /^vod: --ip 999\.1\.1\.1 is not an IPv4 or IPv6 address\.$/],
+      [['--path', '/vod/0123456789abcdef/master.m3u8', '--ttl', '1e99'], /--ttl.*'1e99' is invalid\. must be at most 315360000 s \(ten years\)\./],
+    ] as const;
+    for (const [args, message] of runs) {
+      const r = await runCli(['sign', ...key, ...args]);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr.split('\n')[0], args.join(' ')).toMatch(message);
+      expect(r.stdout, args.join(' ')).toBe('');
+    }
+    const ok = await runCli(['sign', ...key, '--path', '/vod/0123456789abcdef/master.m3u8', '--ip', '::1', '--ttl', '315360000']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^\/s\/exp=\d{10}~acl=%2Fvod%2F0123456789abcdef%2F~ip=%3A%3A1~hmac=[0-9a-f]{64}\/vod\/0123456789abcdef\/master\.m3u8\n$/);
+  });
+
   it('says when Redis cannot be reached, and stores nothing', async () => {
     const dataDir = await makeTempDir();
     const r = await runCli(['--data-dir', dataDir, 'upload', goodMaster], { env: { REDIS_URL: 'redis://127.0.0.1:1' } });
