@@ -131,6 +131,14 @@ function parseHttpUrl(value: string): string {
   return value.replace(/\/+$/, '');
 }
 
+/** `--edges a,b,c`: http(s) URLs, none twice (one edge would get two pathways). */
+function parseEdgeList(value: string): string[] {
+  const urls = value.split(',').map((u) => parseHttpUrl(u.trim()));
+  const twice = urls.find((u, i) => urls.indexOf(u) !== i);
+  if (twice) throw new InvalidArgumentError(`${twice} is listed twice.`);
+  return urls;
+}
+
 /** Builds the program; exported so tests can check `--help` without spawning. */
 export function buildProgram(env: NodeJS.ProcessEnv): Command {
   const program = new Command('vod')
@@ -256,7 +264,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
   program
     .command('steer')
     .description('Steering service: health-checks edges, ranks them per title by rendezvous hashing, answers /play/<title> and HLS Content Steering.')
-    .requiredOption('--edges <urls>', 'comma-separated edge base URLs', (v: string) => v.split(',').map((u) => parseHttpUrl(u.trim())))
+    .requiredOption('--edges <urls>', 'comma-separated edge base URLs', parseEdgeList)
     .option('--replicas <n>', 'edges that serve each title first', parsePositiveInt, 2)
     .option('--signing-key <key>', 'sign playback URLs with this key, at least 16 characters (env VOD_SIGNING_KEY)', parseSigningKey)
     .option('--health-interval <ms>', 'health-check period, ms', parsePositiveInt, 1000)

@@ -71,14 +71,17 @@ export class SteeringService {
   private timer: NodeJS.Timeout | undefined;
   publicUrl = '';
 
-  /** @throws TypeError for an edge that is not an http(s) URL, or no edges. */
+  /** @throws TypeError for an edge that is not an http(s) URL, an edge listed twice, or no edges. */
   constructor(options: SteeringOptions) {
     if (options.edges.length === 0) throw new TypeError('steering needs at least one edge (--edges)');
     this.options = options;
     this.log = options.log ?? silentLogger;
+    const seen = new Set<string>();
     this.edges = options.edges.map((u, i) => {
       const url = new URL(u);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`edge must be an http(s) URL, got ${u}`);
+      if (seen.has(url.href.replace(/\/+$/, ''))) throw new TypeError(`edge ${u} is listed twice`);
+      seen.add(url.href.replace(/\/+$/, ''));
       // Edges start alive; the first checks confirm or remove them within failThreshold periods.
       return { url: url.toString().replace(/\/+$/, ''), pathwayId: `edge${i + 1}`, failures: 0, alive: true };
     });
@@ -139,21 +142,44 @@ export class SteeringService {
     return signedPath(path, { pathPrefix: titlePathPrefix(titleId), expiresAtS: Math.floor(Date.now() / 1000) + (this.options.tokenTtlS ?? 6 * 3600) }, this.options.signingKey);
   }
 
-  /** The content-steered multivariant playlist for a title, built from one edge's copy. */
-  async steeredPlaylist(titleId: string): Promise<string | undefined> {
+  /**
+   * The content-steered multivariant playlist for a title, built from the first ranked edge that
+   * gives its copy.
+   * @returns the playlist text, or why there is none: 503 without a healthy edge, 404 when an
+   *   edge answers 404 (with the edge's own reason — e.g. "signed URLs are not enabled on this
+   *   edge" when `vod steer` signs and the edges do not check), 502 when no edge answered with a
+   *   multivariant playlist (each edge's status or failure listed).
+   */
+  async steeredPlaylist(titleId: string): Promise<{ readonly ok: true; readonly text: string } | { readonly ok: false; readonly status: 404 | 502 | 503; readonly reason: string }> {
     const ranked = this.ranked(titleId);
+    if (ranked.length === 0) return { ok: false, status: 503, reason: 'no healthy edge' };
+    const failures: string[] = [];
     for (const source of ranked) {
       let text: string;
+      const who = `${source.pathwayId} (${source.url})`;
       try {
         const res = await fetch(`${source.url}${this.playbackPath(titleId, MULTIVARIANT_PLAYLIST_NAME)}`, { signal: AbortSignal.timeout(3000) });
-        if (res.status === 404) return undefined;
-        if (!res.ok) continue;
+        if (res.status === 404) return { ok: false, status: 404, reason: `no such title on ${who}: ${await errorOfAnswer(res)}` };
+        if (!res.ok) {
+          failures.push(`${who} answered ${res.status}: ${await errorOfAnswer(res)}`);
+          continue;
+        }
         text = await res.text();
-      } catch {
+      } catch (err) {
+        failures.push(`${who} failed: ${(err as Error).message}`);
         continue;
       }
-      const parsed = HLS.parse(text);
-      if (!parsed.isMasterPlaylist) return undefined;
+      let parsed: ReturnType<typeof HLS.parse>;
+      try {
+        parsed = HLS.parse(text);
+      } catch {
+        failures.push(`${who} served something that is not a playlist`);
+        continue;
+      }
+      if (!parsed.isMasterPlaylist) {
+        failures.push(`${who} served a media playlist where the multivariant one belongs`);
+        continue;
+      }
       const variants: VariantStreamEntry[] = [];
       const iFrames: IFrameStreamEntry[] = [];
       const audio: AudioRenditionEntry[] = [];
@@ -198,9 +224,9 @@ export class SteeringService {
           });
         }
       }
-      return writeMultivariantPlaylist(variants, audio, { serverUri: `${this.publicUrl}/steering/${titleId}`, pathwayId: ranked[0]!.pathwayId }, iFrames, subtitles);
+      return { ok: true, text: writeMultivariantPlaylist(variants, audio, { serverUri: `${this.publicUrl}/steering/${titleId}`, pathwayId: ranked[0]!.pathwayId }, iFrames, subtitles) };
     }
-    return undefined;
+    return { ok: false, status: 502, reason: `no edge gave the title's playlist: ${failures.join('; ')}` };
   }
 
   createApp(): express.Express {
@@ -231,18 +257,26 @@ export class SteeringService {
     });
     app.get('/play/:titleId/master.m3u8', async (req, res) => {
       const titleId = String(req.params.titleId);
-      const text = isTitleId(titleId) ? await this.steeredPlaylist(titleId) : undefined;
-      if (!text) {
-        res.status(404).json({ error: 'no such title on any healthy edge' });
+      if (!isTitleId(titleId)) {
+        res.status(400).json({ error: 'a title id is 16 hex digits' });
+        return;
+      }
+      const playlist = await this.steeredPlaylist(titleId);
+      res.setHeader('Cache-Control', 'no-store');
+      if (!playlist.ok) {
+        res.status(playlist.status).json({ error: playlist.reason });
         return;
       }
       res.setHeader('Content-Type', 'application/vnd.apple.mpegurl');
-      res.setHeader('Cache-Control', 'no-store');
-      res.send(text);
+      res.send(playlist.text);
     });
     app.get('/steering/:titleId', (req, res) => {
       const titleId = String(req.params.titleId);
       res.setHeader('Cache-Control', 'no-store');
+      if (!isTitleId(titleId)) {
+        res.status(400).json({ error: 'a title id is 16 hex digits' });
+        return;
+      }
       res.json({ VERSION: 1, TTL: this.options.steeringTtlS ?? 10, 'PATHWAY-PRIORITY': this.ranked(titleId).map((e) => e.pathwayId) });
     });
     app.use((_req, res) => {
@@ -251,6 +285,18 @@ export class SteeringService {
     app.use(jsonErrorHandler(this.log, 'steering'));
     return app;
   }
+}
+
+/** The reason in an edge's JSON error answer (`{"error": …}`), else its status text; reads the body (at most 64 kB). */
+async function errorOfAnswer(res: Response): Promise<string> {
+  const body = (await res.text().catch(() => '')).slice(0, 65_536);
+  try {
+    const error = (JSON.parse(body) as { error?: unknown }).error;
+    if (typeof error === 'string' && error) return error;
+  } catch {
+    // not JSON: fall back to the status text
+  }
+  return res.statusText || `HTTP ${res.status}`;
 }
 
 /** Starts `vod steer`. */

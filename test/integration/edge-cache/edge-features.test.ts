@@ -165,4 +165,30 @@ describe('steering', () => {
       .poll(async () => ((await (await fetch(`${steer.url}/play/${T}`)).json()) as { edges: { url: string }[] }).edges.map((e) => e.url), { timeout: 3000, interval: 100 })
       .not.toContain(dead);
   });
+
+  it('says why there is no steered playlist: the edge\'s own reason for a 404, each edge\'s failure for a 502, 400 for a bad title id', async () => {
+    // The edges do not check signatures but the steering service signs: every signed path is refused.
+    const unsignedEdge = await startEdgeServer({ originUrl: origin.url, cacheBytes: 1024 * 1024, host: '127.0.0.1', port: 0 });
+    closers.push(unsignedEdge);
+    const steer = await startSteeringServer({ edges: [unsignedEdge.url], signingKey: KEY, healthIntervalMs: 60_000, host: '127.0.0.1', port: 0 });
+    closers.push(steer);
+    const a = await fetch(`${steer.url}/play/${T}/master.m3u8`);
+    expect(a.status).toBe(404);
+    expect(((await a.json()) as { error: string }).error).toBe(`no such title on edge1 (${unsignedEdge.url}): signed URLs are not enabled on this edge`);
+
+    // An edge whose origin is gone (502 from the edge) and one nobody listens on: 502, both named.
+    const orphan = await startEdgeServer({ originUrl: 'http://127.0.0.1:1', cacheBytes: 1024 * 1024, host: '127.0.0.1', port: 0 });
+    closers.push(orphan);
+    const steer2 = await startSteeringServer({ edges: [orphan.url, 'http://127.0.0.1:1'], healthIntervalMs: 60_000, host: '127.0.0.1', port: 0 });
+    closers.push(steer2);
+    const b = await fetch(`${steer2.url}/play/${T}/master.m3u8`);
+    expect(b.status).toBe(502);
+    const reason = ((await b.json()) as { error: string }).error;
+    expect(reason).toMatch(/^no edge gave the title's playlist: /);
+    expect(reason).toContain(`(${orphan.url}) answered 50`);
+    expect(reason).toContain('(http://127.0.0.1:1) failed: ');
+
+    for (const p of ['/play/xyz/master.m3u8', '/steering/xyz']) expect((await fetch(`${steer2.url}${p}`)).status, p).toBe(400);
+    await expect(startSteeringServer({ edges: [orphan.url, `${orphan.url}/`], host: '127.0.0.1', port: 0 })).rejects.toThrow(/listed twice/);
+  });
 });
