@@ -37,11 +37,15 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
+  // After a failed test serve still runs: Ctrl-C stops its embedded Redis too (SIGKILL would orphan it).
   if (serve && serve.exitCode === null) {
-    serve.kill('SIGKILL');
-    await new Promise((r) => serve!.once('close', r));
+    const closed = new Promise((r) => serve!.once('close', r));
+    serve.kill('SIGINT');
+    const timer = setTimeout(() => serve!.kill('SIGKILL'), 20_000);
+    await closed;
+    clearTimeout(timer);
   }
-});
+}, 30_000);
 
 describe('vod serve on chosen ports', () => {
   it('is named in the URLs vod upload and vod status print, and forgotten once serve stops', async () => {
