@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    setupFiles: ['test/helpers/cleanup-temp-dirs.ts'],
     fileParallelism: false,
     pool: 'forks',
     testTimeout: 120_000,

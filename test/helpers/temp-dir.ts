@@ -2,9 +2,24 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-/** A fresh temp folder (short path: Redis's unix socket lives inside it). */
+/** Temp folders made by this test file's process, removed after its tests (test/helpers/cleanup-temp-dirs.ts). */
+const made: string[] = [];
+
+/**
+ * A fresh temp folder (short path: Redis's unix socket lives inside it), removed with everything
+ * in it once the test file's tests have run — unless VOD_KEEP_TEST_DIRS=1 (to look inside after a
+ * failure). Every test run used to leave its folders behind: 12 GB in /tmp after a few days.
+ */
 export async function makeTempDir(prefix = 'vod-'): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes the folders makeTempDir made in this process (best effort); called after each test file. */
+export async function removeTempDirs(): Promise<void> {
+  if (process.env.VOD_KEEP_TEST_DIRS === '1') return;
+  for (const dir of made.splice(0)) await fs.rm(dir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
 }
 
 /** Lists every file under a folder, relative paths, sorted ([] when missing). */
