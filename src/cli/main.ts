@@ -3,11 +3,10 @@
  * environment, and the only place that exits. User errors end in one sentence on stderr and
  * a non-zero exit code, never a stack trace.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import bytes from 'bytes';
-import { z } from 'zod';
-import { adminTokenSchema, signingKeySchema } from '../config.js';
 import { UserError } from '../util/errors.js';
+import { parseBytes, parsePositiveInt, collectSubtitles, parseCodecs, parseNonNegativeInt, parsePositiveNumber, parseNonNegativeNumber, parseCrfList, parseFraction, MAX_TOKEN_TTL_S, parseTokenTtl, parseSigningKey, parseAdminToken, parsePort, parseHttpUrl, parseEdgeList } from './flag-parsers.js';
 import { createContext, type GlobalFlags } from './context.js';
 import { runDemo, runServe } from './serve-command.js';
 import { PROTECTION_SCHEMES, type ProtectionScheme } from '../keys/content-keys.js';
@@ -16,128 +15,13 @@ import { runStatus } from './status-command.js';
 import { runPrefill, runPurge, runSign, runSteer } from './edge-commands.js';
 import { runLadder, type LadderFlags } from './ladder-command.js';
 import { DEFAULT_CRF_VALUES } from '../encoder/per-title.js';
-import { VIDEO_CODEC_NAMES, type VideoCodec } from '../encoder/fixed-ladder.js';
+import type { VideoCodec } from '../encoder/fixed-ladder.js';
 import { DEFAULT_LADDER_KIND, LADDER_KINDS, type LadderKind } from '../title/title-address.js';
 import { runHitRatioBench, runReplay, runSyntheticOrigin, runWorkloadExport, WORKLOAD_HELP } from './bench-commands.js';
 import { runAbrSim, type AbrSimFlags } from './abr-sim-command.js';
 import { ABR_RULE_NAMES } from '../abr/abr-rules.js';
 import { POLICY_NAMES } from '../cache-policies/policy-registry.js';
 import { EDGE_POLICY_NAMES, LRU_CACHE_TIER } from '../edge-cache/memory-tier.js';
-
-function parseBytes(value: string): number {
-  const n = bytes.parse(value);
-  if (n === null || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive size such as 512MB, 2GB or 1048576 (bytes).');
-  return n;
-}
-
-function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1.');
-  return n;
-}
-
-/**
- * `--subtitles en=movie.en.srt,fr=movie.fr.vtt` (the option may repeat): LANG=FILE pairs, added
- * to the ones before. The language is checked at upload (uploadMaster), with the file.
- */
-function collectSubtitles(value: string, previous: { language: string; file: string }[] = []): { language: string; file: string }[] {
-  const pairs = value.split(',').map((p) => p.trim()).filter(Boolean);
-  if (pairs.length === 0) throw new InvalidArgumentError('expected LANG=FILE[,LANG=FILE...], e.g. en=movie.en.srt');
-  return [
-    ...previous,
-    ...pairs.map((p) => {
-      const eq = p.indexOf('=');
-      if (eq <= 0 || eq === p.length - 1) throw new InvalidArgumentError(`"${p}" is not LANG=FILE (e.g. en=movie.en.srt).`);
-      return { language: p.slice(0, eq), file: p.slice(eq + 1) };
-    }),
-  ];
-}
-
-/** `--codecs h264,hevc`: the ladder's video codecs; H.264 must be among them (every player decodes it). */
-function parseCodecs(value: string): VideoCodec[] {
-  const names = [...new Set(value.split(',').map((c) => c.trim().toLowerCase()).filter(Boolean))];
-  const bad = names.filter((n) => !(VIDEO_CODEC_NAMES as readonly string[]).includes(n));
-  if (bad.length > 0) throw new InvalidArgumentError(`unknown codec ${bad.map((b) => `'${b}'`).join(', ')}: choose from ${VIDEO_CODEC_NAMES.join(', ')}.`);
-  if (!names.includes('h264')) throw new InvalidArgumentError('the ladder always has H.264 (every player decodes it): use h264 or h264,hevc.');
-  return names as VideoCodec[];
-}
-
-function parseNonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number of at least 0.');
-  return n;
-}
-
-function parsePositiveNumber(value: string): number {
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a positive number.');
-  return n;
-}
-
-function parseNonNegativeNumber(value: string): number {
-  const n = Number(value);
-  if (!(n >= 0) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number of at least 0.');
-  return n;
-}
-
-function parseCrfList(value: string): number[] {
-  const list = value.split(',').map((v) => Number(v.trim()));
-  if (list.length < 2 || list.some((c) => !Number.isInteger(c) || c < 0 || c > 51)) {
-    throw new InvalidArgumentError('needs at least two integers from 0 to 51, comma-separated.');
-  }
-  return list;
-}
-
-function parseFraction(value: string): number {
-  const n = Number(value);
-  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError('must be a number in (0, 1].');
-  return n;
-}
-
-/** Longest lifetime `vod sign` gives a token: ten years, s (an expiry must stay a whole number of seconds the token grammar carries). */
-const MAX_TOKEN_TTL_S = 10 * 365 * 86_400;
-
-function parseTokenTtl(value: string): number {
-  const n = parsePositiveInt(value);
-  if (n > MAX_TOKEN_TTL_S) throw new InvalidArgumentError(`must be at most ${MAX_TOKEN_TTL_S} s (ten years).`);
-  return n;
-}
-
-/** A commander parser from a zod schema: the flag gets the same rule as its environment variable. */
-function parseWith(schema: z.ZodType<string>): (value: string) => string {
-  return (value) => {
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) throw new InvalidArgumentError(`${parsed.error.issues[0]?.message ?? 'invalid'}.`);
-    return parsed.data;
-  };
-}
-const parseSigningKey = parseWith(signingKeySchema);
-const parseAdminToken = parseWith(adminTokenSchema);
-
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('expected a TCP port from 0 to 65535.');
-  return n;
-}
-
-function parseHttpUrl(value: string): string {
-  let u: URL;
-  try {
-    u = new URL(value);
-  } catch {
-    throw new InvalidArgumentError('expected an http:// or https:// URL.');
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidArgumentError('expected an http:// or https:// URL.');
-  return value.replace(/\/+$/, '');
-}
-
-/** `--edges a,b,c`: http(s) URLs, none twice (one edge would get two pathways). */
-function parseEdgeList(value: string): string[] {
-  const urls = value.split(',').map((u) => parseHttpUrl(u.trim()));
-  const twice = urls.find((u, i) => urls.indexOf(u) !== i);
-  if (twice) throw new InvalidArgumentError(`${twice} is listed twice.`);
-  return urls;
-}
 
 /** Builds the program; exported so tests can check `--help` without spawning. */
 export function buildProgram(env: NodeJS.ProcessEnv): Command {
