@@ -277,8 +277,10 @@ export async function main(argv: string[]): Promise<void> {
 
 function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
-    // commander already printed its message (and help for --help, exit code 0).
-    return err.exitCode;
+    // commander already printed its message (and help for --help, exit code 0). A bad flag is a
+    // usage error: exit 2 like the refusals of bad input (commander's own default is 1, which
+    // also means "an encode failed").
+    return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof UserError) {
     process.stderr.write(`vod: ${err.message}\n`);

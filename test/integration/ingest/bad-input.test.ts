@@ -82,10 +82,15 @@ describe('vod upload with bad input', () => {
     });
   }
 
-  it('refuses a bad flag with a clear message', async () => {
+  it('refuses a bad flag with a clear message, exit 2 (a usage error, as a refused master), help exit 0', async () => {
     const r = await runCli(['upload', goodMaster, '--colour', 'blue']);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown option '--colour'/);
+    expect((await runCli(['edge', '--cache-bytes', 'lots'])).code).toBe(2);
+    expect((await runCli(['nonsense'])).code).toBe(2);
+    const help = await runCli(['upload', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: vod upload/);
   });
 
   it('refuses encryption and codec flags that make no sense, storing nothing; vod keys without a signing key', async () => {
@@ -112,7 +117,7 @@ describe('vod upload with bad input', () => {
     await fs.writeFile(path.join(inputs, 'empty.vtt'), 'WEBVTT\n\n');
     await fs.writeFile(path.join(inputs, 'ok.srt'), '1\n00:00:00,500 --> 00:00:01,500\nHello\n');
     const runs = [
-      [['--subtitles', 'en'], 1, /"en" is not LANG=FILE/],
+      [['--subtitles', 'en'], 2, /"en" is not LANG=FILE/],
       [['--subtitles', `x!y=${path.join(inputs, 'ok.srt')}`], 2, /^vod: subtitles .*ok\.srt: "x!y" is not a language tag \(use e\.g\. en, fr, pt-BR or eng\)\.?$/],
       [['--subtitles', `en=${path.join(inputs, 'nope.srt')}`], 2, /^vod: subtitles .*nope\.srt: no such file\.?$/],
       [['--subtitles', `en=${path.join(inputs, 'notes.mp4')}`], 2, /^vod: subtitles .*notes\.mp4: not a subtitle file ffmpeg can read \(SubRip \.srt, WebVTT \.vtt, ASS, …\)\.?$/],
