@@ -80,10 +80,11 @@ export class SteeringService {
     this.edges = options.edges.map((u, i) => {
       const url = new URL(u);
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`edge must be an http(s) URL, got ${u}`);
-      if (seen.has(url.href.replace(/\/+$/, ''))) throw new TypeError(`edge ${u} is listed twice`);
-      seen.add(url.href.replace(/\/+$/, ''));
+      const base = url.href.replace(/\/+$/, '');
+      if (seen.has(base)) throw new TypeError(`edge ${u} is listed twice`);
+      seen.add(base);
       // Edges start alive; the first checks confirm or remove them within failThreshold periods.
-      return { url: url.toString().replace(/\/+$/, ''), pathwayId: `edge${i + 1}`, failures: 0, alive: true };
+      return { url: base, pathwayId: `edge${i + 1}`, failures: 0, alive: true };
     });
   }
 
