@@ -12,6 +12,9 @@
  * BENCH_SYNTH_1080P60=<seconds> adds a synthetic 1920x1080 60 fps master of that length, hours
  * on 2 cores; BENCH_RUNG_FRAME_SAMPLE=n compares every n-th frame of the published rungs (and the
  * frames beside it), default 1 = every frame;
+ * BENCH_SYNTH_PAN60=<seconds> adds a slow pan over a Big Buck Bunny frame at 1920x1080 60 fps
+ * (camera-like motion, as bench:half-frame-rate's); BENCH_HALF_RATE=0 turns off the per-title
+ * analysis's half-rate trials of the low resolutions (for a before/after on 50/60 fps masters);
  * BENCH_CODECS=h264,hevc also builds the HEVC per-title ladder from its own trials and reports its
  * BD-rate against the H.264 per-title ladder — the per-title run's analysis and encode times then
  * include both codecs).
@@ -24,7 +27,7 @@ import { renderVegaLiteSvg } from '../src/util/vega-svg.js';
 import { loadConfig } from '../src/config.js';
 import { bdRate } from '../src/encoder/bd-rate.js';
 import { encodeTitle } from '../src/encoder/encode-title.js';
-import { resolveFfmpegPaths } from '../src/encoder/ffmpeg.js';
+import { resolveFfmpegPaths, runFfmpeg } from '../src/encoder/ffmpeg.js';
 import type { LadderReport } from '../src/encoder/ladder-report.js';
 import type { LadderKind } from '../src/title/title-address.js';
 import { makeSyntheticMaster } from '../fixtures/synthetic-master.js';
@@ -48,11 +51,24 @@ const clipPaths = new Map<string, string>();
 for (const f of (await fs.readdir(MEDIA)).filter((f) => /\.(mp4|mov|mkv|webm)$/i.test(f) && (!only || only.includes(f))).sort()) clipPaths.set(f, path.join(MEDIA, f));
 const synthS = Number(process.env.BENCH_SYNTH_1080P60 ?? 0);
 const withHevc = (process.env.BENCH_CODECS ?? '').split(',').map((c) => c.trim()).includes('hevc');
+const halfRate = process.env.BENCH_HALF_RATE !== '0';
+const panS = Number(process.env.BENCH_SYNTH_PAN60 ?? 0);
 if (synthS > 0) {
   // 1080p60 from ffmpeg's test sources: testsrc2 (moving, sharp edges) with light temporal noise.
   const name = `synth_testsrc2_noise_1920x1080_60fps_${synthS}s.mp4`;
   process.stderr.write(`making ${name}… `);
   clipPaths.set(name, await makeSyntheticMaster({ path: path.join(work, name), durationS: synthS, width: 1920, height: 1080, frameRate: 60, audio: false, videoFilter: 'noise=alls=6:allf=t' }, paths));
+  process.stderr.write('done\n');
+}
+if (panS > 0) {
+  // A slow pan over a Big Buck Bunny frame (enlarged) with light temporal noise, as bench:half-frame-rate's.
+  const name = `synth_pan_bbb_1920x1080_60fps_${panS}s.mp4`;
+  process.stderr.write(`making ${name}… `);
+  const still = path.join(work, 'pan-frame.png');
+  await runFfmpeg({ inputs: [{ source: path.join(MEDIA, 'bbb_anim_1280x720_24fps_10s_aac.mp4'), options: ['-ss', '5'] }], outputOptions: ['-frames:v', '1', '-vf', 'scale=2880:1620:flags=lanczos'], output: still }, paths);
+  const file = path.join(work, name);
+  await runFfmpeg({ inputs: [{ source: still, options: ['-loop', '1', '-framerate', '60'] }], outputOptions: ['-vf', "crop=1920:1080:x='t*60':y='t*20',noise=alls=3:allf=t", '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '10', '-pix_fmt', 'yuv420p', '-t', String(panS)], output: file }, paths);
+  clipPaths.set(name, file);
   process.stderr.write('done\n');
 }
 const clips = [...clipPaths.keys()];
@@ -90,7 +106,7 @@ try {
           x264Preset: config.x264Preset,
           ladderKind,
           ...(config.vmafModelPath ? { vmafModelPath: config.vmafModelPath } : {}),
-          ...(ladderKind === 'per-title' && withHevc ? { perTitle: { codecs: ['h264', 'hevc'] as const } } : {}),
+          ...(ladderKind === 'per-title' ? { perTitle: { ...(withHevc ? { codecs: ['h264', 'hevc'] as const } : {}), ...(halfRate ? {} : { halfRate: false }) } } : {}),
           rungFrameSample,
         },
         paths,

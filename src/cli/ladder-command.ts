@@ -23,6 +23,8 @@ export interface LadderFlags {
   readonly sampleFraction?: number;
   readonly trialPreset?: string;
   readonly fullGrid?: boolean;
+  /** False with --no-half-rate: no half-rate trials of the low resolutions (PerTitleOptions.halfRate). */
+  readonly halfRate?: boolean;
 }
 
 /**
@@ -54,6 +56,7 @@ export async function runLadder(ctx: CliContext, file: string, flags: LadderFlag
       ...(flags.sampleFraction ? { sampleFraction: flags.sampleFraction } : {}),
       ...(flags.trialPreset ? { trialPreset: flags.trialPreset } : {}),
       search: flags.fullGrid ? 'grid' : 'coarse-to-fine',
+      ...(flags.halfRate === false ? { halfRate: false } : {}),
       onProgress: (f) => bar?.update(Math.round(f * 100)),
       log: ctx.log,
     });

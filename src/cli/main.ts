@@ -187,6 +187,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--sample-fraction <f>', 'share of the title the trial sample covers, in (0, 1] (default 0.2)', parseFraction)
     .addOption(new Option('--trial-preset <preset>', 'x264 preset of the trial encodes (default veryfast)').choices(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium']))
     .option('--full-grid', 'trial-encode every resolution at every CRF instead of the coarse-to-fine search, which skips trials far from the convex hull')
+    .option('--no-half-rate', 'for a master of 48 fps or more, do not also try the resolutions up to 432 lines at half the frame rate (the hull picks whichever rate wins)')
     .addHelpText(
       'after',
       '\nThe ladder is built on VMAF when VMAF_MODEL names a model file (e.g. ../shared/vmaf/vmaf_v0.6.1.pkl), else on PSNR.\nSee docs/per-title.md for the method and the rung rules.',

@@ -17,7 +17,28 @@ export interface RdPoint {
   readonly bitrateBps: number;
   /** Quality on the ladder's metric (VMAF 0..100 or PSNR dB), higher is better. */
   readonly quality: number;
+  /**
+   * Output frame rate, frames/s, when it is below the title's (a half-rate low rung of a 50/60 fps
+   * title: docs/per-title.md "Frame rate of the low rungs"); absent = the title's own rate.
+   */
+  readonly frameRate?: number | undefined;
 }
+
+/**
+ * A variant of the title: a frame size and an output frame rate (absent = the title's). Every
+ * encode of one variant lies on one rate–quality curve; the hull mixes variants.
+ */
+export interface Variant {
+  readonly width: number;
+  readonly height: number;
+  readonly frameRate?: number | undefined;
+}
+
+/** Whether two points or rungs are the same variant (size and frame rate). */
+export const sameVariant = (a: Variant, b: Variant): boolean => a.width === b.width && a.height === b.height && a.frameRate === b.frameRate;
+
+/** A variant's name for maps and logs: `640x360`, or `640x360@30` at a reduced frame rate. */
+export const variantKey = (v: Variant): string => `${v.width}x${v.height}${v.frameRate !== undefined ? `@${Number(v.frameRate.toFixed(3))}` : ''}`;
 
 /**
  * Upper convex hull of RD points in the linear (bitrate, quality) plane, cut at its
@@ -131,6 +152,8 @@ export interface PlannedRung {
   readonly bitrateBps: number;
   /** Quality the hull predicts at that bitrate (metric units). */
   readonly predictedQuality: number;
+  /** Output frame rate, frames/s, when below the title's (RdPoint.frameRate); absent = the title's. */
+  readonly frameRate?: number | undefined;
 }
 
 /** Quality on the hull at `bitrateBps` (linear between hull points; clamped at both ends). */
@@ -162,11 +185,12 @@ export function hullBitrateFor(hull: readonly RdPoint[], quality: number): numbe
 }
 
 /**
- * Quality of one resolution's own encodes at `bitrateBps`: linear in log bitrate between its
- * two points that bracket it (its trials at other CRFs); undefined outside its points' range.
+ * Quality of one variant's own encodes (a resolution, at a reduced frame rate when `size` has
+ * one) at `bitrateBps`: linear in log bitrate between its two points that bracket it (its trials
+ * at other CRFs); undefined outside its points' range.
  */
-export function resolutionQualityAt(points: readonly RdPoint[], size: { width: number; height: number }, bitrateBps: number): number | undefined {
-  const own = points.filter((p) => p.width === size.width && p.height === size.height).sort((x, y) => x.bitrateBps - y.bitrateBps);
+export function resolutionQualityAt(points: readonly RdPoint[], size: Variant, bitrateBps: number): number | undefined {
+  const own = points.filter((p) => sameVariant(p, size)).sort((x, y) => x.bitrateBps - y.bitrateBps);
   for (let i = 0; i < own.length; i++) {
     const b = own[i]!;
     if (bitrateBps > b.bitrateBps) continue;
@@ -192,7 +216,7 @@ export function firstEncodeReaching(points: readonly RdPoint[], quality: number)
   let best: RdPoint | undefined;
   const sizes = new Map<string, RdPoint[]>();
   for (const p of points) {
-    const key = `${p.width}x${p.height}`;
+    const key = variantKey(p);
     const own = sizes.get(key);
     if (own) own.push(p);
     else sizes.set(key, [p]);
@@ -205,7 +229,7 @@ export function firstEncodeReaching(points: readonly RdPoint[], quality: number)
     const a = i > 0 ? own[i - 1]! : undefined;
     const between = a !== undefined && b.quality > a.quality;
     const bitrateBps = between ? a.bitrateBps * (b.bitrateBps / a.bitrateBps) ** ((quality - a.quality) / (b.quality - a.quality)) : b.bitrateBps;
-    if (!best || bitrateBps < best.bitrateBps) best = { width: b.width, height: b.height, bitrateBps, quality: between ? quality : b.quality };
+    if (!best || bitrateBps < best.bitrateBps) best = { width: b.width, height: b.height, ...variantRate(b), bitrateBps, quality: between ? quality : b.quality };
   }
   return best;
 }
@@ -222,7 +246,7 @@ export function firstEncodeReaching(points: readonly RdPoint[], quality: number)
  * kbit/s; 360p's own encodes give about 75 there, and it measured 78.9 — below the 234p rung under
  * it, at 82. 234p's own encodes give 84.5.) The top rung is placed by selectRungs.
  */
-function resolutionAt(hull: readonly RdPoint[], bitrateBps: number, points?: readonly RdPoint[]): { width: number; height: number; quality: number } {
+function resolutionAt(hull: readonly RdPoint[], bitrateBps: number, points?: readonly RdPoint[]): Variant & { quality: number } {
   let a = hull[0]!;
   let b = hull[0]!;
   for (let i = 1; i < hull.length; i++) {
@@ -231,16 +255,19 @@ function resolutionAt(hull: readonly RdPoint[], bitrateBps: number, points?: rea
     a = b;
   }
   const onHull = hullQualityAt(hull, bitrateBps);
-  if (points && (a.width !== b.width || a.height !== b.height)) {
+  if (points && !sameVariant(a, b)) {
     const judged = [a, b].flatMap((e) => {
       const q = resolutionQualityAt(points, e, bitrateBps);
-      return q === undefined ? [] : [{ width: e.width, height: e.height, quality: q }];
+      return q === undefined ? [] : [{ width: e.width, height: e.height, ...variantRate(e), quality: q }];
     });
     if (judged.length > 0) return judged.reduce((x, y) => (y.quality > x.quality ? y : x));
   }
   const pick = Math.abs(Math.log(bitrateBps / a.bitrateBps)) <= Math.abs(Math.log(b.bitrateBps / bitrateBps)) ? a : b;
-  return { width: pick.width, height: pick.height, quality: onHull };
+  return { width: pick.width, height: pick.height, ...variantRate(pick), quality: onHull };
 }
+
+/** A point's reduced frame rate as an object to spread (nothing at the title's rate). */
+const variantRate = (v: Variant): { frameRate?: number } => (v.frameRate !== undefined ? { frameRate: v.frameRate } : {});
 
 /**
  * Picks the ladder's rungs on the hull; with `points` (every trial the hull was made from), a
@@ -263,7 +290,9 @@ function resolutionAt(hull: readonly RdPoint[], bitrateBps: number, points?: rea
  * spread evenly in log bitrate (steps may then exceed maxStepRatio). Dropping the lowest rungs
  * instead once made a 1080p60 title start at 326 kbit/s with VMAF 23, leaving viewers below
  * that with nothing to play.
- * Resolutions never go down as bitrate goes up.
+ * Resolutions never go down as bitrate goes up, and neither does the frame rate: once a rung is
+ * at the title's own rate, no rung above it is at a reduced one (a viewer switching up would see
+ * smoother motion turn choppy); such a rung takes the variant of the rung below instead.
  * @param hull output of upperConvexHull (ascending bitrate), non-empty.
  * @returns rungs in ascending bitrate order, at most `rules.maxRungs`, the lowest at the floor.
  * @throws RangeError for an empty hull or inconsistent rules.
@@ -298,19 +327,16 @@ export function selectRungs(hull: readonly RdPoint[], rules: RungRules, points?:
   let kept = bitrates.length > rules.maxRungs ? evenLadder(floor, top, rules.maxRungs) : bitrates;
   if (kept.length > 2 && kept[1]! < aboveFloor) kept = [floor, ...evenLadder(Math.max(aboveFloor, floor * rules.minStepRatio), top, kept.length - 1)];
 
-  let minHeight = 0;
-  let minWidth = 0;
+  let below: Variant | undefined;
   return kept.map((bitrateBps, k) => {
     // A top at the saturation crossing of one resolution's own encodes is that resolution's.
     const atSaturation = k === kept.length - 1 && saturated && bitrateBps === saturated.bitrateBps;
-    let res = atSaturation ? { width: saturated.width, height: saturated.height, quality: saturated.quality } : resolutionAt(hull, bitrateBps, points);
-    if (res.height < minHeight) {
-      // Keep resolutions monotonic: reuse the previous (larger) rung's resolution.
-      const size = { width: minWidth, height: minHeight };
-      res = { ...size, quality: (points && resolutionQualityAt(points, size, bitrateBps)) ?? hullQualityAt(hull, bitrateBps) };
+    let res: Variant & { quality: number } = atSaturation ? { width: saturated.width, height: saturated.height, ...variantRate(saturated), quality: saturated.quality } : resolutionAt(hull, bitrateBps, points);
+    if (below && (res.height < below.height || (below.frameRate === undefined && res.frameRate !== undefined))) {
+      // Keep resolutions and frame rates monotonic: reuse the rung below's variant.
+      res = { ...below, quality: (points && resolutionQualityAt(points, below, bitrateBps)) ?? hullQualityAt(hull, bitrateBps) };
     }
-    minHeight = res.height;
-    minWidth = res.width;
-    return { width: res.width, height: res.height, bitrateBps: Math.round(bitrateBps), predictedQuality: res.quality };
+    below = { width: res.width, height: res.height, ...variantRate(res) };
+    return { width: res.width, height: res.height, ...variantRate(res), bitrateBps: Math.round(bitrateBps), predictedQuality: res.quality };
   });
 }

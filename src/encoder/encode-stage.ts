@@ -126,7 +126,7 @@ export async function makeTitleThumbnails(plan: EncodePlan, outDir: string, path
 function ladderSpecs(plan: EncodePlan, outDirOf: (rendition: string) => string, x264Preset: string): VideoRenditionSpec[] {
   const picture = masterPictureOf(plan.probe.video);
   const videoStartOffsetS = plan.probe.videoStartOffsetS ?? 0;
-  return plan.rungs.map(({ name, rung }) => ({ masterPath: plan.masterPath, outDir: outDirOf(name), rung, frameRate: plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset, ...picture, ...(videoStartOffsetS > 0 ? { videoStartOffsetS } : {}) }));
+  return plan.rungs.map(({ name, rung }) => ({ masterPath: plan.masterPath, outDir: outDirOf(name), rung, frameRate: rung.frameRate ?? plan.frameRate, segmentDurationS: plan.segmentDurationS, x264Preset, ...picture, ...(videoStartOffsetS > 0 ? { videoStartOffsetS } : {}) }));
 }
 
 /**

@@ -20,6 +20,11 @@ export interface LadderRung {
   readonly crf?: number | undefined;
   /** Video codec of the rung's encode (rendition.ts VIDEO_CODECS); default H.264. */
   readonly codec?: VideoCodec | undefined;
+  /**
+   * Output frame rate, frames/s, when below the title's (a per-title half-rate low rung:
+   * per-title.ts halfFrameRateFor); absent = the title's rate.
+   */
+  readonly frameRate?: number | undefined;
 }
 
 /** Video codecs a ladder can be encoded in: H.264/AVC (libx264) and HEVC/H.265 (libx265). */

@@ -9,6 +9,7 @@ import type { LadderKind } from '../title/title-address.js';
 import { renderVegaLiteSvg } from '../util/vega-svg.js';
 import type { LadderAnalysis, TrialPoint } from './per-title.js';
 import type { LadderMetric } from './quality-metrics.js';
+import { variantKey } from './convex-hull.js';
 
 /** One published rung as ladder.json records it. */
 export interface LadderReportRung {
@@ -22,6 +23,8 @@ export interface LadderReportRung {
   readonly peakBitrateBps: number;
   /** Set for a rung of the HEVC ladder (`--codecs h264,hevc`). */
   readonly codec?: 'hevc';
+  /** Output frame rate, frames/s, when below the title's (a half-rate low rung); absent = the title's (`source.frameRate`). */
+  readonly frameRate?: number;
   /** Quality the hull predicted (per-title ladders), metric units. */
   readonly predictedQuality?: number;
   /** x264 CRF of the capped-CRF final encode (per-title rungs). */
@@ -61,7 +64,7 @@ export function formatAnalysisTable(analysis: LadderAnalysis): string {
     colAligns: ['right', 'right', 'right', 'right'],
     style: { head: [], border: [] },
   });
-  analysis.rungs.forEach((r, i) => table.push([String(i + 1), `${r.width}x${r.height}`, kbps(r.bitrateBps), fmt(r.predictedQuality, 2)]));
+  analysis.rungs.forEach((r, i) => table.push([String(i + 1), variantKey(r), kbps(r.bitrateBps), fmt(r.predictedQuality, 2)]));
   return table.toString();
 }
 
@@ -74,7 +77,7 @@ export function formatPointsTable(analysis: LadderAnalysis): string {
     style: { head: [], border: [] },
   });
   for (const p of analysis.points) {
-    table.push([`${p.width}x${p.height}`, String(p.crf ?? '–'), kbps(p.bitrateBps), fmt(p.psnrDb, 2), fmt(p.ssim, 4), fmt(p.vmaf, 2), onHull.has(p) ? '●' : '']);
+    table.push([variantKey(p), String(p.crf ?? '–'), kbps(p.bitrateBps), fmt(p.psnrDb, 2), fmt(p.ssim, 4), fmt(p.vmaf, 2), onHull.has(p) ? '●' : '']);
   }
   return table.toString();
 }
@@ -94,11 +97,13 @@ interface PlotRow {
  */
 export function ladderChartSpec(analysis: LadderAnalysis, title: string): TopLevelSpec {
   const metric = analysis.metric === 'vmaf' ? 'VMAF' : 'PSNR (dB)';
-  const trial = (p: TrialPoint): PlotRow => ({ series: `${p.height}p`, kind: 'trial', bitrateKbps: p.bitrateBps / 1000, quality: p.quality, label: `${p.width}x${p.height} CRF ${p.crf}` });
+  // A half-rate variant is its own series: `360p@30`.
+  const series = (p: TrialPoint): string => `${p.height}p${p.frameRate !== undefined ? `@${Number(p.frameRate.toFixed(3))}` : ''}`;
+  const trial = (p: TrialPoint): PlotRow => ({ series: series(p), kind: 'trial', bitrateKbps: p.bitrateBps / 1000, quality: p.quality, label: `${variantKey(p)} CRF ${p.crf}` });
   const rows: PlotRow[] = [
     ...analysis.points.map(trial),
-    ...analysis.hull.map((p) => ({ series: 'convex hull', kind: 'hull' as const, bitrateKbps: p.bitrateBps / 1000, quality: p.quality, label: `${p.width}x${p.height} CRF ${p.crf}` })),
-    ...analysis.rungs.map((r) => ({ series: 'per-title rungs', kind: 'rung' as const, bitrateKbps: r.bitrateBps / 1000, quality: r.predictedQuality, label: `${r.width}x${r.height}` })),
+    ...analysis.hull.map((p) => ({ series: 'convex hull', kind: 'hull' as const, bitrateKbps: p.bitrateBps / 1000, quality: p.quality, label: `${variantKey(p)} CRF ${p.crf}` })),
+    ...analysis.rungs.map((r) => ({ series: 'per-title rungs', kind: 'rung' as const, bitrateKbps: r.bitrateBps / 1000, quality: r.predictedQuality, label: variantKey(r) })),
     ...(analysis.fixedPoints ?? []).map((p) => ({ series: 'fixed ladder', kind: 'fixed' as const, bitrateKbps: p.bitrateBps / 1000, quality: p.quality, label: `${p.width}x${p.height} @ ${kbps(p.targetBitrateBps ?? 0)}k` })),
   ];
   const x = { field: 'bitrateKbps', type: 'quantitative', scale: { type: 'log', nice: false, padding: 12 }, title: 'bitrate (kbit/s, log scale)' } as const;

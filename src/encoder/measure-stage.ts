@@ -259,7 +259,7 @@ export async function measureRenditions(encoded: EncodedTitle, settings: Measure
       uri: `${name}/${MEDIA_PLAYLIST_NAME}`,
       width: rung.width,
       height: rung.height,
-      frameRate: plan.frameRate,
+      frameRate: rung.frameRate ?? plan.frameRate,
       targetBitrateBps: rung.bitrateBps,
       peakBitrateBps: Math.round(m.peakBitrateBps),
       averageBitrateBps: Math.round(m.averageBitrateBps),

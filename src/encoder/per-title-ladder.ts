@@ -3,7 +3,7 @@
  * RD points, each codec's upper convex hull, the rungs on it (convex-hull.ts selectRungs) and
  * each rung's capped-CRF setting, corrected for the final encodes' preset. Pure functions.
  */
-import { selectRungs, upperConvexHull, type RungRules } from './convex-hull.js';
+import { sameVariant, selectRungs, upperConvexHull, variantKey, type RungRules, type Variant } from './convex-hull.js';
 import type { VideoCodec } from './fixed-ladder.js';
 import type { AnalysisPlan, LadderAnalysis } from './per-title.js';
 import type { TrialGroupResult, TrialPoint } from './per-title-trials.js';
@@ -19,7 +19,8 @@ export const PRESET_RATIO_BOUNDS = Object.freeze({ min: 0.5, max: 2 });
 export const X264_CRF_RANGE = Object.freeze({ min: 0, max: 51 });
 
 /**
- * The x264 CRF that gives `bitrateBps` at a resolution, from that resolution's CRF trials:
+ * The x264 CRF that gives `bitrateBps` at a variant (a resolution, at a reduced frame rate when
+ * `size` has one), from that variant's CRF trials:
  * linear in log(bitrate) between the two trials that bracket it (bitrate falls about
  * exponentially with CRF: "+6 roughly halves the bitrate", FFmpeg's H.264 encoding guide), and
  * beyond the trials extrapolated along the two nearest ones, within x264's CRF range — holding
@@ -29,8 +30,8 @@ export const X264_CRF_RANGE = Object.freeze({ min: 0, max: 51 });
  * JW Player's and Mux's per-title encoding notes). Rounded to 0.1 (x264 takes fractional CRF).
  * @returns undefined when the resolution has no CRF trial; the one trial's CRF when it has one.
  */
-export function crfForBitrate(points: readonly TrialPoint[], size: { width: number; height: number }, bitrateBps: number): number | undefined {
-  const trials = points.filter((p) => p.crf !== undefined && p.width === size.width && p.height === size.height).sort((a, b) => a.bitrateBps - b.bitrateBps);
+export function crfForBitrate(points: readonly TrialPoint[], size: Variant, bitrateBps: number): number | undefined {
+  const trials = points.filter((p) => p.crf !== undefined && sameVariant(p, size)).sort((a, b) => a.bitrateBps - b.bitrateBps);
   if (trials.length === 0) return undefined;
   if (trials.length === 1) return trials[0]!.crf;
   // The segment that brackets the bitrate, or the nearest one at either end.
@@ -63,7 +64,7 @@ function ladderFrom(results: readonly TrialGroupResult[], rules: RungRules): { p
     const corrected = withCrf(ratio);
     // Two rungs of one resolution at one CRF would encode alike (hls.js merges equal variants):
     // then the correction is not applied.
-    const distinct = new Set(corrected.map((r) => `${r.height}/${r.crf}`)).size === corrected.length;
+    const distinct = new Set(corrected.map((r) => `${variantKey(r)}/${r.crf}`)).size === corrected.length;
     if (distinct) rungs = corrected;
     presetCorrection = { ...probe!, measuredRatio: measured, ratio, applied: distinct };
   }
@@ -94,6 +95,7 @@ export function concludeAnalysis(plan: AnalysisPlan, results: readonly TrialGrou
       gridTrials: plan.groups.reduce((n, g, i) => n + (i === plan.fixedGroup || (g.codec ?? 'h264') !== 'h264' ? 0 : g.trials.length), 0),
       extensionCrfs: [...new Set(points.filter((p) => p.crf !== undefined && !plan.crfValues.includes(p.crf)).map((p) => p.crf!))],
       resolutions: plan.resolutions,
+      ...(plan.halfFrameRate !== undefined ? { halfFrameRate: plan.halfFrameRate } : {}),
       vmafSubsample: plan.settings.vmafSubsample,
       ...(plan.vmafModel ? { vmafModel: plan.vmafModel } : {}),
       rules: plan.rules,

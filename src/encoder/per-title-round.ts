@@ -16,7 +16,14 @@ import { measureFrameScoresBatch, summarizeFrames, type FrameScores } from './qu
 import { BUFSIZE_FACTOR, MAXRATE_FACTOR, videoEncoderOptions } from './rendition.js';
 
 /** File name stem of a trial's encode. */
-export const trialName = (t: TrialSpec, codec: VideoCodec = 'h264'): string => `${codec === 'hevc' ? 'hevc_' : ''}${t.crf !== undefined ? `trial_${t.width}x${t.height}_crf${t.crf}` : `fixed_${t.width}x${t.height}_${t.bitrateBps}`}`;
+export const trialName = (t: TrialSpec, codec: VideoCodec = 'h264'): string =>
+  `${codec === 'hevc' ? 'hevc_' : ''}${t.crf !== undefined ? `trial_${t.width}x${t.height}_crf${t.crf}` : `fixed_${t.width}x${t.height}_${t.bitrateBps}`}${t.frameRate !== undefined ? `_fps${Number(t.frameRate.toFixed(3))}` : ''}`;
+
+/** A trial's keyframe interval, frames: the sample's `gop` (frames at `frameRate`) scaled to the trial's own rate, so its GOPs span the same windows. */
+export const trialGop = (t: TrialSpec, gop: number, frameRate: number): number => (t.frameRate === undefined ? gop : Math.max(1, Math.round((gop * t.frameRate) / frameRate)));
+
+/** The filter that brings the sample to a trial's frame rate (none at the sample's own): ffmpeg's `fps`, which drops frames evenly. */
+export const trialRateFilter = (t: TrialSpec): string => (t.frameRate === undefined ? '' : `fps=fps=${Number(t.frameRate.toFixed(6))},`);
 
 /** What a group has found and spent so far. */
 export interface GroupTotals {
@@ -58,7 +65,7 @@ export async function encodeRound(
   const sampleS = settings.windows.reduce((t, w) => t + w.durationS, 0);
   const files = trials.map((t) => path.join(options.workDir, `${trialName(t, codec)}.mp4`));
   // The probe's trial: at its CRF (and size, when given: a pass may hold several groups' trials).
-  const probeIndex = probe ? trials.findIndex((t) => t.crf === probe.crf && (probe.width === undefined || (t.width === probe.width && t.height === probe.height))) : -1;
+  const probeIndex = probe ? trials.findIndex((t) => t.crf === probe.crf && t.frameRate === undefined && (probe.width === undefined || (t.width === probe.width && t.height === probe.height))) : -1;
   if (probe && probeIndex < 0) throw new RangeError(`a preset probe at CRF ${probe.crf} needs a trial at that CRF in its pass`);
   const probeFile = probe ? path.join(options.workDir, `${trialName(trials[probeIndex]!, codec)}_${probe.preset}.mp4`) : undefined;
   const round = { trials, codec, files, probeFile };
@@ -71,13 +78,13 @@ export async function encodeRound(
       // fixed-ladder rung capped as the fixed ladder's final encode is.
       const rate = t.crf !== undefined ? { crf: t.crf } : { bitrateBps: t.bitrateBps!, vbv: { maxrateBps: t.bitrateBps! * MAXRATE_FACTOR, bufsizeBps: t.bitrateBps! * BUFSIZE_FACTOR } };
       return {
-        outputOptions: ['-map', `[v${k}]`, ...videoEncoderOptions({ codec, preset, gop: settings.gop, ...rate }), '-an'],
+        outputOptions: ['-map', `[v${k}]`, ...videoEncoderOptions({ codec, preset, gop: trialGop(t, settings.gop, settings.frameRate), ...rate }), '-an'],
         output: k < files.length ? files[k]! : probeFile!,
       };
     });
     const read = source.decoded ? '[0:v]null' : sampleGraph(settings.windows, settings.reference, settings.frameRate, settings);
     const split = `${read},split=${encodes.length}${encodes.map((_, k) => `[s${k}]`).join('')}`;
-    const scales = encodes.map(({ t }, k) => `[s${k}]scale=${t.width}:${t.height}:flags=bicubic,setsar=1[v${k}]`);
+    const scales = encodes.map(({ t }, k) => `[s${k}]${trialRateFilter(t)}scale=${t.width}:${t.height}:flags=bicubic,setsar=1[v${k}]`);
     await runFfmpeg(
       {
         inputs: source.decoded ? [{ source: source.decoded }] : sampleInputs(source.master, settings.windows, settings.videoStartOffsetS),
@@ -89,12 +96,17 @@ export async function encodeRound(
       { ...(options.signal ? { signal: options.signal } : {}), durationS: sampleS, onProgress: (f) => onProgress(f) },
     );
     totals.encodeS += (performance.now() - t0) / 1000;
-    const sampleFrames = (await probePackets(files[0]!, paths)).length;
+    // The sample's frames, from a trial at its rate (a half-rate trial's frames scaled up).
+    const atRate = trials.findIndex((t) => t.frameRate === undefined);
+    const counted = (await probePackets(files[Math.max(0, atRate)]!, paths)).length;
+    const sampleFrames = atRate >= 0 ? counted : Math.round((counted * settings.frameRate) / trials[0]!.frameRate!);
     totals.sampleFrames = sampleFrames;
-    const bitrates = await Promise.all(files.map((f) => measuredBitrate(f, sampleFrames, settings.frameRate, paths)));
+    // Bits over the sample's duration: a half-rate trial's own frames at its own rate.
+    const bitrateOf = (f: string, t: TrialSpec) => (t.frameRate === undefined ? measuredBitrate(f, sampleFrames, settings.frameRate, paths) : measuredBitrate(f, Math.round((sampleFrames * t.frameRate) / settings.frameRate), t.frameRate, paths));
+    const bitrates = await Promise.all(files.map((f, k) => bitrateOf(f, trials[k]!)));
     if (probe && probeFile) {
       const t = trials[probeIndex]!;
-      totals.presetProbe = { preset: probe.preset, width: t.width, height: t.height, crf: t.crf!, bitrateBps: await measuredBitrate(probeFile, sampleFrames, settings.frameRate, paths), trialBitrateBps: bitrates[probeIndex]! };
+      totals.presetProbe = { preset: probe.preset, width: t.width, height: t.height, crf: t.crf!, bitrateBps: await bitrateOf(probeFile, t), trialBitrateBps: bitrates[probeIndex]! };
     }
     return { ...round, bitrates };
   } catch (err) {
@@ -148,6 +160,7 @@ export async function measureRounds(
         ...(psnrDb !== undefined ? { psnrDb } : {}),
         ...(vmaf !== undefined ? { vmaf } : {}),
         ...(t.crf !== undefined ? { crf: t.crf } : { targetBitrateBps: t.bitrateBps! }),
+        ...(t.frameRate !== undefined ? { frameRate: t.frameRate } : {}),
         ...(r.codec === 'hevc' ? { codec: r.codec } : {}),
       };
     }),

@@ -21,7 +21,7 @@
  * each with the full grid's rungs. Not a proof: on content
  * whose resolution curves cross more than once a skipped trial could have been on the hull.
  */
-import { upperConvexHull } from './convex-hull.js';
+import { sameVariant, upperConvexHull, type Variant } from './convex-hull.js';
 import type { TrialGroup, TrialPoint, TrialSpec } from './per-title-trials.js';
 
 /** How the analysis explores its trial grid: every trial, or coarse-to-fine (this module). */
@@ -29,8 +29,7 @@ export const TRIAL_SEARCHES = ['coarse-to-fine', 'grid'] as const;
 export type TrialSearch = (typeof TRIAL_SEARCHES)[number];
 
 const codecOf = (g: TrialGroup): string => g.codec ?? 'h264';
-const sameTrial = (a: { width: number; height: number; crf?: number }, b: { width: number; height: number; crf?: number }): boolean =>
-  a.width === b.width && a.height === b.height && a.crf === b.crf;
+const sameTrial = (a: Variant & { crf?: number | undefined }, b: Variant & { crf?: number | undefined }): boolean => sameVariant(a, b) && a.crf === b.crf;
 
 /** A codec's CRF groups: their indices in `groups`, the grid (distinct CRFs, cheapest first), the largest and smallest size. */
 function codecGrids(groups: readonly TrialGroup[]): { indices: number[]; grid: number[]; largest: number; smallest: number }[] {
@@ -97,7 +96,7 @@ export function refineTrials(groups: readonly TrialGroup[], points: readonly (re
       const belowEveryRung = floor !== undefined && saturation !== undefined && p.bitrateBps < floor && p.quality < saturation;
       for (const crf of [belowEveryRung ? undefined : grid[step - 1], grid[step + 1]]) {
         if (crf === undefined) continue;
-        const wanted = { width: p.width, height: p.height, crf };
+        const wanted = { width: p.width, height: p.height, ...(p.frameRate !== undefined ? { frameRate: p.frameRate } : {}), crf };
         for (const i of indices) {
           const trial = groups[i]!.trials.find((t) => sameTrial(t, wanted));
           if (trial && !(points[i] ?? []).some((q) => sameTrial(q, wanted)) && !out[i]!.includes(trial)) out[i]!.push(trial);

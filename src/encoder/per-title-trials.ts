@@ -31,6 +31,13 @@ export interface TrialSpec {
   readonly crf?: number;
   /** Target bitrate, bits/s (when no CRF). */
   readonly bitrateBps?: number;
+  /**
+   * Output frame rate, frames/s, when below the sample's (a half-rate trial: planAnalysis); the
+   * trial keeps every n-th frame and is still scored against every frame of the sample, its
+   * frames shown until the next, so the motion it leaves out counts against it. Absent = the
+   * sample's rate.
+   */
+  readonly frameRate?: number;
 }
 
 /**
@@ -218,15 +225,18 @@ async function runExtensions(group: TrialGroup, result: GroupTotals, runRound: (
       if (ext.toward === 'quality') {
         const best = own.reduce((a, b) => (b.quality > a.quality ? b : a));
         if (best.quality >= ext.saturationQuality || best.bitrateBps >= ext.capBps || best.crf! <= crf) break;
-        await runRound([{ width: best.width, height: best.height, crf }]);
+        await runRound([{ width: best.width, height: best.height, ...rateOf(best), crf }]);
       } else {
         if (own.some((p) => p.bitrateBps <= ext.floorBitrateBps) || own.some((p) => p.crf === crf)) break;
         const cheapest = own.reduce((a, b) => (b.bitrateBps < a.bitrateBps ? b : a));
-        await runRound([{ width: cheapest.width, height: cheapest.height, crf }]);
+        await runRound([{ width: cheapest.width, height: cheapest.height, ...rateOf(cheapest), crf }]);
       }
     }
   }
 }
+
+/** A point's reduced frame rate, to spread into the trial that extends its curve (nothing at the sample's rate). */
+const rateOf = (p: TrialPoint): { frameRate?: number } => (p.frameRate !== undefined ? { frameRate: p.frameRate } : {});
 
 /** Options of runTrialGroupsTogether. */
 export interface TogetherRunOptions extends TrialRunOptions {

@@ -116,6 +116,11 @@ export interface PerTitleOptions {
   /** Also encode the fixed ladder's rungs on the sample (capped VBR, same preset) for comparison plots. */
   readonly includeFixed?: boolean;
   /**
+   * Also trial the low resolutions at half the frame rate when the title is 48 fps or more
+   * (halfFrameRateFor). Default true.
+   */
+  readonly halfRate?: boolean;
+  /**
    * Codecs to build a ladder for, each from its own trials and hull (the same grid, sample and
    * rules). Default ['h264']; H.264 always comes first and is always built.
    */
@@ -144,11 +149,13 @@ export interface LadderAnalysis {
      * hull, `grid` runs them all. Absent in analyses made before 2026-12-03 (they ran the grid).
      */
     readonly search?: TrialSearch;
-    /** H.264 trials in the grid (resolutions × CRFs); `points` holds those run, plus extensions. */
+    /** H.264 trials in the grid (resolutions, and half-rate variants, × CRFs); `points` holds those run, plus extensions. */
     readonly gridTrials?: number;
     /** CRF values tried beyond the grid (toward quality, toward the floor), when it fell short. */
     readonly extensionCrfs: readonly number[];
     readonly resolutions: readonly { width: number; height: number }[];
+    /** The half rate the low resolutions were also tried at, frames/s (absent: none were). */
+    readonly halfFrameRate?: number;
     readonly vmafSubsample: number;
     readonly vmafModel?: string;
     readonly rules: RungRules;
@@ -209,6 +216,24 @@ export function trialVmafSubsample(frameRate: number, sampleDurationS: number, g
   return strideCoprimeWith(Math.max(1, Math.min(vmafSubsampleFor(frameRate, TRIAL_VMAF_FRAMES_PER_S), Math.floor(frames / TRIAL_VMAF_MIN_FRAMES))), gop);
 }
 
+/**
+ * Half-rate low variants (docs/per-title.md "Frame rate of the low rungs"): a title at
+ * HALF_RATE_MIN_FRAME_RATE fps or more (48, 50, 59.94, 60) also trials its candidate resolutions
+ * whose short side is at most HALF_RATE_MAX_HEIGHT at half its rate, and the convex hull picks,
+ * per bitrate, whichever rate wins. 432: Apple's HLS Authoring Specification lists its H.264
+ * rungs up to 768x432 at 30 fps or less and the larger ones at the source's rate. The minimum
+ * keeps half rates at or above 23.976 fps (film); `npm run bench:half-frame-rate` measured half
+ * rate 28–32% cheaper at equal VMAF on camera-like motion at 234p/360p, and worse above VMAF
+ * ~35–46 on sharp noisy motion — hence trials, not a rule.
+ */
+export const HALF_RATE_MAX_HEIGHT = 432;
+export const HALF_RATE_MIN_FRAME_RATE = 47.9;
+
+/** The half rate a title's low variants are also tried at (HALF_RATE_MIN_FRAME_RATE), frames/s; undefined below it. */
+export function halfFrameRateFor(frameRate: number): number | undefined {
+  return frameRate >= HALF_RATE_MIN_FRAME_RATE ? frameRate / 2 : undefined;
+}
+
 /** The source's own size joins the candidates when it is at least this much taller than the largest fitted box (our choice). */
 export const NATIVE_CANDIDATE_RATIO = 1.1;
 
@@ -238,8 +263,9 @@ export function candidateResolutions(source: { displayWidth: number; displayHeig
 
 /**
  * A title's analysis, planned: the sample, the settings every trial shares and the trial groups
- * (one per candidate resolution with the whole CRF grid; the largest also extends toward
- * quality, the smallest toward the floor; plus the fixed ladder's rungs when asked). Plain data:
+ * (one per candidate resolution with the whole CRF grid, and one per low resolution at half rate
+ * for a 48 fps or faster title (halfFrameRateFor); the largest also extends toward quality, the
+ * smallest at the title's rate toward the floor; plus the fixed ladder's rungs when asked). Plain data:
  * a chunked title's flow stores it and hands each group to a worker (title-flow.ts).
  */
 export interface AnalysisPlan {
@@ -252,6 +278,8 @@ export interface AnalysisPlan {
   readonly crfValues: readonly number[];
   /** Candidate resolutions, largest first. */
   readonly resolutions: readonly { width: number; height: number }[];
+  /** The half rate the resolutions up to HALF_RATE_MAX_HEIGHT are also tried at, frames/s (absent: none). */
+  readonly halfFrameRate?: number;
   /** File name of the VMAF model the ladder is built on, when it is. */
   readonly vmafModel?: string;
   /**
@@ -293,7 +321,11 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
   // The preset probe: the middle resolution, the grid's middle CRF (where most rungs land).
   const probeAt = options.finalPreset && options.finalPreset !== settings.trialPreset ? resolutions[Math.floor(resolutions.length / 2)] : undefined;
   const codecs: VideoCodec[] = ['h264', ...(options.codecs ?? []).filter((c) => c !== 'h264')];
-  const groups: TrialGroup[] = codecs.flatMap((codec) => resolutions.map((size) => ({
+  // The variants tried: every resolution at the title's rate, then the low ones at half rate.
+  const halfFrameRate = options.halfRate === false ? undefined : halfFrameRateFor(frameRate);
+  const halfRated = halfFrameRate === undefined ? [] : resolutions.filter((r) => Math.min(r.width, r.height) <= HALF_RATE_MAX_HEIGHT).map((r) => ({ ...r, frameRate: halfFrameRate }));
+  const variants: { width: number; height: number; frameRate?: number }[] = [...resolutions, ...halfRated];
+  const groups: TrialGroup[] = codecs.flatMap((codec) => variants.map((size) => ({
     ...(codec === 'h264' ? {} : { codec }),
     trials: crfValues.map((crf) => ({ ...size, crf })),
     ...(size === probeAt ? { presetProbe: { preset: options.finalPreset!, crf: crfValues[Math.floor(crfValues.length / 2)]! } } : {}),
@@ -312,6 +344,7 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
     rules,
     crfValues,
     resolutions,
+    ...(halfRated.length > 0 ? { halfFrameRate } : {}),
     ...(options.vmafModelPath ? { vmafModel: path.basename(options.vmafModelPath) } : {}),
     search: options.search ?? 'coarse-to-fine',
   };

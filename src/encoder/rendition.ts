@@ -26,7 +26,10 @@ export interface VideoRenditionSpec extends MasterPicture {
   /** Folder to write index.m3u8, init.mp4 and the segments into (created if missing). */
   readonly outDir: string;
   readonly rung: LadderRung;
-  /** Output frame rate in frames per second (the master's, constant). */
+  /**
+   * Output frame rate in frames per second, constant: the title's, or the rung's own when it has
+   * one (LadderRung.frameRate, a half-rate low rung: the scaler then drops frames evenly first).
+   */
   readonly frameRate: number;
   /** Target segment duration in seconds; keyframes are forced at every multiple of it. */
   readonly segmentDurationS: number;
@@ -49,8 +52,12 @@ export function videoRenditionOptions(spec: VideoRenditionSpec): string[] {
   return ['-map', '0:v:0', '-an', '-sn', '-dn', '-vf', `${masterPictureFilter(spec)}${rungScaleFilter(spec)}`, ...videoEncodeOptions(spec)];
 }
 
-/** The scaler of a rung: bicubic to its size, square pixels. */
-const rungScaleFilter = (spec: VideoRenditionSpec): string => `scale=${spec.rung.width}:${spec.rung.height}:flags=bicubic,setsar=1`;
+/**
+ * The scaler of a rung: bicubic to its size, square pixels; a rung at a reduced frame rate first
+ * keeps every n-th frame (ffmpeg's `fps` filter, as its trials did: per-title-round.ts).
+ */
+const rungScaleFilter = (spec: VideoRenditionSpec): string =>
+  `${spec.rung.frameRate !== undefined ? `fps=fps=${Number(spec.rung.frameRate.toFixed(6))},` : ''}scale=${spec.rung.width}:${spec.rung.height}:flags=bicubic,setsar=1`;
 
 /**
  * Encoder options of one video encode, after the frame rate: the same rate control and GOP for
@@ -239,8 +246,8 @@ export interface ReferenceTap {
  * gives it alone (so the encodes are the ones a process per rendition would make). Decoding a
  * 1080p master costs about as much as encoding a small rung, so one decode for the ladder
  * instead of one per rung roughly halves a ladder's time (measured: 3 rungs of a 1080p30 master,
- * 11.0 s in one process against 21.4 s in three). All specs share the master, frame rate and
- * segment duration.
+ * 11.0 s in one process against 21.4 s in three). All specs share the master and segment
+ * duration; a rung at a reduced frame rate (LadderRung.frameRate) drops frames in its own branch.
  *
  * With `referenceTap`, the same decode also feeds one more output: the master's frames through
  * `referenceTap.filter` (quality-graph.ts referenceFramesFilter: the frames a quality measurement

@@ -36,8 +36,9 @@ import { planSubtitleTracks, SUBTITLE_GROUP_ID, type SubtitleRenditionRecord, ty
 
 export const POSTER_NAME = 'poster.jpg';
 
-/** Folder name of a video rendition: `video_<height>p_<kbit/s>k`, `video_hevc_<height>p_<kbit/s>k` for HEVC. */
-export const videoRenditionName = (rung: LadderRung): string => `video_${rung.codec === 'hevc' ? 'hevc_' : ''}${rung.height}p_${Math.round(rung.bitrateBps / 1000)}k`;
+/** Folder name of a video rendition: `video_<height>p_<kbit/s>k`, `video_hevc_<height>p_<kbit/s>k` for HEVC, `video_360p30_<kbit/s>k` for a rung at a reduced frame rate. */
+export const videoRenditionName = (rung: LadderRung): string =>
+  `video_${rung.codec === 'hevc' ? 'hevc_' : ''}${rung.height}p${rung.frameRate !== undefined ? Math.round(rung.frameRate) : ''}_${Math.round(rung.bitrateBps / 1000)}k`;
 
 /**
  * Highest output frame rate, fps: Apple's HLS Authoring Specification, 1.15 "Frame rates above
@@ -159,7 +160,7 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
       log: options.log,
     });
   }
-  const perTitleRung = (codec: VideoCodec) => (r: LadderAnalysis['rungs'][number]): LadderRung => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps, ...(r.crf !== undefined ? { crf: r.crf } : {}), ...(codec === 'hevc' ? { codec } : {}) });
+  const perTitleRung = (codec: VideoCodec) => (r: LadderAnalysis['rungs'][number]): LadderRung => ({ width: r.width, height: r.height, ...(r.frameRate !== undefined ? { frameRate: r.frameRate } : {}), bitrateBps: r.bitrateBps, ...(r.crf !== undefined ? { crf: r.crf } : {}), ...(codec === 'hevc' ? { codec } : {}) });
   // H.264 first (every player decodes it), then the HEVC ladder from its own hull.
   const ladder: readonly LadderRung[] = input.ladder ?? (analysis ? [...analysis.rungs.map(perTitleRung('h264')), ...(analysis.hevc?.rungs ?? []).map(perTitleRung('hevc'))] : fixedLadderFor(video));
   // Where the audio starts so that it plays in sync with the video (EncodePlan.audioStartS).
@@ -332,6 +333,7 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
     rungs: measured.video.map((r, i) => ({
       uri: r.uri,
       ...(plan.rungs[i]?.rung.codec === 'hevc' ? { codec: 'hevc' as const } : {}),
+      ...(plan.rungs[i]?.rung.frameRate !== undefined ? { frameRate: plan.rungs[i]!.rung.frameRate! } : {}),
       width: r.width,
       height: r.height,
       targetBitrateBps: r.targetBitrateBps,

@@ -68,6 +68,7 @@ const trialPointSchema = z.object({
   ssim: z.number().optional(),
   vmaf: z.number().optional(),
   codec: z.literal('hevc').optional(),
+  frameRate: z.number().positive().optional(),
 });
 const presetProbeSchema = z.object({ preset: z.string(), width: z.number(), height: z.number(), crf: z.number(), bitrateBps: z.number(), trialBitrateBps: z.number() });
 const trialGroupResultSchema = z.object({ points: z.array(trialPointSchema), presetProbe: presetProbeSchema.optional(), sampleFrames: z.number().int().nonnegative(), encodeS: z.number(), qualityS: z.number() });

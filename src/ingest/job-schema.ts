@@ -90,7 +90,7 @@ export const trialJobSchema = z.object({
    */
   wave: z.number().int().nonnegative().max(100).optional(),
   /** The group's trials this job runs (a subset of the plan's); absent = all of them. */
-  trials: z.array(z.object({ width: z.number().int().positive(), height: z.number().int().positive(), crf: z.number().min(0).max(63).optional(), bitrateBps: z.number().positive().optional() })).min(1).max(200).optional(),
+  trials: z.array(z.object({ width: z.number().int().positive(), height: z.number().int().positive(), crf: z.number().min(0).max(63).optional(), bitrateBps: z.number().positive().optional(), frameRate: z.number().positive().max(240).optional() })).min(1).max(200).optional(),
 });
 export type TrialJobData = z.infer<typeof trialJobSchema>;
 

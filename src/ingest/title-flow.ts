@@ -26,6 +26,7 @@ import { encodeLadderChunk, encodeTitleAudio, makePoster, makeTitleThumbnails, s
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import type { AnalysisPlan } from '../encoder/per-title.js';
 import { runTrialGroup, type TrialGroup, type TrialSpec } from '../encoder/per-title-trials.js';
+import { variantKey } from '../encoder/convex-hull.js';
 import { coarseTrials } from '../encoder/per-title-search.js';
 import { decodeSample, DecodedSampleKeeper } from '../encoder/per-title-sample.js';
 import { packageSubtitleTracks } from '../encoder/subtitles.js';
@@ -47,10 +48,10 @@ export interface FlowContext {
   readonly measureQuality?: { readonly vmafModelPath: string | undefined } | undefined;
 }
 
-/** What a trial group is, for `vod status`: its sizes and CRFs (or target bitrates). */
+/** What a trial group is, for `vod status`: its sizes (`@30` at a reduced frame rate) and CRFs (or target bitrates). */
 function groupLabel(plan: AnalysisPlan, g: number, subset?: readonly TrialSpec[]): string {
   const trials = subset ?? plan.groups[g]!.trials;
-  const sizes = [...new Set(trials.map((t) => `${t.width}x${t.height}`))];
+  const sizes = [...new Set(trials.map((t) => variantKey(t)))];
   if (g === plan.fixedGroup) return `fixed ladder ${sizes.length} rungs`;
   return `${sizes.join(',')} CRF ${trials.map((t) => t.crf).join(',')}`;
 }

@@ -53,6 +53,25 @@ describe('vod ladder', () => {
     expect(await listFiles(dataDir)).toEqual([]);
   });
 
+  it('tries the low resolutions of a 60 fps master at 30 fps too, unless told --no-half-rate', async () => {
+    const paths = resolveFfmpegPaths({ ffmpegPath: undefined, ffprobePath: undefined });
+    const sixty = await makeSyntheticMaster({ path: path.join(dir, 'sixty.mp4'), durationS: 3, width: 640, height: 360, frameRate: 60, audio: false }, paths);
+    const analyse = async (...flags: string[]) => {
+      const json = path.join(dir, `sixty${flags.join('')}.json`);
+      const r = await runCli(['--data-dir', await makeTempDir(), 'ladder', sixty, '--no-fixed', '--trial-preset', 'ultrafast', '--points', '--json', json, ...flags], { env: { VMAF_MODEL: '' }, timeoutMs: 240_000 });
+      expect(r.code, r.stderr).toBe(0);
+      return { stdout: r.stdout, analysis: JSON.parse(await fs.readFile(json, 'utf8')) as LadderAnalysis };
+    };
+    const half = await analyse();
+    expect(half.analysis.settings.halfFrameRate).toBe(30);
+    // Both candidate sizes (360p, 234p) are low enough; the points say which rate they were encoded at.
+    expect(new Set(half.analysis.points.filter((p) => p.frameRate === 30).map((p) => p.height))).toEqual(new Set([360, 234]));
+    expect(half.stdout).toMatch(/640x360@30/);
+    const full = await analyse('--no-half-rate');
+    expect(full.analysis.settings.halfFrameRate).toBeUndefined();
+    expect(full.analysis.points.every((p) => p.frameRate === undefined)).toBe(true);
+  });
+
   it('refuses a non-video file with one sentence and exit 2', async () => {
     const notes = path.join(dir, 'notes.mp4');
     await fs.writeFile(notes, 'not a video\n'.repeat(50));

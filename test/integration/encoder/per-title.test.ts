@@ -17,7 +17,7 @@ import { runTrialGroup, runTrialGroupsTogether, type TrialGroup, type TrialPoint
 import { resolutionQualityAt, upperConvexHull } from '../../../src/encoder/convex-hull.js';
 import { decodeSample } from '../../../src/encoder/per-title-sample.js';
 import { measureFrameScores, measureFrameScoresBatch } from '../../../src/encoder/quality-metrics.js';
-import { runFfmpeg } from '../../../src/encoder/ffmpeg.js';
+import { probePackets, runFfmpeg } from '../../../src/encoder/ffmpeg.js';
 import { titleRecordSchema } from '../../../src/origin/catalog.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
@@ -58,6 +58,26 @@ describe('trial groups', () => {
     expect(progress.at(-1)).toBe(1);
     expect(progress.every((f, i) => i === 0 || f >= progress[i - 1]!)).toBe(true);
     expect(await fs.readdir(work)).toEqual([]); // trial files are removed once measured
+  });
+
+  it('encodes a half-rate trial of a 60 fps sample, charges its bits over the whole sample and scores it against every frame', async () => {
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'sixty.mp4'), durationS: 5, frameRate: 60, audio: false }, paths);
+    const settings: TrialSettings = { ...psnrTrialSettings([{ startS: 1, durationS: 2 }]), frameRate: 60, gop: 120 };
+    const work = await makeTempDir();
+    // The half-rate trial first: the sample's frame count must still be the sample's, not the trial's.
+    const r = await runTrialGroup(master, { trials: [{ width: 640, height: 360, crf: 1, frameRate: 30 }, { width: 640, height: 360, crf: 1 }] }, settings, paths, { workDir: work });
+    expect(r.sampleFrames).toBe(120); // 2 s at 60 fps
+    const [half, full] = r.points as [TrialPoint, TrialPoint];
+    expect(half.frameRate).toBe(30);
+    expect(full.frameRate).toBeUndefined();
+    // Half the frames over the same 2 s: well under the full rate's bits, but more than a quarter.
+    expect(half.bitrateBps / full.bitrateBps).toBeGreaterThan(0.3);
+    expect(half.bitrateBps / full.bitrateBps).toBeLessThan(0.8);
+    // Near-lossless pictures, but every other frame of moving testsrc2 is shown in place of the
+    // next one: scored at 60 fps, the motion it leaves out costs it (scored at 30 fps it would be > 45 dB).
+    expect(full.psnrDb).toBeGreaterThan(45);
+    expect(half.psnrDb).toBeLessThan(35);
+    expect(await fs.readdir(work)).toEqual([]);
   });
 
   it('gives the same points from the sample decoded once as from the master read per pass', async () => {
@@ -266,6 +286,43 @@ describe('per-title encode of a synthetic master', () => {
       expect(rung.quality!.ssim).toBeGreaterThan(0.5);
       expect(rung.quality!.vmaf).toBeUndefined();
     }
+  });
+
+  it('publishes a half-rate low rung of a 60 fps master: FRAME-RATE, keyframes on the same segment boundaries, quality measured', async () => {
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'sixty-title.mp4'), durationS: 6, width: 640, height: 360, frameRate: 60, audio: false }, paths);
+    const outDir = path.join(dir, 'half-rate-title');
+    await fs.mkdir(outDir);
+    const ladder = [
+      { width: 416, height: 234, bitrateBps: 200_000, crf: 30, frameRate: 30 },
+      { width: 640, height: 360, bitrateBps: 800_000, crf: 24 },
+    ];
+    await encodeTitle({ titleId: '00000000000000c5', title: 'Half rate', masterPath: master, masterFileName: 'sixty.mp4', outDir, segmentDurationS: 2, x264Preset: 'ultrafast', ladderKind: 'per-title', ladder }, paths);
+    const mv = HLS.parse(await fs.readFile(path.join(outDir, 'master.m3u8'), 'utf8'));
+    if (!mv.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+    const variants = mv.variants.filter((v) => !v.isIFrameOnly);
+    expect(variants.map((v) => [v.uri, v.frameRate])).toEqual([['video_234p30_200k/index.m3u8', 30], ['video_360p_800k/index.m3u8', 60]]);
+    const report = JSON.parse(await fs.readFile(path.join(outDir, 'ladder.json'), 'utf8')) as LadderReport;
+    expect(report.rungs.map((r) => r.frameRate)).toEqual([30, undefined]);
+    for (const r of report.rungs) expect(r.quality!.psnrDb).toBeGreaterThan(15);
+    // Scored against all 60 frames a second, the half-rate rung loses its left-out motion.
+    expect(report.rungs[0]!.quality!.psnrDb).toBeLessThan(report.rungs[1]!.quality!.psnrDb);
+    // The same segments (every 2 s) in both renditions, so players switch between them seamlessly.
+    const durations = async (uri: string) => {
+      const m = HLS.parse(await fs.readFile(path.join(outDir, uri), 'utf8'));
+      if (m.isMasterPlaylist) throw new Error('expected a media playlist');
+      return m.segments.map((s) => Number(s.duration.toFixed(3)));
+    };
+    expect(await durations(variants[0]!.uri)).toEqual(await durations(variants[1]!.uri));
+    expect(await durations(variants[0]!.uri)).toEqual([2, 2, 2]);
+    // 30 frames a second in the half-rate rendition, each segment starting with a keyframe.
+    const joined = path.join(dir, 'half-rate-joined.mp4');
+    const folder = path.join(outDir, 'video_234p30_200k');
+    const playlist = HLS.parse(await fs.readFile(path.join(folder, 'index.m3u8'), 'utf8'));
+    if (playlist.isMasterPlaylist) throw new Error('expected a media playlist');
+    await fs.writeFile(joined, Buffer.concat([await fs.readFile(path.join(folder, 'init.mp4')), ...(await Promise.all(playlist.segments.map((s) => fs.readFile(path.join(folder, s.uri)))))]));
+    const packets = await probePackets(joined, paths);
+    expect(packets).toHaveLength(180);
+    expect(packets.filter((p) => p.keyframe).length).toBe(3);
   });
 
   it('gives trivially easy content (static bars) fewer and lower rungs than hard content (temporal noise)', async () => {

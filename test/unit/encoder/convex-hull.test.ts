@@ -169,6 +169,51 @@ describe('selectRungs', () => {
   });
 });
 
+describe('selectRungs with half-rate variants (a 60 fps title)', () => {
+  const at = (height: number, kbps: number, quality: number, frameRate?: number): RdPoint => ({ ...pt(height, kbps, quality), ...(frameRate !== undefined ? { frameRate } : {}) });
+  // Half rate wins below about 400 kbit/s, the title's rate above (as the curves of
+  // bench/results/half-frame-rate.md cross on noisy motion).
+  const points = [
+    at(234, 90, 22, 30), at(234, 160, 34, 30), at(234, 280, 44, 30),
+    at(234, 140, 20), at(234, 250, 33), at(234, 420, 45),
+    at(360, 200, 36, 30), at(360, 360, 50, 30), at(360, 640, 58, 30),
+    at(360, 380, 50), at(360, 700, 66), at(360, 1300, 78),
+    at(720, 1200, 74), at(720, 2400, 88), at(720, 4800, 96),
+  ];
+
+  it('gives the low rungs the half rate where its own encodes win, the title rate above, never half after full', () => {
+    const hull = upperConvexHull(points);
+    expect(hull.some((p) => p.frameRate === 30)).toBe(true);
+    const rungs = selectRungs(hull, VMAF_RUNG_RULES, points);
+    expect(rungs[0]).toMatchObject({ height: 234, frameRate: 30 });
+    expect(rungs.at(-1)).toMatchObject({ height: 720 });
+    expect(rungs.at(-1)!.frameRate).toBeUndefined();
+    const firstFull = rungs.findIndex((r) => r.frameRate === undefined);
+    expect(firstFull).toBeGreaterThan(0);
+    expect(rungs.slice(firstFull).every((r) => r.frameRate === undefined)).toBe(true);
+    // The floor at 145 kbit/s lies between two 234p@30 points (VMAF 22 at 90, 34 at 160): their
+    // line, not 234p@60's curve (VMAF 20 at 140).
+    expect(rungs[0]!.bitrateBps).toBe(145_000);
+    expect(rungs[0]!.predictedQuality).toBeCloseTo(22 + (12 * 55) / 70, 5);
+  });
+
+  it('keeps the frame rate from going down as bitrate goes up', () => {
+    // A hull that wanders back to a half-rate point above a full-rate one.
+    const wobbly = [at(234, 145, 30), at(360, 300, 55, 30), at(720, 1500, 95)];
+    const rungs = selectRungs(wobbly, VMAF_RUNG_RULES);
+    expect(rungs[0]!.frameRate).toBeUndefined();
+    expect(rungs.every((r) => r.frameRate === undefined)).toBe(true);
+  });
+
+  it('reads a half-rate rung\'s CRF off its own trials only', () => {
+    const trial = (height: number, crf: number, bitrateBps: number, frameRate?: number) => ({ width: (height * 16) / 9, height, crf, bitrateBps, quality: 0, ...(frameRate ? { frameRate } : {}) });
+    const trials = [trial(360, 38, 200_000), trial(360, 32, 400_000), trial(360, 38, 120_000, 30), trial(360, 32, 240_000, 30)];
+    expect(crfForBitrate(trials, { width: 640, height: 360 }, 200_000)).toBe(38);
+    expect(crfForBitrate(trials, { width: 640, height: 360, frameRate: 30 }, 240_000)).toBe(32);
+    expect(crfForBitrate(trials, { width: 640, height: 360, frameRate: 25 }, 240_000)).toBeUndefined();
+  });
+});
+
 describe('candidateResolutions', () => {
   it('fits the boxes to the aspect ratio, never upscales, and adds the source size when no box comes near it', () => {
     expect(candidateResolutions({ displayWidth: 1280, displayHeight: 720 }).map((r) => `${r.width}x${r.height}`)).toEqual(['1280x720', '960x540', '768x432', '640x360', '416x234']);

@@ -150,7 +150,7 @@ describe('planAnalysis', () => {
   it('makes one group per candidate resolution with the whole grid, extensions at the ends, the preset probe in the middle', () => {
     const plan = planAnalysis(probe(1920, 1080), 60, { segmentDurationS: 4, vmafModelPath: '/m/vmaf_v0.6.1.pkl', finalPreset: 'medium', includeFixed: true });
     expect(plan.resolutions.map((r) => r.height)).toEqual([1080, 720, 540, 432, 360, 234]);
-    const crfGroups = plan.groups.filter((_, i) => i !== plan.fixedGroup);
+    const crfGroups = plan.groups.filter((_, i) => i !== plan.fixedGroup && plan.groups[i]!.trials[0]!.frameRate === undefined);
     expect(crfGroups.map((g) => g.trials[0]!.height)).toEqual([1080, 720, 540, 432, 360, 234]);
     for (const g of crfGroups) expect(g.trials.map((t) => t.crf)).toEqual([38, 32, 26, 20]);
     expect(crfGroups[0]!.extensions).toEqual([expect.objectContaining({ toward: 'quality', crfs: QUALITY_EXTENSION_CRFS })]);
@@ -164,6 +164,30 @@ describe('planAnalysis', () => {
     expect(plan.vmafModel).toBe('vmaf_v0.6.1.pkl');
     // The plan is plain data (a flow stores it as JSON).
     expect(JSON.parse(JSON.stringify(plan))).toEqual(plan);
+  });
+
+  it('also trials the resolutions up to 432 lines at half rate for a title of 48 fps or more, and no other', () => {
+    const halfRated = (fps: number, options: { halfRate?: boolean } = {}, w = 1920, h = 1080) => {
+      const plan = planAnalysis(probe(w, h), fps, { segmentDurationS: 4, vmafModelPath: '/m/vmaf_v0.6.1.pkl', finalPreset: 'medium', ...options });
+      return { plan, groups: plan.groups.filter((g) => g.trials.some((t) => t.frameRate !== undefined)) };
+    };
+    const at60 = halfRated(60);
+    expect(at60.plan.halfFrameRate).toBe(30);
+    expect(at60.groups.map((g) => g.trials[0]!.height)).toEqual([432, 360, 234]);
+    for (const g of at60.groups) {
+      // The whole CRF grid at 30 fps, after the title-rate groups; no extension, no preset probe.
+      expect(g.trials.map((t) => [t.crf, t.frameRate])).toEqual([[38, 30], [32, 30], [26, 30], [20, 30]]);
+      expect(g.extensions).toEqual([]);
+      expect(g.presetProbe).toBeUndefined();
+    }
+    expect(at60.plan.groups.indexOf(at60.groups[0]!)).toBe(6);
+    expect(halfRated(50).groups[0]!.trials[0]!.frameRate).toBe(25);
+    expect(halfRated(60000 / 1001).plan.halfFrameRate).toBeCloseTo(29.97, 2);
+    // A portrait source: the short side decides (432x768 … 234x416).
+    expect(halfRated(60, {}, 1080, 1920).groups.map((g) => `${g.trials[0]!.width}x${g.trials[0]!.height}`)).toEqual(['432x768', '360x640', '234x416']);
+    for (const fps of [24, 30, 40]) expect(halfRated(fps).groups).toEqual([]);
+    expect(halfRated(60, { halfRate: false }).groups).toEqual([]);
+    expect(halfRated(60, { halfRate: false }).plan.halfFrameRate).toBeUndefined();
   });
 
   it('has no preset probe when the final preset is the trial preset, and one group with both extensions for a tiny source', () => {

@@ -73,6 +73,21 @@ describe('refineTrials', () => {
     expect(refineTrials(groups, measured).map(label)).toEqual([[], [], []]);
   });
 
+  it('tells a half-rate variant from its title-rate twin: each brings in its own neighbours', () => {
+    const half = { width: 416, height: 234, frameRate: 30 };
+    const groups: TrialGroup[] = [...gridGroups(), { trials: GRID.map((crf) => ({ ...half, crf })) }];
+    const points = [
+      [at(720, 26, 800_000, 75)],
+      [at(432, 26, 400_000, 60)],
+      [at(234, 26, 300_000, 40)],
+      // 234p@30 at CRF 32 is on the hull, 234p at CRF 32 was never run.
+      [{ ...half, crf: 32, bitrateBps: 60_000, quality: 30 }, { ...half, crf: 26, bitrateBps: 120_000, quality: 42 }],
+    ];
+    const next = refineTrials(groups, points);
+    expect(next[3]!.map((t) => `${t.height}@${t.frameRate}/${t.crf}`)).toEqual(['234@30/38', '234@30/20']);
+    expect(next[2]!.map((t) => t.crf)).not.toContain(32);
+  });
+
   it("skips the cheaper neighbour of a hull point below the floor bitrate and the saturation quality", () => {
     const withRules = (saturationQuality: number): TrialGroup[] =>
       gridGroups().map((g, i) => ({
