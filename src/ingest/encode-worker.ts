@@ -41,7 +41,7 @@ import {
 } from './job-schema.js';
 import type { RedisHandle } from './redis-server.js';
 import { loadKeySeed } from '../keys/content-keys.js';
-import { loadAnalysisPlan, loadPlan, loadTrialResults, removeWork, storeAnalysisPlan, storePlan, withSubtitleFiles } from './flow-store.js';
+import { loadAnalysisPlan, loadPlan, loadTrialResults, removeWork, storeAnalysisPlan, sweepDeadFlowDirs, storePlan, withSubtitleFiles } from './flow-store.js';
 import { addChildren, assembleTitle, childJobs, runChildJob, runTrialJob, trialJobs } from './title-flow.js';
 import { transparentHugePagesMode, vmafThpAdvice } from '../util/transparent-huge-pages.js';
 
@@ -328,6 +328,9 @@ export async function processChildJob(job: Job<ChildJobData, ChildJobResult>, op
 export async function startEncodeWorker(options: EncodeWorkerOptions): Promise<Worker<EncodeJobData, EncodeJobResult>> {
   const log = options.log ?? silentLogger;
   await options.store.sweepStaging(STALE_STAGING_MS);
+  // A killed worker's flow folders on this machine (a chunk's outputs, a group's decoded sample).
+  const sweptFlowDirs = await sweepDeadFlowDirs();
+  if (sweptFlowDirs > 0) log.info({ swept: sweptFlowDirs }, 'removed the temporary folders of workers that died mid-job');
   const client = options.redis.createClient();
   // Where a chunked title's children are added (title-flow.ts).
   const flowQueue = new Queue(options.queueName ?? ENCODE_QUEUE_NAME, { connection: client });

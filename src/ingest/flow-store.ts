@@ -138,6 +138,36 @@ export async function withSubtitleFiles<T>(store: ObjectStore, files: readonly S
   });
 }
 
+/** Whether a process with this pid runs on this machine (signal 0 probes without sending; EPERM: it runs as another user). */
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the temporary folders of flows (withTempDir) whose process no longer runs on this
+ * machine: a worker killed mid-job leaves its folder behind — a trial group's decoded sample can
+ * be gigabytes (per-title-sample.ts DECODED_SAMPLE_MAX_BYTES). A folder whose pid was reused by
+ * a running process is kept (the next sweep after that process ends removes it); folders named
+ * before the pid was in the name are left alone. The encode worker sweeps at its start.
+ * @param parent where the folders are, default the OS temp folder.
+ * @returns how many folders were removed.
+ */
+export async function sweepDeadFlowDirs(parent = os.tmpdir()): Promise<number> {
+  let removed = 0;
+  for (const name of await fs.readdir(parent).catch(() => [] as string[])) {
+    const m = FLOW_DIR_PATTERN.exec(name);
+    if (!m || processRuns(Number(m[1]))) continue;
+    await fs.rm(path.join(parent, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
 /** Deletes a title's work prefix (plan and children's outputs). */
 export async function removeWork(store: ObjectStore, titleId: string): Promise<void> {
   await store.remove(workPrefix(titleId));
@@ -155,9 +185,15 @@ export async function fetchPrefix(store: ObjectStore, prefix: string, dir: strin
   }
 }
 
-/** Runs `fn` with a fresh temporary folder, removed afterwards. */
+/** Name of a flow's temporary folder: `vod-flow-<pid of the process that made it>-<random>`. */
+const FLOW_DIR_PATTERN = /^vod-flow-(\d+)-[0-9a-f]+$/;
+
+/**
+ * Runs `fn` with a fresh temporary folder, removed afterwards (or, when this process is killed
+ * first, by the next sweepDeadFlowDirs on this machine: its name holds this process's pid).
+ */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = path.join(os.tmpdir(), `vod-flow-${randomBytes(6).toString('hex')}`);
+  const dir = path.join(os.tmpdir(), `vod-flow-${process.pid}-${randomBytes(6).toString('hex')}`);
   await fs.mkdir(dir, { recursive: true });
   try {
     return await fn(dir);
