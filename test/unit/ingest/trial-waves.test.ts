@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { FsObjectStore } from '../../../src/origin/fs-object-store.js';
 import { loadTrialResults, putJson, trialsKey } from '../../../src/ingest/flow-store.js';
 import { trialJobs } from '../../../src/ingest/title-flow.js';
+import { trialJobSchema } from '../../../src/ingest/job-schema.js';
 import { planAnalysis } from '../../../src/encoder/per-title.js';
 import { refineTrials } from '../../../src/encoder/per-title-search.js';
 import type { ProbeResult } from '../../../src/encoder/media-info.js';
@@ -28,7 +29,7 @@ const probe: ProbeResult = {
 /** A modelled trial (bitrate doubles every 6 CRF down; quality saturates, lower for small sizes). */
 const measure = (t: TrialSpec): TrialPoint => {
   const bitrateBps = t.width * t.height * 0.5 * 2 ** ((30 - t.crf!) / 6);
-  return { width: t.width, height: t.height, crf: t.crf!, bitrateBps, quality: (100 - 40 * (1 - t.height / 720)) * (1 - Math.exp(-bitrateBps / (t.width * t.height * 0.4))) };
+  return { width: t.width, height: t.height, ...(t.frameRate !== undefined ? { frameRate: t.frameRate } : {}), crf: t.crf!, bitrateBps, quality: (100 - 40 * (1 - t.height / 720)) * (1 - Math.exp(-bitrateBps / (t.width * t.height * 0.4))) };
 };
 const result = (trials: readonly TrialSpec[]): TrialGroupResult => ({ points: trials.map(measure), sampleFrames: 96, encodeS: trials.length, qualityS: trials.length / 2 });
 
@@ -66,6 +67,23 @@ describe('trial jobs in waves', () => {
     const jobs1 = trialJobs(TITLE, 'masters/m.mp4', plan, 1, refineTrials(plan.groups, (await loadTrialResults(store, TITLE, plan)).map((r) => r.points)));
     await fs.rm(store.localPath(trialsKey(TITLE, jobs1[0]!.data.group, 1)));
     await expect(loadTrialResults(store, TITLE, plan, wave)).rejects.toThrow(`trial group ${jobs1[0]!.data.group} (wave 1) of title ${TITLE} has no result in the store`);
+  });
+
+  it("keeps a 60 fps plan's half-rate trials half-rate through the job data and the stored results", async () => {
+    const store = new FsObjectStore(await makeTempDir());
+    const plan = planAnalysis({ ...probe, video: { ...probe.video!, frameRate: 60 } }, 60, { segmentDurationS: 4 });
+    const jobs = trialJobs(TITLE, 'masters/m.mp4', plan);
+    const halfJobs = jobs.filter((j) => plan.groups[j.data.group]!.trials[0]!.frameRate === 30);
+    expect(halfJobs.map((j) => j.data.label)).toEqual(['768x432@30 CRF 32,26', '640x360@30 CRF 32,26', '416x234@30 CRF 32,26']);
+    for (const j of jobs) {
+      // What the worker reads: the job data through its schema.
+      const data = trialJobSchema.parse(JSON.parse(JSON.stringify(j.data)));
+      expect(data.trials).toEqual(j.data.trials);
+      await putJson(store, trialsKey(TITLE, j.data.group), result(data.trials!));
+    }
+    const loaded = await loadTrialResults(store, TITLE, plan);
+    const halfPoints = loaded.flatMap((r) => r.points).filter((p) => p.frameRate === 30);
+    expect(halfPoints).toHaveLength(6);
   });
 
   it('runs every trial in one wave for a plan made without the search (stored before it, or --full-grid)', () => {
