@@ -239,8 +239,9 @@ export function firstEncodeReaching(points: readonly RdPoint[], quality: number)
  * of the hull segment holding it. On a segment joining two resolutions the hull's straight line
  * is no encode's (it would take time-sharing between the two), so with `points` (every trial)
  * each endpoint's resolution is judged by its own encodes at that bitrate (resolutionQualityAt)
- * and the better one taken, with its own quality; one whose encodes do not reach down to the
- * bitrate is not a candidate. Without `points`, or when neither can be judged, the endpoint
+ * and the better one taken, with its own quality; one whose encodes end below the bitrate is
+ * judged by the best of them (bestOwnQualityBelow, a lower bound), and one whose encodes do not
+ * reach down to the bitrate is not a candidate. Without `points`, or when neither can be judged, the endpoint
  * nearer in log bitrate and the hull's quality. (A 640x360 test-pattern title had a 360p rung at
  * 218 kbit/s predicted at VMAF 85.6 on the hull line between 234p at 167 kbit/s and 360p at 252
  * kbit/s; 360p's own encodes give about 75 there, and it measured 78.9 — below the 234p rung under
@@ -257,13 +258,27 @@ function resolutionAt(hull: readonly RdPoint[], bitrateBps: number, points?: rea
   const onHull = hullQualityAt(hull, bitrateBps);
   if (points && !sameVariant(a, b)) {
     const judged = [a, b].flatMap((e) => {
-      const q = resolutionQualityAt(points, e, bitrateBps);
+      const q = resolutionQualityAt(points, e, bitrateBps) ?? bestOwnQualityBelow(points, e, bitrateBps);
       return q === undefined ? [] : [{ width: e.width, height: e.height, ...variantRate(e), quality: q }];
     });
     if (judged.length > 0) return judged.reduce((x, y) => (y.quality > x.quality ? y : x));
   }
   const pick = Math.abs(Math.log(bitrateBps / a.bitrateBps)) <= Math.abs(Math.log(b.bitrateBps / bitrateBps)) ? a : b;
   return { width: pick.width, height: pick.height, ...variantRate(pick), quality: onHull };
+}
+
+/**
+ * The best quality a variant's own encodes reach at or below `bitrateBps` (undefined when none is
+ * that cheap): what it gives at least there, since more bits at one size and rate do not lower
+ * quality. It judges a variant whose trials end below the bitrate (its cheapest CRF's neighbour
+ * was never run), which resolutionQualityAt cannot: a 1080p60 pan's hull ran from 540p's last
+ * trial (CRF 20, 302 kbit/s, VMAF 85) to 1080p's, and the rung at 326 kbit/s went to 1080p, whose
+ * own encodes give VMAF 73 there — below the 540p rung under it (measured 71.8 against 81.2).
+ */
+function bestOwnQualityBelow(points: readonly RdPoint[], v: Variant, bitrateBps: number): number | undefined {
+  let best: number | undefined;
+  for (const p of points) if (sameVariant(p, v) && p.bitrateBps <= bitrateBps && (best === undefined || p.quality > best)) best = p.quality;
+  return best;
 }
 
 /** A point's reduced frame rate as an object to spread (nothing at the title's rate). */

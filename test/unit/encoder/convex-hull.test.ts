@@ -141,6 +141,19 @@ describe('selectRungs', () => {
     expect(judged.at(-1)).toEqual({ width: 640, height: 360, bitrateBps: Math.round(451_000 * (783 / 451) ** (0.3 / 3.2)), predictedQuality: 95 });
   });
 
+  it("judges a resolution whose trials end below a rung's bitrate by its best trial, not leaving the rung to a worse one", () => {
+    // A 1080p60 pan: 540p's trials end at CRF 20 (302 kbit/s, VMAF 85.1); 1080p's own encodes give
+    // about 73 at 326 kbit/s. The rung there used to go to 1080p, 12 VMAF below the 540p rung under it.
+    const points = [pt(540, 70, 49.5), pt(540, 132, 69.7), pt(540, 302, 85.1), pt(1080, 224, 62.4), pt(1080, 410, 79.4), pt(1080, 1000, 89), pt(1080, 2400, 93)];
+    const hull = upperConvexHull(points);
+    expect(hull.map((p) => p.height)).toEqual([540, 540, 540, 1080, 1080]);
+    const rungs = selectRungs(hull, VMAF_RUNG_RULES, points);
+    const at326 = selectRungs(hull, { ...VMAF_RUNG_RULES, floorBitrateBps: 326_000 }, points)[0]!;
+    expect(at326).toMatchObject({ height: 540, predictedQuality: 85.1 });
+    // No rung predicted below the rung under it.
+    for (let i = 1; i < rungs.length; i++) expect(rungs[i]!.predictedQuality).toBeGreaterThanOrEqual(rungs[i - 1]!.predictedQuality);
+  });
+
   it('puts the top rung where one resolution\'s own encodes reach saturation, not on the hull line between two', () => {
     // 234p never reaches 45 dB; the hull line from 234p (200k, 43.5) to 720p (500k, 46) crosses 45
     // at 380 kbit/s, where 720p's own encodes give only about 40.9 dB (an easy static picture).
