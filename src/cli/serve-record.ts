@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { processRuns } from '../util/process-runs.js';
 
 /** File name of the record inside the data folder. */
 export const SERVE_RECORD_FILE = 'serve.json';
@@ -64,13 +65,4 @@ export function readServeRecord(dataDir: string): ServeRecord | undefined {
   }
   if (!parsed.success || !processRuns(parsed.data.pid)) return undefined;
   return parsed.data;
-}
-
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -15,6 +15,7 @@ import { refineTrials } from '../encoder/per-title-search.js';
 import type { SubtitleSideFile } from '../encoder/subtitles.js';
 import type { EncodePlan } from '../encoder/title-stages.js';
 import type { ObjectStore } from '../origin/object-store.js';
+import { processRuns } from '../util/process-runs.js';
 
 /** Store prefix of a title's work in progress: the plan and the children's outputs. */
 export const workPrefix = (titleId: string): string => `work/${titleId}`;
@@ -138,20 +139,10 @@ export async function withSubtitleFiles<T>(store: ObjectStore, files: readonly S
   });
 }
 
-/** Whether a process with this pid runs on this machine (signal 0 probes without sending; EPERM: it runs as another user). */
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Removes the temporary folders of flows (withTempDir) whose process no longer runs on this
- * machine: a worker killed mid-job leaves its folder behind — a trial group's decoded sample can
- * be gigabytes (per-title-sample.ts DECODED_SAMPLE_MAX_BYTES). A folder whose pid was reused by
+ * machine: a worker killed mid-job leaves its folder behind — a chunk's encodes and the raw
+ * reference frames its measurement reads, a trial group's trial encodes. A folder whose pid was reused by
  * a running process is kept (the next sweep after that process ends removes it); folders named
  * before the pid was in the name are left alone. The encode worker sweeps at its start.
  * @param parent where the folders are, default the OS temp folder.

@@ -35,6 +35,7 @@ import { measureLadderChunkQuality, measureRenditions, packageTitle, referenceTa
 import type { TitleRecord } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import type { Logger } from '../util/logger.js';
+import { processRuns } from '../util/process-runs.js';
 import { chunkQualityKey, fetchPrefix, loadAnalysisPlan, loadPlan, outputPrefix, putJson, trialsKey, withSubtitleFiles, withTempDir } from './flow-store.js';
 import { AUDIO_JOB_NAME, CHUNK_JOB_NAME, TRIALS_JOB_NAME, type ChildJobData, type ChildJobResult, type TrialJobData } from './job-schema.js';
 
@@ -138,16 +139,7 @@ function sampleKeeper(): Promise<DecodedSampleKeeper> {
   keeper ??= (async () => {
     for (const name of await fs.readdir(SAMPLES_ROOT).catch(() => [] as string[])) {
       const pid = Number(name);
-      let alive = pid === process.pid;
-      if (!alive && Number.isInteger(pid) && pid > 0) {
-        try {
-          process.kill(pid, 0);
-          alive = true;
-        } catch (err) {
-          alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-        }
-      }
-      if (!alive) await fs.rm(path.join(SAMPLES_ROOT, name), { recursive: true, force: true });
+      if (!(pid === process.pid || processRuns(pid))) await fs.rm(path.join(SAMPLES_ROOT, name), { recursive: true, force: true });
     }
     const dir = path.join(SAMPLES_ROOT, String(process.pid));
     await fs.mkdir(dir, { recursive: true });
