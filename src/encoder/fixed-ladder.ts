@@ -2,9 +2,10 @@
  * The fixed bitrate ladder: the reference every per-title ladder is measured against.
  *
  * Rungs are the H.264 rungs of Apple's "HLS Authoring Specification for Apple Devices"
- * (section 2, video bit-rate ladder for 16:9 content, 30 fps and below). Each rung is a
- * bounding box: the source is scaled to fit inside it keeping its display aspect ratio,
- * and rungs that would upscale the source are dropped.
+ * (section 2, video bit-rate ladder for 16:9 content). Each rung is a bounding box: the source
+ * is scaled to fit inside it keeping its display aspect ratio, and rungs that would upscale the
+ * source are dropped. The table's frame-rate column: "≤ 30 fps" up to 768x432, "same as source"
+ * above (fixedLadderFor with the title's frame rate; halfFrameRateFor).
  */
 
 export interface LadderRung {
@@ -43,6 +44,26 @@ export const APPLE_FIXED_LADDER: readonly LadderRung[] = Object.freeze([
   { width: 1920, height: 1080, bitrateBps: 6_000_000 },
   { width: 1920, height: 1080, bitrateBps: 7_800_000 },
 ]);
+
+/**
+ * Half-rate low rungs. Apple's HLS Authoring Specification lists its H.264 rungs up to 768x432
+ * at 30 fps or less and the larger ones at the source's frame rate (HALF_RATE_MAX_HEIGHT = 432).
+ * A title at HALF_RATE_MIN_FRAME_RATE fps or more (48, 50, 59.94, 60) gets those fixed-ladder
+ * rungs at half its rate (fixedLadderFor), and its per-title analysis also trials its candidate
+ * resolutions whose short side is at most 432 at half rate, the convex hull picking, per
+ * bitrate, whichever rate wins (per-title.ts; docs/per-title.md "Frame rate of the low rungs"). The minimum
+ * keeps half rates at or above 23.976 fps (film); `npm run bench:half-frame-rate` measured half
+ * rate 28–32% cheaper at equal VMAF on camera-like motion at 234p/360p, and worse above VMAF
+ * ~35–46 on sharp noisy motion — so the per-title analysis tries both rates rather than follow
+ * Apple's rule.
+ */
+export const HALF_RATE_MAX_HEIGHT = 432;
+export const HALF_RATE_MIN_FRAME_RATE = 47.9;
+
+/** The half rate of a title's low rungs (fixed ladder) and low trial variants (per-title), frames/s; undefined below HALF_RATE_MIN_FRAME_RATE. */
+export function halfFrameRateFor(frameRate: number): number | undefined {
+  return frameRate >= HALF_RATE_MIN_FRAME_RATE ? frameRate / 2 : undefined;
+}
 
 export interface SourceDimensions {
   /** Display width and height of the master in pixels (sample aspect ratio applied). */
@@ -88,12 +109,15 @@ export function orientBox(source: SourceDimensions, box: { readonly width: numbe
 /**
  * The fixed ladder for one master: every rung of `ladder` (turned by orientBox for a portrait
  * source) fitted to the source's aspect ratio, dropping rungs that would upscale. A source smaller than the lowest rung gets one
- * rung at its own size and the lowest rung's bitrate.
+ * rung at its own size and the lowest rung's bitrate. With the title's `frameRate`, a title of
+ * 48 fps or more has the rungs of Apple's "≤ 30 fps" rows (boxes up to HALF_RATE_MAX_HEIGHT lines)
+ * at half its rate, as Apple's table lists them; without it every rung is at the title's rate.
  * @param source display size of the master in pixels.
+ * @param frameRate the title's output frame rate, frames/s.
  * @returns rungs in ascending bitrate order; never empty.
  * @throws RangeError when the source dimensions are not positive.
  */
-export function fixedLadderFor(source: SourceDimensions, ladder: readonly LadderRung[] = APPLE_FIXED_LADDER): LadderRung[] {
+export function fixedLadderFor(source: SourceDimensions, ladder: readonly LadderRung[] = APPLE_FIXED_LADDER, frameRate?: number): LadderRung[] {
   if (!(source.displayWidth > 0 && source.displayHeight > 0)) {
     throw new RangeError(`source dimensions must be positive, got ${source.displayWidth}x${source.displayHeight}`);
   }
@@ -101,7 +125,8 @@ export function fixedLadderFor(source: SourceDimensions, ladder: readonly Ladder
   for (const rung of ladder) {
     const box = orientBox(source, rung);
     const fit = fitToBox(source, box.width, box.height);
-    if (!fit.upscales) rungs.push({ width: fit.width, height: fit.height, bitrateBps: rung.bitrateBps });
+    const half = frameRate !== undefined && Math.min(rung.width, rung.height) <= HALF_RATE_MAX_HEIGHT ? halfFrameRateFor(frameRate) : undefined;
+    if (!fit.upscales) rungs.push({ width: fit.width, height: fit.height, bitrateBps: rung.bitrateBps, ...(half !== undefined ? { frameRate: half } : {}) });
   }
   if (rungs.length === 0) {
     const lowest = [...ladder].sort((a, b) => a.bitrateBps - b.bitrateBps)[0]!;

@@ -29,7 +29,9 @@ import { decodeSample, sampleWindows, type SampleWindow } from './per-title-samp
 import { runTrialGroupsTogether, type PresetProbe, type TrialGroup, type TrialPoint, type TrialSettings } from './per-title-trials.js';
 import { concludeAnalysis } from './per-title-ladder.js';
 import type { TrialSearch } from './per-title-search.js';
-import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, orientBox, toEven, type VideoCodec } from './fixed-ladder.js';
+import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, halfFrameRateFor, HALF_RATE_MAX_HEIGHT, orientBox, toEven, type VideoCodec } from './fixed-ladder.js';
+
+export { halfFrameRateFor, HALF_RATE_MAX_HEIGHT, HALF_RATE_MIN_FRAME_RATE } from './fixed-ladder.js';
 import { strideCoprimeWith, vmafSubsampleFor, type LadderMetric } from './quality-metrics.js';
 
 export type { TrialPoint } from './per-title-trials.js';
@@ -216,24 +218,6 @@ export function trialVmafSubsample(frameRate: number, sampleDurationS: number, g
   return strideCoprimeWith(Math.max(1, Math.min(vmafSubsampleFor(frameRate, TRIAL_VMAF_FRAMES_PER_S), Math.floor(frames / TRIAL_VMAF_MIN_FRAMES))), gop);
 }
 
-/**
- * Half-rate low variants (docs/per-title.md "Frame rate of the low rungs"): a title at
- * HALF_RATE_MIN_FRAME_RATE fps or more (48, 50, 59.94, 60) also trials its candidate resolutions
- * whose short side is at most HALF_RATE_MAX_HEIGHT at half its rate, and the convex hull picks,
- * per bitrate, whichever rate wins. 432: Apple's HLS Authoring Specification lists its H.264
- * rungs up to 768x432 at 30 fps or less and the larger ones at the source's rate. The minimum
- * keeps half rates at or above 23.976 fps (film); `npm run bench:half-frame-rate` measured half
- * rate 28–32% cheaper at equal VMAF on camera-like motion at 234p/360p, and worse above VMAF
- * ~35–46 on sharp noisy motion — hence trials, not a rule.
- */
-export const HALF_RATE_MAX_HEIGHT = 432;
-export const HALF_RATE_MIN_FRAME_RATE = 47.9;
-
-/** The half rate a title's low variants are also tried at (HALF_RATE_MIN_FRAME_RATE), frames/s; undefined below it. */
-export function halfFrameRateFor(frameRate: number): number | undefined {
-  return frameRate >= HALF_RATE_MIN_FRAME_RATE ? frameRate / 2 : undefined;
-}
-
 /** The source's own size joins the candidates when it is at least this much taller than the largest fitted box (our choice). */
 export const NATIVE_CANDIDATE_RATIO = 1.1;
 
@@ -335,8 +319,8 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
     ],
   })));
   // Largest first: the longest groups start (and are queued) first.
-  const fixedRungs = options.includeFixed ? fixedLadderFor(video) : [];
-  if (fixedRungs.length > 0) groups.push({ trials: fixedRungs.map((r) => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps })) });
+  const fixedRungs = options.includeFixed ? fixedLadderFor(video, APPLE_FIXED_LADDER, frameRate) : [];
+  if (fixedRungs.length > 0) groups.push({ trials: fixedRungs.map((r) => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps, ...(r.frameRate !== undefined ? { frameRate: r.frameRate } : {}) })) });
   return {
     settings,
     groups,

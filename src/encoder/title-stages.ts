@@ -22,7 +22,7 @@ import { LADDER_REPORT_NAME, MULTIVARIANT_PLAYLIST_NAME, TITLE_RECORD_NAME, type
 import type { Logger } from '../util/logger.js';
 import { firstVideoFrameS, probeKeyframeTimesS, type FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
-import { fixedLadderFor, type LadderRung, type VideoCodec } from './fixed-ladder.js';
+import { APPLE_FIXED_LADDER, fixedLadderFor, type LadderRung, type VideoCodec } from './fixed-ladder.js';
 import { protectRenditions, withKeyBeforeMap } from './hls-encryption.js';
 import { writeMultivariantPlaylist, type IFrameStreamEntry, type SubtitleRenditionEntry } from './hls-packager.js';
 import { audioGroups, planAudioTracks, type AudioTrackPlan } from './audio-tracks.js';
@@ -162,7 +162,7 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
   }
   const perTitleRung = (codec: VideoCodec) => (r: LadderAnalysis['rungs'][number]): LadderRung => ({ width: r.width, height: r.height, ...(r.frameRate !== undefined ? { frameRate: r.frameRate } : {}), bitrateBps: r.bitrateBps, ...(r.crf !== undefined ? { crf: r.crf } : {}), ...(codec === 'hevc' ? { codec } : {}) });
   // H.264 first (every player decodes it), then the HEVC ladder from its own hull.
-  const ladder: readonly LadderRung[] = input.ladder ?? (analysis ? [...analysis.rungs.map(perTitleRung('h264')), ...(analysis.hevc?.rungs ?? []).map(perTitleRung('hevc'))] : fixedLadderFor(video));
+  const ladder: readonly LadderRung[] = input.ladder ?? (analysis ? [...analysis.rungs.map(perTitleRung('h264')), ...(analysis.hevc?.rungs ?? []).map(perTitleRung('hevc'))] : fixedLadderFor(video, APPLE_FIXED_LADDER, frameRate));
   // Where the audio starts so that it plays in sync with the video (EncodePlan.audioStartS).
   const audioStartS = probe.audioStreams.length > 0 ? await firstVideoFrameS(input.masterPath, paths, probe.startTimeS ?? 0) : 0;
   return {

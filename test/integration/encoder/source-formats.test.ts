@@ -88,13 +88,16 @@ async function fieldDetection(file: string): Promise<{ interlaced: number; progr
 
 describe('an interlaced broadcast master (MPEG-TS, 25i, top field first)', () => {
   it('is published progressive at its field rate (50p, a frame per field): the top rung has no combing left, where the master is all interlaced', async () => {
-    const master = await makeSyntheticMaster({ path: path.join(dir, 'broadcast.ts'), durationS: 4, width: 640, height: 360, frameRate: 25, interlaced: true }, paths);
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'broadcast.ts'), durationS: 4, width: 960, height: 540, frameRate: 25, interlaced: true }, paths);
     expect((await probe(master, paths)).video).toMatchObject({ interlaced: true, frameRate: 25 });
     const before = await fieldDetection(master);
     expect(before.interlaced).toBeGreaterThan(before.progressive * 4);
     const { outDir, record } = await encodeFixed(master, 'broadcast');
-    const top = record.renditions.filter((r) => r.kind === 'video').at(-1)!;
-    expect(top).toMatchObject({ width: 640, height: 360 });
+    const video = record.renditions.filter((r) => r.kind === 'video');
+    const top = video.at(-1)!;
+    expect(top).toMatchObject({ width: 960, height: 540, frameRate: 50 });
+    // Apple's rows up to 768x432 are "≤ 30 fps": those rungs are 25p (every other field's frame).
+    expect(video.slice(0, -1).map((r) => [r.height, r.frameRate])).toEqual([[234, 25], [360, 25], [432, 25], [432, 25]]);
     const topFile = await renditionFile(outDir, top.uri);
     const after = await fieldDetection(topFile);
     expect(after.progressive).toBeGreaterThan(after.interlaced * 4);

@@ -67,3 +67,17 @@ describe('trialBitrateCapBps', () => {
   });
 });
 
+describe('fixedLadderFor with the title frame rate', () => {
+  it("puts the rungs of Apple's ≤ 30 fps rows (up to 768x432) at half the rate of a 48 fps or faster title, the others at the title's", () => {
+    const rates = (frameRate: number, w = 1920, h = 1080) => fixedLadderFor({ displayWidth: w, displayHeight: h }, APPLE_FIXED_LADDER, frameRate).map((r) => `${r.height}:${r.frameRate ?? 'title'}`);
+    expect(rates(60)).toEqual(['234:30', '360:30', '432:30', '432:30', '540:title', '720:title', '720:title', '1080:title', '1080:title']);
+    expect(rates(50).slice(0, 4)).toEqual(['234:25', '360:25', '432:25', '432:25']);
+    for (const fps of [24, 25, 30, 40]) expect(rates(fps).every((r) => r.endsWith(':title'))).toBe(true);
+    // The row decides, not the fitted size: a 4:3 source's 432 row is 576x432 (half rate), its 540 row 720x540.
+    expect(rates(60, 1440, 1080).slice(2, 5)).toEqual(['432:30', '432:30', '540:title']);
+    // A portrait source: the turned rows are the same rows.
+    expect(rates(60, 1080, 1920).slice(0, 5)).toEqual(['416:30', '640:30', '768:30', '768:30', '960:title']);
+    // Without the frame rate, every rung at the title's (as before).
+    expect(fixedLadderFor({ displayWidth: 1920, displayHeight: 1080 }).every((r) => r.frameRate === undefined)).toBe(true);
+  });
+});
