@@ -30,11 +30,10 @@ import { runTrialGroupsTogether, type PresetProbe, type TrialGroup, type TrialPo
 import { concludeAnalysis } from './per-title-ladder.js';
 import type { TrialSearch } from './per-title-search.js';
 import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, halfFrameRateFor, HALF_RATE_MAX_HEIGHT, orientBox, toEven, type VideoCodec } from './fixed-ladder.js';
-
-export { halfFrameRateFor, HALF_RATE_MAX_HEIGHT, HALF_RATE_MIN_FRAME_RATE } from './fixed-ladder.js';
 import { strideCoprimeWith, vmafSubsampleFor, type LadderMetric } from './quality-metrics.js';
 
 export type { TrialPoint } from './per-title-trials.js';
+export { halfFrameRateFor, HALF_RATE_MAX_HEIGHT, HALF_RATE_MIN_FRAME_RATE } from './fixed-ladder.js';
 
 /** Candidate resolutions as 16:9 bounding boxes (the 1080p … 234p); fitted to the source's aspect ratio. */
 export const PER_TITLE_RESOLUTION_BOXES: readonly { width: number; height: number }[] = Object.freeze([
