@@ -174,13 +174,24 @@ function levelQuality(level) {
   return low ? `${mean} (5%: ${low})` : mean;
 }
 
+/**
+ * Whether a title's levels differ in frame rate (a 50/60 fps title whose low rungs are at half
+ * rate): then every size label says its rate, else none does.
+ */
+const mixedRates = (levels) => new Set(levels.map((l) => l.frameRate).filter((r) => r > 0)).size > 1;
+const fps = (rate) => Number(rate.toFixed(2));
+/** A level's size for the ladder table and the readout: `640x360`, or `640x360 · 30 fps` in a title of mixed rates. */
+const sizeLabel = (l, levels) => (mixedRates(levels) && l.frameRate ? `${l.width}x${l.height} · ${fps(l.frameRate)} fps` : `${l.width}x${l.height}`);
+/** A level's name in the quality menu: `360p`, or `360p30` in a title of mixed rates (as players name 720p60). */
+const heightLabel = (l, levels) => `${l.height}p${mixedRates(levels) && l.frameRate ? Math.round(l.frameRate) : ''}`;
+
 function renderLadder(levels, current) {
   const body = $('ladder').querySelector('tbody');
   body.replaceChildren();
   levels.forEach((l, i) => {
     const tr = document.createElement('tr');
     if (i === current) tr.className = 'current';
-    for (const text of [i, `${l.width}x${l.height}`, kbps(l.bitrate), l.averageBitrate ? kbps(l.averageBitrate) : '–', levelQuality(l), l.codecs]) {
+    for (const text of [i, sizeLabel(l, levels), kbps(l.bitrate), l.averageBitrate ? kbps(l.averageBitrate) : '–', levelQuality(l), l.codecs]) {
       const td = document.createElement('td');
       td.textContent = String(text);
       tr.append(td);
@@ -260,11 +271,11 @@ function play(title) {
   trackMenus.attach(hls, Hls);
   playStartedAt = performance.now();
   hls.on(Hls.Events.MANIFEST_PARSED, (_e, data) => {
-    state.levels = data.levels.map((l) => ({ width: l.width, height: l.height, bitrate: l.bitrate, averageBitrate: l.averageBitrate, url: Array.isArray(l.url) ? l.url[0] : l.url, codecs: [l.videoCodec, l.audioCodec].filter(Boolean).join(', ') }));
+    state.levels = data.levels.map((l) => ({ width: l.width, height: l.height, frameRate: l.frameRate, bitrate: l.bitrate, averageBitrate: l.averageBitrate, url: Array.isArray(l.url) ? l.url[0] : l.url, codecs: [l.videoCodec, l.audioCodec].filter(Boolean).join(', ') }));
     renderLadder(state.levels, -1);
     const select = $('quality');
     select.replaceChildren(new Option('Auto (ABR)', '-1'));
-    state.levels.forEach((l, i) => select.append(new Option(`${l.height}p · ${kbps(l.bitrate)}`, String(i))));
+    state.levels.forEach((l, i) => select.append(new Option(`${heightLabel(l, state.levels)} · ${kbps(l.bitrate)}`, String(i))));
     video.play().catch(() => {});
   });
   let switchingFrom;
@@ -348,7 +359,7 @@ setInterval(async () => {
   await pollLinkRate();
   const level = hls.levels?.[hls.currentLevel];
   const t = (now - playStartedAt) / 1000;
-  $('rendition').textContent = level ? `${level.width}x${level.height}` : '–';
+  $('rendition').textContent = level ? sizeLabel(level, hls.levels) : '–';
   $('bitrate').textContent = level ? kbps(level.bitrate) : '–';
   $('bandwidth').textContent = kbps(hls.bandwidthEstimate);
   $('link').textContent = state.linkRateBps ? kbps(state.linkRateBps) : 'unshaped';

@@ -194,6 +194,22 @@ describe('playback through the edge', () => {
     await page.close();
   });
 
+  it('plays a 60 fps master whose low rungs are 30 fps (fixed ladder, as Apple lists it) and says so in the ladder table', async () => {
+    const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'sixty.mp4'), durationS: 4, width: 960, height: 540, frameRate: 60 }, stack.paths);
+    const titleId = await publish(master, 'Sixty', 'fixed');
+    const page = await browser.newPage();
+    await page.goto(`${stack.edge!.url}/player/?title=${titleId}`);
+    await page.waitForFunction(() => (document.querySelector('video') as HTMLVideoElement).currentTime > 1.5, undefined, { timeout: 60_000 });
+    const fatal = await page.evaluate(() => (window as unknown as { vodPlayer: { errors: { fatal: boolean }[] } }).vodPlayer.errors.filter((e) => e.fatal));
+    expect(fatal).toEqual([]);
+    const sizes = await page.$$eval('#ladder tbody tr', (rows) => rows.map((r) => r.children[1]?.textContent ?? ''));
+    expect(sizes).toEqual(['416x234 · 30 fps', '640x360 · 30 fps', '768x432 · 30 fps', '768x432 · 30 fps', '960x540 · 60 fps']);
+    const menu = await page.$$eval('#quality option', (options) => options.map((o) => o.textContent ?? ''));
+    expect(menu.slice(1).map((m) => m.split(' · ')[0])).toEqual(['234p30', '360p30', '432p30', '432p30', '540p60']);
+    await expect.poll(() => page.textContent('#rendition')).toMatch(/^\d+x\d+ · (30|60) fps$/);
+    await page.close();
+  });
+
   it('plays the 12.5 fps live-action clip', async () => {
     const titleId = await publish(sharedMedia('intel_liveaction_car_detection_768x432_12.5fps_30s_aac.mp4'), 'Car detection', 'fixed');
     const page = await browser.newPage();
