@@ -281,8 +281,8 @@ function bestOwnQualityBelow(points: readonly RdPoint[], v: Variant, bitrateBps:
   return best;
 }
 
-/** A point's reduced frame rate as an object to spread (nothing at the title's rate). */
-const variantRate = (v: Variant): { frameRate?: number } => (v.frameRate !== undefined ? { frameRate: v.frameRate } : {});
+/** A variant's reduced frame rate as an object to spread into another (nothing at the title's rate). */
+export const variantRate = (v: { readonly frameRate?: number | undefined }): { frameRate?: number } => (v.frameRate !== undefined ? { frameRate: v.frameRate } : {});
 
 /**
  * Picks the ladder's rungs on the hull; with `points` (every trial the hull was made from), a

@@ -13,7 +13,8 @@ import { pickMasterPicture } from './media-info.js';
 import { measuredBitrate, sampleGraph, sampleInputs } from './per-title-sample.js';
 import type { PresetProbe, TrialGroup, TrialPoint, TrialRunOptions, TrialSettings, TrialSpec } from './per-title-trials.js';
 import { measureFrameScoresBatch, summarizeFrames, type FrameScores } from './quality-metrics.js';
-import { BUFSIZE_FACTOR, MAXRATE_FACTOR, videoEncoderOptions } from './rendition.js';
+import { BUFSIZE_FACTOR, MAXRATE_FACTOR, reducedRateFilter, videoEncoderOptions } from './rendition.js';
+import { variantRate } from './convex-hull.js';
 
 /** File name stem of a trial's encode. */
 export const trialName = (t: TrialSpec, codec: VideoCodec = 'h264'): string =>
@@ -22,8 +23,6 @@ export const trialName = (t: TrialSpec, codec: VideoCodec = 'h264'): string =>
 /** A trial's keyframe interval, frames: the sample's `gop` (frames at `frameRate`) scaled to the trial's own rate, so its GOPs span the same windows. */
 export const trialGop = (t: TrialSpec, gop: number, frameRate: number): number => (t.frameRate === undefined ? gop : Math.max(1, Math.round((gop * t.frameRate) / frameRate)));
 
-/** The filter that brings the sample to a trial's frame rate (none at the sample's own): ffmpeg's `fps`, which drops frames evenly. */
-export const trialRateFilter = (t: TrialSpec): string => (t.frameRate === undefined ? '' : `fps=fps=${Number(t.frameRate.toFixed(6))},`);
 
 /** What a group has found and spent so far. */
 export interface GroupTotals {
@@ -84,7 +83,7 @@ export async function encodeRound(
     });
     const read = source.decoded ? '[0:v]null' : sampleGraph(settings.windows, settings.reference, settings.frameRate, settings);
     const split = `${read},split=${encodes.length}${encodes.map((_, k) => `[s${k}]`).join('')}`;
-    const scales = encodes.map(({ t }, k) => `[s${k}]${trialRateFilter(t)}scale=${t.width}:${t.height}:flags=bicubic,setsar=1[v${k}]`);
+    const scales = encodes.map(({ t }, k) => `[s${k}]${reducedRateFilter(t.frameRate)}scale=${t.width}:${t.height}:flags=bicubic,setsar=1[v${k}]`);
     await runFfmpeg(
       {
         inputs: source.decoded ? [{ source: source.decoded }] : sampleInputs(source.master, settings.windows, settings.videoStartOffsetS),
@@ -160,7 +159,7 @@ export async function measureRounds(
         ...(psnrDb !== undefined ? { psnrDb } : {}),
         ...(vmaf !== undefined ? { vmaf } : {}),
         ...(t.crf !== undefined ? { crf: t.crf } : { targetBitrateBps: t.bitrateBps! }),
-        ...(t.frameRate !== undefined ? { frameRate: t.frameRate } : {}),
+        ...variantRate(t),
         ...(r.codec === 'hevc' ? { codec: r.codec } : {}),
       };
     }),

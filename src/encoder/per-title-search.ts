@@ -21,7 +21,7 @@
  * each with the full grid's rungs. Not a proof: on content
  * whose resolution curves cross more than once a skipped trial could have been on the hull.
  */
-import { sameVariant, upperConvexHull, type Variant } from './convex-hull.js';
+import { sameVariant, upperConvexHull, variantRate, type Variant } from './convex-hull.js';
 import type { TrialGroup, TrialPoint, TrialSpec } from './per-title-trials.js';
 
 /** How the analysis explores its trial grid: every trial, or coarse-to-fine (this module). */
@@ -96,7 +96,7 @@ export function refineTrials(groups: readonly TrialGroup[], points: readonly (re
       const belowEveryRung = floor !== undefined && saturation !== undefined && p.bitrateBps < floor && p.quality < saturation;
       for (const crf of [belowEveryRung ? undefined : grid[step - 1], grid[step + 1]]) {
         if (crf === undefined) continue;
-        const wanted = { width: p.width, height: p.height, ...(p.frameRate !== undefined ? { frameRate: p.frameRate } : {}), crf };
+        const wanted = { width: p.width, height: p.height, ...variantRate(p), crf };
         for (const i of indices) {
           const trial = groups[i]!.trials.find((t) => sameTrial(t, wanted));
           if (trial && !(points[i] ?? []).some((q) => sameTrial(q, wanted)) && !out[i]!.includes(trial)) out[i]!.push(trial);

@@ -15,7 +15,7 @@
  * after its grid, the group tries further CRFs one at a time while its own points fall short.
  */
 import fs from 'node:fs/promises';
-import type { RdPoint } from './convex-hull.js';
+import { variantRate, type RdPoint } from './convex-hull.js';
 import type { FfmpegPaths } from './ffmpeg.js';
 import { decodeSample, type SampleWindow } from './per-title-sample.js';
 import { encodeRound, measureRounds, planPasses, removeRound, type EncodedRound, type GroupTotals } from './per-title-round.js';
@@ -225,18 +225,15 @@ async function runExtensions(group: TrialGroup, result: GroupTotals, runRound: (
       if (ext.toward === 'quality') {
         const best = own.reduce((a, b) => (b.quality > a.quality ? b : a));
         if (best.quality >= ext.saturationQuality || best.bitrateBps >= ext.capBps || best.crf! <= crf) break;
-        await runRound([{ width: best.width, height: best.height, ...rateOf(best), crf }]);
+        await runRound([{ width: best.width, height: best.height, ...variantRate(best), crf }]);
       } else {
         if (own.some((p) => p.bitrateBps <= ext.floorBitrateBps) || own.some((p) => p.crf === crf)) break;
         const cheapest = own.reduce((a, b) => (b.bitrateBps < a.bitrateBps ? b : a));
-        await runRound([{ width: cheapest.width, height: cheapest.height, ...rateOf(cheapest), crf }]);
+        await runRound([{ width: cheapest.width, height: cheapest.height, ...variantRate(cheapest), crf }]);
       }
     }
   }
 }
-
-/** A point's reduced frame rate, to spread into the trial that extends its curve (nothing at the sample's rate). */
-const rateOf = (p: TrialPoint): { frameRate?: number } => (p.frameRate !== undefined ? { frameRate: p.frameRate } : {});
 
 /** Options of runTrialGroupsTogether. */
 export interface TogetherRunOptions extends TrialRunOptions {

@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
-import { PSNR_RUNG_RULES, VMAF_RUNG_RULES, type PlannedRung, type RungRules } from './convex-hull.js';
+import { PSNR_RUNG_RULES, variantRate, VMAF_RUNG_RULES, type PlannedRung, type RungRules } from './convex-hull.js';
 import type { FfmpegPaths } from './ffmpeg.js';
 import { keyframesForSeeking, withSeekStarts } from './master-seek.js';
 import { masterPictureOf, type ProbeResult } from './media-info.js';
@@ -319,7 +319,7 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
   })));
   // Largest first: the longest groups start (and are queued) first.
   const fixedRungs = options.includeFixed ? fixedLadderFor(video, APPLE_FIXED_LADDER, frameRate) : [];
-  if (fixedRungs.length > 0) groups.push({ trials: fixedRungs.map((r) => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps, ...(r.frameRate !== undefined ? { frameRate: r.frameRate } : {}) })) });
+  if (fixedRungs.length > 0) groups.push({ trials: fixedRungs.map((r) => ({ width: r.width, height: r.height, bitrateBps: r.bitrateBps, ...variantRate(r) })) });
   return {
     settings,
     groups,

@@ -53,11 +53,14 @@ export function videoRenditionOptions(spec: VideoRenditionSpec): string[] {
 }
 
 /**
- * The scaler of a rung: bicubic to its size, square pixels; a rung at a reduced frame rate first
- * keeps every n-th frame (ffmpeg's `fps` filter, as its trials did: per-title-round.ts).
+ * The filter (with its trailing comma) that brings frames to a reduced frame rate before a
+ * scaler — ffmpeg's `fps`, which drops frames evenly — or nothing at the title's rate (undefined).
+ * A half-rate rung and the trials that chose it (per-title-round.ts) drop frames alike.
  */
-const rungScaleFilter = (spec: VideoRenditionSpec): string =>
-  `${spec.rung.frameRate !== undefined ? `fps=fps=${Number(spec.rung.frameRate.toFixed(6))},` : ''}scale=${spec.rung.width}:${spec.rung.height}:flags=bicubic,setsar=1`;
+export const reducedRateFilter = (frameRate: number | undefined): string => (frameRate === undefined ? '' : `fps=fps=${Number(frameRate.toFixed(6))},`);
+
+/** The scaler of a rung: bicubic to its size, square pixels; a rung at a reduced frame rate first keeps every n-th frame (reducedRateFilter). */
+const rungScaleFilter = (spec: VideoRenditionSpec): string => `${reducedRateFilter(spec.rung.frameRate)}scale=${spec.rung.width}:${spec.rung.height}:flags=bicubic,setsar=1`;
 
 /**
  * Encoder options of one video encode, after the frame rate: the same rate control and GOP for

@@ -23,6 +23,7 @@ import type { Logger } from '../util/logger.js';
 import { firstVideoFrameS, probeKeyframeTimesS, type FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
 import { APPLE_FIXED_LADDER, fixedLadderFor, type LadderRung, type VideoCodec } from './fixed-ladder.js';
+import { variantRate } from './convex-hull.js';
 import { protectRenditions, withKeyBeforeMap } from './hls-encryption.js';
 import { writeMultivariantPlaylist, type IFrameStreamEntry, type SubtitleRenditionEntry } from './hls-packager.js';
 import { audioGroups, planAudioTracks, type AudioTrackPlan } from './audio-tracks.js';
@@ -160,7 +161,7 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
       log: options.log,
     });
   }
-  const perTitleRung = (codec: VideoCodec) => (r: LadderAnalysis['rungs'][number]): LadderRung => ({ width: r.width, height: r.height, ...(r.frameRate !== undefined ? { frameRate: r.frameRate } : {}), bitrateBps: r.bitrateBps, ...(r.crf !== undefined ? { crf: r.crf } : {}), ...(codec === 'hevc' ? { codec } : {}) });
+  const perTitleRung = (codec: VideoCodec) => (r: LadderAnalysis['rungs'][number]): LadderRung => ({ width: r.width, height: r.height, ...variantRate(r), bitrateBps: r.bitrateBps, ...(r.crf !== undefined ? { crf: r.crf } : {}), ...(codec === 'hevc' ? { codec } : {}) });
   // H.264 first (every player decodes it), then the HEVC ladder from its own hull.
   const ladder: readonly LadderRung[] = input.ladder ?? (analysis ? [...analysis.rungs.map(perTitleRung('h264')), ...(analysis.hevc?.rungs ?? []).map(perTitleRung('hevc'))] : fixedLadderFor(video, APPLE_FIXED_LADDER, frameRate));
   // Where the audio starts so that it plays in sync with the video (EncodePlan.audioStartS).
@@ -333,7 +334,7 @@ export async function packageTitle(input: PackageInput): Promise<TitleRecord> {
     rungs: measured.video.map((r, i) => ({
       uri: r.uri,
       ...(plan.rungs[i]?.rung.codec === 'hevc' ? { codec: 'hevc' as const } : {}),
-      ...(plan.rungs[i]?.rung.frameRate !== undefined ? { frameRate: plan.rungs[i]!.rung.frameRate! } : {}),
+      ...variantRate(plan.rungs[i]?.rung ?? {}),
       width: r.width,
       height: r.height,
       targetBitrateBps: r.targetBitrateBps,
