@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what vod-edge needs on a fresh Debian 12 machine with Node 20, as root:
 # Debian's redis-server (the job queue), chromium (end-to-end tests), radosgw, ceph-mon,
-# ceph-osd (the S3 server of the tests) and iproute2 and curl (the multi-node test), then the npm
+# ceph-osd (the S3 server of the tests), iproute2 and curl (the multi-node test), zstd and xz-utils
+# (compressed cache traces), then the npm
 # packages from package-lock.json (ffmpeg and ffprobe come from npm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,9 @@ command -v ceph-osd >/dev/null 2>&1 || missing+=(ceph-osd)
 # The multi-node test's "machines" are network namespaces (ip, from iproute2) probed with curl.
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# Compressed request traces (libCacheSim's public ones are Zstandard) are read through these.
+command -v zstd >/dev/null 2>&1 || missing+=(zstd)
+command -v xz >/dev/null 2>&1 || missing+=(xz-utils)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: need root to install ${missing[*]} with apt-get (or install them yourself)." >&2

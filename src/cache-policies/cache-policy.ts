@@ -50,7 +50,7 @@ export interface PolicyOptions {
    * The trace's own id of each dense id (Trace.sourceIds), for policies that hash object ids as
    * libCacheSim does (w-tinylfu's frequency filter); absent = the dense id is hashed.
    */
-  readonly sourceIds?: readonly (number | string)[];
+  readonly sourceIds?: { readonly size: number; get(denseId: number): number | string };
   /**
    * Reproduce libCacheSim's C integer arithmetic where it departs from the design: W-TinyLFU's
    * frequency filter is sized from the main cache's bytes passed as a C `int`

@@ -169,7 +169,7 @@ export class WTinyLfuPolicy implements CachePolicy {
   private hashA: Uint32Array = new Uint32Array(0);
   private hashB: Uint32Array = new Uint32Array(0);
   private hashed: Uint8Array = new Uint8Array(0);
-  private readonly sourceIds: readonly (number | string)[] | undefined;
+  private readonly sourceIds: PolicyOptions['sourceIds'];
   private readonly key = new Uint8Array(8);
   private readonly onEvict: ((id: number) => void) | undefined;
 
@@ -267,7 +267,7 @@ export class WTinyLfuPolicy implements CachePolicy {
       this.hashB = b;
     }
     if (this.hashed[id]) return;
-    const source = this.sourceIds?.[id];
+    const source = this.sourceIds && id < this.sourceIds.size ? this.sourceIds.get(id) : undefined;
     const key = typeof source === 'number' && Number.isSafeInteger(source) && source >= 0 ? BigInt(source) : typeof source === 'string' && /^\d+$/.test(source) ? BigInt(source) : BigInt(id);
     new DataView(this.key.buffer).setBigUint64(0, BigInt.asUintN(64, key), true);
     this.hashA[id] = Number(h64Raw(this.key, SEED0) & 0xffffffffn);

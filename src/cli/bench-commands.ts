@@ -54,10 +54,20 @@ export async function loadTraceSource(flags: TraceSourceFlags): Promise<Trace> {
     } catch {
       throw new UserError(`Trace file ${flags.trace} does not exist.`);
     }
+    // A bar while reading: public traces run to gigabytes (shown only on a terminal).
+    const bar = new cliProgress.SingleBar({ format: 'reading trace |{bar}| {percentage}% | {done} of {size}', stream: process.stderr, noTTYOutput: false }, cliProgress.Presets.shades_classic);
+    let started = false;
+    const onProgress = (read: number, size: number) => {
+      if (!started) bar.start(size, 0, { done: bytes.format(0), size: bytes.format(size) });
+      started = true;
+      bar.update(read, { done: bytes.format(read) });
+    };
     try {
-      return await readTrace(flags.trace, csv);
+      return await readTrace(flags.trace, csv, onProgress);
     } catch (err) {
-      throw new UserError(`Cannot read trace ${flags.trace}: ${(err as Error).message}.`);
+      throw new UserError(`Cannot read trace ${flags.trace}: ${(err as Error).message.replace(/\.$/, '')}.`);
+    } finally {
+      if (started) bar.stop();
     }
   }
   if (flags.workload === 'vod') {
@@ -123,7 +133,7 @@ export async function runHitRatioBench(flags: TraceSourceFlags & { policies: str
 
 /** The base name of a trace's result files: `--name`, or derived from the trace. */
 function resultBaseName(flags: TraceSourceFlags & { name?: string }, trace: Trace): string {
-  return (flags.name ?? (flags.workload ? `vod-workload-seed${flags.seed ?? 1}` : path.basename(trace.name))).replace(/(\.oracleGeneral)?\.(csv|bin|jsonl|log)$/i, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
+  return (flags.name ?? (flags.workload ? `vod-workload-seed${flags.seed ?? 1}` : path.basename(trace.name))).replace(/(\.(zst|zstd|gz|xz))$/i, '').replace(/(\.oracleGeneral)?(\.(csv|bin|jsonl|log))?$/i, '').replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80);
 }
 
 /** `vod bench hit-ratio --mrc`: LRU's hit ratio at every size from one pass (miss-ratio-curve.ts). */
@@ -148,7 +158,7 @@ async function runMissRatioCurve(flags: TraceSourceFlags & { out: string; name?:
 export async function runWorkloadExport(flags: TraceSourceFlags & { out: string }): Promise<void> {
   const trace = await loadTraceSource({ ...flags, workload: 'vod' });
   const lines = ['time,obj_id,obj_size'];
-  for (let i = 0; i < trace.requests; i++) lines.push(`${trace.times[i]!.toFixed(3)},${trace.sourceIds[trace.ids[i]!]},${trace.sizes[i]}`);
+  for (let i = 0; i < trace.requests; i++) lines.push(`${trace.times[i]!.toFixed(3)},${trace.sourceIds.get(trace.ids[i]!)},${trace.sizes[i]}`);
   await fs.mkdir(path.dirname(path.resolve(flags.out)), { recursive: true });
   await fs.writeFile(flags.out, `${lines.join('\n')}\n`);
   process.stdout.write(`Wrote ${trace.requests.toLocaleString('en')} requests (${trace.uniqueObjects.toLocaleString('en')} objects, ${bytes.format(trace.uniqueBytes)} unique) to ${flags.out}\n`);

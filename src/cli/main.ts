@@ -197,7 +197,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
   const bench = program.command('bench').description('Benchmarks: cache hit ratio by policy and size (simulated or live), ABR rules on throughput traces.');
   const traceOptions = (cmd: Command) =>
     cmd
-      .option('--trace <file>', 'request trace: CSV (time,obj_id,obj_size), libCacheSim oracleGeneral (.bin) or an edge access log (.jsonl)')
+      .option('--trace <file>', 'request trace: CSV (time,obj_id,obj_size), libCacheSim oracleGeneral (.bin) or an edge access log (.jsonl); plain or compressed with zstd, gzip or xz (.zst, .gz, .xz)')
       .option('--workload <name>', "synthetic workload instead of a trace: 'vod'")
       .option('--csv-id-column <n>', 'CSV: 1-based column of the object id (default 2)', parsePositiveInt)
       .option('--csv-size-column <n>', 'CSV: 1-based column of the size in bytes, 0 = no sizes (default 3)', parseNonNegativeInt)

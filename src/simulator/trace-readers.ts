@@ -8,13 +8,33 @@
  *   `uint32 time, uint64 obj_id, uint32 obj_size, int64 next_access_vtime`;
  * - the edge's own access log (JSON lines with `path` and `bytes`).
  * Requests of size 0 are skipped (as libCacheSim does with ignore_size_zero_req).
+ * Any of them may be compressed with Zstandard, gzip or xz (trace-input.ts), and is read as a
+ * stream: a trace may be larger than memory allows a file to be read whole (Node reads at most
+ * 2 GiB at once; libCacheSim's public traces run to tens of GB).
  */
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import readline from 'node:readline';
+import { pipeline } from 'node:stream/promises';
 import { parse } from 'csv-parse';
+import { openTraceInput, type TraceInput } from './trace-input.js';
 import { nextAccessIndices, TraceBuilder, type Trace } from './trace.js';
+
+/** Called as a trace file is read: bytes of the file read so far and its size on disk. */
+export type TraceReadProgress = (bytesRead: number, fileBytes: number) => void;
+
+/** Reports progress at most every 4 MiB of the file. */
+function progressReporter(input: TraceInput, onProgress: TraceReadProgress | undefined): () => void {
+  if (!onProgress) return () => {};
+  let reported = 0;
+  return () => {
+    const read = input.bytesRead();
+    if (read - reported >= 1 << 22 || read === input.fileBytes) {
+      reported = read;
+      onProgress(read, input.fileBytes);
+    }
+  };
+}
 
 export interface CsvTraceOptions {
   /** 1-based column of the object id. Default 2. */
@@ -30,15 +50,25 @@ export interface CsvTraceOptions {
 
 /**
  * Reads a CSV trace.
- * @throws Error naming the file and line of the first malformed row.
+ * @throws Error naming the file and line of the first malformed row, or saying why a
+ *   compressed file does not decompress.
  */
-export async function readCsvTrace(file: string, options: CsvTraceOptions = {}): Promise<Trace> {
+export async function readCsvTrace(file: string, options: CsvTraceOptions = {}, onProgress?: TraceReadProgress): Promise<Trace> {
+  return readCsvInput(file, await openTraceInput(file), options, onProgress);
+}
+
+async function readCsvInput(file: string, input: TraceInput, options: CsvTraceOptions, onProgress: TraceReadProgress | undefined): Promise<Trace> {
   const { idColumn = 2, sizeColumn = 3, timeColumn = 1, hasHeader = true, delimiter = ',' } = options;
   const builder = new TraceBuilder();
-  const parser = createReadStream(file).pipe(parse({ delimiter, from_line: hasHeader ? 2 : 1, relax_column_count: true, skip_empty_lines: true, trim: true }));
+  const parser = parse({ delimiter, from_line: hasHeader ? 2 : 1, relax_column_count: true, skip_empty_lines: true, trim: true });
+  // pipeline, not pipe: a decompression error must fail the read, not end it early.
+  const piped = pipeline(input.stream, parser);
+  piped.catch(() => {});
+  const progress = progressReporter(input, onProgress);
   let line = hasHeader ? 1 : 0;
   for await (const row of parser as AsyncIterable<string[]>) {
     line++;
+    if ((line & 0xffff) === 0) progress();
     const idText = row[idColumn - 1];
     const size = sizeColumn > 0 ? Number(row[sizeColumn - 1]) : 1;
     const time = timeColumn > 0 ? Number(row[timeColumn - 1]) : line;
@@ -49,6 +79,8 @@ export async function readCsvTrace(file: string, options: CsvTraceOptions = {}):
     const n = Number(idText);
     builder.add(/^\d+$/.test(idText) && Number.isSafeInteger(n) ? n : idText, size, time);
   }
+  await piped;
+  progress();
   return builder.build(path.basename(file));
 }
 
@@ -56,25 +88,38 @@ export async function readCsvTrace(file: string, options: CsvTraceOptions = {}):
 export const ORACLE_GENERAL_RECORD_BYTES = 24;
 
 /**
- * Reads a libCacheSim oracleGeneral binary trace.
- * @throws Error when the file size is not a multiple of 24 bytes.
+ * Reads a libCacheSim oracleGeneral binary trace (plain or compressed), record by record as
+ * the file streams in.
+ * @throws Error when its (decompressed) size is not a multiple of 24 bytes, or saying why a
+ *   compressed file does not decompress.
  */
-export async function readOracleGeneralTrace(file: string): Promise<Trace> {
-  const buf = await fs.readFile(file);
-  if (buf.length % ORACLE_GENERAL_RECORD_BYTES !== 0) {
-    throw new Error(`${path.basename(file)} is not an oracleGeneral trace: ${buf.length} bytes is not a multiple of ${ORACLE_GENERAL_RECORD_BYTES}`);
+export async function readOracleGeneralTrace(file: string, onProgress?: TraceReadProgress): Promise<Trace> {
+  return readOracleGeneralInput(file, await openTraceInput(file), onProgress);
+}
+
+async function readOracleGeneralInput(file: string, input: TraceInput, onProgress: TraceReadProgress | undefined): Promise<Trace> {
+  const builder = new TraceBuilder(input.compression ? undefined : Math.floor(input.fileBytes / ORACLE_GENERAL_RECORD_BYTES));
+  const progress = progressReporter(input, onProgress);
+  let carry: Buffer = Buffer.alloc(0);
+  let total = 0;
+  for await (const chunk of input.stream as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    const buf = carry.length ? Buffer.concat([carry, chunk]) : chunk;
+    const whole = buf.length - (buf.length % ORACLE_GENERAL_RECORD_BYTES);
+    for (let o = 0; o < whole; o += ORACLE_GENERAL_RECORD_BYTES) {
+      const size = buf.readUInt32LE(o + 12);
+      if (size === 0) continue;
+      const lo = buf.readUInt32LE(o + 4);
+      const hi = buf.readUInt32LE(o + 8);
+      // Ids below 2^53 stay numbers; larger ones become exact decimal strings.
+      const id = hi < 0x200000 ? hi * 0x100000000 + lo : ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+      builder.add(id, size, buf.readUInt32LE(o));
+    }
+    carry = buf.subarray(whole);
+    progress();
   }
-  const n = buf.length / ORACLE_GENERAL_RECORD_BYTES;
-  const builder = new TraceBuilder(n);
-  for (let i = 0, o = 0; i < n; i++, o += ORACLE_GENERAL_RECORD_BYTES) {
-    const time = buf.readUInt32LE(o);
-    const lo = buf.readUInt32LE(o + 4);
-    const hi = buf.readUInt32LE(o + 8);
-    const size = buf.readUInt32LE(o + 12);
-    if (size === 0) continue;
-    // Ids below 2^53 stay numbers; larger ones become exact decimal strings.
-    const id = hi < 0x200000 ? hi * 0x100000000 + lo : ((BigInt(hi) << 32n) | BigInt(lo)).toString();
-    builder.add(id, size, time);
+  if (carry.length) {
+    throw new Error(`${path.basename(file)} is not an oracleGeneral trace: ${total} bytes${input.compression ? ` (decompressed)` : ''} is not a multiple of ${ORACLE_GENERAL_RECORD_BYTES}`);
   }
   return builder.build(path.basename(file));
 }
@@ -91,7 +136,7 @@ export async function writeOracleGeneralTrace(trace: Trace, file: string): Promi
   const next = nextAccessIndices(trace);
   for (let i = 0, o = 0; i < trace.requests; i++, o += ORACLE_GENERAL_RECORD_BYTES) {
     const id = trace.ids[i]!;
-    const source = trace.sourceIds[id];
+    const source = trace.sourceIds.get(id);
     const key = typeof source === 'number' && Number.isSafeInteger(source) && source >= 0 ? BigInt(source) : typeof source === 'string' && /^\d+$/.test(source) ? BigInt(source) : BigInt(id);
     const size = trace.sizes[i]!;
     const time = Math.trunc(trace.times[i]!);
@@ -107,13 +152,21 @@ export async function writeOracleGeneralTrace(trace: Trace, file: string): Promi
 /**
  * Reads the edge's access log (one JSON object per line with `path` and `bytes`, as
  * `vod edge --access-log` writes): each line is a request for object `path` of `bytes`.
+ * @throws Error naming the first line that is not JSON, or saying why a compressed file does
+ *   not decompress.
  */
-export async function readAccessLogTrace(file: string): Promise<Trace> {
+export async function readAccessLogTrace(file: string, onProgress?: TraceReadProgress): Promise<Trace> {
+  return readAccessLogInput(file, await openTraceInput(file), onProgress);
+}
+
+async function readAccessLogInput(file: string, input: TraceInput, onProgress: TraceReadProgress | undefined): Promise<Trace> {
   const builder = new TraceBuilder();
-  const lines = readline.createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  const progress = progressReporter(input, onProgress);
+  const lines = readline.createInterface({ input: input.stream, crlfDelay: Infinity });
   let n = 0;
   for await (const line of lines) {
     n++;
+    if ((n & 0xffff) === 0) progress();
     if (!line.trim()) continue;
     let entry: { path?: unknown; bytes?: unknown; time?: unknown };
     try {
@@ -125,16 +178,21 @@ export async function readAccessLogTrace(file: string): Promise<Trace> {
     if (entry.bytes <= 0) continue;
     builder.add(entry.path, entry.bytes, typeof entry.time === 'number' ? entry.time : n);
   }
+  progress();
   return builder.build(path.basename(file));
 }
 
 /**
- * Reads a trace, choosing the reader by file name: `*.oracleGeneral*` or `*.bin` →
- * oracleGeneral, `*.jsonl` / `*.log` → access log, anything else → CSV.
+ * Reads a trace, choosing the reader by file name without its compression suffix
+ * (`a.oracleGeneral.zst` is oracleGeneral): `*.oracleGeneral*` or `*.bin` → oracleGeneral,
+ * `*.jsonl` / `*.log` → access log, anything else → CSV. Compression is found by content.
+ * @param onProgress called as the file is read (bytes read, file size; at most every 4 MiB).
+ * @throws Error from the chosen reader.
  */
-export async function readTrace(file: string, csv: CsvTraceOptions = {}): Promise<Trace> {
-  const name = path.basename(file).toLowerCase();
-  if (name.includes('oraclegeneral') || name.endsWith('.bin')) return readOracleGeneralTrace(file);
-  if (name.endsWith('.jsonl') || name.endsWith('.log')) return readAccessLogTrace(file);
-  return readCsvTrace(file, csv);
+export async function readTrace(file: string, csv: CsvTraceOptions = {}, onProgress?: TraceReadProgress): Promise<Trace> {
+  const input = await openTraceInput(file);
+  const name = input.innerName.toLowerCase();
+  if (name.includes('oraclegeneral') || name.endsWith('.bin')) return readOracleGeneralInput(file, input, onProgress);
+  if (name.endsWith('.jsonl') || name.endsWith('.log')) return readAccessLogInput(file, input, onProgress);
+  return readCsvInput(file, input, csv, onProgress);
 }

@@ -2,8 +2,17 @@
  * An in-memory request trace with dense object ids, the shape every policy and the
  * simulator consume. Readers (trace-readers.ts) and the VOD workload generator build one
  * through `TraceBuilder`, which renumbers the source's ids 0, 1, 2, … in order of first
- * appearance.
+ * appearance (object-ids.ts, which holds traces of any size).
  */
+import { ObjectIdTable } from './object-ids.js';
+
+/** The trace's own id of each dense object id (an `ObjectIdTable`). */
+export interface SourceIds {
+  /** Number of objects. */
+  readonly size: number;
+  /** The source id of dense id `denseId` (0 ≤ denseId < size). @throws RangeError otherwise. */
+  get(denseId: number): number | string;
+}
 
 export interface Trace {
   readonly name: string;
@@ -17,8 +26,8 @@ export interface Trace {
   readonly uniqueObjects: number;
   /** Sum of each object's first-seen size, bytes (libCacheSim's working-set size). */
   readonly uniqueBytes: number;
-  /** Original id of each dense id (for replay URLs and debugging). */
-  readonly sourceIds: readonly (number | string)[];
+  /** Original id of each dense id (for replay URLs, hashing as libCacheSim does, debugging). */
+  readonly sourceIds: SourceIds;
 }
 
 export class TraceBuilder {
@@ -26,8 +35,7 @@ export class TraceBuilder {
   private sizes: Float64Array;
   private times: Float64Array;
   private n = 0;
-  private readonly dense = new Map<number | string, number>();
-  private readonly sourceIds: (number | string)[] = [];
+  private readonly objects = new ObjectIdTable();
   private uniqueBytes = 0;
 
   constructor(expectedRequests = 1 << 16) {
@@ -44,13 +52,9 @@ export class TraceBuilder {
    * @param time request time.
    */
   add(sourceId: number | string, sizeBytes: number, time: number): void {
-    let id = this.dense.get(sourceId);
-    if (id === undefined) {
-      id = this.sourceIds.length;
-      this.dense.set(sourceId, id);
-      this.sourceIds.push(sourceId);
-      this.uniqueBytes += sizeBytes;
-    }
+    const objects = this.objects.size;
+    const id = this.objects.intern(sourceId);
+    if (this.objects.size !== objects) this.uniqueBytes += sizeBytes;
     if (this.n === this.ids.length) this.grow();
     this.ids[this.n] = id;
     this.sizes[this.n] = sizeBytes;
@@ -78,9 +82,9 @@ export class TraceBuilder {
       sizes: this.sizes.slice(0, this.n),
       times: this.times.slice(0, this.n),
       requests: this.n,
-      uniqueObjects: this.sourceIds.length,
+      uniqueObjects: this.objects.size,
       uniqueBytes: this.uniqueBytes,
-      sourceIds: this.sourceIds,
+      sourceIds: this.objects,
     };
   }
 }

@@ -93,11 +93,11 @@ describe('VOD workload generator', () => {
   it('orders requests in time, starts sessions at segment 0 and sizes segments by rung', () => {
     const t = generateVodWorkload({ ...small, seed: 3 });
     for (let i = 1; i < t.requests; i++) expect(t.times[i]!).toBeGreaterThanOrEqual(t.times[i - 1]!);
-    const first = t.sourceIds[t.ids[0]!] as number;
+    const first = t.sourceIds.get(t.ids[0]!) as number;
     expect(first % 0x10000).toBe(0); // the very first request is some session's first segment
     // Same title and segment: a higher rung is a larger object.
     const sizeOf = new Map<number, number>();
-    for (let i = 0; i < t.requests; i++) sizeOf.set(t.sourceIds[t.ids[i]!] as number, t.sizes[i]!);
+    for (let i = 0; i < t.requests; i++) sizeOf.set(t.sourceIds.get(t.ids[i]!) as number, t.sizes[i]!);
     let compared = 0;
     for (const [id, size] of sizeOf) {
       const up = sizeOf.get(id + 0x10000);
@@ -114,7 +114,7 @@ describe('VOD workload generator', () => {
     const t = generateVodWorkload({ titles: 500, sessionsPerDay: 2000, seed: 11 });
     const perTitle = new Map<number, number>();
     for (let i = 0; i < t.requests; i++) {
-      const title = Math.floor((t.sourceIds[t.ids[i]!] as number) / 0x100000);
+      const title = Math.floor((t.sourceIds.get(t.ids[i]!) as number) / 0x100000);
       perTitle.set(title, (perTitle.get(title) ?? 0) + 1);
     }
     const counts = [...perTitle.values()].sort((a, b) => b - a);

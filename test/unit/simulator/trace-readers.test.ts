@@ -24,7 +24,7 @@ describe('trace readers', () => {
     const t = await readCsvTrace(f);
     expect(Array.from(t.ids)).toEqual([0, 1, 0]);
     expect(Array.from(t.sizes)).toEqual([10, 20, 10]);
-    expect(t.sourceIds).toEqual([900, 7]);
+    expect([t.sourceIds.get(0), t.sourceIds.get(1)]).toEqual([900, 7]);
     expect(t.uniqueBytes).toBe(30);
   });
 
@@ -51,7 +51,7 @@ describe('trace readers', () => {
     await fs.writeFile(f, Buffer.concat([oracleRecord(1, 42n, 100, 3n), oracleRecord(2, big, 7, -1n), oracleRecord(3, 42n, 100, -1n)]));
     const t = await readOracleGeneralTrace(f);
     expect(Array.from(t.ids)).toEqual([0, 1, 0]);
-    expect(t.sourceIds).toEqual([42, big.toString()]);
+    expect([t.sourceIds.get(0), t.sourceIds.get(1)]).toEqual([42, big.toString()]);
     expect(Array.from(t.times)).toEqual([1, 2, 3]);
     await fs.writeFile(f, Buffer.alloc(25));
     await expect(readOracleGeneralTrace(f)).rejects.toThrow(/not a multiple of 24/);
