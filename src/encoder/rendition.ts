@@ -59,8 +59,18 @@ export function videoRenditionOptions(spec: VideoRenditionSpec): string[] {
  */
 export const reducedRateFilter = (frameRate: number | undefined): string => (frameRate === undefined ? '' : `fps=fps=${Number(frameRate.toFixed(6))},`);
 
-/** The scaler of a rung: bicubic to its size, square pixels; a rung at a reduced frame rate first keeps every n-th frame (reducedRateFilter). */
-const rungScaleFilter = (spec: VideoRenditionSpec): string => `${reducedRateFilter(spec.rung.frameRate)}scale=${spec.rung.width}:${spec.rung.height}:flags=bicubic,setsar=1`;
+/**
+ * The scaler of a rung: first ffmpeg's `fps` filter to the rendition's frame rate (dropping or
+ * repeating frames: every n-th frame of a half-rate rung, reducedRateFilter; every other frame of
+ * a 120 fps master published at 60; each frame of a 1 fps time-lapse 24 times; a variable-frame-
+ * rate master's stills repeated at its cadence), then bicubic to its size, square pixels. The
+ * filter, not the output's `-r`, converts the rate: `-r` converts only under `-vsync cfr`, and the
+ * bundled 2018 ffmpeg's `-vsync` is global, so the `-vsync 0` of a reference tap in the same
+ * process (encodeVideoRenditions) turned it off for every rendition (a 3 s 120 fps master came out
+ * with all 360 frames under a 6 s playlist); under cfr, `-r` also ends a rendition long (2 frames
+ * at 60 fps from 120, 23 at 24 fps from 1 fps).
+ */
+const rungScaleFilter = (spec: VideoRenditionSpec): string => `${reducedRateFilter(spec.frameRate)}scale=${spec.rung.width}:${spec.rung.height}:flags=bicubic,setsar=1`;
 
 /**
  * Encoder options of one video encode, after the frame rate: the same rate control and GOP for
@@ -108,7 +118,10 @@ function videoEncodeOptions(spec: VideoRenditionSpec): string[] {
   const gop = Math.max(1, Math.round(frameRate * segmentDurationS));
   const fps = Number(frameRate.toFixed(3));
   return [
-    '-r', String(fps),
+    // The frames already come at this rate (rungScaleFilter's fps filter): -r sets the time base and
+    // -vsync 0 keeps the frames as they are (ffmpeg's cfr would repeat the last one for the length
+    // of a master frame: 23 more of a 1 fps time-lapse's last frame at 24 fps).
+    '-r', String(fps), '-vsync', '0',
     ...codecOptions(spec, gop),
     '-force_key_frames', `expr:gte(t,n_forced*${segmentDurationS})`,
     ...hlsMuxerOptions(spec.outDir, segmentDurationS),
@@ -281,7 +294,8 @@ export async function encodeVideoRenditions(
     outputOptions: [...limit, '-map', labels[i]!, '-an', '-sn', '-dn', ...videoEncodeOptions(s)],
     output: path.join(s.outDir, MEDIA_PLAYLIST_NAME),
   }));
-  // -vsync 0: keep the kept frames' timestamps (gaps included), as prepareReferenceFrames does.
+  // -vsync 0: keep the kept frames' timestamps (gaps included), as prepareReferenceFrames does (in
+  // this ffmpeg it applies to every output; the renditions pass their frames through as well).
   if (referenceTap) outputs.push({ outputOptions: [...limit, '-map', '[ref]', '-vsync', '0', '-c:v', 'rawvideo', '-an', '-sn', '-dn', '-f', 'nut'], output: referenceTap.output });
   await runFfmpeg(
     {
