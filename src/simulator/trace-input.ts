@@ -90,9 +90,10 @@ function decompressWith(program: 'zstd' | 'xz', args: string[], input: Readable,
     const said = stderr.trim().split('\n').filter(Boolean).at(-1)?.replace(/^(zstd|xz):\s*/i, '').replace(/^\S*stdin\S*\s*:\s*/i, '') ?? '';
     fail(new Error(`${name} does not decompress (${program} ${signal ? `killed by ${signal}` : `exit ${code}`}${said ? `: ${said}` : ''})`));
   });
-  // A reader that stops early (a malformed row) must not leave the program running.
+  // A reader that stops early (a malformed row) must not leave the program running or the file open.
   out.on('close', () => {
     if (child.exitCode === null && child.signalCode === null) child.kill();
+    input.destroy();
   });
   return out;
 }
@@ -124,7 +125,7 @@ export async function openTraceInput(file: string): Promise<TraceInput> {
   if (compression === 'gzip') {
     const gunzip = createGunzip();
     raw.on('error', (err) => gunzip.destroy(err));
-    gunzip.on('error', () => raw.destroy());
+    gunzip.on('close', () => raw.destroy());
     stream = raw.pipe(gunzip);
   } else if (compression === 'zstd') {
     stream = decompressWith('zstd', ['-d', '-c', '-q', ZSTD_MEMORY_LIMIT], raw, name);

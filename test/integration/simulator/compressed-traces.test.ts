@@ -78,6 +78,14 @@ describe('compressed traces', () => {
     await expect(readTrace(path.join(dir, 'cut-access.jsonl.gz'))).rejects.toThrow(/unexpected end of file/i);
   });
 
+  it('names the line of a malformed row inside a compressed CSV, stopping the decompressor early', async () => {
+    const rows = Array.from({ length: 200_000 }, (_, i) => `${i},${i % 5000},${100 + (i % 7)}`);
+    rows[1234] = '1234,77,lots';
+    await fs.writeFile(path.join(dir, 'bad.csv'), `time,obj_id,obj_size\n${rows.join('\n')}\n`);
+    await run('zstd', ['-q', '-f', path.join(dir, 'bad.csv'), '-o', path.join(dir, 'bad.csv.zst')]);
+    await expect(readTrace(path.join(dir, 'bad.csv.zst'))).rejects.toThrow(/bad\.csv\.zst line 1236: expected an id in column 2 and a size in column 3/);
+  });
+
   it('names formats it does not open (bzip2, ZIP) and what to do', async () => {
     await run('bzip2', ['-k', '-c', CSV], { encoding: 'buffer', maxBuffer: 1 << 26 })
       .then(({ stdout }) => fs.writeFile(path.join(dir, 'adaptsize.csv.bz2'), stdout))
