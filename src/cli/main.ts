@@ -287,7 +287,12 @@ function reportError(err: unknown): number {
     process.stderr.write(`vod: ${err.message}\n`);
     return err.exitCode;
   }
-  const e = err as Error;
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOSPC') {
+    // Not a bug: the machine ran out of room (the store, its staging folder or /tmp). What was written aside is removed; nothing published is touched.
+    process.stderr.write(`vod: a disk is full (${e.message}); free some space and retry.\n`);
+    return 1;
+  }
   process.stderr.write(`vod: unexpected error: ${e?.message ?? String(err)}\n${process.env.LOG_LEVEL === 'debug' ? `${e?.stack}\n` : '(set LOG_LEVEL=debug for the stack trace)\n'}`);
   return 1;
 }

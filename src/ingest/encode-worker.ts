@@ -273,6 +273,8 @@ export async function processEncodeJob(
     if (err instanceof WaitingChildrenError) throw err;
     if (err instanceof InvalidMasterError) throw new UnrecoverableError(err.message);
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await store.exists(data.masterKey))) throw new UnrecoverableError(`the master ${data.masterKey} does not exist in the object store`);
+    // Node names the system call, not the disk: say which disk filled (retried: space may come back).
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new Error(`a disk is full (${(err as Error).message}): the title is written under ${staging.dir}, work files under ${os.tmpdir()}; free some space and retry`);
     throw err;
   }
 }

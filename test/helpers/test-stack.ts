@@ -25,9 +25,12 @@ export function testConfig(dataDir: string, overrides: NodeJS.ProcessEnv = {}): 
   return loadConfig({ VOD_DATA_DIR: dataDir, VOD_RETRY_BACKOFF_MS: '200', VOD_X264_PRESET: 'ultrafast', VOD_HOST: '127.0.0.1', ...overrides });
 }
 
-/** Opens a stack (Redis and a queue of its own); `stop()` also deletes the queue's jobs. */
-export async function createTestStack(options: { env?: NodeJS.ProcessEnv } = {}): Promise<TestStack> {
-  const dataDir = await makeTempDir();
+/**
+ * Opens a stack (Redis and a queue of its own); `stop()` also deletes the queue's jobs.
+ * @param options.dataDir the data folder to use (e.g. one whose store is a small filesystem); default a fresh temp folder.
+ */
+export async function createTestStack(options: { env?: NodeJS.ProcessEnv; dataDir?: string } = {}): Promise<TestStack> {
+  const dataDir = options.dataDir ?? (await makeTempDir());
   const config = testConfig(dataDir, options.env);
   const paths = resolveFfmpegPaths(config);
   const store = new FsObjectStore(storeDir(config));
