@@ -15,12 +15,11 @@
  * Every ffmpeg and ffprobe process runs with FFMPEG_CHILD_ENV (below).
  */
 import { execFile, type ChildProcess } from 'node:child_process';
-import { statfs } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { promisify } from 'node:util';
 import ffmpegFactory from 'fluent-ffmpeg';
 import type { VodConfig } from '../config.js';
+import { fullDiskOf } from '../util/disk-space.js';
 import { EncodeCancelledError, FfmpegError } from '../util/errors.js';
 import { describeMedia, type FfprobeData, type ProbeResult } from './media-info.js';
 
@@ -278,32 +277,11 @@ export function parseOutTime(value: string): number {
 }
 
 /**
- * Free bytes under which a disk that ffmpeg has just written to is taken as full. The bundled
- * 2018 ffmpeg's muxers (hls in fmp4 mode among them) exit 0 when a write fails with ENOSPC,
- * leaving cut segments and an empty playlist behind; after such a failure less than one of its
- * 32 KiB I/O buffers is left, and an encode that leaves less than this is out of room anyway.
- */
-export const DISK_FULL_BYTES = 1 << 20;
-
-/**
- * The disk-full sentence for a finished ffmpeg run, or undefined: the first output folder
- * whose filesystem has less than DISK_FULL_BYTES free (`pipe:` and `-` outputs are not checked).
- */
-async function diskFullAfter(job: FfmpegJob): Promise<string | undefined> {
-  const dirs = new Set([job.output, ...(job.moreOutputs ?? []).map((o) => o.output)].filter((o) => o !== '-' && !/^[a-z]+:/i.test(o)).map((o) => path.dirname(path.resolve(o))));
-  for (const dir of dirs) {
-    const fsStats = await statfs(dir).catch(() => undefined);
-    if (!fsStats) continue;
-    const free = fsStats.bavail * fsStats.bsize;
-    if (free < DISK_FULL_BYTES) return `the disk holding ${dir} is full (${free} bytes free), so ffmpeg's output is incomplete (this ffmpeg exits 0 when a write fails); free some space and retry`;
-  }
-  return undefined;
-}
-
-/**
  * Runs one ffmpeg command to completion.
  * @throws FfmpegError (with ffmpeg's last stderr lines) when ffmpeg fails, or when it exits 0
- *         but an output's disk is full (DISK_FULL_BYTES); EncodeCancelledError when `signal`
+ *         but an output's disk is full (util/disk-space.ts: the bundled 2018 ffmpeg's muxers, hls
+ *         in fmp4 mode among them, exit 0 when a write fails with ENOSPC, leaving cut segments and
+ *         an empty playlist); EncodeCancelledError when `signal`
  *         aborts (the process has exited by then).
  */
 export function runFfmpeg(job: FfmpegJob, paths: FfmpegPaths, options: RunOptions = {}): Promise<void> {
@@ -376,8 +354,8 @@ export function runFfmpeg(job: FfmpegJob, paths: FfmpegPaths, options: RunOption
     });
     command.on('error', (err: Error) => finish(err));
     command.on('end', () => {
-      diskFullAfter(job).then(
-        (full) => finish(full ? new Error(full) : null),
+      fullDiskOf([job.output, ...(job.moreOutputs ?? []).map((o) => o.output)]).then(
+        (full) => finish(full ? new Error(`the disk holding ${full.dir} is full (${full.freeBytes} bytes free), so ffmpeg's output is incomplete (this ffmpeg exits 0 when a write fails); free some space and retry`) : null),
         () => finish(null),
       );
     });
