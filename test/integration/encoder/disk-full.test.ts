@@ -112,6 +112,10 @@ describe.skipIf(!isRoot)('vod upload onto a full object store (needs root for a 
       const left = await fs.readdir(store, { recursive: true });
       expect(left.filter((f) => !f.endsWith('.staging') && !f.endsWith('masters'))).toEqual([]);
     } finally {
+      // The upload started the data folder's embedded Redis, which outlives it by design.
+      const { ensureRedis, shutdownRedis } = await import('../../../src/ingest/redis-server.js');
+      const { testConfig } = await import('../../helpers/test-stack.js');
+      await shutdownRedis((await ensureRedis(testConfig(dataDir))).endpoint);
       await run('umount', [store]);
     }
   }, 120_000);
