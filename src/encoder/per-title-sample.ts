@@ -9,6 +9,7 @@ import path from 'node:path';
 import { probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { masterSeek } from './master-seek.js';
 import { masterPictureFilter, type MasterPicture } from './media-info.js';
+import { freeBytesOf } from '../util/disk-space.js';
 
 /** A window of the title in the sample, s; `seekFromS` as master-seek.ts withSeekStarts gives it (a container not sought exactly). */
 export interface SampleWindow {
@@ -129,7 +130,7 @@ export async function decodeSample(
 ): Promise<string | undefined> {
   const { windows, reference: size, frameRate } = sample;
   const bytes = decodedSampleBytes(windows, size, frameRate);
-  const free = await fs.statfs(dir).then((st) => st.bavail * st.bsize).catch(() => 0);
+  const free = (await freeBytesOf(dir)) ?? 0;
   if (bytes > DECODED_SAMPLE_MAX_BYTES || bytes > free * DECODED_SAMPLE_MAX_FREE_SHARE) return undefined;
   const out = path.join(dir, `sample-${size.width}x${size.height}.nut`);
   await runFfmpeg(

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { DECODED_SAMPLE_MAX_BYTES, DECODED_SAMPLE_MAX_FREE_SHARE } from './per-title-sample.js';
 import { LIBVMAF_MALLOC_ENV } from '../util/transparent-huge-pages.js';
+import { freeBytesOf } from '../util/disk-space.js';
 import { parsePsnrFrames, parseSsimFrames, parseVmafFrames, summarizeFrames, type FrameScores, type QualityScores } from './frame-scores.js';
 import { batchGraph, concatenatedGraph, concatenatedLayout, FRAME_SAMPLE_PAD, frameSampleOf, KEPT_PER_SAMPLE, MIN_FRAME_SAMPLE, referenceGraph, referenceInputs } from './quality-graph.js';
 import type { MasterPicture } from './media-info.js';
@@ -148,7 +149,7 @@ export async function referenceFramesFit(spec: QualityReferenceSpec, durationS: 
   if (n <= 1) return false;
   const kept = Math.ceil((KEPT_PER_SAMPLE * durationS * spec.frameRate) / n) + KEPT_PER_SAMPLE + FRAME_SAMPLE_PAD;
   const bytes = kept * spec.width * spec.height * 1.5;
-  const free = await fs.statfs(dir).then((st) => st.bavail * st.bsize).catch(() => 0);
+  const free = (await freeBytesOf(dir)) ?? 0;
   return bytes <= DECODED_SAMPLE_MAX_BYTES && bytes <= free * DECODED_SAMPLE_MAX_FREE_SHARE;
 }
 

@@ -1,6 +1,7 @@
 /**
- * Free space of the disks a process has written to, to tell a full disk from a broken file when
- * a tool does not say (the bundled 2018 ffmpeg exits 0 when its writes fail with ENOSPC).
+ * Free space of disks: how much a folder's filesystem still takes (for work files that must fit),
+ * and whether the disks a process has written to are full, to tell a full disk from a broken file
+ * when a tool does not say (the bundled 2018 ffmpeg exits 0 when its writes fail with ENOSPC).
  */
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
@@ -12,6 +13,11 @@ import path from 'node:path';
  */
 export const DISK_FULL_BYTES = 1 << 20;
 
+/** Bytes an unprivileged writer may still put on `dir`'s filesystem (statfs `bavail` × `bsize`); undefined when it cannot be read. */
+export async function freeBytesOf(dir: string): Promise<number | undefined> {
+  return statfs(dir).then((st) => st.bavail * st.bsize).catch(() => undefined);
+}
+
 /**
  * The first of `files`' folders whose filesystem has less than DISK_FULL_BYTES free for an
  * unprivileged writer (statfs `bavail`), with its free bytes; undefined when none is. Names
@@ -20,10 +26,8 @@ export const DISK_FULL_BYTES = 1 << 20;
 export async function fullDiskOf(files: readonly string[]): Promise<{ dir: string; freeBytes: number } | undefined> {
   const dirs = new Set(files.filter((f) => f !== '-' && !/^[a-z]+:/i.test(f)).map((f) => path.dirname(path.resolve(f))));
   for (const dir of dirs) {
-    const stats = await statfs(dir).catch(() => undefined);
-    if (!stats) continue;
-    const freeBytes = stats.bavail * stats.bsize;
-    if (freeBytes < DISK_FULL_BYTES) return { dir, freeBytes };
+    const freeBytes = await freeBytesOf(dir);
+    if (freeBytes !== undefined && freeBytes < DISK_FULL_BYTES) return { dir, freeBytes };
   }
   return undefined;
 }

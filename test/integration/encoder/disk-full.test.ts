@@ -19,12 +19,18 @@ let paths: FfmpegPaths;
 let mountPoint: string;
 let mounted = false;
 
+/** Makes `dir` and mounts a tmpfs of `size` (mount's syntax: 2m, 256k) on it; unmount with `run('umount', [dir])`. */
+async function tmpfsAt(dir: string, size: string): Promise<string> {
+  await fs.mkdir(dir, { recursive: true });
+  await run('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
+  return dir;
+}
+
 beforeAll(async () => {
   paths = resolveFfmpegPaths({ ffmpegPath: undefined, ffprobePath: undefined });
   mountPoint = path.join(await makeTempDir(), 'small');
-  await fs.mkdir(mountPoint);
   if (isRoot) {
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', mountPoint]);
+    await tmpfsAt(mountPoint, '2m');
     mounted = true;
   }
 });
@@ -65,9 +71,7 @@ describe.skipIf(!isRoot)('a title encoded onto a full object store (needs root f
     const { uploadMaster } = await import('../../../src/ingest/upload.js');
     const { makeSyntheticMaster } = await import('../../../fixtures/synthetic-master.js');
     const dataDir = await makeTempDir();
-    const store = path.join(dataDir, 'store');
-    await fs.mkdir(store);
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', store]);
+    const store = await tmpfsAt(path.join(dataDir, 'store'), '64m');
     const stack = await createTestStack({ dataDir, env: { VOD_JOB_ATTEMPTS: '1' } });
     try {
       const inputs = await makeTempDir();
@@ -101,9 +105,7 @@ describe.skipIf(!isRoot)('vod upload onto a full object store (needs root for a 
     const { runCli } = await import('../../helpers/run-cli.js');
     const { makeSyntheticMaster } = await import('../../../fixtures/synthetic-master.js');
     const dataDir = await makeTempDir();
-    const store = path.join(dataDir, 'store');
-    await fs.mkdir(store);
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', store]);
+    const store = await tmpfsAt(path.join(dataDir, 'store'), '256k');
     try {
       const master = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'master.mp4'), durationS: 4, width: 640, height: 360 }, paths);
       const r = await runCli(['upload', '--no-wait', master], { env: { VOD_DATA_DIR: dataDir } });
