@@ -94,6 +94,16 @@ export interface RungRules {
    * floor (for viewers who could not play at all otherwise) may be there. Absent = no such rule.
    */
   readonly minQualityAboveFloor?: number;
+  /**
+   * Quality from which viewers no longer tell an encode from its source. When the hull does not
+   * reach `saturationQuality` within `maxBitrateBps` but does reach this, it has flattened short
+   * of saturation (grain, noise), and the top rung is the cheapest encode within
+   * `topQualityTolerance` of the best quality the hull reaches within the cap, and at least this
+   * quality (topRungQuality). Absent = the top goes to the hull's best point within the cap.
+   */
+  readonly indistinguishableQuality?: number;
+  /** Quality below the hull's best (within the cap) that the top rung may give up, metric units. */
+  readonly topQualityTolerance?: number;
 }
 
 /**
@@ -114,6 +124,10 @@ export interface RungRules {
  * - VMAF 30 as the least quality above the floor: the bottom of VMAF's "poor" band (its
  *   scale is anchored to ACR ratings, 20 = bad, 40 = poor, 60 = fair: Netflix Technology Blog,
  *   "Toward a Practical Perceptual Video Quality Metric", 2016); the number issue 13 states.
+ * - indistinguishable 93 (Rassool 2017, above) and a top tolerance of 1 VMAF point (our choice:
+ *   a sixth of the 6-point JND): a hull that flattens between 93 and 95 stops within 1 point of
+ *   its best instead of climbing to the cap for fractions of a point (a 1080p60 pan was given
+ *   rungs at 2.3, 4.7 and 7.6 Mbit/s measuring VMAF 92.6, 93.2 and 93.6).
  */
 export const VMAF_RUNG_RULES: RungRules = Object.freeze({
   floorBitrateBps: 145_000,
@@ -124,6 +138,8 @@ export const VMAF_RUNG_RULES: RungRules = Object.freeze({
   maxStepRatio: 2,
   maxRungs: 8,
   minQualityAboveFloor: 30,
+  indistinguishableQuality: 93,
+  topQualityTolerance: 1,
 });
 
 /**
@@ -136,6 +152,25 @@ export const PSNR_RUNG_RULES: RungRules = Object.freeze({ floorBitrateBps: 145_0
 
 /** A top rung less than this ratio above the rung below replaces that rung (our choice). */
 export const TOP_MERGE_RATIO = 1.2;
+
+/**
+ * The quality the top rung is placed at: `rules.saturationQuality`, unless the hull falls short
+ * of it at `rules.maxBitrateBps` (or at its last point, if lower) while reaching
+ * `rules.indistinguishableQuality` — a hull that flattens there (film grain, sensor noise) — in
+ * which case the best quality reached within the cap less `rules.topQualityTolerance`, and at
+ * least the indistinguishable quality. A hull that stays below the indistinguishable quality
+ * keeps the saturation quality, so its top goes to its best point within the cap (issue 13: the
+ * top at VMAF ≥ 93 or at its cap).
+ * @param hull output of upperConvexHull (ascending bitrate), non-empty; qualities in metric units.
+ * @returns a quality in metric units, at most `rules.saturationQuality`.
+ * @throws RangeError for an empty hull.
+ */
+export function topRungQuality(hull: readonly RdPoint[], rules: RungRules): number {
+  const atCap = hullQualityAt(hull, rules.maxBitrateBps);
+  const least = rules.indistinguishableQuality;
+  if (least === undefined || atCap >= rules.saturationQuality || atCap < least) return rules.saturationQuality;
+  return Math.max(atCap - (rules.topQualityTolerance ?? 0), least);
+}
 
 /** `count` bitrates from `floor` to `top`, equally spaced in log bitrate (a geometric ladder). */
 function evenLadder(floor: number, top: number, count: number): number[] {
@@ -290,7 +325,8 @@ export const variantRate = (v: { readonly frameRate?: number | undefined }): { f
  * and its predicted quality is that resolution's (resolutionAt).
  *
  * Rule: the lowest rung sits at the floor bitrate (or the hull's first point when the hull
- * starts above the floor). The top bitrate is where the saturation quality is first reached —
+ * starts above the floor). The top bitrate is where the top quality (topRungQuality: the
+ * saturation quality, or less on a hull that flattens short of it) is first reached —
  * with `points`, by one resolution's own encodes (firstEncodeReaching), which is the top's
  * resolution; without, on the hull line — else the hull's best point, never above
  * `maxBitrateBps`. (On the hull line between two resolutions no single encode reaches the
@@ -319,8 +355,9 @@ export function selectRungs(hull: readonly RdPoint[], rules: RungRules, points?:
   }
   const first = hull[0]!.bitrateBps;
   const last = hull[hull.length - 1]!.bitrateBps;
-  const saturated = points && firstEncodeReaching(points, rules.saturationQuality);
-  const top = Math.max(first, Math.min(last, saturated ? saturated.bitrateBps : hullBitrateFor(hull, rules.saturationQuality), rules.maxBitrateBps));
+  const topQuality = topRungQuality(hull, rules);
+  const saturated = points && firstEncodeReaching(points, topQuality);
+  const top = Math.max(first, Math.min(last, saturated ? saturated.bitrateBps : hullBitrateFor(hull, topQuality), rules.maxBitrateBps));
   const floor = Math.min(Math.max(rules.floorBitrateBps, first), top);
 
   // Only the floor may be below the least quality: every other rung starts where the hull reaches it.

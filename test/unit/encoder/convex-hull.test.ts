@@ -2,7 +2,7 @@
  * Hull and rung selection on hand-made RD points with known answers (pure functions; no ffmpeg).
  */
 import { describe, expect, it } from 'vitest';
-import { firstEncodeReaching, hullBitrateFor, hullQualityAt, PSNR_RUNG_RULES, selectRungs, upperConvexHull, VMAF_RUNG_RULES, type RdPoint } from '../../../src/encoder/convex-hull.js';
+import { firstEncodeReaching, hullBitrateFor, hullQualityAt, PSNR_RUNG_RULES, selectRungs, topRungQuality, upperConvexHull, VMAF_RUNG_RULES, type RdPoint } from '../../../src/encoder/convex-hull.js';
 import { candidateResolutions } from '../../../src/encoder/per-title.js';
 import { crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
 
@@ -114,6 +114,29 @@ describe('selectRungs', () => {
     expect(selectRungs(easy, VMAF_RUNG_RULES).length).toBeLessThan(selectRungs(hard, VMAF_RUNG_RULES).length);
     // Hard content never saturates: its top is the hull's best point.
     expect(hardTop).toMatchObject({ height: 1080, bitrateBps: 6_000_000 });
+  });
+
+  it('stops a hull that flattens between VMAF 93 and 95 within 1 point of its best, not at the cap', () => {
+    // A noisy 1080p60 pan: 2x steps above 2.6 Mbit/s add under 1 VMAF point.
+    const flat = [pt(540, 150, 72), pt(540, 300, 85), pt(1080, 1300, 90.5), pt(1080, 2600, 92.5), pt(1080, 5200, 93.2), pt(1080, 14_000, 93.7)];
+    const flatHull = upperConvexHull(flat);
+    // At the 12 Mbit/s cap the hull gives 93.2 + 0.5 × 6.8/8.8 = 93.586; 1 point less is below 93,
+    // so the top is where 1080p's own encodes reach 93: 2.6 Mbit/s × 2^(0.5/0.7) in log rate.
+    expect(topRungQuality(flatHull, VMAF_RUNG_RULES)).toBe(93);
+    const top = selectRungs(flatHull, VMAF_RUNG_RULES, flat).at(-1)!;
+    expect(top.height).toBe(1080);
+    expect(top.bitrateBps).toBe(Math.round(2_600_000 * 2 ** (0.5 / 0.7)));
+    expect(top.predictedQuality).toBeCloseTo(93, 6);
+    // Without the rule it climbs to the cap for 0.6 more points.
+    const unruled = { ...VMAF_RUNG_RULES, indistinguishableQuality: undefined };
+    expect(selectRungs(flatHull, unruled, flat).at(-1)!.bitrateBps).toBe(12_000_000);
+    // Best 94.6 at the cap: the top gives up 1 point (93.6), no more.
+    const higher = upperConvexHull([...flat.slice(0, 4), pt(1080, 5200, 93.4), pt(1080, 12_000, 94.6)]);
+    expect(topRungQuality(higher, VMAF_RUNG_RULES)).toBeCloseTo(93.6, 9);
+    // A hull reaching 95 within the cap, or staying below 93 at it, keeps the saturation quality.
+    expect(topRungQuality(upperConvexHull([pt(720, 1000, 80), pt(1080, 4000, 96)]), VMAF_RUNG_RULES)).toBe(95);
+    expect(topRungQuality(upperConvexHull([pt(720, 1000, 70), pt(1080, 20_000, 94)]), VMAF_RUNG_RULES)).toBe(95);
+    expect(topRungQuality(flatHull, PSNR_RUNG_RULES)).toBe(PSNR_RUNG_RULES.saturationQuality);
   });
 
   it('starts at the hull when the hull starts above the floor, and caps at maxBitrateBps', () => {
