@@ -58,7 +58,7 @@ describe('vod ladder', () => {
     const sixty = await makeSyntheticMaster({ path: path.join(dir, 'sixty.mp4'), durationS: 3, width: 640, height: 360, frameRate: 60, audio: false }, paths);
     const analyse = async (...flags: string[]) => {
       const json = path.join(dir, `sixty${flags.join('')}.json`);
-      const r = await runCli(['--data-dir', await makeTempDir(), 'ladder', sixty, '--no-fixed', '--trial-preset', 'ultrafast', '--points', '--json', json, ...flags], { env: { VMAF_MODEL: '' }, timeoutMs: 240_000 });
+      const r = await runCli(['--data-dir', await makeTempDir(), 'ladder', sixty, '--no-fixed', '--trial-preset', 'ultrafast', '--points', '--json', json, '--plot', json.replace(/\.json$/, '.svg'), ...flags], { env: { VMAF_MODEL: '' }, timeoutMs: 240_000 });
       expect(r.code, r.stderr).toBe(0);
       return { stdout: r.stdout, analysis: JSON.parse(await fs.readFile(json, 'utf8')) as LadderAnalysis };
     };
