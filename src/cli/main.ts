@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import bytes from 'bytes';
 import { UserError } from '../util/errors.js';
+import { redisWriteRefusal } from '../ingest/redis-server.js';
 import { parseBytes, parsePositiveInt, collectSubtitles, parseCodecs, parseNonNegativeInt, parsePositiveNumber, parseNonNegativeNumber, parseCrfList, parseFraction, MAX_TOKEN_TTL_S, parseTokenTtl, parseSigningKey, parseAdminToken, parsePort, parseHttpUrl, parseEdgeList } from './flag-parsers.js';
 import { createContext, type GlobalFlags } from './context.js';
 import { runDemo, runServe } from './serve-command.js';
@@ -291,6 +292,11 @@ function reportError(err: unknown): number {
   if (e?.code === 'ENOSPC') {
     // Not a bug: the machine ran out of room (the store, its staging folder or /tmp). What was written aside is removed; nothing published is touched.
     process.stderr.write(`vod: a disk is full (${e.message}); free some space and retry.\n`);
+    return 1;
+  }
+  const refusal = redisWriteRefusal(err);
+  if (refusal) {
+    process.stderr.write(`vod: ${refusal}.\n`);
     return 1;
   }
   process.stderr.write(`vod: unexpected error: ${e?.message ?? String(err)}\n${process.env.LOG_LEVEL === 'debug' ? `${e?.stack}\n` : '(set LOG_LEVEL=debug for the stack trace)\n'}`);

@@ -55,8 +55,40 @@ function describe(endpoint: RedisEndpoint): string {
 }
 
 /**
+ * Why Redis refused a write, as one sentence for the person running `vod`, when `err` is one of
+ * the replies Redis gives while it is up but not accepting writes (Redis documentation:
+ * "maxmemory" — OOM under the noeviction policy BullMQ needs; "Persistence" — MISCONF when it
+ * cannot write its RDB or AOF file; "Replication" — READONLY on a replica).
+ * @param err anything thrown by an ioredis or BullMQ call.
+ * @returns the sentence (no trailing newline), or undefined for any other error.
+ */
+export function redisWriteRefusal(err: unknown): string | undefined {
+  const message = err instanceof Error ? err.message : '';
+  const reply = message.match(/^(OOM|MISCONF|READONLY)\b/)?.[1];
+  if (!reply) return undefined;
+  const said = message.split('. script:')[0]!.trim().replace(/\.$/, '');
+  const what =
+    reply === 'OOM'
+      ? 'it has reached its maxmemory; raise maxmemory (BullMQ needs the noeviction policy, so nothing is evicted) or free memory in that Redis'
+      : reply === 'MISCONF'
+        ? "it cannot write its data file to disk (for the embedded Redis: <data dir>/redis, see its redis.log); free space on that disk or fix its permissions"
+        : 'REDIS_URL points at a read-only replica; point it at the primary';
+  return `Redis refused to store the job queue's data (${said}): ${what}, then run the command again (a master already stored is kept and reused)`;
+}
+
+/**
+ * Error replies of a Redis that is up but not serving every command: MISCONF (it cannot write its
+ * RDB or AOF file, e.g. its disk is full; PING is refused too), LOADING (reading its data file
+ * after a start), BUSY (a script is running). Redis documentation, "Persistence" and
+ * "SCRIPT KILL"; server.c processCommand.
+ */
+const UP_BUT_REFUSING = /^(MISCONF|LOADING|BUSY)\b/;
+
+/**
  * Sends one PING with a short timeout and no retries.
- * @returns undefined when Redis answered, else the connection error message.
+ * @returns undefined when Redis answered — also with one of the replies of a server that is up
+ *   but refusing commands (UP_BUT_REFUSING): starting another redis-server on its folder would
+ *   put two servers on one append-only file — else the connection error message.
  */
 export async function pingRedis(endpoint: RedisEndpoint, timeoutMs = CONNECT_TIMEOUT_MS): Promise<string | undefined> {
   const client = makeClient(endpoint, {
@@ -77,7 +109,9 @@ export async function pingRedis(endpoint: RedisEndpoint, timeoutMs = CONNECT_TIM
     await client.ping();
     return undefined;
   } catch (err) {
-    return (socketError ?? ((err as Error).message || String(err))).replace(/\.+$/, '');
+    const message = (err as Error).message || String(err);
+    if (socketError === undefined && UP_BUT_REFUSING.test(message)) return undefined;
+    return (socketError ?? message).replace(/\.+$/, '');
   } finally {
     client.disconnect();
   }
@@ -205,7 +239,8 @@ export interface RedisSupervisor {
 
 /**
  * Keeps the embedded redis-server up: every `intervalMs` it PINGs the socket and, when Redis
- * is gone (killed, crashed), starts it again on the same data folder — its append-only file
+ * is gone (killed, crashed; not when it answers but refuses commands, as with a full disk:
+ * pingRedis), starts it again on the same data folder — its append-only file
  * brings the queue back (up to the last second, appendfsync everysec) — and clients reconnect
  * by themselves (ioredis retries). Several processes may supervise one data folder: the start
  * lock lets one of them restart it. With REDIS_URL set there is nothing to supervise (that

@@ -6,7 +6,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveFfmpegPaths } from '../../../src/encoder/ffmpeg.js';
-import { ensureRedis, shutdownRedis, superviseRedis } from '../../../src/ingest/redis-server.js';
+import { ensureRedis, pingRedis, shutdownRedis, superviseRedis } from '../../../src/ingest/redis-server.js';
 import { EncodeQueue } from '../../../src/ingest/encode-queue.js';
 import { uploadMaster } from '../../../src/ingest/upload.js';
 import { masterObjectKey } from '../../../src/title/title-address.js';
@@ -112,6 +112,40 @@ describe('encode queue', () => {
     } finally {
       supervisor.stop();
       await queue.close();
+      await shutdownRedis(redis.endpoint);
+    }
+  });
+
+  it('leaves an embedded Redis that is up but refusing writes alone (one server, no restart), and vod upload says why', async () => {
+    const dataDir = await makeTempDir();
+    const config = { ...stack.config, dataDir };
+    const redis = await ensureRedis(config);
+    const supervisor = superviseRedis(redis, config, undefined, 200);
+    const client = redis.createClient({ maxRetriesPerRequest: 1 });
+    const pidFile = path.join(dataDir, 'redis', 'redis.pid');
+    const snapshot = path.join(dataDir, 'redis', 'dump.rdb');
+    const bgsaveStatus = async () => (await client.info('persistence')).match(/rdb_last_bgsave_status:(\w+)/)?.[1];
+    try {
+      const pid = Number(await fs.readFile(pidFile, 'utf8'));
+      // A snapshot that cannot be renamed into place (a folder has its name) fails as a full disk
+      // would; with a save point configured, Redis then refuses writes, and PING, with MISCONF.
+      await fs.mkdir(snapshot);
+      await client.config('SET', 'save', '3600 1');
+      await client.bgsave();
+      await expect.poll(bgsaveStatus, { timeout: 10_000 }).toBe('err');
+      await expect(client.set('k', 'v')).rejects.toThrow(/^MISCONF/);
+      expect(await pingRedis(redis.endpoint, 500)).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 1_000)); // five supervisor checks
+      expect(supervisor.restarts).toBe(0);
+      expect(Number(await fs.readFile(pidFile, 'utf8'))).toBe(pid);
+      const up = await runCli(['--data-dir', dataDir, 'upload', master, '--no-wait']);
+      expect(up.code, up.stderr).toBe(1);
+      expect(up.stderr.trim()).toMatch(/^vod: Redis refused to store the job queue's data \(MISCONF .*\): it cannot write its data file to disk/);
+    } finally {
+      supervisor.stop();
+      await client.config('SET', 'save', '').catch(() => {});
+      await fs.rm(snapshot, { recursive: true, force: true });
+      client.disconnect();
       await shutdownRedis(redis.endpoint);
     }
   });
