@@ -296,7 +296,7 @@ function reportError(err: unknown): number {
   }
   const refusal = redisWriteRefusal(err);
   if (refusal) {
-    process.stderr.write(`vod: ${refusal}.\n`);
+    process.stderr.write(`vod: ${refusal}, then run the command again (a master already stored is kept and reused).\n`);
     return 1;
   }
   process.stderr.write(`vod: unexpected error: ${e?.message ?? String(err)}\n${process.env.LOG_LEVEL === 'debug' ? `${e?.stack}\n` : '(set LOG_LEVEL=debug for the stack trace)\n'}`);

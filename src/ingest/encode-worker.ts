@@ -44,6 +44,7 @@ import { loadKeySeed } from '../keys/content-keys.js';
 import { loadAnalysisPlan, loadPlan, loadTrialResults, removeWork, storeAnalysisPlan, sweepDeadFlowDirs, storePlan, withSubtitleFiles } from './flow-store.js';
 import { addChildren, assembleTitle, childJobs, runChildJob, runTrialJob, trialJobs } from './title-flow.js';
 import { transparentHugePagesMode, vmafThpAdvice } from '../util/transparent-huge-pages.js';
+import { pauseOnRedisErrors } from './worker-backoff.js';
 
 /** BullMQ's stall limit, never reached: processEncodeJob's attempt count is the limit. */
 const MAX_STALLS_BULLMQ = 1_000_000;
@@ -358,7 +359,10 @@ export async function startEncodeWorker(options: EncodeWorkerOptions): Promise<W
     },
   );
   worker.on('failed', (job, err) => log.warn({ jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message.split('\n')[0] }, 'encode attempt failed'));
-  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+  const onRedisError = pauseOnRedisErrors(worker, log);
+  worker.on('error', (err) => {
+    if (!onRedisError(err)) log.error({ err: err.message }, 'worker error');
+  });
   // BullMQ leaves a connection it was given open.
   worker.on('closed', () => {
     void flowQueue.close().finally(() => client.disconnect());

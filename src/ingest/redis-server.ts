@@ -73,7 +73,7 @@ export function redisWriteRefusal(err: unknown): string | undefined {
       : reply === 'MISCONF'
         ? "it cannot write its data file to disk (for the embedded Redis: <data dir>/redis, see its redis.log); free space on that disk or fix its permissions"
         : 'REDIS_URL points at a read-only replica; point it at the primary';
-  return `Redis refused to store the job queue's data (${said}): ${what}, then run the command again (a master already stored is kept and reused)`;
+  return `Redis refused to store the job queue's data (${said}): ${what}`;
 }
 
 /**
