@@ -83,6 +83,26 @@ async function findTruncatedBox(file: string): Promise<string | undefined> {
 }
 
 /**
+ * Refuses a master whose first video stream — the one every encode reads (`-map 0:v:0`) — is not
+ * its main picture: a cover picture (attached_pic), or smaller than another video stream (an MKV
+ * with a 160x90 preview track before its 640x360 picture was published at 160x90). ffmpeg's own
+ * default picks the largest video stream; the fix is one remux, which the message gives.
+ * @throws InvalidMasterError naming both streams and the ffmpeg command.
+ */
+export function checkMainPicture(name: string, result: ProbeResult): void {
+  const all = result.videoStreams ?? [];
+  const pictures = all.map((s, index) => ({ ...s, index })).filter((s) => !s.attachedPic);
+  if (all.length < 2 || pictures.length === 0) return;
+  const main = pictures.reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
+  if (main.index === 0) return;
+  const first = all[0]!;
+  throw new InvalidMasterError(
+    `${name} has ${all.length} video streams and the first (${first.width}x${first.height}${first.attachedPic ? ', a cover picture' : ''}) is not its main picture (${main.width}x${main.height}, stream 0:v:${main.index}); ` +
+      `vod encodes the first video stream, so put the main picture first, e.g. ffmpeg -i ${name} -map 0:v:${main.index} -map 0:a? -map 0:s? -c copy main.mkv`,
+  );
+}
+
+/**
  * Inspects a master: it must exist, be non-empty, be readable by ffprobe, hold a video
  * stream with a duration, and (for MP4/MOV) not be truncated.
  * @returns the probe of the master.
@@ -117,6 +137,7 @@ export async function inspectMaster(file: string, paths: FfmpegPaths): Promise<P
     const what = result.audio ? 'it is audio only' : 'it holds no audio or video';
     throw new InvalidMasterError(`${name} has no video stream (${what}); a master needs video.`);
   }
+  checkMainPicture(name, result);
   const video = result.video;
   if (result.formatName.split(',').some((f) => STILL_IMAGE_FORMATS.test(f))) {
     throw new InvalidMasterError(`${name} is a still image (${video.codecName} in ${result.formatName}), not a video.`);

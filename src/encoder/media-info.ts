@@ -116,6 +116,11 @@ export interface ProbeResult {
   readonly sizeBytes: number;
   /** First video stream, if any (attached pictures such as cover art are ignored). */
   readonly video: VideoStreamInfo | undefined;
+  /**
+   * Every video stream in the file's order — what `-map 0:v:N` addresses — with its coded size
+   * and whether it is an attached picture (cover art). Absent in plans stored before it.
+   */
+  readonly videoStreams?: readonly { readonly width: number; readonly height: number; readonly attachedPic: boolean }[];
   /** First audio stream, if any (the same object as `audioStreams[0]`). */
   readonly audio: AudioStreamInfo | undefined;
   /** Every audio stream, in the master's order. */
@@ -339,6 +344,7 @@ export function describeMedia(data: FfprobeData): ProbeResult {
       pixelFormat: v.pix_fmt,
     };
   }
+  const videoStreams = streams.filter((s) => s.codec_type === 'video').map((s) => ({ width: s.width ?? 0, height: s.height ?? 0, attachedPic: s.disposition?.attached_pic === 1 }));
   const audioStreams: AudioStreamInfo[] = streams
     .filter((s) => s.codec_type === 'audio')
     .map((a, audioIndex) => {
@@ -378,6 +384,7 @@ export function describeMedia(data: FfprobeData): ProbeResult {
     formatName: data.format?.format_name ?? 'unknown',
     sizeBytes: Number(data.format?.size) || 0,
     video,
+    videoStreams,
     audio: audioStreams[0],
     audioStreams,
     subtitleStreams,

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeMedia, masterPictureFilter, masterPictureOf, type FfprobeStream } from '../../../src/encoder/media-info.js';
 import { batchGraph, referenceGraph } from '../../../src/encoder/quality-graph.js';
+import { checkMainPicture } from '../../../src/encoder/master-check.js';
 
 const video = (extra: Partial<FfprobeStream>): FfprobeStream => ({ codec_type: 'video', codec_name: 'h264', width: 1920, height: 1080, sample_aspect_ratio: '1:1', avg_frame_rate: '30/1', pix_fmt: 'yuv420p', ...extra });
 const shown = (extra: Partial<FfprobeStream>) => {
@@ -32,6 +33,22 @@ describe('describeMedia: display size', () => {
   it('applies the sample aspect ratio before the rotation', () => {
     // 720x576 at 64:45 is shown 1024x576; turned, 576x1024.
     expect(shown({ width: 720, height: 576, sample_aspect_ratio: '64:45', side_data_list: [{ side_data_type: 'Display Matrix', rotation: 90 }] })).toEqual([576, 1024, 90]);
+  });
+});
+
+describe('a master with several video streams', () => {
+  const probed = (...streams: FfprobeStream[]) => describeMedia({ streams, format: { duration: '10.0', format_name: 'matroska,webm', size: '1000' } });
+  const cover = video({ codec_name: 'mjpeg', width: 600, height: 600, disposition: { attached_pic: 1 } });
+  const preview = video({ width: 160, height: 90 });
+
+  it('is taken when its first video stream is its largest picture (what every encode reads as 0:v:0)', () => {
+    expect(() => checkMainPicture('m.mkv', probed(video({}), preview, cover))).not.toThrow();
+    expect(probed(video({}), cover).videoStreams).toEqual([{ width: 1920, height: 1080, attachedPic: false }, { width: 600, height: 600, attachedPic: true }]);
+  });
+
+  it('is refused with the remux command when a cover picture or a smaller picture comes first', () => {
+    expect(() => checkMainPicture('m.mkv', probed(cover, video({})))).toThrow(/^m\.mkv has 2 video streams and the first \(600x600, a cover picture\) is not its main picture \(1920x1080, stream 0:v:1\); .* ffmpeg -i m\.mkv -map 0:v:1 -map 0:a\? -map 0:s\? -c copy main\.mkv$/);
+    expect(() => checkMainPicture('m.mkv', probed(preview, cover, video({})))).toThrow(/the first \(160x90\) is not its main picture \(1920x1080, stream 0:v:2\)/);
   });
 });
 
