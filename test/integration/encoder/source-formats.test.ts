@@ -169,6 +169,20 @@ describe('lip sync of a master whose audio starts after its video (0.7 s, an edi
   }, 120_000);
 });
 
+describe('lip sync of a master whose video starts after its audio (1.5 s, an edit list in the MP4)', () => {
+  it('publishes audio and video that line up: the beep sounds with the flash', async () => {
+    // A white flash at 5 s of the video's own clock, the video track starting at 1.5 s of the file's; the beep at 6.5 s of the file's.
+    const master = path.join(dir, 'late-video.mp4');
+    await run(
+      paths.ffmpegPath,
+      ['-v', 'error', '-y', '-itsoffset', '1.5', '-f', 'lavfi', '-i', FLASH_AT_5S, '-f', 'lavfi', '-i', "sine=f=1000:sample_rate=48000,volume=enable='not(between(t,6.5,6.6))':volume=0", '-t', '9', '-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'veryfast', '-g', '25', '-pix_fmt', 'yuv420p', '-c:a', 'aac', master],
+      { env: ffmpegChildEnv() },
+    );
+    expect(Math.abs((await flashS(master)) - (await beepS(master)))).toBeLessThan(0.1); // in sync in the master
+    expect(await publishedFlashBeepGapS(master, 'late-video-title')).toBeLessThan(0.1);
+  }, 120_000);
+});
+
 describe('film telecined to 29.97i (3:2 pulldown)', () => {
   it("is inverse-telecined back to the film's 23.976 frames, not deinterlaced to 59.94", async () => {
     // 23.976p film (testsrc2), telecined 3:2 to 29.97i top field first, coded interlaced.
