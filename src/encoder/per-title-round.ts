@@ -73,9 +73,12 @@ export async function encodeRound(
     const encodes = [...trials.map((t) => ({ t, preset: settings.trialPreset })), ...(probe ? [{ t: trials[probeIndex]!, preset: probe.preset }] : [])];
     const outputs = encodes.map(({ t, preset }, k) => {
       if (t.crf === undefined && t.bitrateBps === undefined) throw new RangeError('a trial needs a CRF or a bitrate');
-      // The final encodes' options (rendition.ts): a closed GOP per window, CRF uncapped, a
-      // fixed-ladder rung capped as the fixed ladder's final encode is.
-      const rate = t.crf !== undefined ? { crf: t.crf } : { bitrateBps: t.bitrateBps!, vbv: { maxrateBps: t.bitrateBps! * MAXRATE_FACTOR, bufsizeBps: t.bitrateBps! * BUFSIZE_FACTOR } };
+      // The final encodes' options (rendition.ts): a closed GOP per window, CRF uncapped (or at
+      // a quality extension's cap), a fixed-ladder rung capped as the fixed ladder's final encode is.
+      const rate =
+        t.crf !== undefined
+          ? { crf: t.crf, ...(t.maxrateBps !== undefined ? { vbv: { maxrateBps: t.maxrateBps, bufsizeBps: (t.maxrateBps * BUFSIZE_FACTOR) / MAXRATE_FACTOR } } : {}) }
+          : { bitrateBps: t.bitrateBps!, vbv: { maxrateBps: t.bitrateBps! * MAXRATE_FACTOR, bufsizeBps: t.bitrateBps! * BUFSIZE_FACTOR } };
       return {
         outputOptions: ['-map', `[v${k}]`, ...videoEncoderOptions({ codec, preset, gop: trialGop(t, settings.gop, settings.frameRate), ...rate }), '-an'],
         output: k < files.length ? files[k]! : probeFile!,

@@ -104,6 +104,23 @@ describe('trial groups', () => {
     expect(await fs.readdir(work)).toEqual([path.basename(shared!)]);
   });
 
+  it("caps the quality extension's trials at its bitrate cap: noise at a low CRF costs no more than the cap", async () => {
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'noisy.mp4'), durationS: 4, audio: false, videoFilter: 'noise=alls=25:allf=t' }, paths);
+    const settings = psnrTrialSettings([{ startS: 1, durationS: 2 }]);
+    const work = await makeTempDir();
+    const capBps = 1_500_000;
+    // Uncapped, this master's CRF 12 trial is far above the cap.
+    const uncapped = await runTrialGroup(master, { trials: [{ width: 640, height: 360, crf: 12 }] }, settings, paths, { workDir: work });
+    expect(uncapped.points[0]!.bitrateBps).toBeGreaterThan(3 * capBps);
+    const r = await runTrialGroup(master, { trials: [{ width: 640, height: 360, crf: 40 }], extensions: [{ toward: 'quality', crfs: [12], saturationQuality: 99, capBps }] }, settings, paths, { workDir: work });
+    expect(r.points.map((p) => p.crf)).toEqual([40, 12]);
+    expect(r.points[0]!.bitrateBps).toBeLessThan(capBps);
+    // VBV: maxrate at the cap and a buffer of 4/3 of it (the final encodes' 1.5x / 2x), which starts
+    // 90% full (x264's vbv-init): over this 2 s sample at most cap + 0.9 x buffer / 2 s.
+    expect(r.points[1]!.bitrateBps).toBeLessThanOrEqual(capBps + (0.9 * capBps * (4 / 3)) / 2);
+    expect(r.points[1]!.quality).toBeGreaterThan(r.points[0]!.quality);
+  });
+
   it('runs groups together — one quality pass for all their grids — with the points each group finds alone', async () => {
     const master = await makeSyntheticMaster({ path: path.join(dir, 'together.mp4'), durationS: 6, width: 320, height: 180, audio: false }, paths);
     const settings: TrialSettings = { windows: [{ startS: 0.5, durationS: 2 }, { startS: 3.5, durationS: 2 }], reference: { width: 320, height: 180 }, frameRate: 24, gop: 48, trialPreset: 'ultrafast', metric: 'vmaf', vmafSubsample: 7 };
