@@ -40,9 +40,10 @@ export interface TrialSpec {
   readonly frameRate?: number;
   /**
    * For a CRF trial, a VBV cap, bits/s (x264 maxrate; the buffer in the final encodes' proportion,
-   * rendition.ts). The quality extension's trials have one at the extension's `capBps`: no rung
-   * lies above it, and uncapped a 1080p60 pan with light noise ran to 69 Mbit/s at CRF 14 — on a
-   * long title's 20% sample, gigabytes of trial output. Absent = CRF uncapped.
+   * rendition.ts). The quality extension's trials have one (GridExtension `trialMaxrateBps`: the
+   * peak the top rung's final encode may reach, planAnalysis): uncapped, a 1080p60 pan with light
+   * noise ran to 69 Mbit/s at CRF 14 — on a long title's 20% sample, gigabytes of trial output.
+   * Absent = CRF uncapped.
    */
   readonly maxrateBps?: number;
 }
@@ -50,13 +51,20 @@ export interface TrialSpec {
 /**
  * Further CRFs a group tries, one at a time after its grid, while its own points fall short:
  * - `quality`: while the group's best trial is below `saturationQuality`, under `capBps`, and
- *   its CRF above the next one (the largest resolution); each such trial is capped at `capBps`
- *   (TrialSpec.maxrateBps);
+ *   its CRF above the next one (the largest resolution); each such trial is capped at
+ *   `trialMaxrateBps` (TrialSpec.maxrateBps);
  * - `floor`: while none of the group's trials is at or below `floorBitrateBps` (the smallest
  *   resolution, whose cheapest trial is the title's cheapest).
  */
 export type GridExtension =
-  | { readonly toward: 'quality'; readonly crfs: readonly number[]; readonly saturationQuality: number; readonly capBps: number }
+  | {
+      readonly toward: 'quality';
+      readonly crfs: readonly number[];
+      readonly saturationQuality: number;
+      readonly capBps: number;
+      /** VBV cap of each extension trial, bits/s (TrialSpec.maxrateBps); absent = uncapped (analyses planned before it). */
+      readonly trialMaxrateBps?: number;
+    }
   | { readonly toward: 'floor'; readonly crfs: readonly number[]; readonly floorBitrateBps: number };
 
 export interface TrialGroup {
@@ -233,7 +241,7 @@ async function runExtensions(group: TrialGroup, result: GroupTotals, runRound: (
       if (ext.toward === 'quality') {
         const best = own.reduce((a, b) => (b.quality > a.quality ? b : a));
         if (best.quality >= ext.saturationQuality || best.bitrateBps >= ext.capBps || best.crf! <= crf) break;
-        await runRound([{ width: best.width, height: best.height, ...variantRate(best), crf, maxrateBps: ext.capBps }]);
+        await runRound([{ width: best.width, height: best.height, ...variantRate(best), crf, ...(ext.trialMaxrateBps !== undefined ? { maxrateBps: ext.trialMaxrateBps } : {}) }]);
       } else {
         if (own.some((p) => p.bitrateBps <= ext.floorBitrateBps) || own.some((p) => p.crf === crf)) break;
         const cheapest = own.reduce((a, b) => (b.bitrateBps < a.bitrateBps ? b : a));

@@ -104,7 +104,7 @@ describe('trial groups', () => {
     expect(await fs.readdir(work)).toEqual([path.basename(shared!)]);
   });
 
-  it("caps the quality extension's trials at its bitrate cap: noise at a low CRF costs no more than the cap", async () => {
+  it("caps the quality extension's trials at its trial maxrate: noise at a low CRF costs no more than the cap", async () => {
     const master = await makeSyntheticMaster({ path: path.join(dir, 'noisy.mp4'), durationS: 4, audio: false, videoFilter: 'noise=alls=25:allf=t' }, paths);
     const settings = psnrTrialSettings([{ startS: 1, durationS: 2 }]);
     const work = await makeTempDir();
@@ -112,7 +112,7 @@ describe('trial groups', () => {
     // Uncapped, this master's CRF 12 trial is far above the cap.
     const uncapped = await runTrialGroup(master, { trials: [{ width: 640, height: 360, crf: 12 }] }, settings, paths, { workDir: work });
     expect(uncapped.points[0]!.bitrateBps).toBeGreaterThan(3 * capBps);
-    const r = await runTrialGroup(master, { trials: [{ width: 640, height: 360, crf: 40 }], extensions: [{ toward: 'quality', crfs: [12], saturationQuality: 99, capBps }] }, settings, paths, { workDir: work });
+    const r = await runTrialGroup(master, { trials: [{ width: 640, height: 360, crf: 40 }], extensions: [{ toward: 'quality', crfs: [12], saturationQuality: 99, capBps: 10 * capBps, trialMaxrateBps: capBps }] }, settings, paths, { workDir: work });
     expect(r.points.map((p) => p.crf)).toEqual([40, 12]);
     expect(r.points[0]!.bitrateBps).toBeLessThan(capBps);
     // VBV: maxrate at the cap and a buffer of 4/3 of it (the final encodes' 1.5x / 2x), which starts

@@ -153,7 +153,8 @@ describe('planAnalysis', () => {
     const crfGroups = plan.groups.filter((_, i) => i !== plan.fixedGroup && plan.groups[i]!.trials[0]!.frameRate === undefined);
     expect(crfGroups.map((g) => g.trials[0]!.height)).toEqual([1080, 720, 540, 432, 360, 234]);
     for (const g of crfGroups) expect(g.trials.map((t) => t.crf)).toEqual([38, 32, 26, 20]);
-    expect(crfGroups[0]!.extensions).toEqual([expect.objectContaining({ toward: 'quality', crfs: QUALITY_EXTENSION_CRFS })]);
+    // Its trials capped at the peak of the highest rung the rules allow (12 Mbit/s × maxrate 1.5).
+    expect(crfGroups[0]!.extensions).toEqual([expect.objectContaining({ toward: 'quality', crfs: QUALITY_EXTENSION_CRFS, trialMaxrateBps: 18_000_000 })]);
     expect(crfGroups[5]!.extensions).toEqual([expect.objectContaining({ toward: 'floor', crfs: [44, 50] })]);
     expect(crfGroups.slice(1, 5).every((g) => g.extensions!.length === 0)).toBe(true);
     expect(crfGroups.filter((g) => g.presetProbe)).toEqual([crfGroups[3]]);
