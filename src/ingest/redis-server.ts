@@ -66,7 +66,7 @@ export function redisWriteRefusal(err: unknown): string | undefined {
   const message = err instanceof Error ? err.message : '';
   const reply = message.match(/^(OOM|MISCONF|READONLY)\b/)?.[1];
   if (!reply) return undefined;
-  const said = message.split('. script:')[0]!.trim().replace(/\.$/, '');
+  const said = redisReplyText(message);
   const what =
     reply === 'OOM'
       ? 'it has reached its maxmemory; raise maxmemory (BullMQ needs the noeviction policy, so nothing is evicted) or free memory in that Redis'
@@ -75,6 +75,9 @@ export function redisWriteRefusal(err: unknown): string | undefined {
         : 'REDIS_URL points at a read-only replica; point it at the primary';
   return `Redis refused to store the job queue's data (${said}): ${what}`;
 }
+
+/** A Redis error reply's own words: without the ". script: <sha>, on @user_script:N." BullMQ's Lua calls add, nor the final period. */
+export const redisReplyText = (message: string): string => message.split('. script:')[0]!.trim().replace(/\.$/, '');
 
 /**
  * Error replies of a Redis that is up but not serving every command: MISCONF (it cannot write its

@@ -9,7 +9,7 @@
  * running go on — for a while that doubles while the errors go on, with one log line per pause.
  */
 import type { Logger } from '../util/logger.js';
-import { redisWriteRefusal } from './redis-server.js';
+import { redisReplyText, redisWriteRefusal } from './redis-server.js';
 
 /** First and longest pause, ms (our choice: long enough not to flood a log, short enough that a fixed Redis is used within a minute). */
 export const REDIS_ERROR_PAUSE_MS = Object.freeze({ first: 2_000, max: 60_000 });
@@ -43,7 +43,7 @@ export function pauseOnRedisErrors(worker: PausableWorker, log: Logger, delays: 
     paused = true;
     const pauseMs = nextPauseMs;
     nextPauseMs = Math.min(delays.max, nextPauseMs * 2);
-    const reason = redisWriteRefusal(err) ?? `Redis answered with an error (${err.message.split('. script:')[0]})`;
+    const reason = redisWriteRefusal(err) ?? `Redis answered with an error (${redisReplyText(err.message)})`;
     log.error({ pauseS: pauseMs / 1000 }, `${reason}; this worker takes no new job for ${pauseMs / 1000} s`);
     void worker.pause(true).finally(() => {
       clearTimeout(timer);

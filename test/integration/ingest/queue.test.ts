@@ -11,6 +11,7 @@ import { EncodeQueue } from '../../../src/ingest/encode-queue.js';
 import { uploadMaster } from '../../../src/ingest/upload.js';
 import { masterObjectKey } from '../../../src/title/title-address.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
+import { failSaves, fixSaves } from '../../helpers/redis-saves.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 import { createTestStack, type TestStack } from '../../helpers/test-stack.js';
@@ -123,16 +124,9 @@ describe('encode queue', () => {
     const supervisor = superviseRedis(redis, config, undefined, 200);
     const client = redis.createClient({ maxRetriesPerRequest: 1 });
     const pidFile = path.join(dataDir, 'redis', 'redis.pid');
-    const snapshot = path.join(dataDir, 'redis', 'dump.rdb');
-    const bgsaveStatus = async () => (await client.info('persistence')).match(/rdb_last_bgsave_status:(\w+)/)?.[1];
     try {
       const pid = Number(await fs.readFile(pidFile, 'utf8'));
-      // A snapshot that cannot be renamed into place (a folder has its name) fails as a full disk
-      // would; with a save point configured, Redis then refuses writes, and PING, with MISCONF.
-      await fs.mkdir(snapshot);
-      await client.config('SET', 'save', '3600 1');
-      await client.bgsave();
-      await expect.poll(bgsaveStatus, { timeout: 10_000 }).toBe('err');
+      await failSaves({ dir: path.join(dataDir, 'redis'), client });
       await expect(client.set('k', 'v')).rejects.toThrow(/^MISCONF/);
       expect(await pingRedis(redis.endpoint, 500)).toBeUndefined();
       await new Promise((r) => setTimeout(r, 1_000)); // five supervisor checks
@@ -143,8 +137,7 @@ describe('encode queue', () => {
       expect(up.stderr.trim()).toMatch(/^vod: Redis refused to store the job queue's data \(MISCONF .*\): it cannot write its data file to disk/);
     } finally {
       supervisor.stop();
-      await client.config('SET', 'save', '').catch(() => {});
-      await fs.rm(snapshot, { recursive: true, force: true });
+      await fixSaves({ dir: path.join(dataDir, 'redis'), client }).catch(() => {});
       client.disconnect();
       await shutdownRedis(redis.endpoint);
     }

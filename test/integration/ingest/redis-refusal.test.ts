@@ -4,7 +4,6 @@
  * put in those states by configuration; the real CLI and worker.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { pingRedis } from '../../../src/ingest/redis-server.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { freePort } from '../../helpers/free-port.js';
 import { runCli, VOD_BIN } from '../../helpers/run-cli.js';
+import { failSaves, fixSaves } from '../../helpers/redis-saves.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
 let master: string;
@@ -38,25 +38,6 @@ async function startRedis(extraArgs: string[] = []): Promise<{ dir: string; url:
   const client = new Redis(port, '127.0.0.1');
   cleanups.push(() => client.disconnect());
   return { dir, url, client };
-}
-
-const bgsaveStatus = async (client: Redis) => (await client.info('persistence')).match(/rdb_last_bgsave_status:(\w+)/)?.[1];
-
-/**
- * Makes Redis refuse writes with MISCONF as a full disk would: its snapshot cannot be renamed into
- * place (a folder has its name), and with a save point configured Redis then stops writes.
- */
-async function failSaves(redis: { dir: string; client: Redis }): Promise<void> {
-  await redis.client.config('SET', 'save', '3600 1');
-  await fs.mkdir(path.join(redis.dir, 'dump.rdb'));
-  await redis.client.bgsave();
-  await expect.poll(() => bgsaveStatus(redis.client), { timeout: 10_000 }).toBe('err');
-}
-
-async function fixSaves(redis: { dir: string; client: Redis }): Promise<void> {
-  await fs.rm(path.join(redis.dir, 'dump.rdb'), { recursive: true });
-  await redis.client.bgsave();
-  await expect.poll(() => bgsaveStatus(redis.client), { timeout: 10_000 }).toBe('ok');
 }
 
 describe('a Redis that refuses writes', () => {
