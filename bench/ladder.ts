@@ -8,7 +8,8 @@
  *
  * Writes bench/results/ladder.json, ladder.md (the README table) and ladder.svg
  * (ladder-<BENCH_TAG>.* when BENCH_TAG is set).
- * Run: npm run bench:ladder   (about 17 minutes on 2 cores; BENCH_CLIPS=a.mp4,b.webm to pick clips;
+ * Run: npm run bench:ladder   (about 17 minutes on 2 cores; BENCH_CLIPS=a.mp4,b.webm to pick clips
+ * of ../shared/media, and entries with a slash (./mine.mov, /data/x.mp4) for masters of your own;
  * BENCH_SYNTH_1080P60=<seconds> adds a synthetic 1920x1080 60 fps master of that length, hours
  * on 2 cores; BENCH_RUNG_FRAME_SAMPLE=n compares every n-th frame of the published rungs (and the
  * frames beside it), default 1 = every frame;
@@ -49,6 +50,12 @@ const rungFrameSample = Math.max(1, Number(process.env.BENCH_RUNG_FRAME_SAMPLE ?
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-bench-ladder-'));
 const clipPaths = new Map<string, string>();
 for (const f of (await fs.readdir(MEDIA)).filter((f) => /\.(mp4|mov|mkv|webm)$/i.test(f) && (!only || only.includes(f))).sort()) clipPaths.set(f, path.join(MEDIA, f));
+// A BENCH_CLIPS entry with a slash is a master of your own, by path (relative to the working folder).
+for (const f of (only ?? []).filter((f) => f.includes('/'))) {
+  const file = path.resolve(f);
+  await fs.access(file).catch(() => { throw new Error(`BENCH_CLIPS: cannot read ${file}`); });
+  clipPaths.set(path.basename(file), file);
+}
 const synthS = Number(process.env.BENCH_SYNTH_1080P60 ?? 0);
 const withHevc = (process.env.BENCH_CODECS ?? '').split(',').map((c) => c.trim()).includes('hevc');
 const halfRate = process.env.BENCH_HALF_RATE !== '0';

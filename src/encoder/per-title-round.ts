@@ -20,7 +20,7 @@ import { variantRate } from './convex-hull.js';
 export const trialName = (t: TrialSpec, codec: VideoCodec = 'h264'): string =>
   `${codec === 'hevc' ? 'hevc_' : ''}${t.crf !== undefined ? `trial_${t.width}x${t.height}_crf${t.crf}` : `fixed_${t.width}x${t.height}_${t.bitrateBps}`}${t.frameRate !== undefined ? `_fps${Number(t.frameRate.toFixed(3))}` : ''}`;
 
-/** A trial's keyframe interval, frames: the sample's `gop` (frames at `frameRate`) scaled to the trial's own rate, so its GOPs span the same windows. */
+/** A trial's keyframe interval, frames: the sample's `gop` (frames at `frameRate`) scaled to the trial's own rate, so its keyframes fall where the full-rate trials' do. */
 export const trialGop = (t: TrialSpec, gop: number, frameRate: number): number => (t.frameRate === undefined ? gop : Math.max(1, Math.round((gop * t.frameRate) / frameRate)));
 
 

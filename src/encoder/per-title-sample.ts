@@ -9,7 +9,9 @@ import path from 'node:path';
 import { probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { masterSeek } from './master-seek.js';
 import { masterPictureFilter, type MasterPicture } from './media-info.js';
+import { strideCoprimeWith, vmafSubsampleFor } from './quality-metrics.js';
 import { freeBytesOf } from '../util/disk-space.js';
+import type { ComplexityProfile } from './title-complexity.js';
 
 /** A window of the title in the sample, s; `seekFromS` as master-seek.ts withSeekStarts gives it (a container not sought exactly). */
 export interface SampleWindow {
@@ -19,26 +21,101 @@ export interface SampleWindow {
 }
 
 /**
- * Sample windows spread evenly across a title: `round(duration × fraction / window)` windows
- * (at least 1, at most `maxWindows`), each centred in its share of the title. A title no
+ * Fewest windows a sample is cut into, and the shortest window it may be cut into for that, s
+ * (our choice). A title shorter than a minute has one or two 4 s windows by the 20% rule, and one
+ * window stands for one shot: a 12 s master of three scenes (noisy live action, Big Buck Bunny,
+ * noisy testsrc2) had its one window on the animation (its frames cost 64% less than the
+ * title's), and its top rung, predicted VMAF 95, measured 87.5 over the title. The same seconds
+ * in three windows, one per third of the title, stand for the title as a stratified sample does,
+ * with less variance than one cluster of adjacent frames (Cochran, "Sampling Techniques", 3rd ed.,
+ * 1977, §9.5: cluster sampling's variance grows with the intra-cluster correlation, and the
+ * frames of one shot are alike); a complexity profile then places each window
+ * (representativeStartS). The trials keep the segment-long GOP, so shorter windows add no
+ * keyframes, and a window starting inside a GOP is coded as after a cut (measured against the
+ * same frames in a whole-title encode, and against a GOP per window: docs/per-title.md, "Sample").
+ */
+export const MIN_SAMPLE_WINDOWS = 3;
+export const MIN_SAMPLE_WINDOW_S = 1;
+
+/**
+ * Sample windows across a title: `round(duration × fraction / window)` windows (at least 1, at
+ * most `maxWindows`) of `windowS`, one in each equal share of the title; when that is fewer than
+ * `minWindows`, the same seconds cut into `minWindows` shorter windows (none shorter than
+ * MIN_SAMPLE_WINDOW_S), a whole number of frames long with `frameRate`. Without a complexity
+ * profile each window is centred in its share; with one (title-complexity.ts scanComplexity) it
+ * is placed where it costs what its share costs on average (representativeStartS). A title no
  * longer than one window is sampled whole. With the master's `frameRate` (frames/s) each start
  * is on its frame grid (a whole number of frames from the video's start): a window starting
  * between two frames began at the later one, and the sample's `fps` filter then padded the
  * window's end with its last frame twice.
  * @throws RangeError for non-positive durations or a fraction outside (0, 1].
  */
-export function sampleWindows(durationS: number, windowS: number, fraction: number, maxWindows: number, frameRate?: number): SampleWindow[] {
+export function sampleWindows(
+  durationS: number,
+  windowS: number,
+  fraction: number,
+  maxWindows: number,
+  frameRate?: number,
+  minWindows = MIN_SAMPLE_WINDOWS,
+  profile?: ComplexityProfile,
+): SampleWindow[] {
   if (!(durationS > 0 && windowS > 0 && fraction > 0 && fraction <= 1 && maxWindows >= 1)) {
     throw new RangeError('sampleWindows needs positive durations, a fraction in (0, 1] and maxWindows >= 1');
   }
   if (durationS <= windowS) return [{ startS: 0, durationS }];
-  const count = Math.min(maxWindows, Math.max(1, Math.round((durationS * fraction) / windowS)), Math.floor(durationS / windowS));
+  let count = Math.min(maxWindows, Math.max(1, Math.round((durationS * fraction) / windowS)), Math.floor(durationS / windowS));
+  let lengthS = windowS;
+  if (count < minWindows) {
+    const split = Math.max(count, Math.min(minWindows, Math.floor((count * windowS) / MIN_SAMPLE_WINDOW_S)));
+    lengthS = (count * windowS) / split;
+    if (frameRate && frameRate > 0) lengthS = Math.max(1, Math.round(lengthS * frameRate)) / frameRate;
+    count = split;
+  }
   const share = durationS / count;
   return Array.from({ length: count }, (_, i) => {
     const centre = share * (i + 0.5);
-    const startS = Math.min(Math.max(0, centre - windowS / 2), durationS - windowS);
-    return { startS: frameRate && frameRate > 0 ? onFrameGrid(startS, frameRate) : Math.round(startS * 1000) / 1000, durationS: windowS };
+    const centred = Math.min(Math.max(0, centre - lengthS / 2), durationS - lengthS);
+    const startS = profile ? representativeStartS(profile, share * i, Math.min(durationS, share * (i + 1)), lengthS, centred) : centred;
+    return { startS: frameRate && frameRate > 0 ? onFrameGrid(startS, frameRate) : Math.round(startS * 1000) / 1000, durationS: lengthS };
   });
+}
+
+/**
+ * How far a window's cost may be from the best window's, summed over the profile's sizes as
+ * shares of the stratum's means, and still count as good as the best: among such windows the one
+ * nearest the share's centre is taken, so a title of even complexity keeps centred windows. Our
+ * choice, not tuned (2% of a stratum's cost: well inside the ±4–11% the placed samples of the
+ * shared clips still differ from their titles by, docs/per-title.md "Sample").
+ */
+export const REPRESENTATIVE_TOLERANCE = 0.02;
+
+/**
+ * The start, s, of the `windowS` window inside the stratum [fromS, toS) whose mean bits per frame
+ * are nearest the stratum's, at every size of `profile` (the sum of the relative differences),
+ * trying every frame as a start — stratified sampling with a representative unit per stratum
+ * rather than a systematic one, which aliases with content that repeats at the windows' spacing
+ * (Cochran, "Sampling Techniques", 3rd ed., 1977, §8.4). Windows within REPRESENTATIVE_TOLERANCE
+ * of the best go by nearness to `centredS`. Returns `centredS` when the profile does not cover a
+ * whole window of the stratum.
+ */
+export function representativeStartS(profile: ComplexityProfile, fromS: number, toS: number, windowS: number, centredS: number): number {
+  const { frameRate } = profile;
+  const sizes = profile.frameBits.filter((b) => b.length > 0);
+  const frames = Math.min(...sizes.map((b) => b.length));
+  const first = Math.ceil(fromS * frameRate - 1e-9);
+  const end = Math.min(Math.floor(toS * frameRate + 1e-9), frames);
+  const span = Math.round(windowS * frameRate);
+  if (sizes.length === 0 || span < 1 || end - first < span) return centredS;
+  const prefixes = sizes.map((bits) => bits.slice(0, end).reduce<number[]>((p, b) => (p.push(p.at(-1)! + b), p), [0]));
+  const targets = prefixes.map((p) => (p[end]! - p[first]!) / (end - first));
+  const candidates: { startS: number; off: number }[] = [];
+  for (let f = first; f + span <= end; f++) {
+    const off = prefixes.reduce((o, p, k) => o + (targets[k]! > 0 ? Math.abs((p[f + span]! - p[f]!) / span / targets[k]! - 1) : 0), 0);
+    candidates.push({ startS: f / frameRate, off });
+  }
+  const best = candidates.reduce((m, c) => Math.min(m, c.off), Infinity);
+  const near = candidates.filter((c) => c.off <= best + REPRESENTATIVE_TOLERANCE);
+  return near.reduce((a, c) => (Math.abs(c.startS - centredS) < Math.abs(a.startS - centredS) ? c : a)).startS;
 }
 
 /**
@@ -74,6 +151,34 @@ export function sampleGraph(windows: readonly SampleWindow[], size: { width: num
   const fps = Number(frameRate.toFixed(3));
   const per = windows.map((_, i) => `[${i}:v:0]${masterPictureFilter(picture)}setpts=PTS-STARTPTS,fps=fps=${fps},scale=${size.width}:${size.height}:flags=bicubic,setsar=1,format=yuv420p[w${i}]`);
   return `${per.join(';')};${windows.map((_, i) => `[w${i}]`).join('')}concat=n=${windows.length}:v=1:a=0`;
+}
+
+/**
+ * Scored frames per second of sample that the trials' VMAF aims at (our choice): the trials'
+ * VMAF is a mean over a frame sample, and its sampling error is common to every trial of a title
+ * (they are scored on the same frames), so the hull, which compares trials, needs fewer frames
+ * than an absolute score. Measured against 4 frames per second in docs/per-title.md.
+ */
+export const TRIAL_VMAF_FRAMES_PER_S = 1;
+
+/**
+ * Fewest VMAF-scored frames per trial (our choice): what 4 frames per second gave on the
+ * shortest sample (one 4 s window), the setting the shared clips' ladders were validated with
+ * until 2026-12-02; a short sample keeps them, a long one stops at TRIAL_VMAF_FRAMES_PER_S.
+ */
+export const TRIAL_VMAF_MIN_FRAMES = 16;
+
+/**
+ * The trials' VMAF frame sample: every n-th frame of a sample of `sampleDurationS` seconds at
+ * `frameRate` frames/s, n = round(frameRate / TRIAL_VMAF_FRAMES_PER_S), lowered so that at least
+ * TRIAL_VMAF_MIN_FRAMES frames are scored, then made coprime with the trials' keyframe interval
+ * `gop` (strideCoprimeWith; the trials' keyframes fall every `gop` frames of the sample). Examples with 4 s windows: a 4 s
+ * sample at 24 fps → every 6th frame → 7th (14 scored); 12 s at 30 fps → every 22nd → 23rd (16);
+ * 40 s at 30 fps → every 30th → 31st (39).
+ */
+export function trialVmafSubsample(frameRate: number, sampleDurationS: number, gop: number): number {
+  const frames = Math.max(1, Math.round(frameRate * sampleDurationS));
+  return strideCoprimeWith(Math.max(1, Math.min(vmafSubsampleFor(frameRate, TRIAL_VMAF_FRAMES_PER_S), Math.floor(frames / TRIAL_VMAF_MIN_FRAMES))), gop);
 }
 
 /** Video bitrate of a file from its packets, bits/s. */

@@ -24,17 +24,19 @@ import { silentLogger } from '../util/logger.js';
 import { PSNR_RUNG_RULES, variantRate, VMAF_RUNG_RULES, type PlannedRung, type RungRules } from './convex-hull.js';
 import type { FfmpegPaths } from './ffmpeg.js';
 import { keyframesForSeeking, withSeekStarts } from './master-seek.js';
+import { complexityForSample, type ComplexityProfile } from './title-complexity.js';
 import { masterPictureOf, type ProbeResult } from './media-info.js';
-import { decodeSample, sampleWindows, type SampleWindow } from './per-title-sample.js';
+import { decodeSample, sampleWindows, trialVmafSubsample, type SampleWindow } from './per-title-sample.js';
 import { runTrialGroupsTogether, type PresetProbe, type TrialGroup, type TrialPoint, type TrialSettings } from './per-title-trials.js';
 import { concludeAnalysis } from './per-title-ladder.js';
 import type { TrialSearch } from './per-title-search.js';
 import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, halfFrameRateFor, HALF_RATE_MAX_HEIGHT, orientBox, toEven, type VideoCodec } from './fixed-ladder.js';
-import { strideCoprimeWith, vmafSubsampleFor, type LadderMetric } from './quality-metrics.js';
+import type { LadderMetric } from './quality-metrics.js';
 import { MAXRATE_FACTOR } from './rendition.js';
 
 export type { TrialPoint } from './per-title-trials.js';
 export { halfFrameRateFor, HALF_RATE_MAX_HEIGHT, HALF_RATE_MIN_FRAME_RATE } from './fixed-ladder.js';
+export { trialVmafSubsample, TRIAL_VMAF_FRAMES_PER_S, TRIAL_VMAF_MIN_FRAMES } from './per-title-sample.js';
 
 /** Candidate resolutions as 16:9 bounding boxes (the issue's 1080p … 234p); fitted to the source's aspect ratio. */
 export const PER_TITLE_RESOLUTION_BOXES: readonly { width: number; height: number }[] = Object.freeze([
@@ -98,8 +100,16 @@ export interface PerTitleOptions {
    * a long GOP for such a container.
    */
   readonly keyframesS?: readonly number[] | undefined;
+  /**
+   * The title's complexity profile (title-complexity.ts): each sample window is placed where it
+   * stands for its share of the title. analyzeTitle scans for it when undefined (null: do not
+   * scan); planAnalysis without it centres the windows in their shares.
+   */
+  readonly complexity?: ComplexityProfile | null | undefined;
   /** Most sample windows. Default 10. */
   readonly maxWindows?: number;
+  /** Fewest sample windows, shorter ones on a short title (per-title-sample.ts sampleWindows). Default MIN_SAMPLE_WINDOWS. */
+  readonly minWindows?: number;
   /** VMAF on every n-th frame of the sample. Default trialVmafSubsample(frame rate, sample duration). */
   readonly vmafSubsample?: number;
   /** Rung rules; default VMAF_RUNG_RULES or PSNR_RUNG_RULES by metric. */
@@ -190,34 +200,6 @@ export interface LadderAnalysis {
   readonly timings: { readonly trialEncodeS: number; readonly trialQualityS: number; readonly totalS: number };
 }
 
-/**
- * Scored frames per second of sample that the trials' VMAF aims at (our choice): the trials'
- * VMAF is a mean over a frame sample, and its sampling error is common to every trial of a title
- * (they are scored on the same frames), so the hull, which compares trials, needs fewer frames
- * than an absolute score. Measured against 4 frames per second in docs/per-title.md.
- */
-export const TRIAL_VMAF_FRAMES_PER_S = 1;
-
-/**
- * Fewest VMAF-scored frames per trial (our choice): what 4 frames per second gave on the
- * shortest sample (one 4 s window), the setting the shared clips' ladders were validated with
- * until 2026-12-02; a short sample keeps them, a long one stops at TRIAL_VMAF_FRAMES_PER_S.
- */
-export const TRIAL_VMAF_MIN_FRAMES = 16;
-
-/**
- * The trials' VMAF frame sample: every n-th frame of a sample of `sampleDurationS` seconds at
- * `frameRate` frames/s, n = round(frameRate / TRIAL_VMAF_FRAMES_PER_S), lowered so that at least
- * TRIAL_VMAF_MIN_FRAMES frames are scored, then made coprime with the trials' keyframe interval
- * `gop` (strideCoprimeWith; every window starts with a keyframe). Examples with 4 s windows: a 4 s
- * sample at 24 fps → every 6th frame → 7th (14 scored); 12 s at 30 fps → every 22nd → 23rd (16);
- * 40 s at 30 fps → every 30th → 31st (39).
- */
-export function trialVmafSubsample(frameRate: number, sampleDurationS: number, gop: number): number {
-  const frames = Math.max(1, Math.round(frameRate * sampleDurationS));
-  return strideCoprimeWith(Math.max(1, Math.min(vmafSubsampleFor(frameRate, TRIAL_VMAF_FRAMES_PER_S), Math.floor(frames / TRIAL_VMAF_MIN_FRAMES))), gop);
-}
-
 /** The source's own size joins the candidates when it is at least this much taller than the largest fitted box (our choice). */
 export const NATIVE_CANDIDATE_RATIO = 1.1;
 
@@ -287,7 +269,7 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
   const crfValues = [...(options.crfValues ?? DEFAULT_CRF_VALUES)].sort((a, b) => b - a); // cheapest first
   const windowS = options.windowS ?? options.segmentDurationS;
   const resolutions = candidateResolutions(video); // largest first
-  const windows = withSeekStarts(sampleWindows(probed.durationS, windowS, options.sampleFraction ?? 0.2, options.maxWindows ?? 10, video.cadenceFrameRate ?? video.frameRate), probed.formatName, options.keyframesS);
+  const windows = withSeekStarts(sampleWindows(probed.durationS, windowS, options.sampleFraction ?? 0.2, options.maxWindows ?? 10, video.cadenceFrameRate ?? video.frameRate, options.minWindows, options.complexity ?? undefined), probed.formatName, options.keyframesS);
   const gop = Math.max(1, Math.round(frameRate * windowS));
   const settings: TrialSettings = {
     windows,
@@ -356,19 +338,29 @@ export const groupWeight = (g: TrialGroup): number => g.trials.length + (g.exten
 export async function analyzeTitle(masterPath: string, probed: ProbeResult, frameRate: number, paths: FfmpegPaths, options: PerTitleOptions): Promise<LadderAnalysis> {
   const log = options.log ?? silentLogger;
   const started = performance.now();
-  const plan = planAnalysis(probed, frameRate, { ...options, keyframesS: options.keyframesS ?? (await keyframesForSeeking(masterPath, probed.formatName, paths)) });
-  const weights = plan.groups.map(groupWeight);
-  const total = weights.reduce((a, b) => a + b, 0) + SAMPLE_DECODE_WEIGHT;
+  const keyframesS = options.keyframesS ?? (await keyframesForSeeking(masterPath, probed.formatName, paths));
+  // Progress: the complexity scan and the sample's decode weigh SAMPLE_DECODE_WEIGHT each, the
+  // groups their trials (the same groups wherever the windows lie).
+  const before = 2 * SAMPLE_DECODE_WEIGHT;
+  const total = planAnalysis(probed, frameRate, { ...options, keyframesS }).groups.map(groupWeight).reduce((a, b) => a + b, before);
+  options.onProgress?.(0);
+  const scan = {
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (f: number) => options.onProgress?.((f * SAMPLE_DECODE_WEIGHT) / total),
+    onScanError: (err: Error) => log.warn({ err: err.message }, 'complexity scan failed: sample windows centred in their shares'),
+  };
+  const complexity = options.complexity === undefined ? await complexityForSample(masterPath, probed, frameRate, paths, scan) : options.complexity;
+  const plan = planAnalysis(probed, frameRate, { ...options, keyframesS, complexity });
+  const scanS = (performance.now() - started) / 1000;
   const work = await fs.mkdtemp(path.join(options.workParent ?? os.tmpdir(), options.workParent ? '.per-title-' : 'vod-per-title-'));
   try {
-    options.onProgress?.(0);
     // The sample decoded once for every group's passes (decodeSample; undefined when too big: the
     // groups then read the master's windows).
     const decodeStarted = performance.now();
     const { settings } = plan;
     const samplePath = await decodeSample(masterPath, settings, work, paths, {
       ...(options.signal ? { signal: options.signal } : {}),
-      onProgress: (f) => options.onProgress?.((f * SAMPLE_DECODE_WEIGHT) / total),
+      onProgress: (f) => options.onProgress?.(((1 + f) * SAMPLE_DECODE_WEIGHT) / total),
     });
     const decodeS = (performance.now() - decodeStarted) / 1000;
     // The groups' grids measured together (one libvmaf for every trial), then their extensions.
@@ -378,11 +370,11 @@ export async function analyzeTitle(masterPath: string, probed: ProbeResult, fram
       signal: options.signal,
       samplePath,
       search: plan.search,
-      onProgress: (f) => options.onProgress?.(Math.min(1, (SAMPLE_DECODE_WEIGHT + f * (total - SAMPLE_DECODE_WEIGHT)) / total)),
+      onProgress: (f) => options.onProgress?.(Math.min(1, (before + f * (total - before)) / total)),
     });
     for (const p of results.flatMap((r) => r.points)) log.debug({ height: p.height, crf: p.crf, bitrateBps: Math.round(p.bitrateBps), quality: p.quality }, 'trial point');
-    // The shared decode counts as trial encoding, as a group's own decode does (runTrialGroup).
-    if (results[0]) results[0] = { ...results[0], encodeS: results[0].encodeS + decodeS };
+    // The scan and the shared decode count as trial encoding, as a group's own decode does (runTrialGroup).
+    if (results[0]) results[0] = { ...results[0], encodeS: results[0].encodeS + scanS + decodeS };
     const analysis = concludeAnalysis(plan, results, (performance.now() - started) / 1000);
     log.info({ metric: analysis.metric, points: analysis.points.length, hull: analysis.hull.length, rungs: analysis.rungs.length, analysisS: Math.round(analysis.timings.totalS * 10) / 10 }, 'per-title ladder chosen');
     return analysis;

@@ -19,6 +19,7 @@ import { refineTrials } from '../encoder/per-title-search.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import { keyframesForSeeking } from '../encoder/master-seek.js';
+import { complexityForSample } from '../encoder/title-complexity.js';
 import { PUBLISH_LAST, PUBLISHED_MARKER, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import { InvalidMasterError } from '../util/errors.js';
@@ -247,7 +248,14 @@ export async function processEncodeJob(
           // The analysis spreads too: one child per trial group.
           progress({ stage: 'analyze', percent: 0 });
           const keyframesS = await keyframesForSeeking(masterPath, probe.formatName, options.paths);
-          return { analysisPlan: planAnalysis(probe, outputFrameRate(probe.video!), { segmentDurationS: options.config.segmentDurationS, finalPreset: options.config.x264Preset, keyframesS, ...(data.codecs ? { codecs: data.codecs } : {}), ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}) }) };
+          const frameRate = outputFrameRate(probe.video!);
+          // The complexity scan places the sample's windows (title-complexity.ts): 0–5 of the analysis's 0–39%.
+          const complexity = await complexityForSample(masterPath, probe, frameRate, options.paths, {
+            signal,
+            onProgress: (f) => progress({ stage: 'analyze', percent: Math.round(f * 50) / 10 }),
+            onScanError: (err) => log.warn({ err: err.message }, 'complexity scan failed: sample windows centred in their shares'),
+          });
+          return { analysisPlan: planAnalysis(probe, frameRate, { segmentDurationS: options.config.segmentDurationS, finalPreset: options.config.x264Preset, keyframesS, complexity, ...(data.codecs ? { codecs: data.codecs } : {}), ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}) }) };
         }
         return planTitle(planInput(masterPath), options.paths, { signal, log });
       });

@@ -276,8 +276,9 @@ describe('the per-title sample of an MPEG-TS master with 5 s GOPs (its seeks are
     const keyframesS = await keyframesForSeeking(master, probed.formatName, paths);
     expect(keyframesS?.map((k) => Math.round(k * 1000) / 1000)).toEqual([0, 5, 10, 15]);
     const { settings } = planAnalysis(probed, 24, { segmentDurationS: 2, keyframesS });
-    // Two 2 s windows, each starting about a second before a keyframe (the container's duration is 20.03 s).
-    expect(settings.windows.map((w) => [Math.round(w.startS), w.seekFromS])).toEqual([[4, 0], [14, 9]]);
+    // The 4 s of two 2 s windows cut in three (MIN_SAMPLE_WINDOWS), 32 frames each, one per third of
+    // the 20.03 s; each seeks from a second before the keyframe before it, the second one across the keyframe at 10 s.
+    expect(settings.windows.map((w) => [Math.round(w.startS * 24), Math.round(w.durationS * 24), Math.round((w.seekFromS ?? -1) * 1000) / 1000])).toEqual([[64, 32, 0], [224, 32, 4], [384, 32, 14]]);
     const sample = await decodeSample(master, settings, dir, paths);
     const md5s = async (file: string) => {
       const { stdout } = await run(paths.ffmpegPath, ['-v', 'error', '-nostdin', '-i', file, '-map', '0:v:0', '-vsync', '0', '-f', 'framemd5', '-'], { env: ffmpegChildEnv(), maxBuffer: 64 * 1024 * 1024 });
@@ -285,16 +286,17 @@ describe('the per-title sample of an MPEG-TS master with 5 s GOPs (its seeks are
     };
     const whole = await md5s(master);
     expect(whole).toHaveLength(480);
-    // Each window's 48 frames of the master from its start on, in order, none twice (a window
+    // Each window's frames of the master from its start on, in order, none twice (a window
     // starting between two frames used to end with its last frame twice).
     const first = (w: { startS: number }) => Math.ceil(w.startS * 24 - 1e-6);
-    expect(await md5s(sample!)).toEqual(settings.windows.flatMap((w) => whole.slice(first(w), first(w) + 48)));
-    // The same from an MP4 (sought exactly) of 20.7 s: its centred windows start 0.75 and 0.25 of a
-    // frame before a frame (4.177 and 14.531 s).
+    const framesOf = (w: { startS: number; durationS: number }, all: string[]) => all.slice(first(w), first(w) + Math.round(w.durationS * 24));
+    expect(await md5s(sample!)).toEqual(settings.windows.flatMap((w) => framesOf(w, whole)));
+    // The same from an MP4 (sought exactly) of 20.7 s: its first two centred windows start 0.2 and
+    // 0.6 of a frame before a frame (2.783 and 9.683 s).
     const mp4 = await makeSyntheticMaster({ path: path.join(dir, 'exact.mp4'), durationS: 20.7, width: 320, height: 180, frameRate: 24 }, paths);
     const exact = planAnalysis(await inspectMaster(mp4, paths), 24, { segmentDurationS: 2 }).settings;
-    expect(exact.windows).toHaveLength(2);
+    expect(exact.windows).toHaveLength(3);
     const mp4Whole = await md5s(mp4);
-    expect(await md5s((await decodeSample(mp4, exact, dir, paths))!)).toEqual(exact.windows.flatMap((w) => mp4Whole.slice(first(w), first(w) + 48)));
+    expect(await md5s((await decodeSample(mp4, exact, dir, paths))!)).toEqual(exact.windows.flatMap((w) => framesOf(w, mp4Whole)));
   });
 });

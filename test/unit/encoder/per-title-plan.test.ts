@@ -8,7 +8,7 @@ import { rungFrameSample, RUNG_QUALITY_MAX_FRAMES } from '../../../src/encoder/m
 import { strideCoprimeWith } from '../../../src/encoder/quality-metrics.js';
 import { planAnalysis, QUALITY_EXTENSION_CRFS, trialVmafSubsample } from '../../../src/encoder/per-title.js';
 import { concludeAnalysis, crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
-import { sampleGraph, sampleWindows } from '../../../src/encoder/per-title-sample.js';
+import { MIN_SAMPLE_WINDOWS, representativeStartS, sampleGraph, sampleWindows } from '../../../src/encoder/per-title-sample.js';
 import { MAX_OUTPUT_FRAME_RATE, outputFrameRate } from '../../../src/encoder/title-stages.js';
 import { ivtcFilter, masterPictureFilter, masterPictureOf } from '../../../src/encoder/media-info.js';
 import { frameCadence, isTelecinePattern, parseRepeatedFields } from '../../../src/encoder/master-check.js';
@@ -56,6 +56,54 @@ describe('sampleWindows', () => {
     // Without a frame rate, the centred starts to the millisecond; a window at 0 stays at 0.
     expect(sampleWindows(70.03, 4, 0.2, 10).map((w) => w.startS)).toEqual([6.754, 24.261, 41.769, 59.276]);
     expect(sampleWindows(4, 4, 0.2, 10, rate)).toEqual([{ startS: 0, durationS: 4 }]);
+  });
+
+  it('cuts a short title\'s few windows into MIN_SAMPLE_WINDOWS shorter ones, one per share of the title, whole frames long', () => {
+    // 12 s: one 4 s window by the 20% rule (4–8 s, the middle scene of three) → three of 32 frames, one per 4 s.
+    const short = sampleWindows(12, 4, 0.2, 10, 24);
+    expect(short.map((w) => [Math.round(w.startS * 24), w.durationS * 24])).toEqual([[32, 32], [128, 32], [224, 32]]);
+    expect(short.reduce((t, w) => t + w.durationS, 0)).toBeCloseTo(4, 9); // the same seconds as the one window
+    // 30.16 s at 12.5 fps: two 4 s windows → three of 33 frames (2.64 s), not 33.3.
+    expect(sampleWindows(30.16, 4, 0.2, 10, 12.5).map((w) => w.durationS)).toEqual([2.64, 2.64, 2.64]);
+    // Never shorter than MIN_SAMPLE_WINDOW_S: a 2 s window of a 5 s title is cut in two.
+    expect(sampleWindows(5, 2, 0.2, 10, 25).map((w) => w.durationS)).toEqual([1, 1]);
+    // Enough windows already (70 s: four 4 s), or minWindows 1: as before.
+    expect(sampleWindows(70.03, 4, 0.2, 10).map((w) => w.durationS)).toEqual([4, 4, 4, 4]);
+    expect(sampleWindows(12, 4, 0.2, 10, 24, 1)).toEqual([{ startS: 3.999999, durationS: 4 }]);
+    expect(MIN_SAMPLE_WINDOWS).toBe(3);
+  });
+});
+
+describe('representativeStartS', () => {
+  const profile = (...sizes: number[][]) => ({ frameRate: 1, frameBits: sizes });
+  it('keeps the centre of an even stratum, and moves off it only for a clearly closer window', () => {
+    expect(representativeStartS(profile(Array(20).fill(100)), 0, 20, 4, 8)).toBe(8);
+    // Within REPRESENTATIVE_TOLERANCE of the best (1% off): still the centre.
+    const nearlyEven = Array.from({ length: 20 }, (_, i) => (i >= 8 && i < 12 ? 101 : 100));
+    expect(representativeStartS(profile(nearlyEven), 0, 20, 4, 8)).toBe(8);
+  });
+
+  it('dodges content that repeats at the windows\' spacing, as a centred (systematic) window does not', () => {
+    // Bursts of 8 frames at 1000 bits every 20 frames (frames 6–13 of each 20), quiet (100)
+    // between: a stratum's mean is 460, and its centred window (frames 8–11, 28–31) is all burst.
+    const bursts = Array.from({ length: 40 }, (_, i) => (i % 20 >= 6 && i % 20 < 14 ? 1000 : 100));
+    const meanOf = (start: number) => bursts.slice(start, start + 4).reduce((a, b) => a + b, 0) / 4;
+    expect(meanOf(8)).toBe(1000);
+    // Placed: half a burst (550, the nearest a 4-frame window comes to 460), in both strata.
+    expect(meanOf(representativeStartS(profile(bursts), 0, 20, 4, 8))).toBe(550);
+    expect(meanOf(representativeStartS(profile(bursts), 20, 40, 4, 28))).toBe(550);
+  });
+
+  it('weighs every scan size: a window right at one size and far off at the other loses to one near at both', () => {
+    // Size A: frames 0–9 dear (mean 200; only frames 8–11 match it exactly); size B: frames 8–11
+    // very dear (mean 280), so that window is 257% off at B. Frames 5–8 are 50% off at A and 16%
+    // at B: the best sum (as frames 11–14; the nearer to the centre given, 0, is taken).
+    const a = Array.from({ length: 20 }, (_, i) => (i < 10 ? 300 : 100));
+    const b = Array.from({ length: 20 }, (_, i) => (i >= 8 && i < 12 ? 1000 : 100));
+    expect(representativeStartS(profile(a), 0, 20, 4, 0)).toBe(8);
+    expect(representativeStartS(profile(a, b), 0, 20, 4, 0)).toBe(5);
+    // A profile shorter than a window of the stratum: the centre.
+    expect(representativeStartS(profile([1, 2]), 0, 20, 4, 8)).toBe(8);
   });
 });
 
