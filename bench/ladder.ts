@@ -32,6 +32,7 @@ import { resolveFfmpegPaths, runFfmpeg } from '../src/encoder/ffmpeg.js';
 import type { LadderReport } from '../src/encoder/ladder-report.js';
 import type { LadderKind } from '../src/title/title-address.js';
 import { makeSyntheticMaster } from '../fixtures/synthetic-master.js';
+import { benchClips } from './bench-clips.js';
 import { transparentHugePagesMode } from '../src/util/transparent-huge-pages.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -42,20 +43,12 @@ const OUT = path.join(ROOT, 'bench', 'results');
 
 const config = loadConfig({ ...process.env, VMAF_MODEL: process.env.VMAF_MODEL ?? VMAF_MODEL });
 const paths = resolveFfmpegPaths(config);
-const only = process.env.BENCH_CLIPS?.split(',').map((s) => s.trim());
 const tag = process.env.BENCH_TAG ? `-${process.env.BENCH_TAG.replace(/[^A-Za-z0-9_-]/g, '')}` : '';
 /** The host's THP mode, which sets libvmaf's speed (src/util/transparent-huge-pages.ts). */
 const thp = (await transparentHugePagesMode()) ?? 'unknown';
 const rungFrameSample = Math.max(1, Number(process.env.BENCH_RUNG_FRAME_SAMPLE ?? 1) || 1);
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-bench-ladder-'));
-const clipPaths = new Map<string, string>();
-for (const f of (await fs.readdir(MEDIA)).filter((f) => /\.(mp4|mov|mkv|webm)$/i.test(f) && (!only || only.includes(f))).sort()) clipPaths.set(f, path.join(MEDIA, f));
-// A BENCH_CLIPS entry with a slash is a master of your own, by path (relative to the working folder).
-for (const f of (only ?? []).filter((f) => f.includes('/'))) {
-  const file = path.resolve(f);
-  await fs.access(file).catch(() => { throw new Error(`BENCH_CLIPS: cannot read ${file}`); });
-  clipPaths.set(path.basename(file), file);
-}
+const clipPaths = await benchClips(MEDIA);
 const synthS = Number(process.env.BENCH_SYNTH_1080P60 ?? 0);
 const withHevc = (process.env.BENCH_CODECS ?? '').split(',').map((c) => c.trim()).includes('hevc');
 const halfRate = process.env.BENCH_HALF_RATE !== '0';

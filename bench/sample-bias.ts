@@ -30,15 +30,14 @@ import { decodeSample, sampleWindows, MIN_SAMPLE_WINDOWS, type SampleWindow } fr
 import { scanComplexity } from '../src/encoder/title-complexity.js';
 import { videoEncoderOptions } from '../src/encoder/rendition.js';
 import { outputFrameRate } from '../src/encoder/title-stages.js';
+import { benchClips } from './bench-clips.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const MEDIA = path.resolve(ROOT, '..', 'shared', 'media');
 const OUT = path.join(ROOT, 'bench', 'results');
 const WINDOW_S = 4;
 const paths = resolveFfmpegPaths(loadConfig(process.env));
-const only = process.env.BENCH_CLIPS?.split(',').map((s) => s.trim());
-const clips = (await fs.readdir(MEDIA)).filter((f) => /\.(mp4|mov|mkv|webm)$/i.test(f) && (!only || only.includes(f))).sort().map((f) => path.join(MEDIA, f));
-for (const f of (only ?? []).filter((f) => f.includes('/'))) clips.push(path.resolve(f));
+const clips = [...(await benchClips(MEDIA)).values()];
 const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-bench-sample-bias-'));
 
 interface Way { readonly name: string; readonly windows: SampleWindow[]; readonly ownGop: boolean; readonly keyframeWeight: number }

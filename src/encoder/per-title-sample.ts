@@ -106,12 +106,13 @@ export function representativeStartS(profile: ComplexityProfile, fromS: number, 
   const end = Math.min(Math.floor(toS * frameRate + 1e-9), frames);
   const span = Math.round(windowS * frameRate);
   if (sizes.length === 0 || span < 1 || end - first < span) return centredS;
-  const prefixes = sizes.map((bits) => bits.slice(0, end).reduce<number[]>((p, b) => (p.push(p.at(-1)! + b), p), [0]));
-  const targets = prefixes.map((p) => (p[end]! - p[first]!) / (end - first));
+  // Prefix sums over the stratum's frames only (p[i]: bits of its first i frames).
+  const prefixes = sizes.map((bits) => bits.slice(first, end).reduce<number[]>((p, b) => (p.push(p.at(-1)! + b), p), [0]));
+  const targets = prefixes.map((p) => p[end - first]! / (end - first));
   const candidates: { startS: number; off: number }[] = [];
-  for (let f = first; f + span <= end; f++) {
-    const off = prefixes.reduce((o, p, k) => o + (targets[k]! > 0 ? Math.abs((p[f + span]! - p[f]!) / span / targets[k]! - 1) : 0), 0);
-    candidates.push({ startS: f / frameRate, off });
+  for (let i = 0; i + span <= end - first; i++) {
+    const off = prefixes.reduce((o, p, k) => o + (targets[k]! > 0 ? Math.abs((p[i + span]! - p[i]!) / span / targets[k]! - 1) : 0), 0);
+    candidates.push({ startS: (first + i) / frameRate, off });
   }
   const best = candidates.reduce((m, c) => Math.min(m, c.off), Infinity);
   const near = candidates.filter((c) => c.off <= best + REPRESENTATIVE_TOLERANCE);
