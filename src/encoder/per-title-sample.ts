@@ -95,8 +95,9 @@ export const REPRESENTATIVE_TOLERANCE = 0.02;
  * trying every frame as a start — stratified sampling with a representative unit per stratum
  * rather than a systematic one, which aliases with content that repeats at the windows' spacing
  * (Cochran, "Sampling Techniques", 3rd ed., 1977, §8.4). Windows within REPRESENTATIVE_TOLERANCE
- * of the best go by nearness to `centredS`. Returns `centredS` when the profile does not cover a
- * whole window of the stratum.
+ * of the best go by nearness to `centredS`. A profile scanned in spans (NaN frames: scanSpans)
+ * gives the stratum's mean over its scanned frames, and only windows scanned whole are tried.
+ * Returns `centredS` when the profile does not cover a whole window of the stratum.
  */
 export function representativeStartS(profile: ComplexityProfile, fromS: number, toS: number, windowS: number, centredS: number): number {
   const { frameRate } = profile;
@@ -106,14 +107,19 @@ export function representativeStartS(profile: ComplexityProfile, fromS: number, 
   const end = Math.min(Math.floor(toS * frameRate + 1e-9), frames);
   const span = Math.round(windowS * frameRate);
   if (sizes.length === 0 || span < 1 || end - first < span) return centredS;
-  // Prefix sums over the stratum's frames only (p[i]: bits of its first i frames).
-  const prefixes = sizes.map((bits) => bits.slice(first, end).reduce<number[]>((p, b) => (p.push(p.at(-1)! + b), p), [0]));
-  const targets = prefixes.map((p) => p[end - first]! / (end - first));
+  // Prefix sums over the stratum's frames only (p[i]: bits of its first i frames; n[i]: how
+  // many of them the scan read, at every size).
+  const read = Array.from({ length: end - first }, (_, i) => sizes.every((bits) => Number.isFinite(bits[first + i])));
+  const prefixes = sizes.map((bits) => read.reduce<number[]>((p, r, i) => (p.push(p.at(-1)! + (r ? bits[first + i]! : 0)), p), [0]));
+  const counts = read.reduce<number[]>((n, r) => (n.push(n.at(-1)! + (r ? 1 : 0)), n), [0]);
+  const targets = prefixes.map((p) => p[end - first]! / Math.max(1, counts[end - first]!));
   const candidates: { startS: number; off: number }[] = [];
   for (let i = 0; i + span <= end - first; i++) {
+    if (counts[i + span]! - counts[i]! < span) continue;
     const off = prefixes.reduce((o, p, k) => o + (targets[k]! > 0 ? Math.abs((p[i + span]! - p[i]!) / span / targets[k]! - 1) : 0), 0);
     candidates.push({ startS: (first + i) / frameRate, off });
   }
+  if (candidates.length === 0) return centredS;
   const best = candidates.reduce((m, c) => Math.min(m, c.off), Infinity);
   const near = candidates.filter((c) => c.off <= best + REPRESENTATIVE_TOLERANCE);
   return near.reduce((a, c) => (Math.abs(c.startS - centredS) < Math.abs(a.startS - centredS) ? c : a)).startS;
@@ -125,7 +131,7 @@ export function representativeStartS(profile: ComplexityProfile, fromS: number, 
  * microseconds and drops the frames before it, so a frame time such as 1001/24000 s printed to
  * six places must not round up past the frame. No other frame lies within a microsecond.
  */
-function onFrameGrid(timeS: number, frameRate: number): number {
+export function onFrameGrid(timeS: number, frameRate: number): number {
   const frame = Math.floor(timeS * frameRate + 1e-9);
   return frame === 0 ? 0 : Math.floor((frame / frameRate) * 1e6 - 1) / 1e6;
 }

@@ -342,12 +342,15 @@ export async function analyzeTitle(masterPath: string, probed: ProbeResult, fram
   // Progress: the complexity scan and the sample's decode weigh SAMPLE_DECODE_WEIGHT each, the
   // groups their trials (the same groups wherever the windows lie).
   const before = 2 * SAMPLE_DECODE_WEIGHT;
-  const total = planAnalysis(probed, frameRate, { ...options, keyframesS }).groups.map(groupWeight).reduce((a, b) => a + b, before);
+  const centred = planAnalysis(probed, frameRate, { ...options, keyframesS });
+  const total = centred.groups.map(groupWeight).reduce((a, b) => a + b, before);
   options.onProgress?.(0);
   const scan = {
     ...(options.signal ? { signal: options.signal } : {}),
     onProgress: (f: number) => options.onProgress?.((f * SAMPLE_DECODE_WEIGHT) / total),
     onScanError: (err: Error) => log.warn({ err: err.message }, 'complexity scan failed: sample windows centred in their shares'),
+    windows: centred.settings.windows,
+    keyframesS,
   };
   const complexity = options.complexity === undefined ? await complexityForSample(masterPath, probed, frameRate, paths, scan) : options.complexity;
   const plan = planAnalysis(probed, frameRate, { ...options, keyframesS, complexity });

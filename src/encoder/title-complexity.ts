@@ -17,14 +17,26 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+import { masterSeek, withSeekStarts } from './master-seek.js';
 import { masterPictureFilter, masterPictureOf, type ProbeResult } from './media-info.js';
+import { onFrameGrid } from './per-title-sample.js';
 
-/** Bits per frame of a title's scan encodes (scanComplexity), one list per scan size, frame i at i / frameRate s from the video's first frame. */
+/**
+ * Bits per frame of a title's scan encodes (scanComplexity), one list per scan size, frame i at
+ * i / frameRate s from the video's first frame; NaN for a frame the scan did not read (a long
+ * title is scanned in spans: scanSpans).
+ */
 export interface ComplexityProfile {
   /** Frames per second of the lists (the title's output frame rate). */
   readonly frameRate: number;
   /** One list per scan size (scanHeights), smallest first. */
   readonly frameBits: readonly (readonly number[])[];
+}
+
+/** A stretch of the title a scan reads: `frames` output frames from output frame `startFrame`. */
+export interface ScanSpan {
+  readonly startFrame: number;
+  readonly frames: number;
 }
 
 /**
@@ -38,34 +50,113 @@ export interface ComplexityProfile {
 export const COMPLEXITY_SCAN = Object.freeze({ heights: Object.freeze([270, 540]), preset: 'ultrafast', crf: 26 });
 
 /**
+ * How much of a title the scan reads (scanSpans). The whole title, unless it is long enough that
+ * SCAN_SPANS_PER_SHARE spans of SCAN_SPAN_WINDOWS sample windows in each window's share read at
+ * most SCAN_SPANS_MAX_SHARE of it — with the default sample (ten 4 s windows) 240 s of spans, for
+ * titles over 600 s — so the scan's cost stops growing with the title. Decoding is most of that
+ * cost: a noisy 1080p24 mezzanine here decodes at 64 frames/s and scans at 53 (measured,
+ * docs/per-title.md "Sample"), so a two-hour title's whole scan would take about an hour, serial
+ * in the planning job before any trial starts. Each span also decodes from the keyframe before
+ * it (up to a GOP), which is why a title is read whole until the spans are well under half of it.
+ * Four spans per share, so that their mean stands for the share's (with one, the window is only
+ * placed inside its span: on the Intel clip, one span per share placed windows that cost +49% of
+ * the title at 144p, where three centred windows cost +37%; measured by hand with
+ * bench:sample-bias's ways). A span a window and a half long lets the window slide inside it.
+ * Our choices.
+ */
+export const SCAN_SPANS_PER_SHARE = 4;
+export const SCAN_SPAN_WINDOWS = 1.5;
+export const SCAN_SPANS_MAX_SHARE = 0.4;
+
+/**
+ * The spans a title of `durationS` seconds is scanned in, for a sample of `windows` (the
+ * windows sampleWindows centres, one per equal share of the title): in each share `perShare`
+ * spans of SCAN_SPAN_WINDOWS windows (no longer than the share), each centred in one of
+ * `perShare` equal parts of it, starting on the frame grid of `frameRate` — a systematic sample
+ * of candidate windows per share, from which representativeStartS takes the one that costs what
+ * the candidates cost on average. Undefined (the whole title) when the spans would read more than
+ * `maxShare` of the title.
+ */
+export function scanSpans(
+  durationS: number,
+  frameRate: number,
+  windows: readonly { readonly durationS: number }[],
+  perShare = SCAN_SPANS_PER_SHARE,
+  maxShare = SCAN_SPANS_MAX_SHARE,
+): ScanSpan[] | undefined {
+  if (windows.length === 0 || perShare < 1) return undefined;
+  const share = durationS / windows.length;
+  const spanS = Math.min(share, windows[0]!.durationS * SCAN_SPAN_WINDOWS);
+  if (windows.length * perShare * spanS > maxShare * durationS) return undefined;
+  const frames = Math.max(1, Math.round(spanS * frameRate));
+  const last = Math.max(0, Math.floor(durationS * frameRate) - frames);
+  return windows.flatMap((_, i) =>
+    Array.from({ length: perShare }, (_, j) => {
+      const centreS = share * i + (share / perShare) * (j + 0.5);
+      return { startFrame: Math.min(last, Math.max(0, Math.round((centreS - spanS / 2) * frameRate))), frames };
+    }),
+  );
+}
+
+/**
  * Decodes the master's first video stream once (the picture filters every stage puts first:
  * media-info.ts masterPictureFilter; restamped from its first frame; resampled to `frameRate`)
- * and encodes it whole at each of its scanHeights, returning the bits of each frame.
+ * and encodes it at each of its scanHeights, returning the bits of each frame: the whole title,
+ * or with `spans` (scanSpans) only those, each read with input seeking (master-seek.ts, from
+ * before its keyframe in a container not sought exactly: `keyframesS`), cut to its frames and
+ * joined, the other frames NaN.
  * @param frameRate the title's output frame rate, frames/s.
- * @param run progress (over the master's duration) and cancellation.
- * @throws FfmpegError when ffmpeg or ffprobe fails; EncodeCancelledError when `run.signal` aborts.
+ * @param run progress (over what is read) and cancellation.
+ * @throws FfmpegError when ffmpeg or ffprobe fails; Error when a span gave fewer frames than
+ *         asked (the master is shorter than probed); EncodeCancelledError when `run.signal` aborts.
  */
-export async function scanComplexity(masterPath: string, probed: ProbeResult, frameRate: number, paths: FfmpegPaths, run: RunOptions = {}): Promise<ComplexityProfile> {
+export async function scanComplexity(
+  masterPath: string,
+  probed: ProbeResult,
+  frameRate: number,
+  paths: FfmpegPaths,
+  run: RunOptions = {},
+  spans?: readonly ScanSpan[],
+  keyframesS?: readonly number[],
+): Promise<ComplexityProfile> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-complexity-'));
   try {
     const heights = scanHeights(probed.video?.height ?? 0);
     const files = heights.map((h) => path.join(dir, `scan-${h}.mkv`));
     const fps = Number(frameRate.toFixed(3));
-    const graph = [
-      `[0:v:0]${masterPictureFilter(masterPictureOf(probed.video))}setpts=PTS-STARTPTS,fps=fps=${fps},split=${heights.length}${heights.map((_, i) => `[s${i}]`).join('')}`,
-      ...heights.map((h, i) => `[s${i}]scale=-2:${h},format=yuv420p[v${i}]`),
-    ].join(';');
+    const picture = `${masterPictureFilter(masterPictureOf(probed.video))}setpts=PTS-STARTPTS,fps=fps=${fps}`;
+    const starts = spans && withSeekStarts(spans.map((sp) => ({ startS: onFrameGrid(sp.startFrame / frameRate, frameRate) })), probed.formatName, keyframesS);
+    const inputs = spans
+      ? spans.map((sp, i) => ({ source: masterPath, options: [...masterSeek(starts![i]!, probed.videoStartOffsetS), '-t', ((sp.frames + 1) / frameRate + SPAN_READ_MARGIN_S).toFixed(6)] }))
+      : [{ source: masterPath }];
+    const read = spans ? `${spans.map((sp, i) => `[${i}:v:0]${picture},trim=end_frame=${sp.frames}[c${i}]`).join(';')};${spans.map((_, i) => `[c${i}]`).join('')}concat=n=${spans.length}:v=1:a=0,` : `[0:v:0]${picture},`;
+    const graph = [`${read}split=${heights.length}${heights.map((_, i) => `[s${i}]`).join('')}`, ...heights.map((h, i) => `[s${i}]scale=-2:${h},format=yuv420p[v${i}]`)].join(';');
     const encode = (i: number) => ['-map', `[v${i}]`, '-c:v', 'libx264', '-preset', COMPLEXITY_SCAN.preset, '-crf', String(COMPLEXITY_SCAN.crf), '-an', '-sn', '-dn', '-f', 'matroska'];
+    const readS = spans ? spans.reduce((n, sp) => n + sp.frames, 0) / frameRate : probed.durationS;
     await runFfmpeg(
-      { inputs: [{ source: masterPath }], outputOptions: ['-filter_complex', graph, ...encode(0)], output: files[0]!, moreOutputs: files.slice(1).map((output, k) => ({ outputOptions: encode(k + 1), output })) },
+      { inputs, outputOptions: ['-filter_complex', graph, ...encode(0)], output: files[0]!, moreOutputs: files.slice(1).map((output, k) => ({ outputOptions: encode(k + 1), output })) },
       paths,
-      { ...run, durationS: run.durationS ?? probed.durationS },
+      { ...run, durationS: run.durationS ?? readS },
     );
     const frameBits = await Promise.all(files.map(async (f) => frameBitsOf(await probePackets(f, paths), frameRate)));
-    return { frameRate, frameBits };
+    return { frameRate, frameBits: spans ? frameBits.map((bits) => spreadOverTitle(bits, spans, probed.durationS * frameRate)) : frameBits };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Seconds read past a span's last frame (its frames are then cut exactly by `trim`): room for a frame time not on the output's grid. */
+const SPAN_READ_MARGIN_S = 0.5;
+
+/** A spans scan's joined bits (span after span) placed at their frames of a title of `titleFrames`, NaN elsewhere. @throws Error when the spans' frames are not all there. */
+function spreadOverTitle(joined: readonly number[], spans: readonly ScanSpan[], titleFrames: number): number[] {
+  const wanted = spans.reduce((n, sp) => n + sp.frames, 0);
+  if (joined.length !== wanted) throw new Error(`complexity scan read ${joined.length} frames of the ${wanted} its spans hold`);
+  const last = spans.reduce((m, sp) => Math.max(m, sp.startFrame + sp.frames), 0);
+  const out = new Array<number>(Math.max(last, Math.ceil(titleFrames - 1e-9))).fill(NaN);
+  let k = 0;
+  for (const sp of spans) for (let i = 0; i < sp.frames; i++) out[sp.startFrame + i] = joined[k++]!;
+  return out;
 }
 
 /**
@@ -97,8 +188,11 @@ export function frameBitsOf(packets: readonly { ptsS: number; sizeBytes: number 
 }
 
 /**
- * scanComplexity for the per-title analysis's plan: a failed scan gives no profile (the sample's
- * windows are then centred in their shares) and is reported to `onScanError`.
+ * scanComplexity for the per-title analysis's plan: the whole title, or the spans scanSpans gives
+ * for the sample's centred `windows` (planAnalysis without a profile; `perShare` and `maxShare`
+ * default to SCAN_SPANS_PER_SHARE and SCAN_SPANS_MAX_SHARE). A failed scan gives no profile (the sample's windows are
+ * then centred in their shares) and is reported to `onScanError`.
+ * @param keyframesS the master's keyframe times for a container not sought exactly (master-seek.ts keyframesForSeeking).
  * @throws EncodeCancelledError when `run.signal` aborts.
  */
 export async function complexityForSample(
@@ -106,10 +200,17 @@ export async function complexityForSample(
   probed: ProbeResult,
   frameRate: number,
   paths: FfmpegPaths,
-  run: RunOptions & { readonly onScanError?: (err: Error) => void } = {},
+  run: RunOptions & {
+    readonly onScanError?: (err: Error) => void;
+    readonly windows?: readonly { readonly durationS: number }[];
+    readonly keyframesS?: readonly number[] | undefined;
+    readonly perShare?: number;
+    readonly maxShare?: number;
+  } = {},
 ): Promise<ComplexityProfile | undefined> {
-  const { onScanError, ...options } = run;
-  return scanComplexity(masterPath, probed, frameRate, paths, options).catch((err: Error) => {
+  const { onScanError, windows, keyframesS, perShare, maxShare, ...options } = run;
+  const spans = windows ? scanSpans(probed.durationS, frameRate, windows, perShare, maxShare) : undefined;
+  return scanComplexity(masterPath, probed, frameRate, paths, options, spans, keyframesS).catch((err: Error) => {
     if (options.signal?.aborted) throw err;
     onScanError?.(err);
     return undefined;

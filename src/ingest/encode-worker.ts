@@ -250,12 +250,15 @@ export async function processEncodeJob(
           const keyframesS = await keyframesForSeeking(masterPath, probe.formatName, options.paths);
           const frameRate = outputFrameRate(probe.video!);
           // The complexity scan places the sample's windows (title-complexity.ts): 0–5 of the analysis's 0–39%.
+          const planOptions = { segmentDurationS: options.config.segmentDurationS, finalPreset: options.config.x264Preset, keyframesS, ...(data.codecs ? { codecs: data.codecs } : {}), ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}) };
           const complexity = await complexityForSample(masterPath, probe, frameRate, options.paths, {
             signal,
             onProgress: (f) => progress({ stage: 'analyze', percent: Math.round(f * 50) / 10 }),
             onScanError: (err) => log.warn({ err: err.message }, 'complexity scan failed: sample windows centred in their shares'),
+            windows: planAnalysis(probe, frameRate, planOptions).settings.windows,
+            keyframesS,
           });
-          return { analysisPlan: planAnalysis(probe, frameRate, { segmentDurationS: options.config.segmentDurationS, finalPreset: options.config.x264Preset, keyframesS, complexity, ...(data.codecs ? { codecs: data.codecs } : {}), ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}) }) };
+          return { analysisPlan: planAnalysis(probe, frameRate, { ...planOptions, complexity }) };
         }
         return planTitle(planInput(masterPath), options.paths, { signal, log });
       });

@@ -61,6 +61,40 @@ describe('scanComplexity', () => {
     expect(analysis.sample.windows.map((w) => w.startS)).toEqual([placed!.startS]);
   }, 90_000);
 
+  it('scans a long title in spans: their frames with the bits a whole scan gives them, the rest NaN', async () => {
+    const master = path.join(dir, 'still-then-noise.mp4');
+    const probed = await inspectMaster(master, paths);
+    const whole = await scanComplexity(master, probed, 24, paths);
+    // 2–4 s (the still) and 9–11 s (the noise).
+    const spans = [{ startFrame: 48, frames: 48 }, { startFrame: 216, frames: 48 }];
+    const sparse = await scanComplexity(master, probed, 24, paths, {}, spans);
+    const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    for (const [k, bits] of sparse.frameBits.entries()) {
+      expect(bits).toHaveLength(288);
+      expect(bits.filter(Number.isFinite)).toHaveLength(96);
+      expect([0, 47, 96, 215, 264, 287].every((i) => Number.isNaN(bits[i]))).toBe(true);
+      // The noise span, coded from a keyframe of its own: from its second frame, the bits the
+      // whole scan gave the same frames (the still's frames cost a few bytes either way).
+      const noise = mean(bits.slice(217, 264)) / mean(whole.frameBits[k]!.slice(217, 264));
+      expect(noise).toBeGreaterThan(0.8);
+      expect(noise).toBeLessThan(1.25);
+      expect(mean(bits.slice(217, 264))).toBeGreaterThan(20 * mean(bits.slice(49, 96)));
+    }
+    // complexityForSample reads spans when they read at most maxShare of the title (one 2 s span
+    // per 4 s share here, half the title), and the windows are then placed inside them; a span past the
+    // master's end is a failed scan.
+    const centred = sampleWindows(12, 4, 0.2, 10, 24);
+    const errors: string[] = [];
+    const profile = await complexityForSample(master, probed, 24, paths, { windows: centred, perShare: 1, maxShare: 0.6, onScanError: (err) => errors.push(err.message) });
+    expect(errors).toEqual([]);
+    expect(profile!.frameBits[0]!.some(Number.isNaN)).toBe(true);
+    for (const w of sampleWindows(12, 4, 0.2, 10, 24, undefined, profile)) {
+      const first = Math.ceil(w.startS * 24 - 1e-6);
+      expect(profile!.frameBits[0]!.slice(first, first + Math.round(w.durationS * 24)).every(Number.isFinite)).toBe(true);
+    }
+    await expect(scanComplexity(master, probed, 24, paths, {}, [{ startFrame: 270, frames: 48 }])).rejects.toThrow(/read 18 frames of the 48/);
+  }, 60_000);
+
   it('scans at 270 and 540 lines, never above the master, and the larger only when twice the smaller', () => {
     expect(scanHeights(1080)).toEqual([270, 540]);
     expect(scanHeights(541)).toEqual([270, 540]);

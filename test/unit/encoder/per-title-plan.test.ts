@@ -105,6 +105,18 @@ describe('representativeStartS', () => {
     // A profile shorter than a window of the stratum: the centre.
     expect(representativeStartS(profile([1, 2]), 0, 20, 4, 8)).toBe(8);
   });
+
+  it('with a profile scanned in spans, tries only windows scanned whole, against the mean of the scanned frames', () => {
+    // Scanned: frames 2–7 (cheap, 100) and 12–17 (frames 12–14 at 500, 15–17 at 260); NaN elsewhere.
+    // The scanned mean is (6·100 + 3·500 + 3·260) / 12 = 240: frames 14–17 (mean 320) are the
+    // nearest whole window; frames 6–9 or 10–13 straddle unscanned frames and are not tried.
+    const bits = Array.from({ length: 20 }, (_, i) => (i >= 2 && i < 8 ? 100 : i >= 12 && i < 15 ? 500 : i >= 15 && i < 18 ? 260 : NaN));
+    expect(representativeStartS(profile(bits), 0, 20, 4, 8)).toBe(14);
+    // The same frames everywhere scanned with what lies between at 240: a window there matches exactly.
+    expect(representativeStartS(profile(bits.map((b) => (Number.isNaN(b) ? 240 : b))), 0, 20, 4, 8)).toBe(8);
+    // No whole window scanned in the stratum: the centre.
+    expect(representativeStartS(profile(bits), 5, 14, 4, 8)).toBe(8);
+  });
 });
 
 describe('planAnalysis of an interlaced master', () => {
