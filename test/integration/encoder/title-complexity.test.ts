@@ -10,7 +10,7 @@ import { resolveFfmpegPaths, runFfmpeg, type FfmpegPaths } from '../../../src/en
 import { inspectMaster } from '../../../src/encoder/master-check.js';
 import { analyzeTitle, planAnalysis } from '../../../src/encoder/per-title.js';
 import { sampleWindows } from '../../../src/encoder/per-title-sample.js';
-import { complexityForSample, scanComplexity, scanHeights } from '../../../src/encoder/title-complexity.js';
+import { complexityForSample, scanComplexity, scanHeights, SCAN_SPANS_PER_PROCESS } from '../../../src/encoder/title-complexity.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
 let paths: FfmpegPaths;
@@ -65,14 +65,23 @@ describe('scanComplexity', () => {
     const master = path.join(dir, 'still-then-noise.mp4');
     const probed = await inspectMaster(master, paths);
     const whole = await scanComplexity(master, probed, 24, paths);
-    // 2–4 s (the still) and 9–11 s (the noise).
-    const spans = [{ startFrame: 48, frames: 48 }, { startFrame: 216, frames: 48 }];
+    // Four spans of the still (2–4 s first), then two of the noise (the last 9–11 s): more
+    // than SCAN_SPANS_PER_PROCESS, so two ffmpeg runs whose bits must join in order.
+    const spans = [
+      { startFrame: 48, frames: 48 },
+      { startFrame: 100, frames: 20 },
+      { startFrame: 150, frames: 20 },
+      { startFrame: 176, frames: 12 },
+      { startFrame: 200, frames: 12 },
+      { startFrame: 216, frames: 48 },
+    ];
+    expect(spans.length).toBeGreaterThan(SCAN_SPANS_PER_PROCESS);
     const sparse = await scanComplexity(master, probed, 24, paths, {}, spans);
     const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     for (const [k, bits] of sparse.frameBits.entries()) {
       expect(bits).toHaveLength(288);
-      expect(bits.filter(Number.isFinite)).toHaveLength(96);
-      expect([0, 47, 96, 215, 264, 287].every((i) => Number.isNaN(bits[i]))).toBe(true);
+      expect(bits.filter(Number.isFinite)).toHaveLength(160);
+      expect([0, 47, 96, 99, 120, 149, 170, 175, 188, 199, 212, 215, 264, 287].every((i) => Number.isNaN(bits[i]))).toBe(true);
       // The noise span, coded from a keyframe of its own: from its second frame, the bits the
       // whole scan gave the same frames (the still's frames cost a few bytes either way).
       const noise = mean(bits.slice(217, 264)) / mean(whole.frameBits[k]!.slice(217, 264));

@@ -1,0 +1,14 @@
+import { resolveFfmpegPaths } from '../src/encoder/ffmpeg.js';
+import { inspectMaster } from '../src/encoder/master-check.js';
+import { analyzeTitle } from '../src/encoder/per-title.js';
+import { outputFrameRate } from '../src/encoder/title-stages.js';
+const paths = resolveFfmpegPaths({ ffmpegPath: undefined, ffprobePath: undefined });
+const file = process.argv[2]!;
+const probed = await inspectMaster(file, paths);
+const rate = outputFrameRate(probed.video!);
+const lines: string[] = [];
+const log = { warn: () => {}, info: () => {}, error: () => {}, debug: (o: unknown, m: string) => lines.push(`${((performance.now() - t) / 1000).toFixed(2)} ${m} ${JSON.stringify(o)}`) } as never;
+const t = performance.now();
+const a = await analyzeTitle(file, probed, rate, paths, { segmentDurationS: 4, finalPreset: 'veryfast', vmafModelPath: '/work/shared/vmaf/vmaf_v0.6.1.pkl', log });
+console.log('total', ((performance.now() - t) / 1000).toFixed(2), JSON.stringify(a.timings), 'points', a.points.length, 'rungs', a.rungs.map((r) => `${r.height}@${Math.round(r.bitrateBps / 1000)}`).join(' '));
+console.log(lines.length, 'trial points');
