@@ -10,6 +10,7 @@ import { formatAnalysisTable, formatPointsTable, renderLadderSvg } from '../enco
 import { inspectMaster } from '../encoder/master-check.js';
 import { outputFrameRate } from '../encoder/title-stages.js';
 import { analyzeTitle, type LadderAnalysis } from '../encoder/per-title.js';
+import { CRF_SPLIT_RATIO } from '../encoder/per-title-search.js';
 import { UserError } from '../util/errors.js';
 import type { CliContext } from './context.js';
 import { transparentHugePagesMode, vmafThpAdvice } from '../util/transparent-huge-pages.js';
@@ -95,11 +96,12 @@ export async function runLadder(ctx: CliContext, file: string, flags: LadderFlag
 
 /** "17 of the grid's 20 trial encodes (coarse-to-fine search) + 1 extension", as the analysis ran them. */
 function trialCount(analysis: LadderAnalysis): string {
-  const { gridTrials, search, extensionCrfs } = analysis.settings;
-  const extensions = analysis.points.filter((p) => p.crf !== undefined && extensionCrfs.includes(p.crf)).length;
-  const grid = analysis.points.length - extensions;
+  const { gridTrials, search, extensionCrfs, splitCrfs = [] } = analysis.settings;
+  const count = (crfs: readonly number[]) => analysis.points.filter((p) => p.crf !== undefined && crfs.includes(p.crf)).length;
+  const [extensions, splits] = [count(extensionCrfs), count(splitCrfs)];
+  const grid = analysis.points.length - extensions - splits;
   const ran = gridTrials !== undefined && search === 'coarse-to-fine' ? `${grid} of the grid's ${gridTrials} trial encodes (coarse-to-fine search)` : `${grid} trial encodes (full grid)`;
-  return extensions > 0 ? `${ran} + ${extensions} beyond the grid` : ran;
+  return `${ran}${extensions > 0 ? ` + ${extensions} beyond the grid` : ''}${splits > 0 ? ` + ${splits} between grid steps (bitrates over ${CRF_SPLIT_RATIO}× apart)` : ''}`;
 }
 
 async function writeOut(file: string, text: string): Promise<void> {

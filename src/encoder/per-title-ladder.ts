@@ -86,6 +86,9 @@ export function concludeAnalysis(plan: AnalysisPlan, results: readonly TrialGrou
   const hevc = hevcResults.length > 0 ? ladderFrom(hevcResults, plan.rules) : undefined;
   const fixedPoints = plan.fixedGroup !== undefined ? results[plan.fixedGroup]!.points : undefined;
   const sampleFrames = Math.max(0, ...results.map((r) => r.sampleFrames));
+  // CRFs off the grid: the groups' extensions', and the search's split trials' (per-title-search.ts).
+  const offGrid = [...new Set(points.filter((p) => p.crf !== undefined && !plan.crfValues.includes(p.crf)).map((p) => p.crf!))];
+  const extensionCrfs = new Set(plan.groups.flatMap((g) => (g.extensions ?? []).flatMap((e) => e.crfs)));
   return {
     metric: plan.settings.metric,
     settings: {
@@ -93,7 +96,8 @@ export function concludeAnalysis(plan: AnalysisPlan, results: readonly TrialGrou
       crfValues: plan.crfValues,
       search: plan.search ?? 'grid',
       gridTrials: plan.groups.reduce((n, g, i) => n + (i === plan.fixedGroup || (g.codec ?? 'h264') !== 'h264' ? 0 : g.trials.length), 0),
-      extensionCrfs: [...new Set(points.filter((p) => p.crf !== undefined && !plan.crfValues.includes(p.crf)).map((p) => p.crf!))],
+      extensionCrfs: offGrid.filter((crf) => extensionCrfs.has(crf)),
+      splitCrfs: offGrid.filter((crf) => !extensionCrfs.has(crf)),
       resolutions: plan.resolutions,
       ...(plan.halfFrameRate !== undefined ? { halfFrameRate: plan.halfFrameRate } : {}),
       vmafSubsample: plan.settings.vmafSubsample,

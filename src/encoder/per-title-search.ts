@@ -15,6 +15,10 @@
  *
  * What it skips is the grid's corners: high CRF at large sizes and low CRF at small ones, which
  * lie under the hull (a large picture starved of bits, a small one given more than it can use).
+ * Once every hull point's grid neighbours are measured, a gap the grid left too wide is split:
+ * between two consecutive trials of one variant (by bitrate) more than CRF_SPLIT_RATIO apart, one
+ * of them on the hull, where a rung may lie, the CRF halfway between them (splitTrials).
+ *
  * Replayed on full grids (`vod ladder --full-grid --json`, 2026-12-03, docs/per-title.md): 17 of
  * 20 trials on Big Buck Bunny, 12 of 12 on the Intel clip, 10 of 12 on Tears of Steel and 19 of
  * 24 on a 1080p60 test-source master (and 17/20, 17/20, 15/16 on three more lavfi sources),
@@ -80,16 +84,21 @@ export function coarseTrials(groups: readonly TrialGroup[]): TrialSpec[][] {
  * resolution's rising curve, in quality — could only reshape the hull below every rung (or, on a
  * curve with a convex kink, hide the point itself). On the Intel clip two of the three
  * refinement trials were such (CRF 38 at 17–31 kbit/s against a 145 kbit/s floor).
+ * When a codec's groups have no such neighbour left, its gaps wider than CRF_SPLIT_RATIO are split
+ * instead (splitTrials: trials at CRFs off the grid, not among the groups' `trials`).
  * @param points each group's measured points so far (same order as `groups`).
- * @returns trials to run next per group, in the group's order; all empty when the search is done.
+ * @returns trials to run next per group: grid trials in the group's order, then split trials; all
+ *          empty when the search is done.
  */
 export function refineTrials(groups: readonly TrialGroup[], points: readonly (readonly TrialPoint[])[]): TrialSpec[][] {
   const out: TrialSpec[][] = groups.map(() => []);
+  const splits: TrialSpec[][] = groups.map(() => []);
   for (const { indices, grid } of codecGrids(groups)) {
     const hull = upperConvexHull(indices.flatMap((i) => points[i] ?? []));
     const extensions = indices.flatMap((i) => groups[i]!.extensions ?? []);
     const floor = extensions.find((e) => e.toward === 'floor')?.floorBitrateBps;
-    const saturation = extensions.find((e) => e.toward === 'quality')?.saturationQuality;
+    const quality = extensions.find((e) => e.toward === 'quality');
+    const saturation = quality?.saturationQuality;
     for (const p of hull) {
       const step = grid.indexOf(p.crf!);
       if (step < 0) continue; // an extension's CRF: off the grid
@@ -103,6 +112,46 @@ export function refineTrials(groups: readonly TrialGroup[], points: readonly (re
         }
       }
     }
+    if (indices.some((i) => out[i]!.length > 0)) continue;
+    const region = { floorBps: floor ?? 0, capBps: quality?.capBps ?? Infinity, saturation: saturation ?? Infinity };
+    for (const i of indices) splits[i] = splitTrials(points[i] ?? [], hull, region);
   }
-  return out.map((trials, i) => groups[i]!.trials.filter((t) => trials.includes(t)));
+  return out.map((trials, i) => [...groups[i]!.trials.filter((t) => trials.includes(t)), ...splits[i]!]);
+}
+
+/**
+ * Bitrate ratio between two consecutive trials of one variant beyond which the search tries the
+ * CRF halfway between them (splitTrials). The grid's 6-CRF step is about 2× in bitrate (x264's
+ * "+6 roughly halves the bitrate", FFmpeg's H.264 encoding guide), and the ladder's rungs are at
+ * most 2× apart (VMAF_RUNG_RULES); a gap over 4× means the rule broke — sensor noise and grain,
+ * whose bits explode as the quantiser falls — and rungs inside it are read off a straight line
+ * across it (crfForBitrate, resolutionQualityAt, the hull): on a 1080x1920 noise master the
+ * 1080-wide trials at CRF 26 and 20 were 4.3 and 68.8 Mbit/s (16×), and a rung at 12 Mbit/s was
+ * predicted at VMAF 91.5 from that line. Our choice.
+ */
+export const CRF_SPLIT_RATIO = 4;
+
+/**
+ * One group's split trials (refineTrials): for each two consecutive CRF trials of a variant, by
+ * bitrate, more than CRF_SPLIT_RATIO apart, with at least one of them on the codec's `hull`, and
+ * where a rung may lie — the dearer above the floor bitrate, the cheaper under the trial cap and
+ * below the saturation quality — the trial at the CRF halfway between them (rounded; none when the
+ * two CRFs are less than 2 apart, so splitting ends).
+ * @param points the group's measured points.
+ * @param hull the upper convex hull of its codec's points so far.
+ */
+function splitTrials(points: readonly TrialPoint[], hull: readonly TrialPoint[], region: { floorBps: number; capBps: number; saturation: number }): TrialSpec[] {
+  const out: TrialSpec[] = [];
+  const own = points.filter((p) => p.crf !== undefined).sort((a, b) => a.bitrateBps - b.bitrateBps);
+  for (let k = 1; k < own.length; k++) {
+    const [a, b] = [own[k - 1]!, own[k]!];
+    if (!sameVariant(a, b) || !(b.bitrateBps > a.bitrateBps * CRF_SPLIT_RATIO)) continue;
+    if (!hull.some((h) => sameTrial(h, a) || sameTrial(h, b))) continue;
+    if (b.bitrateBps <= region.floorBps || a.bitrateBps >= region.capBps || a.quality >= region.saturation) continue;
+    const crf = Math.round((a.crf! + b.crf!) / 2);
+    const wanted = { width: a.width, height: a.height, ...variantRate(a), crf };
+    if (crf === a.crf || crf === b.crf || own.some((p) => sameTrial(p, wanted)) || out.some((t) => sameTrial(t, wanted))) continue;
+    out.push(wanted);
+  }
+  return out;
 }

@@ -165,6 +165,8 @@ export interface LadderAnalysis {
     readonly gridTrials?: number;
     /** CRF values tried beyond the grid (toward quality, toward the floor), when it fell short. */
     readonly extensionCrfs: readonly number[];
+    /** CRF values tried between grid steps whose bitrates were too far apart (per-title-search.ts CRF_SPLIT_RATIO). Absent before 2026-12-04. */
+    readonly splitCrfs?: readonly number[];
     readonly resolutions: readonly { width: number; height: number }[];
     /** The half rate the low resolutions were also tried at, frames/s (absent: none were). */
     readonly halfFrameRate?: number;

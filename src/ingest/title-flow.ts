@@ -61,14 +61,15 @@ function groupLabel(plan: AnalysisPlan, g: number, subset?: readonly TrialSpec[]
  * The trial-group children of one wave of a title's analysis, one per group that has trials in it
  * (largest resolution first). Wave 0: each group's first-round trials — every trial, or with the
  * coarse-to-fine search (plan.search) its coarse ones — and its extensions; wave w > 0: the
- * search's refinement round w, `trials` per group (refineTrials on the points of the waves before).
+ * search's refinement round w, `trials` per group (refineTrials on the points of the waves before;
+ * always named in the job, as a round's split trials are not among the group's own).
  */
 export function trialJobs(titleId: string, masterKey: string, plan: AnalysisPlan, wave = 0, trials?: readonly (readonly TrialSpec[])[]): { name: string; data: TrialJobData; jobId: string }[] {
   const subsets = trials ?? (plan.search === 'coarse-to-fine' ? coarseTrials(plan.groups) : undefined);
   return plan.groups.flatMap((group, g) => {
     const subset = subsets?.[g];
     if (subset && subset.length === 0) return [];
-    const data: TrialJobData = { titleId, masterKey, group: g, label: groupLabel(plan, g, subset), ...(wave > 0 ? { wave } : {}), ...(subset && subset.length < group.trials.length ? { trials: subset.map((t) => ({ ...t })) } : {}) };
+    const data: TrialJobData = { titleId, masterKey, group: g, label: groupLabel(plan, g, subset), ...(wave > 0 ? { wave } : {}), ...(subset && (wave > 0 || subset.length < group.trials.length) ? { trials: subset.map((t) => ({ ...t })) } : {}) };
     return [{ name: TRIALS_JOB_NAME, data, jobId: `${titleId}-trials-${g}${wave > 0 ? `-w${wave}` : ''}` }];
   });
 }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { upperConvexHull } from '../../../src/encoder/convex-hull.js';
-import { coarseTrials, refineTrials } from '../../../src/encoder/per-title-search.js';
+import { coarseTrials, CRF_SPLIT_RATIO, refineTrials } from '../../../src/encoder/per-title-search.js';
 import { PASS_PIXEL_BUDGET, planPasses } from '../../../src/encoder/per-title-round.js';
 import type { TrialGroup, TrialPoint, TrialSpec } from '../../../src/encoder/per-title-trials.js';
 
@@ -106,6 +106,45 @@ describe('refineTrials', () => {
     // A point below the floor that already saturates: a cheaper encode may saturate too (a lower top).
     const saturated = points.map((g) => g.map((p) => (p.height === 234 && p.crf === 32 ? { ...p, quality: 96 } : p)));
     expect(refineTrials(withRules(95), saturated).map(label)[2]).toContain('234/38');
+  });
+
+  it('splits a gap over CRF_SPLIT_RATIO in bitrate at its middle CRF, once the grid neighbours are measured, where a rung may lie', () => {
+    const rules = (capBps: number): TrialGroup[] =>
+      gridGroups().map((g, i) => ({
+        ...g,
+        extensions: i === 0 ? [{ toward: 'quality' as const, crfs: [17, 14], saturationQuality: 95, capBps }] : i === 2 ? [{ toward: 'floor' as const, crfs: [44, 50], floorBitrateBps: 145_000 }] : [],
+      }));
+    // Noise-like content: 720p's CRF 26 → 20 is 16× in bitrate (the grid spaced it as 2×);
+    // 432p's 26 → 20 is 5×, but neither trial is on the hull.
+    const points = [
+      [at(720, 38, 900_000, 62), at(720, 32, 1_600_000, 77), at(720, 26, 4_000_000, 91), at(720, 20, 64_000_000, 95)],
+      [at(432, 38, 250_000, 42), at(432, 32, 400_000, 60), at(432, 26, 800_000, 64), at(432, 20, 4_000_000, 72)],
+      [at(234, 38, 150_000, 30), at(234, 32, 200_000, 40), at(234, 26, 300_000, 45)],
+    ];
+    expect(upperConvexHull(points.flat()).map((p) => `${p.height}/${p.crf}`)).toEqual(['234/38', '234/32', '432/32', '720/32', '720/26', '720/20']);
+    const next = refineTrials(rules(11_700_000), points);
+    expect(next.map(label)).toEqual([['720/23'], [], []]);
+    expect(next[0]![0]).toEqual({ width: 1280, height: 720, crf: 23 });
+    // Measured at 14 Mbit/s: 26 → 23 is 3.5×, and 23 → 20 starts above the trial cap — done.
+    const split = [[...points[0]!, at(720, 23, 14_000_000, 94)], points[1]!, points[2]!];
+    expect(refineTrials(rules(11_700_000), split).map(label)).toEqual([[], [], []]);
+    // Without rules every wide gap with a hull point splits: 23 → 20 too (4.6×).
+    expect(refineTrials(gridGroups(), split).map(label)).toEqual([['720/22'], [], []]);
+    // A gap whose cheaper end is above the cap, or already saturates, is left alone.
+    expect(refineTrials(rules(3_000_000), points).map(label)).toEqual([[], [], []]);
+    const saturated = points.map((g) => g.map((p) => (p.height === 720 && p.crf === 26 ? { ...p, quality: 95.5 } : p)));
+    expect(refineTrials(rules(11_700_000), saturated).map(label)).toEqual([[], [], []]);
+    // Grid neighbours first: with 720/32 not run yet (a neighbour of the hull's 720/26), no split this round.
+    const unrefined = [points[0]!.filter((p) => p.crf !== 32), points[1]!, points[2]!];
+    expect(refineTrials(rules(11_700_000), unrefined).map(label)).toEqual([['720/32'], [], []]);
+    // CRFs 1 apart cannot be split: the splitting ends.
+    const close: TrialGroup[] = [{ trials: [21, 20].map((crf) => ({ ...SIZES[0]!, crf })) }];
+    expect(refineTrials(close, [[at(720, 21, 4_000_000, 91), at(720, 20, 64_000_000, 95)]]).map(label)).toEqual([[]]);
+    // Just over the ratio splits, at it does not.
+    const gap = (ratio: number) => [[at(720, 26, 4_000_000, 91), at(720, 20, 4_000_000 * ratio, 95)], [], []];
+    const pair = (): TrialGroup[] => gridGroups().map((g, i) => (i === 0 ? { trials: g.trials.filter((t) => t.crf === 26 || t.crf === 20) } : { trials: [] }));
+    expect(refineTrials(pair(), gap(CRF_SPLIT_RATIO)).map(label)[0]).toEqual([]);
+    expect(refineTrials(pair(), gap(CRF_SPLIT_RATIO * 1.01)).map(label)[0]).toEqual(['720/23']);
   });
 
   it("refines each codec on its own hull", () => {

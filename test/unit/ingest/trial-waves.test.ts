@@ -69,6 +69,34 @@ describe('trial jobs in waves', () => {
     await expect(loadTrialResults(store, TITLE, plan, wave)).rejects.toThrow(`trial group ${jobs1[0]!.data.group} (wave 1) of title ${TITLE} has no result in the store`);
   });
 
+  it("names a wave's split trials (CRFs off the grid, per-title-search.ts) in its jobs, and replays them when merging", async () => {
+    const store = new FsObjectStore(await makeTempDir());
+    const plan = planAnalysis(probe, 24, { segmentDurationS: 4, vmafModelPath: '/m.pkl' });
+    // Noise-like 720p: below CRF 26 its bits grow 16× per 6 CRF instead of 2×.
+    const noisy = (t: TrialSpec): TrialPoint => {
+      const p = measure(t);
+      return t.height === 720 && t.crf! < 26 ? { ...p, bitrateBps: p.bitrateBps * 2 ** ((26 - t.crf!) / 2) } : p;
+    };
+    for (const j of trialJobs(TITLE, 'masters/m.mp4', plan)) await putJson(store, trialsKey(TITLE, j.data.group), { ...result([]), points: j.data.trials!.map(noisy) });
+    let merged = await loadTrialResults(store, TITLE, plan);
+    const waveJobs: ReturnType<typeof trialJobs> = [];
+    let wave = 0;
+    for (let next = refineTrials(plan.groups, merged.map((r) => r.points)); next.some((t) => t.length > 0); next = refineTrials(plan.groups, merged.map((r) => r.points))) {
+      wave += 1;
+      const jobs = trialJobs(TITLE, 'masters/m.mp4', plan, wave, next);
+      waveJobs.push(...jobs);
+      for (const j of jobs) await putJson(store, trialsKey(TITLE, j.data.group, wave), { ...result([]), points: j.data.trials!.map(noisy) });
+      merged = await loadTrialResults(store, TITLE, plan, wave);
+    }
+    expect(waveJobs.every((j) => j.data.trials !== undefined)).toBe(true);
+    const split = waveJobs.filter((j) => j.data.trials!.some((t) => !plan.crfValues.includes(t.crf!)));
+    expect(split.map((j) => j.data.label)).toEqual(['1280x720 CRF 23', '1280x720 CRF 22']); // 23 → 20 still over 4×: split again
+    expect(merged[0]!.points.map((p) => p.crf)).toContain(23);
+    // As many split trials as the group has grid trials are still named, not taken for the grid.
+    const asMany = plan.groups.map((g, i) => (i === 0 ? g.trials.map((t) => ({ ...t, crf: t.crf! + 1 })) : []));
+    expect(trialJobs(TITLE, 'masters/m.mp4', plan, 1, asMany)[0]!.data.trials!.map((t) => t.crf)).toEqual([39, 33, 27, 21]);
+  });
+
   it("keeps a 60 fps plan's half-rate trials half-rate through the job data and the stored results", async () => {
     const store = new FsObjectStore(await makeTempDir());
     const plan = planAnalysis({ ...probe, video: { ...probe.video!, frameRate: 60 } }, 60, { segmentDurationS: 4 });
