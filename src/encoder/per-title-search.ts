@@ -22,7 +22,7 @@
  * Replayed on full grids (`vod ladder --full-grid --json`, 2026-12-03, docs/per-title.md): 17 of
  * 20 trials on Big Buck Bunny, 12 of 12 on the Intel clip, 10 of 12 on Tears of Steel and 19 of
  * 24 on a 1080p60 test-source master (and 17/20, 17/20, 15/16 on three more lavfi sources),
- * each with the full grid's rungs. Not a proof: on content
+ * each with the full grid's rungs (before split trials, which `grid` does not run, were added). Not a proof: on content
  * whose resolution curves cross more than once a skipped trial could have been on the hull.
  */
 import { sameVariant, upperConvexHull, variantRate, type Variant } from './convex-hull.js';
