@@ -11,6 +11,7 @@ import { inspectMaster } from '../encoder/master-check.js';
 import { outputFrameRate } from '../encoder/title-stages.js';
 import { analyzeTitle, type LadderAnalysis } from '../encoder/per-title.js';
 import { CRF_SPLIT_RATIO } from '../encoder/per-title-search.js';
+import type { SamplePlacement } from '../encoder/per-title-sample.js';
 import { UserError } from '../util/errors.js';
 import type { CliContext } from './context.js';
 import { transparentHugePagesMode, vmafThpAdvice } from '../util/transparent-huge-pages.js';
@@ -81,7 +82,7 @@ export async function runLadder(ctx: CliContext, file: string, flags: LadderFlag
   }
   const t = analysis.timings;
   process.stdout.write(
-    `Sample: ${analysis.sample.windows.length} window(s), ${analysis.sample.durationS.toFixed(1)} s of ${probed.durationS.toFixed(1)} s; ${trialCount(analysis)}; analysis ${t.totalS.toFixed(1)} s (trial encodes ${t.trialEncodeS.toFixed(1)} s, quality ${t.trialQualityS.toFixed(1)} s)\n`,
+    `Sample: ${analysis.sample.windows.length} window(s), ${analysis.sample.durationS.toFixed(1)} s of ${probed.durationS.toFixed(1)} s${placementText(analysis.sample.placement, probed.durationS)}; ${trialCount(analysis)}; analysis ${t.totalS.toFixed(1)} s (trial encodes ${t.trialEncodeS.toFixed(1)} s, quality ${t.trialQualityS.toFixed(1)} s)\n`,
   );
 
   const svg = await renderLadderSvg(analysis, `${path.basename(file)}: RD curves, convex hull and ladders (${analysis.metric.toUpperCase()})`);
@@ -92,6 +93,13 @@ export async function runLadder(ctx: CliContext, file: string, flags: LadderFlag
     await writeOut(jsonPath, `${JSON.stringify(analysis, null, 2)}\n`);
     process.stdout.write(`JSON:   ${jsonPath}\n`);
   }
+}
+
+/** ", placed by a complexity scan of the whole title" — how the sample's windows were placed (per-title-sample.ts samplePlacement). */
+function placementText(placement: SamplePlacement | undefined, titleS: number): string {
+  if (!placement) return '';
+  if (placement.by === 'centred') return ', centred in their shares';
+  return placement.spans === undefined ? ', placed by a complexity scan of the whole title' : `, placed by a complexity scan of ${placement.spans} spans (${Math.round(placement.readS)} s of ${Math.round(titleS)} s)`;
 }
 
 /** "17 of the grid's 20 trial encodes (coarse-to-fine search) + 1 extension", as the analysis ran them. */

@@ -104,7 +104,7 @@ export function concludeAnalysis(plan: AnalysisPlan, results: readonly TrialGrou
       ...(plan.vmafModel ? { vmafModel: plan.vmafModel } : {}),
       rules: plan.rules,
     },
-    sample: { windows: plan.settings.windows, durationS: sampleFrames / plan.settings.frameRate, frameRate: plan.settings.frameRate },
+    sample: { windows: plan.settings.windows, durationS: sampleFrames / plan.settings.frameRate, frameRate: plan.settings.frameRate, ...(plan.placement ? { placement: plan.placement } : {}) },
     points: [...points].sort((a, b) => a.height - b.height || a.bitrateBps - b.bitrateBps),
     hull,
     ...(presetCorrection ? { presetCorrection } : {}),

@@ -21,6 +21,20 @@ export interface SampleWindow {
 }
 
 /**
+ * How a sample's windows were placed: by a complexity scan (title-complexity.ts) that read the
+ * whole title, or `spans` spans of it, `readS` seconds in all; or centred in their shares (no
+ * scan asked for, or it failed).
+ */
+export type SamplePlacement = { readonly by: 'scan'; readonly readS: number; readonly spans?: number } | { readonly by: 'centred' };
+
+/** The placement a complexity profile (or none) gives sampleWindows. */
+export function samplePlacement(profile: ComplexityProfile | null | undefined): SamplePlacement {
+  if (!profile) return { by: 'centred' };
+  const read = (profile.frameBits[0] ?? []).filter((b) => Number.isFinite(b)).length;
+  return { by: 'scan', readS: Math.round((read / profile.frameRate) * 10) / 10, ...(profile.spans !== undefined ? { spans: profile.spans } : {}) };
+}
+
+/**
  * Fewest windows a sample is cut into, and the shortest window it may be cut into for that, s
  * (our choice). A title shorter than a minute has one or two 4 s windows by the 20% rule, and one
  * window stands for one shot: a 12 s master of three scenes (noisy live action, Big Buck Bunny,

@@ -26,7 +26,7 @@ import type { FfmpegPaths } from './ffmpeg.js';
 import { keyframesForSeeking, withSeekStarts } from './master-seek.js';
 import { complexityForSample, type ComplexityProfile } from './title-complexity.js';
 import { masterPictureOf, type ProbeResult } from './media-info.js';
-import { decodeSample, sampleWindows, trialVmafSubsample, type SampleWindow } from './per-title-sample.js';
+import { decodeSample, samplePlacement, sampleWindows, trialVmafSubsample, type SamplePlacement, type SampleWindow } from './per-title-sample.js';
 import { runTrialGroupsTogether, type PresetProbe, type TrialGroup, type TrialPoint, type TrialSettings } from './per-title-trials.js';
 import { concludeAnalysis } from './per-title-ladder.js';
 import type { TrialSearch } from './per-title-search.js';
@@ -174,7 +174,8 @@ export interface LadderAnalysis {
     readonly vmafModel?: string;
     readonly rules: RungRules;
   };
-  readonly sample: { readonly windows: readonly SampleWindow[]; readonly durationS: number; readonly frameRate: number };
+  /** The sample: its windows, seconds and rate, and how the windows were placed (absent before 2026-12-04). */
+  readonly sample: { readonly windows: readonly SampleWindow[]; readonly durationS: number; readonly frameRate: number; readonly placement?: SamplePlacement };
   /** Every RD point, ascending resolution then bitrate. */
   readonly points: readonly TrialPoint[];
   /** Upper convex hull of `points`, ascending bitrate. */
@@ -255,6 +256,8 @@ export interface AnalysisPlan {
    * 2026-12-03, which ran every trial (`grid`).
    */
   readonly search?: TrialSearch;
+  /** How the sample's windows were placed (per-title-sample.ts samplePlacement); absent in plans stored before 2026-12-04. */
+  readonly placement?: SamplePlacement;
 }
 
 /**
@@ -315,6 +318,7 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
     ...(halfRated.length > 0 ? { halfFrameRate } : {}),
     ...(options.vmafModelPath ? { vmafModel: path.basename(options.vmafModelPath) } : {}),
     search: options.search ?? 'coarse-to-fine',
+    placement: samplePlacement(options.complexity),
   };
 }
 

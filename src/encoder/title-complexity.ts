@@ -31,6 +31,8 @@ export interface ComplexityProfile {
   readonly frameRate: number;
   /** One list per scan size (scanHeights), smallest first. */
   readonly frameBits: readonly (readonly number[])[];
+  /** How many spans the scan read (scanSpans); absent when it read the whole title. */
+  readonly spans?: number;
 }
 
 /** A stretch of the title a scan reads: `frames` output frames from output frame `startFrame`. */
@@ -146,7 +148,7 @@ export async function scanComplexity(
       bits.forEach((b, k) => joined[k]!.push(...b));
       done += batchFrames;
     }
-    return { frameRate, frameBits: joined.map((bits) => spreadOverTitle(bits, spans, probed.durationS * frameRate)) };
+    return { frameRate, frameBits: joined.map((bits) => spreadOverTitle(bits, spans, probed.durationS * frameRate)), spans: spans.length };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

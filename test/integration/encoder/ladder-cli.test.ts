@@ -50,6 +50,9 @@ describe('vod ladder', () => {
     expect(analysis.settings.gridTrials).toBe(analysis.settings.resolutions.length * analysis.settings.crfValues.length);
     const gridRun = analysis.points.filter((p) => analysis.settings.crfValues.includes(p.crf!)).length;
     expect(r.stdout).toContain(`${gridRun} of the grid's ${analysis.settings.gridTrials} trial encodes (coarse-to-fine search)`);
+    // How the sample's windows were placed: a 4 s title is scanned whole.
+    expect(analysis.sample.placement).toEqual({ by: 'scan', readS: 4 });
+    expect(r.stdout).toMatch(/Sample: \d+ window\(s\), [\d.]+ s of 4\.0 s, placed by a complexity scan of the whole title;/);
     expect(await listFiles(dataDir)).toEqual([]);
   });
 

@@ -10,7 +10,7 @@ import { resolveFfmpegPaths, runFfmpeg, type FfmpegPaths } from '../../../src/en
 import { inspectMaster } from '../../../src/encoder/master-check.js';
 import { analyzeTitle, planAnalysis } from '../../../src/encoder/per-title.js';
 import { sampleWindows } from '../../../src/encoder/per-title-sample.js';
-import { complexityForSample, scanComplexity, scanHeights, SCAN_SPANS_PER_PROCESS } from '../../../src/encoder/title-complexity.js';
+import { complexityForSample, scanComplexity, scanHeights, scanSpans, SCAN_SPANS_PER_PROCESS } from '../../../src/encoder/title-complexity.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
 let paths: FfmpegPaths;
@@ -59,7 +59,27 @@ describe('scanComplexity', () => {
     // analyzeTitle scans for itself (PSNR trials at ultrafast, two CRFs: only the windows matter here).
     const analysis = await analyzeTitle(master, probed, 24, paths, { segmentDurationS: 4, minWindows: 1, crfValues: [38, 26], trialPreset: 'ultrafast', search: 'grid' });
     expect(analysis.sample.windows.map((w) => w.startS)).toEqual([placed!.startS]);
+    expect(analysis.sample.placement).toEqual({ by: 'scan', readS: 12 });
   }, 90_000);
+
+  it('has analyzeTitle scan a title over ten minutes in spans, and place every window inside them', async () => {
+    // 650 s at 160x90, 5 fps: long enough for spans (40 of 6 s, 240 s ≤ 40% of it), small enough to scan in seconds.
+    const master = path.join(dir, 'long.mp4');
+    await runFfmpeg({ inputs: [{ source: 'testsrc2=size=160x90:rate=5:duration=650', format: 'lavfi' }], outputOptions: ['-vf', 'noise=alls=20:allf=t,format=yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '20'], output: master }, paths);
+    const probed = await inspectMaster(master, paths);
+    const analysis = await analyzeTitle(master, probed, 5, paths, { segmentDurationS: 4, crfValues: [38, 26], trialPreset: 'ultrafast', search: 'grid' });
+    expect(analysis.sample.placement).toEqual({ by: 'scan', readS: 240, spans: 40 });
+    const centred = planAnalysis(probed, 5, { segmentDurationS: 4, complexity: null });
+    expect(centred.placement).toEqual({ by: 'centred' });
+    const spans = scanSpans(probed.durationS, 5, centred.settings.windows)!;
+    expect(analysis.sample.windows).toHaveLength(10);
+    for (const w of analysis.sample.windows) {
+      const [first, last] = [Math.round(w.startS * 5), Math.round((w.startS + w.durationS) * 5)];
+      expect(spans.some((sp) => sp.startFrame <= first && last <= sp.startFrame + sp.frames)).toBe(true);
+    }
+    // Centred windows (no scan) lie between the spans, so the check above can fail.
+    expect(centred.settings.windows.some((w) => !spans.some((sp) => sp.startFrame <= Math.round(w.startS * 5) && Math.round((w.startS + w.durationS) * 5) <= sp.startFrame + sp.frames))).toBe(true);
+  }, 120_000);
 
   it('scans a long title in spans: their frames with the bits a whole scan gives them, the rest NaN', async () => {
     const master = path.join(dir, 'still-then-noise.mp4');

@@ -8,7 +8,7 @@ import { rungFrameSample, RUNG_QUALITY_MAX_FRAMES } from '../../../src/encoder/m
 import { strideCoprimeWith } from '../../../src/encoder/quality-metrics.js';
 import { planAnalysis, QUALITY_EXTENSION_CRFS, trialVmafSubsample } from '../../../src/encoder/per-title.js';
 import { concludeAnalysis, crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
-import { MIN_SAMPLE_WINDOWS, representativeStartS, sampleGraph, sampleWindows } from '../../../src/encoder/per-title-sample.js';
+import { MIN_SAMPLE_WINDOWS, representativeStartS, sampleGraph, samplePlacement, sampleWindows } from '../../../src/encoder/per-title-sample.js';
 import { MAX_OUTPUT_FRAME_RATE, outputFrameRate } from '../../../src/encoder/title-stages.js';
 import { ivtcFilter, masterPictureFilter, masterPictureOf } from '../../../src/encoder/media-info.js';
 import { frameCadence, isTelecinePattern, parseRepeatedFields } from '../../../src/encoder/master-check.js';
@@ -116,6 +116,14 @@ describe('representativeStartS', () => {
     expect(representativeStartS(profile(bits.map((b) => (Number.isNaN(b) ? 240 : b))), 0, 20, 4, 8)).toBe(8);
     // No whole window scanned in the stratum: the centre.
     expect(representativeStartS(profile(bits), 5, 14, 4, 8)).toBe(8);
+  });
+
+  it('says how the windows were placed: a whole scan, spans (seconds read), or centred', () => {
+    const bits = Array.from({ length: 20 }, (_, i) => (i >= 2 && i < 8 ? 100 : i >= 12 && i < 18 ? 200 : NaN));
+    expect(samplePlacement({ frameRate: 4, frameBits: [bits], spans: 2 })).toEqual({ by: 'scan', readS: 3, spans: 2 });
+    expect(samplePlacement({ frameRate: 4, frameBits: [bits.map(() => 1)] })).toEqual({ by: 'scan', readS: 5 });
+    expect(samplePlacement(undefined)).toEqual({ by: 'centred' });
+    expect(samplePlacement(null)).toEqual({ by: 'centred' });
   });
 });
 
