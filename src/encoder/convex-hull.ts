@@ -7,6 +7,7 @@
  *
  * Pure functions on numbers; the trial encodes that produce the points live in per-title.ts.
  */
+import type { RungRules } from './rung-rules.js';
 
 /** One RD point: an encode of the title at one resolution and quality setting. */
 export interface RdPoint {
@@ -74,81 +75,7 @@ export function upperConvexHull<T extends RdPoint>(points: readonly T[]): T[] {
   return hull.slice(0, best + 1);
 }
 
-/** Rules for picking rungs on the hull. Each constant's source is on the default below. */
-export interface RungRules {
-  /** Bitrate of the lowest rung, bits/s (or the hull's lowest point when the hull starts above it). */
-  readonly floorBitrateBps: number;
-  /** Highest rung bitrate allowed, bits/s. */
-  readonly maxBitrateBps: number;
-  /** Quality rise that makes a step perceptible (one just-noticeable difference), metric units. */
-  readonly qualityStep: number;
-  /** Quality above which more bits are not seen: the top rung stops at the first hull point reaching it. */
-  readonly saturationQuality: number;
-  /** Least and greatest bitrate ratio between adjacent rungs. */
-  readonly minStepRatio: number;
-  readonly maxStepRatio: number;
-  /** Most rungs in a ladder. */
-  readonly maxRungs: number;
-  /**
-   * Least quality of any rung but the lowest: below it a picture is bad enough that only the
-   * floor (for viewers who could not play at all otherwise) may be there. Absent = no such rule.
-   */
-  readonly minQualityAboveFloor?: number;
-  /**
-   * Quality from which viewers no longer tell an encode from its source. When the hull does not
-   * reach `saturationQuality` within `maxBitrateBps` but does reach this, it has flattened short
-   * of saturation (grain, noise), and the top rung is the cheapest encode within
-   * `topQualityTolerance` of the best quality the hull reaches within the cap, and at least this
-   * quality (topRungQuality). Absent = the top goes to the hull's best point within the cap.
-   */
-  readonly indistinguishableQuality?: number;
-  /** Quality below the hull's best (within the cap) that the top rung may give up, metric units. */
-  readonly topQualityTolerance?: number;
-}
-
-/**
- * Rungs for VMAF-driven ladders.
- * - floor 145 kbit/s: the lowest H.264 rung of Apple's HLS Authoring Specification (§2).
- * - step 6 VMAF points: "a differential of 6 VMAF points equals a just noticeable
- *   difference" (J. Ozer, "Finding the Just Noticeable Difference with Netflix VMAF",
- *   Streaming Learning Center, 2017, from a Netflix contact).
- * - saturation 95: "if your top rung VMAF score exceeds 95, you're wasting bandwidth on
- *   video quality that your viewers won't notice" (J. Ozer, "Finding the Optimal Top Rung
- *   Data Rate", Streaming Learning Center; after R. Rassool, "VMAF reproducibility", 2017,
- *   who puts the indistinguishable threshold at about 93).
- * - step ratio 1.5×–2×: most adjacent rungs of Apple's ladder are 1.5×–2× apart (its range is
- *   1.3×–2.5×); at most 2× keeps every step switchable without a long stall, at least 1.5×
- *   keeps rungs distinct enough for the player's bandwidth estimate to tell apart.
- * - top 12 Mbit/s, 8 rungs: our caps (Apple's top 1080p H.264 rung is 7.8 Mbit/s; hard
- *   content may need more).
- * - VMAF 30 as the least quality above the floor: the bottom of VMAF's "poor" band (its
- *   scale is anchored to ACR ratings, 20 = bad, 40 = poor, 60 = fair: Netflix Technology Blog,
- *   "Toward a Practical Perceptual Video Quality Metric", 2016); the number issue 13 states.
- * - indistinguishable 93 (Rassool 2017, above) and a top tolerance of 1 VMAF point (our choice:
- *   a sixth of the 6-point JND): a hull that flattens between 93 and 95 stops within 1 point of
- *   its best instead of climbing to the cap for fractions of a point (a 1080p60 pan was given
- *   rungs at 2.3, 4.7 and 7.6 Mbit/s measuring VMAF 92.6, 93.2 and 93.6).
- */
-export const VMAF_RUNG_RULES: RungRules = Object.freeze({
-  floorBitrateBps: 145_000,
-  maxBitrateBps: 12_000_000,
-  qualityStep: 6,
-  saturationQuality: 95,
-  minStepRatio: 1.5,
-  maxStepRatio: 2,
-  maxRungs: 8,
-  minQualityAboveFloor: 30,
-  indistinguishableQuality: 93,
-  topQualityTolerance: 1,
-});
-
-/**
- * Rungs for PSNR-driven ladders (no VMAF model configured). Same floor, ratios and caps as
- * VMAF_RUNG_RULES, no least quality above the floor (no published PSNR maps to VMAF's bands). Saturation 45 dB: "anything beyond 45 dB won't be perceived by the
- * viewer" (rule of thumb quoted in Ozer 2017, above). The 1.5 dB step is our choice (no
- * published PSNR JND applies across content); it gives ladders of similar length to VMAF's.
- */
-export const PSNR_RUNG_RULES: RungRules = Object.freeze({ floorBitrateBps: 145_000, maxBitrateBps: 12_000_000, qualityStep: 1.5, saturationQuality: 45, minStepRatio: 1.5, maxStepRatio: 2, maxRungs: 8 });
+export { PSNR_RUNG_RULES, VMAF_RUNG_RULES, type RungRules } from './rung-rules.js';
 
 /** A top rung less than this ratio above the rung below replaces that rung (our choice). */
 export const TOP_MERGE_RATIO = 1.2;
@@ -276,7 +203,9 @@ export function firstEncodeReaching(points: readonly RdPoint[], quality: number)
  * each endpoint's resolution is judged by its own encodes at that bitrate (resolutionQualityAt)
  * and the better one taken, with its own quality; one whose encodes end below the bitrate is
  * judged by the best of them (bestOwnQualityBelow, a lower bound), and one whose encodes do not
- * reach down to the bitrate is not a candidate. Without `points`, or when neither can be judged, the endpoint
+ * reach down to the bitrate is not a candidate; any other variant whose own encodes bracket the
+ * bitrate competes too (a noisy 1080p60 master's 1.8 Mbit/s rung went to 540p at a CRF extrapolated
+ * past its last trial, 1.57× its target; 720p's bracket it). Without `points`, or when none can be judged, the endpoint
  * nearer in log bitrate and the hull's quality. (A 640x360 test-pattern title had a 360p rung at
  * 218 kbit/s predicted at VMAF 85.6 on the hull line between 234p at 167 kbit/s and 360p at 252
  * kbit/s; 360p's own encodes give about 75 there, and it measured 78.9 — below the 234p rung under
@@ -296,6 +225,10 @@ function resolutionAt(hull: readonly RdPoint[], bitrateBps: number, points?: rea
       const q = resolutionQualityAt(points, e, bitrateBps) ?? bestOwnQualityBelow(points, e, bitrateBps);
       return q === undefined ? [] : [{ width: e.width, height: e.height, ...variantRate(e), quality: q }];
     });
+    for (const v of new Map(points.map((p) => [variantKey(p), p])).values()) {
+      const q = sameVariant(v, a) || sameVariant(v, b) ? undefined : resolutionQualityAt(points, v, bitrateBps);
+      if (q !== undefined) judged.push({ width: v.width, height: v.height, ...variantRate(v), quality: q });
+    }
     if (judged.length > 0) return judged.reduce((x, y) => (y.quality > x.quality ? y : x));
   }
   const pick = Math.abs(Math.log(bitrateBps / a.bitrateBps)) <= Math.abs(Math.log(b.bitrateBps / bitrateBps)) ? a : b;

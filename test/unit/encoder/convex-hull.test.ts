@@ -177,6 +177,19 @@ describe('selectRungs', () => {
     for (let i = 1; i < rungs.length; i++) expect(rungs[i]!.predictedQuality).toBeGreaterThanOrEqual(rungs[i - 1]!.predictedQuality);
   });
 
+  it("gives a rung between two resolutions' hull points to a third whose own encodes bracket it, rather than extrapolating past a last trial", () => {
+    // A noisy 1080p60 master's trials (VMAF): the hull runs from 540p's last trial (CRF 20, 1,143
+    // kbit/s) to 1080p's first (CRF 26, 3,701); 1080p's encodes start above 1,808 kbit/s. The rung
+    // there went to 540p at its last trial's 79.1 (its CRF extrapolated to 17: it came out at 1.57×
+    // its target bitrate); 720p's own encodes give 81.4 there.
+    const points = [pt(540, 343, 63.5), pt(540, 458, 72.6), pt(540, 1143, 79.1), pt(720, 520, 64.7), pt(720, 839, 76.7), pt(720, 2494, 83.3), pt(1080, 1891, 80.1), pt(1080, 3701, 89.1), pt(1080, 6906, 92.0)];
+    const hull = upperConvexHull(points);
+    expect(hull.map((p) => `${p.height}/${p.bitrateBps / 1000}`)).toEqual(['540/343', '540/458', '720/839', '540/1143', '1080/3701', '1080/6906']);
+    const [rung] = selectRungs(hull, { ...VMAF_RUNG_RULES, floorBitrateBps: 1_808_000 }, points);
+    expect(rung).toMatchObject({ height: 720, bitrateBps: 1_808_000 });
+    expect(rung!.predictedQuality).toBeCloseTo(76.7 + (6.6 * Math.log(1808 / 839)) / Math.log(2494 / 839), 6);
+  });
+
   it('puts the top rung where one resolution\'s own encodes reach saturation, not on the hull line between two', () => {
     // 234p never reaches 45 dB; the hull line from 234p (200k, 43.5) to 720p (500k, 46) crosses 45
     // at 380 kbit/s, where 720p's own encodes give only about 40.9 dB (an easy static picture).
