@@ -19,6 +19,12 @@ export interface LadderRung {
    * of targeting `bitrateBps` with one-pass ABR. Absent for the fixed ladder.
    */
   readonly crf?: number | undefined;
+  /**
+   * A per-title rung's VBV peak rate, bits/s, when lower than the usual `bitrateBps` ×
+   * MAXRATE_FACTOR (rendition.ts): a rung within that factor of the ladder's cap peaks at the cap
+   * (per-title-ladder.ts rungMaxrateBps). Absent = bitrateBps × MAXRATE_FACTOR.
+   */
+  readonly maxrateBps?: number | undefined;
   /** Video codec of the rung's encode (rendition.ts VIDEO_CODECS); default H.264. */
   readonly codec?: VideoCodec | undefined;
   /**

@@ -5,6 +5,7 @@
  */
 import { sameVariant, selectRungs, upperConvexHull, variantKey, type RungRules, type Variant } from './convex-hull.js';
 import type { VideoCodec } from './fixed-ladder.js';
+import { MAXRATE_FACTOR } from './rendition.js';
 import type { AnalysisPlan, LadderAnalysis } from './per-title.js';
 import type { TrialGroupResult, TrialPoint } from './per-title-trials.js';
 
@@ -46,6 +47,16 @@ export function crfForBitrate(points: readonly TrialPoint[], size: Variant, bitr
 }
 
 /**
+ * A rung's VBV peak when the usual one (bitrate × MAXRATE_FACTOR, rendition.ts) would pass the
+ * rules' `maxBitrateBps`: the cap itself (never below the rung's bitrate), so no rung peaks above
+ * the ladder's cap — the top rung of a 1080p60 noise master, at the 12 Mbit/s cap with an 18 Mbit/s
+ * peak, averaged 15.6 Mbit/s (its CRF read off faster-preset trials). Empty otherwise.
+ */
+export function rungMaxrate(bitrateBps: number, rules: RungRules): { maxrateBps?: number } {
+  return bitrateBps * MAXRATE_FACTOR > rules.maxBitrateBps ? { maxrateBps: Math.max(bitrateBps, rules.maxBitrateBps) } : {};
+}
+
+/**
  * One codec's ladder from its groups' results: the upper convex hull of their points, the rungs
  * on it (selectRungs) and each rung's capped-CRF setting (crfForBitrate), corrected by the
  * groups' preset probe when there is one (presetCorrection).
@@ -56,7 +67,7 @@ function ladderFrom(results: readonly TrialGroupResult[], rules: RungRules): { p
   const probe = results.find((r) => r.presetProbe)?.presetProbe;
   const measured = probe && probe.trialBitrateBps > 0 && probe.bitrateBps > 0 ? probe.bitrateBps / probe.trialBitrateBps : undefined;
   const chosen = selectRungs(hull, rules, points);
-  const withCrf = (ratio: number) => chosen.map((r) => ({ ...r, crf: crfForBitrate(points, r, r.bitrateBps / ratio) }));
+  const withCrf = (ratio: number) => chosen.map((r) => ({ ...r, crf: crfForBitrate(points, r, r.bitrateBps / ratio), ...rungMaxrate(r.bitrateBps, rules) }));
   let rungs = withCrf(1);
   let presetCorrection: LadderAnalysis['presetCorrection'];
   if (measured !== undefined) {

@@ -32,7 +32,6 @@ import { concludeAnalysis } from './per-title-ladder.js';
 import type { TrialSearch } from './per-title-search.js';
 import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, halfFrameRateFor, HALF_RATE_MAX_HEIGHT, orientBox, toEven, type VideoCodec } from './fixed-ladder.js';
 import type { LadderMetric } from './quality-metrics.js';
-import { MAXRATE_FACTOR } from './rendition.js';
 
 export type { TrialPoint } from './per-title-trials.js';
 export { halfFrameRateFor, HALF_RATE_MAX_HEIGHT, HALF_RATE_MIN_FRAME_RATE } from './fixed-ladder.js';
@@ -187,8 +186,8 @@ export interface LadderAnalysis {
    * resolution the same CRF (`applied` false: the uncorrected CRFs are used).
    */
   readonly presetCorrection?: PresetProbe & { readonly measuredRatio: number; readonly ratio: number; readonly applied: boolean };
-  /** The chosen rungs, each with the CRF of its final capped-CRF encode (crfForBitrate). */
-  readonly rungs: readonly (PlannedRung & { readonly crf?: number | undefined })[];
+  /** The chosen rungs, each with the CRF of its final capped-CRF encode (crfForBitrate) and, near the cap, its VBV peak (rungMaxrate). */
+  readonly rungs: readonly (PlannedRung & { readonly crf?: number | undefined; readonly maxrateBps?: number | undefined })[];
   /** Fixed-ladder rungs encoded on the same sample (when `includeFixed`). */
   readonly fixedPoints?: readonly TrialPoint[];
   /**
@@ -301,7 +300,7 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
     trials: crfValues.map((crf) => ({ ...size, crf })),
     ...(size === probeAt ? { presetProbe: { preset: options.finalPreset!, crf: crfValues[Math.floor(crfValues.length / 2)]! } } : {}),
     extensions: [
-      ...(size === largest ? [{ toward: 'quality' as const, crfs: QUALITY_EXTENSION_CRFS, saturationQuality: rules.saturationQuality, capBps: trialBitrateCapBps(Math.min(size.width, size.height), frameRate, rules.maxBitrateBps), trialMaxrateBps: rules.maxBitrateBps * MAXRATE_FACTOR }] : []),
+      ...(size === largest ? [{ toward: 'quality' as const, crfs: QUALITY_EXTENSION_CRFS, saturationQuality: rules.saturationQuality, capBps: trialBitrateCapBps(Math.min(size.width, size.height), frameRate, rules.maxBitrateBps), trialMaxrateBps: rules.maxBitrateBps }] : []),
       ...(size === smallest ? [{ toward: 'floor' as const, crfs: FLOOR_EXTENSION_CRFS.filter((c) => !crfValues.includes(c)), floorBitrateBps: rules.floorBitrateBps }] : []),
     ],
   })));

@@ -100,6 +100,15 @@ export function videoEncoderOptions(o: { readonly codec?: VideoCodec | undefined
   ];
 }
 
+/**
+ * A rung's VBV: peak `rung.maxrateBps`, else its bitrate × MAXRATE_FACTOR, and a buffer in the
+ * same proportion to the peak as BUFSIZE_FACTOR is to MAXRATE_FACTOR (bits/s, bits).
+ */
+export function rungVbv(rung: LadderRung): { maxrateBps: number; bufsizeBps: number } {
+  const maxrateBps = rung.maxrateBps ?? rung.bitrateBps * MAXRATE_FACTOR;
+  return { maxrateBps, bufsizeBps: (maxrateBps * BUFSIZE_FACTOR) / MAXRATE_FACTOR };
+}
+
 /** A rung's encoder options: capped CRF for per-title rungs, one-pass capped ABR otherwise. */
 function codecOptions(spec: VideoRenditionSpec, gop: number): string[] {
   const { rung } = spec;
@@ -107,7 +116,7 @@ function codecOptions(spec: VideoRenditionSpec, gop: number): string[] {
     codec: rung.codec,
     preset: spec.x264Preset,
     ...(rung.crf !== undefined ? { crf: rung.crf } : { bitrateBps: rung.bitrateBps }),
-    vbv: { maxrateBps: rung.bitrateBps * MAXRATE_FACTOR, bufsizeBps: rung.bitrateBps * BUFSIZE_FACTOR },
+    vbv: rungVbv(rung),
     gop,
   });
 }

@@ -67,6 +67,11 @@ export function outputFrameRate(video: { readonly frameRate: number; readonly ca
 
 const round = (x: number, digits: number): number => Number(x.toFixed(digits));
 
+/** The rung a per-title analysis's rung is encoded as: its size, rate, target, capped-CRF setting (CRF, VBV peak) and codec. */
+export function ladderRungOf(r: LadderAnalysis['rungs'][number], codec: VideoCodec): LadderRung {
+  return { width: r.width, height: r.height, ...variantRate(r), bitrateBps: r.bitrateBps, ...(r.crf !== undefined ? { crf: r.crf } : {}), ...(r.maxrateBps !== undefined ? { maxrateBps: r.maxrateBps } : {}), ...(codec === 'hevc' ? { codec } : {}) };
+}
+
 
 
 /** What every stage may be given: cancellation, a logger and progress in [0, 1] of the stage itself. */
@@ -161,7 +166,7 @@ export async function planTitle(input: PlanInput, paths: FfmpegPaths, options: S
       log: options.log,
     });
   }
-  const perTitleRung = (codec: VideoCodec) => (r: LadderAnalysis['rungs'][number]): LadderRung => ({ width: r.width, height: r.height, ...variantRate(r), bitrateBps: r.bitrateBps, ...(r.crf !== undefined ? { crf: r.crf } : {}), ...(codec === 'hevc' ? { codec } : {}) });
+  const perTitleRung = (codec: VideoCodec) => (r: LadderAnalysis['rungs'][number]) => ladderRungOf(r, codec);
   // H.264 first (every player decodes it), then the HEVC ladder from its own hull.
   const ladder: readonly LadderRung[] = input.ladder ?? (analysis ? [...analysis.rungs.map(perTitleRung('h264')), ...(analysis.hevc?.rungs ?? []).map(perTitleRung('hevc'))] : fixedLadderFor(video, APPLE_FIXED_LADDER, frameRate));
   // Where the audio starts so that it plays in sync with the video (EncodePlan.audioStartS).

@@ -222,5 +222,12 @@ describe('capped-CRF renditions (per-title final encodes)', () => {
     expect(m.averageBitrateBps).toBeLessThanOrEqual(maxrate + bufsize / totalS);
     expect(m.averageBitrateBps).toBeGreaterThan(maxrate * 0.7); // it was the cap that held it
     for (const s of m.segments) expect((s.sizeBytes * 8) / s.durationS).toBeLessThanOrEqual(maxrate + bufsize / s.durationS);
+    // A rung near the ladder's cap peaks at its own maxrate (per-title-ladder.ts rungMaxrate), the buffer in proportion.
+    const nearCap = { ...rung, maxrateBps: 330_000 };
+    const capDir = path.join(dir, 'capped-at');
+    await encodeVideoRendition({ masterPath: noisy, outDir: capDir, rung: nearCap, frameRate: 24, segmentDurationS: 4, x264Preset: 'ultrafast' }, paths);
+    const c = await measureMediaPlaylist(path.join(capDir, 'index.m3u8'));
+    expect(c.averageBitrateBps).toBeLessThanOrEqual(330_000 + (330_000 * 2) / 1.5 / totalS);
+    expect(c.averageBitrateBps).toBeLessThan(m.averageBitrateBps * 0.9);
   });
 });

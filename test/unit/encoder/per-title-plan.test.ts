@@ -7,9 +7,11 @@ import type { ProbeResult } from '../../../src/encoder/media-info.js';
 import { rungFrameSample, RUNG_QUALITY_MAX_FRAMES } from '../../../src/encoder/measure-stage.js';
 import { strideCoprimeWith } from '../../../src/encoder/quality-metrics.js';
 import { planAnalysis, QUALITY_EXTENSION_CRFS, trialVmafSubsample } from '../../../src/encoder/per-title.js';
-import { concludeAnalysis, crfForBitrate } from '../../../src/encoder/per-title-ladder.js';
+import { concludeAnalysis, crfForBitrate, rungMaxrate } from '../../../src/encoder/per-title-ladder.js';
+import { VMAF_RUNG_RULES } from '../../../src/encoder/rung-rules.js';
+import { rungVbv } from '../../../src/encoder/rendition.js';
 import { MIN_SAMPLE_WINDOWS, representativeStartS, sampleGraph, samplePlacement, sampleWindows } from '../../../src/encoder/per-title-sample.js';
-import { MAX_OUTPUT_FRAME_RATE, outputFrameRate } from '../../../src/encoder/title-stages.js';
+import { ladderRungOf, MAX_OUTPUT_FRAME_RATE, outputFrameRate } from '../../../src/encoder/title-stages.js';
 import { ivtcFilter, masterPictureFilter, masterPictureOf } from '../../../src/encoder/media-info.js';
 import { frameCadence, isTelecinePattern, parseRepeatedFields } from '../../../src/encoder/master-check.js';
 import type { TrialGroupResult, TrialPoint } from '../../../src/encoder/per-title-trials.js';
@@ -221,8 +223,8 @@ describe('planAnalysis', () => {
     const crfGroups = plan.groups.filter((_, i) => i !== plan.fixedGroup && plan.groups[i]!.trials[0]!.frameRate === undefined);
     expect(crfGroups.map((g) => g.trials[0]!.height)).toEqual([1080, 720, 540, 432, 360, 234]);
     for (const g of crfGroups) expect(g.trials.map((t) => t.crf)).toEqual([38, 32, 26, 20]);
-    // Its trials capped at the peak of the highest rung the rules allow (12 Mbit/s × maxrate 1.5).
-    expect(crfGroups[0]!.extensions).toEqual([expect.objectContaining({ toward: 'quality', crfs: QUALITY_EXTENSION_CRFS, trialMaxrateBps: 18_000_000 })]);
+    // Its trials capped at the peak of the highest rung the rules allow (the 12 Mbit/s cap: rungMaxrate).
+    expect(crfGroups[0]!.extensions).toEqual([expect.objectContaining({ toward: 'quality', crfs: QUALITY_EXTENSION_CRFS, trialMaxrateBps: 12_000_000 })]);
     expect(crfGroups[5]!.extensions).toEqual([expect.objectContaining({ toward: 'floor', crfs: [44, 50] })]);
     expect(crfGroups.slice(1, 5).every((g) => g.extensions!.length === 0)).toBe(true);
     expect(crfGroups.filter((g) => g.presetProbe)).toEqual([crfGroups[3]]);
@@ -328,5 +330,23 @@ describe('concludeAnalysis', () => {
     // The top of each ladder is its hull's highest point: 0.7× the bits for HEVC here.
     expect(Math.max(...a.hevc!.rungs.map((r) => r.bitrateBps))).toBeCloseTo(0.7 * Math.max(...a.rungs.map((r) => r.bitrateBps)), -2);
     expect(concludeAnalysis(plan, groupResults(), 10).hevc).toBeUndefined();
+  });
+});
+
+describe('rungMaxrate and rungVbv', () => {
+  it("peaks a rung within MAXRATE_FACTOR of the ladder's cap at the cap, never below its bitrate, and leaves the others", () => {
+    expect(rungMaxrate(6_000_000, VMAF_RUNG_RULES)).toEqual({}); // peak 9 Mbit/s: under the 12 Mbit/s cap
+    expect(rungMaxrate(8_100_000, VMAF_RUNG_RULES)).toEqual({ maxrateBps: 12_000_000 });
+    expect(rungMaxrate(12_000_000, VMAF_RUNG_RULES)).toEqual({ maxrateBps: 12_000_000 });
+    expect(rungMaxrate(13_000_000, VMAF_RUNG_RULES)).toEqual({ maxrateBps: 13_000_000 });
+    // The encode gets it with the CRF.
+    const top = { width: 1920, height: 1080, bitrateBps: 12_000_000, predictedQuality: 93, crf: 21.3, ...rungMaxrate(12_000_000, VMAF_RUNG_RULES) };
+    expect(ladderRungOf(top, 'h264')).toEqual({ width: 1920, height: 1080, bitrateBps: 12_000_000, crf: 21.3, maxrateBps: 12_000_000 });
+    expect(ladderRungOf({ ...top, frameRate: 30 }, 'hevc')).toMatchObject({ frameRate: 30, codec: 'hevc', maxrateBps: 12_000_000 });
+  });
+
+  it("gives a rung's VBV: 1.5x peak and 2x buffer by default, the buffer in that proportion to a given peak", () => {
+    expect(rungVbv({ width: 640, height: 360, bitrateBps: 1_000_000 })).toEqual({ maxrateBps: 1_500_000, bufsizeBps: 2_000_000 });
+    expect(rungVbv({ width: 640, height: 360, bitrateBps: 1_000_000, maxrateBps: 1_200_000 })).toEqual({ maxrateBps: 1_200_000, bufsizeBps: 1_600_000 });
   });
 });
