@@ -22,7 +22,7 @@ export interface LadderRung {
   /**
    * A per-title rung's VBV peak rate, bits/s, when lower than the usual `bitrateBps` ×
    * MAXRATE_FACTOR (rendition.ts): a rung within that factor of the ladder's cap peaks at the cap
-   * (per-title-ladder.ts rungMaxrateBps). Absent = bitrateBps × MAXRATE_FACTOR.
+   * (per-title-ladder.ts rungMaxrate). Absent = bitrateBps × MAXRATE_FACTOR.
    */
   readonly maxrateBps?: number | undefined;
   /** Video codec of the rung's encode (rendition.ts VIDEO_CODECS); default H.264. */
