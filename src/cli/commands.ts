@@ -65,6 +65,9 @@ export async function uploadAndWait(
     process.stdout.write(
       `Title id:     ${result.titleId}\nTitle:        ${result.title}\nMaster:       ${v.width}x${v.height} ${v.codecName}, ${result.probe.durationS.toFixed(1)} s${audioSummary(result.probe.audioStreams)}${subtitleSummary(result.probe.subtitleStreams)}\n`,
     );
+    if (result.remuxedFromStream !== undefined) {
+      process.stdout.write(`Picture:      video stream 0:v:${result.remuxedFromStream} (the first is not the main picture); stored a copy with it first, nothing re-encoded\n`);
+    }
     if (result.state === 'published') {
       process.stdout.write(`State:        already published\nPlayback URL: ${playbackUrl}\nPlayer:       ${playerUrl}\n`);
       return result;

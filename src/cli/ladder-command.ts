@@ -4,10 +4,11 @@
  * (SVG) and, on request, the analysis as JSON.
  */
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { formatAnalysisTable, formatPointsTable, renderLadderSvg } from '../encoder/ladder-report.js';
-import { inspectMaster } from '../encoder/master-check.js';
+import { admitMaster, type AdmittedMaster } from '../encoder/master-check.js';
 import { outputFrameRate } from '../encoder/title-stages.js';
 import { analyzeTitle, type LadderAnalysis } from '../encoder/per-title.js';
 import { CRF_SPLIT_RATIO } from '../encoder/per-title-search.js';
@@ -34,7 +35,22 @@ export interface LadderFlags {
  * @throws UserError for a master that cannot be encoded or an unwritable output path.
  */
 export async function runLadder(ctx: CliContext, file: string, flags: LadderFlags): Promise<void> {
-  const probed = await inspectMaster(file, ctx.paths);
+  // A master whose picture is not its first video stream is analysed as a copy with it first.
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-ladder-'));
+  try {
+    const master = await admitMaster(file, ctx.paths, work);
+    if (master.remuxedFromStream !== undefined) {
+      process.stderr.write(`Note: the main picture is video stream 0:v:${master.remuxedFromStream}, not the first; analysing a copy with it first (nothing re-encoded)\n`);
+    }
+    await analyseAndReport(ctx, file, master, flags);
+  } finally {
+    await fs.rm(work, { recursive: true, force: true });
+  }
+}
+
+/** runLadder's work on the admitted master; `file` is the path the user gave (names, plot). */
+async function analyseAndReport(ctx: CliContext, file: string, master: AdmittedMaster, flags: LadderFlags): Promise<void> {
+  const probed = master.probe;
   const video = probed.video!;
   const frameRate = outputFrameRate(video);
   const plotPath = path.resolve(flags.plot ?? `${path.parse(file).name}.ladder.svg`);
@@ -49,7 +65,7 @@ export async function runLadder(ctx: CliContext, file: string, flags: LadderFlag
   bar?.start(100, 0);
   let analysis;
   try {
-    analysis = await analyzeTitle(file, probed, frameRate, ctx.paths, {
+    analysis = await analyzeTitle(master.file, probed, frameRate, ctx.paths, {
       segmentDurationS: ctx.config.segmentDurationS,
       includeFixed: flags.fixed,
       finalPreset: ctx.config.x264Preset,

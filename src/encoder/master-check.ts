@@ -10,6 +10,9 @@ import { FfmpegError, InvalidMasterError } from '../util/errors.js';
 import { INEXACT_SEEK_MARGIN_S } from './master-seek.js';
 import { decodeCheck, ffmpegChildEnv, probe, probeKeyframeTimesS, probeStreamEndS, type DecodeCheck, type FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
+import { checkMainPicture, MainPictureNotFirstError, remuxMainPictureFirst } from './main-picture.js';
+
+export { checkMainPicture } from './main-picture.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -83,26 +86,6 @@ async function findTruncatedBox(file: string): Promise<string | undefined> {
 }
 
 /**
- * Refuses a master whose first video stream — the one every encode reads (`-map 0:v:0`) — is not
- * its main picture: a cover picture (attached_pic), or smaller than another video stream (an MKV
- * with a 160x90 preview track before its 640x360 picture was published at 160x90). ffmpeg's own
- * default picks the largest video stream; the fix is one remux, which the message gives.
- * @throws InvalidMasterError naming both streams and the ffmpeg command.
- */
-export function checkMainPicture(name: string, result: ProbeResult): void {
-  const all = result.videoStreams ?? [];
-  const pictures = all.map((s, index) => ({ ...s, index })).filter((s) => !s.attachedPic);
-  if (all.length < 2 || pictures.length === 0) return;
-  const main = pictures.reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a));
-  if (main.index === 0) return;
-  const first = all[0]!;
-  throw new InvalidMasterError(
-    `${name} has ${all.length} video streams and the first (${first.width}x${first.height}${first.attachedPic ? ', a cover picture' : ''}) is not its main picture (${main.width}x${main.height}, stream 0:v:${main.index}); ` +
-      `vod encodes the first video stream, so put the main picture first, e.g. ffmpeg -i ${name} -map 0:v:${main.index} -map 0:a? -map 0:s? -c copy main.mkv`,
-  );
-}
-
-/**
  * Inspects a master: it must exist, be non-empty, be readable by ffprobe, hold a video
  * stream with a duration, and (for MP4/MOV) not be truncated.
  * @returns the probe of the master.
@@ -157,6 +140,34 @@ export async function inspectMaster(file: string, paths: FfmpegPaths): Promise<P
     if (cadence !== undefined && cadence > video.frameRate * 1.01) return { ...result, video: { ...video, cadenceFrameRate: cadence } };
   }
   return result;
+}
+
+/** A master that passed inspectMaster, and the file every stage should read. */
+export interface AdmittedMaster {
+  /** The file to store and encode: the master itself, or its remuxed copy in the work folder. */
+  readonly file: string;
+  /** The probe of `file`. */
+  readonly probe: ProbeResult;
+  /** Set when `file` is a copy with the master's picture first: the stream it was (`0:v:N`). */
+  readonly remuxedFromStream?: number;
+}
+
+/**
+ * inspectMaster, except that a master whose main picture is not its first video stream (a
+ * preview track or a cover picture first: checkMainPicture) is copied into `workDir` with it
+ * first (remuxMainPictureFirst, nothing re-encoded) and the copy inspected, instead of refused.
+ * The caller owns `workDir` (and removes it once the copy is stored or analysed).
+ * @throws InvalidMasterError as inspectMaster, or when the copy cannot be written.
+ */
+export async function admitMaster(file: string, paths: FfmpegPaths, workDir: string): Promise<AdmittedMaster> {
+  try {
+    return { file, probe: await inspectMaster(file, paths) };
+  } catch (err) {
+    if (!(err instanceof MainPictureNotFirstError)) throw err;
+    const original = await probe(file, paths);
+    const copy = await remuxMainPictureFirst(file, original, err.mainIndex, workDir, paths);
+    return { file: copy, probe: await inspectMaster(copy, paths), remuxedFromStream: err.mainIndex };
+  }
 }
 
 /** Frame rates a cadence is snapped to when within 1%: film, PAL and NTSC rates, and their doubles. */

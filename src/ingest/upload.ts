@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import type { VideoCodec } from '../encoder/fixed-ladder.js';
 import type { ProbeResult } from '../encoder/media-info.js';
-import { inspectMaster } from '../encoder/master-check.js';
+import { admitMaster, type AdmittedMaster } from '../encoder/master-check.js';
 import { languageTag } from '../encoder/media-info.js';
 import { readSubtitleCues } from '../encoder/subtitles.js';
 import { InvalidMasterError } from '../util/errors.js';
@@ -43,6 +43,11 @@ export interface UploadResult {
   readonly state: 'published' | EncodeJobState;
   /** True when this upload created the encode job. */
   readonly enqueued: boolean;
+  /**
+   * Set when the master's picture was not its first video stream: the stored master is a copy
+   * with stream `0:v:N` first (master-check.ts admitMaster); N.
+   */
+  readonly remuxedFromStream?: number;
 }
 
 /**
@@ -61,13 +66,14 @@ export async function uploadMaster(
     onHashProgress?: (bytes: number) => void;
   },
 ): Promise<UploadResult> {
-  const probe = await inspectMaster(request.file, deps.paths);
-  // Subtitle files are checked (and made UTF-8) into a folder of their own, stored from there.
-  const subtitleWork = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-subtitles-'));
+  // A master remuxed with its picture first, and subtitle files checked (and made UTF-8), are
+  // written into a folder of their own and stored from there.
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-upload-'));
   try {
-    return await uploadChecked(request, deps, probe, await checkSubtitleFiles(request.subtitles ?? [], subtitleWork, deps.paths));
+    const master = await admitMaster(request.file, deps.paths, work);
+    return await uploadChecked(request, deps, master, await checkSubtitleFiles(request.subtitles ?? [], work, deps.paths));
   } finally {
-    await fs.rm(subtitleWork, { recursive: true, force: true });
+    await fs.rm(work, { recursive: true, force: true });
   }
 }
 
@@ -75,19 +81,21 @@ export async function uploadMaster(
 async function uploadChecked(
   request: UploadRequest,
   deps: Parameters<typeof uploadMaster>[1],
-  probe: ProbeResult,
+  master: AdmittedMaster,
   subtitles: readonly { language: string; file: string; fileName: string }[],
 ): Promise<UploadResult> {
+  const { probe } = master;
+  const remuxed = master.remuxedFromStream !== undefined ? { remuxedFromStream: master.remuxedFromStream } : {};
   const fileName = path.basename(request.file);
   const title = (request.title ?? path.parse(fileName).name).trim() || fileName;
   const titleId = await titleIdFromFile(request.file, deps.onHashProgress);
 
   if (await deps.store.exists(titleObjectKey(titleId, PUBLISHED_MARKER))) {
-    return { titleId, title, probe, state: 'published', enqueued: false };
+    return { titleId, title, probe, state: 'published', enqueued: false, ...remuxed };
   }
   const queue = await deps.queue();
   const key = masterObjectKey(titleId, fileName);
-  if (!(await deps.store.exists(key))) await deps.store.putFile(key, request.file);
+  if (!(await deps.store.exists(key))) await deps.store.putFile(key, master.file);
   const subtitleFiles = subtitles.map((t, k) => ({ key: subtitleObjectKey(titleId, k + 1, t.language, t.fileName), fileName: t.fileName, language: t.language }));
   for (const [k, f] of subtitleFiles.entries()) await deps.store.putFile(f.key, subtitles[k]!.file);
   if (request.protection) await ensureKeySeed(deps.store, titleId);
@@ -102,7 +110,7 @@ async function uploadChecked(
     ...(subtitleFiles.length > 0 ? { subtitles: subtitleFiles } : {}),
     ...(request.codecs?.includes('hevc') ? { codecs: ['h264', 'hevc'] as VideoCodec[] } : {}),
   });
-  return { titleId, title, probe, state, enqueued: created };
+  return { titleId, title, probe, state, enqueued: created, ...remuxed };
 }
 
 /**

@@ -7,7 +7,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import HLS from 'hls-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { probePackets } from '../../../src/encoder/ffmpeg.js';
+import { probe, probePackets, runFfmpeg } from '../../../src/encoder/ffmpeg.js';
+import { masterObjectKey } from '../../../src/title/title-address.js';
 import { readTitle } from '../../../src/origin/catalog.js';
 import { uploadMaster } from '../../../src/ingest/upload.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
@@ -136,5 +137,30 @@ describe('encode pipeline', () => {
     expect(r.stdout.match(/^Published: +[ab] \([0-9a-f]{16}\): http/gm)).toHaveLength(2);
     expect(r.stdout.trim().split('\n').at(-1)).toBe('All 2 files published.');
     for (const id of ids) expect(await readTitle(stack.store, id)).toMatchObject({ titleId: id });
+  });
+
+  it('vod upload of a master whose picture is not its first video stream stores a copy with it first and publishes the picture', async () => {
+    // A 96x54 preview track before the 320x180 picture, then the sound: every encode reads the
+    // first video stream, so the stored master must be a copy with the picture first.
+    const file = path.join(await makeTempDir(), 'preview-first.mkv');
+    await runFfmpeg(
+      {
+        inputs: [{ source: 'testsrc=size=96x54:rate=5:duration=2', format: 'lavfi' }, { source: 'testsrc2=size=320x180:rate=24:duration=2', format: 'lavfi' }, { source: 'sine=frequency=440:duration=2', format: 'lavfi' }],
+        outputOptions: ['-map', '0:v', '-map', '1:v', '-map', '2:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac'],
+        output: file,
+      },
+      stack.paths,
+    );
+    const r = await runCli(['--data-dir', stack.dataDir, 'upload', file, '--ladder', 'fixed'], { env: { VOD_X264_PRESET: 'ultrafast', VOD_QUEUE_NAME: stack.queueName } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Master: +320x180 h264, 2\.0 s, audio aac/m);
+    expect(r.stdout).toMatch(/^Picture: +video stream 0:v:1 \(the first is not the main picture\); stored a copy with it first, nothing re-encoded$/m);
+    const id = /Title id:\s+([0-9a-f]{16})/.exec(r.stdout)![1]!;
+    const stored = await probe(stack.store.localPath(masterObjectKey(id, 'preview-first.mkv')), stack.paths);
+    expect(stored.videoStreams).toEqual([{ width: 320, height: 180, attachedPic: false }, { width: 96, height: 54, attachedPic: false }]);
+    expect(stored.audioStreams).toHaveLength(1);
+    const mv = HLS.parse(await fs.readFile(stack.store.localPath(`vod/${id}/master.m3u8`), 'utf8'));
+    if (!mv.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+    expect(mv.variants.filter((v) => !v.isIFrameOnly).map((v) => `${v.resolution?.width}x${v.resolution?.height}`)).toEqual(['320x180']);
   });
 });
