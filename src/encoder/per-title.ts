@@ -30,22 +30,14 @@ import { decodeSample, samplePlacement, sampleWindows, trialVmafSubsample, type 
 import { runTrialGroupsTogether, type PresetProbe, type TrialGroup, type TrialPoint, type TrialSettings } from './per-title-trials.js';
 import { concludeAnalysis } from './per-title-ladder.js';
 import type { TrialSearch } from './per-title-search.js';
-import { APPLE_FIXED_LADDER, fitToBox, fixedLadderFor, halfFrameRateFor, HALF_RATE_MAX_HEIGHT, orientBox, toEven, type VideoCodec } from './fixed-ladder.js';
+import { APPLE_FIXED_LADDER, fixedLadderFor, halfFrameRateFor, HALF_RATE_MAX_HEIGHT, toEven, type VideoCodec } from './fixed-ladder.js';
 import type { LadderMetric } from './quality-metrics.js';
+import { candidateResolutions } from './per-title-candidates.js';
 
 export type { TrialPoint } from './per-title-trials.js';
 export { halfFrameRateFor, HALF_RATE_MAX_HEIGHT, HALF_RATE_MIN_FRAME_RATE } from './fixed-ladder.js';
 export { trialVmafSubsample, TRIAL_VMAF_FRAMES_PER_S, TRIAL_VMAF_MIN_FRAMES } from './per-title-sample.js';
-
-/** Candidate resolutions as 16:9 bounding boxes (the issue's 1080p … 234p); fitted to the source's aspect ratio. */
-export const PER_TITLE_RESOLUTION_BOXES: readonly { width: number; height: number }[] = Object.freeze([
-  { width: 1920, height: 1080 },
-  { width: 1280, height: 720 },
-  { width: 960, height: 540 },
-  { width: 768, height: 432 },
-  { width: 640, height: 360 },
-  { width: 416, height: 234 },
-]);
+export { candidateResolutions, NATIVE_CANDIDATE_RATIO, PER_TITLE_RESOLUTION_BOXES } from './per-title-candidates.js';
 
 /**
  * x264 CRF values of the trial grid, 6 apart (about a doubling of bitrate per step, x264's
@@ -202,33 +194,6 @@ export interface LadderAnalysis {
   readonly timings: { readonly trialEncodeS: number; readonly trialQualityS: number; readonly totalS: number };
 }
 
-/** The source's own size joins the candidates when it is at least this much taller than the largest fitted box (our choice). */
-export const NATIVE_CANDIDATE_RATIO = 1.1;
-
-/**
- * Candidate trial resolutions for a source: each box (turned for a portrait source, orientBox)
- * fitted to the source's display aspect ratio, never upscaling; plus the source's own size when
- * it fits the largest box and no box comes within NATIVE_CANDIDATE_RATIO of it (a 640x480
- * source would otherwise top out at 576x432), or when it is smaller than every box.
- * @returns distinct sizes, largest first.
- */
-export function candidateResolutions(source: { displayWidth: number; displayHeight: number }): { width: number; height: number }[] {
-  const out: { width: number; height: number }[] = [];
-  for (const landscape of PER_TITLE_RESOLUTION_BOXES) {
-    const box = orientBox(source, landscape);
-    const fit = fitToBox(source, box.width, box.height);
-    if (!fit.upscales && !out.some((r) => r.height === fit.height)) out.push({ width: fit.width, height: fit.height });
-  }
-  const native = { width: toEven(source.displayWidth), height: toEven(source.displayHeight) };
-  // Never larger than the largest box: a 4K master's native size would be an H.264 rung at
-  // level 5.1, where Apple's HLS Authoring Specification 1.3 allows at most High Profile level
-  // 4.2 (1080p) and the fixed ladder stops at the box.
-  const top = orientBox(source, PER_TITLE_RESOLUTION_BOXES[0]!);
-  const withinTop = native.width <= top.width && native.height <= top.height;
-  if (out.length === 0 || (withinTop && native.height >= out[0]!.height * NATIVE_CANDIDATE_RATIO)) out.unshift(native);
-  return out;
-}
-
 /**
  * A title's analysis, planned: the sample, the settings every trial shares and the trial groups
  * (one per candidate resolution with the whole CRF grid, and one per low resolution at half rate
@@ -322,6 +287,27 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
 }
 
 /**
+ * planAnalysis with the sample's windows placed by the complexity scan (title-complexity.ts
+ * complexityForSample): the plan's centred windows say where a long title is scanned (in spans
+ * around them), then the plan is made again with the scan's profile. A scan that fails leaves
+ * the windows centred (reported to `scan.onScanError`). What analyzeTitle and the chunked
+ * flow's planning job (encode-worker.ts) both run.
+ * @throws EncodeCancelledError when `scan.signal` aborts; RangeError as planAnalysis.
+ */
+export async function planPlacedAnalysis(
+  masterPath: string,
+  probed: ProbeResult,
+  frameRate: number,
+  paths: FfmpegPaths,
+  options: Omit<PerTitleOptions, 'signal' | 'onProgress' | 'log' | 'workParent' | 'complexity'>,
+  scan: Omit<NonNullable<Parameters<typeof complexityForSample>[4]>, 'windows' | 'keyframesS'> = {},
+): Promise<AnalysisPlan> {
+  const centred = planAnalysis(probed, frameRate, options);
+  const complexity = await complexityForSample(masterPath, probed, frameRate, paths, { ...scan, windows: centred.settings.windows, keyframesS: options.keyframesS });
+  return planAnalysis(probed, frameRate, { ...options, complexity });
+}
+
+/**
  * Progress weight of decoding the sample, in trials (a group weighs its trials): reading 1080p
  * windows costs about one trial's encode and quality passes (per-title-sample.ts decodeSample).
  */
@@ -347,18 +333,14 @@ export async function analyzeTitle(masterPath: string, probed: ProbeResult, fram
   // Progress: the complexity scan and the sample's decode weigh SAMPLE_DECODE_WEIGHT each, the
   // groups their trials (the same groups wherever the windows lie).
   const before = 2 * SAMPLE_DECODE_WEIGHT;
-  const centred = planAnalysis(probed, frameRate, { ...options, keyframesS });
-  const total = centred.groups.map(groupWeight).reduce((a, b) => a + b, before);
+  const total = planAnalysis(probed, frameRate, { ...options, keyframesS }).groups.map(groupWeight).reduce((a, b) => a + b, before);
   options.onProgress?.(0);
   const scan = {
     ...(options.signal ? { signal: options.signal } : {}),
     onProgress: (f: number) => options.onProgress?.((f * SAMPLE_DECODE_WEIGHT) / total),
     onScanError: (err: Error) => log.warn({ err: err.message }, 'complexity scan failed: sample windows centred in their shares'),
-    windows: centred.settings.windows,
-    keyframesS,
   };
-  const complexity = options.complexity === undefined ? await complexityForSample(masterPath, probed, frameRate, paths, scan) : options.complexity;
-  const plan = planAnalysis(probed, frameRate, { ...options, keyframesS, complexity });
+  const plan = options.complexity === undefined ? await planPlacedAnalysis(masterPath, probed, frameRate, paths, { ...options, keyframesS }, scan) : planAnalysis(probed, frameRate, { ...options, keyframesS });
   const scanS = (performance.now() - started) / 1000;
   const work = await fs.mkdtemp(path.join(options.workParent ?? os.tmpdir(), options.workParent ? '.per-title-' : 'vod-per-title-'));
   try {

@@ -13,13 +13,12 @@ import { planChunks } from '../encoder/chunk-plan.js';
 import { encodeTitle, type EncodeProgress } from '../encoder/encode-title.js';
 import { inspectMaster } from '../encoder/master-check.js';
 import { outputFrameRate, planTitle, type EncodePlan } from '../encoder/title-stages.js';
-import { planAnalysis } from '../encoder/per-title.js';
+import { planPlacedAnalysis } from '../encoder/per-title.js';
 import { concludeAnalysis } from '../encoder/per-title-ladder.js';
 import { refineTrials } from '../encoder/per-title-search.js';
 import type { TitleRecord } from '../origin/catalog.js';
 import type { FfmpegPaths } from '../encoder/ffmpeg.js';
 import { keyframesForSeeking } from '../encoder/master-seek.js';
-import { complexityForSample } from '../encoder/title-complexity.js';
 import { PUBLISH_LAST, PUBLISHED_MARKER, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import { InvalidMasterError } from '../util/errors.js';
@@ -251,14 +250,12 @@ export async function processEncodeJob(
           const frameRate = outputFrameRate(probe.video!);
           // The complexity scan places the sample's windows (title-complexity.ts): 0–5 of the analysis's 0–39%.
           const planOptions = { segmentDurationS: options.config.segmentDurationS, finalPreset: options.config.x264Preset, keyframesS, ...(data.codecs ? { codecs: data.codecs } : {}), ...(options.config.vmafModelPath ? { vmafModelPath: options.config.vmafModelPath } : {}) };
-          const complexity = await complexityForSample(masterPath, probe, frameRate, options.paths, {
+          const analysisPlan = await planPlacedAnalysis(masterPath, probe, frameRate, options.paths, planOptions, {
             signal,
             onProgress: (f) => progress({ stage: 'analyze', percent: Math.round(f * 50) / 10 }),
             onScanError: (err) => log.warn({ err: err.message }, 'complexity scan failed: sample windows centred in their shares'),
-            windows: planAnalysis(probe, frameRate, planOptions).settings.windows,
-            keyframesS,
           });
-          return { analysisPlan: planAnalysis(probe, frameRate, { ...planOptions, complexity }) };
+          return { analysisPlan };
         }
         return planTitle(planInput(masterPath), options.paths, { signal, log });
       });
