@@ -11,7 +11,6 @@ import { probePackets, runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import type { VideoCodec } from './fixed-ladder.js';
 import { pickMasterPicture } from './media-info.js';
 import { measuredBitrate, sampleGraph, sampleInputs } from './per-title-sample.js';
-import { trialBitrateAtFinalKeyframes } from './trial-bitrate.js';
 import type { PresetProbe, TrialGroup, TrialPoint, TrialRunOptions, TrialSettings, TrialSpec } from './per-title-trials.js';
 import { measureFrameScoresBatch, summarizeFrames, type FrameScores } from './quality-metrics.js';
 import { BUFSIZE_FACTOR, MAXRATE_FACTOR, reducedRateFilter, videoEncoderOptions } from './rendition.js';
@@ -41,8 +40,6 @@ export interface EncodedRound {
   readonly files: readonly string[];
   readonly probeFile?: string | undefined;
   readonly bitrates: readonly number[];
-  /** Each CRF trial's bitrate as encoded, joins included (TrialPoint.encodedBitrateBps); absent for the others. */
-  readonly encodedBitrates?: readonly (number | undefined)[];
 }
 
 /** Deletes a round's files (missing ones are fine). */
@@ -106,23 +103,14 @@ export async function encodeRound(
     const counted = (await probePackets(files[Math.max(0, atRate)]!, paths)).length;
     const sampleFrames = atRate >= 0 ? counted : Math.round((counted * settings.frameRate) / trials[0]!.frameRate!);
     totals.sampleFrames = sampleFrames;
-    // Bits over the sample's duration: a half-rate trial's own frames at its own rate; a CRF
-    // trial's at the final encodes' keyframe density (trial-bitrate.ts), a fixed-ladder trial's
-    // (its rate control aims at a bitrate over the sample) as measured.
-    const bitrateOf = async (f: string, t: TrialSpec): Promise<{ bitrateBps: number; encodedBitrateBps?: number }> => {
-      const rate = t.frameRate ?? settings.frameRate;
-      const frames = t.frameRate === undefined ? sampleFrames : Math.round((sampleFrames * t.frameRate) / settings.frameRate);
-      if (t.crf === undefined || settings.titleDurationS === undefined) return { bitrateBps: await measuredBitrate(f, frames, rate, paths) };
-      const joins = { windowFrames: settings.windows.map((w) => Math.round(w.durationS * rate)), gop: trialGop(t, settings.gop, settings.frameRate), titleFrames: Math.round(settings.titleDurationS * rate) };
-      return trialBitrateAtFinalKeyframes(f, frames, rate, joins, paths);
-    };
-    const measured = await Promise.all(files.map((f, k) => bitrateOf(f, trials[k]!)));
-    const bitrates = measured.map((m) => m.bitrateBps);
+    // Bits over the sample's duration: a half-rate trial's own frames at its own rate.
+    const bitrateOf = (f: string, t: TrialSpec) => (t.frameRate === undefined ? measuredBitrate(f, sampleFrames, settings.frameRate, paths) : measuredBitrate(f, Math.round((sampleFrames * t.frameRate) / settings.frameRate), t.frameRate, paths));
+    const bitrates = await Promise.all(files.map((f, k) => bitrateOf(f, trials[k]!)));
     if (probe && probeFile) {
       const t = trials[probeIndex]!;
-      totals.presetProbe = { preset: probe.preset, width: t.width, height: t.height, crf: t.crf!, bitrateBps: (await bitrateOf(probeFile, t)).bitrateBps, trialBitrateBps: bitrates[probeIndex]! };
+      totals.presetProbe = { preset: probe.preset, width: t.width, height: t.height, crf: t.crf!, bitrateBps: await bitrateOf(probeFile, t), trialBitrateBps: bitrates[probeIndex]! };
     }
-    return { ...round, bitrates, encodedBitrates: measured.map((m) => m.encodedBitrateBps) };
+    return { ...round, bitrates };
   } catch (err) {
     await removeRound({ ...round, bitrates: [] });
     throw err;
@@ -170,7 +158,6 @@ export async function measureRounds(
         width: t.width,
         height: t.height,
         bitrateBps: r.bitrates[k]!,
-        ...(r.encodedBitrates?.[k] !== undefined ? { encodedBitrateBps: r.encodedBitrates[k] } : {}),
         quality,
         ...(psnrDb !== undefined ? { psnrDb } : {}),
         ...(vmaf !== undefined ? { vmaf } : {}),

@@ -105,14 +105,8 @@ export interface TrialSettings extends MasterPicture {
   readonly frameRate: number;
   /** The master's video start offset (ProbeResult.videoStartOffsetS), s: the windows are on the video's timeline. Absent: 0. */
   readonly videoStartOffsetS?: number | undefined;
-  /** Keyframe interval of the trials and of the final encodes (a segment), frames. */
+  /** Keyframe interval of the trials, frames (one closed GOP per window, as the final encodes). */
   readonly gop: number;
-  /**
-   * The title's duration, s: CRF trials' bitrates are taken at the final encodes' keyframe
-   * density over it (trial-bitrate.ts; the windows' joins count as the intra pictures they cost).
-   * Absent in plans stored before 2026-12-05: the trials' bitrates are as measured.
-   */
-  readonly titleDurationS?: number | undefined;
   readonly trialPreset: string;
   readonly metric: LadderMetric;
   /**
@@ -131,12 +125,6 @@ export interface TrialPoint extends RdPoint {
   readonly crf?: number;
   /** Target bitrate of a fixed-ladder trial, bits/s. */
   readonly targetBitrateBps?: number;
-  /**
-   * A CRF trial's bits over the sample as encoded, its windows' joins included, bits/s;
-   * `bitrateBps` is at the final encodes' keyframe density (trial-bitrate.ts). Absent for
-   * fixed-ladder trials and in analyses before 2026-12-05.
-   */
-  readonly encodedBitrateBps?: number;
   /** Luma PSNR, dB: measured when the ladder is built on PSNR (trials built on VMAF skip it). */
   readonly psnrDb?: number;
   /** Absent for trials (they skip SSIM; no ladder decision reads it). */

@@ -247,7 +247,6 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
     ...masterPictureOf(video),
     ...(probed.videoStartOffsetS ? { videoStartOffsetS: probed.videoStartOffsetS } : {}),
     gop,
-    titleDurationS: probed.durationS,
     trialPreset: options.trialPreset ?? 'veryfast',
     metric,
     vmafSubsample: Math.max(1, Math.floor(options.vmafSubsample ?? trialVmafSubsample(frameRate, windows.reduce((t, w) => t + w.durationS, 0), gop))),

@@ -62,7 +62,6 @@ const trialPointSchema = z.object({
   width: z.number().int().positive(),
   height: z.number().int().positive(),
   bitrateBps: z.number().positive(),
-  encodedBitrateBps: z.number().positive().optional(),
   quality: z.number(),
   crf: z.number().optional(),
   targetBitrateBps: z.number().optional(),
