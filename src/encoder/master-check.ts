@@ -312,7 +312,7 @@ async function decodeChecksFromKeyframes(file: string, paths: FfmpegPaths, point
  * container's stated end (a cut WebM keeps its header's duration and was published short) —
  * when its audio does and the video stops early, the streams do not end together, which is said
  * as such (it is not a cut file) —, and frames must decode at the start, the middle and near
- * the end.
+ * the end (at 90% of the duration, or two frames before the video's end if that is earlier).
  * @throws InvalidMasterError naming what is wrong.
  */
 async function checkMediaData(file: string, name: string, result: ProbeResult, paths: FfmpegPaths): Promise<void> {
@@ -334,7 +334,11 @@ async function checkMediaData(file: string, name: string, result: ProbeResult, p
     }
     throw new InvalidMasterError(`${name} is truncated: its video ends at ${endS === undefined ? 'an unknown time' : `${endS.toFixed(1)} s`} but its container says ${durationS.toFixed(1)} s.`);
   }
-  const points = [0, durationS * 0.5, durationS * 0.9];
+  // Each point with two frames after it: a slideshow's last picture can be seconds before its end
+  // (a 12 s master at 0.5 fps has none after 10 s, and was refused at 10.8 s).
+  const fps = result.video && result.video.frameRate > 0 ? result.video.frameRate : 30;
+  const videoEndS = endS;
+  const points = [0, durationS * 0.5, durationS * 0.9].map((t) => Math.max(0, Math.min(t, videoEndS - 2 / fps)));
   for (const check of await decodeChecksFromKeyframes(file, paths, points, { frameRate: result.video?.frameRate ?? 0, videoStartOffsetS: result.videoStartOffsetS ?? 0 })) {
     const errors = check.errors.filter(isNotSeekStart);
     if (check.frames === 0 || errors.length > 0) {

@@ -1,6 +1,6 @@
 /**
  * Masters whose frame rate is not the title's output rate — 120 fps (published at 60, Apple's
- * cap), 1 fps (a time-lapse, published at 24), a variable-frame-rate screen recording — encoded
+ * cap), 0.5 fps (a slideshow, published at 1: MIN_OUTPUT_FRAME_RATE), a 59.94 fps master's half-rate rung — encoded
  * the way a measured ladder is (encodeVideoRenditions with the measurement's reference tap):
  * every rendition must have the output rate's frames, and its playlist the master's duration.
  * The bundled 2018 ffmpeg's `-vsync` is a global option: the tap's `-vsync 0` once turned off
@@ -46,7 +46,7 @@ async function encode(masterPath: string, frameRate: number, tag: string, tap: b
 describe('frame-rate conversion of a measured ladder encode', () => {
   it.each([
     ['a 120 fps master, published at 60', () => master('hfr.mp4', 'testsrc2=size=640x360:rate=120:duration=3'), 60, 3],
-    ['a 1 fps time-lapse, published at 24', () => master('onefps.mp4', 'testsrc2=size=640x360:rate=1:duration=8', ['-g', '1']), 24, 8],
+    ['a 0.5 fps slideshow, published at 1 (every picture twice)', () => master('halffps.mp4', 'testsrc2=size=640x360:rate=0.5:duration=8', ['-g', '1']), 1, 8],
     ['a 59.94 fps master, a half-rate rung at 29.97', () => master('ntsc60.mp4', 'testsrc2=size=640x360:rate=60000/1001:duration=6.006'), 30000 / 1001, 6.006],
   ])('%s: the output rate\'s frames and the master\'s duration, with the reference tap as without', async (label, make, frameRate, durationS) => {
     const file = await make();

@@ -139,6 +139,33 @@ describe('encode pipeline', () => {
     for (const id of ids) expect(await readTitle(stack.store, id)).toMatchObject({ titleId: id });
   });
 
+  it('publishes a still-image master (a slideshow at 0.5 fps) at one frame a second, a keyframe on every segment', async () => {
+    const file = path.join(await makeTempDir(), 'slides.mp4');
+    await runFfmpeg(
+      { inputs: [{ source: 'testsrc2=size=320x180:rate=0.5:duration=12', format: 'lavfi' }, { source: 'sine=frequency=220:duration=12', format: 'lavfi' }], outputOptions: ['-map', '0:v', '-map', '1:a', '-c:v', 'libx264', '-preset', 'ultrafast', '-c:a', 'aac'], output: file },
+      stack.paths,
+    );
+    const r = await runCli(['--data-dir', stack.dataDir, 'upload', file, '--ladder', 'fixed'], { env: { VOD_X264_PRESET: 'ultrafast', VOD_QUEUE_NAME: stack.queueName } });
+    expect(r.code, r.stderr).toBe(0);
+    const dir = stack.store.localPath(`vod/${/Title id:\s+([0-9a-f]{16})/.exec(r.stdout)![1]!}`);
+    const mv = HLS.parse(await fs.readFile(path.join(dir, 'master.m3u8'), 'utf8'));
+    if (!mv.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+    const variant = mv.variants.find((v) => !v.isIFrameOnly)!;
+    expect(variant.frameRate).toBe(1);
+    const media = HLS.parse(await fs.readFile(path.join(dir, variant.uri), 'utf8'));
+    if (media.isMasterPlaylist) throw new Error('expected a media playlist');
+    expect(media.segments.map((seg) => seg.duration)).toEqual([4, 4, 4]);
+    const rendition = path.join(dir, path.dirname(variant.uri));
+    const init = await fs.readFile(path.join(rendition, 'init.mp4'));
+    const work = await makeTempDir();
+    for (const seg of media.segments) {
+      const joined = path.join(work, `${seg.uri}.mp4`);
+      await fs.writeFile(joined, Buffer.concat([init, await fs.readFile(path.join(rendition, seg.uri))]));
+      const packets = await probePackets(joined, stack.paths);
+      expect(packets.map((p) => p.keyframe)).toEqual([true, false, false, false]); // 4 frames, the first a keyframe
+    }
+  });
+
   it('vod upload of a master whose picture is not its first video stream stores a copy with it first and publishes the picture', async () => {
     // A 96x54 preview track before the 320x180 picture, then the sound: every encode reads the
     // first video stream, so the stored master must be a copy with the picture first.

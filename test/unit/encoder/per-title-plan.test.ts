@@ -11,7 +11,7 @@ import { concludeAnalysis, crfForBitrate, rungMaxrate } from '../../../src/encod
 import { VMAF_RUNG_RULES } from '../../../src/encoder/rung-rules.js';
 import { rungVbv } from '../../../src/encoder/rendition.js';
 import { MIN_SAMPLE_WINDOWS, representativeStartS, sampleGraph, samplePlacement, sampleWindows } from '../../../src/encoder/per-title-sample.js';
-import { ladderRungOf, MAX_OUTPUT_FRAME_RATE, outputFrameRate } from '../../../src/encoder/title-stages.js';
+import { ladderRungOf, MAX_OUTPUT_FRAME_RATE, MIN_OUTPUT_FRAME_RATE, outputFrameRate } from '../../../src/encoder/title-stages.js';
 import { ivtcFilter, masterPictureFilter, masterPictureOf } from '../../../src/encoder/media-info.js';
 import { frameCadence, isTelecinePattern, parseRepeatedFields } from '../../../src/encoder/master-check.js';
 import type { TrialGroupResult, TrialPoint } from '../../../src/encoder/per-title-trials.js';
@@ -151,13 +151,15 @@ describe('planAnalysis of an interlaced master', () => {
 });
 
 describe('outputFrameRate', () => {
-  it("keeps a progressive master's rate, doubles an interlaced one's (a frame per field), halves above 60, and falls back to 24", () => {
+  it("keeps a progressive master's rate, doubles an interlaced one's (a frame per field), halves above 60, raises below 1, and falls back to 24", () => {
     expect([23.976, 25, 30, 59.94, 60].map((frameRate) => outputFrameRate({ frameRate }))).toEqual([23.976, 25, 30, 59.94, 60]);
     expect(outputFrameRate({ frameRate: 25, interlaced: true })).toBe(50);
     expect(outputFrameRate({ frameRate: 30000 / 1001, interlaced: true })).toBeCloseTo(59.94, 2);
     expect([120, 100, 240, 90].map((frameRate) => outputFrameRate({ frameRate }))).toEqual([60, 50, 60, 45]);
     expect(outputFrameRate({ frameRate: 120000 / 1001 })).toBeCloseTo(59.94, 2);
-    for (const frameRate of [1, 0, Number.NaN, 90_000]) expect(outputFrameRate({ frameRate })).toBe(24);
+    for (const frameRate of [0, Number.NaN, 90_000]) expect(outputFrameRate({ frameRate })).toBe(24);
+    // A still-image master (a podcast's cover) keeps its own slow rate, never below one frame a second.
+    expect([1, 2, 0.5, 0.1].map((frameRate) => outputFrameRate({ frameRate }))).toEqual([1, 2, MIN_OUTPUT_FRAME_RATE, MIN_OUTPUT_FRAME_RATE]);
     for (const frameRate of [23.976, 50, 120, 144, 240, 500]) expect(outputFrameRate({ frameRate })).toBeLessThanOrEqual(MAX_OUTPUT_FRAME_RATE);
     // Telecined film: the film's rate, four fifths of the coded frame rate.
     expect(outputFrameRate({ frameRate: 30000 / 1001, interlaced: true, telecined: true })).toBeCloseTo(24000 / 1001, 6);
