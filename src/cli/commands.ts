@@ -63,7 +63,7 @@ export async function uploadAndWait(
     const { playbackUrl, playerUrl } = titleUrls(ctx, result.titleId);
     const v = result.probe.video!;
     process.stdout.write(
-      `Title id:     ${result.titleId}\nTitle:        ${result.title}\nMaster:       ${v.width}x${v.height} ${v.codecName}, ${result.probe.durationS.toFixed(1)} s${audioSummary(result.probe.audioStreams)}${subtitleSummary(result.probe.subtitleStreams)}\n`,
+      `Title id:     ${result.titleId}\nTitle:        ${result.title}\nMaster:       ${v.width}x${v.height}${shownSize(v)} ${v.codecName}, ${result.probe.durationS.toFixed(1)} s${audioSummary(result.probe.audioStreams)}${subtitleSummary(result.probe.subtitleStreams)}\n`,
     );
     if (result.remuxedFromStream !== undefined) {
       process.stdout.write(`Picture:      video stream 0:v:${result.remuxedFromStream} (the first is not the main picture); stored a copy with it first, nothing re-encoded\n`);
@@ -97,6 +97,11 @@ async function followEncode(queue: EncodeQueue, upload: UploadResult): Promise<E
   } finally {
     view.stop();
   }
+}
+
+/** ` (shown 720x1280)` when the picture is shown at another size than it is coded (a phone's rotation, non-square pixels), else ''. */
+function shownSize(v: { width: number; height: number; displayWidth: number; displayHeight: number }): string {
+  return v.displayWidth !== v.width || v.displayHeight !== v.height ? ` (shown ${v.displayWidth}x${v.displayHeight})` : '';
 }
 
 /** `, audio aac` / `, 2 audio tracks aac (en, fr)` / `, no audio`, for the upload summary. */

@@ -139,6 +139,16 @@ describe('encode pipeline', () => {
     for (const id of ids) expect(await readTitle(stack.store, id)).toMatchObject({ titleId: id });
   });
 
+  it('vod upload names the size a rotated master is shown at, and publishes it upright', async () => {
+    const file = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'phone.mp4'), durationS: 2, width: 320, height: 180, rotationDeg: 90, audio: false }, stack.paths);
+    const r = await runCli(['--data-dir', stack.dataDir, 'upload', file, '--ladder', 'fixed'], { env: { VOD_X264_PRESET: 'ultrafast', VOD_QUEUE_NAME: stack.queueName } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Master: +320x180 \(shown 180x320\) h264, 2\.0 s, no audio$/m);
+    const mv = HLS.parse(await fs.readFile(stack.store.localPath(`vod/${/Title id:\s+([0-9a-f]{16})/.exec(r.stdout)![1]!}/master.m3u8`), 'utf8'));
+    if (!mv.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+    expect(mv.variants.filter((v) => !v.isIFrameOnly).map((v) => `${v.resolution?.width}x${v.resolution?.height}`)).toEqual(['180x320']);
+  });
+
   it('publishes a still-image master (a slideshow at 0.5 fps) at one frame a second, a keyframe on every segment', async () => {
     const file = path.join(await makeTempDir(), 'slides.mp4');
     await runFfmpeg(
