@@ -65,6 +65,9 @@ export async function uploadAndWait(
     process.stdout.write(
       `Title id:     ${result.titleId}\nTitle:        ${result.title}\nMaster:       ${v.width}x${v.height}${shownSize(v)} ${v.codecName}, ${result.probe.durationS.toFixed(1)} s${audioSummary(result.probe.audioStreams)}${subtitleSummary(result.probe.subtitleStreams)}\n`,
     );
+    if (result.wrappedRawStream !== undefined) {
+      process.stdout.write(`Container:    none (a raw ${result.wrappedRawStream} stream); stored wrapped in MP4 at ${Number(v.frameRate.toFixed(3))} fps (the stream's own timing), nothing re-encoded\n`);
+    }
     if (result.remuxedFromStream !== undefined) {
       process.stdout.write(`Picture:      video stream 0:v:${result.remuxedFromStream} (the first is not the main picture); stored a copy with it first, nothing re-encoded\n`);
     }

@@ -39,6 +39,9 @@ export async function runLadder(ctx: CliContext, file: string, flags: LadderFlag
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-ladder-'));
   try {
     const master = await admitMaster(file, ctx.paths, work);
+    if (master.wrappedRawStream !== undefined) {
+      process.stderr.write(`Note: a raw ${master.wrappedRawStream} stream without a container; analysing it wrapped in MP4 at ${Number(master.probe.video!.frameRate.toFixed(3))} fps (its own timing), nothing re-encoded\n`);
+    }
     if (master.remuxedFromStream !== undefined) {
       process.stderr.write(`Note: the main picture is video stream 0:v:${master.remuxedFromStream}, not the first; analysing a copy with it first (nothing re-encoded)\n`);
     }

@@ -1,12 +1,16 @@
 /**
- * Which of a master's video streams is its picture, and a master whose picture is not its
- * first video stream (a preview track or a cover picture first) remuxed so that it is: every
- * encode reads the first video stream (`-map 0:v:0`), so the stored master is the remuxed copy.
+ * Masters that are encodable once copied into a container, nothing re-encoded: one whose picture
+ * is not its first video stream (a preview track or a cover picture first) remuxed so that it is
+ * — every encode reads the first video stream (`-map 0:v:0`) —, and a raw video elementary
+ * stream (`.h264`, `.hevc`, `.m2v`: no container, so no timestamps and no duration) wrapped in
+ * MP4. The stored master is then the copy (master-check.ts admitMaster).
  */
+import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { FfmpegError, InvalidMasterError } from '../util/errors.js';
-import { runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
+import { ffmpegChildEnv, runFfmpeg, type FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
 
 /**
@@ -87,4 +91,47 @@ export async function remuxMainPictureFirst(file: string, result: Pick<ProbeResu
   }
   const reason = last?.ffmpegOutputTail.at(-1)?.replace(/^.*?:\s*/, '') ?? 'ffmpeg failed';
   throw new InvalidMasterError(`${name}'s main picture is video stream 0:v:${mainIndex}, not the first, and copying it first failed (${reason}); put it first yourself, e.g. ${remuxCommand(name, mainIndex)}`, { cause: last });
+}
+
+/**
+ * ffprobe's format names of raw video elementary streams (FFmpeg's h264, hevc, mpegvideo and m4v
+ * demuxers): no container, so ffprobe gives no duration; the stream's own timing (H.264/HEVC VUI,
+ * MPEG-2's frame rate code) or FFmpeg's 25 fps gives the frames their times when copied into one.
+ */
+export const RAW_VIDEO_FORMATS: ReadonlySet<string> = new Set(['h264', 'hevc', 'mpegvideo', 'm4v']);
+
+/** The master is a raw video elementary stream (RAW_VIDEO_FORMATS); admitMaster wraps it. */
+export class RawVideoStreamError extends InvalidMasterError {
+  constructor(name: string, codec: string) {
+    super(`${name} is a raw ${codec} stream without a container (no timestamps, no duration); wrap it first, e.g. ffmpeg -fflags +genpts -i ${name} -c copy ${path.parse(name).name}.mp4`);
+    this.name = 'RawVideoStreamError';
+  }
+}
+
+/**
+ * Copies a raw video elementary stream into MP4 (`<name>.mp4` in `outDir`), nothing re-encoded,
+ * its frames stamped at the stream's own rate: the rate FFmpeg reads from its timing (H.264/HEVC
+ * VUI, MPEG-2's frame rate code; 25 fps without) in a first copy, given again as the input rate
+ * of the second — without it the first frame kept FFmpeg's default 25 fps duration and a 30 fps
+ * stream averaged 29.95 fps, the rate it would have been published at.
+ * @returns the copy's path.
+ * @throws InvalidMasterError when ffmpeg cannot write it.
+ */
+export async function wrapRawVideoStream(file: string, outDir: string, paths: FfmpegPaths): Promise<string> {
+  const name = path.basename(file);
+  const out = path.join(outDir, `${name}.mp4`);
+  // MP4, not Matroska: the bundled ffmpeg's Matroska muxer refuses a raw HEVC stream's packets
+  // ("unknown timestamp"); genpts: a raw MPEG-2 stream's packets carry none.
+  const copy = (rate: string[]) => runFfmpeg({ inputs: [{ source: file, options: ['-fflags', '+genpts', ...rate] }], outputOptions: ['-map', '0:v', '-c', 'copy'], output: out }, paths);
+  try {
+    await copy([]);
+    const { stdout } = await promisify(execFile)(paths.ffprobePath, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=r_frame_rate', '-of', 'csv=p=0', out], { env: ffmpegChildEnv() }).catch(() => ({ stdout: '' }));
+    const rate = stdout.trim();
+    if (/^\d+\/[1-9]\d*$/.test(rate) && rate !== '0/1') await copy(['-r', rate]);
+  } catch (err) {
+    if (!(err instanceof FfmpegError)) throw err;
+    await fs.rm(out, { force: true });
+    throw new InvalidMasterError(`${name} is a raw video stream and copying it into MP4 failed (${err.ffmpegOutputTail.at(-1)?.replace(/^.*?:\s*/, '') ?? 'ffmpeg failed'}).`, { cause: err });
+  }
+  return out;
 }

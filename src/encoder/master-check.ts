@@ -10,7 +10,7 @@ import { FfmpegError, InvalidMasterError } from '../util/errors.js';
 import { INEXACT_SEEK_MARGIN_S } from './master-seek.js';
 import { decodeCheck, ffmpegChildEnv, probe, probeKeyframeTimesS, probeStreamEndS, type DecodeCheck, type FfmpegPaths } from './ffmpeg.js';
 import type { ProbeResult } from './media-info.js';
-import { checkMainPicture, MainPictureNotFirstError, remuxMainPictureFirst } from './main-picture.js';
+import { checkMainPicture, MainPictureNotFirstError, RAW_VIDEO_FORMATS, RawVideoStreamError, remuxMainPictureFirst, wrapRawVideoStream } from './main-picture.js';
 
 export { checkMainPicture } from './main-picture.js';
 
@@ -128,6 +128,7 @@ export async function inspectMaster(file: string, paths: FfmpegPaths): Promise<P
   if (video.width * video.height > MAX_MASTER_PIXELS) {
     throw new InvalidMasterError(`${name} has a ${video.width}x${video.height} video stream, beyond the largest frame we encode (8192x4352, H.264 level 6.2).`);
   }
+  if (RAW_VIDEO_FORMATS.has(result.formatName)) throw new RawVideoStreamError(name, video.codecName === 'mpeg2video' ? 'MPEG-2' : video.codecName === 'hevc' ? 'HEVC' : video.codecName === 'h264' ? 'H.264' : video.codecName);
   if (!(result.durationS > 0)) throw new InvalidMasterError(`${name} has no duration; it may be truncated or a still image.`);
   if (result.durationS < MIN_MASTER_DURATION_S) throw new InvalidMasterError(`${name} lasts ${result.durationS.toFixed(2)} s, too short to be a video.`);
   if (video.displayWidth < 16 || video.displayHeight < 16) {
@@ -150,19 +151,27 @@ export interface AdmittedMaster {
   readonly probe: ProbeResult;
   /** Set when `file` is a copy with the master's picture first: the stream it was (`0:v:N`). */
   readonly remuxedFromStream?: number;
+  /** Set when `file` is a raw video stream wrapped in MP4: the codec's name (ffprobe's). */
+  readonly wrappedRawStream?: string;
 }
 
 /**
  * inspectMaster, except that a master whose main picture is not its first video stream (a
  * preview track or a cover picture first: checkMainPicture) is copied into `workDir` with it
- * first (remuxMainPictureFirst, nothing re-encoded) and the copy inspected, instead of refused.
- * The caller owns `workDir` (and removes it once the copy is stored or analysed).
+ * first (remuxMainPictureFirst), and a raw video elementary stream is copied into MP4
+ * (wrapRawVideoStream), nothing re-encoded, and the copy inspected, instead of refused. The
+ * caller owns `workDir` (and removes it once the copy is stored or analysed).
  * @throws InvalidMasterError as inspectMaster, or when the copy cannot be written.
  */
 export async function admitMaster(file: string, paths: FfmpegPaths, workDir: string): Promise<AdmittedMaster> {
   try {
     return { file, probe: await inspectMaster(file, paths) };
   } catch (err) {
+    if (err instanceof RawVideoStreamError) {
+      const copy = await wrapRawVideoStream(file, workDir, paths);
+      const copied = await inspectMaster(copy, paths);
+      return { file: copy, probe: copied, wrappedRawStream: copied.video!.codecName };
+    }
     if (!(err instanceof MainPictureNotFirstError)) throw err;
     const original = await probe(file, paths);
     const copy = await remuxMainPictureFirst(file, original, err.mainIndex, workDir, paths);

@@ -48,6 +48,8 @@ export interface UploadResult {
    * with stream `0:v:N` first (master-check.ts admitMaster); N.
    */
   readonly remuxedFromStream?: number;
+  /** Set when the master was a raw video stream: the stored master is it wrapped in MP4 (admitMaster); its codec. */
+  readonly wrappedRawStream?: string;
 }
 
 /**
@@ -85,7 +87,7 @@ async function uploadChecked(
   subtitles: readonly { language: string; file: string; fileName: string }[],
 ): Promise<UploadResult> {
   const { probe } = master;
-  const remuxed = master.remuxedFromStream !== undefined ? { remuxedFromStream: master.remuxedFromStream } : {};
+  const remuxed = { ...(master.remuxedFromStream !== undefined ? { remuxedFromStream: master.remuxedFromStream } : {}), ...(master.wrappedRawStream !== undefined ? { wrappedRawStream: master.wrappedRawStream } : {}) };
   const fileName = path.basename(request.file);
   const title = (request.title ?? path.parse(fileName).name).trim() || fileName;
   const titleId = await titleIdFromFile(request.file, deps.onHashProgress);
@@ -94,7 +96,8 @@ async function uploadChecked(
     return { titleId, title, probe, state: 'published', enqueued: false, ...remuxed };
   }
   const queue = await deps.queue();
-  const key = masterObjectKey(titleId, fileName);
+  // Named by what is stored: a copy wrapped in MP4 (raw.h264 → raw.h264.mp4) keeps its extension.
+  const key = masterObjectKey(titleId, path.basename(master.file));
   if (!(await deps.store.exists(key))) await deps.store.putFile(key, master.file);
   const subtitleFiles = subtitles.map((t, k) => ({ key: subtitleObjectKey(titleId, k + 1, t.language, t.fileName), fileName: t.fileName, language: t.language }));
   for (const [k, f] of subtitleFiles.entries()) await deps.store.putFile(f.key, subtitles[k]!.file);

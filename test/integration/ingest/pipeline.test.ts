@@ -139,6 +139,20 @@ describe('encode pipeline', () => {
     for (const id of ids) expect(await readTitle(stack.store, id)).toMatchObject({ titleId: id });
   });
 
+  it('vod upload of a raw H.264 stream (no container) stores it wrapped in MP4 at its own 30 fps and publishes it', async () => {
+    const file = path.join(await makeTempDir(), 'camera.h264');
+    await runFfmpeg({ inputs: [{ source: 'testsrc2=size=320x180:rate=30:duration=4', format: 'lavfi' }], outputOptions: ['-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'h264'], output: file }, stack.paths);
+    const r = await runCli(['--data-dir', stack.dataDir, 'upload', file, '--ladder', 'fixed'], { env: { VOD_X264_PRESET: 'ultrafast', VOD_QUEUE_NAME: stack.queueName } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Master: +320x180 h264, 4\.0 s, no audio$/m);
+    expect(r.stdout).toMatch(/^Container: +none \(a raw h264 stream\); stored wrapped in MP4 at 30 fps \(the stream's own timing\), nothing re-encoded$/m);
+    const id = /Title id:\s+([0-9a-f]{16})/.exec(r.stdout)![1]!;
+    expect((await probe(stack.store.localPath(masterObjectKey(id, 'camera.h264.mp4')), stack.paths)).formatName).toMatch(/mp4/);
+    const mv = HLS.parse(await fs.readFile(stack.store.localPath(`vod/${id}/master.m3u8`), 'utf8'));
+    if (!mv.isMasterPlaylist) throw new Error('expected a multivariant playlist');
+    expect(mv.variants.filter((v) => !v.isIFrameOnly).map((v) => v.frameRate)).toEqual([30]);
+  });
+
   it('vod upload names the size a rotated master is shown at, and publishes it upright', async () => {
     const file = await makeSyntheticMaster({ path: path.join(await makeTempDir(), 'phone.mp4'), durationS: 2, width: 320, height: 180, rotationDeg: 90, audio: false }, stack.paths);
     const r = await runCli(['--data-dir', stack.dataDir, 'upload', file, '--ladder', 'fixed'], { env: { VOD_X264_PRESET: 'ultrafast', VOD_QUEUE_NAME: stack.queueName } });
