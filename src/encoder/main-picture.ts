@@ -27,11 +27,12 @@ export function mainPicture(result: Pick<ProbeResult, 'videoStreams'>): { index:
   return { index: main.index, width: main.width, height: main.height };
 }
 
-/** The master's main picture is not its first video stream; `mainIndex` is its N in `0:v:N`. */
+/** The master's main picture is not its first video stream; `mainIndex` is its N in `0:v:N`, of `videoStreams` video streams. */
 export class MainPictureNotFirstError extends InvalidMasterError {
   constructor(
     message: string,
     readonly mainIndex: number,
+    readonly videoStreams: number,
   ) {
     super(message);
     this.name = 'MainPictureNotFirstError';
@@ -58,8 +59,12 @@ export function checkMainPicture(name: string, result: ProbeResult): void {
     `${name} has ${all.length} video streams and the first (${first.width}x${first.height}${first.attachedPic ? ', a cover picture' : ''}) is not its main picture (${main.width}x${main.height}, stream 0:v:${main.index}); ` +
       `vod encodes the first video stream, so put the main picture first, e.g. ${remuxCommand(name, main.index)}`,
     main.index,
+    all.length,
   );
 }
+
+/** ffmpeg's last line of output without its `[muxer @ 0x…]`-style prefix, for messages. */
+const ffmpegReason = (err: FfmpegError | undefined): string => err?.ffmpegOutputTail.at(-1)?.replace(/^.*?:\s*/, '') ?? 'ffmpeg failed';
 
 /**
  * Copies `file` into `outDir` with its video stream `0:v:mainIndex` first, then its other video
@@ -73,9 +78,9 @@ export function checkMainPicture(name: string, result: ProbeResult): void {
  * @throws InvalidMasterError, with the remux command to run by hand, when ffmpeg cannot write
  *         either copy (a codec neither container takes, a full disk).
  */
-export async function remuxMainPictureFirst(file: string, result: Pick<ProbeResult, 'videoStreams'>, mainIndex: number, outDir: string, paths: FfmpegPaths): Promise<string> {
+export async function remuxMainPictureFirst(file: string, videoStreams: number, mainIndex: number, outDir: string, paths: FfmpegPaths): Promise<string> {
   const name = path.basename(file);
-  const others = (result.videoStreams ?? []).map((_s, k) => k).filter((k) => k !== mainIndex);
+  const others = Array.from({ length: videoStreams }, (_s, k) => k).filter((k) => k !== mainIndex);
   const maps = [`0:v:${mainIndex}`, ...others.map((k) => `0:v:${k}`), '0:a?', '0:s?', '0:t?'].flatMap((m) => ['-map', m]);
   const outputs = [...(/\.[A-Za-z0-9]{1,5}$/.test(name) ? [path.join(outDir, name)] : []), path.join(outDir, `${name}.mkv`)];
   let last: FfmpegError | undefined;
@@ -89,8 +94,7 @@ export async function remuxMainPictureFirst(file: string, result: Pick<ProbeResu
       await fs.rm(out, { force: true });
     }
   }
-  const reason = last?.ffmpegOutputTail.at(-1)?.replace(/^.*?:\s*/, '') ?? 'ffmpeg failed';
-  throw new InvalidMasterError(`${name}'s main picture is video stream 0:v:${mainIndex}, not the first, and copying it first failed (${reason}); put it first yourself, e.g. ${remuxCommand(name, mainIndex)}`, { cause: last });
+  throw new InvalidMasterError(`${name}'s main picture is video stream 0:v:${mainIndex}, not the first, and copying it first failed (${ffmpegReason(last)}); put it first yourself, e.g. ${remuxCommand(name, mainIndex)}`, { cause: last });
 }
 
 /**
@@ -131,7 +135,7 @@ export async function wrapRawVideoStream(file: string, outDir: string, paths: Ff
   } catch (err) {
     if (!(err instanceof FfmpegError)) throw err;
     await fs.rm(out, { force: true });
-    throw new InvalidMasterError(`${name} is a raw video stream and copying it into MP4 failed (${err.ffmpegOutputTail.at(-1)?.replace(/^.*?:\s*/, '') ?? 'ffmpeg failed'}).`, { cause: err });
+    throw new InvalidMasterError(`${name} is a raw video stream and copying it into MP4 failed (${ffmpegReason(err)}).`, { cause: err });
   }
   return out;
 }

@@ -173,8 +173,7 @@ export async function admitMaster(file: string, paths: FfmpegPaths, workDir: str
       return { file: copy, probe: copied, wrappedRawStream: copied.video!.codecName };
     }
     if (!(err instanceof MainPictureNotFirstError)) throw err;
-    const original = await probe(file, paths);
-    const copy = await remuxMainPictureFirst(file, original, err.mainIndex, workDir, paths);
+    const copy = await remuxMainPictureFirst(file, err.videoStreams, err.mainIndex, workDir, paths);
     return { file: copy, probe: await inspectMaster(copy, paths), remuxedFromStream: err.mainIndex };
   }
 }

@@ -13,7 +13,7 @@ import { pickMasterPicture } from './media-info.js';
 import { measuredBitrate, sampleGraph, sampleInputs } from './per-title-sample.js';
 import type { PresetProbe, TrialGroup, TrialPoint, TrialRunOptions, TrialSettings, TrialSpec } from './per-title-trials.js';
 import { measureFrameScoresBatch, summarizeFrames, type FrameScores } from './quality-metrics.js';
-import { BUFSIZE_FACTOR, MAXRATE_FACTOR, reducedRateFilter, videoEncoderOptions } from './rendition.js';
+import { BUFSIZE_FACTOR, MAXRATE_FACTOR, reducedRateFilter, vbvAtPeak, videoEncoderOptions } from './rendition.js';
 import { variantRate } from './convex-hull.js';
 
 /** File name stem of a trial's encode. */
@@ -77,7 +77,7 @@ export async function encodeRound(
       // a quality extension's cap), a fixed-ladder rung capped as the fixed ladder's final encode is.
       const rate =
         t.crf !== undefined
-          ? { crf: t.crf, ...(t.maxrateBps !== undefined ? { vbv: { maxrateBps: t.maxrateBps, bufsizeBps: (t.maxrateBps * BUFSIZE_FACTOR) / MAXRATE_FACTOR } } : {}) }
+          ? { crf: t.crf, ...(t.maxrateBps !== undefined ? { vbv: vbvAtPeak(t.maxrateBps) } : {}) }
           : { bitrateBps: t.bitrateBps!, vbv: { maxrateBps: t.bitrateBps! * MAXRATE_FACTOR, bufsizeBps: t.bitrateBps! * BUFSIZE_FACTOR } };
       return {
         outputOptions: ['-map', `[v${k}]`, ...videoEncoderOptions({ codec, preset, gop: trialGop(t, settings.gop, settings.frameRate), ...rate }), '-an'],

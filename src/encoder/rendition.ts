@@ -100,13 +100,14 @@ export function videoEncoderOptions(o: { readonly codec?: VideoCodec | undefined
   ];
 }
 
-/**
- * A rung's VBV: peak `rung.maxrateBps`, else its bitrate × MAXRATE_FACTOR, and a buffer in the
- * same proportion to the peak as BUFSIZE_FACTOR is to MAXRATE_FACTOR (bits/s, bits).
- */
-export function rungVbv(rung: LadderRung): { maxrateBps: number; bufsizeBps: number } {
-  const maxrateBps = rung.maxrateBps ?? rung.bitrateBps * MAXRATE_FACTOR;
+/** A VBV peaking at `maxrateBps` with a buffer in the same proportion to it as BUFSIZE_FACTOR is to MAXRATE_FACTOR (bits/s, bits). */
+export function vbvAtPeak(maxrateBps: number): { maxrateBps: number; bufsizeBps: number } {
   return { maxrateBps, bufsizeBps: (maxrateBps * BUFSIZE_FACTOR) / MAXRATE_FACTOR };
+}
+
+/** A rung's VBV: vbvAtPeak of `rung.maxrateBps`, else of its bitrate × MAXRATE_FACTOR (bits/s, bits). */
+export function rungVbv(rung: LadderRung): { maxrateBps: number; bufsizeBps: number } {
+  return vbvAtPeak(rung.maxrateBps ?? rung.bitrateBps * MAXRATE_FACTOR);
 }
 
 /** A rung's encoder options: capped CRF for per-title rungs, one-pass capped ABR otherwise. */
