@@ -10,7 +10,13 @@ import { UserError } from '../util/errors.js';
 import { untilSignal, wrapListenError } from './commands.js';
 import type { CliContext } from './context.js';
 
-async function callAdmin(ctx: CliContext, edge: string, route: string, body: unknown, adminToken: string | undefined): Promise<unknown> {
+/**
+ * POSTs a JSON body to an edge's admin route (`/admin/purge`, `/admin/prefill`) with the admin
+ * token (the flag's, else VOD_ADMIN_TOKEN; none: the edge takes loopback clients only).
+ * @returns the edge's JSON answer.
+ * @throws UserError (exit 1) when the edge cannot be reached or refuses.
+ */
+export async function callAdmin(ctx: CliContext, edge: string, route: string, body: unknown, adminToken: string | undefined): Promise<unknown> {
   const token = adminToken ?? ctx.config.adminToken;
   let res: Response;
   try {

@@ -13,6 +13,7 @@ import { runDemo, runServe } from './serve-command.js';
 import { PROTECTION_SCHEMES, type ProtectionScheme } from '../keys/content-keys.js';
 import { runEdge, runKeyServer, runOrigin, runUpload, runWorker, type EdgeFlags } from './commands.js';
 import { runStatus } from './status-command.js';
+import { runRemove, type RemoveFlags } from './remove-command.js';
 import { runPrefill, runPurge, runSign, runSteer } from './edge-commands.js';
 import { runLadder, type LadderFlags } from './ladder-command.js';
 import { DEFAULT_CRF_VALUES } from '../encoder/per-title.js';
@@ -54,7 +55,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--subtitles <lang=file,...>', "subtitle files to publish beside the master's own text subtitles, e.g. en=movie.en.srt,fr=movie.fr.vtt (SubRip, WebVTT, ASS; may repeat)", collectSubtitles)
     .addHelpText(
       'after',
-      '\nThe title id is derived from the file content: uploading the same file twice encodes it once\n(whatever --ladder, --encrypt, --codecs or --subtitles say the second time).\nNeeds a running worker (vod worker, or vod serve) to make progress.\nPer-title ladders are built on VMAF when the worker has VMAF_MODEL set, else on PSNR.\nEncrypted titles point players at VOD_KEY_SERVER_URL (default http://localhost:<VOD_KEY_PORT>),\nwhere `vod keys` hands each key only to a request signed with VOD_SIGNING_KEY (see `vod sign`).',
+      '\nThe title id is derived from the file content: uploading the same file twice encodes it once\n(whatever --ladder, --encrypt, --codecs or --subtitles say the second time);\nvod remove <title id> first to encode it again.\nNeeds a running worker (vod worker, or vod serve) to make progress.\nPer-title ladders are built on VMAF when the worker has VMAF_MODEL set, else on PSNR.\nEncrypted titles point players at VOD_KEY_SERVER_URL (default http://localhost:<VOD_KEY_PORT>),\nwhere `vod keys` hands each key only to a request signed with VOD_SIGNING_KEY (see `vod sign`).',
     )
     .action(async (files: string[], opts: { title?: string; wait: boolean; ladder: LadderKind; encrypt?: ProtectionScheme; keyRotation: number; subtitles?: { language: string; file: string }[]; codecs?: VideoCodec[] }) => {
       const c = ctx('warn');
@@ -78,6 +79,16 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--json', 'print JSON instead of a table')
     .option('-w, --watch [seconds]', 'redraw every <seconds> (default 2) until the title\'s job completes or fails, or Ctrl-C; with --json, one JSON object per line', parsePositiveNumber)
     .action(async (titleId: string | undefined, opts: { json?: boolean; watch?: number | true }) => runStatus(ctx('warn'), titleId, { json: opts.json, watch: opts.watch === true ? 2 : opts.watch }));
+
+  program
+    .command('remove')
+    .description('Take titles down: unpublish them, delete their renditions, keys and master from the store, drop their encode jobs (a queued one is cancelled) and purge them from the edge; the same master can then be uploaded again.')
+    .argument('<titles...>', 'title ids (16 hex digits, as vod status lists them)')
+    .option('--keep-master', 'keep the uploaded master and subtitle files in the store')
+    .option('--edge <url>', 'purge the titles from this edge too; repeat for several (default: the edge of a vod serve running on this data folder)', (v: string, acc: string[] | undefined) => [...(acc ?? []), parseHttpUrl(v)])
+    .option('--admin-token <token>', 'the edges\' admin token (env VOD_ADMIN_TOKEN)', parseAdminToken)
+    .addHelpText('after', '\nA title a worker is encoding is refused (nothing removed): wait until vod status says completed or\nfailed. Players see the whole title or none of it: the published folder goes in one step.')
+    .action(async (titleIds: string[], opts: RemoveFlags) => runRemove(ctx('warn'), titleIds, opts));
 
   program
     .command('origin')

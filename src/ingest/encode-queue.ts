@@ -67,6 +67,17 @@ export interface ChildJobStatus {
   readonly attemptsStarted: number;
 }
 
+/** A title's encode job is held by a worker (running, or waiting for its running children), so it cannot be removed now. */
+export class JobBusyError extends Error {
+  constructor(
+    readonly titleId: string,
+    readonly state: EncodeJobState,
+  ) {
+    super(`the encode job of title ${titleId} is ${state === 'active' ? 'running' : 'waiting for its chunks, which are running'}`);
+    this.name = 'JobBusyError';
+  }
+}
+
 export interface EnqueueResult {
   /** False when a job for this title already existed (and was left as is or retried). */
   readonly created: boolean;
@@ -218,6 +229,29 @@ export class EncodeQueue {
       if (status.state === 'failed') return status;
       await new Promise((r) => setTimeout(r, pollMs));
     }
+  }
+
+  /**
+   * Removes a title's job record with its children (a chunked title's trial groups, chunks and
+   * audio), so that the same master can be uploaded and encoded again (enqueue leaves a completed
+   * job as it is). A job no worker holds is removed whatever its state: a waiting or delayed one is
+   * cancelled before it starts.
+   * @returns the state the job had, or undefined when the queue has no job for the title.
+   * @throws JobBusyError when a worker holds it ('active', or 'waiting-children': its children run),
+   *         also when a worker took it between the state read and the removal (BullMQ's lock check).
+   */
+  async removeJob(titleId: string): Promise<EncodeJobState | undefined> {
+    const job = await this.queue.getJob(titleId);
+    if (!job) return undefined;
+    const state = (await job.getState()) as EncodeJobState;
+    if (state === 'active' || state === 'waiting-children') throw new JobBusyError(titleId, state);
+    try {
+      await job.remove({ removeChildren: true });
+    } catch (err) {
+      if (/locked/.test((err as Error).message)) throw new JobBusyError(titleId, 'active');
+      throw err;
+    }
+    return state;
   }
 
   /** Counts of jobs per state. */

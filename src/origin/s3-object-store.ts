@@ -112,9 +112,26 @@ export class S3ObjectStore implements ObjectStore {
     return S3Versions.keyIn(this.s3Key(prefix), version, key === prefix ? '' : key.slice(prefix.length + 1));
   }
 
-  async stat(key: string): Promise<ObjectStat | undefined> {
+  /**
+   * Reads a key through its prefix's published version; when that finds nothing under a version
+   * this process remembered, the pointer is read again once and, if it changed, the key read
+   * there: another process may have removed the title (`vod remove`) and published it again,
+   * and a remembered pointer must not hide the new version for good. Costs one pointer GET per
+   * miss inside a published title, none on a hit.
+   */
+  private async throughPointer<T>(key: string, read: (physical: string) => Promise<T | undefined>): Promise<T | undefined> {
     const physical = await this.physicalKey(key);
-    return physical === undefined ? undefined : this.objects.stat(physical);
+    if (physical === undefined) return undefined;
+    const found = await read(physical);
+    const prefix = this.versionedPrefix(key);
+    if (found !== undefined || prefix === undefined || physical === this.s3Key(key)) return found;
+    this.versions.forget(this.s3Key(prefix));
+    const again = await this.physicalKey(key);
+    return again === undefined || again === physical ? undefined : read(again);
+  }
+
+  async stat(key: string): Promise<ObjectStat | undefined> {
+    return this.throughPointer(key, (physical) => this.objects.stat(physical));
   }
 
   createReadStream(key: string, range?: { start: number; end: number }): Readable {
@@ -133,8 +150,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async get(key: string): Promise<Buffer | undefined> {
-    const physical = await this.physicalKey(key);
-    return physical === undefined ? undefined : this.objects.get(physical);
+    return this.throughPointer(key, (physical) => this.objects.get(physical));
   }
 
   /**
@@ -279,8 +295,14 @@ export class S3ObjectStore implements ObjectStore {
     return this.cache.use(name, st.sizeBytes, fill, fn);
   }
 
+  /**
+   * Removes everything under a prefix. A versioned prefix (a published title) loses its pointer
+   * first, so readers find the whole version or nothing, never a title with some segments gone;
+   * then the objects go in batches.
+   */
   async remove(prefix: string): Promise<void> {
     const single = this.s3Key(prefix);
+    if (this.versionedPrefix(prefix) === prefix) await this.versions.unpublish(single);
     const keys = await this.objects.keysUnder(single);
     if (await this.objects.stat(single)) keys.push(single);
     await this.objects.delete(keys);

@@ -8,8 +8,9 @@
  * pointer is ever written, so a zombie attempt (its lock expired, another attempt took the job)
  * can never overwrite or mix into the winner's objects; the loser deletes its version and the
  * winner deletes every other version. Readers resolve `<prefix>/<name>` through the pointer
- * (cached for good once published: a pointer never changes); an unpublished prefix reads as
- * absent. A prefix published in place by earlier versions (no pointer, a marker object at the
+ * (cached once published: a pointer is only ever deleted — `unpublish`, when a title is removed
+ * — and the store reads it again when a key under a cached version is missing); an unpublished
+ * prefix reads as absent. A prefix published in place by earlier versions (no pointer, a marker object at the
  * top) reads as IN_PLACE.
  *
  * All keys here are bucket keys (the store's own prefix already applied).
@@ -52,6 +53,15 @@ export class S3Versions {
     if (version === IN_PLACE) return rest ? `${prefix}/${rest}` : prefix;
     const base = `${prefix}/${VERSIONS_DIR}/${version}`;
     return rest ? `${base}/${rest}` : base;
+  }
+
+  /**
+   * Unpublishes a versioned bucket prefix: deletes its pointer (its versions stay for the caller
+   * to delete), so every reader finds it absent at once.
+   */
+  async unpublish(prefix: string): Promise<void> {
+    await this.bucket.delete([`${prefix}/${POINTER_NAME}`]);
+    this.forget(prefix);
   }
 
   /** Forgets what is cached about prefixes equal to or under `prefix` (after a purge). */

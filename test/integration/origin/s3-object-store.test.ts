@@ -191,6 +191,30 @@ describe('S3ObjectStore on a RADOS Gateway', () => {
     expect(await store.exists(`${title}/title.json`)).toBe(false);
     expect((await store.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${prefix}/${title}/` }))).KeyCount ?? 0).toBe(0);
   });
+
+  it('a title removed (vod remove) and published again reads as its new version in a process that remembered the old pointer', async () => {
+    const prefix = `r-${randomBytes(3).toString('hex')}`;
+    const store = storeFor(prefix, await makeTempDir());
+    const title = 'vod/00000000000000c3';
+    const publish = async (tag: string) => {
+      const area = await store.stage(title, { commitLast: PUBLISH_LAST });
+      await fs.mkdir(path.join(area.dir, 'video_1'), { recursive: true });
+      await fs.writeFile(path.join(area.dir, 'video_1', 'seg_0.m4s'), `segment of ${tag}`);
+      await fs.writeFile(path.join(area.dir, 'title.json'), `{"tag":"${tag}"}`);
+      return area.commit();
+    };
+    expect(await publish('first')).toBe(true);
+    const origin = storeFor(prefix); // another process: it keeps the pointer it read
+    expect((await origin.get(`${title}/title.json`))?.toString()).toBe('{"tag":"first"}');
+    await store.remove(title);
+    expect(await origin.get(`${title}/title.json`)).toBeUndefined();
+    expect(await origin.stat(`${title}/video_1/seg_0.m4s`)).toBeUndefined();
+    expect(await publish('second')).toBe(true);
+    // "Not published" is remembered for UNPUBLISHED_TTL_MS (1 s), as for any title's first publication.
+    await expect.poll(async () => (await origin.get(`${title}/title.json`))?.toString(), { timeout: 5_000, interval: 250 }).toBe('{"tag":"second"}');
+    expect((await origin.stat(`${title}/video_1/seg_0.m4s`))?.sizeBytes).toBe('segment of second'.length);
+    expect((await drain(origin.createReadStream(`${title}/video_1/seg_0.m4s`))).toString()).toBe('segment of second');
+  });
 });
 
 describe('the pipeline on S3 (no shared folder)', () => {

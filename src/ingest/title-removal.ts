@@ -1,0 +1,92 @@
+/**
+ * Taking a title down (`vod remove`): the reverse of upload and publish. What an operator needs
+ * when rights expire, a takedown request arrives, or a title must be encoded again with other
+ * settings (an upload of a published master does nothing: the title id is the file's hash).
+ *
+ * Order, so that a failure part-way leaves nothing half-published: the encode job first (a
+ * title a worker holds is refused before anything is touched; a queued one is cancelled so no
+ * worker publishes it again), then the published folder in one step (the filesystem store moves
+ * it aside before deleting it, the S3 store deletes its pointer first: players see the whole title
+ * or none of it), then the content keys, a chunked flow's work files and — unless kept — the
+ * master and its subtitle files. Edges are purged by the caller (`vod remove --edge`).
+ */
+import { readTitle } from '../origin/catalog.js';
+import type { ObjectStore } from '../origin/object-store.js';
+import { KEYS_PREFIX } from '../keys/content-keys.js';
+import { isTitleId, MASTERS_PREFIX, PUBLISHED_MARKER, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
+import { UserError } from '../util/errors.js';
+import { JobBusyError, type EncodeJobState, type EncodeQueue } from './encode-queue.js';
+import { workPrefix } from './flow-store.js';
+
+/** What `removeTitle` did. */
+export interface TitleRemoval {
+  readonly titleId: string;
+  /** The title's name, from its record or its job, when either had one. */
+  readonly title: string | undefined;
+  /** The title was published and is not any more. */
+  readonly unpublished: boolean;
+  /** The state of the encode job that was removed (a 'waiting' or 'delayed' one was cancelled), or undefined when there was none. */
+  readonly removedJobState: EncodeJobState | undefined;
+  /** The uploaded master (and subtitle files) were deleted. */
+  readonly removedMaster: boolean;
+  /** The master was there and kept (`keepMaster`). */
+  readonly keptMaster: boolean;
+}
+
+/** No published title, stored master or encode job has this id (exit 2: the id is wrong). */
+export class TitleNotFoundError extends UserError {
+  constructor(titleId: string) {
+    super(`No upload or published title has the id ${titleId}.`, { exitCode: 2 });
+    this.name = 'TitleNotFoundError';
+  }
+}
+
+/** The title is being encoded now (exit 1: try again once the job has ended). */
+export class TitleBusyError extends UserError {
+  constructor(cause: JobBusyError) {
+    super(`Title ${cause.titleId} is being encoded (${cause.message}); nothing was removed: wait until \`vod status ${cause.titleId}\` says completed or failed, then remove it.`, { exitCode: 1, cause });
+    this.name = 'TitleBusyError';
+  }
+}
+
+/**
+ * Removes a title: its encode job, its published folder (playlists, segments, title record,
+ * ladder report, thumbnails), its content keys, a chunked flow's work files and, unless
+ * `keepMaster`, its master and subtitle files. Afterwards the same master can be uploaded again.
+ * @param titleId 16 hex digits (title-address.ts).
+ * @param deps.queue the encode queue the title's job would be in.
+ * @throws UserError (exit 2) for an id that is not a title id; TitleNotFoundError when nothing
+ *         has the id; TitleBusyError when a worker holds its job (nothing is removed then);
+ *         whatever the store or Redis throw (the steps already done stay done: each is whole).
+ */
+export async function removeTitle(titleId: string, deps: { store: ObjectStore; queue: EncodeQueue }, options: { keepMaster?: boolean } = {}): Promise<TitleRemoval> {
+  if (!isTitleId(titleId)) throw new UserError(`${titleId} is not a title id (16 hex digits, as vod status lists them).`);
+  const { store, queue } = deps;
+  const published = await store.exists(titleObjectKey(titleId, PUBLISHED_MARKER));
+  // A record that no longer parses is removed all the same; its name is then unknown.
+  const record = published ? await readTitle(store, titleId).catch(() => undefined) : undefined;
+  const master = await store.exists(`${MASTERS_PREFIX}/${titleId}`);
+  const job = await queue.status(titleId);
+  const leftovers = (await store.exists(`${KEYS_PREFIX}/${titleId}`)) || (await store.exists(workPrefix(titleId))) || (await store.exists(titleKeyPrefix(titleId)));
+  if (!published && !master && !job && !leftovers) throw new TitleNotFoundError(titleId);
+
+  let removedJobState: EncodeJobState | undefined;
+  try {
+    removedJobState = await queue.removeJob(titleId);
+  } catch (err) {
+    if (err instanceof JobBusyError) throw new TitleBusyError(err);
+    throw err;
+  }
+  await store.remove(titleKeyPrefix(titleId));
+  await store.remove(`${KEYS_PREFIX}/${titleId}`);
+  await store.remove(workPrefix(titleId));
+  if (master && !options.keepMaster) await store.remove(`${MASTERS_PREFIX}/${titleId}`);
+  return {
+    titleId,
+    title: record?.title ?? job?.title,
+    unpublished: published,
+    removedJobState,
+    removedMaster: master && !options.keepMaster,
+    keptMaster: master && Boolean(options.keepMaster),
+  };
+}
