@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTitle } from '../../../src/origin/catalog.js';
 import { uploadMaster } from '../../../src/ingest/upload.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
+import { viewerUrl, writeServeRecord } from '../../../src/cli/serve-record.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 import { createTestStack, type TestStack } from '../../helpers/test-stack.js';
@@ -38,6 +39,7 @@ describe('vod remove', () => {
     const r = await cli(['remove', queued.titleId, '--edge', stack.edge!.url]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Removed ${queued.titleId} (queued): was not published, queued encode cancelled, master deleted`);
+    expect(r.stdout).toContain(`Purged 0 cached objects from ${stack.edge!.url}`);
     expect(await stack.queue.status(queued.titleId)).toBeUndefined();
     expect(await stack.store.exists(`masters/${queued.titleId}`)).toBe(false);
 
@@ -70,10 +72,12 @@ describe('vod remove', () => {
     await fetch(playlist).then((res) => res.arrayBuffer());
     expect((await fetch(playlist)).headers.get('x-cache')).toBe('HIT');
 
-    const r = await cli(['remove', titleId, '--edge', stack.edge!.url]);
+    // No --edge: the edge of the vod serve running on this data folder (its record names it) is purged.
+    writeServeRecord(stack.dataDir, { edgeUrl: stack.edge!.url, originUrl: stack.origin!.url });
+    const r = await cli(['remove', titleId]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`Removed ${titleId} (published): unpublished, encode job (completed) dropped, master deleted`);
-    expect(r.stdout).toMatch(new RegExp(`^Purged [1-9]\\d* cached objects from ${stack.edge!.url}$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^Purged [1-9]\\d* cached objects from ${viewerUrl(stack.edge!.url)}$`, 'm'));
     expect(await readTitle(stack.store, titleId)).toBeUndefined();
     expect(await stack.store.exists(`vod/${titleId}`)).toBe(false);
     expect(await stack.store.exists(`masters/${titleId}`)).toBe(false);
