@@ -72,7 +72,7 @@ export async function uploadAndWait(
       process.stdout.write(`Picture:      video stream 0:v:${result.remuxedFromStream} (the first is not the main picture); stored a copy with it first, nothing re-encoded\n`);
     }
     if (result.state === 'published') {
-      process.stdout.write(`State:        already published (to encode it again with other settings: vod remove ${result.titleId}, then upload)\nPlayback URL: ${playbackUrl}\nPlayer:       ${playerUrl}\n`);
+      process.stdout.write(`State:        already published (to encode it again with other settings: vod remove ${result.titleId}, then upload; it gets a new id)\nPlayback URL: ${playbackUrl}\nPlayer:       ${playerUrl}\n`);
       return result;
     }
     if (opts.protection) process.stdout.write(`Encryption:   ${opts.protection.scheme}${opts.protection.keyRotationSegments ? `, a new key every ${opts.protection.keyRotationSegments} segments` : ''}; keys from ${opts.protection.keyServerUrl} (vod keys)\n`);

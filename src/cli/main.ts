@@ -55,7 +55,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--subtitles <lang=file,...>', "subtitle files to publish beside the master's own text subtitles, e.g. en=movie.en.srt,fr=movie.fr.vtt (SubRip, WebVTT, ASS; may repeat)", collectSubtitles)
     .addHelpText(
       'after',
-      '\nThe title id is derived from the file content: uploading the same file twice encodes it once\n(whatever --ladder, --encrypt, --codecs or --subtitles say the second time);\nvod remove <title id> first to encode it again.\nNeeds a running worker (vod worker, or vod serve) to make progress.\nPer-title ladders are built on VMAF when the worker has VMAF_MODEL set, else on PSNR.\nEncrypted titles point players at VOD_KEY_SERVER_URL (default http://localhost:<VOD_KEY_PORT>),\nwhere `vod keys` hands each key only to a request signed with VOD_SIGNING_KEY (see `vod sign`).',
+      '\nThe title id is derived from the file content: uploading the same file twice encodes it once\n(whatever --ladder, --encrypt, --codecs or --subtitles say the second time);\nvod remove <title id> first to encode it again (it is then published under a new id).\nNeeds a running worker (vod worker, or vod serve) to make progress.\nPer-title ladders are built on VMAF when the worker has VMAF_MODEL set, else on PSNR.\nEncrypted titles point players at VOD_KEY_SERVER_URL (default http://localhost:<VOD_KEY_PORT>),\nwhere `vod keys` hands each key only to a request signed with VOD_SIGNING_KEY (see `vod sign`).',
     )
     .action(async (files: string[], opts: { title?: string; wait: boolean; ladder: LadderKind; encrypt?: ProtectionScheme; keyRotation: number; subtitles?: { language: string; file: string }[]; codecs?: VideoCodec[] }) => {
       const c = ctx('warn');
@@ -87,7 +87,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--keep-master', 'keep the uploaded master and subtitle files in the store')
     .option('--edge <url>', 'purge the titles from this edge too; repeat for several (default: the edge of a vod serve running on this data folder)', (v: string, acc: string[] | undefined) => [...(acc ?? []), parseHttpUrl(v)])
     .option('--admin-token <token>', 'the edges\' admin token (env VOD_ADMIN_TOKEN)', parseAdminToken)
-    .addHelpText('after', '\nA title a worker is encoding is refused (nothing removed): wait until vod status says completed or\nfailed. Players see the whole title or none of it: the published folder goes in one step.')
+    .addHelpText('after', '\nA title a worker is encoding is refused (nothing removed): wait until vod status says completed or\nfailed. Players see the whole title or none of it: the published folder goes in one step.\nA published title\'s id is retired: its master uploaded again is published under a new id (caches\nmay keep the old segments, served immutable, for a year).')
     .action(async (titleIds: string[], opts: RemoveFlags) => runRemove(ctx('warn'), titleIds, opts));
 
   program

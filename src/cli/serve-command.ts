@@ -5,7 +5,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../config.js';
 import type { EdgePolicyName } from '../edge-cache/memory-tier.js';
-import { titleIdFromFile } from '../ingest/title-id.js';
 import { startWholeStack, type WholeStack } from '../stack/whole-stack.js';
 import { UserError } from '../util/errors.js';
 import { titleUrls, untilSignal, uploadAndWait, wrapListenError } from './commands.js';
@@ -94,11 +93,11 @@ export async function runDemo(ctx: CliContext, opts: ServeOptions & { all?: bool
   try {
     recordStack(ctx, stack);
     printStack(stack);
+    const uploaded: string[] = [];
     for (const name of names) {
-      await uploadAndWait(demoCtx, path.join(mediaDir, name), { title: DEMO_TITLES[name], wait: true }, { redis: stack.redis, queue: stack.queue });
+      uploaded.push((await uploadAndWait(demoCtx, path.join(mediaDir, name), { title: DEMO_TITLES[name], wait: true }, { redis: stack.redis, queue: stack.queue })).titleId);
     }
-    const first = await titleIdFromFile(path.join(mediaDir, names[0]!));
-    process.stdout.write(`\nWatch it: ${titleUrls(demoCtx, first).playerUrl}\n`);
+    process.stdout.write(`\nWatch it: ${titleUrls(demoCtx, uploaded[0]!).playerUrl}\n`);
     if (opts.exit) return;
     process.stdout.write('Serving until Ctrl-C.\n');
     await untilSignal();

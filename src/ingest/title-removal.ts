@@ -5,18 +5,36 @@
  *
  * Order, so that a failure part-way leaves nothing half-published: the encode job first (a
  * title a worker holds is refused before anything is touched; a queued one is cancelled so no
- * worker publishes it again), then the published folder in one step (the filesystem store moves
+ * worker publishes it again), then — for a title that was published — the marker that retires
+ * its id (`removed/<id>`: the same master uploaded again is published under a new id, since
+ * caches may keep the old segments, served `immutable`, for a year), then the published folder
+ * in one step (the filesystem store moves
  * it aside before deleting it, the S3 store deletes its pointer first: players see the whole title
  * or none of it), then the content keys, a chunked flow's work files and — unless kept — the
  * master and its subtitle files. Edges are purged by the caller (`vod remove --edge`).
  */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { readTitle } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import { KEYS_PREFIX } from '../keys/content-keys.js';
-import { isTitleId, MASTERS_PREFIX, PUBLISHED_MARKER, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
+import { isTitleId, MASTERS_PREFIX, PUBLISHED_MARKER, removedMarkerKey, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
 import { UserError } from '../util/errors.js';
 import { JobBusyError, type EncodeJobState, type EncodeQueue } from './encode-queue.js';
 import { workPrefix } from './flow-store.js';
+
+/** Writes `removed/<titleId>` (JSON: id, name, time), which retires the id (title-id.ts currentTitleId). */
+async function writeRemovedMarker(store: ObjectStore, titleId: string, title: string | undefined): Promise<void> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-remove-'));
+  try {
+    const file = path.join(dir, 'marker.json');
+    await fs.writeFile(file, `${JSON.stringify({ titleId, title, removedAt: new Date().toISOString() })}\n`);
+    await store.putFile(removedMarkerKey(titleId), file);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** What `removeTitle` did. */
 export interface TitleRemoval {
@@ -52,7 +70,8 @@ export class TitleBusyError extends UserError {
 /**
  * Removes a title: its encode job, its published folder (playlists, segments, title record,
  * ladder report, thumbnails), its content keys, a chunked flow's work files and, unless
- * `keepMaster`, its master and subtitle files. Afterwards the same master can be uploaded again.
+ * `keepMaster`, its master and subtitle files. Afterwards the same master can be uploaded again;
+ * if the title was published, it then gets a new id (the old one is retired by a marker).
  * @param titleId 16 hex digits (title-address.ts).
  * @param deps.queue the encode queue the title's job would be in.
  * @throws UserError (exit 2) for an id that is not a title id; TitleNotFoundError when nothing
@@ -77,6 +96,8 @@ export async function removeTitle(titleId: string, deps: { store: ObjectStore; q
     if (err instanceof JobBusyError) throw new TitleBusyError(err);
     throw err;
   }
+  // The marker goes first: once players may have lost the title, its id must not come back.
+  if (published) await writeRemovedMarker(store, titleId, record?.title);
   await store.remove(titleKeyPrefix(titleId));
   await store.remove(`${KEYS_PREFIX}/${titleId}`);
   await store.remove(workPrefix(titleId));

@@ -18,7 +18,7 @@ import { ensureKeySeed, type Protection } from '../keys/content-keys.js';
 import { DEFAULT_LADDER_KIND, masterObjectKey, PUBLISHED_MARKER, subtitleObjectKey, titleObjectKey, type LadderKind } from '../title/title-address.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import type { EncodeQueue, EncodeJobState } from './encode-queue.js';
-import { titleIdFromFile } from './title-id.js';
+import { currentTitleId, titleIdFromFile } from './title-id.js';
 
 export interface UploadRequest {
   /** Path of the master on this machine. */
@@ -90,7 +90,7 @@ async function uploadChecked(
   const remuxed = { ...(master.remuxedFromStream !== undefined ? { remuxedFromStream: master.remuxedFromStream } : {}), ...(master.wrappedRawStream !== undefined ? { wrappedRawStream: master.wrappedRawStream } : {}) };
   const fileName = path.basename(request.file);
   const title = (request.title ?? path.parse(fileName).name).trim() || fileName;
-  const titleId = await titleIdFromFile(request.file, deps.onHashProgress);
+  const titleId = await currentTitleId(deps.store, await titleIdFromFile(request.file, deps.onHashProgress));
 
   if (await deps.store.exists(titleObjectKey(titleId, PUBLISHED_MARKER))) {
     return { titleId, title, probe, state: 'published', enqueued: false, ...remuxed };

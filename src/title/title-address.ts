@@ -42,6 +42,18 @@ export const PUBLISH_LAST: readonly string[] = Object.freeze([MULTIVARIANT_PLAYL
 /** The file whose existence means "published": the title record. */
 export const PUBLISHED_MARKER = TITLE_RECORD_NAME;
 
+/** Store prefix of the markers of removed titles (`removed/<titleId>`, removedMarkerKey). */
+export const REMOVED_PREFIX = 'removed';
+
+/**
+ * Store key of the marker `vod remove` leaves for a title that was published: its id is never
+ * published again (ingest/title-id.ts currentTitleId), since edges and browsers may keep its
+ * segments for a year (they are served `immutable`).
+ */
+export function removedMarkerKey(titleId: string): string {
+  return `${REMOVED_PREFIX}/${titleId}`;
+}
+
 /** Store prefix of one title's published folder: `vod/<titleId>`. */
 export function titleKeyPrefix(titleId: string): string {
   return `${VOD_PREFIX}/${titleId}`;

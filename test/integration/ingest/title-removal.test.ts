@@ -1,13 +1,16 @@
 /**
  * `vod remove` on a real stack (embedded redis-server, filesystem store, origin and edge, the
  * CLI in a child process): a published title goes from the catalog, the store, the queue and
- * the edge's cache, and its master can be uploaded again; a queued encode is cancelled; a title
- * a worker holds (a real BullMQ worker that keeps the job) is refused with nothing removed.
+ * the edge's cache, and its master can be uploaded again (under a new id); a queued encode is
+ * cancelled; a title a worker holds (a real BullMQ worker that keeps the job) is refused with
+ * nothing removed.
  */
 import path from 'node:path';
 import { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readTitle } from '../../../src/origin/catalog.js';
+import { reissuedTitleId } from '../../../src/ingest/title-id.js';
+import { removeTitle } from '../../../src/ingest/title-removal.js';
 import { uploadMaster } from '../../../src/ingest/upload.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { viewerUrl, writeServeRecord } from '../../../src/cli/serve-record.js';
@@ -34,7 +37,8 @@ const upload = (file: string) => uploadMaster({ file, ladder: 'fixed' }, { store
 
 describe('vod remove', () => {
   it('cancels a queued encode, and refuses a title a worker holds without removing anything', async () => {
-    const queued = await upload(await master('queued.mp4', 24));
+    const queuedFile = await master('queued.mp4', 24);
+    const queued = await upload(queuedFile);
     expect(queued.state).toBe('waiting');
     const r = await cli(['remove', queued.titleId, '--edge', stack.edge!.url]);
     expect(r.code, r.stderr).toBe(0);
@@ -42,6 +46,9 @@ describe('vod remove', () => {
     expect(r.stdout).toContain(`Purged 0 cached objects from ${stack.edge!.url}`);
     expect(await stack.queue.status(queued.titleId)).toBeUndefined();
     expect(await stack.store.exists(`masters/${queued.titleId}`)).toBe(false);
+    // Never published, so no cache holds its segments: uploaded again, it keeps its id.
+    expect((await upload(queuedFile)).titleId).toBe(queued.titleId);
+    await removeTitle(queued.titleId, { store: stack.store, queue: stack.queue });
 
     // A worker that takes the job and keeps it until the test lets go: the job is active.
     const held = await upload(await master('held.mp4', 25));
@@ -90,11 +97,21 @@ describe('vod remove', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr.trim()).toBe(`vod: No upload or published title has the id ${titleId}.`);
 
-    // Encoded and published again (a completed job left in the queue would have said "already queued (completed)").
+    // Encoded and published again, under a new id: caches may keep the old id's segments for a
+    // year (served immutable), so its URLs never carry another encode.
     const again = await cli(['upload', file, '--ladder', 'fixed']);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/^State: +published$/m);
-    expect(await readTitle(stack.store, titleId)).toMatchObject({ titleId });
-    expect((await fetch(playlist)).status).toBe(200);
+    const newId = /Title id:\s+([0-9a-f]{16})/.exec(again.stdout)![1]!;
+    expect(newId).toBe(reissuedTitleId(titleId));
+    expect(await readTitle(stack.store, newId)).toMatchObject({ titleId: newId, title: 'published' });
+    expect((await fetch(`${stack.edge!.url}/vod/${newId}/master.m3u8`)).status).toBe(200);
+    expect(await readTitle(stack.store, titleId)).toBeUndefined();
+    expect((await fetch(playlist)).status).toBe(404);
+    // The same file once more: that title, already published.
+    const thrice = await cli(['upload', file, '--ladder', 'fixed']);
+    expect(thrice.stdout).toContain(`Title id:     ${newId}`);
+    expect(thrice.stdout).toMatch(/^State: +already published/m);
   });
+
 });

@@ -1,8 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { titleIdFromBytes, titleIdFromFile } from '../../../src/ingest/title-id.js';
-import { TITLE_ID_PATTERN } from '../../../src/title/title-address.js';
+import { currentTitleId, reissuedTitleId, titleIdFromBytes, titleIdFromFile } from '../../../src/ingest/title-id.js';
+import { FsObjectStore } from '../../../src/origin/fs-object-store.js';
+import { removedMarkerKey, TITLE_ID_PATTERN } from '../../../src/title/title-address.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 
 describe('title id', () => {
@@ -25,5 +26,20 @@ describe('title id', () => {
     expect(await titleIdFromFile(path.join(dir, 'c.mp4'))).not.toBe(a);
     expect(seen.at(-1)).toBe(bytes.length);
     await fs.rm(dir, { recursive: true });
+  });
+
+  it('of a removed title is retired: the same content takes the next id of its chain, past every removed one', async () => {
+    // sha256("ba7816bf8f01cfea:reissued") starts 84b192d4cf4b8ce4 (Python's hashlib).
+    expect(reissuedTitleId('ba7816bf8f01cfea')).toBe('84b192d4cf4b8ce4');
+    // A real filesystem store in a temp folder; the markers are what `vod remove` writes.
+    const dir = await makeTempDir();
+    const store = new FsObjectStore(dir);
+    const marker = path.join(dir, 'marker.json');
+    await fs.writeFile(marker, '{}');
+    expect(await currentTitleId(store, 'ba7816bf8f01cfea')).toBe('ba7816bf8f01cfea');
+    await store.putFile(removedMarkerKey('ba7816bf8f01cfea'), marker);
+    expect(await currentTitleId(store, 'ba7816bf8f01cfea')).toBe('84b192d4cf4b8ce4');
+    await store.putFile(removedMarkerKey('84b192d4cf4b8ce4'), marker);
+    expect(await currentTitleId(store, 'ba7816bf8f01cfea')).toBe(reissuedTitleId('84b192d4cf4b8ce4'));
   });
 });
