@@ -10,10 +10,9 @@ import type { AudioRenditionRecord, VideoRenditionRecord } from '../origin/catal
 import type { Chunk } from './chunk-plan.js';
 import { audioCodecString, videoCodecString } from './codecs.js';
 import type { FfmpegPaths } from './ffmpeg.js';
-import { toEven } from './fixed-ladder.js';
 import { joinFmp4Rendition, measureMediaPlaylist } from './hls-packager.js';
 import { referenceFramesFilter } from './quality-graph.js';
-import { effectiveSpec, measureFrameScoresBatch, referenceFramesFit, strideCoprimeWith, summarizeFrames, vmafSubsampleFor, type FrameScores, type QualityReferenceSpec, type QualityScores } from './quality-metrics.js';
+import { effectiveSpec, measureFrameScoresBatch, qualityMeasurementSize, referenceFramesFit, strideCoprimeWith, summarizeFrames, vmafSubsampleFor, type FrameScores, type QualityReferenceSpec, type QualityScores } from './quality-metrics.js';
 import { MEDIA_PLAYLIST_NAME, type ReferenceTap } from './rendition.js';
 import type { EncodedTitle, EncodePlan, StageOptions } from './title-stages.js';
 import { masterPictureOf } from './media-info.js';
@@ -91,16 +90,18 @@ export interface MeasureSettings {
   readonly measuredElsewhereS?: number | undefined;
 }
 
-/** The reference every rung of a plan (or of one chunk, `window`) is measured against. */
-function referenceSpec(plan: EncodePlan, settings: Pick<MeasureSettings, 'vmafModelPath' | 'frameSample'>, window: Chunk | undefined): QualityReferenceSpec {
+/**
+ * The reference every rung of a plan (or of one chunk, `window`) is measured against: the master
+ * (or the chunk's window of it) at qualityMeasurementSize — its display size, at most 1920x1080.
+ */
+export function rungReferenceSpec(plan: EncodePlan, settings: Pick<MeasureSettings, 'vmafModelPath' | 'frameSample'>, window: Chunk | undefined): QualityReferenceSpec {
   const video = plan.probe.video!;
   return {
     reference: plan.masterPath,
     ...masterPictureOf(video),
     ...(plan.probe.videoStartOffsetS ? { videoStartOffsetS: plan.probe.videoStartOffsetS } : {}),
     ...(window ? { referenceWindows: [{ startS: window.startS, durationS: window.durationS, ...(window.seekFromS !== undefined ? { seekFromS: window.seekFromS } : {}) }] } : {}),
-    width: toEven(video.displayWidth),
-    height: toEven(video.displayHeight),
+    ...qualityMeasurementSize(video),
     frameRate: plan.frameRate,
     referenceDurationS: window?.durationS ?? plan.probe.durationS,
     ...(settings.vmafModelPath ? { vmafModelPath: settings.vmafModelPath, frameSample: settings.frameSample } : {}),
@@ -118,7 +119,7 @@ function referenceSpec(plan: EncodePlan, settings: Pick<MeasureSettings, 'vmafMo
  *          would not fit beside `output` (referenceFramesFit).
  */
 export async function referenceTapFor(plan: EncodePlan, settings: Pick<MeasureSettings, 'vmafModelPath' | 'frameSample'>, window: Chunk | undefined, output: string): Promise<ReferenceTap | undefined> {
-  const spec = effectiveSpec(referenceSpec(plan, settings, window));
+  const spec = effectiveSpec(rungReferenceSpec(plan, settings, window));
   if (!spec.vmafModelPath || !(await referenceFramesFit(spec, spec.referenceDurationS!, path.dirname(output)))) return undefined;
   return { filter: referenceFramesFilter(spec), output };
 }
@@ -153,7 +154,7 @@ async function measureFolders(
       const playlist = path.join(folders.get(n)!, MEDIA_PLAYLIST_NAME);
       await joinFmp4Rendition(playlist, await measureMediaPlaylist(playlist), joined[j]!);
     }
-    const reference = { ...referenceSpec(plan, settings, window), ...(preparedReference ? { preparedReference } : {}) };
+    const reference = { ...rungReferenceSpec(plan, settings, window), ...(preparedReference ? { preparedReference } : {}) };
     const frames = await measureFrameScoresBatch(reference, joined, paths, {
       ...(run.signal ? { signal: run.signal } : {}),
       ...(run.onProgress ? { durationS: window?.durationS ?? plan.probe.durationS, onProgress: (f: number) => run.onProgress!(f) } : {}),

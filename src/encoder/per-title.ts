@@ -30,8 +30,8 @@ import { decodeSample, samplePlacement, sampleWindows, trialVmafSubsample, type 
 import { runTrialGroupsTogether, type PresetProbe, type TrialGroup, type TrialPoint, type TrialSettings } from './per-title-trials.js';
 import { concludeAnalysis } from './per-title-ladder.js';
 import type { TrialSearch } from './per-title-search.js';
-import { APPLE_FIXED_LADDER, fixedLadderFor, halfFrameRateFor, HALF_RATE_MAX_HEIGHT, toEven, type VideoCodec } from './fixed-ladder.js';
-import type { LadderMetric } from './quality-metrics.js';
+import { APPLE_FIXED_LADDER, fixedLadderFor, halfFrameRateFor, HALF_RATE_MAX_HEIGHT, type VideoCodec } from './fixed-ladder.js';
+import { qualityMeasurementSize, type LadderMetric } from './quality-metrics.js';
 import { candidateResolutions } from './per-title-candidates.js';
 
 export type { TrialPoint } from './per-title-trials.js';
@@ -242,7 +242,7 @@ export function planAnalysis(probed: ProbeResult, frameRate: number, options: Om
   const gop = Math.max(1, Math.round(frameRate * windowS));
   const settings: TrialSettings = {
     windows,
-    reference: { width: toEven(video.displayWidth), height: toEven(video.displayHeight) },
+    reference: qualityMeasurementSize(video),
     frameRate,
     ...masterPictureOf(video),
     ...(probed.videoStartOffsetS ? { videoStartOffsetS: probed.videoStartOffsetS } : {}),

@@ -19,6 +19,7 @@ import { freeBytesOf } from '../util/disk-space.js';
 import { parsePsnrFrames, parseSsimFrames, parseVmafFrames, summarizeFrames, type FrameScores, type QualityScores } from './frame-scores.js';
 import { batchGraph, concatenatedGraph, concatenatedLayout, FRAME_SAMPLE_PAD, frameSampleOf, KEPT_PER_SAMPLE, MIN_FRAME_SAMPLE, referenceGraph, referenceInputs } from './quality-graph.js';
 import type { MasterPicture } from './media-info.js';
+import { fitToBox, orientBox, toEven, type SourceDimensions } from './fixed-ladder.js';
 
 export { concatFrameScores, LOW_FRAME_PERCENTILE, nearestRankPercentile, parsePsnrFrames, parseSsimFrames, parseVmafFrames, PSNR_CAP_DB, psnrFromMse, summarizeFrames, type FrameScores, type QualityScores } from './frame-scores.js';
 
@@ -96,6 +97,28 @@ export interface QualityMeasureSpec extends Omit<QualityReferenceSpec, 'referenc
    * seconds (input seeking, as the chunk's encode did). Unset = the whole reference.
    */
   readonly referenceWindow?: TimeWindow;
+}
+
+/**
+ * Largest picture quality is measured at: 1920x1080 (turned for a portrait source). The VMAF
+ * v0.6.1 model predicts quality on a 1080p display seen from three picture heights (Netflix/vmaf
+ * README and FAQ; a separate 4K model exists for 4K TVs at 1.5 heights), and our ladders stop at
+ * the 1920x1080 box (H.264 level 4.2, fixed-ladder.ts), so a larger master is scored against
+ * its picture brought down to that box — at a quarter of the VMAF time of 4K frames.
+ */
+export const QUALITY_MEASUREMENT_BOX = Object.freeze({ width: 1920, height: 1080 });
+
+/**
+ * The size trials and published rungs are compared with the master at: its display size (even),
+ * or, for a master larger than QUALITY_MEASUREMENT_BOX (turned for a portrait one), the box
+ * fitted to its aspect ratio. A 3840x2160 master is measured at 1920x1080, a 2160x3840 one at
+ * 1080x1920, a 1280x720 one at its own size.
+ * @param source display size of the master, pixels.
+ */
+export function qualityMeasurementSize(source: SourceDimensions): { width: number; height: number } {
+  const box = orientBox(source, QUALITY_MEASUREMENT_BOX);
+  const fit = fitToBox(source, box.width, box.height);
+  return fit.upscales ? { width: toEven(source.displayWidth), height: toEven(source.displayHeight) } : { width: fit.width, height: fit.height };
 }
 
 /**

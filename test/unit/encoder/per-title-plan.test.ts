@@ -4,14 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ProbeResult } from '../../../src/encoder/media-info.js';
-import { rungFrameSample, RUNG_QUALITY_MAX_FRAMES } from '../../../src/encoder/measure-stage.js';
-import { strideCoprimeWith } from '../../../src/encoder/quality-metrics.js';
+import { rungFrameSample, rungReferenceSpec, RUNG_QUALITY_MAX_FRAMES } from '../../../src/encoder/measure-stage.js';
+import { qualityMeasurementSize, strideCoprimeWith } from '../../../src/encoder/quality-metrics.js';
 import { planAnalysis, QUALITY_EXTENSION_CRFS, trialVmafSubsample } from '../../../src/encoder/per-title.js';
 import { concludeAnalysis, crfForBitrate, rungMaxrate } from '../../../src/encoder/per-title-ladder.js';
 import { VMAF_RUNG_RULES } from '../../../src/encoder/rung-rules.js';
 import { rungVbv } from '../../../src/encoder/rendition.js';
 import { MIN_SAMPLE_WINDOWS, representativeStartS, sampleGraph, samplePlacement, sampleWindows } from '../../../src/encoder/per-title-sample.js';
-import { ladderRungOf, MAX_OUTPUT_FRAME_RATE, MIN_OUTPUT_FRAME_RATE, outputFrameRate } from '../../../src/encoder/title-stages.js';
+import { ladderRungOf, MAX_OUTPUT_FRAME_RATE, MIN_OUTPUT_FRAME_RATE, outputFrameRate, type EncodePlan } from '../../../src/encoder/title-stages.js';
 import { ivtcFilter, masterPictureFilter, masterPictureOf } from '../../../src/encoder/media-info.js';
 import { frameCadence, isTelecinePattern, parseRepeatedFields } from '../../../src/encoder/master-check.js';
 import type { TrialGroupResult, TrialPoint } from '../../../src/encoder/per-title-trials.js';
@@ -126,6 +126,27 @@ describe('representativeStartS', () => {
     expect(samplePlacement({ frameRate: 4, frameBits: [bits.map(() => 1)] })).toEqual({ by: 'scan', readS: 5 });
     expect(samplePlacement(undefined)).toEqual({ by: 'centred' });
     expect(samplePlacement(null)).toEqual({ by: 'centred' });
+  });
+});
+
+describe('the size quality is measured at', () => {
+  it('is the display size up to 1920x1080 (turned for portrait), the VMAF v0.6.1 model\'s 1080p display', () => {
+    const size = (w: number, h: number) => qualityMeasurementSize({ displayWidth: w, displayHeight: h });
+    expect(size(3840, 2160)).toEqual({ width: 1920, height: 1080 });
+    expect(size(2160, 3840)).toEqual({ width: 1080, height: 1920 });
+    expect(size(4096, 1716)).toEqual({ width: 1920, height: 804 }); // DCI scope: the box's width binds
+    expect(size(2560, 1440)).toEqual({ width: 1920, height: 1080 });
+    expect(size(1920, 1080)).toEqual({ width: 1920, height: 1080 });
+    expect(size(1080, 1920)).toEqual({ width: 1080, height: 1920 });
+    expect(size(1280, 720)).toEqual({ width: 1280, height: 720 });
+    expect(size(853, 480)).toEqual({ width: 854, height: 480 }); // made even (toEven), never scaled to the box
+    // The trials of a 4K master are judged at 1080p; their candidates still come from its own size.
+    const uhd = planAnalysis(probe(3840, 2160), 30, { segmentDurationS: 4 });
+    expect(uhd.settings.reference).toEqual({ width: 1920, height: 1080 });
+    expect(uhd.groups.map((g) => g.trials[0]!.height)[0]).toBe(1080);
+    // The published rungs of a 4K master are measured at 1080p too.
+    const plan = { titleId: '0000000000000001', masterPath: '/m.mp4', probe: probe(3840, 2160, 10), frameRate: 30 } as unknown as EncodePlan;
+    expect(rungReferenceSpec(plan, { vmafModelPath: undefined, frameSample: 1 }, undefined)).toMatchObject({ reference: '/m.mp4', width: 1920, height: 1080, frameRate: 30 });
   });
 });
 
