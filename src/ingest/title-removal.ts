@@ -96,7 +96,8 @@ export async function removeTitle(titleId: string, deps: { store: ObjectStore; q
     if (err instanceof JobBusyError) throw new TitleBusyError(err);
     throw err;
   }
-  // The marker goes first: once players may have lost the title, its id must not come back.
+  // The marker before the folder: should the removal stop between them, the id is retired
+  // already (a second `vod remove` finishes the rest).
   if (published) await writeRemovedMarker(store, titleId, record?.title);
   await store.remove(titleKeyPrefix(titleId));
   await store.remove(`${KEYS_PREFIX}/${titleId}`);
