@@ -28,7 +28,7 @@ import { resolveFfmpegPaths, runFfmpeg } from '../src/encoder/ffmpeg.js';
 import { toEven } from '../src/encoder/fixed-ladder.js';
 import { inspectMaster } from '../src/encoder/master-check.js';
 import { rungFrameSample, RUNG_QUALITY_FRAMES_PER_S, RUNG_QUALITY_MAX_FRAMES } from '../src/encoder/measure-stage.js';
-import { LOW_FRAME_PERCENTILE, measureFrameScoresBatch, nearestRankPercentile, summarizeFrames, type QualityScores } from '../src/encoder/quality-metrics.js';
+import { LOW_FRAME_PERCENTILE, measureFrameScoresBatch, nearestRankPercentile, qualityMeasurementSize, summarizeFrames, type QualityScores } from '../src/encoder/quality-metrics.js';
 import { outputFrameRate } from '../src/encoder/title-stages.js';
 import { makeSyntheticMaster } from '../fixtures/synthetic-master.js';
 import { transparentHugePagesMode } from '../src/util/transparent-huge-pages.js';
@@ -108,8 +108,7 @@ for (const master of masters) {
   const info = await inspectMaster(master, paths);
   const video = info.video!;
   const frameRate = outputFrameRate(video);
-  const width = toEven(video.displayWidth);
-  const height = toEven(video.displayHeight);
+  const { width, height } = qualityMeasurementSize(video); // as the pipeline measures
   const gop = Math.round(frameRate * SEGMENT_S);
   const rungs: { name: string; file: string }[] = [];
   for (const [k, crf] of [23, 30, 37].entries()) {

@@ -25,6 +25,7 @@ import path from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { probePackets, resolveFfmpegPaths, runFfmpeg } from '../src/encoder/ffmpeg.js';
 import { toEven } from '../src/encoder/fixed-ladder.js';
+import { qualityMeasurementSize } from '../src/encoder/quality-metrics.js';
 import { inspectMaster } from '../src/encoder/master-check.js';
 import { decodeSample, sampleWindows, MIN_SAMPLE_WINDOWS, type SampleWindow } from '../src/encoder/per-title-sample.js';
 import { scanComplexity } from '../src/encoder/title-complexity.js';
@@ -60,7 +61,7 @@ for (const clip of clips) {
   const video = probed.video!;
   const rate = outputFrameRate(video);
   const gop = Math.round(rate * WINDOW_S);
-  const ref = { width: toEven(video.displayWidth), height: toEven(video.displayHeight) };
+  const ref = qualityMeasurementSize(video); // as the pipeline measures
   const scanStarted = performance.now();
   const profile = await scanComplexity(clip, probed, rate, paths);
   const scanS = (performance.now() - scanStarted) / 1000;

@@ -26,7 +26,7 @@ import { loadConfig } from '../src/config.js';
 import { bdRate } from '../src/encoder/bd-rate.js';
 import { probePackets, resolveFfmpegPaths, runFfmpeg } from '../src/encoder/ffmpeg.js';
 import { inspectMaster } from '../src/encoder/master-check.js';
-import { LOW_FRAME_PERCENTILE, measureFrameScoresBatch, nearestRankPercentile } from '../src/encoder/quality-metrics.js';
+import { LOW_FRAME_PERCENTILE, measureFrameScoresBatch, nearestRankPercentile, qualityMeasurementSize } from '../src/encoder/quality-metrics.js';
 import { BUFSIZE_FACTOR, MAXRATE_FACTOR, videoEncoderOptions } from '../src/encoder/rendition.js';
 import { allocateEqualSlope, allocateEvenQuality, type ShotRd } from '../src/encoder/shot-allocation.js';
 import { detectCutTimesS, shotsFromCuts, x264ZonesForShots, type Shot } from '../src/encoder/shots.js';
@@ -106,7 +106,7 @@ interface Measured {
 
 /** Per-frame bits (presentation order) and per-frame VMAF of encodes of the whole master. */
 async function measure(files: string[], crfs: number[]): Promise<Measured[]> {
-  const scores = await measureFrameScoresBatch({ reference: master, width: video.displayWidth, height: video.displayHeight, frameRate, vmafModelPath: opts.vmafModel, psnr: false, ssim: false }, files, paths);
+  const scores = await measureFrameScoresBatch({ reference: master, ...qualityMeasurementSize(video), frameRate, vmafModelPath: opts.vmafModel, psnr: false, ssim: false }, files, paths);
   const perFrame = await Promise.all(files.map(async (f, k) => ({ file: f, bits: (await probePackets(f, paths)).sort((a, b) => a.ptsS - b.ptsS).map((p) => p.sizeBytes * 8), vmaf: [...scores[k]!.vmaf!] })));
   for (const { file, bits, vmaf } of perFrame) if (bits.length !== vmaf.length) throw new Error(`${file}: ${bits.length} packets but ${vmaf.length} VMAF frames`);
   const frames = perFrame[0]!.bits.length;
@@ -185,7 +185,7 @@ const summary = { equalSlopeBdRate: bd('equalSlope'), evenQualityBdRate: bd('eve
 const kb = (b: number) => (b / 1e3).toFixed(0);
 const pct = (x: number | null) => (x === null || !Number.isFinite(x) ? '–' : `${x >= 0 ? '' : '−'}${Math.abs(x * 100).toFixed(1)}%`);
 const md = [
-  `Shot-aware allocation against one CRF per rung (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, x264 ${opts.preset}, capped CRF with each rung's VBV, VMAF on every frame at ${video.displayWidth}x${video.displayHeight}): ${clip}, ${shots.length} shots, CRF offsets ${offsets.join(', ')}. "saved" is the bits saved against one CRF at the same mean VMAF; shots: the lowest and highest shot's mean VMAF.`,
+  `Shot-aware allocation against one CRF per rung (${new Date().toISOString().slice(0, 10)}, ${os.cpus().length} cores, x264 ${opts.preset}, capped CRF with each rung's VBV, VMAF on every frame at ${qualityMeasurementSize(video).width}x${qualityMeasurementSize(video).height}): ${clip}, ${shots.length} shots, CRF offsets ${offsets.join(', ')}. "saved" is the bits saved against one CRF at the same mean VMAF; shots: the lowest and highest shot's mean VMAF.`,
   '',
   '| rung | one CRF kbit/s | VMAF | 5th pct | shots | equal slope kbit/s | VMAF | 5th pct | shots | saved | even quality kbit/s | VMAF | 5th pct | shots | saved |',
   '| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | --- | ---: |',
