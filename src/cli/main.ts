@@ -87,7 +87,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--keep-master', 'keep the uploaded master and subtitle files in the store')
     .option('--edge <url>', 'purge the titles from this edge too; repeat for several (default: the edge of a vod serve running on this data folder)', (v: string, acc: string[] | undefined) => [...(acc ?? []), parseHttpUrl(v)])
     .option('--admin-token <token>', 'the edges\' admin token (env VOD_ADMIN_TOKEN)', parseAdminToken)
-    .addHelpText('after', '\nA title a worker is encoding is refused (nothing removed): wait until vod status says completed or\nfailed. Players see the whole title or none of it: the published folder goes in one step.\nA published title\'s id is retired: its master uploaded again is published under a new id (caches\nmay keep the old segments, served immutable, for a year).')
+    .addHelpText('after', '\nA title a worker is encoding is refused (nothing removed): wait until vod status says completed or\nfailed. The title leaves the catalog first, then its files.\nA published title\'s id is retired: its master uploaded again is published under a new id (caches\nmay keep the old segments, served immutable, for a year).')
     .action(async (titleIds: string[], opts: RemoveFlags) => runRemove(ctx('warn'), titleIds, opts));
 
   program

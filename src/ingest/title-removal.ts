@@ -8,9 +8,8 @@
  * worker publishes it again), then — for a title that was published — the marker that retires
  * its id (`removed/<id>`: the same master uploaded again is published under a new id, since
  * caches may keep the old segments, served `immutable`, for a year), then the published folder
- * in one step (the filesystem store moves
- * it aside before deleting it, the S3 store deletes its pointer first: players see the whole title
- * or none of it), then the content keys, a chunked flow's work files and — unless kept — the
+ * (the filesystem store moves it aside in one rename before deleting it; the S3 store deletes its
+ * pointer first, so the title reads as absent before its objects go), then the content keys, a chunked flow's work files and — unless kept — the
  * master and its subtitle files. Edges are purged by the caller (`vod remove --edge`).
  */
 import fs from 'node:fs/promises';

@@ -297,8 +297,9 @@ export class S3ObjectStore implements ObjectStore {
 
   /**
    * Removes everything under a prefix. A versioned prefix (a published title) loses its pointer
-   * first, so readers find the whole version or nothing, never a title with some segments gone;
-   * then the objects go in batches.
+   * first, so a reader that looks it up from then on finds the title absent at once; then the
+   * objects go in batches (a process that had the pointer cached sees them go one batch at a
+   * time, and reads the pointer again on its first miss).
    */
   async remove(prefix: string): Promise<void> {
     const single = this.s3Key(prefix);
