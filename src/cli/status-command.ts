@@ -5,7 +5,7 @@
 import { listTitles, type TitleRecord } from '../origin/catalog.js';
 import { EncodeQueue, type ChildJobStatus } from '../ingest/encode-queue.js';
 import { ensureRedis } from '../ingest/redis-server.js';
-import { UserError } from '../util/errors.js';
+import { titleNotFound } from '../ingest/title-removal.js';
 import { firstLine, titleUrls, untilSignal } from './commands.js';
 import type { CliContext } from './context.js';
 
@@ -44,7 +44,7 @@ export async function runStatus(ctx: CliContext, titleId: string | undefined, op
 /**
  * One `vod status` report: `json` 'pretty' (indented) or 'line' (one line, with the poll start time
  * `at`), a table otherwise. `finished` tells a watch to stop: the title's job completed or failed.
- * @throws UserError when the title id is neither queued nor published.
+ * @throws TitleNotFoundError (a UserError) when the title id is neither queued nor published; it says when a title of that id was removed.
  */
 async function statusReport(ctx: CliContext, queue: EncodeQueue, titleId: string | undefined, json: 'pretty' | 'line' | undefined): Promise<{ text: string; finished: boolean }> {
   const at = new Date().toISOString();
@@ -53,7 +53,7 @@ async function statusReport(ctx: CliContext, queue: EncodeQueue, titleId: string
   if (titleId) {
     const job = await queue.status(titleId);
     const record = published.find((t) => t.titleId === titleId);
-    if (!job && !record) throw new UserError(`No upload or published title has the id ${titleId}.`);
+    if (!job && !record) throw await titleNotFound(ctx.store, titleId);
     const children = job?.children ? await queue.children(titleId) : [];
     const finished = !job || job.state === 'completed' || job.state === 'failed';
     if (json) return { text: asJson({ job, children, published: record ?? null }), finished };

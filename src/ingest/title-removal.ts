@@ -15,6 +15,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { z } from 'zod';
 import { readTitle } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import { KEYS_PREFIX } from '../keys/content-keys.js';
@@ -22,6 +23,7 @@ import { isTitleId, MASTERS_PREFIX, PUBLISHED_MARKER, removedMarkerKey, titleKey
 import { UserError } from '../util/errors.js';
 import { JobBusyError, type EncodeJobState, type EncodeQueue } from './encode-queue.js';
 import { workPrefix } from './flow-store.js';
+import { reissuedTitleId } from './title-id.js';
 
 /** Writes `removed/<titleId>` (JSON: id, name, time), which retires the id (title-id.ts currentTitleId). */
 async function writeRemovedMarker(store: ObjectStore, titleId: string, title: string | undefined): Promise<void> {
@@ -50,12 +52,41 @@ export interface TitleRemoval {
   readonly keptMaster: boolean;
 }
 
-/** No published title, stored master or encode job has this id (exit 2: the id is wrong). */
+/**
+ * No published title, stored master or encode job has this id (exit 2). Its message says when a
+ * title of that id was removed, and the id its master takes if uploaded again.
+ */
 export class TitleNotFoundError extends UserError {
-  constructor(titleId: string) {
-    super(`No upload or published title has the id ${titleId}.`, { exitCode: 2 });
+  constructor(titleId: string, removed?: RemovedMarker) {
+    super(
+      removed
+        ? `Title ${titleId}${removed.title ? ` (${removed.title})` : ''} was removed at ${removed.removedAt} (vod remove); its master uploaded again gets the id ${reissuedTitleId(titleId)}.`
+        : `No upload or published title has the id ${titleId}.`,
+      { exitCode: 2 },
+    );
     this.name = 'TitleNotFoundError';
   }
+}
+
+const removedMarkerSchema = z.object({ titleId: z.string(), title: z.string().optional(), removedAt: z.string() });
+/** What `removed/<id>` holds. */
+export type RemovedMarker = z.infer<typeof removedMarkerSchema>;
+
+/** The marker a removed title left, or undefined (none, or unreadable). */
+export async function readRemovedMarker(store: ObjectStore, titleId: string): Promise<RemovedMarker | undefined> {
+  if (!isTitleId(titleId)) return undefined;
+  const bytes = await store.get(removedMarkerKey(titleId));
+  if (!bytes) return undefined;
+  try {
+    return removedMarkerSchema.parse(JSON.parse(bytes.toString('utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The error for an id nothing has: TitleNotFoundError, saying so when the title was removed. */
+export async function titleNotFound(store: ObjectStore, titleId: string): Promise<TitleNotFoundError> {
+  return new TitleNotFoundError(titleId, await readRemovedMarker(store, titleId));
 }
 
 /** The title is being encoded now (exit 1: try again once the job has ended). */
@@ -86,7 +117,7 @@ export async function removeTitle(titleId: string, deps: { store: ObjectStore; q
   const master = await store.exists(`${MASTERS_PREFIX}/${titleId}`);
   const job = await queue.status(titleId);
   const leftovers = (await store.exists(`${KEYS_PREFIX}/${titleId}`)) || (await store.exists(workPrefix(titleId))) || (await store.exists(titleKeyPrefix(titleId)));
-  if (!published && !master && !job && !leftovers) throw new TitleNotFoundError(titleId);
+  if (!published && !master && !job && !leftovers) throw await titleNotFound(store, titleId);
 
   let removedJobState: EncodeJobState | undefined;
   try {

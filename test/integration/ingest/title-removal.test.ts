@@ -93,9 +93,15 @@ describe('vod remove', () => {
     const catalog = (await (await fetch(`${stack.edge!.url}/titles`)).json()) as { titles: { titleId: string }[] };
     expect(catalog.titles.map((t) => t.titleId)).not.toContain(titleId);
 
-    const missing = await cli(['remove', titleId]);
-    expect(missing.code).toBe(2);
-    expect(missing.stderr.trim()).toBe(`vod: No upload or published title has the id ${titleId}.`);
+    // Asked about again, the id is said to be removed, with the id its master would take now.
+    for (const args of [['remove', titleId], ['status', titleId]]) {
+      const gone = await cli(args);
+      expect(gone.code).toBe(2);
+      expect(gone.stderr.trim()).toMatch(new RegExp(`^vod: Title ${titleId} \\(published\\) was removed at 20\\d\\d-\\d\\d-\\d\\dT[\\d:.]+Z \\(vod remove\\); its master uploaded again gets the id ${reissuedTitleId(titleId)}\\.$`));
+    }
+    const unknown = await cli(['remove', '0123456789abcdef']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim()).toBe('vod: No upload or published title has the id 0123456789abcdef.');
 
     // Encoded and published again, under a new id: caches may keep the old id's segments for a
     // year (served immutable), so its URLs never carry another encode.
