@@ -12,9 +12,6 @@
  * pointer first, so the title reads as absent before its objects go), then the content keys, a chunked flow's work files and — unless kept — the
  * master and its subtitle files. Edges are purged by the caller (`vod remove --edge`).
  */
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { z } from 'zod';
 import { readTitle } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
@@ -22,19 +19,12 @@ import { KEYS_PREFIX } from '../keys/content-keys.js';
 import { isTitleId, MASTERS_PREFIX, PUBLISHED_MARKER, removedMarkerKey, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
 import { UserError } from '../util/errors.js';
 import { JobBusyError, type EncodeJobState, type EncodeQueue } from './encode-queue.js';
-import { workPrefix } from './flow-store.js';
+import { putJson, workPrefix } from './flow-store.js';
 import { reissuedTitleId } from './title-id.js';
 
 /** Writes `removed/<titleId>` (JSON: id, name, time), which retires the id (title-id.ts currentTitleId). */
 async function writeRemovedMarker(store: ObjectStore, titleId: string, title: string | undefined): Promise<void> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-remove-'));
-  try {
-    const file = path.join(dir, 'marker.json');
-    await fs.writeFile(file, `${JSON.stringify({ titleId, title, removedAt: new Date().toISOString() })}\n`);
-    await store.putFile(removedMarkerKey(titleId), file);
-  } finally {
-    await fs.rm(dir, { recursive: true, force: true });
-  }
+  await putJson(store, removedMarkerKey(titleId), { titleId, title, removedAt: new Date().toISOString() } satisfies RemovedMarker);
 }
 
 /** What `removeTitle` did. */
