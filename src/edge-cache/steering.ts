@@ -147,11 +147,11 @@ export class SteeringService {
    * The content-steered multivariant playlist for a title, built from the first ranked edge that
    * gives its copy.
    * @returns the playlist text, or why there is none: 503 without a healthy edge, 404 when an
-   *   edge answers 404 (with the edge's own reason — e.g. "signed URLs are not enabled on this
+   *   edge answers 404, 410 when it answers 410 (a title `vod remove` took down) (with the edge's own reason — e.g. "signed URLs are not enabled on this
    *   edge" when `vod steer` signs and the edges do not check), 502 when no edge answered with a
    *   multivariant playlist (each edge's status or failure listed).
    */
-  async steeredPlaylist(titleId: string): Promise<{ readonly ok: true; readonly text: string } | { readonly ok: false; readonly status: 404 | 502 | 503; readonly reason: string }> {
+  async steeredPlaylist(titleId: string): Promise<{ readonly ok: true; readonly text: string } | { readonly ok: false; readonly status: 404 | 410 | 502 | 503; readonly reason: string }> {
     const ranked = this.ranked(titleId);
     if (ranked.length === 0) return { ok: false, status: 503, reason: 'no healthy edge' };
     const failures: string[] = [];
@@ -160,7 +160,7 @@ export class SteeringService {
       const who = `${source.pathwayId} (${source.url})`;
       try {
         const res = await fetch(`${source.url}${this.playbackPath(titleId, MULTIVARIANT_PLAYLIST_NAME)}`, { signal: AbortSignal.timeout(3000) });
-        if (res.status === 404) return { ok: false, status: 404, reason: `no such title on ${who}: ${await errorOfAnswer(res)}` };
+        if (res.status === 404 || res.status === 410) return { ok: false, status: res.status, reason: `no such title on ${who}: ${await errorOfAnswer(res)}` };
         if (!res.ok) {
           failures.push(`${who} answered ${res.status}: ${await errorOfAnswer(res)}`);
           continue;

@@ -163,10 +163,15 @@ export class UpstreamPool {
       const req = mod.get(url, { agent: url.startsWith('https:') ? this.agents.https : this.agents.http, headers: { via: `1.1 ${this.viaName()}` } }, (res) => {
         const status = res.statusCode ?? 502;
         if (status !== 200) {
-          res.resume();
-          if (status >= 500) target.breaker.failure();
-          else target.breaker.success();
-          settle({ kind: 'status', status: status >= 500 ? 502 : status, reason: `upstream ${target.name} answered ${status}`, source: target });
+          if (status >= 500) {
+            res.resume();
+            target.breaker.failure();
+            settle({ kind: 'status', status: 502, reason: `upstream ${target.name} answered ${status}`, source: target });
+            return;
+          }
+          target.breaker.success();
+          // A 4xx is passed on with the upstream's own reason (a removed title's 410 says when).
+          void errorOfAnswer(res).then((error) => settle({ kind: 'status', status, reason: `upstream ${target.name} answered ${status}${error ? `: ${error}` : ''}`, source: target }));
           return;
         }
         target.breaker.success();
@@ -210,4 +215,34 @@ export class UpstreamPool {
     this.agents.http.destroy();
     this.agents.https.destroy();
   }
+}
+
+/** Most bytes of an upstream's error answer that are read for its reason; the rest is drained. */
+const ERROR_BODY_LIMIT_BYTES = 4096;
+
+/**
+ * The `error` string of an upstream's JSON error answer (`{"error": "..."}`, what our origin and
+ * edges send), or undefined when the body is not that, is over ERROR_BODY_LIMIT_BYTES, or fails.
+ * Never rejects.
+ */
+function errorOfAnswer(res: http.IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    res.on('data', (c: Buffer) => {
+      bytes += c.length;
+      if (bytes <= ERROR_BODY_LIMIT_BYTES) chunks.push(c);
+    });
+    res.on('error', () => resolve(undefined));
+    res.on('close', () => resolve(undefined));
+    res.on('end', () => {
+      if (bytes > ERROR_BODY_LIMIT_BYTES) return resolve(undefined);
+      try {
+        const error = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: unknown }).error;
+        resolve(typeof error === 'string' && error ? error : undefined);
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
 }

@@ -12,8 +12,7 @@
  * pointer first, so the title reads as absent before its objects go), then the content keys, a chunked flow's work files and — unless kept — the
  * master and its subtitle files. Edges are purged by the caller (`vod remove --edge`).
  */
-import { z } from 'zod';
-import { readTitle } from '../origin/catalog.js';
+import { readRemovedMarker, readTitle, type RemovedMarker } from '../origin/catalog.js';
 import type { ObjectStore } from '../origin/object-store.js';
 import { KEYS_PREFIX } from '../keys/content-keys.js';
 import { isTitleId, MASTERS_PREFIX, PUBLISHED_MARKER, removedMarkerKey, titleKeyPrefix, titleObjectKey } from '../title/title-address.js';
@@ -55,22 +54,6 @@ export class TitleNotFoundError extends UserError {
       { exitCode: 2 },
     );
     this.name = 'TitleNotFoundError';
-  }
-}
-
-const removedMarkerSchema = z.object({ titleId: z.string(), title: z.string().optional(), removedAt: z.string() });
-/** What `removed/<id>` holds. */
-export type RemovedMarker = z.infer<typeof removedMarkerSchema>;
-
-/** The marker a removed title left, or undefined (none, or unreadable). */
-export async function readRemovedMarker(store: ObjectStore, titleId: string): Promise<RemovedMarker | undefined> {
-  if (!isTitleId(titleId)) return undefined;
-  const bytes = await store.get(removedMarkerKey(titleId));
-  if (!bytes) return undefined;
-  try {
-    return removedMarkerSchema.parse(JSON.parse(bytes.toString('utf8')));
-  } catch {
-    return undefined;
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { protectionSchema } from '../keys/content-keys.js';
-import { LADDER_KINDS, playbackPath, TITLE_ID_PATTERN, TITLE_RECORD_NAME, titleObjectKey, titleObjectPath, VOD_PREFIX } from '../title/title-address.js';
+import { LADDER_KINDS, playbackPath, removedMarkerKey, TITLE_ID_PATTERN, TITLE_RECORD_NAME, titleObjectKey, titleObjectPath, VOD_PREFIX } from '../title/title-address.js';
 import type { ObjectStore } from './object-store.js';
 
 const videoRendition = z.object({
@@ -111,6 +111,25 @@ export async function readTitle(store: ObjectStore, titleId: string): Promise<Ti
   if (!TITLE_ID_PATTERN.test(titleId)) return undefined;
   const bytes = await store.get(titleRecordKey(titleId));
   return bytes ? titleRecordSchema.parse(JSON.parse(bytes.toString('utf8'))) : undefined;
+}
+
+const removedMarkerSchema = z.object({ titleId: z.string(), title: z.string().optional(), removedAt: z.string() });
+/** What `removed/<id>` holds: written by `vod remove` (ingest/title-removal.ts) for a title that was published. */
+export type RemovedMarker = z.infer<typeof removedMarkerSchema>;
+
+/**
+ * The marker a removed title left (its id, name and ISO 8601 removal time), or undefined: none,
+ * not a title id, or unreadable. A marked id is retired for good (ingest/title-id.ts currentTitleId).
+ */
+export async function readRemovedMarker(store: ObjectStore, titleId: string): Promise<RemovedMarker | undefined> {
+  if (!TITLE_ID_PATTERN.test(titleId)) return undefined;
+  const bytes = await store.get(removedMarkerKey(titleId));
+  if (!bytes) return undefined;
+  try {
+    return removedMarkerSchema.parse(JSON.parse(bytes.toString('utf8')));
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -3,6 +3,8 @@
  * - `GET /titles`: the catalog as JSON; `GET /titles/<titleId>`: one title's record;
  * - `GET|HEAD /vod/<titleId>/...`: playlists and segments with Content-Type, strong ETag,
  *   Cache-Control, single byte ranges (206/416), conditional GET (304);
+ * - a title taken down by `vod remove` answers 410 Gone on both (its id is retired for good),
+ *   anything else missing 404;
  * - CORS on everything (players run on other origins); `/healthz`.
  */
 import type { Socket } from 'node:net';
@@ -16,8 +18,8 @@ import { listen, type RunningServer } from '../http/listen.js';
 import { answerObjectRequest } from '../http/object-response.js';
 import type { Logger } from '../util/logger.js';
 import { silentLogger } from '../util/logger.js';
-import { VOD_PATH_PREFIX } from '../title/title-address.js';
-import { catalogEntry, listTitles, readTitle } from './catalog.js';
+import { titleIdOfPath, VOD_PATH_PREFIX } from '../title/title-address.js';
+import { catalogEntry, listTitles, readRemovedMarker, readTitle } from './catalog.js';
 import type { ObjectStore } from './object-store.js';
 
 export interface OriginServerOptions {
@@ -46,9 +48,10 @@ export function createOriginApp(options: OriginServerOptions): express.Express {
   });
 
   app.get('/titles/:titleId', async (req, res) => {
-    const record = await readTitle(store, String(req.params.titleId));
+    const titleId = String(req.params.titleId);
+    const record = await readTitle(store, titleId);
     if (!record) {
-      res.status(404).json({ error: 'no such title' });
+      await sendMissing(res, store, titleId, 'no such title');
       return;
     }
     res.setHeader('Cache-Control', 'no-cache');
@@ -82,13 +85,29 @@ export function createOriginApp(options: OriginServerOptions): express.Express {
 }
 
 /**
- * Sends one stored object: 404 when missing; otherwise its headers and what the shared
+ * Answers a request for something the store does not hold: 410 Gone when it belongs to a title
+ * `vod remove` took down (RFC 9110 §15.5.11: "no longer available at the origin server and
+ * [...] likely to be permanent" — the removed id is never published again, ingest/title-id.ts),
+ * with the title's id, name and removal time; otherwise 404 with `notFound` as the error.
+ * @param titleId the title the request addresses, when it addresses one.
+ */
+async function sendMissing(res: Response, store: ObjectStore, titleId: string | undefined, notFound: string): Promise<void> {
+  const removed = titleId === undefined ? undefined : await readRemovedMarker(store, titleId);
+  if (removed) {
+    res.status(410).json({ error: `title ${removed.titleId} was removed at ${removed.removedAt}`, titleId: removed.titleId, title: removed.title, removedAt: removed.removedAt });
+    return;
+  }
+  res.status(404).json({ error: notFound });
+}
+
+/**
+ * Sends one stored object: 404 when missing (410 when its title was removed); otherwise its headers and what the shared
  * responder (http/object-response.ts) says to send — 304, 416, 206 or 200; HEAD without body.
  */
 export async function sendStoredObject(req: Request, res: Response, store: ObjectStore, key: string): Promise<void> {
   const stat = await store.stat(key);
   if (!stat) {
-    res.status(404).json({ error: 'not found' });
+    await sendMissing(res, store, titleIdOfPath(`/${key}`), 'not found');
     return;
   }
   res.setHeader('Content-Type', contentTypeFor(key));

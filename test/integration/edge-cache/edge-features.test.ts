@@ -9,12 +9,15 @@ import { startEdgeServer } from '../../../src/edge-cache/edge-server.js';
 import { startSteeringServer } from '../../../src/edge-cache/steering.js';
 import { signedPath } from '../../../src/http/url-signing.js';
 import HLS from 'hls-parser';
+import { putJson } from '../../../src/ingest/flow-store.js';
 import { FsObjectStore } from '../../../src/origin/fs-object-store.js';
 import { startOriginServer } from '../../../src/origin/origin-server.js';
 import { type RunningServer } from '../../../src/http/listen.js';
 import { listFiles, makeTempDir } from '../../helpers/temp-dir.js';
 
 const T = '0123456789abcdef';
+/** A title `vod remove` took down: only its removal marker is in the store. */
+const REMOVED = 'fedcba9876543210';
 const KEY = 'signing-key-for-tests-only';
 let origin: RunningServer;
 const closers: { close(): Promise<void> }[] = [];
@@ -52,6 +55,7 @@ beforeAll(async () => {
   await fs.writeFile(path.join(s.dir, 'subtitles_1', 'index.m3u8'), '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:6\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:6.0,\nseg_00000.vtt\n#EXT-X-ENDLIST\n');
   await fs.writeFile(path.join(s.dir, 'subtitles_1', 'seg_00000.vtt'), 'WEBVTT\nX-TIMESTAMP-MAP=MPEGTS:0,LOCAL:00:00:00.000\n\n00:00:01.000 --> 00:00:02.000\nHello\n');
   await s.commit();
+  await putJson(store, `removed/${REMOVED}`, { titleId: REMOVED, title: 'gone', removedAt: '2026-12-01T10:00:00.000Z' });
   origin = await startOriginServer({ store, host: '127.0.0.1', port: 0 });
 });
 
@@ -166,7 +170,7 @@ describe('steering', () => {
       .not.toContain(dead);
   });
 
-  it('says why there is no steered playlist: the edge\'s own reason for a 404, each edge\'s failure for a 502, 400 for a bad title id', async () => {
+  it('says why there is no steered playlist: the edge\'s own reason for a 404 or a removed title\'s 410, each edge\'s failure for a 502, 400 for a bad title id', async () => {
     // The edges do not check signatures but the steering service signs: every signed path is refused.
     const unsignedEdge = await startEdgeServer({ originUrl: origin.url, cacheBytes: 1024 * 1024, host: '127.0.0.1', port: 0 });
     closers.push(unsignedEdge);
@@ -175,6 +179,15 @@ describe('steering', () => {
     const a = await fetch(`${steer.url}/play/${T}/master.m3u8`);
     expect(a.status).toBe(404);
     expect(((await a.json()) as { error: string }).error).toBe(`no such title on edge1 (${unsignedEdge.url}): signed URLs are not enabled on this edge`);
+
+    // A removed title: 410 from the origin, passed on by the edge and the steering service with its reason.
+    const plainSteer = await startSteeringServer({ edges: [unsignedEdge.url], healthIntervalMs: 60_000, host: '127.0.0.1', port: 0 });
+    closers.push(plainSteer);
+    const gone = await fetch(`${plainSteer.url}/play/${REMOVED}/master.m3u8`);
+    expect(gone.status).toBe(410);
+    expect(((await gone.json()) as { error: string }).error).toBe(
+      `no such title on edge1 (${unsignedEdge.url}): upstream ${new URL(origin.url).host} answered 410: title ${REMOVED} was removed at 2026-12-01T10:00:00.000Z`,
+    );
 
     // An edge whose origin is gone (502 from the edge) and one nobody listens on: 502, both named.
     const orphan = await startEdgeServer({ originUrl: 'http://127.0.0.1:1', cacheBytes: 1024 * 1024, host: '127.0.0.1', port: 0 });

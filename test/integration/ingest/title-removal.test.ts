@@ -89,7 +89,16 @@ describe('vod remove', () => {
     expect(await stack.store.exists(`vod/${titleId}`)).toBe(false);
     expect(await stack.store.exists(`masters/${titleId}`)).toBe(false);
     expect(await stack.queue.status(titleId)).toBeUndefined();
-    expect((await fetch(playlist)).status).toBe(404);
+    // 410 Gone, not 404: through the edge (with the origin's reason) and from the origin itself.
+    const goneAnswer = await fetch(playlist);
+    expect(goneAnswer.status).toBe(410);
+    expect(((await goneAnswer.json()) as { error: string }).error).toMatch(new RegExp(`^upstream .+ answered 410: title ${titleId} was removed at 20\\d\\d-`));
+    const record = await fetch(`${stack.origin!.url}/titles/${titleId}`);
+    expect(record.status).toBe(410);
+    expect(await record.json()).toMatchObject({ titleId, title: 'published', removedAt: expect.stringMatching(/^20\d\d-/) });
+    expect((await fetch(`${stack.origin!.url}/vod/${titleId}/no-such-rendition/index.m3u8`)).status).toBe(410);
+    expect((await fetch(`${stack.origin!.url}/vod/0123456789abcdef/master.m3u8`)).status).toBe(404);
+    expect((await fetch(`${stack.origin!.url}/titles/0123456789abcdef`)).status).toBe(404);
     const catalog = (await (await fetch(`${stack.edge!.url}/titles`)).json()) as { titles: { titleId: string }[] };
     expect(catalog.titles.map((t) => t.titleId)).not.toContain(titleId);
 
@@ -113,7 +122,7 @@ describe('vod remove', () => {
     expect(await readTitle(stack.store, newId)).toMatchObject({ titleId: newId, title: 'published' });
     expect((await fetch(`${stack.edge!.url}/vod/${newId}/master.m3u8`)).status).toBe(200);
     expect(await readTitle(stack.store, titleId)).toBeUndefined();
-    expect((await fetch(playlist)).status).toBe(404);
+    expect((await fetch(playlist)).status).toBe(410);
     // The same file once more: that title, already published.
     const thrice = await cli(['upload', file, '--ladder', 'fixed']);
     expect(thrice.stdout).toContain(`Title id:     ${newId}`);
