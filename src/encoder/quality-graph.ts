@@ -45,15 +45,27 @@ function selectKept(spec: Pick<QualityReferenceSpec, 'frameSample'>, pad = true)
   return `select='${pad ? `lt(n,${FRAME_SAMPLE_PAD})+` : ''}not(mod(n-${o},${n}))+not(mod(n-${o + 1},${n}))+not(mod(n-${o - 1},${n}))',`;
 }
 
+/** Whether a graph reads its inputs with `movie` sources (run by lavfi-scorer.ts) rather than as ffmpeg's `[j:v]`. */
+const isLavfi = (inputOf: (j: number) => string): boolean => !inputOf(0).startsWith('[');
+
+/**
+ * What a graph run in the bundled ffprobe (FFmpeg 6.1) puts before `fps`: the last frame once more.
+ * Its `fps` ends at the end-of-stream time a `movie` source signals, the last frame's start, so
+ * it drops that frame (95 frames out of a 96-frame 24 fps trial), where the bundled ffmpeg's (4.1)
+ * outputs it; one clone after it brings the same frames out of both. Frames beyond the encode's
+ * own are cut by the comparison's `trim` (concatenatedGraph) or paired with nothing (batchGraph).
+ */
+const EOF_PAD = 'tpad=stop=1:stop_mode=clone,';
+
 /**
  * What every input goes through before comparison: restamped from zero, resampled to the frame
  * rate, the kept frames selected (frameSample, unless `select` is false: a window of a
  * concatenated reference is selected after the concatenation, where its frames are counted),
  * scaled bicubic to the display size, 8-bit 4:2:0.
  */
-function framePrep(spec: QualityReferenceSpec, select = true, reference = false): string {
+function framePrep(spec: QualityReferenceSpec, select = true, reference = false, lavfi = false): string {
   const fps = Number(spec.frameRate.toFixed(3));
-  return `${reference ? masterPictureFilter(spec) : ''}setpts=PTS-STARTPTS,fps=fps=${fps},${select ? selectKept(spec) : ''}scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p`;
+  return `${reference ? masterPictureFilter(spec) : ''}setpts=PTS-STARTPTS,${lavfi ? EOF_PAD : ''}fps=fps=${fps},${select ? selectKept(spec) : ''}scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p`;
 }
 
 /**
@@ -68,10 +80,11 @@ export function referenceFramesFilter(spec: QualityReferenceSpec): string {
 }
 
 /** The reference's graph: each window prepared, concatenated, the kept frames selected; output `label`s. */
-export function referenceGraph(spec: QualityReferenceSpec, outputs: string): string {
+export function referenceGraph(spec: QualityReferenceSpec, outputs: string, inputOf: (j: number) => string = (j) => `[${j}:v]`): string {
   const windows = Math.max(1, spec.referenceWindows?.length ?? 1);
-  if (windows === 1) return `[0:v]${framePrep(spec, true, true)},${outputs}`;
-  const parts = Array.from({ length: windows }, (_, i) => `[${i}:v]${framePrep(spec, false, true)}[w${i}]`);
+  const lavfi = isLavfi(inputOf);
+  if (windows === 1) return `${inputOf(0)}${framePrep(spec, true, true, lavfi)},${outputs}`;
+  const parts = Array.from({ length: windows }, (_, i) => `${inputOf(i)}${framePrep(spec, false, true, lavfi)}[w${i}]`);
   const select = selectKept(spec);
   parts.push(`${Array.from({ length: windows }, (_, i) => `[w${i}]`).join('')}concat=n=${windows}:v=1:a=0,${select}${outputs}`);
   return parts.join(';');
@@ -95,8 +108,19 @@ export function referenceInputs(spec: QualityReferenceSpec): { source: string; o
  * measured) chained against its copies of the reference, each passing its first input through.
  * Inputs: the reference's windows (or the whole reference, or the prepared reference) first, then
  * the distorted files.
+ * @param vmafModel libvmaf's model option (`model_path=<file>` for 1.x, `model=version=…` for
+ *        2.x) or undefined for no VMAF.
+ * @param inputOf how the graph reads input j: `[j:v]` (ffmpeg, the default) or a `movie=<file>,`
+ *        source (lavfi-scorer.ts; outputs are then labelled out0, out1, …).
  */
-export function batchGraph(spec: QualityReferenceSpec, distorted: number, files: (j: number) => { psnr: string; ssim: string; vmafLog: string }, model: string | undefined, referencePrepared = false): string {
+export function batchGraph(
+  spec: QualityReferenceSpec,
+  distorted: number,
+  files: (j: number) => { psnr: string; ssim: string; vmafLog: string },
+  vmafModel: string | undefined,
+  referencePrepared = false,
+  inputOf: (j: number) => string = (j) => `[${j}:v]`,
+): string {
   const windows = Math.max(1, spec.referenceWindows?.length ?? 1);
   const sample = frameSampleOf(spec);
   // Two pad frames, then triples: libvmaf scores every 3rd frame it is fed from the first, so the
@@ -105,19 +129,21 @@ export function batchGraph(spec: QualityReferenceSpec, distorted: number, files:
   const filters = (j: number) => [
     ...(spec.psnr !== false ? [`psnr=stats_file=${files(j).psnr}`] : []),
     ...(spec.ssim !== false ? [`ssim=stats_file=${files(j).ssim}`] : []),
-    ...(model ? [`libvmaf=model_path=${model}:log_path=${files(j).vmafLog}:log_fmt=json:n_threads=${os.availableParallelism()}:n_subsample=${sub}`] : []),
+    ...(vmafModel ? [`libvmaf=${vmafModel}:log_path=${files(j).vmafLog}:log_fmt=json:n_threads=${os.availableParallelism()}:n_subsample=${sub}`] : []),
   ];
   const perDistorted = filters(0).length;
   if (perDistorted === 0) throw new RangeError('nothing to measure: PSNR, SSIM and VMAF are all off');
   const refLabels = Array.from({ length: distorted * perDistorted }, (_, k) => `[r${k}]`).join('');
   const parts: string[] = [];
   // A prepared reference (prepareReferenceFrames) is read as is: its frames carry the kept frames' timestamps.
-  if (referencePrepared) parts.push(`[0:v]setsar=1,split=${distorted * perDistorted}${refLabels}`);
-  else parts.push(referenceGraph(spec, `split=${distorted * perDistorted}${refLabels}`));
+  if (referencePrepared) parts.push(`${inputOf(0)}setsar=1,split=${distorted * perDistorted}${refLabels}`);
+  else parts.push(referenceGraph(spec, `split=${distorted * perDistorted}${refLabels}`, inputOf));
   const first = referencePrepared ? 1 : windows;
+  // A graph run by lavfi-scorer.ts names its outputs out0, out1, …; ffmpeg's are left unlabelled.
+  const end = (j: number) => (isLavfi(inputOf) ? `[out${j}]` : '');
   for (let j = 0; j < distorted; j++) {
-    parts.push(`[${first + j}:v]${framePrep(spec)}[d${j}_0]`);
-    filters(j).forEach((f, i) => parts.push(`[d${j}_${i}][r${j * perDistorted + i}]${f}${i < perDistorted - 1 ? `[d${j}_${i + 1}]` : ''}`));
+    parts.push(`${inputOf(first + j)}${framePrep(spec, true, false, isLavfi(inputOf))}[d${j}_0]`);
+    filters(j).forEach((f, i) => parts.push(`[d${j}_${i}][r${j * perDistorted + i}]${f}${i < perDistorted - 1 ? `[d${j}_${i + 1}]` : end(j)}`));
   }
   return parts.join(';');
 }
@@ -154,8 +180,18 @@ export function concatenatedLayout(segments: number, kept: number): { pad: numbe
  * the same order, restamped frame by frame (frames pair by index: both sides hold the same frames
  * in the same order), then psnr → ssim → libvmaf (those measured) run once over the whole stream,
  * writing one log each to `files`. Layout: concatenatedLayout.
+ * @param vmafModel libvmaf's model option — `model_path=<file>` (libvmaf 1.x) or
+ *        `model=version=vmaf_v0.6.1` (2.x, lavfi-scorer.ts) — or undefined for no VMAF.
+ * @param inputOf how the graph reads input j: `[j:v]` (an ffmpeg input, the default) or a
+ *        `movie=<file>,` source (a graph run by lavfi-scorer.ts, whose one output is then `[out0]`).
  */
-export function concatenatedGraph(spec: QualityReferenceSpec, layout: readonly { pad: number; body: number }[], files: { psnr: string; ssim: string; vmafLog: string }, model: string | undefined): string {
+export function concatenatedGraph(
+  spec: QualityReferenceSpec,
+  layout: readonly { pad: number; body: number }[],
+  files: { psnr: string; ssim: string; vmafLog: string },
+  vmafModel: string | undefined,
+  inputOf: (j: number) => string = (j) => `[${j}:v]`,
+): string {
   const k = layout.length;
   const fps = Number(spec.frameRate.toFixed(3));
   // shortest=1: an encode with fewer kept frames than the reference must end the stream short (the
@@ -164,17 +200,18 @@ export function concatenatedGraph(spec: QualityReferenceSpec, layout: readonly {
   const filters = [
     ...(spec.psnr !== false ? [`psnr=stats_file=${files.psnr}:shortest=1`] : []),
     ...(spec.ssim !== false ? [`ssim=stats_file=${files.ssim}:shortest=1`] : []),
-    ...(model ? [`libvmaf=model_path=${model}:log_path=${files.vmafLog}:log_fmt=json:n_threads=${os.availableParallelism()}:n_subsample=${KEPT_PER_SAMPLE}:shortest=1`] : []),
+    ...(vmafModel ? [`libvmaf=${vmafModel}:log_path=${files.vmafLog}:log_fmt=json:n_threads=${os.availableParallelism()}:n_subsample=${KEPT_PER_SAMPLE}:shortest=1`] : []),
   ];
   if (filters.length === 0) throw new RangeError('nothing to measure: PSNR, SSIM and VMAF are all off');
   const parts: string[] = [];
   layout.forEach(({ pad, body }, j) => {
-    parts.push(`[${j}:v]setsar=1,trim=start_frame=${FRAME_SAMPLE_PAD - pad}:end_frame=${FRAME_SAMPLE_PAD + body}[r${j}]`);
-    parts.push(`[${k + j}:v]setpts=PTS-STARTPTS,fps=fps=${fps},${selectKept(spec, pad > 0)}trim=end_frame=${pad + body},scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p[d${j}]`);
+    parts.push(`${inputOf(j)}setsar=1,trim=start_frame=${FRAME_SAMPLE_PAD - pad}:end_frame=${FRAME_SAMPLE_PAD + body}[r${j}]`);
+    parts.push(`${inputOf(k + j)}setpts=PTS-STARTPTS,${isLavfi(inputOf) ? EOF_PAD : ''}fps=fps=${fps},${selectKept(spec, pad > 0)}trim=end_frame=${pad + body},scale=${spec.width}:${spec.height}:flags=bicubic,setsar=1,format=yuv420p[d${j}]`);
   });
   const restamp = `setpts=N/(${fps}*TB)`;
   parts.push(`${layout.map((_, j) => `[r${j}]`).join('')}concat=n=${k}:v=1:a=0,${restamp},split=${filters.length}${filters.map((_, i) => `[c${i}]`).join('')}`);
   parts.push(`${layout.map((_, j) => `[d${j}]`).join('')}concat=n=${k}:v=1:a=0,${restamp}[x0]`);
-  filters.forEach((f, i) => parts.push(`[x${i}][c${i}]${f}${i < filters.length - 1 ? `[x${i + 1}]` : ''}`));
+  const lavfi = isLavfi(inputOf);
+  filters.forEach((f, i) => parts.push(`[x${i}][c${i}]${f}${i < filters.length - 1 ? `[x${i + 1}]` : lavfi ? '[out0]' : ''}`));
   return parts.join(';');
 }
