@@ -15,6 +15,7 @@ import { CRF_SPLIT_RATIO } from '../encoder/per-title-search.js';
 import type { SamplePlacement } from '../encoder/per-title-sample.js';
 import { UserError } from '../util/errors.js';
 import type { CliContext } from './context.js';
+import { vmafScoredByLibvmaf1 } from '../encoder/quality-metrics.js';
 import { transparentHugePagesMode, vmafThpAdvice } from '../util/transparent-huge-pages.js';
 
 export interface LadderFlags {
@@ -59,7 +60,8 @@ async function analyseAndReport(ctx: CliContext, file: string, master: AdmittedM
   const plotPath = path.resolve(flags.plot ?? `${path.parse(file).name}.ladder.svg`);
   const metricNote = ctx.config.vmafModelPath ? `VMAF (${path.basename(ctx.config.vmafModelPath)})` : 'PSNR (set VMAF_MODEL for VMAF)';
   process.stderr.write(`Analysing ${path.basename(file)}: ${video.displayWidth}x${video.displayHeight}, ${probed.durationS.toFixed(1)} s; ladder metric ${metricNote}\n`);
-  const thpAdvice = ctx.config.vmafModelPath ? vmafThpAdvice(await transparentHugePagesMode()) : undefined;
+  const model = ctx.config.vmafModelPath;
+  const thpAdvice = model && (await vmafScoredByLibvmaf1(model, ctx.paths)) ? vmafThpAdvice(await transparentHugePagesMode()) : undefined;
   if (thpAdvice) process.stderr.write(`Note: ${thpAdvice}\n`);
 
   const bar = process.stderr.isTTY

@@ -324,6 +324,17 @@ async function libvmaf2ModelFor(modelPath: string, paths: FfmpegPaths): Promise<
   return builtIn && (await lavfiVmafAvailable(paths)) ? builtIn : undefined;
 }
 
+/**
+ * Whether VMAF with this model is scored by the bundled ffmpeg's libvmaf 1.x — whose speed depends
+ * on the host's transparent huge pages (util/transparent-huge-pages.ts) — rather than libvmaf 2.x
+ * in the bundled ffprobe (lavfi-scorer.ts): true for a model other than Netflix's v0.6.1, an
+ * ffprobe that cannot, or VOD_LIBVMAF=1. (A few comparisons use 1.x either way: a reference read
+ * from windows of the master on every frame.)
+ */
+export async function vmafScoredByLibvmaf1(modelPath: string, paths: FfmpegPaths): Promise<boolean> {
+  return (await libvmaf2ModelFor(modelPath, paths)) === undefined;
+}
+
 /** @param prepared the reference's kept frames (prepareReferenceFrames), read instead of the reference. */
 async function measureOneProcess(spec: QualityReferenceSpec, distorted: readonly string[], paths: FfmpegPaths, run: RunOptions, prepared?: string): Promise<FrameScores[]> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-quality-'));

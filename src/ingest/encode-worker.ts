@@ -43,6 +43,7 @@ import type { RedisHandle } from './redis-server.js';
 import { loadKeySeed } from '../keys/content-keys.js';
 import { loadAnalysisPlan, loadPlan, loadTrialResults, removeWork, storeAnalysisPlan, sweepDeadFlowDirs, storePlan, withSubtitleFiles } from './flow-store.js';
 import { addChildren, assembleTitle, childJobs, runChildJob, runTrialJob, trialJobs } from './title-flow.js';
+import { vmafScoredByLibvmaf1 } from '../encoder/quality-metrics.js';
 import { transparentHugePagesMode, vmafThpAdvice } from '../util/transparent-huge-pages.js';
 import { pauseOnRedisErrors } from './worker-backoff.js';
 
@@ -376,8 +377,9 @@ export async function startEncodeWorker(options: EncodeWorkerOptions): Promise<W
     void flowQueue.close().finally(() => client.disconnect());
   });
   await worker.waitUntilReady();
-  // Scoring VMAF is most of a per-title job's time; with THP not `always` it is about 1.3x slower than it need be.
-  const advice = options.config.vmafModelPath ? vmafThpAdvice(await transparentHugePagesMode()) : undefined;
+  // Scoring VMAF is most of a per-title job's time; in libvmaf 1.x with THP not `always` it is about 1.3x slower than it need be.
+  const model = options.config.vmafModelPath;
+  const advice = model && (await vmafScoredByLibvmaf1(model, options.paths)) ? vmafThpAdvice(await transparentHugePagesMode()) : undefined;
   if (advice) log.warn(advice);
   return worker;
 }

@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
 import { BUILT_IN_VMAF_V061, builtInVmafModelFor, lavfiVmafAvailable, linkGraphInputs, runLavfiGraph } from '../../../src/encoder/lavfi-scorer.js';
 import { parseVmafFrames } from '../../../src/encoder/frame-scores.js';
+import { vmafScoredByLibvmaf1 } from '../../../src/encoder/quality-metrics.js';
 import { EncodeCancelledError, FfmpegError } from '../../../src/util/errors.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
@@ -37,6 +38,20 @@ describe('lavfi scorer', () => {
     await fs.writeFile(`${other}.model`, svm);
     expect(await builtInVmafModelFor(other)).toBeUndefined();
     expect(await builtInVmafModelFor(path.join(dir, 'missing.pkl'))).toBeUndefined();
+  });
+
+  it('says which models libvmaf 1.x scores (where the host\'s huge pages matter): another model, or every model with VOD_LIBVMAF=1', async () => {
+    expect(await vmafScoredByLibvmaf1(VMAF_MODEL, paths)).toBe(false);
+    const other = path.join(dir, 'custom.pkl');
+    await fs.writeFile(other, 'not the v0.6.1 model');
+    await fs.writeFile(`${other}.model`, 'svm');
+    expect(await vmafScoredByLibvmaf1(other, paths)).toBe(true);
+    process.env.VOD_LIBVMAF = '1';
+    try {
+      expect(await vmafScoredByLibvmaf1(VMAF_MODEL, paths)).toBe(true);
+    } finally {
+      delete process.env.VOD_LIBVMAF;
+    }
   });
 
   it('finds libvmaf 2.x in the bundled ffprobe and not in the bundled ffmpeg (libvmaf 1.x)', async () => {
