@@ -15,7 +15,7 @@ import { CRF_SPLIT_RATIO } from '../encoder/per-title-search.js';
 import type { SamplePlacement } from '../encoder/per-title-sample.js';
 import { UserError } from '../util/errors.js';
 import type { CliContext } from './context.js';
-import { vmafScoredByLibvmaf1 } from '../encoder/quality-metrics.js';
+import { vmafScoredByLibvmaf1 } from '../encoder/lavfi-scorer.js';
 import { transparentHugePagesMode, vmafThpAdvice } from '../util/transparent-huge-pages.js';
 
 export interface LadderFlags {

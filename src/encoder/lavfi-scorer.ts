@@ -149,3 +149,28 @@ export function runLavfiGraph(graph: string, cwd: string, output: { frames: numb
     });
   });
 }
+
+/** A graph's reading of input j from linkGraphInputs' list (quality-graph.ts `inputOf`). */
+export const indexOf = (list: readonly string[]) => (j: number): string => list[j]!;
+
+/**
+ * The libvmaf 2.x built-in model to score `modelPath`'s model with (this module), or undefined
+ * to score it with the bundled ffmpeg's libvmaf 1.x: when the model is not Netflix's v0.6.1, when
+ * ffprobe cannot run the graph, or when VOD_LIBVMAF=1 asks for 1.x.
+ */
+export async function libvmaf2ModelFor(modelPath: string, paths: FfmpegPaths): Promise<string | undefined> {
+  if (process.env.VOD_LIBVMAF === '1') return undefined;
+  const builtIn = await builtInVmafModelFor(modelPath);
+  return builtIn && (await lavfiVmafAvailable(paths)) ? builtIn : undefined;
+}
+
+/**
+ * Whether VMAF with this model is scored by the bundled ffmpeg's libvmaf 1.x — whose speed depends
+ * on the host's transparent huge pages (util/transparent-huge-pages.ts) — rather than libvmaf 2.x
+ * in the bundled ffprobe (this module): true for a model other than Netflix's v0.6.1, an
+ * ffprobe that cannot, or VOD_LIBVMAF=1. (A few comparisons use 1.x either way: a reference read
+ * from windows of the master on every frame.)
+ */
+export async function vmafScoredByLibvmaf1(modelPath: string, paths: FfmpegPaths): Promise<boolean> {
+  return (await libvmaf2ModelFor(modelPath, paths)) === undefined;
+}

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { DECODED_SAMPLE_MAX_BYTES, DECODED_SAMPLE_MAX_FREE_SHARE } from './per-title-sample.js';
 import { LIBVMAF_MALLOC_ENV } from '../util/transparent-huge-pages.js';
-import { builtInVmafModelFor, lavfiVmafAvailable, linkGraphInputs, runLavfiGraph } from './lavfi-scorer.js';
+import { indexOf, libvmaf2ModelFor, linkGraphInputs, runLavfiGraph } from './lavfi-scorer.js';
 import { freeBytesOf } from '../util/disk-space.js';
 import { parsePsnrFrames, parseSsimFrames, parseVmafFrames, summarizeFrames, type FrameScores, type QualityScores } from './frame-scores.js';
 import { batchGraph, concatenatedGraph, concatenatedLayout, FRAME_SAMPLE_PAD, frameSampleOf, KEPT_PER_SAMPLE, MIN_FRAME_SAMPLE, referenceGraph, referenceInputs } from './quality-graph.js';
@@ -309,30 +309,6 @@ async function measureConcatenated(spec: QualityReferenceSpec, distorted: readon
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
-}
-
-const indexOf = (list: readonly string[]) => (j: number): string => list[j]!;
-
-/**
- * The libvmaf 2.x built-in model to score `modelPath`'s model with (lavfi-scorer.ts), or undefined
- * to score it with the bundled ffmpeg's libvmaf 1.x: when the model is not Netflix's v0.6.1, when
- * ffprobe cannot run the graph, or when VOD_LIBVMAF=1 asks for 1.x.
- */
-async function libvmaf2ModelFor(modelPath: string, paths: FfmpegPaths): Promise<string | undefined> {
-  if (process.env.VOD_LIBVMAF === '1') return undefined;
-  const builtIn = await builtInVmafModelFor(modelPath);
-  return builtIn && (await lavfiVmafAvailable(paths)) ? builtIn : undefined;
-}
-
-/**
- * Whether VMAF with this model is scored by the bundled ffmpeg's libvmaf 1.x — whose speed depends
- * on the host's transparent huge pages (util/transparent-huge-pages.ts) — rather than libvmaf 2.x
- * in the bundled ffprobe (lavfi-scorer.ts): true for a model other than Netflix's v0.6.1, an
- * ffprobe that cannot, or VOD_LIBVMAF=1. (A few comparisons use 1.x either way: a reference read
- * from windows of the master on every frame.)
- */
-export async function vmafScoredByLibvmaf1(modelPath: string, paths: FfmpegPaths): Promise<boolean> {
-  return (await libvmaf2ModelFor(modelPath, paths)) === undefined;
 }
 
 /** @param prepared the reference's kept frames (prepareReferenceFrames), read instead of the reference. */

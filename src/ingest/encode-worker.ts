@@ -43,7 +43,7 @@ import type { RedisHandle } from './redis-server.js';
 import { loadKeySeed } from '../keys/content-keys.js';
 import { loadAnalysisPlan, loadPlan, loadTrialResults, removeWork, storeAnalysisPlan, sweepDeadFlowDirs, storePlan, withSubtitleFiles } from './flow-store.js';
 import { addChildren, assembleTitle, childJobs, runChildJob, runTrialJob, trialJobs } from './title-flow.js';
-import { vmafScoredByLibvmaf1 } from '../encoder/quality-metrics.js';
+import { vmafScoredByLibvmaf1 } from '../encoder/lavfi-scorer.js';
 import { transparentHugePagesMode, vmafThpAdvice } from '../util/transparent-huge-pages.js';
 import { pauseOnRedisErrors } from './worker-backoff.js';
 

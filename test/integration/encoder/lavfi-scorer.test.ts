@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveFfmpegPaths, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
 import { BUILT_IN_VMAF_V061, builtInVmafModelFor, lavfiVmafAvailable, linkGraphInputs, runLavfiGraph } from '../../../src/encoder/lavfi-scorer.js';
 import { parseVmafFrames } from '../../../src/encoder/frame-scores.js';
-import { vmafScoredByLibvmaf1 } from '../../../src/encoder/quality-metrics.js';
+import { vmafScoredByLibvmaf1 } from '../../../src/encoder/lavfi-scorer.js';
 import { EncodeCancelledError, FfmpegError } from '../../../src/util/errors.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
