@@ -14,7 +14,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+import { probe, probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { DECODED_SAMPLE_MAX_BYTES, DECODED_SAMPLE_MAX_FREE_SHARE } from './per-title-sample.js';
 import { LIBVMAF_MALLOC_ENV } from '../util/transparent-huge-pages.js';
 import { indexOf, libvmaf2ModelFor, linkGraphInputs, runLavfiGraph } from './lavfi-scorer.js';
@@ -311,14 +311,27 @@ async function measureConcatenated(spec: QualityReferenceSpec, distorted: readon
   }
 }
 
+/**
+ * Whether a `movie` source reads `file`'s pictures as ffmpeg's `-i` does: its only video stream
+ * (movie picks the "best" one, ffmpeg's `[0:v]` the first) with no container rotation (ffmpeg
+ * turns the frames by it, movie does not). A master read whole as the reference may be neither;
+ * our decoded samples are both.
+ */
+async function movieReadsAlike(file: string, paths: FfmpegPaths): Promise<boolean> {
+  const probed = await probe(file, paths).catch(() => undefined);
+  return probed?.video !== undefined && probed.video.rotationDeg === 0 && (probed.videoStreams?.length ?? 1) === 1;
+}
+
 /** @param prepared the reference's kept frames (prepareReferenceFrames), read instead of the reference. */
 async function measureOneProcess(spec: QualityReferenceSpec, distorted: readonly string[], paths: FfmpegPaths, run: RunOptions, prepared?: string): Promise<FrameScores[]> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-quality-'));
   try {
     const files = (j: number) => ({ psnr: path.join(dir, `psnr${j}.log`), ssim: path.join(dir, `ssim${j}.log`), vmafLog: path.join(dir, `vmaf${j}.json`) });
     const inputs: { source: string; options?: string[] }[] = [...(prepared !== undefined ? [{ source: prepared }] : referenceInputs(spec)), ...distorted.map((source) => ({ source }))];
-    // libvmaf 2.x (lavfi-scorer.ts) when every input is read whole: a `movie` source cannot seek as ffmpeg's -ss does.
-    const builtIn = spec.vmafModelPath && inputs.every((i) => !i.options?.length) ? await libvmaf2ModelFor(spec.vmafModelPath, paths) : undefined;
+    // libvmaf 2.x (lavfi-scorer.ts) when every input is read whole — a `movie` source cannot seek as
+    // ffmpeg's -ss does — and a reference that is not prepared reads alike there (movieReadsAlike).
+    const whole = inputs.every((i) => !i.options?.length) && (prepared !== undefined || (await movieReadsAlike(spec.reference, paths)));
+    const builtIn = spec.vmafModelPath && whole ? await libvmaf2ModelFor(spec.vmafModelPath, paths) : undefined;
     if (builtIn) {
       const rel = (j: number) => ({ psnr: `psnr${j}.log`, ssim: `ssim${j}.log`, vmafLog: `vmaf${j}.json` });
       const graph = batchGraph(spec, distorted.length, rel, `model=version=${builtIn}`, prepared !== undefined, indexOf(await linkGraphInputs(inputs.map((i) => i.source), dir)));

@@ -123,3 +123,16 @@ describe.each([
     expect(await measureFrameScoresBatch({ ...spec, frameSample: 12 }, encodes, paths)).toEqual(await alone(encodes, 12));
   });
 });
+
+describe('a master read whole as the reference', () => {
+  it('is read upright: a rotated master stays with the bundled ffmpeg (movie sources do not turn frames), and its own upright encode scores high', async () => {
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'rotated.mp4'), durationS: 2, width: 320, height: 180, audio: false, rotationDeg: 90 }, paths);
+    const upright = path.join(dir, 'rotated-encode.mp4');
+    // ffmpeg turns the frames by the container's rotation when it decodes: 180x320.
+    await runFfmpeg({ inputs: [{ source: master }], outputOptions: ['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18'], output: upright }, paths);
+    const [scores] = await measureFrameScoresBatch({ reference: master, width: 180, height: 320, frameRate: 24, ssim: false, vmafModelPath: VMAF_MODEL }, [upright], paths);
+    expect(scores!.vmaf!.length).toBe(48);
+    expect(Math.min(...scores!.vmaf!)).toBeGreaterThan(85);
+  });
+});
+
