@@ -27,9 +27,9 @@ const require = createRequire(import.meta.url);
 const execFileAsync = promisify(execFile);
 
 /** How many of ffmpeg's last stderr lines an error carries. */
-const OUTPUT_TAIL_LINES = 12;
+export const OUTPUT_TAIL_LINES = 12;
 /** Grace period between SIGTERM and SIGKILL when cancelling an encode, in ms. */
-const KILL_GRACE_MS = 2_000;
+export const KILL_GRACE_MS = 2_000;
 
 /**
  * Environment every ffmpeg and ffprobe process gets on top of ours. The npm-shipped binaries
@@ -386,7 +386,8 @@ function firstLine(text: string): string {
   return text.split('\n')[0] ?? text;
 }
 
-function abortReason(signal: AbortSignal | undefined): string {
+/** The message of a cancelled encode: the signal's reason (an Error's message or a string), else a default. */
+export function abortReason(signal: AbortSignal | undefined): string {
   const reason: unknown = signal?.reason;
   if (reason instanceof Error) return reason.message;
   if (typeof reason === 'string' && reason) return reason;

@@ -20,7 +20,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EncodeCancelledError, FfmpegError } from '../util/errors.js';
-import { ffmpegChildEnv, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+import { abortReason, ffmpegChildEnv, KILL_GRACE_MS, OUTPUT_TAIL_LINES, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 
 /**
  * SHA-256 of Netflix's VMAF v0.6.1 model files as the Netflix/vmaf repository publishes them
@@ -92,16 +92,6 @@ export async function linkGraphInputs(files: readonly string[], dir: string): Pr
   );
 }
 
-const reasonOf = (signal: AbortSignal | undefined): string => {
-  const reason: unknown = signal?.reason;
-  return reason instanceof Error ? reason.message : typeof reason === 'string' && reason ? reason : 'the encode was cancelled';
-};
-
-/** Most stderr lines kept for an FfmpegError. */
-const STDERR_TAIL_LINES = 12;
-/** Time a cancelled ffprobe gets to exit after SIGTERM before SIGKILL, ms. */
-const KILL_GRACE_MS = 2_000;
-
 /**
  * Runs a filter graph to its end in ffprobe's `lavfi` device, in `cwd` (where linkGraphInputs put
  * the inputs and where the graph's filters write their logs). The graph's one output is labelled
@@ -114,7 +104,7 @@ const KILL_GRACE_MS = 2_000;
 export function runLavfiGraph(graph: string, cwd: string, output: { frames: number; frameRate: number }, paths: FfmpegPaths, run: RunOptions = {}): Promise<void> {
   const { signal, onProgress } = run;
   const { frames, frameRate } = output;
-  if (signal?.aborted) return Promise.reject(new EncodeCancelledError(reasonOf(signal)));
+  if (signal?.aborted) return Promise.reject(new EncodeCancelledError(abortReason(signal)));
   return new Promise((resolve, reject) => {
     const child = spawn(paths.ffprobePath, ['-v', 'error', '-f', 'lavfi', '-i', graph, '-show_entries', 'frame=pts', '-of', 'csv=p=0'], { cwd, env: ffmpegChildEnv(run.env), stdio: ['ignore', 'pipe', 'pipe'] });
     run.onStart?.(child.pid);
@@ -129,7 +119,7 @@ export function runLavfiGraph(graph: string, cwd: string, output: { frames: numb
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       tail.push(...chunk.split('\n').filter(Boolean));
-      tail.splice(0, Math.max(0, tail.length - STDERR_TAIL_LINES));
+      tail.splice(0, Math.max(0, tail.length - OUTPUT_TAIL_LINES));
     });
     const onAbort = () => {
       cancelled = true;
@@ -143,7 +133,7 @@ export function runLavfiGraph(graph: string, cwd: string, output: { frames: numb
     });
     child.on('close', (code, sig) => {
       signal?.removeEventListener('abort', onAbort);
-      if (cancelled) reject(new EncodeCancelledError(reasonOf(signal)));
+      if (cancelled) reject(new EncodeCancelledError(abortReason(signal)));
       else if (code !== 0) reject(new FfmpegError(`ffprobe failed running the comparison graph (exit ${code ?? sig})`, tail.slice(), code));
       else resolve();
     });

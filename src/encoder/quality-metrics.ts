@@ -229,17 +229,19 @@ export async function measureFrameScoresBatch(asked: QualityReferenceSpec, disto
     try {
       const prepared = given ?? (dir ? await prepareReferenceFrames(spec, durationS!, dir, paths, step(0)) : undefined);
       if (prepared !== undefined) {
-        const together = await measureConcatenated(spec, distorted, paths, { ...run, ...(run.onProgress ? { onProgress: (f: number, t: number) => run.onProgress!((1 + f * distorted.length) / steps, t) } : {}) }, prepared);
+        const together = await measureConcatenated(spec, distorted, paths, { ...run, ...(run.onProgress ? { onProgress: (f: number, t: number) => run.onProgress!((1 + f * distorted.length) / steps, t) } : {}) }, prepared, libvmaf2);
         if (together) return together;
       }
       const out: FrameScores[] = [];
-      for (const [j, file] of distorted.entries()) out.push(...(await measureOneProcess(spec, [file], paths, step(j + 1), prepared)));
+      const engine = await oneProcessEngine(spec, prepared, libvmaf2, paths);
+      for (const [j, file] of distorted.entries()) out.push(...(await measureOneProcess(spec, [file], paths, step(j + 1), prepared, engine)));
       return out;
     } finally {
       if (dir) await fs.rm(dir, { recursive: true, force: true });
     }
   }
-  return measureOneProcess(spec, distorted, paths, run, frameSampleOf(spec) > 1 ? spec.preparedReference : undefined);
+  const prepared = frameSampleOf(spec) > 1 ? spec.preparedReference : undefined;
+  return measureOneProcess(spec, distorted, paths, run, prepared, await oneProcessEngine(spec, prepared, libvmaf2, paths));
 }
 
 /**
@@ -261,12 +263,13 @@ async function linkModel(modelPath: string, dir: string): Promise<string> {
  * The process is the bundled ffprobe with libvmaf 2.x when the model is Netflix's v0.6.1
  * (lavfi-scorer.ts: same scores within 0.05, 1.75× faster), else the bundled ffmpeg's libvmaf 1.x.
  * @param prepared the reference's kept frames (prepareReferenceFrames or a referenceTap).
+ * @param builtIn the libvmaf 2.x model to score with in the bundled ffprobe (libvmaf2ModelFor), or undefined for the bundled ffmpeg.
  * @returns per-frame scores of each encode, in order; undefined when the frame sample has no
  *          whole triple or an encode has fewer kept frames than the reference (the caller then
  *          measures each encode alone, as the frames no longer pair up).
  * @throws FfmpegError; EncodeCancelledError.
  */
-async function measureConcatenated(spec: QualityReferenceSpec, distorted: readonly string[], paths: FfmpegPaths, run: RunOptions, prepared: string): Promise<FrameScores[] | undefined> {
+async function measureConcatenated(spec: QualityReferenceSpec, distorted: readonly string[], paths: FfmpegPaths, run: RunOptions, prepared: string, builtIn: string | undefined): Promise<FrameScores[] | undefined> {
   const layout = concatenatedLayout(distorted.length, (await probePackets(prepared, paths)).length);
   if (layout.length === 0) return undefined;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-quality-'));
@@ -274,7 +277,6 @@ async function measureConcatenated(spec: QualityReferenceSpec, distorted: readon
     const files = { psnr: path.join(dir, 'psnr.log'), ssim: path.join(dir, 'ssim.log'), vmafLog: path.join(dir, 'vmaf.json') };
     const frames = layout.reduce((t, l) => t + l.pad + l.body, 0);
     const inputs = [...distorted.map(() => prepared), ...distorted];
-    const builtIn = spec.vmafModelPath ? await libvmaf2ModelFor(spec.vmafModelPath, paths) : undefined;
     if (builtIn) {
       // libvmaf 2.x in ffprobe's lavfi device (lavfi-scorer.ts), run in `dir`: plain names throughout.
       const graph = concatenatedGraph(spec, layout, { psnr: 'psnr.log', ssim: 'ssim.log', vmafLog: 'vmaf.json' }, `model=version=${builtIn}`, indexOf(await linkGraphInputs(inputs, dir)));
@@ -322,16 +324,28 @@ async function movieReadsAlike(file: string, paths: FfmpegPaths): Promise<boolea
   return probed?.video !== undefined && probed.video.rotationDeg === 0 && (probed.videoStreams?.length ?? 1) === 1;
 }
 
-/** @param prepared the reference's kept frames (prepareReferenceFrames), read instead of the reference. */
-async function measureOneProcess(spec: QualityReferenceSpec, distorted: readonly string[], paths: FfmpegPaths, run: RunOptions, prepared?: string): Promise<FrameScores[]> {
+/**
+ * The libvmaf 2.x model a one-process comparison runs with (lavfi-scorer.ts), or undefined for the
+ * bundled ffmpeg: 2.x needs every input read whole — a `movie` source cannot seek as ffmpeg's -ss
+ * does — and a reference that is not prepared must read alike there (movieReadsAlike). Decided
+ * once per batch (the reference is probed once, not once per encode).
+ * @param libvmaf2 libvmaf2ModelFor's answer for the spec's model.
+ */
+async function oneProcessEngine(spec: QualityReferenceSpec, prepared: string | undefined, libvmaf2: string | undefined, paths: FfmpegPaths): Promise<string | undefined> {
+  if (!libvmaf2) return undefined;
+  if (prepared !== undefined) return libvmaf2;
+  return !spec.referenceWindows?.length && (await movieReadsAlike(spec.reference, paths)) ? libvmaf2 : undefined;
+}
+
+/**
+ * @param prepared the reference's kept frames (prepareReferenceFrames), read instead of the reference.
+ * @param builtIn the libvmaf 2.x model to score with in the bundled ffprobe (oneProcessEngine), or undefined for the bundled ffmpeg.
+ */
+async function measureOneProcess(spec: QualityReferenceSpec, distorted: readonly string[], paths: FfmpegPaths, run: RunOptions, prepared: string | undefined, builtIn: string | undefined): Promise<FrameScores[]> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-quality-'));
   try {
     const files = (j: number) => ({ psnr: path.join(dir, `psnr${j}.log`), ssim: path.join(dir, `ssim${j}.log`), vmafLog: path.join(dir, `vmaf${j}.json`) });
     const inputs: { source: string; options?: string[] }[] = [...(prepared !== undefined ? [{ source: prepared }] : referenceInputs(spec)), ...distorted.map((source) => ({ source }))];
-    // libvmaf 2.x (lavfi-scorer.ts) when every input is read whole — a `movie` source cannot seek as
-    // ffmpeg's -ss does — and a reference that is not prepared reads alike there (movieReadsAlike).
-    const whole = inputs.every((i) => !i.options?.length) && (prepared !== undefined || (await movieReadsAlike(spec.reference, paths)));
-    const builtIn = spec.vmafModelPath && whole ? await libvmaf2ModelFor(spec.vmafModelPath, paths) : undefined;
     if (builtIn) {
       const rel = (j: number) => ({ psnr: `psnr${j}.log`, ssim: `ssim${j}.log`, vmafLog: `vmaf${j}.json` });
       const graph = batchGraph(spec, distorted.length, rel, `model=version=${builtIn}`, prepared !== undefined, indexOf(await linkGraphInputs(inputs.map((i) => i.source), dir)));
