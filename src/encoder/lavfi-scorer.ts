@@ -20,7 +20,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EncodeCancelledError, FfmpegError } from '../util/errors.js';
-import { abortReason, ffmpegChildEnv, KILL_GRACE_MS, OUTPUT_TAIL_LINES, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+import { abortReason, ffmpegChildEnv, KILL_GRACE_MS, OUTPUT_TAIL_LINES, probe, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 
 /**
  * SHA-256 of Netflix's VMAF v0.6.1 model files as the Netflix/vmaf repository publishes them
@@ -163,4 +163,28 @@ export async function libvmaf2ModelFor(modelPath: string, paths: FfmpegPaths): P
  */
 export async function vmafScoredByLibvmaf1(modelPath: string, paths: FfmpegPaths): Promise<boolean> {
   return (await libvmaf2ModelFor(modelPath, paths)) === undefined;
+}
+
+/**
+ * Whether a `movie` source reads `file`'s pictures as ffmpeg's `-i` does: its only video stream
+ * (movie picks the "best" one, ffmpeg's `[0:v]` the first) with no container rotation (ffmpeg
+ * turns the frames by it, movie does not). A master read whole as the reference may be neither;
+ * our decoded samples are both.
+ */
+async function movieReadsAlike(file: string, paths: FfmpegPaths): Promise<boolean> {
+  const probed = await probe(file, paths).catch(() => undefined);
+  return probed?.video !== undefined && probed.video.rotationDeg === 0 && (probed.videoStreams?.length ?? 1) === 1;
+}
+
+/**
+ * The libvmaf 2.x model a one-process comparison (quality-metrics.ts) runs with here, or undefined for the
+ * bundled ffmpeg: 2.x needs every input read whole — a `movie` source cannot seek as ffmpeg's -ss
+ * does — and a reference that is not prepared must read alike there (movieReadsAlike). Decided
+ * once per batch (the reference is probed once, not once per encode).
+ * @param libvmaf2 libvmaf2ModelFor's answer for the spec's model.
+ */
+export async function oneProcessEngine(spec: { readonly reference: string; readonly referenceWindows?: readonly unknown[] | undefined }, prepared: string | undefined, libvmaf2: string | undefined, paths: FfmpegPaths): Promise<string | undefined> {
+  if (!libvmaf2) return undefined;
+  if (prepared !== undefined) return libvmaf2;
+  return !spec.referenceWindows?.length && (await movieReadsAlike(spec.reference, paths)) ? libvmaf2 : undefined;
 }

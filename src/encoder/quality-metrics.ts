@@ -14,10 +14,10 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { probe, probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
+import { probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { DECODED_SAMPLE_MAX_BYTES, DECODED_SAMPLE_MAX_FREE_SHARE } from './per-title-sample.js';
 import { LIBVMAF_MALLOC_ENV } from '../util/transparent-huge-pages.js';
-import { indexOf, libvmaf2ModelFor, linkGraphInputs, runLavfiGraph } from './lavfi-scorer.js';
+import { indexOf, libvmaf2ModelFor, linkGraphInputs, oneProcessEngine, runLavfiGraph } from './lavfi-scorer.js';
 import { freeBytesOf } from '../util/disk-space.js';
 import { parsePsnrFrames, parseSsimFrames, parseVmafFrames, summarizeFrames, type FrameScores, type QualityScores } from './frame-scores.js';
 import { batchGraph, concatenatedGraph, concatenatedLayout, FRAME_SAMPLE_PAD, frameSampleOf, KEPT_PER_SAMPLE, MIN_FRAME_SAMPLE, referenceGraph, referenceInputs } from './quality-graph.js';
@@ -280,7 +280,7 @@ async function measureConcatenated(spec: QualityReferenceSpec, distorted: readon
     if (builtIn) {
       // libvmaf 2.x in ffprobe's lavfi device (lavfi-scorer.ts), run in `dir`: plain names throughout.
       const graph = concatenatedGraph(spec, layout, { psnr: 'psnr.log', ssim: 'ssim.log', vmafLog: 'vmaf.json' }, `model=version=${builtIn}`, indexOf(await linkGraphInputs(inputs, dir)));
-      await runLavfiGraph(graph, dir, { frames, frameRate: spec.frameRate }, paths, run);
+      await runLavfiGraph(graph, dir, { frames, frameRate: spec.frameRate }, paths, { ...run, env: { ...LIBVMAF_MALLOC_ENV, ...run.env } });
     } else {
       const model = spec.vmafModelPath ? `model_path=${await linkModel(spec.vmafModelPath, dir)}` : undefined;
       await runFfmpeg(
@@ -314,30 +314,6 @@ async function measureConcatenated(spec: QualityReferenceSpec, distorted: readon
 }
 
 /**
- * Whether a `movie` source reads `file`'s pictures as ffmpeg's `-i` does: its only video stream
- * (movie picks the "best" one, ffmpeg's `[0:v]` the first) with no container rotation (ffmpeg
- * turns the frames by it, movie does not). A master read whole as the reference may be neither;
- * our decoded samples are both.
- */
-async function movieReadsAlike(file: string, paths: FfmpegPaths): Promise<boolean> {
-  const probed = await probe(file, paths).catch(() => undefined);
-  return probed?.video !== undefined && probed.video.rotationDeg === 0 && (probed.videoStreams?.length ?? 1) === 1;
-}
-
-/**
- * The libvmaf 2.x model a one-process comparison runs with (lavfi-scorer.ts), or undefined for the
- * bundled ffmpeg: 2.x needs every input read whole — a `movie` source cannot seek as ffmpeg's -ss
- * does — and a reference that is not prepared must read alike there (movieReadsAlike). Decided
- * once per batch (the reference is probed once, not once per encode).
- * @param libvmaf2 libvmaf2ModelFor's answer for the spec's model.
- */
-async function oneProcessEngine(spec: QualityReferenceSpec, prepared: string | undefined, libvmaf2: string | undefined, paths: FfmpegPaths): Promise<string | undefined> {
-  if (!libvmaf2) return undefined;
-  if (prepared !== undefined) return libvmaf2;
-  return !spec.referenceWindows?.length && (await movieReadsAlike(spec.reference, paths)) ? libvmaf2 : undefined;
-}
-
-/**
  * @param prepared the reference's kept frames (prepareReferenceFrames), read instead of the reference.
  * @param builtIn the libvmaf 2.x model to score with in the bundled ffprobe (oneProcessEngine), or undefined for the bundled ffmpeg.
  */
@@ -350,7 +326,7 @@ async function measureOneProcess(spec: QualityReferenceSpec, distorted: readonly
       const rel = (j: number) => ({ psnr: `psnr${j}.log`, ssim: `ssim${j}.log`, vmafLog: `vmaf${j}.json` });
       const graph = batchGraph(spec, distorted.length, rel, `model=version=${builtIn}`, prepared !== undefined, indexOf(await linkGraphInputs(inputs.map((i) => i.source), dir)));
       const frames = spec.referenceDurationS !== undefined ? Math.round(spec.referenceDurationS * spec.frameRate) * distorted.length : 0;
-      await runLavfiGraph(graph, dir, { frames, frameRate: spec.frameRate }, paths, run);
+      await runLavfiGraph(graph, dir, { frames, frameRate: spec.frameRate }, paths, { ...run, env: { ...LIBVMAF_MALLOC_ENV, ...run.env } });
     } else {
       const model = spec.vmafModelPath ? `model_path=${await linkModel(spec.vmafModelPath, dir)}` : undefined;
       const graph = batchGraph(spec, distorted.length, files, model, prepared !== undefined);

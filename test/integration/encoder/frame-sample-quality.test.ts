@@ -4,12 +4,14 @@
  * in libvmaf 2.x (the bundled ffprobe) and 1.x (the bundled ffmpeg). Real binaries, short
  * synthetic masters; VMAF with ../shared's v0.6.1 model.
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { resolveFfmpegPaths, runFfmpeg, type FfmpegPaths } from '../../../src/encoder/ffmpeg.js';
 import { measureFrameScoresBatch } from '../../../src/encoder/quality-metrics.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
+import { LIBVMAF_MALLOC_ENV } from '../../../src/util/transparent-huge-pages.js';
 
 const VMAF_MODEL = path.resolve(import.meta.dirname, '../../../../shared/vmaf/vmaf_v0.6.1.pkl');
 let paths: FfmpegPaths;
@@ -136,3 +138,18 @@ describe('a master read whole as the reference', () => {
   });
 });
 
+
+describe('the scoring process in libvmaf 2.x', () => {
+  it("runs with libvmaf's malloc settings, as 1.x scoring processes do", async () => {
+    delete process.env.VOD_LIBVMAF;
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'malloc.mp4'), durationS: 2, width: 320, height: 180, audio: false }, paths);
+    const encode = path.join(dir, 'malloc-encode.mp4');
+    await runFfmpeg({ inputs: [{ source: master }], outputOptions: ['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '30'], output: encode }, paths);
+    // The bundled ffprobe behind a script that notes the MALLOC_ variables of the run that scores (-f lavfi).
+    const [wrapper, seen] = [path.join(dir, 'ffprobe-noting-env.sh'), path.join(dir, 'lavfi-env.txt')];
+    await fs.writeFile(wrapper, `#!/bin/sh\ncase "$*" in *"-f lavfi"*) env | grep '^MALLOC_' | sort > '${seen}';; esac\nexec '${paths.ffprobePath}' "$@"\n`, { mode: 0o755 });
+    const [scores] = await measureFrameScoresBatch({ reference: master, referenceDurationS: 2, width: 320, height: 180, frameRate: 24, ssim: false, vmafModelPath: VMAF_MODEL, frameSample: 8 }, [encode], { ...paths, ffprobePath: wrapper });
+    expect(scores!.vmaf!.length).toBeGreaterThan(0);
+    expect((await fs.readFile(seen, 'utf8')).trim().split('\n')).toEqual(Object.entries(LIBVMAF_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).sort());
+  });
+});
