@@ -12,8 +12,9 @@ import { vmafScoredByLibvmaf1 } from '../../../src/encoder/lavfi-scorer.js';
 import { EncodeCancelledError, FfmpegError } from '../../../src/util/errors.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
+import { SHARED_VMAF_MODEL } from '../../helpers/vmaf-model.js';
 
-const VMAF_MODEL = path.resolve(import.meta.dirname, '../../../../shared/vmaf/vmaf_v0.6.1.pkl');
+const VMAF_MODEL = SHARED_VMAF_MODEL;
 let paths: FfmpegPaths;
 let dir: string;
 
