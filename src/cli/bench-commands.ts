@@ -11,7 +11,7 @@ import { parseCacheSizes, runHitRatioGrid } from '../simulator/hit-ratio-grid.js
 import { readTrace, type CsvTraceOptions } from '../simulator/trace-readers.js';
 import type { Trace } from '../simulator/trace.js';
 import { logSpacedSizes, lruMissRatioCurve } from '../simulator/miss-ratio-curve.js';
-import { generateVodWorkload, VOD_WORKLOAD_DEFAULTS, type VodWorkloadOptions } from '../simulator/vod-workload.js';
+import { generateVodWorkload, type VodWorkloadOptions } from '../simulator/vod-workload.js';
 import { isPolicyName, POLICY_NAMES, type PolicyName } from '../cache-policies/policy-registry.js';
 import { EDGE_POLICY_NAMES, LRU_CACHE_TIER, simulatedPolicyOf, type EdgePolicyName } from '../edge-cache/memory-tier.js';
 import { UserError } from '../util/errors.js';
@@ -163,10 +163,6 @@ export async function runWorkloadExport(flags: TraceSourceFlags & { out: string 
   await fs.writeFile(flags.out, `${lines.join('\n')}\n`);
   process.stdout.write(`Wrote ${trace.requests.toLocaleString('en')} requests (${trace.uniqueObjects.toLocaleString('en')} objects, ${bytes.format(trace.uniqueBytes)} unique) to ${flags.out}\n`);
 }
-
-export const WORKLOAD_HELP = `Synthetic VOD workload defaults: ${Object.entries(VOD_WORKLOAD_DEFAULTS)
-  .map(([k, v]) => `${k}=${v}`)
-  .join(', ')} (see src/simulator/vod-workload.ts for the basis of each).`;
 
 export async function runSyntheticOrigin(opts: { port: number; host: string }): Promise<void> {
   const { startSyntheticOrigin } = await import('../simulator/replay.js');

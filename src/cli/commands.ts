@@ -5,15 +5,11 @@
 import type { VideoCodec } from '../encoder/fixed-ladder.js';
 import type { AudioStreamInfo, SubtitleStreamInfo } from '../encoder/media-info.js';
 import { playbackPath, type LadderKind } from '../title/title-address.js';
-import { startOriginServer } from '../origin/origin-server.js';
-import { startEdgeServer } from '../edge-cache/edge-server.js';
 import type { EdgePolicyName } from '../edge-cache/memory-tier.js';
 import { EncodeQueue, type EncodeJobStatus } from '../ingest/encode-queue.js';
-import { startEncodeWorker, stopEncodeWorker } from '../ingest/encode-worker.js';
 import { ensureRedis, superviseRedis, type RedisHandle } from '../ingest/redis-server.js';
 import { uploadMaster, type UploadResult } from '../ingest/upload.js';
 import type { Protection } from '../keys/content-keys.js';
-import { startKeyServer } from '../keys/key-server.js';
 import { UserError } from '../util/errors.js';
 import type { CliContext } from './context.js';
 import { createEncodeProgressView } from './encode-progress.js';
@@ -182,6 +178,8 @@ export async function runWorker(ctx: CliContext, opts: { concurrency: number; na
   const redis = await ensureRedis(ctx.config, ctx.log);
   // The embedded Redis is restarted if it dies, so the worker does not log ECONNREFUSED forever.
   const supervisor = superviseRedis(redis, ctx.config, ctx.log);
+  // The servers and the worker are imported by the command that runs them (an upload loads neither).
+  const { startEncodeWorker, stopEncodeWorker } = await import('../ingest/encode-worker.js');
   const worker = await startEncodeWorker({
     redis,
     config: ctx.config,
@@ -200,6 +198,7 @@ export async function runWorker(ctx: CliContext, opts: { concurrency: number; na
 }
 
 export async function runOrigin(ctx: CliContext, opts: { port?: number; host?: string }): Promise<void> {
+  const { startOriginServer } = await import('../origin/origin-server.js');
   const server = await startOriginServer({ store: ctx.store, log: ctx.log, host: opts.host ?? ctx.config.host, port: opts.port ?? ctx.config.originPort }).catch(wrapListenError);
   process.stdout.write(`Origin serving ${ctx.store.description} at ${server.url} (catalog: ${server.url}/titles)\n`);
   await untilSignal();
@@ -210,6 +209,7 @@ export async function runOrigin(ctx: CliContext, opts: { port?: number; host?: s
 export async function runKeyServer(ctx: CliContext, opts: { port?: number; host?: string; signingKey?: string }): Promise<void> {
   const signingKey = opts.signingKey ?? ctx.config.signingKey;
   if (!signingKey) throw new UserError('vod keys needs the signing key of playback tokens (--signing-key or VOD_SIGNING_KEY), the same as the edges\'.');
+  const { startKeyServer } = await import('../keys/key-server.js');
   const server = await startKeyServer({ store: ctx.store, signingKey, log: ctx.log, host: opts.host ?? ctx.config.host, port: opts.port ?? ctx.config.keyPort }).catch(wrapListenError);
   process.stdout.write(`Key server at ${server.url}/keys/<title>/<period> (keys from ${ctx.store.description}); playlists point at ${ctx.config.keyServerUrl}\n`);
   await untilSignal();
@@ -237,6 +237,7 @@ export async function runEdge(ctx: CliContext, opts: EdgeFlags): Promise<void> {
   if (opts.diskCache && !opts.diskBytes) throw new UserError('--disk-cache needs --disk-bytes (the size of the disk tier).');
   const signingKey = opts.signingKey ?? ctx.config.signingKey;
   if (opts.requireSignature && !signingKey) throw new UserError('--require-signature needs a signing key (--signing-key or VOD_SIGNING_KEY).');
+  const { startEdgeServer } = await import('../edge-cache/edge-server.js');
   const server = await startEdgeServer({
     originUrl: opts.origin,
     parentUrls: opts.parent,

@@ -27,11 +27,11 @@ export interface CliContext {
  * folder (serve-record.ts), else `http://localhost:<VOD_EDGE_PORT>`.
  * @throws UserError for invalid environment variables.
  */
-export function createContext(env: NodeJS.ProcessEnv, flags: GlobalFlags, defaultLogLevel = 'info'): CliContext {
+export async function createContext(env: NodeJS.ProcessEnv, flags: GlobalFlags, defaultLogLevel = 'info'): Promise<CliContext> {
   const loaded = loadConfig({ ...env, ...(flags.dataDir ? { VOD_DATA_DIR: flags.dataDir } : {}) });
   // Printed playback URLs follow a `vod serve` running on this data folder, unless VOD_EDGE_URL says otherwise.
   const served = env.VOD_EDGE_URL ? undefined : readServeRecord(loaded.dataDir);
   const config = served ? Object.freeze({ ...loaded, publicEdgeUrl: served.edgeUrl }) : loaded;
   const log = createLogger(flags.logLevel ?? env.LOG_LEVEL ?? defaultLogLevel);
-  return { config, log, store: createObjectStore(config), paths: resolveFfmpegPaths(config) };
+  return { config, log, store: await createObjectStore(config), paths: resolveFfmpegPaths(config) };
 }

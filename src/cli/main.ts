@@ -6,21 +6,17 @@
 import { Command, CommanderError, Option } from 'commander';
 import bytes from 'bytes';
 import { UserError } from '../util/errors.js';
-import { redisWriteRefusal } from '../ingest/redis-server.js';
 import { parseBytes, parsePositiveInt, collectSubtitles, parseCodecs, parseNonNegativeInt, parsePositiveNumber, parseNonNegativeNumber, parseCrfList, parseFraction, MAX_TOKEN_TTL_S, parseTokenTtl, parseSigningKey, parseAdminToken, parsePort, parseHttpUrl, parseEdgeList } from './flag-parsers.js';
-import { createContext, type GlobalFlags } from './context.js';
-import { runDemo, runServe } from './serve-command.js';
+import type { GlobalFlags } from './context.js';
 import { PROTECTION_SCHEMES, type ProtectionScheme } from '../keys/content-keys.js';
-import { runEdge, runKeyServer, runOrigin, runUpload, runWorker, type EdgeFlags } from './commands.js';
-import { runStatus } from './status-command.js';
-import { runRemove, type RemoveFlags } from './remove-command.js';
-import { runPrefill, runPurge, runSign, runSteer } from './edge-commands.js';
-import { runLadder, type LadderFlags } from './ladder-command.js';
-import { DEFAULT_CRF_VALUES } from '../encoder/per-title.js';
+import type { EdgeFlags } from './commands.js';
+import type { RemoveFlags } from './remove-command.js';
+import type { LadderFlags } from './ladder-command.js';
+import { DEFAULT_CRF_VALUES } from '../encoder/trial-grid.js';
 import type { VideoCodec } from '../encoder/fixed-ladder.js';
 import { DEFAULT_LADDER_KIND, LADDER_KINDS, type LadderKind } from '../title/title-address.js';
-import { runHitRatioBench, runReplay, runSyntheticOrigin, runWorkloadExport, WORKLOAD_HELP } from './bench-commands.js';
-import { runAbrSim, type AbrSimFlags } from './abr-sim-command.js';
+import { WORKLOAD_HELP } from '../simulator/vod-workload.js';
+import type { AbrSimFlags } from './abr-sim-command.js';
 import { ABR_RULE_NAMES } from '../abr/abr-rules.js';
 import { POLICY_NAMES } from '../cache-policies/policy-registry.js';
 import { EDGE_POLICY_NAMES, LRU_CACHE_TIER } from '../edge-cache/memory-tier.js';
@@ -36,7 +32,10 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
 
   // Commands that draw a progress bar log only warnings unless asked, so JSON lines do not
   // interleave with the bar; servers and workers log at info.
-  const ctx = (defaultLogLevel = 'info') => createContext(env, program.opts<GlobalFlags>(), defaultLogLevel);
+  // Each command's module (and what it needs: the queue, the store, the servers, the encoder) is
+  // imported when the command runs, so `--help`, a usage error and every command start without
+  // loading the others (about 0.9 s of imports for all of them on a 2-core machine).
+  const ctx = async (defaultLogLevel = 'info') => (await import('./context.js')).createContext(env, program.opts<GlobalFlags>(), defaultLogLevel);
 
   program
     .command('upload')
@@ -58,11 +57,11 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
       '\nThe title id is derived from the file content: uploading the same file twice encodes it once\n(whatever --ladder, --encrypt, --codecs or --subtitles say the second time);\nvod remove <title id> first to encode it again (it is then published under a new id).\nNeeds a running worker (vod worker, or vod serve) to make progress.\nPer-title ladders are built on VMAF when the worker has VMAF_MODEL set, else on PSNR.\nEncrypted titles point players at VOD_KEY_SERVER_URL (default http://localhost:<VOD_KEY_PORT>),\nwhere `vod keys` hands each key only to a request signed with VOD_SIGNING_KEY (see `vod sign`).',
     )
     .action(async (files: string[], opts: { title?: string; wait: boolean; ladder: LadderKind; encrypt?: ProtectionScheme; keyRotation: number; subtitles?: { language: string; file: string }[]; codecs?: VideoCodec[] }) => {
-      const c = ctx('warn');
+      const c = await ctx('warn');
       if (opts.codecs?.includes('hevc') && opts.ladder !== 'per-title') throw new UserError('--codecs h264,hevc needs --ladder per-title: the HEVC ladder comes from its own trials.');
       if (opts.keyRotation > 0 && opts.encrypt !== 'aes-128') throw new UserError(opts.encrypt ? `--key-rotation is for --encrypt aes-128: a ${opts.encrypt} title has one key.` : '--key-rotation needs --encrypt.');
       const protection = opts.encrypt ? { scheme: opts.encrypt, keyRotationSegments: opts.keyRotation, keyServerUrl: c.config.keyServerUrl } : undefined;
-      await runUpload(c, files, { title: opts.title, wait: opts.wait, ladder: opts.ladder, protection, subtitles: opts.subtitles, codecs: opts.codecs });
+      await (await import('./commands.js')).runUpload(c, files, { title: opts.title, wait: opts.wait, ladder: opts.ladder, protection, subtitles: opts.subtitles, codecs: opts.codecs });
     });
 
   program
@@ -70,7 +69,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .description('Run encode jobs from the queue until stopped (Ctrl-C finishes cleanly; an interrupted job is retried).')
     .option('-c, --concurrency <n>', 'encode jobs run at once by this worker', parsePositiveInt, 1)
     .option('--name <name>', 'this worker\'s name in `vod status` (default <hostname>:<pid>)')
-    .action(async (opts: { concurrency: number; name?: string }) => runWorker(ctx(), opts));
+    .action(async (opts: { concurrency: number; name?: string }) => (await import('./commands.js')).runWorker(await ctx(), opts));
 
   program
     .command('status')
@@ -78,7 +77,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .argument('[title]', 'a title id: show that title only')
     .option('--json', 'print JSON instead of a table')
     .option('-w, --watch [seconds]', 'redraw every <seconds> (default 2) until the title\'s job completes or fails, or Ctrl-C; with --json, one JSON object per line', parsePositiveNumber)
-    .action(async (titleId: string | undefined, opts: { json?: boolean; watch?: number | true }) => runStatus(ctx('warn'), titleId, { json: opts.json, watch: opts.watch === true ? 2 : opts.watch }));
+    .action(async (titleId: string | undefined, opts: { json?: boolean; watch?: number | true }) => (await import('./status-command.js')).runStatus(await ctx('warn'), titleId, { json: opts.json, watch: opts.watch === true ? 2 : opts.watch }));
 
   program
     .command('remove')
@@ -88,14 +87,14 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--edge <url>', 'purge the titles from this edge too; repeat for several (default: the edge of a vod serve running on this data folder)', (v: string, acc: string[] | undefined) => [...(acc ?? []), parseHttpUrl(v)])
     .option('--admin-token <token>', 'the edges\' admin token (env VOD_ADMIN_TOKEN)', parseAdminToken)
     .addHelpText('after', '\nA title a worker is encoding is refused (nothing removed): wait until vod status says completed or\nfailed. The title leaves the catalog first, then its files.\nA published title\'s id is retired: its master uploaded again is published under a new id (caches\nmay keep the old segments, served immutable, for a year).')
-    .action(async (titleIds: string[], opts: RemoveFlags) => runRemove(ctx('warn'), titleIds, opts));
+    .action(async (titleIds: string[], opts: RemoveFlags) => (await import('./remove-command.js')).runRemove(await ctx('warn'), titleIds, opts));
 
   program
     .command('origin')
     .description('Serve the catalog (/titles) and published titles (/vod/<title>/...) from the object store.')
     .option('-p, --port <port>', 'TCP port (env VOD_ORIGIN_PORT; default 8080)', parsePort)
     .option('--host <host>', 'address to bind (env VOD_HOST; default 127.0.0.1)')
-    .action(async (opts: { port?: number; host?: string }) => runOrigin(ctx(), opts));
+    .action(async (opts: { port?: number; host?: string }) => (await import('./commands.js')).runOrigin(await ctx(), opts));
 
   program
     .command('keys')
@@ -107,7 +106,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
       'after',
       '\nGET /keys/<title>/<period> answers the 16-byte AES-128 key of that key period to a request that\ncarries a token covering /vod/<title>/ (Authorization: Bearer <token>, or ?token=<token>), 403\notherwise; never cacheable. Players find the URL in the title\'s EXT-X-KEY tags (VOD_KEY_SERVER_URL\nat upload). POST /clearkey/<title> is the W3C Clear Key license of a cenc title: it answers the\nJSON Web Key set of the key ids the request names (EME §9.1.3–9.1.4), under the same token rule.\nKeys are derived from each title\'s key seed in the object store (keys/<title>/), which\nthe origin and the edges never serve.',
     )
-    .action(async (opts: { port?: number; host?: string; signingKey?: string }) => runKeyServer(ctx(), opts));
+    .action(async (opts: { port?: number; host?: string; signingKey?: string }) => (await import('./commands.js')).runKeyServer(await ctx(), opts));
 
   const edge = program
     .command('edge')
@@ -126,7 +125,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--access-log <file>', 'append a JSON-lines access log of /vod/ requests (replayable: vod bench hit-ratio --trace FILE.jsonl)')
     .option('-p, --port <port>', 'TCP port (env VOD_EDGE_PORT; default 8081)', parsePort)
     .option('--host <host>', 'address to bind (env VOD_HOST; default 127.0.0.1)')
-    .action(async (opts: EdgeFlags) => runEdge(ctx(), opts));
+    .action(async (opts: EdgeFlags) => (await import('./commands.js')).runEdge(await ctx(), opts));
 
   edge
     .command('prefill')
@@ -135,7 +134,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--titles <n>', 'how many titles', parsePositiveInt, 10)
     .addOption(new Option('--source <source>', 'where the titles come from').choices(['history', 'catalog']).default('history'))
     .option('--admin-token <token>', 'the edge\'s admin token (env VOD_ADMIN_TOKEN)', parseAdminToken)
-    .action(async (opts: { edge: string; titles: number; source: string; adminToken?: string }) => runPrefill(ctx('warn'), opts));
+    .action(async (opts: { edge: string; titles: number; source: string; adminToken?: string }) => (await import('./edge-commands.js')).runPrefill(await ctx('warn'), opts));
 
   edge
     .command('purge')
@@ -144,7 +143,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--title <id>', 'title id to purge')
     .option('--path <path>', 'one path to purge, e.g. /vod/<id>/master.m3u8')
     .option('--admin-token <token>', 'the edge\'s admin token (env VOD_ADMIN_TOKEN)', parseAdminToken)
-    .action(async (opts: { edge: string; title?: string; path?: string; adminToken?: string }) => runPurge(ctx('warn'), opts));
+    .action(async (opts: { edge: string; title?: string; path?: string; adminToken?: string }) => (await import('./edge-commands.js')).runPurge(await ctx('warn'), opts));
 
   program
     .command('sign')
@@ -155,7 +154,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--ip <address>', 'bind the token to this client address')
     .option('--key <key>', 'HMAC key, at least 16 characters (env VOD_SIGNING_KEY)', parseSigningKey)
     .option('--edge <url>', 'edge base URL to put in front', parseHttpUrl)
-    .action(async (opts: { path: string; prefix?: string; ttl: number; ip?: string; key?: string; edge?: string }) => runSign(ctx('warn'), opts));
+    .action(async (opts: { path: string; prefix?: string; ttl: number; ip?: string; key?: string; edge?: string }) => (await import('./edge-commands.js')).runSign(await ctx('warn'), opts));
 
   program
     .command('steer')
@@ -166,7 +165,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--health-interval <ms>', 'health-check period, ms', parsePositiveInt, 1000)
     .option('-p, --port <port>', 'TCP port', parsePort, 8070)
     .option('--host <host>', 'address to bind (env VOD_HOST; default 127.0.0.1)')
-    .action(async (opts: { edges: string[]; replicas: number; signingKey?: string; healthInterval: number; port: number; host?: string }) => runSteer(ctx(), opts));
+    .action(async (opts: { edges: string[]; replicas: number; signingKey?: string; healthInterval: number; port: number; host?: string }) => (await import('./edge-commands.js')).runSteer(await ctx(), opts));
 
   const serveOptions = (cmd: Command) =>
     cmd
@@ -178,14 +177,14 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
 
   serveOptions(program.command('serve'))
     .description('Start everything on this machine: Redis (if REDIS_URL is unset), one worker, the origin, the edge and the player page.')
-    .action(async (opts) => runServe(ctx(), opts));
+    .action(async (opts) => (await import('./serve-command.js')).runServe(await ctx(), opts));
 
   serveOptions(program.command('demo'))
     .description('vod serve, then upload the shared Big Buck Bunny clip and print the URL to watch it.')
     .option('--all', 'also upload the other clips in ../shared/media')
     .option('--media <dir>', 'folder of the shared clips (default <project>/../shared/media)')
     .option('--exit', 'exit once the uploads are published instead of serving until Ctrl-C')
-    .action(async (opts) => runDemo(ctx('warn'), opts));
+    .action(async (opts) => (await import('./serve-command.js')).runDemo(await ctx('warn'), opts));
 
   program
     .command('ladder')
@@ -204,7 +203,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
       'after',
       '\nThe ladder is built on VMAF when VMAF_MODEL names a model file (e.g. ../shared/vmaf/vmaf_v0.6.1.pkl), else on PSNR.\nSee docs/per-title.md for the method and the rung rules.',
     )
-    .action(async (file: string, opts: LadderFlags) => runLadder(ctx('warn'), file, opts));
+    .action(async (file: string, opts: LadderFlags) => (await import('./ladder-command.js')).runLadder(await ctx('warn'), file, opts));
 
   const bench = program.command('bench').description('Benchmarks: cache hit ratio by policy and size (simulated or live), ABR rules on throughput traces.');
   const traceOptions = (cmd: Command) =>
@@ -237,20 +236,20 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--name <name>', 'base name of the result files (default: from the trace)')
     .option('--mrc', "instead: LRU's hit ratio at every cache size from one pass (Mattson's stack algorithm); writes mrc-<name>.csv and .svg")
     .addHelpText('after', `\n${WORKLOAD_HELP}`)
-    .action(async (opts) => runHitRatioBench(opts));
+    .action(async (opts) => (await import('./bench-commands.js')).runHitRatioBench(opts));
 
   traceOptions(bench.command('workload'))
     .description('Write the synthetic VOD workload as a CSV trace (time,obj_id,obj_size).')
     .requiredOption('--out <file>', 'CSV file to write')
     .addHelpText('after', `\n${WORKLOAD_HELP}`)
-    .action(async (opts) => runWorkloadExport(opts));
+    .action(async (opts) => (await import('./bench-commands.js')).runWorkloadExport(opts));
 
   bench
     .command('origin')
     .description('Run the synthetic origin for replays: GET /vod/bench/<name>?size=N answers N bytes.')
     .option('-p, --port <port>', 'TCP port', parsePort, 8090)
     .option('--host <host>', 'address to bind', '127.0.0.1')
-    .action(async (opts: { port: number; host: string }) => runSyntheticOrigin(opts));
+    .action(async (opts: { port: number; host: string }) => (await import('./bench-commands.js')).runSyntheticOrigin(opts));
 
   bench
     .command('abr-sim')
@@ -264,7 +263,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--max-max-buffer <s>', "model hls.js's own buffer limit with this maxMaxBufferLength, seconds: it buffers ahead up to min(max(480 Mbit / the level's BANDWIDTH, --buffer), this), not just --buffer (the player page sets twice --buffer; hls.js's default is 600)", parsePositiveNumber)
     .option('--start <s>', 'trace time of the first segment request, seconds (a page first loads its playlists and init segments while the trace runs; bench:abr measures it per cell)', parseNonNegativeNumber, 0)
     .option('--out <dir>', 'folder for the result files', 'bench/results')
-    .action(async (opts: AbrSimFlags) => runAbrSim(ctx('warn'), opts));
+    .action(async (opts: AbrSimFlags) => (await import('./abr-sim-command.js')).runAbrSim(await ctx('warn'), opts));
 
   traceOptions(bench.command('replay'))
     .description('Drive a running vod edge (in front of vod bench origin) with a trace and compare its hit ratio, read from its /metrics, with the simulator.')
@@ -273,7 +272,7 @@ export function buildProgram(env: NodeJS.ProcessEnv): Command {
     .option('--max-seconds <s>', 'stop after this many seconds', parsePositiveNumber, 120)
     .option('--requests <n>', 'replay only the first N requests', parsePositiveInt)
     .option('--concurrency <n>', 'requests in flight (1 keeps the trace order exactly)', parsePositiveInt, 1)
-    .action(async (opts) => runReplay(opts));
+    .action(async (opts) => (await import('./bench-commands.js')).runReplay(opts));
 
   return program;
 }
@@ -284,11 +283,11 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    process.exitCode = reportError(err);
+    process.exitCode = await reportError(err);
   }
 }
 
-function reportError(err: unknown): number {
+async function reportError(err: unknown): Promise<number> {
   if (err instanceof CommanderError) {
     // commander already printed its message (and help for --help, exit code 0). A bad flag is a
     // usage error: exit 2 like the refusals of bad input (commander's own default is 1, which
@@ -305,7 +304,7 @@ function reportError(err: unknown): number {
     process.stderr.write(`vod: a disk is full (${e.message}); free some space and retry.\n`);
     return 1;
   }
-  const refusal = redisWriteRefusal(err);
+  const refusal = (await import('../ingest/redis-server.js')).redisWriteRefusal(err);
   if (refusal) {
     process.stderr.write(`vod: ${refusal}, then run the command again (a master already stored is kept and reused).\n`);
     return 1;

@@ -33,19 +33,14 @@ import type { TrialSearch } from './per-title-search.js';
 import { APPLE_FIXED_LADDER, fixedLadderFor, halfFrameRateFor, HALF_RATE_MAX_HEIGHT, type VideoCodec } from './fixed-ladder.js';
 import { qualityMeasurementSize, type LadderMetric } from './quality-metrics.js';
 import { candidateResolutions } from './per-title-candidates.js';
+import { DEFAULT_CRF_VALUES } from './trial-grid.js';
 
 export type { TrialPoint } from './per-title-trials.js';
 export { halfFrameRateFor, HALF_RATE_MAX_HEIGHT, HALF_RATE_MIN_FRAME_RATE } from './fixed-ladder.js';
 export { trialVmafSubsample, TRIAL_VMAF_FRAMES_PER_S, TRIAL_VMAF_MIN_FRAMES } from './per-title-sample.js';
 export { candidateResolutions, NATIVE_CANDIDATE_RATIO, PER_TITLE_RESOLUTION_BOXES } from './per-title-candidates.js';
 
-/**
- * x264 CRF values of the trial grid, 6 apart (about a doubling of bitrate per step, x264's
- * rate-control rule of thumb: ±6 CRF ≈ ×0.5/×2 bitrate). 20 reaches visually transparent
- * quality on most content at the top resolution; 38 reaches below the 145 kbit/s floor at
- * the lowest.
- */
-export const DEFAULT_CRF_VALUES: readonly number[] = Object.freeze([38, 32, 26, 20]);
+export { DEFAULT_CRF_VALUES } from './trial-grid.js';
 
 /**
  * Grid extensions, tried only when the grid falls short (issue 13: hard content stopped at

@@ -5,12 +5,16 @@
 import { storeDir, type VodConfig } from '../config.js';
 import { FsObjectStore } from './fs-object-store.js';
 import type { ObjectStore } from './object-store.js';
-import { parseS3Url, S3ObjectStore, s3ClientConfig } from './s3-object-store.js';
 import { PUBLISHED_MARKER, titlePrefixOf } from '../title/title-address.js';
 
-/** @throws RangeError for a malformed store URL (config validation catches it first). */
-export function createObjectStore(config: Pick<VodConfig, 'dataDir' | 'storeUrl' | 's3'>): ObjectStore {
+/**
+ * The S3 store's module, and with it the AWS SDK (about 0.2 s to import), is loaded only when
+ * `storeUrl` names a bucket.
+ * @throws RangeError for a malformed store URL (config validation catches it first).
+ */
+export async function createObjectStore(config: Pick<VodConfig, 'dataDir' | 'storeUrl' | 's3'>): Promise<ObjectStore> {
   if (!config.storeUrl) return new FsObjectStore(storeDir(config));
+  const { parseS3Url, S3ObjectStore, s3ClientConfig } = await import('./s3-object-store.js');
   const { bucket, prefix } = parseS3Url(config.storeUrl);
   return new S3ObjectStore({
     bucket,

@@ -190,3 +190,8 @@ export function generateVodWorkload(options: VodWorkloadOptions = {}): Trace {
   for (const e of events) builder.add(e.id, e.size, e.time);
   return builder.build(`vod-workload(seed=${o.seed},titles=${o.titles},days=${o.days},sessions/day=${o.sessionsPerDay},zipf=${o.zipfAlpha})`);
 }
+
+/** The workload's defaults as `vod bench hit-ratio --help` and `vod bench workload --help` list them. */
+export const WORKLOAD_HELP = `Synthetic VOD workload defaults: ${Object.entries(VOD_WORKLOAD_DEFAULTS)
+  .map(([k, v]) => `${k}=${v}`)
+  .join(', ')} (see src/simulator/vod-workload.ts for the basis of each).`;
