@@ -20,6 +20,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { EncodeCancelledError, FfmpegError } from '../util/errors.js';
+import { LIBVMAF_MALLOC_ENV } from '../util/transparent-huge-pages.js';
 import { abortReason, ffmpegChildEnv, KILL_GRACE_MS, OUTPUT_TAIL_LINES, probe, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 
 /**
@@ -138,6 +139,25 @@ export function runLavfiGraph(graph: string, cwd: string, output: { frames: numb
       else resolve();
     });
   });
+}
+
+/**
+ * Runs a comparison graph in libvmaf 2.x (runLavfiGraph, with libvmaf's glibc malloc settings,
+ * LIBVMAF_MALLOC_ENV) and says whether it could: false when ffprobe failed (FfmpegError) — a
+ * `movie` source that cannot read an input as ffmpeg's `-i` does, or a build without what
+ * lavfiVmafAvailable saw — so that the caller scores the same comparison with the bundled
+ * ffmpeg's libvmaf 1.x instead of failing the encode. An input that neither can read then fails
+ * there, with ffmpeg's own words.
+ * @throws EncodeCancelledError when `run.signal` aborts.
+ */
+export async function scoredInLavfi(graph: string, cwd: string, output: { frames: number; frameRate: number }, paths: FfmpegPaths, run: RunOptions = {}): Promise<boolean> {
+  return runLavfiGraph(graph, cwd, output, paths, { ...run, env: { ...LIBVMAF_MALLOC_ENV, ...run.env } }).then(
+    () => true,
+    (err: unknown) => {
+      if (err instanceof FfmpegError) return false;
+      throw err;
+    },
+  );
 }
 
 /** A graph's reading of input j from linkGraphInputs' list (quality-graph.ts `inputOf`). */

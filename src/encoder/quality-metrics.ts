@@ -17,7 +17,7 @@ import path from 'node:path';
 import { probePackets, runFfmpeg, type FfmpegPaths, type RunOptions } from './ffmpeg.js';
 import { DECODED_SAMPLE_MAX_BYTES, DECODED_SAMPLE_MAX_FREE_SHARE } from './per-title-sample.js';
 import { LIBVMAF_MALLOC_ENV } from '../util/transparent-huge-pages.js';
-import { indexOf, libvmaf2ModelFor, linkGraphInputs, oneProcessEngine, runLavfiGraph } from './lavfi-scorer.js';
+import { indexOf, libvmaf2ModelFor, linkGraphInputs, oneProcessEngine, scoredInLavfi } from './lavfi-scorer.js';
 import { freeBytesOf } from '../util/disk-space.js';
 import { parsePsnrFrames, parseSsimFrames, parseVmafFrames, summarizeFrames, type FrameScores, type QualityScores } from './frame-scores.js';
 import { batchGraph, concatenatedGraph, concatenatedLayout, FRAME_SAMPLE_PAD, frameSampleOf, KEPT_PER_SAMPLE, MIN_FRAME_SAMPLE, referenceGraph, referenceInputs } from './quality-graph.js';
@@ -277,11 +277,10 @@ async function measureConcatenated(spec: QualityReferenceSpec, distorted: readon
     const files = { psnr: path.join(dir, 'psnr.log'), ssim: path.join(dir, 'ssim.log'), vmafLog: path.join(dir, 'vmaf.json') };
     const frames = layout.reduce((t, l) => t + l.pad + l.body, 0);
     const inputs = [...distorted.map(() => prepared), ...distorted];
-    if (builtIn) {
-      // libvmaf 2.x in ffprobe's lavfi device (lavfi-scorer.ts), run in `dir`: plain names throughout.
-      const graph = concatenatedGraph(spec, layout, { psnr: 'psnr.log', ssim: 'ssim.log', vmafLog: 'vmaf.json' }, `model=version=${builtIn}`, indexOf(await linkGraphInputs(inputs, dir)));
-      await runLavfiGraph(graph, dir, { frames, frameRate: spec.frameRate }, paths, { ...run, env: { ...LIBVMAF_MALLOC_ENV, ...run.env } });
-    } else {
+    // libvmaf 2.x in ffprobe's lavfi device (lavfi-scorer.ts), run in `dir`: plain names throughout;
+    // where it cannot run the graph, the bundled ffmpeg's 1.x scores it.
+    const graph = builtIn && concatenatedGraph(spec, layout, { psnr: 'psnr.log', ssim: 'ssim.log', vmafLog: 'vmaf.json' }, `model=version=${builtIn}`, indexOf(await linkGraphInputs(inputs, dir)));
+    if (!graph || !(await scoredInLavfi(graph, dir, { frames, frameRate: spec.frameRate }, paths, run))) {
       const model = spec.vmafModelPath ? `model_path=${await linkModel(spec.vmafModelPath, dir)}` : undefined;
       await runFfmpeg(
         {
@@ -322,12 +321,10 @@ async function measureOneProcess(spec: QualityReferenceSpec, distorted: readonly
   try {
     const files = (j: number) => ({ psnr: path.join(dir, `psnr${j}.log`), ssim: path.join(dir, `ssim${j}.log`), vmafLog: path.join(dir, `vmaf${j}.json`) });
     const inputs: { source: string; options?: string[] }[] = [...(prepared !== undefined ? [{ source: prepared }] : referenceInputs(spec)), ...distorted.map((source) => ({ source }))];
-    if (builtIn) {
-      const rel = (j: number) => ({ psnr: `psnr${j}.log`, ssim: `ssim${j}.log`, vmafLog: `vmaf${j}.json` });
-      const graph = batchGraph(spec, distorted.length, rel, `model=version=${builtIn}`, prepared !== undefined, indexOf(await linkGraphInputs(inputs.map((i) => i.source), dir)));
-      const frames = spec.referenceDurationS !== undefined ? Math.round(spec.referenceDurationS * spec.frameRate) * distorted.length : 0;
-      await runLavfiGraph(graph, dir, { frames, frameRate: spec.frameRate }, paths, { ...run, env: { ...LIBVMAF_MALLOC_ENV, ...run.env } });
-    } else {
+    const rel = (j: number) => ({ psnr: `psnr${j}.log`, ssim: `ssim${j}.log`, vmafLog: `vmaf${j}.json` });
+    const graph = builtIn && batchGraph(spec, distorted.length, rel, `model=version=${builtIn}`, prepared !== undefined, indexOf(await linkGraphInputs(inputs.map((i) => i.source), dir)));
+    const frames = spec.referenceDurationS !== undefined ? Math.round(spec.referenceDurationS * spec.frameRate) * distorted.length : 0;
+    if (!graph || !(await scoredInLavfi(graph, dir, { frames, frameRate: spec.frameRate }, paths, run))) {
       const model = spec.vmafModelPath ? `model_path=${await linkModel(spec.vmafModelPath, dir)}` : undefined;
       const graph = batchGraph(spec, distorted.length, files, model, prepared !== undefined);
       await runFfmpeg({ inputs, outputOptions: ['-filter_complex', graph, '-an', '-sn', '-dn', '-f', 'null'], output: '/dev/null' }, paths, model ? { ...run, env: { ...LIBVMAF_MALLOC_ENV, ...run.env } } : run);

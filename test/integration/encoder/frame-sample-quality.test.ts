@@ -153,4 +153,34 @@ describe('the scoring process in libvmaf 2.x', () => {
     expect(scores!.vmaf!.length).toBeGreaterThan(0);
     expect((await fs.readFile(seen, 'utf8')).trim().split('\n')).toEqual(Object.entries(LIBVMAF_MALLOC_ENV).map(([k, v]) => `${k}=${v}`).sort());
   });
+
+  it('falls back to libvmaf 1.x in the bundled ffmpeg where ffprobe cannot run the comparison: the scores are 1.x\'s, nothing fails', async () => {
+    delete process.env.VOD_LIBVMAF;
+    const master = await makeSyntheticMaster({ path: path.join(dir, 'fallback.mp4'), durationS: 2, width: 320, height: 180, audio: false }, paths);
+    const encodes = [];
+    for (const crf of [28, 36]) {
+      const out = path.join(dir, `fallback_crf${crf}.mp4`);
+      await runFfmpeg({ inputs: [{ source: master }], outputOptions: ['-c:v', 'libx264', '-preset', 'ultrafast', '-crf', String(crf)], output: out }, paths);
+      encodes.push(out);
+    }
+    // The bundled ffprobe behind a script that fails every graph run (-f lavfi) as a broken one
+    // would, after noting it; every other call (probing) goes through.
+    const [wrapper, tried] = [path.join(dir, 'ffprobe-failing-lavfi.sh'), path.join(dir, 'lavfi-tried.txt')];
+    await fs.writeFile(wrapper, `#!/bin/sh\ncase "$*" in *"-f lavfi"*) echo tried >> '${tried}'; echo 'movie: could not open in0.mp4' >&2; exit 1;; esac\nexec '${paths.ffprobePath}' "$@"\n`, { mode: 0o755 });
+    const spec = { reference: master, referenceDurationS: 2, width: 320, height: 180, frameRate: 24, ssim: false, vmafModelPath: VMAF_MODEL };
+    const failing = { ...paths, ffprobePath: wrapper };
+    // A concatenated batch on a frame sample, and one encode against the whole master on every frame.
+    const batch = await measureFrameScoresBatch({ ...spec, frameSample: 8 }, encodes, failing);
+    const single = await measureFrameScoresBatch(spec, [encodes[0]!], failing);
+    expect((await fs.readFile(tried, 'utf8')).trim().split('\n')).toHaveLength(2);
+    process.env.VOD_LIBVMAF = '1';
+    try {
+      expect(batch).toEqual(await measureFrameScoresBatch({ ...spec, frameSample: 8 }, encodes, paths));
+      expect(single).toEqual(await measureFrameScoresBatch(spec, [encodes[0]!], paths));
+    } finally {
+      delete process.env.VOD_LIBVMAF;
+    }
+    expect(batch[1]!.vmaf!.length).toBeGreaterThan(0);
+    expect(single[0]!.vmaf).toHaveLength(48);
+  });
 });
