@@ -255,6 +255,9 @@ async function linkModel(modelPath: string, dir: string): Promise<string> {
   return model;
 }
 
+/** The log files of one comparison: `psnr<tag>.log`, `ssim<tag>.log`, `vmaf<tag>.json`, in `dir` (or bare names, for a graph run in `dir`). */
+const logFiles = (tag: string | number, dir = ''): { psnr: string; ssim: string; vmafLog: string } => ({ psnr: path.join(dir, `psnr${tag}.log`), ssim: path.join(dir, `ssim${tag}.log`), vmafLog: path.join(dir, `vmaf${tag}.json`) });
+
 /**
  * Scores a batch of encodes in one process with one libvmaf (and PSNR/SSIM when on): the
  * prepared reference's kept frames and each encode's, concatenated (quality-graph.ts
@@ -274,12 +277,12 @@ async function measureConcatenated(spec: QualityReferenceSpec, distorted: readon
   if (layout.length === 0) return undefined;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-quality-'));
   try {
-    const files = { psnr: path.join(dir, 'psnr.log'), ssim: path.join(dir, 'ssim.log'), vmafLog: path.join(dir, 'vmaf.json') };
+    const files = logFiles('', dir);
     const frames = layout.reduce((t, l) => t + l.pad + l.body, 0);
     const inputs = [...distorted.map(() => prepared), ...distorted];
     // libvmaf 2.x in ffprobe's lavfi device (lavfi-scorer.ts), run in `dir`: plain names throughout;
     // where it cannot run the graph, the bundled ffmpeg's 1.x scores it.
-    const graph = builtIn && concatenatedGraph(spec, layout, { psnr: 'psnr.log', ssim: 'ssim.log', vmafLog: 'vmaf.json' }, `model=version=${builtIn}`, indexOf(await linkGraphInputs(inputs, dir)));
+    const graph = builtIn && concatenatedGraph(spec, layout, logFiles(''), `model=version=${builtIn}`, indexOf(await linkGraphInputs(inputs, dir)));
     if (!graph || !(await scoredInLavfi(graph, dir, { frames, frameRate: spec.frameRate }, paths, run))) {
       const model = spec.vmafModelPath ? `model_path=${await linkModel(spec.vmafModelPath, dir)}` : undefined;
       await runFfmpeg(
@@ -319,15 +322,13 @@ async function measureConcatenated(spec: QualityReferenceSpec, distorted: readon
 async function measureOneProcess(spec: QualityReferenceSpec, distorted: readonly string[], paths: FfmpegPaths, run: RunOptions, prepared: string | undefined, builtIn: string | undefined): Promise<FrameScores[]> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'vod-quality-'));
   try {
-    const files = (j: number) => ({ psnr: path.join(dir, `psnr${j}.log`), ssim: path.join(dir, `ssim${j}.log`), vmafLog: path.join(dir, `vmaf${j}.json`) });
+    const files = (j: number) => logFiles(j, dir);
     const inputs: { source: string; options?: string[] }[] = [...(prepared !== undefined ? [{ source: prepared }] : referenceInputs(spec)), ...distorted.map((source) => ({ source }))];
-    const rel = (j: number) => ({ psnr: `psnr${j}.log`, ssim: `ssim${j}.log`, vmafLog: `vmaf${j}.json` });
-    const graph = builtIn && batchGraph(spec, distorted.length, rel, `model=version=${builtIn}`, prepared !== undefined, indexOf(await linkGraphInputs(inputs.map((i) => i.source), dir)));
+    const graph = builtIn && batchGraph(spec, distorted.length, (j) => logFiles(j), `model=version=${builtIn}`, prepared !== undefined, indexOf(await linkGraphInputs(inputs.map((i) => i.source), dir)));
     const frames = spec.referenceDurationS !== undefined ? Math.round(spec.referenceDurationS * spec.frameRate) * distorted.length : 0;
     if (!graph || !(await scoredInLavfi(graph, dir, { frames, frameRate: spec.frameRate }, paths, run))) {
       const model = spec.vmafModelPath ? `model_path=${await linkModel(spec.vmafModelPath, dir)}` : undefined;
-      const graph = batchGraph(spec, distorted.length, files, model, prepared !== undefined);
-      await runFfmpeg({ inputs, outputOptions: ['-filter_complex', graph, '-an', '-sn', '-dn', '-f', 'null'], output: '/dev/null' }, paths, model ? { ...run, env: { ...LIBVMAF_MALLOC_ENV, ...run.env } } : run);
+      await runFfmpeg({ inputs, outputOptions: ['-filter_complex', batchGraph(spec, distorted.length, files, model, prepared !== undefined), '-an', '-sn', '-dn', '-f', 'null'], output: '/dev/null' }, paths, model ? { ...run, env: { ...LIBVMAF_MALLOC_ENV, ...run.env } } : run);
     }
     const model = spec.vmafModelPath;
     const out: FrameScores[] = [];

@@ -22,7 +22,7 @@ import { measureLadderChunkQuality, measureRenditions, referenceTapFor, type Enc
 import { silentLogger } from '../../../src/util/logger.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
-import { SHARED_VMAF_MODEL } from '../../helpers/vmaf-model.js';
+import { SHARED_VMAF_MODEL as VMAF_MODEL } from '../../helpers/vmaf-model.js';
 
 let paths: FfmpegPaths;
 let dir: string;
@@ -143,7 +143,6 @@ describe('chunked encoding', () => {
   });
 
   it('measures a chunk of an MPEG-TS master that starts between keyframes against its own frames, tapped or decoded', async () => {
-    const VMAF_MODEL = SHARED_VMAF_MODEL;
     const probe = await inspectMaster(tsMaster, paths);
     const chunks = withSeekStarts(planChunks(DURATION_S, 4, 8), probe.formatName, await probeKeyframeTimesS(tsMaster, paths)); // 0-8 s, 8-14 s
     const chunk = chunks[1]!;
@@ -168,7 +167,6 @@ describe('chunked encoding', () => {
   });
 
   it("lets the ladder encode's decode write the measurement's reference frames: the same scores, the master decoded once", async () => {
-    const VMAF_MODEL = SHARED_VMAF_MODEL;
     const probe = await inspectMaster(master, paths);
     const chunks = planChunks(DURATION_S, 4, 8); // 0-8 s, 8-14 s
     const plan: EncodePlan = {

@@ -12,9 +12,8 @@ import { measureFrameScoresBatch } from '../../../src/encoder/quality-metrics.js
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
 import { LIBVMAF_MALLOC_ENV } from '../../../src/util/transparent-huge-pages.js';
-import { SHARED_VMAF_MODEL } from '../../helpers/vmaf-model.js';
+import { SHARED_VMAF_MODEL as VMAF_MODEL } from '../../helpers/vmaf-model.js';
 
-const VMAF_MODEL = SHARED_VMAF_MODEL;
 let paths: FfmpegPaths;
 let dir: string;
 

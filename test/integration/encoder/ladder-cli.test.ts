@@ -11,9 +11,8 @@ import type { LadderAnalysis } from '../../../src/encoder/per-title.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { runCli } from '../../helpers/run-cli.js';
 import { listFiles, makeTempDir } from '../../helpers/temp-dir.js';
-import { SHARED_VMAF_MODEL } from '../../helpers/vmaf-model.js';
+import { SHARED_VMAF_MODEL as VMAF_MODEL } from '../../helpers/vmaf-model.js';
 
-const VMAF_MODEL = SHARED_VMAF_MODEL;
 let dir: string;
 let master: string;
 

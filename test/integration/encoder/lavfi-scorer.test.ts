@@ -12,9 +12,8 @@ import { vmafScoredByLibvmaf1 } from '../../../src/encoder/lavfi-scorer.js';
 import { EncodeCancelledError, FfmpegError } from '../../../src/util/errors.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
-import { SHARED_VMAF_MODEL } from '../../helpers/vmaf-model.js';
+import { SHARED_VMAF_MODEL as VMAF_MODEL } from '../../helpers/vmaf-model.js';
 
-const VMAF_MODEL = SHARED_VMAF_MODEL;
 let paths: FfmpegPaths;
 let dir: string;
 

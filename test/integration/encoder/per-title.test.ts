@@ -21,7 +21,7 @@ import { probePackets, runFfmpeg } from '../../../src/encoder/ffmpeg.js';
 import { titleRecordSchema } from '../../../src/origin/catalog.js';
 import { makeSyntheticMaster } from '../../../fixtures/synthetic-master.js';
 import { makeTempDir } from '../../helpers/temp-dir.js';
-import { SHARED_VMAF_MODEL } from '../../helpers/vmaf-model.js';
+import { SHARED_VMAF_MODEL as VMAF_MODEL } from '../../helpers/vmaf-model.js';
 
 let paths: FfmpegPaths;
 let dir: string;
@@ -188,7 +188,6 @@ describe('trial groups', () => {
   });
 });
 
-const VMAF_MODEL = SHARED_VMAF_MODEL;
 
 describe('per-title encode of a synthetic master', () => {
   it('writes ladder.json consistent with the published playlists (RESOLUTION, BANDWIDTH, AVERAGE-BANDWIDTH)', async () => {
